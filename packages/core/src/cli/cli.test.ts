@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { isAbtelError } from '../errors.js';
+import { numberFlag, parseFlags, requireFlag } from './index.js';
+
+describe('parseFlags', () => {
+  it('turns an unknown flag into a one-line usage error naming the command', () => {
+    let caught: unknown;
+    try {
+      parseFlags('power', ['--nope'], { baseline: { type: 'string' } });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isAbtelError(caught, 'usage')).toBe(true);
+    expect((caught as Error).message).toMatch(/^abtel power: .*--nope.*\(see abtel power --help\)$/);
+    expect((caught as Error).message).not.toContain('\n');
+  });
+
+  it('parses known flags', () => {
+    const { values } = parseFlags('power', ['--baseline', '0.6'], { baseline: { type: 'string' } });
+    expect(values.baseline).toBe('0.6');
+  });
+});
+
+describe('numberFlag', () => {
+  it('accepts values in range and rejects the rest with the expectation spelled out', () => {
+    expect(numberFlag('power', 'alpha', '0.05', { min: 0, max: 1, exclusive: true })).toBe(0.05);
+    expect(numberFlag('power', 'alpha', undefined)).toBeUndefined();
+    expect(() => numberFlag('power', 'alpha', '1', { min: 0, max: 1, exclusive: true })).toThrow(
+      'abtel power: --alpha must be a number strictly between 0 and 1 (got "1")',
+    );
+    expect(() => numberFlag('collector', 'port', '80.5', { integer: true, min: 0, max: 65535 })).toThrow(/an integer/);
+    expect(() => numberFlag('collector', 'port', '', { integer: true })).toThrow(/got ""/);
+  });
+
+  it('requireFlag names the missing flag', () => {
+    expect(() => requireFlag('validate', 'experiments', undefined)).toThrow('abtel validate: --experiments is required');
+  });
+});

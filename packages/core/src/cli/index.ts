@@ -1,0 +1,94 @@
+/**
+ * The shared shape of abtel subcommands. Each app exports `Command` objects; `apps/cli` only
+ * dispatches and maps error codes to exit codes, so every command is testable in-process with
+ * `command.run(argv, io)`.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type ParsedFlags<T extends FlagSpec> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>>;
+import { UsageError, AbtelError, isAbtelError } from '../errors.js';
+
+export { UsageError, AbtelError, isAbtelError };
+
+/** Where a command reads and writes; tests pass their own. */
+export interface CommandIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Aborted on SIGINT/SIGTERM by the bin; long-running commands stop cleanly when it fires. */
+  readonly signal?: AbortSignal;
+}
+
+/** One `abtel <name>` subcommand. */
+export interface Command {
+  readonly name: string;
+  /** One line for `abtel --help`. */
+  readonly summary: string;
+  /** Full `--help` text, including at least one example. */
+  readonly help: string;
+  /** Returns the process exit code (0 ok, 3 a `--fail-on` condition held). */
+  run(argv: readonly string[], io: CommandIo): Promise<number>;
+}
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Strict flag parsing whose errors are one-line `UsageError`s naming the command.
+ * @example
+ * const { values } = parseFlags('power', argv, { baseline: { type: 'string' } });
+ */
+export function parseFlags<const T extends FlagSpec>(command: string, argv: readonly string[], options: T): ParsedFlags<T> {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new UsageError(`abtel ${command}: ${message} (see abtel ${command} --help)`, { cause: error });
+  }
+}
+
+/**
+ * Parses a number flag with bounds, or throws a UsageError that says what was expected.
+ * @example
+ * const alpha = numberFlag('power', 'alpha', values.alpha, { min: 0, max: 1, exclusive: true }) ?? 0.05;
+ */
+export function numberFlag(
+  command: string,
+  flag: string,
+  raw: string | undefined,
+  bounds: { min?: number; max?: number; integer?: boolean; exclusive?: boolean } = {},
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  const { min, max, integer, exclusive } = bounds;
+  const tooLow = min !== undefined && (exclusive ? value <= min : value < min);
+  const tooHigh = max !== undefined && (exclusive ? value >= max : value > max);
+  if (raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || tooLow || tooHigh) {
+    const kind = integer ? 'an integer' : 'a number';
+    const range =
+      min !== undefined && max !== undefined
+        ? ` ${exclusive ? 'strictly ' : ''}between ${min} and ${max}`
+        : min !== undefined
+          ? ` ${exclusive ? '>' : '>='} ${min}`
+          : max !== undefined
+            ? ` ${exclusive ? '<' : '<='} ${max}`
+            : '';
+    throw new UsageError(`abtel ${command}: --${flag} must be ${kind}${range} (got "${raw}")`);
+  }
+  return value;
+}
+
+/**
+ * Throws a UsageError when a required flag is missing.
+ * @example
+ * const dir = requireFlag('validate', 'experiments', values.experiments);
+ */
+export function requireFlag<T>(command: string, flag: string, value: T | undefined): T {
+  if (value === undefined) throw new UsageError(`abtel ${command}: --${flag} is required (see abtel ${command} --help)`);
+  return value;
+}
+
+/** True when argv asks for help. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}

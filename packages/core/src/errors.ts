@@ -1,0 +1,51 @@
+/**
+ * Every error abtel raises on purpose carries a literal `code`. Guards check the code, not
+ * `instanceof`, because two copies of a package (or a bundled copy) break `instanceof`.
+ */
+export type AbtelErrorCode =
+  | 'usage'
+  | 'invalid_definition'
+  | 'invalid_transition'
+  | 'not_found'
+  | 'invalid_input'
+  | 'fail_on'
+  | 'io';
+
+/**
+ * Base class of abtel's own errors.
+ * @example
+ * throw new AbtelError('not_found', 'experiment "support-persona" is not defined in ./experiments');
+ */
+export class AbtelError extends Error {
+  readonly code: AbtelErrorCode;
+  constructor(code: AbtelErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbtelError';
+    this.code = code;
+  }
+}
+
+/**
+ * A wrong flag, a missing argument or a bad value on the command line: exit code 2.
+ * @example
+ * throw new UsageError('--port must be an integer between 0 and 65535 (got "http")');
+ */
+export class UsageError extends AbtelError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('usage', message, options);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * True when `error` is an abtel error with the given code (works across package copies).
+ * @example
+ * if (isAbtelError(err, 'usage')) process.exitCode = 2;
+ */
+export function isAbtelError(error: unknown, code?: AbtelErrorCode): error is AbtelError {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as { code?: unknown; name?: unknown };
+  if (typeof candidate.code !== 'string') return false;
+  if (code !== undefined) return candidate.code === code;
+  return typeof candidate.name === 'string' && /Error$/.test(candidate.name);
+}
