@@ -46,3 +46,21 @@ export {
   ATTR_FEATURE_FLAG_PROVIDER_NAME,
   EVENT_FEATURE_FLAG_EVALUATION,
 } from './semconv.js';
+export {
+  Report,
+  REPORT_SCHEMA_VERSION,
+  RECOMMENDATIONS,
+  ArmValue,
+  CupedResult,
+  BayesResult,
+  SequentialResult,
+  MetricRole,
+  MetricResult,
+  Comparison,
+  GuardrailWindow,
+  GuardrailResult,
+  SegmentResult,
+  JudgeTrendPoint,
+  BadLineRecord,
+} from './report.js';
+export type { Recommendation } from './report.js';
