@@ -49,3 +49,43 @@ export function isAbtelError(error: unknown, code?: AbtelErrorCode): error is Ab
   if (code !== undefined) return candidate.code === code;
   return typeof candidate.name === 'string' && /Error$/.test(candidate.name);
 }
+
+/** One problem in a definition file: where it is and what to do about it. */
+export interface DefinitionProblem {
+  /** The file, as given to the loader (relative to the working directory when possible). */
+  file: string;
+  /** The path inside the file, e.g. `variations[1].weight` (empty for the whole file). */
+  path: string;
+  /** What is wrong and how to fix it, e.g. `must be > 0 (got 0)`. */
+  message: string;
+}
+
+/**
+ * Formats a problem as one line: `file: path message`.
+ * @example
+ * formatProblem({ file: 'experiments/support.yaml', path: 'variations[1].weight', message: 'must be > 0 (got 0)' });
+ * // 'experiments/support.yaml: variations[1].weight must be > 0 (got 0)'
+ */
+export function formatProblem(problem: DefinitionProblem): string {
+  return `${problem.file}: ${problem.path === '' ? '' : `${problem.path} `}${problem.message}`;
+}
+
+/**
+ * Invalid experiment or metric definitions. `problems` has one entry per problem; the message
+ * lists them all, one per line.
+ * @example
+ * if (isAbtelError(err, 'invalid_definition')) for (const p of (err as DefinitionError).problems) console.error(formatProblem(p));
+ */
+export class DefinitionError extends AbtelError {
+  readonly problems: readonly DefinitionProblem[];
+  constructor(problems: readonly DefinitionProblem[], options?: { cause?: unknown }) {
+    const count = problems.length;
+    super(
+      'invalid_definition',
+      `${count} problem${count === 1 ? '' : 's'} in experiment definitions: ${problems.map(formatProblem).join('; ')}`,
+      options,
+    );
+    this.name = 'DefinitionError';
+    this.problems = problems;
+  }
+}

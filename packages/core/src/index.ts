@@ -64,3 +64,46 @@ export {
   BadLineRecord,
 } from './report.js';
 export type { Recommendation } from './report.js';
+export { DefinitionError, formatProblem } from './errors.js';
+export type { DefinitionProblem } from './errors.js';
+export {
+  ExperimentDefinition,
+  Condition,
+  Targeting,
+  Layer,
+  ActiveConversationPolicy,
+  ConfigSchema,
+  Variation,
+  ExperimentMetrics,
+  AnalysisPlan,
+  ExposureSource,
+  SURFACES,
+  EXPERIMENT_STATES,
+  ACTIVE_CONVERSATION_POLICIES,
+  CONDITION_OPERATORS,
+  KEY_PATTERN,
+  configProblems,
+  normalisedWeights,
+} from './experiment.js';
+export type { ExperimentDefinitionInput, ExperimentState, Surface, ActiveConversationPolicyName } from './experiment.js';
+export { MetricDefinition, MetricsFile, MetricSource, MetricName, METRIC_KINDS, SPAN_VALUES, METRIC_NAME_PATTERN } from './metrics.js';
+export type { MetricKind, SpanValue } from './metrics.js';
+export { ExperimentSet } from './experiment-set.js';
+export { loadExperiments, parseExperiments, parseDefinitionText } from './load.js';
+export type { DefinitionDocument } from './load.js';
+export {
+  assign,
+  bucketOf,
+  hash32,
+  variationForBucket,
+  cumulativeWeights,
+  layerSalt,
+  matchesTargeting,
+  matchesCondition,
+} from './assignment.js';
+export type { Assignment, AssignmentReason, UnitContext } from './assignment.js';
+export { bucketSql, variationSql } from './sql.js';
+export { MemoryAssignmentStore } from './store.js';
+export type { AssignmentStore, StoredAssignment, MaybePromise, MemoryAssignmentStoreOptions } from './store.js';
+export { route, canTransition, transition, storedFor, StickyRouter, TRANSITIONS } from './lifecycle.js';
+export type { RouteResult, RouteReason, RouteOptions, DecisionRecord, StickyRouterOptions } from './lifecycle.js';

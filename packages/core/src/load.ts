@@ -1,0 +1,192 @@
+/**
+ * Loading experiment definitions from a directory: every `*.yaml`, `*.yml` and `*.json` file is
+ * one definition (or a list of them); `metrics.yaml` (or `.yml`/`.json`) holds shared metric
+ * definitions. Every problem in every file is collected before anything is rejected.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { AbtelError, DefinitionError, type DefinitionProblem } from './errors.js';
+import { ExperimentDefinition } from './experiment.js';
+import { ExperimentSet } from './experiment-set.js';
+import { MetricsFile, type MetricDefinition } from './metrics.js';
+import { formatPath, issueMessages } from './internal/issues.js';
+
+const DEFINITION_FILE = /\.(ya?ml|json)$/i;
+const METRICS_FILE = /^metrics\.(ya?ml|json)$/i;
+
+/** A parsed document and the file it came from. */
+export interface DefinitionDocument {
+  file: string;
+  content: unknown;
+}
+
+const METRIC_SOURCE_HINT = 'must be one of { outcome: <name> }, { span_attribute: <attribute> }, { span_value: duration_ms|error|input_tokens|output_tokens|total_tokens|cost_usd|calls }, { evaluation: <name> }';
+const ATTRIBUTE_VALUE_HINT = 'must be a string, a number or a boolean';
+
+function zodProblems(file: string, prefix: PropertyKey[], error: import('zod').ZodError, input: unknown): DefinitionProblem[] {
+  return issueMessages(error, input).map(({ path, message }) => {
+    let text = message;
+    if (message.startsWith('does not match any allowed shape')) {
+      text = path[path.length - 1] === 'from' ? `${METRIC_SOURCE_HINT}${message.slice('does not match any allowed shape'.length)}` : `${ATTRIBUTE_VALUE_HINT}${message.slice('does not match any allowed shape'.length)}`;
+    }
+    return { file, path: formatPath([...prefix, ...path]), message: text };
+  });
+}
+
+/**
+ * Validates already-parsed documents (no I/O) with the same rules as `loadExperiments`.
+ * @throws DefinitionError with one problem per issue.
+ * @example
+ * const set = parseExperiments([{ file: 'support.yaml', content: { key: 'support-persona', … } }]);
+ */
+export function parseExperiments(docs: readonly DefinitionDocument[]): ExperimentSet {
+  const problems: DefinitionProblem[] = [];
+  const definitions: { def: ExperimentDefinition; file: string; path: PropertyKey[] }[] = [];
+  const sharedMetrics: MetricDefinition[] = [];
+  const sharedMetricFiles = new Map<string, string>();
+
+  for (const doc of docs) {
+    if (METRICS_FILE.test(basename(doc.file))) {
+      const parsed = MetricsFile.safeParse(doc.content, { reportInput: true });
+      if (!parsed.success) {
+        problems.push(...zodProblems(doc.file, [], parsed.error, doc.content));
+        continue;
+      }
+      parsed.data.metrics.forEach((metric, index) => {
+        const previous = sharedMetricFiles.get(metric.name);
+        if (previous !== undefined) {
+          problems.push({ file: doc.file, path: formatPath(['metrics', index, 'name']), message: `duplicates metric "${metric.name}" already defined in ${previous}; rename one of them` });
+          return;
+        }
+        sharedMetricFiles.set(metric.name, doc.file);
+        sharedMetrics.push(metric);
+      });
+      continue;
+    }
+    const items: { content: unknown; path: PropertyKey[] }[] = Array.isArray(doc.content)
+      ? doc.content.map((content, index) => ({ content, path: [index] }))
+      : [{ content: doc.content, path: [] }];
+    if (items.length === 0) problems.push({ file: doc.file, path: '', message: 'is an empty list; put one experiment definition (a mapping) in the file' });
+    for (const item of items) {
+      if (item.content === null || item.content === undefined) {
+        problems.push({ file: doc.file, path: formatPath(item.path), message: 'is empty; write an experiment definition (see the @abtel/core README for an example)' });
+        continue;
+      }
+      const parsed = ExperimentDefinition.safeParse(item.content, { reportInput: true });
+      if (!parsed.success) problems.push(...zodProblems(doc.file, item.path, parsed.error, item.content));
+      else definitions.push({ def: parsed.data, file: doc.file, path: item.path });
+    }
+  }
+
+  const files = new Map<string, string>();
+  for (const { def, file, path } of definitions) {
+    const previous = files.get(def.key);
+    if (previous !== undefined) {
+      problems.push({ file, path: formatPath([...path, 'key']), message: `duplicates experiment "${def.key}" already defined in ${previous}; experiment keys must be unique` });
+      continue;
+    }
+    files.set(def.key, file);
+  }
+
+  const sharedNames = new Set(sharedMetrics.map((metric) => metric.name));
+  for (const { def, file, path } of definitions) {
+    if (def.metrics === undefined) continue;
+    const local = new Set(def.metrics.definitions.map((metric) => metric.name));
+    const available = [...new Set([...sharedNames, ...local])];
+    const references: [PropertyKey[], string][] = [
+      [['metrics', 'primary'], def.metrics.primary],
+      ...def.metrics.guardrails.map((name, index): [PropertyKey[], string] => [['metrics', 'guardrails', index], name]),
+      ...def.metrics.secondary.map((name, index): [PropertyKey[], string] => [['metrics', 'secondary', index], name]),
+    ];
+    for (const [at, name] of references) {
+      if (!local.has(name) && !sharedNames.has(name)) {
+        problems.push({
+          file,
+          path: formatPath([...path, ...at]),
+          message: `references metric "${name}", which is not defined; define it in metrics.yaml or under metrics.definitions (defined: ${available.length > 0 ? available.join(', ') : 'none'})`,
+        });
+      }
+    }
+  }
+
+  // Running (and paused, which will resume) experiments of one layer must own disjoint ranges.
+  const occupying = definitions.filter(({ def }) => def.layer !== undefined && (def.state === 'running' || def.state === 'paused'));
+  for (let i = 0; i < occupying.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = occupying[i] as (typeof occupying)[number];
+      const b = occupying[j] as (typeof occupying)[number];
+      const la = a.def.layer as NonNullable<ExperimentDefinition['layer']>;
+      const lb = b.def.layer as NonNullable<ExperimentDefinition['layer']>;
+      if (la.name !== lb.name || a.def.key === b.def.key) continue;
+      if (la.range[0] < lb.range[1] && lb.range[0] < la.range[1]) {
+        problems.push({
+          file: a.file,
+          path: formatPath([...a.path, 'layer', 'range']),
+          message: `[${la.range.join(', ')}] overlaps experiment "${b.def.key}" (${b.file}, [${lb.range.join(', ')}]) in layer "${la.name}"; experiments running in one layer need disjoint ranges, so move one of them`,
+        });
+      }
+    }
+  }
+
+  if (problems.length > 0) throw new DefinitionError(problems);
+  return new ExperimentSet(
+    definitions.filter(({ def, file }) => files.get(def.key) === file).map(({ def }) => def),
+    { sharedMetrics, files },
+  );
+}
+
+/**
+ * Parses one definition file's text (YAML, or JSON by extension). Syntax errors become problems.
+ * @example
+ * const doc = parseDefinitionText('experiments/support.yaml', text); // { file, content } or problems
+ */
+export function parseDefinitionText(file: string, text: string): DefinitionDocument | DefinitionProblem[] {
+  if (/\.json$/i.test(file)) {
+    try {
+      return { file, content: JSON.parse(text) as unknown };
+    } catch (error) {
+      return [{ file, path: '', message: `is not valid JSON: ${(error as Error).message}` }];
+    }
+  }
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return document.errors.map((error) => ({ file, path: '', message: `is not valid YAML: ${error.message.split('\n')[0]}` }));
+  }
+  return { file, content: document.toJS() as unknown };
+}
+
+/**
+ * Loads and validates every definition in a directory (not recursive).
+ * @throws DefinitionError listing every problem in every file; AbtelError `io` when the directory cannot be read.
+ * @example
+ * const experiments = await loadExperiments('./experiments');
+ * experiments.require('support-persona').variations.length; // 2
+ */
+export async function loadExperiments(dir: string): Promise<ExperimentSet> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && DEFINITION_FILE.test(entry.name)).map((entry) => entry.name).sort();
+  } catch (error) {
+    throw new AbtelError('io', `cannot read experiment directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; pass an existing directory of *.yaml/*.json definitions`, { cause: error });
+  }
+  if (names.length === 0) {
+    throw new DefinitionError([{ file: dir, path: '', message: 'contains no *.yaml, *.yml or *.json experiment definitions' }]);
+  }
+  const docs: DefinitionDocument[] = [];
+  const problems: DefinitionProblem[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    const parsed = parseDefinitionText(file, await readFile(file, 'utf8'));
+    if (Array.isArray(parsed)) problems.push(...parsed);
+    else docs.push(parsed);
+  }
+  try {
+    const set = parseExperiments(docs);
+    if (problems.length > 0) throw new DefinitionError(problems);
+    return set;
+  } catch (error) {
+    if (error instanceof DefinitionError && problems.length > 0 && error.problems !== problems) throw new DefinitionError([...problems, ...error.problems]);
+    throw error;
+  }
+}
