@@ -1,0 +1,86 @@
+import { AbtelError, DefinitionError, loadExperiments, parseDefinitionText, parseExperiments, type ExperimentSet } from '@abtel/core';
+import type { EventsMode } from './internal/events.js';
+
+/** The drop-in's configuration, read from the environment. */
+export interface RegisterConfig {
+  /** `ABTEL_EXPERIMENTS`: a directory of definitions, or an http(s) URL of one definition file. */
+  experiments: string | undefined;
+  /** `ABTEL_EVENTS`: logs (default) or spans. */
+  events: EventsMode;
+  /** `ABTEL_CAPTURE_CONTENT`: message content capture; undefined leaves instrumentation-openai's own default (off). */
+  captureContent: boolean | undefined;
+  /** OTLP/HTTP traces endpoint when no `OTEL_EXPORTER_OTLP_*ENDPOINT` is set. */
+  defaultTracesUrl: string | undefined;
+  /** OTLP/HTTP logs endpoint when no `OTEL_EXPORTER_OTLP_*ENDPOINT` is set. */
+  defaultLogsUrl: string | undefined;
+  /** `ABTEL_FLUSH_TIMEOUT_MS`: upper bound on the flush at exit (default 2000). */
+  flushTimeoutMs: number;
+}
+
+/** Where OTLP goes when no endpoint variable is set: the local collector. */
+export const DEFAULT_OTLP_ENDPOINT = 'http://127.0.0.1:4318';
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+/**
+ * Reads and validates the `ABTEL_*` variables; throws AbtelError `usage` naming the variable,
+ * the bad value and the accepted ones.
+ * @example
+ * const config = readRegisterConfig(process.env);
+ */
+export function readRegisterConfig(env: NodeJS.ProcessEnv): RegisterConfig {
+  const events = (env['ABTEL_EVENTS'] ?? 'logs').trim() || 'logs';
+  if (events !== 'logs' && events !== 'spans') {
+    throw new AbtelError('usage', `ABTEL_EVENTS must be "logs" or "spans" (got "${events}"); unset it for OpenTelemetry log events`);
+  }
+  const captureText = env['ABTEL_CAPTURE_CONTENT']?.trim().toLowerCase();
+  let captureContent: boolean | undefined;
+  if (captureText !== undefined && captureText !== '') {
+    if (TRUE.has(captureText)) captureContent = true;
+    else if (FALSE.has(captureText)) captureContent = false;
+    else throw new AbtelError('usage', `ABTEL_CAPTURE_CONTENT must be true or false (got "${captureText}"); message content is off by default`);
+  }
+  const flushText = env['ABTEL_FLUSH_TIMEOUT_MS']?.trim();
+  const flushTimeoutMs = flushText === undefined || flushText === '' ? 2000 : Number(flushText);
+  if (!Number.isInteger(flushTimeoutMs) || flushTimeoutMs < 0) {
+    throw new AbtelError('usage', `ABTEL_FLUSH_TIMEOUT_MS must be a non-negative integer of milliseconds (got "${flushText}")`);
+  }
+  const experiments = env['ABTEL_EXPERIMENTS']?.trim() || undefined;
+  const anyEndpoint = (name: string): boolean => (env[name]?.trim() ?? '') !== '';
+  const base = anyEndpoint('OTEL_EXPORTER_OTLP_ENDPOINT') ? undefined : DEFAULT_OTLP_ENDPOINT;
+  return {
+    experiments,
+    events,
+    captureContent,
+    defaultTracesUrl: base === undefined || anyEndpoint('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? undefined : `${base}/v1/traces`,
+    defaultLogsUrl: base === undefined || anyEndpoint('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') ? undefined : `${base}/v1/logs`,
+    flushTimeoutMs,
+  };
+}
+
+/**
+ * Loads definitions from a directory, or from an http(s) URL serving one YAML or JSON file
+ * (a definition, or a list of them). Errors name the source and say how to fix it.
+ * @example
+ * const experiments = await loadExperimentsFrom('https://config.internal/experiments.yaml');
+ */
+export async function loadExperimentsFrom(source: string, timeoutMs = 5000): Promise<ExperimentSet> {
+  if (!/^https?:\/\//i.test(source)) return loadExperiments(source);
+  let text: string;
+  try {
+    const response = await fetch(source, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+    text = await response.text();
+  } catch (error) {
+    throw new AbtelError(
+      'io',
+      `cannot fetch experiment definitions from ABTEL_EXPERIMENTS=${source}: ${(error as Error).message}; check the URL or point it at a directory`,
+      { cause: error },
+    );
+  }
+  // YAML is a superset of JSON, so one parser serves both unless the path says .json.
+  const parsed = parseDefinitionText(new URL(source).pathname, text);
+  if (Array.isArray(parsed)) throw new DefinitionError(parsed);
+  return parseExperiments([{ file: source, content: parsed.content }]);
+}

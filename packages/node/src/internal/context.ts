@@ -1,0 +1,31 @@
+import { createContextKey, propagation, type Baggage, type Context } from '@opentelemetry/api';
+import { decodeBaggage } from './baggage.js';
+import type { ConversationState } from './state.js';
+
+// createContextKey uses Symbol.for, so two copies of this package share the key.
+const STATE_KEY = createContextKey('@abtel/node.conversation');
+
+/** States rebuilt from incoming baggage, cached per baggage object (one per incoming request). */
+const fromBaggage = new WeakMap<Baggage, ConversationState | null>();
+
+/** Returns a context carrying `state`. */
+export function withState(context: Context, state: ConversationState): Context {
+  return context.setValue(STATE_KEY, state);
+}
+
+/**
+ * The conversation state of `context`: the one set by `withConversation`, else the one an
+ * upstream service sent in baggage, else undefined.
+ */
+export function stateOf(context: Context): ConversationState | undefined {
+  const local = context.getValue(STATE_KEY) as ConversationState | undefined;
+  if (local !== undefined) return local;
+  const baggage = propagation.getBaggage(context);
+  if (baggage === undefined) return undefined;
+  let remote = fromBaggage.get(baggage);
+  if (remote === undefined) {
+    remote = decodeBaggage(baggage);
+    fromBaggage.set(baggage, remote);
+  }
+  return remote ?? undefined;
+}

@@ -1,0 +1,77 @@
+import { diag } from '@opentelemetry/api';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
+import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Abtel } from '../abtel.js';
+import { loadExperimentsFrom, readRegisterConfig, type RegisterConfig } from '../config.js';
+import { configureAbtel } from '../default.js';
+import { abtelPropagator } from '../propagator.js';
+import { reportError } from './safe.js';
+
+/** A started drop-in SDK. */
+export interface StartedSdk {
+  sdk: NodeSDK;
+  abtel: Abtel;
+  config: RegisterConfig;
+  /** Flushes and shuts down, bounded by `ABTEL_FLUSH_TIMEOUT_MS`; never rejects. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry Node SDK the way the `register` entry does: OTLP/HTTP traces and logs
+ * (endpoint default http://127.0.0.1:4318, all `OTEL_*` variables honoured), instrumentation-openai
+ * and instrumentation-http, the abtel span and log processors, W3C trace context + abtel baggage.
+ * Throws AbtelError for bad `ABTEL_*` configuration or unloadable definitions.
+ */
+export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<StartedSdk> {
+  const config = readRegisterConfig(env);
+  const experiments = config.experiments === undefined ? undefined : await loadExperimentsFrom(config.experiments);
+  const abtel = configureAbtel({ events: config.events, ...(experiments === undefined ? {} : { experiments }) });
+
+  const openai = new OpenAIInstrumentation();
+  // ABTEL_CAPTURE_CONTENT, when set, wins over OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT.
+  if (config.captureContent !== undefined) openai.setConfig({ ...openai.getConfig(), captureMessageContent: config.captureContent });
+
+  const sdk = new NodeSDK({
+    spanProcessors: [
+      abtel.spanProcessor(),
+      new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl })),
+    ],
+    logRecordProcessors: [
+      abtel.logRecordProcessor(),
+      new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) }),
+    ],
+    instrumentations: [openai, new HttpInstrumentation()],
+    textMapPropagator: abtelPropagator(),
+  });
+  sdk.start();
+
+  let done: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    done ??= new Promise<void>((resolve) => {
+      // An unreachable collector must not hold the process: the flush gets a bounded time.
+      const timer = setTimeout(() => {
+        diag.warn(`@abtel/node: telemetry flush did not finish within ${config.flushTimeoutMs} ms; exiting without it`);
+        resolve();
+      }, config.flushTimeoutMs);
+      timer.unref();
+      sdk.shutdown().then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reportError('telemetry shutdown', error);
+          resolve();
+        },
+      );
+    });
+    return done;
+  };
+  return { sdk, abtel, config, shutdown };
+}

@@ -1,0 +1,118 @@
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import {
+  ATTR_ABTEL_ASSIGNMENT_ID,
+  ATTR_ABTEL_ASSIGNMENT_MIGRATED,
+  ATTR_ABTEL_ASSIGNMENT_UNIT,
+  ATTR_ABTEL_EXPERIMENTS,
+  ATTR_ABTEL_EXPERIMENT_KEY,
+  ATTR_ABTEL_EXPERIMENT_VARIATION,
+  ATTR_ABTEL_EXPERIMENT_VERSION,
+  ATTR_GEN_AI_CONVERSATION_ID,
+} from '@abtel/core';
+
+/** What an assignment that joined a context says about itself. */
+export interface ActiveAssignment {
+  experiment: string;
+  variation: string;
+  version: number;
+  unit: string;
+  unitId: string;
+  /** Whether using this assignment counts as an exposure (false for paused / post-decision routing). */
+  exposed: boolean;
+  /** `feature_flag.result.reason` for the exposure. */
+  reason: string;
+  /** `feature_flag.provider.name`: `abtel`, or the OpenFeature provider that decided. */
+  providerName: string;
+  migrated: boolean;
+  /** `abtel.segment.<name>` attributes captured when the assignment was made (pre-treatment). */
+  segments: Attributes;
+}
+
+/** The conversation facts an application hands to `withConversation`. */
+export interface ConversationInfo {
+  conversationId: string;
+  userId?: string;
+  accountId?: string;
+  workflowId?: string;
+  attributes?: Record<string, AttributeValue | undefined>;
+}
+
+/**
+ * Per-conversation state carried in the OpenTelemetry context. The object is shared by every
+ * context derived from one `withConversation` call, so an assignment made inside it (after the
+ * context was created) is seen by every later span of that conversation.
+ */
+export class ConversationState {
+  readonly conversationId: string | undefined;
+  readonly userId: string | undefined;
+  readonly accountId: string | undefined;
+  readonly workflowId: string | undefined;
+  readonly attributes: Readonly<Record<string, AttributeValue | undefined>>;
+  /** Experiments whose exposure this state already emitted (cheap check before the global dedupe). */
+  readonly exposed = new Set<string>();
+  #assignments: ActiveAssignment[] = [];
+  #spanAttributes: Attributes | undefined;
+
+  constructor(info: Partial<ConversationInfo>, inherited: readonly ActiveAssignment[] = []) {
+    this.conversationId = info.conversationId;
+    this.userId = info.userId;
+    this.accountId = info.accountId;
+    this.workflowId = info.workflowId;
+    this.attributes = info.attributes ?? {};
+    this.#assignments = [...inherited];
+  }
+
+  get assignments(): readonly ActiveAssignment[] {
+    return this.#assignments;
+  }
+
+  /** True while some exposed assignment has not emitted its exposure from this state yet. */
+  get hasPendingExposure(): boolean {
+    for (const assignment of this.#assignments) {
+      if (assignment.exposed && !this.exposed.has(assignment.experiment)) return true;
+    }
+    return false;
+  }
+
+  get(experimentKey: string): ActiveAssignment | undefined {
+    return this.#assignments.find((assignment) => assignment.experiment === experimentKey);
+  }
+
+  /** Adds (or replaces) the assignment of one experiment. */
+  join(assignment: ActiveAssignment): void {
+    const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
+    this.#assignments = [...others, assignment];
+    this.#spanAttributes = undefined;
+  }
+
+  /** The attributes stamped on every span of this conversation (computed once per change). */
+  spanAttributes(): Attributes {
+    if (this.#spanAttributes === undefined) this.#spanAttributes = buildSpanAttributes(this);
+    return this.#spanAttributes;
+  }
+}
+
+function buildSpanAttributes(state: ConversationState): Attributes {
+  const attributes: Attributes = {};
+  if (state.conversationId !== undefined) attributes[ATTR_GEN_AI_CONVERSATION_ID] = state.conversationId;
+  const [first] = state.assignments;
+  if (first !== undefined) Object.assign(attributes, assignmentAttributes(first, state.conversationId));
+  if (state.assignments.length > 1) {
+    attributes[ATTR_ABTEL_EXPERIMENTS] = state.assignments.map((a) => `${a.experiment}=${a.variation}`);
+  }
+  return attributes;
+}
+
+/** The `abtel.experiment.*` / `abtel.assignment.*` attributes of one assignment. */
+export function assignmentAttributes(assignment: ActiveAssignment, conversationId: string | undefined): Attributes {
+  const attributes: Attributes = {
+    [ATTR_ABTEL_EXPERIMENT_KEY]: assignment.experiment,
+    [ATTR_ABTEL_EXPERIMENT_VARIATION]: assignment.variation,
+    [ATTR_ABTEL_EXPERIMENT_VERSION]: assignment.version,
+    [ATTR_ABTEL_ASSIGNMENT_UNIT]: assignment.unit,
+  };
+  if (assignment.unitId !== conversationId) attributes[ATTR_ABTEL_ASSIGNMENT_ID] = assignment.unitId;
+  if (assignment.migrated) attributes[ATTR_ABTEL_ASSIGNMENT_MIGRATED] = true;
+  return attributes;
+}
+

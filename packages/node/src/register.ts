@@ -1,0 +1,39 @@
+/**
+ * The drop-in: `node --import @abtel/node/register app.js`. Starts the OpenTelemetry Node SDK with
+ * abtel's processors from the environment (see README), patches ESM and CommonJS imports of
+ * instrumented modules, and flushes telemetry when the process ends. Bad configuration stops the
+ * process at start-up with a one-line message; nothing at run time throws into the app.
+ */
+import { register } from 'node:module';
+import { isAbtelError } from '@abtel/core';
+import { startFromEnvironment } from './internal/start.js';
+
+// ESM apps: `import OpenAI from 'openai'` is patched only if the import goes through
+// import-in-the-middle, which must be registered before the app's modules load.
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+
+let started: Awaited<ReturnType<typeof startFromEnvironment>>;
+try {
+  started = await startFromEnvironment(process.env);
+} catch (error) {
+  const message = isAbtelError(error) ? error.message : `could not start telemetry: ${(error as Error)?.message ?? String(error)}`;
+  process.stderr.write(`@abtel/node/register: ${message}\n`);
+  process.exit(1);
+}
+
+const { shutdown } = started;
+
+// The event loop is empty: flush what is buffered (bounded) and let the process end.
+process.once('beforeExit', () => {
+  void shutdown();
+});
+
+// A signal's default action would kill the process before the flush; flush, then re-raise the
+// signal so the exit status is the one the app would have had (unless the app handles it itself).
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void shutdown().then(() => {
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import { trace, type Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_GEN_AI_OPERATION_NAME, ATTR_GEN_AI_RESPONSE_ID } from '@abtel/core';
+import type { Abtel } from './abtel.js';
+import { stateOf } from './internal/context.js';
+import { reportError } from './internal/safe.js';
+
+// Span names of gen_ai client spans (`{operation} {model}`), for instrumentations that name
+// spans by the convention but set `gen_ai.operation.name` only later.
+const GEN_AI_SPAN_NAME = /^(chat|embeddings|text_completion|generate_content|create_agent|invoke_agent) /;
+
+/** True when `span` is a gen_ai call at start time (attribute or conventional span name). */
+export function isGenAiSpan(span: Pick<ReadableSpan, 'attributes' | 'name'>): boolean {
+  return span.attributes[ATTR_GEN_AI_OPERATION_NAME] !== undefined || GEN_AI_SPAN_NAME.test(span.name);
+}
+
+/**
+ * Stamps every span started inside a conversation context with the conversation and its
+ * assignments, emits pending exposures at the first gen_ai span, and remembers which span
+ * produced each `gen_ai.response.id` (bounded) for `recordEvaluation`. Never throws.
+ * @example
+ * const sdk = new NodeSDK({ spanProcessors: [abtelSpanProcessor(), new BatchSpanProcessor(new OTLPTraceExporter())] });
+ */
+export class AbtelSpanProcessor implements SpanProcessor {
+  readonly #abtel: Abtel;
+
+  constructor(abtel: Abtel) {
+    this.#abtel = abtel;
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    try {
+      const state = stateOf(parentContext);
+      if (state === undefined) return;
+      span.setAttributes(state.spanAttributes());
+      if (state.hasPendingExposure && isGenAiSpan(span)) {
+        this.#abtel.exposePending(state, trace.setSpan(parentContext, span));
+      }
+    } catch (error) {
+      reportError('stamping a span', error);
+    }
+  }
+
+  onEnd(span: ReadableSpan): void {
+    try {
+      const responseId = span.attributes[ATTR_GEN_AI_RESPONSE_ID];
+      if (typeof responseId === 'string') this.#abtel.rememberResponse(responseId, span.spanContext());
+    } catch (error) {
+      reportError('remembering a response id', error);
+    }
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
