@@ -1,0 +1,100 @@
+import { betaCdf, betaPdf } from './internal/distributions.js';
+import { integrate } from './internal/integrate.js';
+import { checkBinaryArm } from './binary.js';
+import { StatsError } from './errors.js';
+import type { BayesianBinaryResult, BetaPrior, BinaryArm } from './types.js';
+
+const UNIFORM: BetaPrior = { alpha: 1, beta: 1 };
+
+function posterior(where: string, arm: BinaryArm, prior: BetaPrior): BetaPrior {
+  checkBinaryArm(where, arm);
+  if (!(prior.alpha > 0 && prior.beta > 0)) throw new StatsError(`prior alpha and beta must be positive (got ${prior.alpha}, ${prior.beta})`);
+  return { alpha: prior.alpha + arm.successes, beta: prior.beta + arm.n - arm.successes };
+}
+
+/**
+ * The part of [0, 1] where a Beta density is not negligible: mean ± 40 sd, clipped. Beyond 40 sd the
+ * Beta tail mass is far below 1e-15 for every posterior with a, b ≥ 1, and narrowing the range lets
+ * the quadrature resolve sharp posteriors from large samples.
+ */
+function support(p: BetaPrior): [number, number] {
+  const total = p.alpha + p.beta;
+  const mean = p.alpha / total;
+  const sd = Math.sqrt((p.alpha * p.beta) / (total * total * (total + 1)));
+  return [Math.max(0, mean - 40 * sd), Math.min(1, mean + 40 * sd)];
+}
+
+/**
+ * Bayesian comparison of a binary metric with Beta priors (default Beta(1, 1)) and binomial
+ * likelihoods, so the posteriors are Beta(α + x, β + n − x). By adaptive Gauss–Kronrod quadrature
+ * (tolerance 1e-13, no Monte Carlo):
+ * - chance to beat control P(p_t > p_c) = ∫ f_t(x)·F_c(x) dx;
+ * - expected loss of choosing the variant E[max(p_c − p_t, 0)]
+ *   = ∫ f_t(x)·[μ_c·(1 − I_x(α_c + 1, β_c)) − x·(1 − I_x(α_c, β_c))] dx, using
+ *   ∫ₓ¹ c·f_c(c) dc = μ_c·(1 − I_x(α_c + 1, β_c)); symmetric for the baseline.
+ * Checked against the closed form of Miller (2015, "Formulas for Bayesian A/B testing") and scipy
+ * quad. Both losses are on the absolute rate scale.
+ * @example
+ * const result = bayesianBinary({ n: 1000, successes: 100 }, { n: 1000, successes: 120 });
+ * result.chanceToBeat; // ≈ 0.92
+ */
+export function bayesianBinary(baseline: BinaryArm, variant: BinaryArm, options: { prior?: BetaPrior } = {}): BayesianBinaryResult {
+  const prior = options.prior ?? UNIFORM;
+  const c = posterior('baseline', baseline, prior);
+  const t = posterior('variant', variant, prior);
+  const chanceToBeat = probabilityGreater(t, c);
+  return {
+    chanceToBeat,
+    expectedLossVariant: expectedShortfall(t, c),
+    expectedLossBaseline: expectedShortfall(c, t),
+    baselinePosterior: c,
+    variantPosterior: t,
+  };
+}
+
+/** P(X > Y) for X ~ Beta(x), Y ~ Beta(y), integrated over the support of X. */
+function probabilityGreater(x: BetaPrior, y: BetaPrior): number {
+  const [lo, hi] = support(x);
+  const value = integrate((u) => betaPdf(u, x.alpha, x.beta) * betaCdf(u, y.alpha, y.beta), lo, hi);
+  return Math.min(1, Math.max(0, value));
+}
+
+/** E[max(Y − X, 0)] for X ~ Beta(x) (chosen) and Y ~ Beta(y) (the alternative). */
+function expectedShortfall(x: BetaPrior, y: BetaPrior): number {
+  const [lo, hi] = support(x);
+  const meanY = y.alpha / (y.alpha + y.beta);
+  const value = integrate(
+    (u) => betaPdf(u, x.alpha, x.beta) * (meanY * (1 - betaCdf(u, y.alpha + 1, y.beta)) - u * (1 - betaCdf(u, y.alpha, y.beta))),
+    lo,
+    hi,
+  );
+  return Math.max(0, value);
+}
+
+/**
+ * Probability that each arm has the highest rate, P(arm i best) = ∫ f_i(x)·Π_{j≠i} F_j(x) dx, by
+ * quadrature (exact to ~1e-10; ties have probability zero for continuous posteriors). Arms are in
+ * input order; the result sums to 1 up to quadrature error.
+ * @example
+ * probabilityBest([{ n: 100, successes: 10 }, { n: 100, successes: 15 }, { n: 100, successes: 12 }]);
+ */
+export function probabilityBest(arms: readonly BinaryArm[], options: { prior?: BetaPrior } = {}): number[] {
+  const prior = options.prior ?? UNIFORM;
+  if (arms.length < 2) throw new StatsError(`probabilityBest needs at least 2 arms (got ${arms.length})`);
+  const posteriors = arms.map((arm, index) => posterior(`arms[${index}]`, arm, prior));
+  return posteriors.map((own, i) => {
+    const [lo, hi] = support(own);
+    const value = integrate(
+      (u) => {
+        let product = betaPdf(u, own.alpha, own.beta);
+        for (let j = 0; j < posteriors.length && product > 0; j++) {
+          if (j !== i) product *= betaCdf(u, posteriors[j]!.alpha, posteriors[j]!.beta);
+        }
+        return product;
+      },
+      lo,
+      hi,
+    );
+    return Math.min(1, Math.max(0, value));
+  });
+}
