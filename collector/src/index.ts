@@ -1,1 +1,12 @@
-export {};
+export { startCollector, selfMetricsData } from './internal/collector.js';
+export type { CollectorOptions, RunningCollector } from './internal/collector.js';
+export { CollectorConfig, parseConfig, resolveConfig, ENV_VARS } from './internal/config.js';
+export type { CollectorConfigInput } from './internal/config.js';
+export type { CollectorStats, RejectReason, SignalCounters } from './internal/stats.js';
+export { decodeJson, decodeProtobuf, BodyError } from './internal/decode.js';
+export type { DecodedBody } from './internal/decode.js';
+export { TracesData, LogsData, MetricsData } from './internal/schema.js';
+export type { MessageSpec, FieldSpec, FieldKind } from './internal/schema.js';
+export { decodeStatus } from './internal/responses.js';
+export { rotationStamp } from './internal/writer.js';
+export type { Signal, Layout, FsyncPolicy } from './internal/writer.js';

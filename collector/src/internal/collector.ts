@@ -1,0 +1,270 @@
+/**
+ * Wires the receiver, the three signal writers, background work on rotated files (compaction to
+ * Parquet, gzip), the collector's own metrics and the progress line.
+ */
+import { resolve } from 'node:path';
+import { parseConfig, type CollectorConfig, type CollectorConfigInput } from './config.js';
+import { Receiver } from './server.js';
+import type { CollectorStats } from './stats.js';
+import { gzipFile, SignalWriter, type Signal } from './writer.js';
+
+export interface CollectorOptions extends CollectorConfigInput {
+  /** Where log lines go (default: stderr, prefixed `abtel collector:`). */
+  readonly log?: (message: string) => void;
+  /** Where the progress line goes when `progress` is on (default: stderr). */
+  readonly progressStream?: NodeJS.WritableStream;
+}
+
+export interface RunningCollector {
+  /** `http://host:port`, the OTLP/HTTP base URL (exporters append `/v1/traces` etc.). */
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  /** Absolute data directory. */
+  readonly dir: string;
+  readonly config: CollectorConfig;
+  /** Counters, as served at `/metrics.json`. */
+  stats(): CollectorStats;
+  /** Rotates every non-empty open file now (for tests and operators). */
+  rotate(): Promise<void>;
+  /** Resolves when the background queue (compaction, gzip) is empty. */
+  idle(): Promise<void>;
+  /** Stops accepting, finishes in-flight requests, closes the files. */
+  close(): Promise<void>;
+}
+
+type CompactFile = (jsonlPath: string, options?: { signal?: AbortSignal }) => Promise<{ parquetPath: string; rows: number; badLines: number }>;
+
+/** Runs background tasks one at a time, off the request path; a failure is logged and counted. */
+class BackgroundQueue {
+  private tail: Promise<void> = Promise.resolve();
+  queued = 0;
+
+  push(task: () => Promise<void>, onError: (error: unknown) => void): void {
+    this.queued += 1;
+    this.tail = this.tail
+      .then(task)
+      .catch(onError)
+      .finally(() => {
+        this.queued -= 1;
+      });
+  }
+
+  idle(): Promise<void> {
+    return this.tail;
+  }
+}
+
+async function loadCompactFile(): Promise<CompactFile | undefined> {
+  const files = (await import('@abtel/files')) as unknown as { compactFile?: CompactFile };
+  return typeof files.compactFile === 'function' ? files.compactFile : undefined;
+}
+
+function formatRate(value: number): string {
+  return value >= 1e6 ? `${(value / 1e6).toFixed(2)}M` : value >= 1e3 ? `${(value / 1e3).toFixed(1)}k` : value.toFixed(0);
+}
+
+/**
+ * Starts the OTLP/HTTP collector in this process.
+ * @example
+ * const collector = await startCollector({ port: 0, dir: './data' });
+ * console.log(`send OTLP to ${collector.url}`);
+ * await collector.close();
+ */
+export async function startCollector(options: CollectorOptions = {}): Promise<RunningCollector> {
+  const { log: logOption, progressStream, ...input } = options;
+  const config = parseConfig(input, 'startCollector options');
+  const dir = resolve(config.dir);
+  const log = logOption ?? ((message: string) => process.stderr.write(`abtel collector: ${message}\n`));
+  const background = new BackgroundQueue();
+  const aborter = new AbortController();
+  let compactFile: Promise<CompactFile | undefined> | undefined;
+  let receiver: Receiver | undefined;
+
+  const onRotated = (path: string) => {
+    const counters = receiver!.counters.background;
+    if (config.compaction) {
+      background.push(
+        async () => {
+          compactFile ??= loadCompactFile();
+          const compact = await compactFile;
+          if (!compact) throw new Error('this build of @abtel/files has no compactFile');
+          const result = await compact(path, { signal: aborter.signal });
+          counters.compacted += 1;
+          if (result.badLines > 0) log(`compacted ${path} → ${result.parquetPath}: ${result.rows} rows, ${result.badLines} bad lines skipped`);
+        },
+        (error) => {
+          counters.compactionFailed += 1;
+          log(`compaction of ${path} failed (the JSON file is kept): ${error instanceof Error ? error.message : String(error)}`);
+        },
+      );
+    }
+    if (config.rotation.gzip) {
+      background.push(
+        async () => {
+          await gzipFile(path);
+          counters.gzipped += 1;
+        },
+        (error) => {
+          counters.gzipFailed += 1;
+          log(`gzip of ${path} failed (the file is kept uncompressed): ${error instanceof Error ? error.message : String(error)}`);
+        },
+      );
+    }
+  };
+
+  const makeWriter = (signal: Signal) =>
+    new SignalWriter({
+      dir,
+      signal,
+      maxBytes: config.rotation.maxBytes,
+      maxAgeMs: config.rotation.maxAge,
+      layout: config.layout,
+      fsync: config.fsync,
+      fsyncIntervalMs: config.fsyncInterval,
+      onRotated,
+      log,
+    });
+  const writers: Record<Signal, SignalWriter> = { traces: makeWriter('traces'), logs: makeWriter('logs'), metrics: makeWriter('metrics') };
+  for (const writer of Object.values(writers)) {
+    // A directory that cannot be written yet is not fatal: requests get 503 until it works.
+    await writer.open().catch((error: unknown) => {
+      writer.healthy = false;
+      writer.lastError = `cannot open ${writer.activePath}: ${error instanceof Error ? error.message : String(error)}`;
+      log(`${writer.lastError}; answering 503 until it works`);
+    });
+  }
+
+  receiver = new Receiver({
+    maxBodyBytes: config.maxBodyBytes,
+    maxInflightBytes: config.maxInflightBytes,
+    token: config.token,
+    writers,
+    log,
+    backgroundQueued: () => background.queued,
+  });
+  let address;
+  try {
+    address = await receiver.listen(config.host, config.port);
+  } catch (error) {
+    await Promise.all(Object.values(writers).map((writer) => writer.close()));
+    throw error;
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  const timers: NodeJS.Timeout[] = [];
+
+  if (config.selfMetrics) {
+    const { interval, endpoint } = config.selfMetrics;
+    const timer = setInterval(() => {
+      const line = Buffer.from(`${JSON.stringify(selfMetricsData(receiver!.stats()))}\n`);
+      const sent = endpoint
+        ? fetch(`${endpoint.replace(/\/$/, '')}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: line }).then((response) => {
+            if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          })
+        : writers.metrics.append(line);
+      sent.catch((error: unknown) => log(`exporting own metrics failed: ${error instanceof Error ? error.message : String(error)}`));
+    }, interval);
+    timer.unref();
+    timers.push(timer);
+  }
+
+  const stream = progressStream ?? process.stderr;
+  if (config.progress ?? Boolean((stream as { isTTY?: boolean }).isTTY)) {
+    let previous = receiver.stats();
+    let previousAt = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const current = receiver!.stats();
+      const seconds = (now - previousAt) / 1000;
+      const rate = (signal: Signal) => (current.signals[signal].itemsAccepted - previous.signals[signal].itemsAccepted) / seconds;
+      const rejected = Object.values(current.requests.rejected).reduce((total, value) => total + value, 0);
+      stream.write(
+        `abtel collector: ${formatRate(rate('traces'))} spans/s, ${formatRate(rate('logs'))} logs/s, ${formatRate(rate('metrics'))} points/s · ` +
+          `${(current.bytesWritten / 1e6).toFixed(1)} MB written · ${current.filesRotated} rotated · ${rejected} rejected requests\n`,
+      );
+      previous = current;
+      previousAt = now;
+    }, 5000);
+    timer.unref();
+    timers.push(timer);
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    host: address.address,
+    dir,
+    config: { ...config, dir },
+    stats: () => receiver!.stats(),
+    rotate: async () => {
+      await Promise.all(Object.values(writers).map((writer) => writer.rotateNow()));
+    },
+    idle: () => background.idle(),
+    close: () => {
+      closing ??= (async () => {
+        for (const timer of timers) clearInterval(timer);
+        await receiver!.shutdown();
+        await Promise.all(Object.values(writers).map((writer) => writer.close()));
+        // Work on rotated files is resumable by `abtel compact`; stop a long compaction.
+        aborter.abort(new Error('collector is shutting down'));
+        await background.idle();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * The collector's counters as an OTLP `MetricsData` object (cumulative monotonic sums).
+ * @example
+ * const line = JSON.stringify(selfMetricsData(collector.stats()));
+ */
+export function selfMetricsData(stats: CollectorStats): Record<string, unknown> {
+  const now = `${BigInt(Date.now()) * 1_000_000n}`;
+  const start = `${BigInt(Date.parse(stats.startedAt)) * 1_000_000n}`;
+  const point = (value: number, attributes: Record<string, string> = {}) => ({
+    attributes: Object.entries(attributes).map(([key, text]) => ({ key, value: { stringValue: text } })),
+    startTimeUnixNano: start,
+    timeUnixNano: now,
+    asInt: String(value),
+  });
+  const sum = (name: string, unit: string, description: string, dataPoints: unknown[]) => ({
+    name,
+    unit,
+    description,
+    sum: { dataPoints, aggregationTemporality: 2, isMonotonic: true },
+  });
+  const signals = Object.entries(stats.signals) as [Signal, CollectorStats['signals'][Signal]][];
+  return {
+    resourceMetrics: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'abtel-collector' } }] },
+        scopeMetrics: [
+          {
+            scope: { name: '@abtel/collector' },
+            metrics: [
+              sum('abtel.collector.requests', '{request}', 'OTLP export requests by outcome', [
+                point(stats.requests.accepted, { outcome: 'accepted' }),
+                ...Object.entries(stats.requests.rejected).map(([reason, value]) => point(value, { outcome: 'rejected', reason })),
+              ]),
+              sum(
+                'abtel.collector.items',
+                '{item}',
+                'Spans, log records and data points by signal and outcome',
+                signals.flatMap(([signal, counters]) => [
+                  point(counters.itemsReceived, { signal, outcome: 'received' }),
+                  point(counters.itemsAccepted, { signal, outcome: 'accepted' }),
+                  point(counters.itemsRejected, { signal, outcome: 'rejected' }),
+                ]),
+              ),
+              sum('abtel.collector.bytes_written', 'By', 'Bytes appended to signal files', [point(stats.bytesWritten)]),
+              sum('abtel.collector.files_rotated', '{file}', 'Files closed by rotation', [point(stats.filesRotated)]),
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}

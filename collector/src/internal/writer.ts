@@ -1,0 +1,305 @@
+/**
+ * One append-only file stream per signal, named like the OpenTelemetry Collector's `file` exporter
+ * with rotation: the open file is `<signal>.jsonl`; a rotated file is renamed to
+ * `<signal>-<UTC timestamp>.jsonl` (timestamp before the extension, lumberjack's format
+ * `2006-01-02T15-04-05.000`).
+ *
+ * Invariants:
+ * - A line is written whole or not at all: lines are appended in batches with one `writev`; a
+ *   failed or short write is cut back (`ftruncate`) to the last whole line before it is reported.
+ * - `append` resolves only after the bytes were handed to the operating system (`write(2)`
+ *   returned), so an acknowledged request survives a crash of this process; with
+ *   `fsync: 'always'` it also waited for `fdatasync`, so it survives a power loss.
+ */
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+
+export type Signal = 'traces' | 'logs' | 'metrics';
+export type FsyncPolicy = 'none' | 'always' | 'interval';
+export type Layout = 'flat' | 'date';
+
+export interface WriterOptions {
+  readonly dir: string;
+  readonly signal: Signal;
+  /** Rotate before the file would grow past this many bytes (0: never by size). */
+  readonly maxBytes: number;
+  /** Rotate a non-empty file this long after it was opened (0: never by age). */
+  readonly maxAgeMs: number;
+  readonly layout: Layout;
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  /** Called (off the request path) with the path of each file after it was rotated. */
+  readonly onRotated: (path: string) => void;
+  readonly log: (message: string) => void;
+}
+
+/** A write to the data directory failed; the request is answered 503. */
+export class StorageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+interface Pending {
+  readonly chunk: Buffer;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** `2026-11-22T05-30-00.000`: lumberjack's backup time format, in UTC. */
+export function rotationStamp(date: Date): string {
+  return date.toISOString().slice(0, 23).replace(/:/g, '-');
+}
+
+export class SignalWriter {
+  readonly activePath: string;
+  private handle: FileHandle | undefined;
+  private size = 0;
+  private openedAt = 0;
+  private openedDay = '';
+  private queue: Pending[] = [];
+  private writing = false;
+  private rotateRequested = false;
+  private dirty = false;
+  private closed = false;
+  private lastStamp = 0;
+  private idle: Promise<void> = Promise.resolve();
+  private wakeIdle: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Counters read by the stats endpoint. */
+  readonly counters = { bytesWritten: 0, linesWritten: 0, filesRotated: 0, writeErrors: 0, tornLinesTerminated: 0 };
+  healthy = true;
+  lastError: string | undefined;
+
+  constructor(private readonly options: WriterOptions) {
+    this.activePath = join(options.dir, `${options.signal}.jsonl`);
+    const tick = Math.max(50, Math.min(1000, options.maxAgeMs > 0 ? options.maxAgeMs / 4 : 1000, options.fsync === 'interval' ? options.fsyncIntervalMs : 1000));
+    this.timer = setInterval(() => this.onTick(), tick);
+    this.timer.unref();
+  }
+
+  /** Opens the active file now, so that a misconfigured directory is reported at start. */
+  async open(): Promise<void> {
+    await this.ensureOpen();
+  }
+
+  /**
+   * Appends one whole line (must end with `\n`); resolves once it is written.
+   * @throws StorageError when the line could not be written (nothing of it is in the file).
+   */
+  append(chunk: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageError(`${this.options.signal} writer is closed`));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ chunk, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  /** Bytes waiting to be written. */
+  pendingBytes(): number {
+    let total = 0;
+    for (const entry of this.queue) total += entry.chunk.length;
+    return total;
+  }
+
+  /** Rotates the active file now if it holds data (used at shutdown by nobody; by tests and age). */
+  async rotateNow(): Promise<void> {
+    this.rotateRequested = true;
+    if (!this.writing) void this.drain();
+    await this.whenIdle();
+  }
+
+  /** Writes what is queued, then closes the file. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.whenIdle();
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) {
+      if (this.dirty && this.options.fsync !== 'none') await handle.datasync().catch(() => undefined);
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    return this.writing ? this.idle : Promise.resolve();
+  }
+
+  private onTick(): void {
+    const { maxAgeMs, layout, fsync } = this.options;
+    const now = Date.now();
+    if (this.size > 0 && ((maxAgeMs > 0 && now - this.openedAt >= maxAgeMs) || (layout === 'date' && utcDay(now) !== this.openedDay))) {
+      this.rotateRequested = true;
+      if (!this.writing) void this.drain();
+    }
+    if (fsync === 'interval' && this.dirty && !this.writing && this.handle) {
+      this.dirty = false;
+      this.handle.datasync().catch((error: unknown) => this.options.log(`fsync of ${this.activePath} failed: ${describe(error)}`));
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    this.idle = new Promise<void>((resolve) => (this.wakeIdle = resolve));
+    try {
+      while (this.queue.length > 0 || this.rotateRequested) {
+        if (this.rotateRequested) {
+          this.rotateRequested = false;
+          if (this.size > 0) await this.rotate().catch((error: unknown) => this.options.log(`rotation of ${this.activePath} failed: ${describe(error)}`));
+          continue;
+        }
+        const batch = this.queue;
+        this.queue = [];
+        await this.writeBatch(batch);
+      }
+    } finally {
+      this.writing = false;
+      this.wakeIdle?.();
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    let bytes = 0;
+    for (const entry of batch) bytes += entry.chunk.length;
+    try {
+      await this.ensureOpen();
+      const { maxBytes, layout } = this.options;
+      const dayChanged = layout === 'date' && this.size > 0 && utcDay(Date.now()) !== this.openedDay;
+      if ((maxBytes > 0 && this.size > 0 && this.size + bytes > maxBytes) || dayChanged) {
+        await this.rotate();
+        await this.ensureOpen();
+      }
+      const handle = this.handle!;
+      let written: number;
+      try {
+        written = (await handle.writev(batch.map((entry) => entry.chunk))).bytesWritten;
+      } catch (error) {
+        await this.cutBack(handle);
+        throw error;
+      }
+      if (written !== bytes) {
+        await this.cutBack(handle);
+        throw new StorageError(`short write to ${this.activePath} (${written} of ${bytes} bytes; is the disk full?)`);
+      }
+      this.size += bytes;
+      this.dirty = true;
+      if (this.options.fsync === 'always') {
+        await handle.datasync();
+        this.dirty = false;
+      }
+      this.counters.bytesWritten += bytes;
+      this.counters.linesWritten += batch.length;
+      if (!this.healthy) this.options.log(`writing ${this.activePath} works again`);
+      this.healthy = true;
+      this.lastError = undefined;
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      this.counters.writeErrors += batch.length;
+      const message = `cannot write ${this.options.signal} to ${this.activePath}: ${describe(error)}`;
+      if (this.healthy || this.lastError !== message) this.options.log(`${message}; answering 503 until it works again`);
+      this.healthy = false;
+      this.lastError = message;
+      const failure = error instanceof StorageError ? error : new StorageError(message, { cause: error });
+      for (const entry of batch) entry.reject(failure);
+    }
+  }
+
+  /** Removes a partly written batch so the file again ends with a whole line. */
+  private async cutBack(handle: FileHandle): Promise<void> {
+    try {
+      await handle.truncate(this.size);
+    } catch (error) {
+      // The file may now end in a partial line: stop using it, so the next open terminates it.
+      this.options.log(`could not cut ${this.activePath} back to ${this.size} bytes: ${describe(error)}`);
+    }
+    this.handle = undefined;
+    await handle.close().catch(() => undefined);
+  }
+
+  private async ensureOpen(): Promise<void> {
+    if (this.handle) return;
+    await mkdir(this.options.dir, { recursive: true });
+    const handle = await open(this.activePath, constants.O_CREAT | constants.O_RDWR | constants.O_APPEND, 0o644);
+    try {
+      let size = (await handle.stat()).size;
+      if (size > 0) {
+        // A crash in the middle of a write can leave a torn last line. It was never acknowledged;
+        // ending it with a newline keeps every later line whole, and readers skip and count it.
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) {
+          await handle.write('\n');
+          size += 1;
+          this.counters.tornLinesTerminated += 1;
+          this.options.log(`${this.activePath} ended in a torn line (unclean shutdown); terminated it so readers skip it as one bad line`);
+        }
+      }
+      this.size = size;
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    this.handle = handle;
+    this.openedAt = Date.now();
+    this.openedDay = utcDay(this.openedAt);
+  }
+
+  private async rotate(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) {
+      if (this.dirty && this.options.fsync !== 'none') await handle.datasync().catch(() => undefined);
+      this.dirty = false;
+      await handle.close();
+    }
+    // Unique, increasing stamps even for several rotations within one millisecond.
+    const now = Math.max(Date.now(), this.lastStamp + 1);
+    this.lastStamp = now;
+    const date = new Date(now);
+    const folder = this.options.layout === 'date' ? join(this.options.dir, utcDay(this.openedAt || now)) : this.options.dir;
+    const target = join(folder, `${this.options.signal}-${rotationStamp(date)}.jsonl`);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(this.activePath, target);
+    this.size = 0;
+    this.counters.filesRotated += 1;
+    this.options.onRotated(target);
+  }
+}
+
+function utcDay(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+/**
+ * Compresses a rotated file to `<path>.gz` and removes the original (the Collector's
+ * `rotation.compress` does the same).
+ * @example
+ * await gzipFile('/data/traces-2026-11-22T05-30-00.000.jsonl');
+ */
+export async function gzipFile(path: string): Promise<string> {
+  const target = `${path}.gz`;
+  await pipeline(createReadStream(path), createGzip(), createWriteStream(target));
+  await unlink(path);
+  return target;
+}
+
+/** True when the path exists. */
+export async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
