@@ -1,0 +1,271 @@
+/**
+ * `buildReport`: a pure function from already-computed data-layer results (exposed counts,
+ * health counts, per-arm sufficient statistics, windows, segment mixes) to the versioned
+ * `Report`. No I/O, so every rule is testable with hand-made sufficient statistics.
+ */
+import { REPORT_SCHEMA_VERSION, type Comparison, type MetricDefinition, type MetricResult, type MetricRole, type Report } from '@abtel/core';
+import type { BuildReportInputs } from './inputs.js';
+import { decide, type UndecidedReport } from './decision.js';
+import { evaluateGuardrail, GUARDRAIL_DEFAULTS } from './guardrails.js';
+import {
+  adjustPValues,
+  meanInterval,
+  multipleExposure,
+  sampleRatioMismatch,
+  sequentialBoundaries,
+  sequentialDecision,
+} from './inference.js';
+import { finite, metricResult } from './metrics.js';
+import { evaluateSegment } from './segments.js';
+
+/** Defaults of the decision thresholds that are not part of the experiment definition. */
+export const DECISION_DEFAULTS = {
+  maxBadLines: 0,
+  staleAfterMinutes: 360,
+  assignmentMismatchShare: 0.01,
+  minSegmentUnits: 30,
+} as const;
+
+/** How many unreadable lines are listed by file and line in the report (all are counted). */
+const BAD_LINE_SAMPLES = 20;
+
+/**
+ * Builds the report. Metrics are ordered primary, guardrails, secondary; BH and Holm adjust the
+ * non-primary metrics of each comparison together; the primary metric is decided unadjusted.
+ * @example
+ * const report = buildReport({ experiment, metrics, generatedAt: new Date().toISOString(), population,
+ *   health, metricStats, guardrails: [], segments: [], judgeTrend: [], badLines: [] });
+ * console.log(report.decision.recommendation);
+ */
+export function buildReport(inputs: BuildReportInputs): Report {
+  const { experiment } = inputs;
+  const options = { ...DECISION_DEFAULTS, ...stripUndefined(inputs.options ?? {}) };
+  const alpha = experiment.analysis?.alpha ?? 0.05;
+  const warnings: string[] = [];
+  const arms = experiment.variations.map((variation) => variation.key);
+  const control = experiment.control;
+  const variants = arms.filter((arm) => arm !== control);
+  const metricsByName = new Map(inputs.metrics.map((metric) => [metric.name, metric]));
+
+  // Population
+  const exposed: Record<string, number> = {};
+  for (const arm of arms) exposed[arm] = toCount(inputs.population.exposed[arm]);
+  for (const [key, n] of Object.entries(inputs.population.exposed)) {
+    if (!arms.includes(key) && n > 0) warnings.push(`${n} unit(s) were exposed to "${key}", which is not a variation of ${experiment.key} v${experiment.version}; they are left out`);
+  }
+  const total = arms.reduce((sum, arm) => sum + (exposed[arm] ?? 0), 0);
+  const plannedUnits = experiment.analysis?.plannedUnits;
+  const informationFraction = plannedUnits ? Math.min(1, total / plannedUnits) : null;
+
+  // Health
+  const weights = experiment.variations.map((variation) => variation.weight);
+  const weightSum = weights.reduce((a, b) => a + b, 0);
+  const srm = sampleRatioMismatch(arms.map((arm) => exposed[arm] ?? 0), weights);
+  if (srm.reason) warnings.push(`SRM check skipped: ${srm.reason}`);
+  const expected: Record<string, number> = {};
+  arms.forEach((arm, i) => (expected[arm] = (total * (weights[i] ?? 0)) / weightSum));
+  const multi = multipleExposure(toCount(inputs.population.multipleExposureUnits), Math.max(total, 0));
+  if (multi.status === 'warn') warnings.push(`${multi.multiExposedUnits} unit(s) were exposed to more than one variation (${pct(multi.share)})`);
+  const checked = toCount(inputs.health.assignmentChecked);
+  const mismatches = toCount(inputs.health.assignmentMismatches);
+  const assignmentFlagged = checked > 0 && mismatches / checked > options.assignmentMismatchShare;
+  if (mismatches > 0 && !assignmentFlagged) warnings.push(`${mismatches} of ${checked} audited unit(s) are in a variation the current definition would not assign (a weight change or ramp can explain a few)`);
+  const lastEventTime = inputs.health.lastEventTime;
+  const ageMinutes = lastEventTime ? (Date.parse(inputs.generatedAt) - Date.parse(lastEventTime)) / 60_000 : null;
+  const stale = experiment.state === 'running' && ageMinutes !== null && ageMinutes > options.staleAfterMinutes;
+  const badLineCount = toCount(inputs.badLineCount ?? inputs.badLines.length);
+  if (inputs.health.exposuresWithoutCall > 0) warnings.push(`${inputs.health.exposuresWithoutCall} exposed unit(s) have no gen_ai call`);
+  if (inputs.health.outcomesWithoutExposure > 0) warnings.push(`${inputs.health.outcomesWithoutExposure} outcome(s) belong to no exposed unit`);
+
+  // Comparisons
+  const roles = metricRoles(experiment, metricsByName, warnings);
+  const boundaries =
+    experiment.analysis?.looks && experiment.analysis.looks.length > 0 && plannedUnits
+      ? sequentialBoundaries(experiment.analysis.looks, alpha)
+      : undefined;
+  const pooledPrimary = new Map<string, number | null>();
+  const comparisons: Comparison[] = variants.map((variation) => {
+    const results: MetricResult[] = [];
+    for (const { metric, role } of roles) {
+      const stats = inputs.metricStats[metric.name];
+      if (!stats) {
+        warnings.push(`no statistics for metric ${metric.name}`);
+        continue;
+      }
+      const { result, comparison } = metricResult(
+        metric,
+        role,
+        stats.find((arm) => arm.variation === control),
+        stats.find((arm) => arm.variation === variation),
+        alpha,
+      );
+      if (role === 'primary') {
+        pooledPrimary.set(variation, result.absoluteDiff);
+        if (boundaries && informationFraction !== null) {
+          const reached = boundaries.looks.filter((look) => look.fraction <= informationFraction + 1e-9);
+          const current = reached.at(-1);
+          const z = comparison ? finite(comparison.statistic) : null;
+          result.sequential = {
+            informationFraction,
+            looks: boundaries.looks.map((look) => look.fraction),
+            boundaries: boundaries.looks.map((look) => finite(look.z)),
+            currentLook: reached.length,
+            boundaryZ: current ? finite(current.z) : null,
+            z,
+            status: !current
+              ? 'before_first_look'
+              : z !== null && sequentialDecision(boundaries, reached.length, z) === 'stop_efficacy'
+                ? 'efficacy'
+                : 'continue',
+          };
+        }
+      }
+      results.push(result);
+    }
+    adjust(results, alpha);
+    return { variation, baseline: control, metrics: results };
+  });
+
+  // Guardrails over windows
+  const guardrails = inputs.guardrails.flatMap((input) => {
+    const metric = metricsByName.get(input.metric);
+    if (!metric) return [];
+    if (!metric.threshold) {
+      warnings.push(`guardrail ${metric.name} has no threshold; it is compared over the whole period only`);
+      return [];
+    }
+    return evaluateGuardrail(metric, input, control, variants);
+  });
+  for (const guardrail of guardrails) {
+    if (guardrail.alerts > 0 && !guardrail.actionTriggered) {
+      warnings.push(`guardrail ${guardrail.metric} breached in ${guardrail.alerts} window(s) for ${guardrail.variation}, fewer than the ${guardrail.consecutiveWindows} consecutive windows that trigger ${guardrail.action}`);
+    }
+  }
+
+  // Segments
+  const primary = experiment.metrics?.primary ? metricsByName.get(experiment.metrics.primary) : undefined;
+  const segments = primary
+    ? inputs.segments.flatMap((segment) => evaluateSegment(primary, segment, control, arms, pooledPrimary, options.minSegmentUnits))
+    : [];
+  for (const segment of segments) {
+    if (segment.simpson.flagged && segment.simpson.note) warnings.push(`Simpson reversal in ${segment.variation}: ${segment.simpson.note}`);
+  }
+  const mixFlagged = new Set(segments.filter((segment) => segment.mix.flagged).map((segment) => segment.segment));
+  for (const name of mixFlagged) warnings.push(`the mix of segment ${name} differs between arms (chi-square test); compare within segments`);
+
+  // Judge trend with t intervals
+  const judgeTrend = inputs.judgeTrend.map((point) => {
+    const interval = point.n >= 2 && Number.isFinite(point.sd) ? meanInterval(point.n, point.mean, point.sd) : undefined;
+    return {
+      windowStart: point.windowStart,
+      variation: point.variation,
+      name: point.name,
+      n: toCount(point.n),
+      mean: finite(point.mean),
+      sd: finite(point.sd),
+      ...(interval ? { ci95: [finite(interval.ci95[0]), finite(interval.ci95[1])] as [number | null, number | null] } : {}),
+    };
+  });
+
+  const undecided: UndecidedReport = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    experiment: {
+      key: experiment.key,
+      version: experiment.version,
+      ...(experiment.description ? { description: experiment.description } : {}),
+      state: experiment.state,
+      unit: experiment.unit,
+      control,
+      variations: experiment.variations.map((variation) => ({ key: variation.key, weight: variation.weight })),
+      ...(experiment.startedAt ? { startedAt: experiment.startedAt } : {}),
+      alpha,
+    },
+    generatedAt: inputs.generatedAt,
+    ...(inputs.data ? { data: { inputs: [...inputs.data.inputs], files: { ...inputs.data.files } } } : {}),
+    population: {
+      exposed,
+      total,
+      duplicateExposures: toCount(inputs.population.duplicateExposures),
+      ...(inputs.population.firstExposure ? { firstExposure: inputs.population.firstExposure } : {}),
+      ...(inputs.population.lastExposure ? { lastExposure: inputs.population.lastExposure } : {}),
+      ...(plannedUnits ? { plannedUnits } : {}),
+      informationFraction,
+      timeline: inputs.population.timeline.map((point) => ({ ...point, cumulative: toCount(point.cumulative) })),
+    },
+    health: {
+      srm: { statistic: finite(srm.chiSquare), df: srm.df, pValue: finite(srm.pValue), flagged: srm.flagged, expected },
+      multipleExposures: { units: multi.multiExposedUnits, share: finite(multi.share), flagged: multi.status === 'fail' },
+      assignment: { checked, mismatches, flagged: assignmentFlagged },
+      exposuresWithoutCall: toCount(inputs.health.exposuresWithoutCall),
+      outcomesWithoutExposure: toCount(inputs.health.outcomesWithoutExposure),
+      freshness: { ...(lastEventTime ? { lastEventTime } : {}), ageMinutes: finite(ageMinutes), stale },
+      badLines: badLineCount,
+    },
+    comparisons,
+    guardrails,
+    segments,
+    judgeTrend,
+    warnings,
+    badLines: { count: badLineCount, samples: inputs.badLines.slice(0, BAD_LINE_SAMPLES).map((line) => ({ ...line })) },
+  };
+  if (badLineCount > 0 && badLineCount <= options.maxBadLines) {
+    warnings.push(`${badLineCount} unreadable input line(s), within the tolerated ${options.maxBadLines}`);
+  }
+  const decision = decide(undecided, experiment, inputs.metrics, { maxBadLines: options.maxBadLines });
+  return { ...undecided, decision };
+}
+
+/** Metrics in report order with their role; unknown names become warnings. */
+function metricRoles(
+  experiment: BuildReportInputs['experiment'],
+  byName: ReadonlyMap<string, MetricDefinition>,
+  warnings: string[],
+): { metric: MetricDefinition; role: MetricRole }[] {
+  const wanted: [string, MetricRole][] = [];
+  if (experiment.metrics?.primary) wanted.push([experiment.metrics.primary, 'primary']);
+  for (const name of experiment.metrics?.guardrails ?? []) wanted.push([name, 'guardrail']);
+  for (const name of experiment.metrics?.secondary ?? []) wanted.push([name, 'secondary']);
+  const seen = new Set<string>();
+  const out: { metric: MetricDefinition; role: MetricRole }[] = [];
+  for (const [name, role] of wanted) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const metric = byName.get(name);
+    if (!metric) {
+      warnings.push(`metric ${name} (${role}) has no definition; add it to metrics.yaml or metrics.definitions`);
+      continue;
+    }
+    out.push({ metric, role });
+  }
+  return out;
+}
+
+/** BH and Holm over the non-primary metrics with a p-value; significance of those uses BH. */
+function adjust(results: MetricResult[], alpha: number): void {
+  const adjustable = results.filter((result) => result.role !== 'primary' && result.pValue !== null);
+  if (adjustable.length === 0) return;
+  const raw = adjustable.map((result) => result.pValue!);
+  const bh = adjustPValues(raw, 'bh');
+  const holm = adjustPValues(raw, 'holm');
+  adjustable.forEach((result, i) => {
+    result.pAdjustedBH = finite(bh[i]);
+    result.pAdjustedHolm = finite(holm[i]);
+    result.significant = result.pAdjustedBH !== null && result.pAdjustedBH < alpha;
+  });
+}
+
+/** Counts arrive as numbers (the data layer converts BIGINT); anything else is a bug upstream. */
+function toCount(value: number | bigint | undefined): number {
+  if (value === undefined) return 0;
+  return typeof value === 'bigint' ? Number(value) : value;
+}
+
+function pct(value: number): string {
+  return `${Number((value * 100).toPrecision(3))}%`;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export { GUARDRAIL_DEFAULTS };

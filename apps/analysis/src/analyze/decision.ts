@@ -1,0 +1,162 @@
+/**
+ * The decision rules. They run over a finished report (everything but the decision) so that the
+ * recommendation can be re-derived from a saved JSON report and explained line by line.
+ *
+ * In order, the first rule that holds wins:
+ * 1. rollback — an objective guardrail (not a judge score) breached for its registered number of
+ *    consecutive windows and registered `action: rollback`.
+ * 2. pause — a guardrail with `action: pause` fired (or a judge-score guardrail asked for
+ *    rollback: a sampled judge is evidence for a human to review, not for an automatic rollback);
+ *    a telemetry gap (unreadable lines, an arm without exposures, stale data, failing
+ *    multiple-exposure share, assignment mismatches); or a sample ratio mismatch.
+ * 3. ship — the primary metric is significant in its good direction for a variation (at the
+ *    sequential boundary of the current look when looks and planned units are registered,
+ *    otherwise at alpha) and no guardrail action fired for it.
+ * 4. inconclusive — the planned end (analysis.plannedEnd or analysis.plannedUnits) is reached
+ *    without a significant primary result.
+ * 5. continue — otherwise.
+ */
+import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
+import type { ReportExperimentInput } from './inputs.js';
+import { isObjective } from './guardrails.js';
+
+/** The report without its decision: what the rules look at. */
+export type UndecidedReport = Omit<Report, 'decision'>;
+
+/** Recommendation, reasons and the variation to ship. */
+export interface Decision {
+  recommendation: Recommendation;
+  reasons: string[];
+  winner?: string;
+}
+
+/**
+ * Applies the decision rules.
+ * @example
+ * const decision = decide(reportWithoutDecision, experiment, metrics, { maxBadLines: 0 });
+ * console.log(decision.recommendation, decision.reasons.join('; '));
+ */
+export function decide(
+  report: UndecidedReport,
+  experiment: ReportExperimentInput,
+  metrics: readonly MetricDefinition[],
+  options: { maxBadLines?: number } = {},
+): Decision {
+  const byName = new Map(metrics.map((metric) => [metric.name, metric]));
+
+  const rollback: string[] = [];
+  const pause: string[] = [];
+  const review: string[] = [];
+  for (const guardrail of report.guardrails) {
+    if (!guardrail.actionTriggered) continue;
+    const metric = byName.get(guardrail.metric);
+    const objective = metric ? isObjective(metric) : true;
+    const what = `guardrail ${guardrail.metric} breached for ${guardrail.consecutiveWindows} consecutive ${guardrail.windowMinutes}-minute window(s) in ${guardrail.variation} (first action at ${guardrail.actionWindow ?? '?'})`;
+    if (guardrail.action === 'rollback' && objective) rollback.push(`${what}: action rollback`);
+    else if (guardrail.action === 'rollback') pause.push(`${what}: rollback requested by a judge-score guardrail, paused for review`);
+    else if (guardrail.action === 'pause') pause.push(`${what}: action pause`);
+    else review.push(`${what}: action review`);
+  }
+  if (rollback.length > 0) return { recommendation: 'rollback', reasons: rollback };
+
+  const health = report.health;
+  if (health.srm.flagged) {
+    pause.push(
+      `sample ratio mismatch: chi-square ${fmt(health.srm.statistic)}, p = ${fmtP(health.srm.pValue)} < 0.001 (exposed ${describeCounts(report.population.exposed)} vs planned weights); find the cause before reading any metric`,
+    );
+  }
+  if (health.badLines > (options.maxBadLines ?? 0)) {
+    pause.push(`telemetry gap: ${report.badLines.count} unreadable input line(s) (see badLines); fix or remove them, then re-run`);
+  }
+  const emptyArms = Object.entries(report.population.exposed).filter(([, n]) => n === 0).map(([key]) => key);
+  if (report.population.total === 0) {
+    pause.push('telemetry gap: no exposures found for this experiment in the data');
+  } else if (emptyArms.length > 0) {
+    pause.push(`telemetry gap: no exposures in ${emptyArms.join(', ')}`);
+  }
+  if (health.freshness.stale) {
+    pause.push(`telemetry gap: the newest event is ${fmt(health.freshness.ageMinutes)} minutes old (${health.freshness.lastEventTime ?? 'none'})`);
+  }
+  if (health.multipleExposures.flagged) {
+    pause.push(`${health.multipleExposures.units} unit(s) were exposed to more than one variation (${fmtPct(health.multipleExposures.share)})`);
+  }
+  if (health.assignment.flagged) {
+    pause.push(`${health.assignment.mismatches} of ${health.assignment.checked} unit(s) are in a variation the definition does not assign them to`);
+  }
+  if (pause.length > 0) return { recommendation: 'pause', reasons: pause };
+
+  const primary = experiment.metrics?.primary;
+  const winners: { variation: string; lift: number; reason: string }[] = [];
+  const notSignificant: string[] = [];
+  for (const comparison of report.comparisons) {
+    const result = comparison.metrics.find((metric) => metric.role === 'primary');
+    if (!result) continue;
+    const actionFired = report.guardrails.some((g) => g.variation === comparison.variation && g.actionTriggered);
+    const sequential = result.sequential;
+    const significant = sequential ? sequential.status === 'efficacy' : result.significant;
+    const how = sequential
+      ? `|z| = ${fmt(abs(sequential.z))} ≥ boundary ${fmt(sequential.boundaryZ)} at look ${sequential.currentLook} of ${sequential.looks.length}`
+      : `p = ${fmtP(result.pValue)} < alpha ${report.experiment.alpha}`;
+    if (significant && result.better === true && !actionFired) {
+      winners.push({
+        variation: comparison.variation,
+        lift: Math.abs(result.absoluteDiff ?? 0),
+        reason: `primary metric ${result.name} is better in ${comparison.variation} than ${comparison.baseline}: ${fmt(result.absoluteDiff)} (95% CI ${fmt(result.ci95[0])} to ${fmt(result.ci95[1])}), ${how}; no guardrail action`,
+      });
+    } else if (significant && result.better === false) {
+      notSignificant.push(`primary metric ${result.name} is significantly worse in ${comparison.variation} (${how})`);
+    } else if (significant && actionFired) {
+      notSignificant.push(`primary metric ${result.name} is better in ${comparison.variation}, but a guardrail action fired for it`);
+    } else {
+      notSignificant.push(`primary metric ${result.name} is not significant in ${comparison.variation} (p = ${fmtP(result.pValue)})`);
+    }
+  }
+  if (winners.length > 0) {
+    winners.sort((a, b) => b.lift - a.lift);
+    const best = winners[0]!;
+    return { recommendation: 'ship', reasons: [...winners.map((w) => w.reason), ...review], winner: best.variation };
+  }
+  if (!primary) notSignificant.unshift('the experiment registers no primary metric (metrics.primary)');
+
+  const end = plannedEndReached(report, experiment);
+  if (end) return { recommendation: 'inconclusive', reasons: [end, ...notSignificant, ...review] };
+  const reasons = [...review, ...notSignificant];
+  if (reasons.length === 0) reasons.push('no rule fired yet: keep collecting data');
+  return { recommendation: 'continue', reasons };
+}
+
+/** Why the planned end counts as reached, or undefined. */
+function plannedEndReached(report: UndecidedReport, experiment: ReportExperimentInput): string | undefined {
+  const plan = experiment.analysis;
+  if (plan?.plannedEnd && Date.parse(plan.plannedEnd) <= Date.parse(report.generatedAt)) {
+    return `the planned end ${plan.plannedEnd} has passed`;
+  }
+  if (plan?.plannedUnits && report.population.total >= plan.plannedUnits) {
+    return `the planned ${plan.plannedUnits} units are reached (${report.population.total} exposed)`;
+  }
+  return undefined;
+}
+
+function abs(value: number | null): number | null {
+  return value === null ? null : Math.abs(value);
+}
+
+function describeCounts(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .map(([key, n]) => `${key} ${n}`)
+    .join(', ');
+}
+
+function fmt(value: number | null | undefined): string {
+  if (value === null || value === undefined) return 'n/a';
+  return Number(value.toPrecision(3)).toString();
+}
+
+function fmtP(value: number | null | undefined): string {
+  if (value === null || value === undefined) return 'n/a';
+  return value < 1e-4 ? value.toExponential(1) : Number(value.toPrecision(2)).toString();
+}
+
+function fmtPct(value: number | null): string {
+  return value === null ? 'n/a' : `${Number((value * 100).toPrecision(3))}%`;
+}

@@ -1,0 +1,182 @@
+/**
+ * One metric of one comparison: maps the data layer's per-arm sufficient statistics onto the
+ * @abtel/stats test the statistics contract names for the metric's kind, and the result onto the
+ * report's `MetricResult`.
+ */
+import type { MetricDefinition, MetricResult, MetricRole } from '@abtel/core';
+import type { ArmStatsInput } from './inputs.js';
+import {
+  bayesBinary,
+  compareBinary,
+  compareCuped,
+  compareMeans,
+  compareQuantiles,
+  compareRatios,
+  type Comparison,
+} from './inference.js';
+
+/** A number for JSON: finite, or null. */
+export function finite(value: number | undefined | null): number | null {
+  return value === undefined || value === null || !Number.isFinite(value) ? null : value;
+}
+
+/** The point value of one arm for a metric kind, from its sufficient statistics. */
+export function armValue(metric: Pick<MetricDefinition, 'kind'>, arm: ArmStatsInput | undefined): number | null {
+  if (!arm) return null;
+  switch (metric.kind) {
+    case 'ratio':
+      return arm.denomSum ? finite(arm.sum / arm.denomSum) : null;
+    case 'quantile':
+      return finite(arm.quantile);
+    default:
+      return arm.n > 0 ? finite(arm.sum / arm.n) : null;
+  }
+}
+
+/** The test each metric kind uses (statistics contract in DESIGN.md). */
+export function testName(kind: MetricDefinition['kind']): string {
+  switch (kind) {
+    case 'binary':
+      return 'two-proportion z (pooled), unpooled Wald interval';
+    case 'ratio':
+      return 'delta-method z over units';
+    case 'quantile':
+      return 'unit-clustered quantile difference';
+    default:
+      return 'Welch t';
+  }
+}
+
+/** Runs the contract's test for the metric kind; undefined when the arms are too small. */
+export function compareArms(metric: MetricDefinition, baseline: ArmStatsInput, variant: ArmStatsInput): Comparison | { note: string } {
+  switch (metric.kind) {
+    case 'binary':
+      if (baseline.n < 1 || variant.n < 1) return { note: 'an arm has no units' };
+      return compareBinary({ n: baseline.n, successes: baseline.sum }, { n: variant.n, successes: variant.sum });
+    case 'ratio': {
+      if (baseline.n < 2 || variant.n < 2) return { note: 'an arm has fewer than 2 units with events' };
+      if (baseline.denomSum === undefined || variant.denomSum === undefined) return { note: 'ratio statistics missing from the data' };
+      return compareRatios(ratioArm(baseline), ratioArm(variant));
+    }
+    case 'quantile': {
+      if (!baseline.samples || !variant.samples) return { note: 'per-unit values were not collected; no interval' };
+      if (baseline.samples.length < 2 || variant.samples.length < 2) return { note: 'an arm has fewer than 2 units with events' };
+      return compareQuantiles(baseline.samples, variant.samples, metric.quantile ?? 0.5);
+    }
+    default:
+      if (baseline.n < 2 || variant.n < 2) return { note: 'an arm has fewer than 2 units with a value' };
+      return compareMeans(
+        { n: baseline.n, sum: baseline.sum, sumSquares: baseline.sumSquares },
+        { n: variant.n, sum: variant.sum, sumSquares: variant.sumSquares },
+      );
+  }
+}
+
+function ratioArm(arm: ArmStatsInput) {
+  return {
+    n: arm.n,
+    sumY: arm.sum,
+    sumYSquares: arm.sumSquares,
+    sumN: arm.denomSum ?? 0,
+    sumNSquares: arm.denomSumSquares ?? 0,
+    sumYN: arm.crossSum ?? 0,
+  };
+}
+
+/** True when a difference points in the metric's good direction; null when it is zero or unknown. */
+export function isBetter(direction: 'increase' | 'decrease', difference: number | null): boolean | null {
+  if (difference === null || difference === 0) return null;
+  return direction === 'increase' ? difference > 0 : difference < 0;
+}
+
+/**
+ * The report entry of one metric in one comparison, before multiple-testing adjustment
+ * (`pAdjustedBH`/`pAdjustedHolm` are filled by the caller over the comparison's non-primary metrics).
+ * @example
+ * const result = metricResult(resolved, 'primary', controlArm, warmArm, 0.05);
+ */
+export function metricResult(
+  metric: MetricDefinition,
+  role: MetricRole,
+  baseline: ArmStatsInput | undefined,
+  variant: ArmStatsInput | undefined,
+  alpha: number,
+): { result: MetricResult; comparison?: Comparison } {
+  const empty: ArmStatsInput = { variation: '', units: 0, n: 0, sum: 0, sumSquares: 0 };
+  const base = baseline ?? empty;
+  const variantArm = variant ?? empty;
+  const outcome = compareArms(metric, base, variantArm);
+  const comparison = 'note' in outcome ? undefined : outcome;
+  const pointDiff = (() => {
+    const b = armValue(metric, baseline);
+    const v = armValue(metric, variant);
+    return b === null || v === null ? null : v - b;
+  })();
+  const absoluteDiff = comparison ? finite(comparison.estimate) : pointDiff;
+  const baselineValue = armValue(metric, baseline);
+  const result: MetricResult = {
+    name: metric.name,
+    role,
+    kind: metric.kind,
+    direction: metric.direction,
+    test: testName(metric.kind),
+    baseline: { n: base.n, units: base.units, value: baselineValue },
+    variant: { n: variantArm.n, units: variantArm.units, value: armValue(metric, variant) },
+    absoluteDiff,
+    ci95: comparison ? [finite(comparison.ci95[0]), finite(comparison.ci95[1])] : [null, null],
+    relativeLift: comparison
+      ? finite(comparison.relativeLift)
+      : baselineValue && absoluteDiff !== null
+        ? finite(absoluteDiff / baselineValue)
+        : null,
+    relativeCi95: comparison ? [finite(comparison.relativeCi95[0]), finite(comparison.relativeCi95[1])] : [null, null],
+    pValue: comparison ? finite(comparison.pValue) : null,
+    pAdjustedBH: null,
+    pAdjustedHolm: null,
+    significant: role === 'primary' && comparison !== undefined && comparison.pValue < alpha,
+    better: isBetter(metric.direction, absoluteDiff),
+  };
+  if ('note' in outcome) result.note = outcome.note;
+
+  if (metric.covariate && comparison && metric.kind !== 'binary' && metric.kind !== 'ratio' && metric.kind !== 'quantile') {
+    const covariate = metric.covariate.outcome ?? metric.covariate.attribute ?? 'covariate';
+    if (hasCovariate(base) && hasCovariate(variantArm)) {
+      const cuped = compareCuped(covariateArm(base), covariateArm(variantArm));
+      result.cuped = {
+        covariate,
+        theta: finite(cuped.theta),
+        varianceReduction: finite(cuped.varianceReduction),
+        absoluteDiff: finite(cuped.estimate),
+        ci95: [finite(cuped.ci95[0]), finite(cuped.ci95[1])],
+        pValue: finite(cuped.pValue),
+      };
+    }
+  }
+  if (metric.kind === 'binary' && base.n > 0 && variantArm.n > 0) {
+    const bayes = bayesBinary({ n: base.n, successes: base.sum }, { n: variantArm.n, successes: variantArm.sum });
+    // The stats function speaks of "variant higher"; for a metric where lower is better the
+    // chance to beat is the complement and the two losses swap roles.
+    const increase = metric.direction === 'increase';
+    result.bayes = {
+      chanceToBeat: finite(increase ? bayes.chanceToBeat : 1 - bayes.chanceToBeat),
+      expectedLoss: finite(increase ? bayes.expectedLossVariant : bayes.expectedLossBaseline),
+      expectedLossControl: finite(increase ? bayes.expectedLossBaseline : bayes.expectedLossVariant),
+    };
+  }
+  return comparison ? { result, comparison } : { result };
+}
+
+function hasCovariate(arm: ArmStatsInput): boolean {
+  return arm.covariateSum !== undefined && arm.covariateSumSquares !== undefined && arm.covariateCrossSum !== undefined;
+}
+
+function covariateArm(arm: ArmStatsInput) {
+  return {
+    n: arm.n,
+    sum: arm.sum,
+    sumSquares: arm.sumSquares,
+    sumX: arm.covariateSum ?? 0,
+    sumXSquares: arm.covariateSumSquares ?? 0,
+    sumXY: arm.covariateCrossSum ?? 0,
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * The report's charts as vega-lite specs, rendered to SVG strings in Node (vega with renderer
+ * 'none'), so the HTML report embeds finished SVG and needs neither a script nor the network to
+ * open.
+ */
+import type { Report } from '@abtel/core';
+
+/** A chart ready to embed. */
+export interface RenderedChart {
+  /** Stable id: `lift`, `exposures`, `guardrail-<metric>`, `judge-<name>`. */
+  readonly id: string;
+  readonly title: string;
+  readonly svg: string;
+}
+
+/** A vega-lite spec with its id and title, before rendering. */
+export interface ChartSpec {
+  readonly id: string;
+  readonly title: string;
+  readonly spec: Record<string, unknown>;
+}
+
+const WIDTH = 560;
+
+/**
+ * The vega-lite specs of every chart the report has data for: lift with intervals per metric,
+ * cumulative exposures per arm, each guardrail's windows against its threshold, and each judge
+ * score's trend per arm.
+ * @example
+ * const specs = chartSpecs(report); // [{ id: 'lift', title: '…', spec: { mark: … } }, …]
+ */
+export function chartSpecs(report: Report): ChartSpec[] {
+  const specs: ChartSpec[] = [];
+
+  const lift = report.comparisons.flatMap((comparison) =>
+    comparison.metrics
+      .filter((metric) => metric.relativeLift !== null)
+      .map((metric) => ({
+        metric: `${metric.name} (${metric.role})`,
+        variation: comparison.variation,
+        lift: metric.relativeLift,
+        lo: metric.relativeCi95[0] ?? metric.relativeLift,
+        hi: metric.relativeCi95[1] ?? metric.relativeLift,
+      })),
+  );
+  if (lift.length > 0) {
+    specs.push({
+      id: 'lift',
+      title: `Relative lift vs ${report.experiment.control} with 95% intervals`,
+      spec: {
+        width: WIDTH,
+        data: { values: lift },
+        encoding: {
+          y: { field: 'metric', type: 'nominal', title: null },
+          yOffset: { field: 'variation', type: 'nominal' },
+          color: { field: 'variation', type: 'nominal', title: 'variation' },
+        },
+        layer: [
+          { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x: { field: 'lo', type: 'quantitative', title: 'relative lift', axis: { format: '+.0%' } }, x2: { field: 'hi' } } },
+          { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { field: 'lift', type: 'quantitative' } } },
+          { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#666' }, encoding: { x: { field: 'zero', type: 'quantitative' }, y: {}, yOffset: {}, color: {} } },
+        ],
+      },
+    });
+  }
+
+  if (report.population.timeline.length > 0) {
+    specs.push({
+      id: 'exposures',
+      title: 'Cumulative exposed units per arm',
+      spec: {
+        width: WIDTH,
+        height: 220,
+        data: { values: report.population.timeline },
+        mark: { type: 'line', point: report.population.timeline.length < 60 },
+        encoding: {
+          x: { field: 'bucket', type: 'temporal', title: 'time (UTC)' },
+          y: { field: 'cumulative', type: 'quantitative', title: 'exposed units' },
+          color: { field: 'variation', type: 'nominal' },
+        },
+      },
+    });
+  }
+
+  const byMetric = new Map<string, Report['guardrails']>();
+  for (const guardrail of report.guardrails) byMetric.set(guardrail.metric, [...(byMetric.get(guardrail.metric) ?? []), guardrail]);
+  for (const [metric, guardrails] of byMetric) {
+    const first = guardrails[0]!;
+    const limit = first.direction === 'decrease' ? Math.abs(first.threshold.value) : -Math.abs(first.threshold.value);
+    const points = guardrails.flatMap((guardrail) =>
+      guardrail.windows
+        .filter((window) => window.compared !== null)
+        .map((window) => ({ window: window.windowStart, variation: guardrail.variation, compared: window.compared, breached: window.breached })),
+    );
+    if (points.length === 0) continue;
+    specs.push({
+      id: `guardrail-${metric}`,
+      title: `Guardrail ${metric}: ${first.threshold.relative ? 'relative ' : ''}difference vs ${first.baseline} per ${first.windowMinutes}-minute window (threshold ${limit})`,
+      spec: {
+        width: WIDTH,
+        height: 200,
+        layer: [
+          {
+            data: { values: points },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: { field: 'window', type: 'temporal', title: 'window start (UTC)' },
+              y: { field: 'compared', type: 'quantitative', title: 'variant − control' },
+              color: { field: 'variation', type: 'nominal' },
+            },
+          },
+          {
+            data: { values: points.filter((point) => point.breached) },
+            mark: { type: 'point', shape: 'triangle-up', size: 120, color: '#c00', filled: true },
+            encoding: { x: { field: 'window', type: 'temporal' }, y: { field: 'compared', type: 'quantitative' } },
+          },
+          {
+            data: { values: [{ threshold: limit }] },
+            mark: { type: 'rule', color: '#c00', strokeDash: [6, 4] },
+            encoding: { y: { field: 'threshold', type: 'quantitative' } },
+          },
+        ],
+      },
+    });
+  }
+
+  const judgeNames = [...new Set(report.judgeTrend.map((point) => point.name))];
+  for (const name of judgeNames) {
+    const points = report.judgeTrend
+      .filter((point) => point.name === name && point.mean !== null)
+      .map((point) => ({
+        window: point.windowStart,
+        variation: point.variation,
+        mean: point.mean,
+        lo: point.ci95?.[0] ?? point.mean,
+        hi: point.ci95?.[1] ?? point.mean,
+        n: point.n,
+      }));
+    if (points.length === 0) continue;
+    specs.push({
+      id: `judge-${name}`,
+      title: `Judge score ${name}: mean per window and arm with 95% t interval`,
+      spec: {
+        width: WIDTH,
+        height: 200,
+        data: { values: points },
+        encoding: { x: { field: 'window', type: 'temporal', title: 'window start (UTC)' }, color: { field: 'variation', type: 'nominal' } },
+        layer: [
+          { mark: { type: 'errorband', opacity: 0.2 }, encoding: { y: { field: 'lo', type: 'quantitative', title: `${name} score` }, y2: { field: 'hi' } } },
+          { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+        ],
+      },
+    });
+  }
+  return specs;
+}
+
+/**
+ * Renders every chart to SVG (vega-lite → vega → SVG, no browser, no network).
+ * @example
+ * const charts = await renderCharts(report);
+ * charts.map((chart) => chart.svg.length);
+ */
+export async function renderCharts(report: Report): Promise<RenderedChart[]> {
+  const specs = chartSpecs(report);
+  if (specs.length === 0) return [];
+  // Loaded on demand: vega is large, and only the HTML format needs it.
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  const rendered: RenderedChart[] = [];
+  for (const { id, title, spec } of specs) {
+    const full = {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      background: 'white',
+      config: { font: 'system-ui, sans-serif', view: { stroke: '#ddd' } },
+      ...spec,
+    };
+    const compiled = vegaLite.compile(full as unknown as Parameters<typeof vegaLite.compile>[0]).spec;
+    const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+    try {
+      rendered.push({ id, title, svg: await view.toSVG() });
+    } finally {
+      view.finalize();
+    }
+  }
+  return rendered;
+}

@@ -1,0 +1,65 @@
+/**
+ * Number formatting shared by the table, Markdown and HTML renderers, so a number reads the same
+ * in every format: rates as percentages, rate differences in percentage points, other values with
+ * three significant digits.
+ */
+import type { MetricResult } from '@abtel/core';
+
+/** Three significant digits, thousands separators for large values; `—` for null. */
+export function formatNumber(value: number | null | undefined, digits = 3): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (magnitude < 1e-3) return value.toExponential(digits - 1);
+  return Number(value.toPrecision(digits)).toString();
+}
+
+/** A count with thousands separators. */
+export function formatCount(value: number | null | undefined): string {
+  return value === null || value === undefined ? '—' : Math.round(value).toLocaleString('en-US');
+}
+
+/** A share as a percentage. */
+export function formatPercent(value: number | null | undefined, signed = false): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  const text = `${formatNumber(value * 100)}%`;
+  return signed && value > 0 ? `+${text}` : text;
+}
+
+/** A p-value: 2 significant digits, `<0.0001` below that. */
+export function formatP(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  if (value < 1e-4) return '<0.0001';
+  return Number(value.toPrecision(2)).toString();
+}
+
+/** The value of one arm: rates of binary metrics as percentages. */
+export function formatMetricValue(metric: Pick<MetricResult, 'kind'>, value: number | null): string {
+  return metric.kind === 'binary' ? formatPercent(value) : formatNumber(value);
+}
+
+/** A difference: percentage points for binary metrics, signed. */
+export function formatDiff(metric: Pick<MetricResult, 'kind'>, value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '—';
+  const sign = value > 0 ? '+' : '';
+  return metric.kind === 'binary' ? `${sign}${formatNumber(value * 100)} pp` : `${sign}${formatNumber(value)}`;
+}
+
+/** `[lo, hi]` of a difference. */
+export function formatInterval(metric: Pick<MetricResult, 'kind'>, interval: readonly [number | null, number | null]): string {
+  if (interval[0] === null || interval[1] === null) return '—';
+  return `${formatDiff(metric, interval[0])} to ${formatDiff(metric, interval[1])}`;
+}
+
+/** `[lo, hi]` of a relative lift. */
+export function formatRelativeInterval(interval: readonly [number | null, number | null]): string {
+  if (interval[0] === null || interval[1] === null) return '—';
+  return `${formatPercent(interval[0], true)} to ${formatPercent(interval[1], true)}`;
+}
+
+/** A one-word verdict for a metric row: better, worse, or nothing to say. */
+export function verdict(metric: Pick<MetricResult, 'significant' | 'better'>): 'better' | 'worse' | 'flat' {
+  if (!metric.significant || metric.better === null) return 'flat';
+  return metric.better ? 'better' : 'worse';
+}
