@@ -11,4 +11,6 @@ export interface CommandEntry {
  * Every `abtel` subcommand. Apps export their `Command` objects from `./commands`; entries are
  * added here as the apps land.
  */
-export const commandEntries: readonly CommandEntry[] = [];
+export const commandEntries: readonly CommandEntry[] = [
+  { name: 'demo', summary: 'run a simulated support-agent experiment end to end and print its report', load: async () => (await import('@abtel/demo/commands')).demoCommand },
+];
