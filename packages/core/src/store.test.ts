@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryAssignmentStore, type StoredAssignment } from './index.js';
+
+// Epoch-ms times: the default clock is Date.now, so 'at' must be recent for the TTL.
+const value = (variation: string, at = Date.now()): StoredAssignment => ({ variation, version: 1, assignedAt: at, lastActiveAt: at });
+
+describe('MemoryAssignmentStore', () => {
+  it('first writer wins', () => {
+    const store = new MemoryAssignmentStore();
+    const first = value('warm');
+    expect(store.setIfAbsent('exp', 'conv-1', first)).toBe(first);
+    expect(store.setIfAbsent('exp', 'conv-1', value('neutral'))).toBe(first);
+    expect(store.get('exp', 'conv-1')?.variation).toBe('warm');
+    expect(store.get('other', 'conv-1')).toBeUndefined();
+    expect(store.size).toBe(1);
+  });
+
+  it('forgets an assignment idle for longer than the TTL, and touch extends it', () => {
+    let now = 1_000;
+    const store = new MemoryAssignmentStore({ ttlMs: 100, now: () => now });
+    store.setIfAbsent('exp', 'idle', value('warm', now));
+    store.setIfAbsent('exp', 'active', value('warm', now));
+    now = 1_080;
+    store.touch('exp', 'active', now);
+    now = 1_150;
+    expect(store.get('exp', 'idle')).toBeUndefined();
+    expect(store.get('exp', 'active')?.lastActiveAt).toBe(1_080);
+    expect(store.size).toBe(1);
+  });
+
+  it('stays within maxEntries and evicts entries that were not used recently first', () => {
+    const store = new MemoryAssignmentStore({ maxEntries: 100 });
+    for (let i = 0; i < 100; i++) store.setIfAbsent('exp', `conv-${i}`, value('warm'));
+    // conv-0..9 are read again: they get a second chance over conv-10..
+    for (let i = 0; i < 10; i++) store.get('exp', `conv-${i}`);
+    for (let i = 100; i < 150; i++) store.setIfAbsent('exp', `conv-${i}`, value('warm'));
+    expect(store.size).toBe(100);
+    for (let i = 0; i < 10; i++) expect(store.get('exp', `conv-${i}`), `conv-${i}`).toBeDefined();
+    expect(store.get('exp', 'conv-10')).toBeUndefined();
+    expect(store.get('exp', 'conv-149')).toBeDefined();
+  });
+
+  it('evicts from the largest experiment so a small one keeps its units', () => {
+    const store = new MemoryAssignmentStore({ maxEntries: 50 });
+    for (let i = 0; i < 5; i++) store.setIfAbsent('small', `u-${i}`, value('a'));
+    for (let i = 0; i < 200; i++) store.setIfAbsent('big', `u-${i}`, value('a'));
+    expect(store.size).toBe(50);
+    for (let i = 0; i < 5; i++) expect(store.get('small', `u-${i}`)).toBeDefined();
+  });
+
+  it('set overwrites; delete and clear forget', () => {
+    const store = new MemoryAssignmentStore();
+    store.setIfAbsent('exp', 'conv-1', value('warm'));
+    store.set('exp', 'conv-1', { ...value('neutral'), migrated: true });
+    expect(store.get('exp', 'conv-1')).toMatchObject({ variation: 'neutral', migrated: true });
+    expect(store.delete('exp', 'conv-1')).toBe(true);
+    expect(store.get('exp', 'conv-1')).toBeUndefined();
+    store.setIfAbsent('exp', 'conv-2', value('warm'));
+    store.clear();
+    expect(store.size).toBe(0);
+  });
+
+  it('rejects nonsensical bounds', () => {
+    expect(() => new MemoryAssignmentStore({ maxEntries: 0 })).toThrow(/maxEntries/);
+    expect(() => new MemoryAssignmentStore({ ttlMs: -1 })).toThrow(/ttlMs/);
+  });
+});
