@@ -1,0 +1,346 @@
+import { context, diag, DiagLogLevel, trace, type DiagLogger } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { assign, MemoryAssignmentStore, parseExperiments, type AssignmentStore } from '@abtel/core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, installContextManager, plain, type Harness } from '../test/helpers/harness.js';
+import { personaDefinition, retrievalDefinition } from '../test/helpers/definitions.js';
+
+const experiments = parseExperiments([
+  { file: 'persona.yaml', content: personaDefinition() },
+  { file: 'retrieval.yaml', content: retrievalDefinition() },
+]);
+const persona = experiments.require('support-persona');
+const retrieval = experiments.require('support-retrieval');
+
+/** The variation @abtel/core assigns deterministically (the independent expectation). */
+function expected(def: typeof persona, unitId: string): string {
+  return assign(def, { id: unitId }).variation as string;
+}
+
+let disableContext: () => void;
+const diagMessages: { level: string; message: string }[] = [];
+const capture: DiagLogger = {
+  error: (message) => diagMessages.push({ level: 'error', message }),
+  warn: (message) => diagMessages.push({ level: 'warn', message }),
+  info: () => undefined,
+  debug: () => undefined,
+  verbose: () => undefined,
+};
+
+beforeAll(() => {
+  disableContext = installContextManager();
+  diag.setLogger(capture, DiagLogLevel.WARN);
+});
+afterAll(() => {
+  disableContext();
+  diag.disable();
+});
+
+let h: Harness;
+beforeEach(() => {
+  diagMessages.length = 0;
+  h = createHarness({ experiments });
+});
+afterEach(async () => {
+  await h.shutdown();
+});
+
+function tracer() {
+  return h.tracerProvider.getTracer('test');
+}
+
+/** Starts and ends a span the way instrumentation-openai does (operation name set at start). */
+function chatSpan(responseId?: string) {
+  const span = tracer().startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini' } });
+  if (responseId !== undefined) span.setAttribute('gen_ai.response.id', responseId);
+  span.end();
+  return span;
+}
+
+describe('stamping spans', () => {
+  it('stamps spans started in the conversation with the contract attributes, and nothing outside it', async () => {
+    tracer().startSpan('outside').end();
+    await h.abtel.withConversation({ conversationId: 'conv-1' }, async () => {
+      tracer().startSpan('before assignment').end();
+      const variation = await h.abtel.experiment<{ name: string; tone: string }>('support-persona').variation();
+      expect(variation.key).toBe(expected(persona, 'conv-1'));
+      expect(variation.config).toEqual(persona.variations.find((v) => v.key === variation.key)?.config);
+      expect(variation).toMatchObject({ inExperiment: true, exposed: true, reason: 'assigned' });
+      tracer().startSpan('retrieve').end();
+    });
+    const byName = Object.fromEntries(h.spans().map((span) => [span.name, plain(span.attributes)]));
+    expect(byName['outside']).toEqual({});
+    expect(byName['before assignment']).toEqual({ 'gen_ai.conversation.id': 'conv-1' });
+    expect(byName['retrieve']).toEqual({
+      'gen_ai.conversation.id': 'conv-1',
+      'abtel.experiment.key': 'support-persona',
+      'abtel.experiment.variation': expected(persona, 'conv-1'),
+      'abtel.experiment.version': 3,
+      'abtel.assignment.unit': 'conversation',
+    });
+  });
+
+  it('lists several experiments in abtel.experiments and names a non-conversation unit in abtel.assignment.id', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-2', userId: 'user-9' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      await h.abtel.experiment('support-retrieval').variation();
+      tracer().startSpan('work').end();
+    });
+    const [span] = h.spans();
+    expect(plain(span!.attributes)).toEqual({
+      'gen_ai.conversation.id': 'conv-2',
+      'abtel.experiment.key': 'support-persona',
+      'abtel.experiment.variation': expected(persona, 'conv-2'),
+      'abtel.experiment.version': 3,
+      'abtel.assignment.unit': 'conversation',
+      'abtel.experiments': [`support-persona=${expected(persona, 'conv-2')}`, `support-retrieval=${expected(retrieval, 'user-9')}`],
+    });
+    await h.abtel.withConversation({ conversationId: 'conv-3', userId: 'user-9' }, async () => {
+      await h.abtel.experiment('support-retrieval').variation();
+      tracer().startSpan('user unit').end();
+    });
+    expect(plain(h.spans().find((s) => s.name === 'user unit')!.attributes)).toEqual({
+      'gen_ai.conversation.id': 'conv-3',
+      'abtel.experiment.key': 'support-retrieval',
+      'abtel.experiment.variation': expected(retrieval, 'user-9'),
+      'abtel.experiment.version': 1,
+      'abtel.assignment.unit': 'user',
+      'abtel.assignment.id': 'user-9',
+    });
+  });
+
+  it('serves the control without joining when the context lacks the unit id, and says why through diag', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-4' }, async () => {
+      const variation = await h.abtel.experiment('support-retrieval').variation();
+      expect(variation).toEqual({ key: 'bm25', config: { topK: 5 }, inExperiment: false, exposed: false, reason: 'no_unit' });
+      tracer().startSpan('x').end();
+    });
+    expect(plain(h.spans()[0]!.attributes)).toEqual({ 'gen_ai.conversation.id': 'conv-4' });
+    expect(diagMessages.some((m) => m.level === 'warn' && m.message.includes('randomises by user'))).toBe(true);
+  });
+
+  it('keeps the assignment sticky across conversations of one user through the store', async () => {
+    const store = new MemoryAssignmentStore();
+    const first = createHarness({ experiments, store });
+    const changed = parseExperiments([{ file: 'r.yaml', content: retrievalDefinition({ variations: [{ key: 'bm25', weight: 1, config: {} }, { key: 'hybrid', weight: 1000, config: {} }] }) }]);
+    const second = createHarness({ experiments: changed, store });
+    // Find a user the original weights put on bm25; the new weights would almost surely move them.
+    const user = Array.from({ length: 200 }, (_, i) => `u-${i}`).find((id) => expected(retrieval, id) === 'bm25')!;
+    const a = await first.abtel.withConversation({ conversationId: 'c-a', userId: user }, () => first.abtel.experiment('support-retrieval').variation());
+    const b = await second.abtel.withConversation({ conversationId: 'c-b', userId: user }, () => second.abtel.experiment('support-retrieval').variation());
+    expect(a.key).toBe('bm25');
+    expect(b).toMatchObject({ key: 'bm25', reason: 'sticky' });
+    await first.shutdown();
+    await second.shutdown();
+  });
+});
+
+describe('exposure', () => {
+  it('is emitted once per (experiment, unit) at the first gen_ai span, parented to it, with the interop and segment attributes', async () => {
+    let variationKey = '';
+    await h.abtel.withConversation({ conversationId: 'conv-10', attributes: { plan: 'pro', channel: 'web' } }, async () => {
+      variationKey = (await h.abtel.experiment('support-persona').variation()).key;
+      tracer().startSpan('not gen_ai').end();
+      expect(h.events('abtel.exposure')).toHaveLength(0);
+      const first = chatSpan();
+      chatSpan();
+      const exposures = h.events('abtel.exposure');
+      expect(exposures).toHaveLength(1);
+      expect(exposures[0]!.spanContext?.spanId).toBe(first.spanContext().spanId);
+      expect(exposures[0]!.spanContext?.traceId).toBe(first.spanContext().traceId);
+    });
+    // A new withConversation for the same conversation id does not expose it again.
+    await h.abtel.withConversation({ conversationId: 'conv-10' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      chatSpan();
+    });
+    const exposures = h.events('abtel.exposure');
+    expect(exposures).toHaveLength(1);
+    expect(plain(exposures[0]!.attributes)).toEqual({
+      'gen_ai.conversation.id': 'conv-10',
+      'abtel.experiment.key': 'support-persona',
+      'abtel.experiment.variation': variationKey,
+      'abtel.experiment.version': 3,
+      'abtel.assignment.unit': 'conversation',
+      'feature_flag.key': 'support-persona',
+      'feature_flag.result.variant': variationKey,
+      'feature_flag.result.reason': 'split',
+      'feature_flag.context.id': 'conv-10',
+      'feature_flag.provider.name': 'abtel',
+      // Only declared segments: `channel` is not one; `locale` is declared but absent.
+      'abtel.segment.plan': 'pro',
+    });
+  });
+
+  it('recognises gen_ai spans by their conventional name too', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-11' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      tracer().startSpan('embeddings text-embedding-3-small').end();
+    });
+    expect(h.events('abtel.exposure')).toHaveLength(1);
+  });
+
+  it('is not emitted for paused routing, even at gen_ai spans or with markExposed', async () => {
+    const paused = createHarness({ experiments: parseExperiments([{ file: 'p.yaml', content: personaDefinition({ state: 'paused' }) }]) });
+    await paused.abtel.withConversation({ conversationId: 'conv-12' }, async () => {
+      const variation = await paused.abtel.experiment('support-persona').variation();
+      expect(variation).toMatchObject({ key: 'classic', exposed: false });
+      paused.tracerProvider.getTracer('t').startSpan('chat m', { attributes: { 'gen_ai.operation.name': 'chat' } }).end();
+      paused.abtel.markExposed();
+    });
+    expect(paused.events('abtel.exposure')).toHaveLength(0);
+    await paused.shutdown();
+  });
+
+  it('can be marked explicitly with markExposed, still once', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-13' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      h.abtel.markExposed('support-persona');
+      h.abtel.markExposed();
+      chatSpan();
+    });
+    expect(h.events('abtel.exposure')).toHaveLength(1);
+  });
+
+  it('keeps its dedupe memory bounded (an evicted pair can be exposed again)', async () => {
+    const small = createHarness({ experiments, exposureDedupeSize: 2 });
+    const exposeIn = (id: string) =>
+      small.abtel.withConversation({ conversationId: id }, async () => {
+        await small.abtel.experiment('support-persona').variation();
+        small.abtel.markExposed();
+      });
+    for (const id of ['a', 'b', 'a', 'c', 'a', 'd', 'b']) await exposeIn(id);
+    // a, b, c, d are new; the repeated a is remembered (recently used); b was evicted by c/d.
+    expect(small.events('abtel.exposure').map((r) => r.attributes['gen_ai.conversation.id'])).toEqual(['a', 'b', 'c', 'd', 'b']);
+    await small.shutdown();
+  });
+});
+
+describe('outcomes and evaluations', () => {
+  it('records outcomes with or without a context, booleans as 1/0', async () => {
+    h.abtel.recordOutcome({ conversationId: 'conv-20', name: 'resolved', value: true, experimentKey: 'support-persona' });
+    h.abtel.recordOutcome({ conversationId: 'conv-20', name: 'csat', value: 4.5, attributes: { 'app.channel': 'email' } });
+    const span = tracer().startSpan('handler');
+    await h.abtel.withConversation({ conversationId: 'conv-21' }, () =>
+      context.with(trace.setSpan(context.active(), span), () => h.abtel.recordOutcome({ name: 'escalated', value: false })),
+    );
+    span.end();
+    const outcomes = h.events('abtel.outcome');
+    expect(outcomes.map((r) => plain(r.attributes))).toEqual([
+      { 'gen_ai.conversation.id': 'conv-20', 'abtel.outcome.name': 'resolved', 'abtel.outcome.value': 1, 'abtel.experiment.key': 'support-persona' },
+      { 'app.channel': 'email', 'gen_ai.conversation.id': 'conv-20', 'abtel.outcome.name': 'csat', 'abtel.outcome.value': 4.5 },
+      { 'gen_ai.conversation.id': 'conv-21', 'abtel.outcome.name': 'escalated', 'abtel.outcome.value': 0 },
+    ]);
+    expect(outcomes[0]!.spanContext).toBeUndefined();
+    expect(outcomes[2]!.spanContext?.spanId).toBe(span.spanContext().spanId);
+  });
+
+  it('drops invalid outcomes through diag instead of throwing', () => {
+    expect(() => h.abtel.recordOutcome({ name: 'resolved', value: true })).not.toThrow();
+    expect(() => h.abtel.recordOutcome({ conversationId: 'c', name: 'x', value: Number.NaN })).not.toThrow();
+    expect(() => h.abtel.recordOutcome(null as never)).not.toThrow();
+    expect(h.events('abtel.outcome')).toHaveLength(0);
+    expect(diagMessages.filter((m) => m.level === 'error').map((m) => m.message)).toEqual([
+      '@abtel/node: recordOutcome dropped an outcome: outcome "resolved" has no conversationId and no conversation is active; pass conversationId',
+      '@abtel/node: recordOutcome dropped an outcome: outcome "x": value must be a finite number or a boolean (got NaN)',
+      expect.stringContaining('recordOutcome'),
+    ]);
+  });
+
+  it('parents evaluations to the evaluated span, given or found by response id', async () => {
+    const judged = chatSpan('chatcmpl-77');
+    const judge = { model: 'gpt-4o-mini', version: 'rubric-2' };
+    h.abtel.recordEvaluation({ responseId: 'chatcmpl-77', conversationId: 'conv-30', name: 'helpfulness', score: 0.75, label: 'good', explanation: 'on topic', judge, sampleRate: 0.1, source: 'online' });
+    h.abtel.recordEvaluation({ span: judged.spanContext(), conversationId: 'conv-30', name: 'tone', label: 'warm', judge, sampleRate: 1, source: 'human' });
+    const evaluations = h.events('gen_ai.evaluation.result');
+    expect(evaluations).toHaveLength(2);
+    for (const record of evaluations) expect(record.spanContext?.spanId).toBe(judged.spanContext().spanId);
+    expect(plain(evaluations[0]!.attributes)).toEqual({
+      'gen_ai.evaluation.name': 'helpfulness',
+      'gen_ai.evaluation.score.value': 0.75,
+      'gen_ai.evaluation.score.label': 'good',
+      'gen_ai.evaluation.explanation': 'on topic',
+      'gen_ai.response.id': 'chatcmpl-77',
+      'gen_ai.conversation.id': 'conv-30',
+      'abtel.evaluation.judge.model': 'gpt-4o-mini',
+      'abtel.evaluation.judge.version': 'rubric-2',
+      'abtel.evaluation.sample_rate': 0.1,
+      'abtel.evaluation.source': 'online',
+    });
+    h.abtel.recordEvaluation({ responseId: 'r', name: 'x', score: 1, judge, sampleRate: 0, source: 'online' });
+    h.abtel.recordEvaluation({ responseId: 'r', name: 'x', score: 1, judge, sampleRate: 1, source: 'robot' as never });
+    expect(h.events('gen_ai.evaluation.result')).toHaveLength(2);
+    expect(diagMessages.filter((m) => m.level === 'error')).toHaveLength(2);
+  });
+});
+
+describe('span-event mode', () => {
+  it('records exposures on the gen_ai span and outcomes on a span of their own when none is active', async () => {
+    const spansMode = createHarness({ experiments, events: 'spans' });
+    await spansMode.abtel.withConversation({ conversationId: 'conv-40', attributes: { locale: 'de' } }, async () => {
+      await spansMode.abtel.experiment('support-persona').variation();
+      spansMode.tracerProvider.getTracer('t').startSpan('chat m', { attributes: { 'gen_ai.operation.name': 'chat' } }).end();
+    });
+    spansMode.abtel.recordOutcome({ conversationId: 'conv-40', name: 'resolved', value: true });
+    expect(spansMode.logs()).toHaveLength(0);
+    const chat = spansMode.spans().find((s) => s.name === 'chat m')!;
+    expect(chat.events.map((e) => e.name)).toEqual(['abtel.exposure']);
+    expect(chat.events[0]!.attributes?.['abtel.segment.locale']).toBe('de');
+    const own = spansMode.spans().find((s) => s.name === 'abtel.outcome')!;
+    expect(own.events.map((e) => [e.name, plain(e.attributes ?? {})])).toEqual([
+      ['abtel.outcome', { 'gen_ai.conversation.id': 'conv-40', 'abtel.outcome.name': 'resolved', 'abtel.outcome.value': 1 }],
+    ]);
+    await spansMode.shutdown();
+  });
+});
+
+describe('log records', () => {
+  it('stamps log records emitted in the conversation, keeping their own attributes', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-50' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      h.loggerProvider.getLogger('app').emit({ eventName: 'gen_ai.user.message', attributes: { 'gen_ai.conversation.id': 'kept' } });
+      h.loggerProvider.getLogger('app').emit({ body: 'hello' });
+    });
+    const [first, second] = h.logs().filter((r) => r.instrumentationScope.name === 'app');
+    expect(plain(first!.attributes)).toEqual({
+      'gen_ai.conversation.id': 'kept',
+      'abtel.experiment.key': 'support-persona',
+      'abtel.experiment.variation': expected(persona, 'conv-50'),
+      'abtel.experiment.version': 3,
+      'abtel.assignment.unit': 'conversation',
+    });
+    expect(second!.attributes['gen_ai.conversation.id']).toBe('conv-50');
+  });
+});
+
+describe('never harm the host', () => {
+  it('falls back to stateless assignment when the store fails, and reports it', async () => {
+    const broken: AssignmentStore = {
+      get: () => Promise.reject(new Error('connection refused')),
+      setIfAbsent: () => Promise.reject(new Error('connection refused')),
+      touch: () => Promise.reject(new Error('connection refused')),
+    };
+    const fragile = createHarness({ experiments, store: broken });
+    const variation = await fragile.abtel.withConversation({ conversationId: 'conv-60' }, () => fragile.abtel.experiment('support-persona').variation());
+    expect(variation.key).toBe(expected(persona, 'conv-60'));
+    expect(diagMessages.some((m) => m.level === 'error' && m.message.includes('connection refused'))).toBe(true);
+    await fragile.shutdown();
+  });
+
+  it('rejects an unknown experiment key with the known keys', async () => {
+    await expect(h.abtel.experiment('nope').variation()).rejects.toMatchObject({
+      code: 'not_found',
+      message: 'experiment "nope" is not defined (known: support-persona, support-retrieval)',
+    });
+  });
+
+  it('runs the callback without a context when the conversation id is missing', () => {
+    expect(h.abtel.withConversation({ conversationId: '' }, () => 42)).toBe(42);
+    expect(diagMessages.some((m) => m.message.includes('non-empty string conversationId'))).toBe(true);
+  });
+
+  it('keeps the global providers untouched (nothing registered on import or creation)', () => {
+    expect(trace.getTracerProvider().constructor.name).toBe('ProxyTracerProvider');
+    expect(logs.getLoggerProvider().constructor.name).toMatch(/Noop|Proxy/);
+  });
+});

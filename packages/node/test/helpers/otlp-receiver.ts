@@ -1,0 +1,156 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** An attribute value decoded from OTLP JSON. */
+export type Value = string | number | boolean | Value[] | { [key: string]: Value } | null;
+
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  serviceName: string | undefined;
+  attributes: Record<string, Value>;
+  events: { name: string; attributes: Record<string, Value> }[];
+}
+
+export interface ReceivedLog {
+  traceId: string;
+  spanId: string;
+  eventName: string | undefined;
+  serviceName: string | undefined;
+  scope: string | undefined;
+  attributes: Record<string, Value>;
+}
+
+type AnyValue = {
+  stringValue?: string;
+  intValue?: number | string;
+  doubleValue?: number;
+  boolValue?: boolean;
+  arrayValue?: { values?: AnyValue[] };
+  kvlistValue?: { values?: KeyValue[] };
+};
+type KeyValue = { key: string; value?: AnyValue };
+
+function decode(value: AnyValue | undefined): Value {
+  if (value === undefined) return null;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.doubleValue !== undefined) return value.doubleValue;
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(decode);
+  if (value.kvlistValue !== undefined) return attributesOf(value.kvlistValue.values);
+  return null;
+}
+
+function attributesOf(list: KeyValue[] | undefined): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const kv of list ?? []) out[kv.key] = decode(kv.value);
+  return out;
+}
+
+/**
+ * A minimal OTLP/HTTP JSON receiver for tests: POST /v1/traces and /v1/logs, answers 200 `{}`,
+ * keeps decoded spans and log records. Bodies that are not JSON are counted and answered 415.
+ */
+export class OtlpReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  readonly logs: ReceivedLog[] = [];
+  rejected = 0;
+  #server: Server | undefined;
+
+  get endpoint(): string {
+    const address = this.#server?.address() as AddressInfo;
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        let body: unknown;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          this.rejected += 1;
+          res.writeHead(415).end();
+          return;
+        }
+        if (req.url === '/v1/traces') this.#traces(body);
+        else if (req.url === '/v1/logs') this.#logs(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  clear(): void {
+    this.spans.length = 0;
+    this.logs.length = 0;
+  }
+
+  /** Resolves once `predicate` holds (polling), or rejects after `timeoutMs` naming `what`. */
+  async waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (spans: ${this.spans.length}, logs: ${this.logs.length})`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  #traces(body: unknown): void {
+    const data = body as { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] };
+    for (const resourceSpans of data.resourceSpans ?? []) {
+      const serviceName = attributesOf(resourceSpans.resource?.attributes)['service.name'];
+      for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+        for (const span of scopeSpans.spans ?? []) {
+          this.spans.push({
+            traceId: String(span['traceId'] ?? ''),
+            spanId: String(span['spanId'] ?? ''),
+            parentSpanId: String(span['parentSpanId'] ?? ''),
+            name: String(span['name']),
+            kind: Number(span['kind'] ?? 0),
+            serviceName: typeof serviceName === 'string' ? serviceName : undefined,
+            attributes: attributesOf(span['attributes'] as KeyValue[] | undefined),
+            events: ((span['events'] as { name: string; attributes?: KeyValue[] }[] | undefined) ?? []).map((event) => ({
+              name: event.name,
+              attributes: attributesOf(event.attributes),
+            })),
+          });
+        }
+      }
+    }
+  }
+
+  #logs(body: unknown): void {
+    const data = body as {
+      resourceLogs?: { resource?: { attributes?: KeyValue[] }; scopeLogs?: { scope?: { name?: string }; logRecords?: Record<string, unknown>[] }[] }[];
+    };
+    for (const resourceLogs of data.resourceLogs ?? []) {
+      const serviceName = attributesOf(resourceLogs.resource?.attributes)['service.name'];
+      for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
+        for (const record of scopeLogs.logRecords ?? []) {
+          this.logs.push({
+            traceId: String(record['traceId'] ?? ''),
+            spanId: String(record['spanId'] ?? ''),
+            eventName: record['eventName'] as string | undefined,
+            serviceName: typeof serviceName === 'string' ? serviceName : undefined,
+            scope: scopeLogs.scope?.name,
+            attributes: attributesOf(record['attributes'] as KeyValue[] | undefined),
+          });
+        }
+      }
+    }
+  }
+}
