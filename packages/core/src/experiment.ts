@@ -196,31 +196,43 @@ const ExperimentDefinitionObject = z
     analysis: AnalysisPlan.optional(),
     startedAt: z.iso.datetime({ offset: true }).optional(),
   })
-  .superRefine((def, ctx) => {
-    const keys = def.variations.map((variation) => variation.key);
-    keys.forEach((key, index) => {
-      if (keys.indexOf(key) !== index) {
-        ctx.addIssue({ code: 'custom', path: ['variations', index, 'key'], message: `duplicates variation "${key}"; variation keys must be unique` });
-      }
-    });
-    const known = keys.map((key) => `"${key}"`).join(', ');
-    if (!keys.includes(def.control)) {
-      ctx.addIssue({ code: 'custom', path: ['control'], message: `must be one of the variation keys ${known} (got "${def.control}")` });
-    }
-    if (def.winner !== undefined && !keys.includes(def.winner)) {
-      ctx.addIssue({ code: 'custom', path: ['winner'], message: `must be one of the variation keys ${known} (got "${def.winner}")` });
-    }
-    if (def.state === 'shipped' && def.winner === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['winner'], message: `is required when state is "shipped": name the variation that shipped (one of ${known})` });
-    }
-    if (def.configSchema) {
-      def.variations.forEach((variation, index) => {
-        for (const problem of configProblems(def.configSchema as ConfigSchema, variation.config)) {
-          ctx.addIssue({ code: 'custom', path: ['variations', index, 'config', ...problem.path], message: problem.message });
-        }
-      });
+  // Runs even when other fields are invalid (`when`), so that every problem is reported at once;
+  // the value may therefore be partly unparsed and is read defensively.
+  .superRefine((def, ctx) => crossFieldChecks(def as unknown as Record<string, unknown>, ctx), { when: (payload) => isRecord(payload.value) });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function crossFieldChecks(def: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const variations = Array.isArray(def.variations) ? def.variations.map((variation: unknown) => (isRecord(variation) ? variation : {})) : [];
+  const keys = variations.map((variation) => variation.key).filter((key): key is string => typeof key === 'string');
+  keys.forEach((key, index) => {
+    if (keys.indexOf(key) !== index) {
+      ctx.addIssue({ code: 'custom', path: ['variations', index, 'key'], message: `duplicates variation "${key}"; variation keys must be unique` });
     }
   });
+  if (keys.length === 0) return;
+  const known = keys.map((key) => `"${key}"`).join(', ');
+  if (typeof def.control === 'string' && !keys.includes(def.control)) {
+    ctx.addIssue({ code: 'custom', path: ['control'], message: `must be one of the variation keys ${known} (got "${def.control}")` });
+  }
+  if (typeof def.winner === 'string' && !keys.includes(def.winner)) {
+    ctx.addIssue({ code: 'custom', path: ['winner'], message: `must be one of the variation keys ${known} (got "${def.winner}")` });
+  }
+  if (def.state === 'shipped' && def.winner === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['winner'], message: `is required when state is "shipped": name the variation that shipped (one of ${known})` });
+  }
+  const schema = ConfigSchema.safeParse(def.configSchema);
+  if (def.configSchema !== undefined && schema.success) {
+    variations.forEach((variation, index) => {
+      const config = isRecord(variation.config) ? variation.config : {};
+      for (const problem of configProblems(schema.data, config)) {
+        ctx.addIssue({ code: 'custom', path: ['variations', index, 'config', ...problem.path], message: problem.message });
+      }
+    });
+  }
+}
 
 /**
  * An experiment definition. Parse files with `loadExperiments`; parse a single object with

@@ -1,0 +1,154 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assign, formatProblem, isAbtelError, loadExperiments, parseExperiments, type DefinitionError } from './index.js';
+
+const examples = fileURLToPath(new URL('../examples/experiments', import.meta.url));
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function dirWith(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'abtel-core-'));
+  dirs.push(dir);
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  return dir;
+}
+
+async function problemsOf(dir: string): Promise<string[]> {
+  try {
+    await loadExperiments(dir);
+  } catch (error) {
+    if (isAbtelError(error, 'invalid_definition')) return (error as DefinitionError).problems.map((problem) => formatProblem(problem).replaceAll(`${dir}/`, 'experiments/'));
+    throw error;
+  }
+  return [];
+}
+
+const valid = `key: support
+version: 1
+owner: me
+surface: persona
+state: running
+control: a
+variations:
+  - { key: a, weight: 1 }
+  - { key: b, weight: 1 }
+`;
+
+describe('loadExperiments', () => {
+  it('loads the examples with defaults applied and metrics resolved', async () => {
+    const set = await loadExperiments(examples);
+    expect(set.all().map((def) => def.key)).toEqual(['retrieval-profile', 'support-persona']);
+    const persona = set.require('support-persona');
+    expect(persona).toMatchObject({ salt: 'support-persona', coverage: 1, unit: 'conversation', description: '' });
+    expect(persona.variations[1]?.config).toEqual({ name: 'Riley', tone: 'warm' });
+    expect(set.metrics('support-persona').map((metric) => metric.name)).toEqual(['csat', 'latency_p95', 'resolved']);
+    expect(set.fileOf('retrieval-profile')).toBe(join(examples, 'retrieval-profile.yaml'));
+    const retrieval = set.require('retrieval-profile');
+    expect(retrieval.layer).toEqual({ name: 'support-bot', range: [0, 0.5] });
+    expect(assign(retrieval, { id: 'conv-1', attributes: { plan: 'trial', seats: 50 } }).reason).toBe('not_targeted');
+  });
+
+  it('reports one problem per issue, naming the file, the path and the fix', async () => {
+    const dir = await dirWith({
+      'support.yaml': `key: support
+version: 0
+owner: me
+surface: chatbot
+state: running
+control: c
+coverage: 1.5
+variations:
+  - { key: a, weight: 1, config: { name: Sam, tone: 3 } }
+  - { key: b, weight: 0, config: { nmae: Riley, tone: warm } }
+configSchema: { fields: { name: string, tone: string }, required: [name, tone] }
+targeting: { all: [{ attribute: plan, equals: pro, in: [a] }] }
+metrics: { primary: resolved, guardrails: [latency] }
+colour: blue
+`,
+      'metrics.yaml': `metrics:
+  - { name: resolved, kind: binary, from: { outcome: resolved }, direction: increase }
+  - { name: latency, kind: mean, from: { span_value: duration }, direction: down }
+`,
+    });
+    expect(await problemsOf(dir)).toEqual([
+      'experiments/metrics.yaml: metrics[1].from must be one of { outcome: <name> }, { span_attribute: <attribute> }, { span_value: duration_ms|error|input_tokens|output_tokens|total_tokens|cost_usd|calls }, { evaluation: <name> } (got an object)',
+      'experiments/metrics.yaml: metrics[1].direction must be one of "increase", "decrease" (got "down")',
+      'experiments/support.yaml: version must be >= 1 (got 0)',
+      'experiments/support.yaml: surface must be one of "prompt", "model", "retrieval", "tool_policy", "persona", "cta", "trigger", "other" (got "chatbot")',
+      'experiments/support.yaml: variations[1].weight must be > 0 (got 0)',
+      'experiments/support.yaml: coverage must be <= 1 (got 1.5)',
+      'experiments/support.yaml: targeting.all[0] has 2 operators (equals, in); use one per condition and list several conditions under "all" instead',
+      'experiments/support.yaml: colour is not a known field; remove it or fix its spelling',
+      'experiments/support.yaml: control must be one of the variation keys "a", "b" (got "c")',
+      'experiments/support.yaml: variations[0].config.tone must be a string (got 3)',
+      'experiments/support.yaml: variations[1].config.name is required by configSchema (a string); add it to this variation\'s config',
+      'experiments/support.yaml: variations[1].config.nmae is not a field of configSchema (known: name, tone); fix the spelling or add it to configSchema.fields',
+    ]);
+  });
+
+  it('checks cross-references: metrics, duplicate keys, winner, overlapping layers', async () => {
+    const dir = await dirWith({
+      'a.yaml': `${valid}layer: { name: bot, range: [0, 0.6] }\nmetrics: { primary: resolved, secondary: [nope] }\n`,
+      'b.json': JSON.stringify({ key: 'other', version: 1, owner: 'me', surface: 'prompt', state: 'running', control: 'x', variations: [{ key: 'x', weight: 1 }, { key: 'y', weight: 2 }], layer: { name: 'bot', range: [0.5, 1] } }),
+      'c.yml': `${valid}`,
+      'd.yaml': `${valid.replace('key: support', 'key: shipped-one').replace('state: running', 'state: shipped')}winner: z\n`,
+      'e.yaml': `${valid.replace('key: support', 'key: third')}layer: { name: bot, range: [0.6, 1] }\n`,
+      'metrics.yaml': 'metrics:\n  - { name: resolved, kind: binary, from: { outcome: resolved }, direction: increase }\n',
+    });
+    expect(await problemsOf(dir)).toEqual([
+      'experiments/d.yaml: winner must be one of the variation keys "a", "b" (got "z")',
+      'experiments/c.yml: key duplicates experiment "support" already defined in experiments/a.yaml; experiment keys must be unique',
+      'experiments/a.yaml: metrics.secondary[0] references metric "nope", which is not defined; define it in metrics.yaml or under metrics.definitions (defined: resolved)',
+      'experiments/b.json: layer.range [0.5, 1] overlaps experiment "support" (experiments/a.yaml, [0, 0.6]) in layer "bot"; experiments running in one layer need disjoint ranges, so move one of them',
+      'experiments/e.yaml: layer.range [0.6, 1] overlaps experiment "other" (experiments/b.json, [0.5, 1]) in layer "bot"; experiments running in one layer need disjoint ranges, so move one of them',
+    ]);
+  });
+
+  it('reports YAML and JSON syntax errors, empty files and a missing winner', async () => {
+    const dir = await dirWith({
+      'broken.yaml': 'key: [unclosed\n',
+      'broken.json': '{"key": ',
+      'empty.yaml': '',
+      'shipped.yaml': valid.replace('state: running', 'state: shipped'),
+    });
+    const problems = await problemsOf(dir);
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toMatch(/^experiments\/broken\.json: is not valid JSON: /);
+    expect(problems[1]).toMatch(/^experiments\/broken\.yaml: is not valid YAML: /);
+    expect(problems[2]).toBe('experiments/empty.yaml: is empty; write an experiment definition (see the @abtel/core README for an example)');
+    expect(problems[3]).toBe('experiments/shipped.yaml: winner is required when state is "shipped": name the variation that shipped (one of "a", "b")');
+  });
+
+  it('running and non-running experiments may share layer ranges when only one runs', async () => {
+    const dir = await dirWith({
+      'a.yaml': `${valid}layer: { name: bot, range: [0, 0.6] }\n`,
+      'b.yaml': `${valid.replace('key: support', 'key: old').replace('state: running', 'state: archived')}layer: { name: bot, range: [0, 1] }\n`,
+    });
+    expect(await problemsOf(dir)).toEqual([]);
+  });
+
+  it('fails clearly for a missing or empty directory', async () => {
+    await expect(loadExperiments('/nonexistent/abtel')).rejects.toThrow(/cannot read experiment directory \/nonexistent\/abtel: ENOENT/);
+    const dir = await dirWith({ 'notes.txt': 'hello' });
+    expect(await problemsOf(dir)).toEqual([`experiments: contains no *.yaml, *.yml or *.json experiment definitions`.replace('experiments', dir)]);
+  });
+});
+
+describe('parseExperiments', () => {
+  it('accepts a list of definitions in one document and reports list paths', () => {
+    const def = { key: 'x', version: 1, owner: 'me', surface: 'cta', variations: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }], control: 'a' };
+    expect(parseExperiments([{ file: 'all.json', content: [def, { ...def, key: 'y' }] }]).all()).toHaveLength(2);
+    try {
+      parseExperiments([{ file: 'all.json', content: [def, { ...def, key: 'y', variations: [{ key: 'a', weight: 1 }] }] }]);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as DefinitionError).problems).toEqual([{ file: 'all.json', path: '[1].variations', message: 'needs at least 2 items (got 1)' }]);
+      expect((error as Error).message).toBe('1 problem in experiment definitions: all.json: [1].variations needs at least 2 items (got 1)');
+    }
+  });
+});
