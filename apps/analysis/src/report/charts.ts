@@ -31,6 +31,8 @@ const WIDTH = 560;
  */
 export function chartSpecs(report: Report): ChartSpec[] {
   const specs: ChartSpec[] = [];
+  // One colour per variation across every chart.
+  const colour = { field: 'variation', type: 'nominal', title: 'variation', scale: { domain: report.experiment.variations.map((v) => v.key) } };
 
   const lift = report.comparisons.flatMap((comparison) =>
     comparison.metrics
@@ -43,6 +45,11 @@ export function chartSpecs(report: Report): ChartSpec[] {
         hi: metric.relativeCi95[1] ?? metric.relativeLift,
       })),
   );
+  const armEncoding = {
+    y: { field: 'metric', type: 'nominal', title: null },
+    yOffset: { field: 'variation', type: 'nominal' },
+    color: colour,
+  };
   if (lift.length > 0) {
     specs.push({
       id: 'lift',
@@ -50,15 +57,13 @@ export function chartSpecs(report: Report): ChartSpec[] {
       spec: {
         width: WIDTH,
         data: { values: lift },
-        encoding: {
-          y: { field: 'metric', type: 'nominal', title: null },
-          yOffset: { field: 'variation', type: 'nominal' },
-          color: { field: 'variation', type: 'nominal', title: 'variation' },
-        },
         layer: [
-          { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x: { field: 'lo', type: 'quantitative', title: 'relative lift', axis: { format: '+.0%' } }, x2: { field: 'hi' } } },
-          { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { field: 'lift', type: 'quantitative' } } },
-          { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#666' }, encoding: { x: { field: 'zero', type: 'quantitative' }, y: {}, yOffset: {}, color: {} } },
+          {
+            mark: { type: 'rule', strokeWidth: 2 },
+            encoding: { ...armEncoding, x: { field: 'lo', type: 'quantitative', title: 'relative lift', axis: { format: '+.0%' } }, x2: { field: 'hi' } },
+          },
+          { mark: { type: 'point', filled: true, size: 60 }, encoding: { ...armEncoding, x: { field: 'lift', type: 'quantitative' } } },
+          { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#666' }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
         ],
       },
     });
@@ -76,7 +81,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
         encoding: {
           x: { field: 'bucket', type: 'temporal', title: 'time (UTC)' },
           y: { field: 'cumulative', type: 'quantitative', title: 'exposed units' },
-          color: { field: 'variation', type: 'nominal' },
+          color: colour,
         },
       },
     });
@@ -106,7 +111,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
             encoding: {
               x: { field: 'window', type: 'temporal', title: 'window start (UTC)' },
               y: { field: 'compared', type: 'quantitative', title: 'variant − control' },
-              color: { field: 'variation', type: 'nominal' },
+              color: colour,
             },
           },
           {
@@ -144,7 +149,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
         width: WIDTH,
         height: 200,
         data: { values: points },
-        encoding: { x: { field: 'window', type: 'temporal', title: 'window start (UTC)' }, color: { field: 'variation', type: 'nominal' } },
+        encoding: { x: { field: 'window', type: 'temporal', title: 'window start (UTC)' }, color: colour },
         layer: [
           { mark: { type: 'errorband', opacity: 0.2 }, encoding: { y: { field: 'lo', type: 'quantitative', title: `${name} score` }, y2: { field: 'hi' } } },
           { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
@@ -172,7 +177,8 @@ export async function renderCharts(report: Report): Promise<RenderedChart[]> {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       background: 'white',
       config: { font: 'system-ui, sans-serif', view: { stroke: '#ddd' } },
-      ...spec,
+      // A deep copy: vega tags the data objects it is given, and the report must stay untouched.
+      ...(JSON.parse(JSON.stringify(spec)) as Record<string, unknown>),
     };
     const compiled = vegaLite.compile(full as unknown as Parameters<typeof vegaLite.compile>[0]).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
