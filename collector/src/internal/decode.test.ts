@@ -1,0 +1,160 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, normaliseOtlp } from '../../test/helpers.js';
+import { BodyError, decodeJson, decodeProtobuf } from './decode.js';
+import { LogsData, MetricsData, TracesData, type MessageSpec } from './schema.js';
+
+function specFor(name: string): MessageSpec {
+  if (name.includes('trace')) return TracesData;
+  if (name.includes('metrics')) return MetricsData;
+  return LogsData;
+}
+
+/** A fixture file as request bodies: one per line for .jsonl, the whole file for .json. */
+function fixtureBodies(name: string): string[] {
+  const text = readFileSync(join(FIXTURES, name), 'utf8');
+  return name.endsWith('.jsonl') ? text.split('\n').filter((line) => line.trim() !== '') : [text];
+}
+
+describe('decodeJson on the public fixtures', () => {
+  const names = readdirSync(FIXTURES).filter((name) => /\.jsonl?$/.test(name));
+  it('finds the fixtures', () => expect(names.length).toBeGreaterThanOrEqual(6));
+  for (const name of names) {
+    it(`accepts ${name} and round-trips it without loss`, () => {
+      for (const body of fixtureBodies(name)) {
+        const decoded = decodeJson(specFor(name), Buffer.from(body));
+        expect(decoded.rejected).toBe(0);
+        expect(decoded.accepted).toBeGreaterThan(0);
+        const line = JSON.stringify(decoded.data);
+        expect(line).not.toContain('\n');
+        // What is written, read back, means the same as what was sent.
+        expect(normaliseOtlp(JSON.parse(line))).toEqual(normaliseOtlp(JSON.parse(body)));
+      }
+    });
+  }
+
+  it('lower-cases upper-case hex ids (otlp-proto-examples-trace.json)', () => {
+    const decoded = decodeJson(TracesData, readFileSync(join(FIXTURES, 'otlp-proto-examples-trace.json')));
+    const span = (decoded.data as any).resourceSpans[0].scopeSpans[0].spans[0];
+    expect(span.traceId).toBe('5b8efff798038103d269b633813fc60c');
+    expect(span.spanId).toBe('eee19b7ec3c1b174');
+    expect(decoded.canonical).toBe(false);
+  });
+});
+
+describe('decodeJson normalisation', () => {
+  const span = (extra: Record<string, unknown>) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'x', ...extra }] }] }] });
+  const first = (data: unknown) => (data as any).resourceSpans[0].scopeSpans[0].spans[0];
+
+  it('accepts int64 as a JSON number and keeps nanosecond precision beyond 2^53', () => {
+    // Written by hand: a JavaScript number literal would already have lost the digits.
+    const body = span({ startTimeUnixNano: 'START', attributes: [{ key: 'n', value: { intValue: 4 } }] }).replace('"START"', '1544712660123456789');
+    const decoded = decodeJson(TracesData, Buffer.from(body));
+    expect(first(decoded.data).startTimeUnixNano).toBe('1544712660123456789');
+    expect(first(decoded.data).attributes[0].value.intValue).toBe('4');
+  });
+
+  it('ignores unknown fields, accepts snake_case names, enum names and null', () => {
+    const decoded = decodeJson(TracesData, Buffer.from(span({ futureField: { a: 1 }, start_time_unix_nano: '5', kind: 'SPAN_KIND_CLIENT', status: null })));
+    expect(first(decoded.data)).toEqual({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'x', startTimeUnixNano: '5', kind: 3 });
+  });
+
+  it('marks an already canonical single-line body as canonical so it can be written as it came', () => {
+    expect(decodeJson(TracesData, Buffer.from(span({ startTimeUnixNano: '5' }))).canonical).toBe(true);
+    expect(decodeJson(TracesData, Buffer.from(JSON.stringify(JSON.parse(span({})), null, 2))).canonical).toBe(false);
+  });
+
+  it('rejects only the span with an invalid id (partial success)', () => {
+    const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'abc', spanId: 'b7ad6b7169203331' }, { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' }] }] }] });
+    const decoded = decodeJson(TracesData, Buffer.from(body));
+    expect(decoded).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(decoded.rejection).toMatch(/traceId must be 32 hex characters/);
+    expect((decoded.data as any).resourceSpans[0].scopeSpans[0].spans).toHaveLength(1);
+  });
+
+  it('says where a body is wrong', () => {
+    const attempt = () => decodeJson(TracesData, Buffer.from(span({ kind: 'sideways' })));
+    expect(attempt).toThrow(BodyError);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as BodyError).describe()).toBe('resourceSpans[0].scopeSpans[0].spans[0].kind: expected an integer, got string "sideways"');
+    }
+    expect(() => decodeJson(TracesData, Buffer.from('{"resourceSpans":'))).toThrow(/not valid JSON/);
+    expect(() => decodeJson(TracesData, Buffer.from('[1]'))).toThrow(/expected a TracesData object/);
+    expect(() => decodeJson(LogsData, Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"a","intValue":"1"}}]}]}]}'))).toThrow(/exactly one value/);
+  });
+
+  it('refuses hostile nesting instead of exhausting the stack', () => {
+    let value = '{"stringValue":"x"}';
+    for (let depth = 0; depth < 200; depth++) value = `{"arrayValue":{"values":[${value}]}}`;
+    const body = `{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":${value}}]}]}]}`;
+    expect(() => decodeJson(LogsData, Buffer.from(body))).toThrow(/nesting deeper/);
+  });
+});
+
+describe('decodeProtobuf', () => {
+  it('reports truncated and malformed bodies as BodyError', () => {
+    expect(() => decodeProtobuf(TracesData, Buffer.from([0x0a, 0x05, 0x01]))).toThrow(BodyError);
+    expect(() => decodeProtobuf(TracesData, Buffer.from([0x0b]))).toThrow(/wire type/);
+    expect(decodeProtobuf(TracesData, Buffer.alloc(0))).toMatchObject({ accepted: 0, rejected: 0 });
+  });
+
+  it('decodes a hand-encoded span with 64-bit fields, ids and a oneof value exactly', () => {
+    // Span { trace_id(1), span_id(2), name(5)="a", kind(6)=2, start(7) fixed64, attributes(9) {key "k", value {int_value -1}} }
+    const traceId = Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex');
+    const spanId = Buffer.from('b7ad6b7169203331', 'hex');
+    const start = Buffer.alloc(8);
+    start.writeBigUInt64LE(1544712660123456789n);
+    const minusOne = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    const anyValue = Buffer.concat([Buffer.from([0x18]), minusOne]);
+    const keyValue = Buffer.concat([Buffer.from([0x0a, 0x01, 0x6b, 0x12, anyValue.length]), anyValue]);
+    const span = Buffer.concat([
+      Buffer.from([0x0a, 16]),
+      traceId,
+      Buffer.from([0x12, 8]),
+      spanId,
+      Buffer.from([0x2a, 1, 0x61, 0x30, 2, 0x39]),
+      start,
+      Buffer.from([0x4a, keyValue.length]),
+      keyValue,
+    ]);
+    const scopeSpans = Buffer.concat([Buffer.from([0x12, span.length]), span]);
+    const resourceSpans = Buffer.concat([Buffer.from([0x12, scopeSpans.length]), scopeSpans]);
+    const body = Buffer.concat([Buffer.from([0x0a, resourceSpans.length]), resourceSpans]);
+    const decoded = decodeProtobuf(TracesData, body);
+    expect(decoded.accepted).toBe(1);
+    expect(decoded.data).toEqual({
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: '0af7651916cd43dd8448eb211c80319c',
+                  spanId: 'b7ad6b7169203331',
+                  name: 'a',
+                  kind: 2,
+                  startTimeUnixNano: '1544712660123456789',
+                  attributes: [{ key: 'k', value: { intValue: '-1' } }],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('rejects a span whose trace id has the wrong length and keeps the others', () => {
+    const good = Buffer.concat([Buffer.from([0x0a, 16]), Buffer.alloc(16, 1), Buffer.from([0x12, 8]), Buffer.alloc(8, 2)]);
+    const bad = Buffer.concat([Buffer.from([0x0a, 3]), Buffer.alloc(3, 1)]);
+    const scopeSpans = Buffer.concat([Buffer.from([0x12, bad.length]), bad, Buffer.from([0x12, good.length]), good]);
+    const resourceSpans = Buffer.concat([Buffer.from([0x12, scopeSpans.length]), scopeSpans]);
+    const body = Buffer.concat([Buffer.from([0x0a, resourceSpans.length]), resourceSpans]);
+    const decoded = decodeProtobuf(TracesData, body);
+    expect(decoded).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(decoded.rejection).toMatch(/traceId must be 16 bytes \(got 3\)/);
+  });
+});
