@@ -130,7 +130,7 @@ export function abtelHook(options: AbtelHookOptions = {}): Hook {
           if (providerName === 'abtel' || evaluation.errorCode !== undefined) return;
           const experimentKey = flags[hookContext.flagKey] ?? experimentFor(abtel, hookContext.flagKey);
           if (experimentKey === undefined) return;
-          const variation = evaluation.variant ?? (typeof evaluation.value === 'string' ? evaluation.value : undefined);
+          const variation = variationOf(abtel, experimentKey, evaluation);
           if (variation === undefined || variation === '') return;
           const targetingKey = hookContext.context.targetingKey;
           abtel.join({
@@ -145,6 +145,18 @@ export function abtelHook(options: AbtelHookOptions = {}): Hook {
       );
     },
   };
+}
+
+/**
+ * The experiment variation an evaluation stands for: the flag's string value or its variant name,
+ * whichever is a variation key of the experiment (value first); else the variant name.
+ */
+function variationOf(abtel: Abtel, experimentKey: string, evaluation: EvaluationDetails<FlagValue>): string | undefined {
+  const keys = new Set(abtel.experiments.get(experimentKey)?.variations.map((variation) => variation.key) ?? []);
+  const value = typeof evaluation.value === 'string' ? evaluation.value : undefined;
+  if (value !== undefined && keys.has(value)) return value;
+  if (evaluation.variant !== undefined && keys.has(evaluation.variant)) return evaluation.variant;
+  return evaluation.variant ?? value;
 }
 
 function experimentFor(abtel: Abtel, flagKey: string): string | undefined {
