@@ -63,7 +63,7 @@ describe('HTML report in headless Chromium', () => {
           const box = svg?.getBoundingClientRect();
           const marks = svg ? Array.from(svg.querySelectorAll('.mark-symbol path, .mark-line path, .mark-rule line, .mark-rect path, .mark-area path, path.mark-symbol')) : [];
           const visibleMarks = marks.filter((mark) => {
-            const r = (mark as SVGGraphicsElement).getBoundingClientRect();
+            const r = (mark as unknown as { getBoundingClientRect(): { width: number; height: number } }).getBoundingClientRect();
             return r.width > 0 || r.height > 0;
           });
           return {
