@@ -74,7 +74,7 @@ export async function analyseDemo(options: {
   const { io, dataDir, experimentsDir, out } = options;
   const analyze = await findCommand('analyze');
   if (!analyze.command) {
-    const message = `abtel analyze is not available in this build (${analyze.problems.join('; ') || 'no module exports an "analyze" command'}); the per-arm counts above come straight from the files. Build everything with: node scripts/pnpm.mjs exec turbo run build`;
+    const message = `abtel analyze is not available in this build (${analyze.problems[0] ?? 'no module exports an "analyze" command'}); the per-arm counts above come straight from the files. Build everything with: node scripts/pnpm.mjs exec turbo run build`;
     io.stdout.write(`${message}\n`);
     return { available: false, message, otherReports: {}, exitCodes: [] };
   }

@@ -79,6 +79,7 @@ async function startCollector(dataDir: string, env: NodeJS.ProcessEnv): Promise<
   const endpointSeen = new Promise<string>((resolveUrl) => {
     resolveEndpoint = resolveUrl;
   });
+  const timeout = new AbortController();
   const child = startNode([collectorBin(), '--host', '127.0.0.1', '--port', '0', '--dir', dataDir], {
     env,
     cwd: DEMO_ROOT,
@@ -92,10 +93,10 @@ async function startCollector(dataDir: string, env: NodeJS.ProcessEnv): Promise<
     child.exited.then((code) => {
       throw new AbtelError('io', `the collector exited (${code}) before listening: ${child.stderr().trim().split('\n').slice(-3).join(' | ') || 'no output'}`);
     }),
-    sleep(20_000).then(() => {
+    sleep(20_000, undefined, { signal: timeout.signal }).then(() => {
       throw new AbtelError('io', 'the collector did not print its address within 20 s');
     }),
-  ]);
+  ]).finally(() => timeout.abort());
   return { child, endpoint };
 }
 
