@@ -12,5 +12,7 @@ export interface CommandEntry {
  * added here as the apps land.
  */
 export const commandEntries: readonly CommandEntry[] = [
+  { name: 'validate', summary: 'check every experiment definition in a directory and print all problems', load: async () => (await import('@abtel/core/commands')).validateCommand },
+  { name: 'assign', summary: 'print which variation a unit gets and why, as JSON', load: async () => (await import('@abtel/core/commands')).assignCommand },
   { name: 'demo', summary: 'run a simulated support-agent experiment end to end and print its report', load: async () => (await import('@abtel/demo/commands')).demoCommand },
 ];

@@ -4,7 +4,7 @@
  * definitions. Every problem in every file is collected before anything is rejected.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { AbtelError, DefinitionError, type DefinitionProblem } from './errors.js';
 import { ExperimentDefinition } from './experiment.js';
@@ -157,16 +157,19 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
 }
 
 /**
- * Loads and validates every definition in a directory (not recursive).
+ * Loads and validates every definition in a directory (not recursive). Problems name files as
+ * `join(dir, name)`, i.e. relative when `dir` is; a relative `dir` is resolved against
+ * `options.cwd` (default: the process working directory).
  * @throws DefinitionError listing every problem in every file; AbtelError `io` when the directory cannot be read.
  * @example
  * const experiments = await loadExperiments('./experiments');
  * experiments.require('support-persona').variations.length; // 2
  */
-export async function loadExperiments(dir: string): Promise<ExperimentSet> {
+export async function loadExperiments(dir: string, options: { cwd?: string } = {}): Promise<ExperimentSet> {
+  const absolute = resolve(options.cwd ?? process.cwd(), dir);
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && DEFINITION_FILE.test(entry.name)).map((entry) => entry.name).sort();
+    names = (await readdir(absolute, { withFileTypes: true })).filter((entry) => entry.isFile() && DEFINITION_FILE.test(entry.name)).map((entry) => entry.name).sort();
   } catch (error) {
     throw new AbtelError('io', `cannot read experiment directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; pass an existing directory of *.yaml/*.json definitions`, { cause: error });
   }
@@ -177,7 +180,7 @@ export async function loadExperiments(dir: string): Promise<ExperimentSet> {
   const problems: DefinitionProblem[] = [];
   for (const name of names) {
     const file = join(dir, name);
-    const parsed = parseDefinitionText(file, await readFile(file, 'utf8'));
+    const parsed = parseDefinitionText(file, await readFile(join(absolute, name), 'utf8'));
     if (Array.isArray(parsed)) problems.push(...parsed);
     else docs.push(parsed);
   }
