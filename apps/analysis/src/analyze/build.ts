@@ -129,13 +129,12 @@ export function buildReport(inputs: BuildReportInputs): Report {
   // Guardrails over windows
   const guardrails = inputs.guardrails.flatMap((input) => {
     const metric = metricsByName.get(input.metric);
-    if (!metric) return [];
-    if (!metric.threshold) {
-      warnings.push(`guardrail ${metric.name} has no threshold; it is compared over the whole period only`);
-      return [];
-    }
-    return evaluateGuardrail(metric, input, control, variants);
+    return metric?.threshold ? evaluateGuardrail(metric, input, control, variants) : [];
   });
+  for (const name of experiment.metrics?.guardrails ?? []) {
+    const metric = metricsByName.get(name);
+    if (metric && !metric.threshold) warnings.push(`guardrail ${name} has no threshold; it is compared over the whole period only, not per window`);
+  }
   for (const guardrail of guardrails) {
     if (guardrail.alerts > 0 && !guardrail.actionTriggered) {
       warnings.push(`guardrail ${guardrail.metric} breached in ${guardrail.alerts} window(s) for ${guardrail.variation}, fewer than the ${guardrail.consecutiveWindows} consecutive windows that trigger ${guardrail.action}`);
