@@ -116,7 +116,10 @@ async function runChild<T>(
     onLine: (line) => {
       const message = parseMessage(line);
       if (message?.type === 'progress') bar.update(Number(message['done']), Number(message['total']));
-      if (message?.type === 'summary') summary = message as unknown as T;
+      if (message?.type === 'summary') {
+        const { type: _type, ...rest } = message;
+        summary = rest as unknown as T;
+      }
     },
   });
   const onAbort = (): void => void child.stop();
