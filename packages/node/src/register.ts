@@ -23,9 +23,12 @@ try {
 
 const { shutdown } = started;
 
-// The event loop is empty: flush what is buffered (bounded) and let the process end.
+// The app's event loop is empty: flush what is buffered (bounded). If the flush timed out (the
+// collector is unreachable), only the exporters' own retries keep the process alive, so end it.
 process.once('beforeExit', () => {
-  void shutdown();
+  void shutdown().then((flushed) => {
+    if (!flushed) process.exit();
+  });
 });
 
 // A signal's default action would kill the process before the flush; flush, then re-raise the

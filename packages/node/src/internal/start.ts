@@ -17,8 +17,11 @@ export interface StartedSdk {
   sdk: NodeSDK;
   abtel: Abtel;
   config: RegisterConfig;
-  /** Flushes and shuts down, bounded by `ABTEL_FLUSH_TIMEOUT_MS`; never rejects. Idempotent. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes and shuts down, bounded by `ABTEL_FLUSH_TIMEOUT_MS`; never rejects. Idempotent.
+   * Resolves to true when the flush finished, false when it timed out.
+   */
+  shutdown(): Promise<boolean>;
 }
 
 /**
@@ -45,29 +48,31 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
       abtel.logRecordProcessor(),
       new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) }),
     ],
+    // Metrics are not part of abtel's contract: only exported when OTEL_METRICS_EXPORTER asks for them.
+    ...((env['OTEL_METRICS_EXPORTER']?.trim() ?? '') === '' ? { metricReaders: [] } : {}),
     instrumentations: [openai, new HttpInstrumentation()],
     textMapPropagator: abtelPropagator(),
   });
   sdk.start();
 
-  let done: Promise<void> | undefined;
-  const shutdown = (): Promise<void> => {
-    done ??= new Promise<void>((resolve) => {
+  let done: Promise<boolean> | undefined;
+  const shutdown = (): Promise<boolean> => {
+    done ??= new Promise<boolean>((resolve) => {
       // An unreachable collector must not hold the process: the flush gets a bounded time.
       const timer = setTimeout(() => {
         diag.warn(`@abtel/node: telemetry flush did not finish within ${config.flushTimeoutMs} ms; exiting without it`);
-        resolve();
+        resolve(false);
       }, config.flushTimeoutMs);
       timer.unref();
       sdk.shutdown().then(
         () => {
           clearTimeout(timer);
-          resolve();
+          resolve(true);
         },
         (error: unknown) => {
           clearTimeout(timer);
           reportError('telemetry shutdown', error);
-          resolve();
+          resolve(true);
         },
       );
     });

@@ -22,6 +22,7 @@ export interface ReceivedLog {
   serviceName: string | undefined;
   scope: string | undefined;
   attributes: Record<string, Value>;
+  body: Value;
 }
 
 type AnyValue = {
@@ -148,6 +149,7 @@ export class OtlpReceiver {
             serviceName: typeof serviceName === 'string' ? serviceName : undefined,
             scope: scopeLogs.scope?.name,
             attributes: attributesOf(record['attributes'] as KeyValue[] | undefined),
+            body: decode(record['body'] as AnyValue | undefined),
           });
         }
       }

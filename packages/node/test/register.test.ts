@@ -1,0 +1,244 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { assign, parseExperiments } from '@abtel/core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAppDir, ensureBuilt, runApp, startApp } from './helpers/child.js';
+import { personaDefinition } from './helpers/definitions.js';
+import { OpenAICompatibleServer } from './helpers/openai-server.js';
+import { OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
+
+// The drop-in path, tested as users run it: `node --import @abtel/node/register app` in a real
+// child process, from an application directory outside the package, exporting OTLP/HTTP JSON to a
+// real local receiver, with the real `openai` client talking to a local OpenAI-compatible server.
+
+const definition = personaDefinition();
+const persona = parseExperiments([{ file: 'p.json', content: definition }]).require('support-persona');
+const variationOf = (conversationId: string) => assign(persona, { id: conversationId }).variation as string;
+const configOf = (key: string) => persona.variations.find((v) => v.key === key)!.config as { name: string; tone: string };
+
+const UPSTREAM_ESM = `
+import http from 'node:http';
+import OpenAI from 'openai';
+import { withConversation, experiment, recordOutcome } from '@abtel/node';
+
+const client = new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: 'test-key', maxRetries: 0 });
+const get = (url) => new Promise((resolve, reject) => {
+  http.get(url, (res) => { let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => resolve(JSON.parse(body))); }).on('error', reject);
+});
+
+await withConversation({ conversationId: process.env.CONVERSATION_ID, attributes: { plan: 'pro', channel: 'web' } }, async () => {
+  const persona = await experiment('support-persona').variation();
+  const messages = [
+    { role: 'system', content: \`\${persona.config.name} helps customers in a \${persona.config.tone} tone.\` },
+    { role: 'user', content: 'Where is my parcel?' },
+  ];
+  const reply = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+  const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true } });
+  let streamed = '';
+  for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
+  const downstream = process.env.DOWNSTREAM_URL ? await get(process.env.DOWNSTREAM_URL) : null;
+  recordOutcome({ name: 'resolved', value: true, experimentKey: 'support-persona' });
+  console.log(JSON.stringify({ variation: persona.key, reply: reply.choices[0].message.content, streamed, downstream }));
+});
+`;
+
+const DOWNSTREAM_CJS = `
+const http = require('node:http');
+const { OpenAI } = require('openai');
+
+const client = new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: 'test-key', maxRetries: 0 });
+(async () => {
+  const { experiment } = await import('@abtel/node');
+  const server = http.createServer(async (req, res) => {
+    const persona = await experiment('support-persona').variation();
+    await client.embeddings.create({ model: 'text-embedding-3-small', input: 'parcel tracking' });
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ variation: persona.key, reason: persona.reason }));
+  });
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
+})();
+`;
+
+const SIMPLE_CJS = `
+const { OpenAI } = require('openai');
+const client = new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: 'test-key', maxRetries: 0 });
+(async () => {
+  const { withConversation, experiment } = await import('@abtel/node');
+  await withConversation({ conversationId: process.env.CONVERSATION_ID }, async () => {
+    const persona = await experiment('support-persona').variation();
+    const reply = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'system', content: persona.config.name + ' answers briefly.' }, { role: 'user', content: 'secret question 42' }],
+    });
+    console.log(JSON.stringify({ variation: persona.key, reply: reply.choices[0].message.content }));
+  });
+})();
+`;
+
+const receiver = new OtlpReceiver();
+const model = new OpenAICompatibleServer();
+let app: ReturnType<typeof createAppDir>;
+let definitions: Server;
+let definitionsUrl = '';
+
+beforeAll(async () => {
+  ensureBuilt();
+  await Promise.all([receiver.start(), model.start()]);
+  app = createAppDir({
+    'upstream.mjs': UPSTREAM_ESM,
+    'downstream.cjs': DOWNSTREAM_CJS,
+    'simple.cjs': SIMPLE_CJS,
+    'experiments/support-persona.json': JSON.stringify(definition),
+  });
+  definitions = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/yaml' }).end(`key: support-persona\nversion: 3\nowner: support-team\nsurface: persona\nstate: running\ncontrol: classic\nvariations:\n  - { key: classic, weight: 1, config: { name: Sam, tone: neutral } }\n  - { key: warm, weight: 1, config: { name: Ava, tone: warm and encouraging } }\n`);
+  });
+  await new Promise<void>((resolve) => definitions.listen(0, '127.0.0.1', resolve));
+  definitionsUrl = `http://127.0.0.1:${(definitions.address() as AddressInfo).port}/experiments/support-persona.yaml`;
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([receiver.stop(), model.stop(), new Promise((resolve) => definitions?.close(resolve))]);
+  app?.remove();
+});
+
+beforeEach(() => receiver.clear());
+
+function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_BLRP_SCHEDULE_DELAY: '100',
+    OPENAI_BASE_URL: model.baseURL,
+    ABTEL_EXPERIMENTS: 'experiments',
+    ...extra,
+  };
+}
+
+/** The abtel.* and gen_ai.conversation.id attributes of a span. */
+function stampOf(span: ReceivedSpan): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(span.attributes).filter(([key]) => key.startsWith('abtel.') || key === 'gen_ai.conversation.id'));
+}
+
+describe('node --import @abtel/node/register', () => {
+  it('stamps ESM upstream and CommonJS downstream spans, emits the exposure once, and the downstream reuses the assignment', async () => {
+    const conversationId = 'conv-dropin-1';
+    const expected = variationOf(conversationId);
+    const downstream = startApp(app.dir, 'downstream.cjs', baseEnv({ OTEL_SERVICE_NAME: 'retrieval' }));
+    const { port } = (await downstream.firstJsonLine()) as { port: number };
+    const upstream = await runApp(
+      app.dir,
+      'upstream.mjs',
+      baseEnv({ OTEL_SERVICE_NAME: 'agent', CONVERSATION_ID: conversationId, DOWNSTREAM_URL: `http://127.0.0.1:${port}/search` }),
+    );
+    expect(upstream.stderr).toBe('');
+    expect(upstream.code).toBe(0);
+    const output = JSON.parse(upstream.stdout.trim()) as { variation: string; reply: string; streamed: string; downstream: { variation: string; reason: string } };
+    // The variation's persona reached the model through the system prompt.
+    expect(output).toEqual({
+      variation: expected,
+      reply: `Hello from ${configOf(expected).name} helps customers in`,
+      streamed: `Hello from ${configOf(expected).name} helps customers in`,
+      downstream: { variation: expected, reason: 'reused' },
+    });
+    const stopped = await downstream.stop('SIGTERM');
+    expect(stopped.signal).toBe('SIGTERM');
+
+    await receiver.waitFor('upstream and downstream spans', () =>
+      receiver.spans.filter((s) => s.serviceName === 'agent' && s.name === 'chat gpt-4o-mini').length === 2 &&
+      receiver.spans.some((s) => s.serviceName === 'retrieval' && s.name.startsWith('embeddings')),
+    );
+    const stamp = {
+      'gen_ai.conversation.id': conversationId,
+      'abtel.experiment.key': 'support-persona',
+      'abtel.experiment.variation': expected,
+      'abtel.experiment.version': 3,
+      'abtel.assignment.unit': 'conversation',
+    };
+    const chats = receiver.spans.filter((s) => s.serviceName === 'agent' && s.name === 'chat gpt-4o-mini');
+    for (const chat of chats) {
+      expect(stampOf(chat)).toEqual(stamp);
+      expect(chat.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.usage.output_tokens': 6 });
+    }
+    const clientSpan = receiver.spans.find((s) => s.serviceName === 'agent' && s.kind === 3 && s.name === 'GET')!;
+    expect(stampOf(clientSpan)).toEqual(stamp);
+    const serverSpan = receiver.spans.find((s) => s.serviceName === 'retrieval' && s.kind === 2)!;
+    expect(stampOf(serverSpan)).toEqual(stamp);
+    expect(serverSpan.traceId).toBe(clientSpan.traceId);
+    expect(serverSpan.parentSpanId).toBe(clientSpan.spanId);
+    const embeddings = receiver.spans.find((s) => s.serviceName === 'retrieval' && s.name.startsWith('embeddings'))!;
+    expect(stampOf(embeddings)).toEqual(stamp);
+
+    await receiver.waitFor('exposure and outcome', () => receiver.logs.some((l) => l.eventName === 'abtel.outcome'));
+    const exposures = receiver.logs.filter((l) => l.eventName === 'abtel.exposure');
+    // One per process that used the assignment for a gen_ai call; the analysis dedupes per unit.
+    const agentExposure = exposures.find((l) => l.serviceName === 'agent')!;
+    expect(exposures.filter((l) => l.serviceName === 'agent')).toHaveLength(1);
+    const firstChat = chats.find((c) => c.spanId === agentExposure.spanId);
+    expect(firstChat).toBeDefined();
+    expect(agentExposure.traceId).toBe(firstChat!.traceId);
+    expect(agentExposure.attributes).toEqual({
+      ...stamp,
+      'feature_flag.key': 'support-persona',
+      'feature_flag.result.variant': expected,
+      'feature_flag.result.reason': 'split',
+      'feature_flag.context.id': conversationId,
+      'feature_flag.provider.name': 'abtel',
+      'abtel.segment.plan': 'pro',
+    });
+    const outcome = receiver.logs.find((l) => l.eventName === 'abtel.outcome')!;
+    expect(outcome.attributes).toEqual({
+      'gen_ai.conversation.id': conversationId,
+      'abtel.outcome.name': 'resolved',
+      'abtel.outcome.value': 1,
+      'abtel.experiment.key': 'support-persona',
+    });
+    // Message content is off by default: no log record or span carries the prompt text.
+    const everything = JSON.stringify([receiver.spans, receiver.logs]);
+    expect(everything).not.toContain('Where is my parcel');
+    expect(receiver.rejected).toBe(0);
+  });
+
+  it('records events on spans with ABTEL_EVENTS=spans, loads definitions from a URL and captures content when asked (CommonJS app)', async () => {
+    const conversationId = 'conv-dropin-2';
+    const result = await runApp(
+      app.dir,
+      'simple.cjs',
+      baseEnv({ CONVERSATION_ID: conversationId, ABTEL_EVENTS: 'spans', ABTEL_CAPTURE_CONTENT: 'true', ABTEL_EXPERIMENTS: definitionsUrl, OTEL_SERVICE_NAME: 'cjs-app' }),
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({ variation: variationOf(conversationId) });
+    await receiver.waitFor('the chat span', () => receiver.spans.some((s) => s.serviceName === 'cjs-app' && s.name === 'chat gpt-4o-mini'));
+    const chat = receiver.spans.find((s) => s.serviceName === 'cjs-app' && s.name === 'chat gpt-4o-mini')!;
+    expect(chat.events.map((e) => e.name)).toEqual(['abtel.exposure']);
+    expect(chat.events[0]!.attributes['feature_flag.result.variant']).toBe(variationOf(conversationId));
+    // Content capture on: instrumentation-openai's message events carry the prompt, stamped with the conversation.
+    await receiver.waitFor('message events', () => receiver.logs.some((l) => JSON.stringify(l.body).includes('secret question 42')));
+    const message = receiver.logs.find((l) => JSON.stringify(l.body).includes('secret question 42'))!;
+    expect(message.attributes['gen_ai.conversation.id']).toBe(conversationId);
+    expect(receiver.logs.filter((l) => l.eventName?.startsWith('abtel.'))).toHaveLength(0);
+  });
+
+  it('never blocks or crashes the app when the collector is unreachable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await runApp(app.dir, 'simple.cjs', baseEnv({ CONVERSATION_ID: 'conv-down', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({ variation: variationOf('conv-down') });
+    // Start-up plus one model call plus a failed export: well under the exporter's 10 s timeout.
+    expect(result.durationMs).toBeLessThan(6000);
+  });
+
+  it('stops at start-up with one clear line for bad configuration', async () => {
+    const badEvents = await runApp(app.dir, 'simple.cjs', baseEnv({ ABTEL_EVENTS: 'kafka' }));
+    expect(badEvents.code).toBe(1);
+    expect(badEvents.stdout).toBe('');
+    expect(badEvents.stderr).toBe('@abtel/node/register: ABTEL_EVENTS must be "logs" or "spans" (got "kafka"); unset it for OpenTelemetry log events\n');
+    const missingDir = await runApp(app.dir, 'simple.cjs', baseEnv({ ABTEL_EXPERIMENTS: 'no-such-dir' }));
+    expect(missingDir.code).toBe(1);
+    expect(missingDir.stderr).toMatch(/^@abtel\/node\/register: cannot read experiment directory no-such-dir: ENOENT; pass an existing directory/);
+  });
+});
