@@ -6,6 +6,7 @@
  * Two kinds of problems: a `BodyError` means the body as a whole does not conform (400); an
  * invalid id inside one span / log record / data point rejects only that item (partial success).
  */
+import { isUtf8 } from 'node:buffer';
 import type { FieldSpec, MessageSpec } from './schema.js';
 
 /** Deep enough for every real payload; stops stack exhaustion on hostile nesting. */
@@ -446,7 +447,7 @@ function normaliseMessage(spec: MessageSpec, object: unknown, depth: number, tal
   const record = object as Record<string, unknown>;
   let members = 0;
   for (const key in record) {
-    let field = spec.byName.get(key);
+    const field = spec.byName.get(key);
     if (field === undefined) {
       // Unknown fields are ignored, as the specification requires; they are not written.
       delete record[key];
@@ -473,7 +474,6 @@ function normaliseMessage(spec: MessageSpec, object: unknown, depth: number, tal
       if (error instanceof BodyError) error.path.unshift(`.${field.name}`);
       throw error;
     }
-    field = undefined;
   }
   if (spec.oneof && members > 1) {
     throw new BodyError(`${spec.name} must hold exactly one value (got ${Object.keys(record).join(', ')})`);
@@ -565,6 +565,7 @@ export function decodeJson(spec: MessageSpec, body: Buffer): DecodedBody {
     if (error instanceof RangeError) throw new BodyError(`body is too deeply nested (${error.message})`);
     throw error;
   }
-  const canonical = !tally.changed && body.indexOf(10) === -1 && body.indexOf(13) === -1;
+  // Written as it came only when nothing changed, it is one line, and it is valid UTF-8.
+  const canonical = !tally.changed && body.indexOf(10) === -1 && body.indexOf(13) === -1 && isUtf8(body);
   return { data, accepted: tally.accepted, rejected: tally.rejected, ...(tally.rejection ? { rejection: tally.rejection } : {}), canonical };
 }
