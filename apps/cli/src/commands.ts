@@ -14,5 +14,6 @@ export interface CommandEntry {
 export const commandEntries: readonly CommandEntry[] = [
   { name: 'validate', summary: 'check every experiment definition in a directory and print all problems', load: async () => (await import('@abtel/core/commands')).validateCommand },
   { name: 'assign', summary: 'print which variation a unit gets and why, as JSON', load: async () => (await import('@abtel/core/commands')).assignCommand },
+  { name: 'collector', summary: 'run the OTLP/HTTP collector that writes Collector-compatible JSON Lines files', load: async () => (await import('@abtel/collector/commands')).collectorCommand },
   { name: 'demo', summary: 'run a simulated support-agent experiment end to end and print its report', load: async () => (await import('@abtel/demo/commands')).demoCommand },
 ];
