@@ -17,7 +17,7 @@ const Duration = z.union([
     .string()
     .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 500ms, 30s, 10m, 1h or 1d')
     .transform((text) => parseDuration(text)),
-]);
+], { error: 'expected milliseconds or a duration like 500ms, 30s, 10m, 1h or 1d' });
 
 /** A size in bytes, or a string like `512KiB`, `64MiB`, `1GiB` (KB/MB/GB mean the same here). */
 const Size = z.union([
@@ -26,7 +26,7 @@ const Size = z.union([
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i, 'expected a size like 512KiB, 64MiB or 1GiB')
     .transform((text) => parseSize(text)),
-]);
+], { error: 'expected bytes or a size like 512KiB, 64MiB or 1GiB' });
 
 export const CollectorConfig = z
   .object({

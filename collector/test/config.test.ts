@@ -1,0 +1,86 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { isAbtelError } from '@abtel/core';
+import { describe, expect, it } from 'vitest';
+import { collectorCommand } from '../src/commands.js';
+import { parseConfig, resolveConfig } from '../src/index.js';
+import { postJson, tempDir } from './helpers.js';
+
+describe('configuration', () => {
+  it('has safe defaults: loopback, 4318, no fsync, 64 MiB rotation', () => {
+    const config = parseConfig({}, 'test');
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 4318, dir: './data', fsync: 'none', layout: 'flat', compaction: false });
+    expect(config.rotation).toEqual({ maxBytes: 64 * 1024 * 1024, maxAge: 3_600_000, gzip: false });
+  });
+
+  it('names the setting and the source in errors, and rejects unknown keys', () => {
+    expect(() => parseConfig({ port: 70_000 }, 'collector.yaml')).toThrow(/invalid collector configuration in collector.yaml: port: .*65535/);
+    expect(() => parseConfig({ rotation: { maxBytes: 'lots' } }, 'x')).toThrow(/rotation.maxBytes: .*size like 512KiB/);
+    expect(() => parseConfig({ prot: 1 }, 'x')).toThrow(/prot/);
+    try {
+      parseConfig({ fsync: 'sometimes' }, 'x');
+    } catch (error) {
+      expect(isAbtelError(error, 'invalid_input')).toBe(true);
+    }
+  });
+
+  it('layers YAML < ABTEL_COLLECTOR_* < flags, with sizes and durations in units', async () => {
+    const cwd = await tempDir();
+    await writeFile(join(cwd, 'collector.yaml'), 'port: 1111\nhost: 127.0.0.1\nrotation:\n  maxBytes: 1MiB\n  maxAge: 10m\n  gzip: true\nlayout: date\n');
+    const config = await resolveConfig({
+      flags: { port: 3333 },
+      env: { ABTEL_COLLECTOR_PORT: '2222', ABTEL_COLLECTOR_ROTATE_MAX_BYTES: '2MiB', ABTEL_COLLECTOR_DIR: 'spans', ABTEL_COLLECTOR_TOKEN: 't' },
+      cwd,
+      configPath: 'collector.yaml',
+    });
+    expect(config.port).toBe(3333);
+    expect(config.rotation).toEqual({ maxBytes: 2 * 1024 * 1024, maxAge: 600_000, gzip: true });
+    expect(config.layout).toBe('date');
+    expect(config.dir).toBe(join(cwd, 'spans'));
+    expect(config.token).toBe('t');
+  });
+
+  it('explains a broken YAML file and a missing one', async () => {
+    const cwd = await tempDir();
+    await writeFile(join(cwd, 'bad.yaml'), 'port: [1\n');
+    await expect(resolveConfig({ flags: {}, env: {}, cwd, configPath: 'bad.yaml' })).rejects.toThrow(/bad.yaml is not valid YAML/);
+    await expect(resolveConfig({ flags: {}, env: {}, cwd, configPath: 'nope.yaml' })).rejects.toThrow(/cannot read collector config .*nope.yaml/);
+    await expect(resolveConfig({ flags: {}, env: { ABTEL_COLLECTOR_COMPACTION: 'maybe' }, cwd })).rejects.toThrow(/ABTEL_COLLECTOR_COMPACTION must be true or false/);
+  });
+});
+
+describe('abtel collector command', () => {
+  const io = (signal?: AbortSignal) => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    return { io: { stdout, stderr, env: {}, cwd: process.cwd(), ...(signal ? { signal } : {}) }, out: () => out, err: () => err };
+  };
+
+  it('has help with an example', () => {
+    expect(collectorCommand.help).toMatch(/Example:\n\s+abtel collector --port 4318/);
+  });
+
+  it('rejects unknown flags, bad ports and positional arguments as usage errors', async () => {
+    for (const argv of [['--bogus'], ['--port', 'http'], ['--port', '70000'], ['./data']]) {
+      await expect(collectorCommand.run(argv, io().io)).rejects.toSatisfy((error: unknown) => isAbtelError(error, 'usage'));
+    }
+  });
+
+  it('prints the machine-readable listening line, serves, and stops on abort', async () => {
+    const dir = await tempDir();
+    const controller = new AbortController();
+    const { io: streams, out, err } = io(controller.signal);
+    const running = collectorCommand.run(['--port', '0', '--dir', dir, '--quiet'], streams);
+    await expect.poll(out, { timeout: 5000 }).toMatch(/^abtel collector listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+    const url = /listening on (\S+)/.exec(out())![1]!;
+    expect((await postJson(`${url}/v1/traces`, { resourceSpans: [] })).status).toBe(200);
+    controller.abort();
+    expect(await running).toBe(0);
+    expect(err()).toMatch(/shutting down/);
+  });
+});
