@@ -1,0 +1,197 @@
+/**
+ * The whole pipeline in child processes, with the real SDK, exporters, collector and DuckDB:
+ * `abtel demo` (built CLI) → files → analysis. Checked against the simulation's ground truth and
+ * against counts read independently from the files.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assign, loadExperiments, type ExperimentDefinition } from '@abtel/core';
+import { RESOLUTION_PROBABILITY, SERVER_ERROR_RATE, RATE_LIMIT_RATE, scanTelemetry, scenario, type AgentSummary, type TelemetryCounts, type TicketSummary } from '@abtel/demo';
+import { DEMO_EXPERIMENTS, runCli, tempDir } from './helpers.js';
+
+interface DemoSummary {
+  seed: string;
+  conversations: number;
+  agent: AgentSummary;
+  tickets: TicketSummary;
+  expected: { chatSpans: number; exposures: number; outcomes: number };
+  files: { chatSpans: number; exposures: number; outcomes: number; badLines: number };
+  complete: boolean;
+  analysis: { available: boolean; message?: string };
+}
+
+interface MetricResult {
+  name: string;
+  role: string;
+  baseline: { n: number; value: number | null };
+  variant: { n: number; value: number | null };
+  absoluteDiff: number | null;
+  ci95: [number | null, number | null];
+  pValue: number | null;
+  significant: boolean;
+}
+
+interface Report {
+  experiment: { key: string };
+  population: { exposed: Record<string, number>; total: number };
+  health: { srm: { flagged: boolean }; assignment: { checked: number; mismatches: number } };
+  comparisons: { variation: string; baseline: string; metrics: MetricResult[] }[];
+  guardrails: { metric: string; actionTriggered: boolean }[];
+  decision: { recommendation: string; reasons: string[]; winner?: string };
+}
+
+const CONVERSATIONS = 440;
+const SEED = '2026';
+
+describe(`abtel demo --conversations ${CONVERSATIONS} (the default size), end to end`, () => {
+  let out: string;
+  let stdout: string;
+  let summary: DemoSummary;
+  let counts: TelemetryCounts;
+  let retrieval: ExperimentDefinition;
+  let persona: ExperimentDefinition;
+
+  beforeAll(async () => {
+    out = await tempDir('pipeline');
+    const run = await runCli(['demo', '--conversations', String(CONVERSATIONS), '--seed', SEED, '--out', out]);
+    stdout = run.stdout;
+    if (run.code !== 0) throw new Error(`abtel demo exited ${run.code}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+    summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as DemoSummary;
+    counts = await scanTelemetry(join(out, 'data'));
+    const set = await loadExperiments(DEMO_EXPERIMENTS);
+    retrieval = set.require('support-retrieval');
+    persona = set.require('support-persona');
+  });
+
+  it('loses no span, exposure or outcome between the processes and the files', () => {
+    expect(summary.agent.conversations).toBe(CONVERSATIONS);
+    expect(counts.badLines).toEqual([]);
+    // Every model call attempt is one `chat …` span; failed attempts are error spans.
+    expect(counts.chatSpans).toBe(summary.agent.calls);
+    expect(counts.chatErrorSpans).toBe(summary.agent.failedCalls);
+    // One exposure per conversation and experiment.
+    expect(counts.events['abtel.exposure']).toBe(2 * CONVERSATIONS);
+    expect(counts.exposures.get('support-retrieval')?.size).toBe(CONVERSATIONS);
+    expect(counts.exposures.get('support-persona')?.size).toBe(CONVERSATIONS);
+    const sent = Object.values(summary.tickets.outcomes).reduce((a, b) => a + b, 0);
+    expect(counts.events['abtel.outcome']).toBe(sent);
+    expect(summary.tickets.outcomes['support_conversation_resolved']).toBe(CONVERSATIONS);
+    expect(counts.conversations.size).toBe(CONVERSATIONS);
+    expect(summary.complete).toBe(true);
+    expect(stdout).toContain('nothing lost');
+  });
+
+  it('fails a plausible share of calls (the error guardrail has something to watch)', () => {
+    const share = summary.agent.failedCalls / summary.agent.calls;
+    const rate = SERVER_ERROR_RATE + RATE_LIMIT_RATE;
+    const se = Math.sqrt((rate * (1 - rate)) / summary.agent.calls);
+    expect(Math.abs(share - rate)).toBeLessThan(4 * se);
+  });
+
+  it("stamps every conversation's spans with exactly one variation per experiment, the one the definition assigns", () => {
+    for (let index = 0; index < CONVERSATIONS; index += 1) {
+      const { conversationId } = scenario(SEED, index);
+      const perExperiment = counts.spanVariations.get(conversationId);
+      expect(perExperiment, conversationId).toBeDefined();
+      for (const def of [retrieval, persona]) {
+        const variations = perExperiment?.get(def.key);
+        expect(variations?.size, `${conversationId} ${def.key}`).toBe(1);
+        const [variation] = [...(variations ?? [])];
+        // Independent audit: the assignment the definition makes, and the exposure, agree.
+        expect(variation).toBe(assign(def, { id: conversationId }).variation);
+        expect(counts.exposures.get(def.key)?.get(conversationId)).toBe(variation);
+      }
+    }
+  });
+
+  describe('the analysis', () => {
+    let report: Report;
+    beforeAll(async () => {
+      if (!summary.analysis.available) throw new Error(`the demo ran without the analysis: ${summary.analysis.message}`);
+      report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Report;
+    });
+
+    it('reports the exposed conversations per arm that the files hold', () => {
+      const exposures = counts.exposures.get('support-retrieval') ?? new Map<string, string>();
+      const expected: Record<string, number> = {};
+      for (const variation of exposures.values()) expected[variation] = (expected[variation] ?? 0) + 1;
+      expect(report.population.exposed).toEqual(expected);
+      expect(report.health.assignment.mismatches).toBe(0);
+      expect(report.health.srm.flagged).toBe(false);
+    });
+
+    it('puts the injected treatment effect inside the reported 95% interval', () => {
+      const comparison = report.comparisons.find((c) => c.variation === 'hybrid-rerank' && c.baseline === 'bm25');
+      const resolved = comparison?.metrics.find((m) => m.name === 'resolved');
+      expect(resolved?.role).toBe('primary');
+      const injected = RESOLUTION_PROBABILITY['hybrid-rerank'] - RESOLUTION_PROBABILITY.bm25;
+      const [lo, hi] = resolved?.ci95 ?? [null, null];
+      expect(lo).not.toBeNull();
+      expect(lo as number).toBeLessThan(injected);
+      expect(hi as number).toBeGreaterThan(injected);
+    });
+
+    it('matches the resolution rates computed straight from the files, and decides as that data implies', () => {
+      const exposures = counts.exposures.get('support-retrieval') ?? new Map<string, string>();
+      const arms: Record<string, { n: number; resolved: number }> = { bm25: { n: 0, resolved: 0 }, 'hybrid-rerank': { n: 0, resolved: 0 } };
+      for (const variation of exposures.values()) (arms[variation] as { n: number }).n += 1;
+      for (const outcome of counts.outcomes) {
+        if (outcome.name !== 'support_conversation_resolved') continue;
+        const variation = exposures.get(outcome.conversationId);
+        if (variation) (arms[variation] as { resolved: number }).resolved += outcome.value;
+      }
+      const c = arms['bm25'] as { n: number; resolved: number };
+      const t = arms['hybrid-rerank'] as { n: number; resolved: number };
+      const pc = c.resolved / c.n;
+      const pt = t.resolved / t.n;
+      const resolved = report.comparisons[0]?.metrics.find((m) => m.name === 'resolved');
+      expect(resolved?.baseline.value).toBeCloseTo(pc, 12);
+      expect(resolved?.variant.value).toBeCloseTo(pt, 12);
+      // Pooled two-proportion z (DESIGN.md): significant at alpha 0.05 when |z| > 1.959964.
+      const pooled = (c.resolved + t.resolved) / (c.n + t.n);
+      const z = (pt - pc) / Math.sqrt(pooled * (1 - pooled) * (1 / c.n + 1 / t.n));
+      // No guardrail effect was injected: equal error rates, latency about +15% against a +35% threshold.
+      expect(report.guardrails.filter((g) => g.actionTriggered)).toEqual([]);
+      if (z > 1.959964) {
+        expect(report.decision.recommendation).toBe('ship');
+        expect(report.decision.winner).toBe('hybrid-rerank');
+      } else {
+        expect(report.decision.recommendation).toBe('continue');
+      }
+      // At the default size this seed does detect the effect (power 0.9 by design).
+      expect(z).toBeGreaterThan(1.959964);
+    });
+
+    it('prints the terminal report and where the report files are', () => {
+      expect(stdout).toContain(join(out, 'report.html'));
+      expect(stdout).toContain(join(out, 'report.json'));
+      expect(stdout).toMatch(/ship/i);
+    });
+  });
+});
+
+describe('determinism', () => {
+  it('gives the same counts and report numbers for the same seed (latency aside)', async () => {
+    const runs: { summary: DemoSummary; report: Report | undefined }[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const out = await tempDir(`determinism-${i}`);
+      const run = await runCli(['demo', '--conversations', '40', '--seed', 'same', '--out', out]);
+      expect(run.code, run.stderr).toBe(0);
+      const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as DemoSummary;
+      const report = summary.analysis.available ? (JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Report) : undefined;
+      runs.push({ summary, report });
+    }
+    const [a, b] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    expect(b.summary).toEqual(a.summary);
+    if (a.report && b.report) {
+      const stable = (report: Report): unknown =>
+        report.comparisons.map((c) => ({
+          variation: c.variation,
+          metrics: c.metrics.filter((m) => !m.name.startsWith('latency')).map((m) => ({ name: m.name, baseline: m.baseline, variant: m.variant, diff: m.absoluteDiff, ci: m.ci95, p: m.pValue })),
+        }));
+      expect(stable(b.report)).toEqual(stable(a.report));
+      expect(b.report.population.exposed).toEqual(a.report.population.exposed);
+    }
+  });
+});
