@@ -1,0 +1,57 @@
+import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
+
+/**
+ * DuckDB values → plain JSON-friendly JS: BIGINT/HUGEINT → number (exact below 2^53, which counts
+ * and sums here always are; larger values become the nearest double on purpose, never a bigint),
+ * TIMESTAMP → ISO-8601 string, JSON columns → parsed values, DECIMAL → number.
+ */
+export function plainValue(value: unknown, isJson = false): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (typeof value === 'string') {
+    if (!isJson) return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  if (Array.isArray(value)) return value.map((item) => plainValue(item));
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) out[key] = plainValue(item);
+    return out;
+  }
+  return value;
+}
+
+/** Rows of a finished result as plain objects (see plainValue). */
+export function plainRows<T>(reader: DuckDBResultReader): T[] {
+  const names = reader.deduplicatedColumnNames();
+  const jsonColumns = names.map((_, index) => {
+    const type = reader.columnType(index) as { alias?: string };
+    return type.alias === 'JSON';
+  });
+  const rows = reader.getRowsJS();
+  return rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    names.forEach((name, index) => {
+      out[name] = plainValue(row[index], jsonColumns[index]);
+    });
+    return out as T;
+  });
+}
+
+/** Runs a query and returns plain rows. */
+export async function queryRows<T = Record<string, unknown>>(
+  connection: DuckDBConnection,
+  sql: string,
+  params?: Record<string, unknown>,
+): Promise<T[]> {
+  const reader = params
+    ? await connection.runAndReadAll(sql, params as never)
+    : await connection.runAndReadAll(sql);
+  return plainRows<T>(reader);
+}

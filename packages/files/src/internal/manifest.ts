@@ -1,0 +1,57 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { compactDirFor, type DataFile } from './discover.js';
+
+/**
+ * What compaction remembers about one source file. It sits next to the Parquet
+ * (`<dir>/.abtel/<name>.manifest.json`) and is written last, after the Parquet was renamed into
+ * place, so an entry always points at a complete file. Keyed by path + size + mtime: a source that
+ * changed since is compacted again.
+ */
+export interface ManifestEntry {
+  source: string;
+  size: number;
+  mtimeMs: number;
+  parquet: string;
+  rows: number;
+  spans: number;
+  events: number;
+  badLines: number;
+  compactedAt: string;
+}
+
+export function parquetPathFor(source: string): string {
+  return join(compactDirFor(source), `${basename(source)}.parquet`);
+}
+
+export function manifestPathFor(source: string): string {
+  return join(compactDirFor(source), `${basename(source)}.manifest.json`);
+}
+
+/** The manifest entry of a source file, when it exists and is readable. */
+export function readManifestEntry(source: string): ManifestEntry | undefined {
+  const path = manifestPathFor(source);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ManifestEntry;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Parquet that stands for this file, when it was compacted and has not changed since. */
+export function upToDateParquet(file: Pick<DataFile, 'path' | 'size' | 'mtimeMs'>): ManifestEntry | undefined {
+  const entry = readManifestEntry(file.path);
+  if (!entry) return undefined;
+  if (entry.size !== file.size || Math.abs(entry.mtimeMs - file.mtimeMs) > 1) return undefined;
+  if (!existsSync(entry.parquet)) return undefined;
+  return entry;
+}
+
+/** Writes a manifest entry atomically (temp name, then rename). */
+export function writeManifestEntry(entry: ManifestEntry): void {
+  const path = manifestPathFor(entry.source);
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(entry, null, 2)}\n`);
+  renameSync(temp, path);
+}
