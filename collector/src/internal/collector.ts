@@ -33,7 +33,7 @@ export interface RunningCollector {
   close(): Promise<void>;
 }
 
-type CompactFile = (jsonlPath: string, options?: { signal?: AbortSignal }) => Promise<{ parquetPath: string; rows: number; badLines: number }>;
+type CompactFile = (jsonlPath: string, options?: { signal?: AbortSignal; threads?: number }) => Promise<{ parquetPath: string | undefined; rows: number; badLines: number }>;
 
 /** Runs background tasks one at a time, off the request path; a failure is logged and counted. */
 class BackgroundQueue {
@@ -81,36 +81,39 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   let compactFile: Promise<CompactFile | undefined> | undefined;
   let receiver: Receiver | undefined;
 
-  const onRotated = (path: string) => {
+  const onRotated = (rotated: string) => {
     const counters = receiver!.counters.background;
-    if (config.compaction) {
-      background.push(
-        async () => {
+    if (!config.rotation.gzip && !config.compaction) return;
+    background.push(
+      async () => {
+        let path = rotated;
+        if (config.rotation.gzip) {
+          try {
+            path = await gzipFile(rotated);
+            counters.gzipped += 1;
+          } catch (error) {
+            counters.gzipFailed += 1;
+            log(`gzip of ${rotated} failed (the file is kept uncompressed): ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
+        // Metrics are not read by the analysis; only traces and logs are flattened.
+        if (!config.compaction || /(^|\/)metrics-[^/]*$/.test(path)) return;
+        try {
           compactFile ??= loadCompactFile();
           const compact = await compactFile;
           if (!compact) throw new Error('this build of @abtel/files has no compactFile');
-          const result = await compact(path, { signal: aborter.signal });
+          // One DuckDB thread: compaction must not starve the request path of CPU.
+          const result = await compact(path, { signal: aborter.signal, threads: 1 });
           counters.compacted += 1;
-          if (result.badLines > 0) log(`compacted ${path} → ${result.parquetPath}: ${result.rows} rows, ${result.badLines} bad lines skipped`);
-        },
-        (error) => {
+          counters.compactedRows += result.rows;
+          if (result.badLines > 0) log(`compacted ${path}: ${result.badLines} bad lines kept as bad-line rows`);
+        } catch (error) {
           counters.compactionFailed += 1;
-          log(`compaction of ${path} failed (the JSON file is kept): ${error instanceof Error ? error.message : String(error)}`);
-        },
-      );
-    }
-    if (config.rotation.gzip) {
-      background.push(
-        async () => {
-          await gzipFile(path);
-          counters.gzipped += 1;
-        },
-        (error) => {
-          counters.gzipFailed += 1;
-          log(`gzip of ${path} failed (the file is kept uncompressed): ${error instanceof Error ? error.message : String(error)}`);
-        },
-      );
-    }
+          log(`compaction of ${path} failed (the JSON file is kept; \`abtel compact\` can retry): ${error instanceof Error ? error.message : String(error)}`);
+        }
+      },
+      (error) => log(`background work on ${rotated} failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
   };
 
   const makeWriter = (signal: Signal) =>

@@ -36,7 +36,7 @@ export interface CollectorStats {
   readonly writeErrors: number;
   readonly tornLinesTerminated: number;
   readonly inflightBytes: number;
-  readonly background: { compacted: number; compactionFailed: number; gzipped: number; gzipFailed: number; queued: number };
+  readonly background: { compacted: number; compactedRows: number; compactionFailed: number; gzipped: number; gzipFailed: number; queued: number };
 }
 
 /**
@@ -64,7 +64,7 @@ export function newCounters() {
     },
     signals: { traces: signal(), logs: signal(), metrics: signal() } as Record<Signal, SignalCounters>,
     bytesReceived: 0,
-    background: { compacted: 0, compactionFailed: 0, gzipped: 0, gzipFailed: 0, queued: 0 },
+    background: { compacted: 0, compactedRows: 0, compactionFailed: 0, gzipped: 0, gzipFailed: 0, queued: 0 },
   };
 }
 
