@@ -355,8 +355,8 @@ export class Abtel {
   }
 
   #expose(state: ConversationState, assignment: ActiveAssignment, context: Context): void {
-    if (!assignment.exposed || state.exposed.has(assignment.experiment)) return;
-    state.exposed.add(assignment.experiment);
+    if (!assignment.exposed || state.wasExposed(assignment.experiment)) return;
+    state.noteExposed(assignment.experiment);
     if (!this.#exposureDedupe.add(`${assignment.experiment}\u0000${assignment.unitId}`)) return;
     const attributes: Attributes = {};
     if (state.conversationId !== undefined) attributes[ATTR_GEN_AI_CONVERSATION_ID] = state.conversationId;

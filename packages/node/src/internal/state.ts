@@ -49,9 +49,11 @@ export class ConversationState {
   readonly workflowId: string | undefined;
   readonly attributes: Readonly<Record<string, AttributeValue | undefined>>;
   /** Experiments whose exposure this state already emitted (cheap check before the global dedupe). */
-  readonly exposed = new Set<string>();
+  readonly #exposed = new Set<string>();
   #assignments: ActiveAssignment[] = [];
   #spanAttributes: Attributes | undefined;
+  // Cached because the span processor asks on every span start.
+  #pendingExposure: boolean | undefined;
 
   constructor(info: Partial<ConversationInfo>, inherited: readonly ActiveAssignment[] = []) {
     this.conversationId = info.conversationId;
@@ -68,10 +70,19 @@ export class ConversationState {
 
   /** True while some exposed assignment has not emitted its exposure from this state yet. */
   get hasPendingExposure(): boolean {
-    for (const assignment of this.#assignments) {
-      if (assignment.exposed && !this.exposed.has(assignment.experiment)) return true;
-    }
-    return false;
+    this.#pendingExposure ??= this.#assignments.some((assignment) => assignment.exposed && !this.#exposed.has(assignment.experiment));
+    return this.#pendingExposure;
+  }
+
+  /** Whether this state already emitted (or skipped as a duplicate) the exposure of `experimentKey`. */
+  wasExposed(experimentKey: string): boolean {
+    return this.#exposed.has(experimentKey);
+  }
+
+  /** Records that the exposure of `experimentKey` is done for this state. */
+  noteExposed(experimentKey: string): void {
+    this.#exposed.add(experimentKey);
+    this.#pendingExposure = undefined;
   }
 
   get(experimentKey: string): ActiveAssignment | undefined {
@@ -83,6 +94,7 @@ export class ConversationState {
     const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
     this.#assignments = [...others, assignment];
     this.#spanAttributes = undefined;
+    this.#pendingExposure = undefined;
   }
 
   /** The attributes stamped on every span of this conversation (computed once per change). */
