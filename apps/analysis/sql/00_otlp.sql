@@ -1,0 +1,291 @@
+-- OTLP JSON → flat rows, as plain DuckDB SQL (runs unchanged in the duckdb CLI).
+--
+-- Input: any relation with columns (source_file VARCHAR, source_line BIGINT, line VARCHAR), one
+-- OTLP JSON document per row (a JSON Lines line, or a whole pretty-printed file). Pass its name
+-- to the table macros: `FROM otlp_spans('my_lines')`, `FROM otlp_log_events('my_lines')`.
+--
+-- Why an explicit structure (json_transform) instead of read_json's inference: inference truncates
+-- doubles that look like integers, compares mixed int/string values as text and fails on attribute
+-- kinds first seen after its sample. Numbers are read as coalesce(doubleValue, intValue) because
+-- the JavaScript SDK sends whole-number doubles as intValue (and int64 may be a JSON string).
+--
+-- A line that is not valid JSON (torn write) or not an OTLP object is never dropped silently: both
+-- macros emit one marker row for it with line_status 'invalid', 'metrics' or 'not_otlp' and all
+-- data columns NULL; readers filter on line_status IS NULL and report the rest.
+
+CREATE OR REPLACE MACRO otlp_any_value_struct() AS
+  '{"stringValue":"VARCHAR","boolValue":"BOOLEAN","intValue":"VARCHAR","doubleValue":"DOUBLE","arrayValue":"JSON","kvlistValue":"JSON","bytesValue":"VARCHAR"}';
+
+-- Typed JSON of one AnyValue: strings, numbers (int64 kept exact when it fits), booleans, arrays;
+-- a kvlist is kept as its OTLP JSON.
+CREATE OR REPLACE MACRO otlp_value_json(v) AS CASE
+  WHEN v IS NULL THEN 'null'::JSON
+  WHEN v.stringValue IS NOT NULL THEN to_json(v.stringValue)
+  WHEN v.boolValue IS NOT NULL THEN to_json(v.boolValue)
+  WHEN v.intValue IS NOT NULL THEN coalesce(to_json(try_cast(v.intValue AS BIGINT)), to_json(v.intValue))
+  WHEN v.doubleValue IS NOT NULL THEN to_json(v.doubleValue)
+  WHEN v.arrayValue IS NOT NULL THEN to_json(list_transform(
+    json_extract(v.arrayValue, '$.values[*]'),
+    e -> coalesce(json_extract(e, '$.stringValue'), json_extract(e, '$.boolValue'), json_extract(e, '$.doubleValue'),
+                  to_json(try_cast(json_extract_string(e, '$.intValue') AS BIGINT)), json_extract(e, '$.kvlistValue'),
+                  json_extract(e, '$.arrayValue'))))
+  WHEN v.kvlistValue IS NOT NULL THEN v.kvlistValue
+  WHEN v.bytesValue IS NOT NULL THEN to_json(v.bytesValue)
+  ELSE 'null'::JSON
+END;
+
+-- All attributes as one JSON object with typed values (unknown attributes are kept, never an error).
+CREATE OR REPLACE MACRO otlp_attributes_json(attrs) AS
+  CASE WHEN attrs IS NULL OR len(attrs) = 0 THEN '{}'::JSON
+  ELSE ('{' || array_to_string(list_transform(list_filter(attrs, a -> a.key IS NOT NULL), a -> to_json(a.key) || ':' || otlp_value_json(a.value)), ',') || '}')::JSON
+  END;
+
+-- The AnyValue of one attribute key (first occurrence), NULL when absent. Readers pick each key
+-- once in a CTE and convert the picked value with otlp_value_str / otlp_value_num, so that the
+-- list scan is not repeated inside every coalesce branch.
+CREATE OR REPLACE MACRO otlp_attr(attrs, k) AS list_filter(attrs, a -> a.key = k)[1].value;
+-- An AnyValue as text: strings as is, numbers and booleans in their text form.
+CREATE OR REPLACE MACRO otlp_value_str(v) AS
+  coalesce(v.stringValue, v.intValue, CAST(v.doubleValue AS VARCHAR), CAST(v.boolValue AS VARCHAR));
+-- An AnyValue as a number: coalesce(doubleValue, intValue); booleans count as 1/0; numeric strings are accepted.
+CREATE OR REPLACE MACRO otlp_value_num(v) AS
+  coalesce(v.doubleValue, try_cast(v.intValue AS DOUBLE), CAST(v.boolValue AS DOUBLE), try_cast(v.stringValue AS DOUBLE));
+-- A string-array attribute (e.g. abtel.experiments) as VARCHAR[].
+CREATE OR REPLACE MACRO otlp_str_list(attrs, k) AS
+  json_extract_string(otlp_attr(attrs, k).arrayValue, '$.values[*].stringValue');
+
+-- OTLP unix nanoseconds (string or number) → TIMESTAMP (UTC, µs). 0 or missing → NULL.
+CREATE OR REPLACE MACRO otlp_time(ns) AS
+  CASE WHEN try_cast(ns AS BIGINT) > 0 THEN make_timestamp(try_cast(ns AS BIGINT) // 1000) END;
+-- Hex ids are case-insensitive: lower-cased, empty → NULL.
+CREATE OR REPLACE MACRO otlp_id(x) AS nullif(lower(x), '');
+-- Enums may be numbers or (protobuf JSON) names.
+CREATE OR REPLACE MACRO otlp_span_kind(k) AS coalesce(try_cast(k AS INTEGER), CASE upper(k)
+  WHEN 'SPAN_KIND_UNSPECIFIED' THEN 0 WHEN 'SPAN_KIND_INTERNAL' THEN 1 WHEN 'SPAN_KIND_SERVER' THEN 2
+  WHEN 'SPAN_KIND_CLIENT' THEN 3 WHEN 'SPAN_KIND_PRODUCER' THEN 4 WHEN 'SPAN_KIND_CONSUMER' THEN 5 END, 0);
+CREATE OR REPLACE MACRO otlp_status_code(c) AS coalesce(try_cast(c AS INTEGER), CASE upper(c)
+  WHEN 'STATUS_CODE_UNSET' THEN 0 WHEN 'STATUS_CODE_OK' THEN 1 WHEN 'STATUS_CODE_ERROR' THEN 2 END, 0);
+
+-- Why a line carries no rows of its own.
+CREATE OR REPLACE MACRO otlp_line_status(j, signal) AS CASE
+  WHEN j IS NULL THEN 'invalid'
+  WHEN j.resourceSpans IS NULL AND j.resourceLogs IS NULL AND j.resourceMetrics IS NOT NULL THEN 'metrics'
+  WHEN j.resourceSpans IS NULL AND j.resourceLogs IS NULL THEN 'not_otlp'
+END;
+
+-- One row per span (plus marker rows for lines that carry none, see above).
+CREATE OR REPLACE MACRO otlp_spans(lines) AS TABLE
+WITH parsed AS (
+  SELECT source_file, source_line,
+    try(json_transform(line, '{"resourceSpans":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
+      || '"scopeSpans":[{"scope":{"name":"VARCHAR","version":"VARCHAR"},"spans":[{"traceId":"VARCHAR","spanId":"VARCHAR","parentSpanId":"VARCHAR",'
+      || '"name":"VARCHAR","kind":"VARCHAR","startTimeUnixNano":"VARCHAR","endTimeUnixNano":"VARCHAR",'
+      || '"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}],'
+      || '"events":[{"timeUnixNano":"VARCHAR","name":"VARCHAR","attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]}],'
+      || '"status":{"code":"VARCHAR","message":"VARCHAR"}}]}]}],"resourceLogs":"JSON","resourceMetrics":"JSON"}')) AS j
+  FROM query_table(lines)
+),
+resources AS (
+  SELECT source_file, source_line, otlp_line_status(j, 'traces') AS line_status,
+    unnest(CASE WHEN otlp_line_status(j, 'traces') IS NULL THEN j.resourceSpans ELSE [NULL] END) AS rs
+  FROM parsed
+),
+scopes AS (
+  SELECT source_file, source_line, line_status, rs.resource.attributes AS resource_attrs,
+    unnest(CASE WHEN line_status IS NULL THEN rs.scopeSpans ELSE [NULL] END) AS ss
+  FROM resources
+),
+spans AS (
+  SELECT source_file, source_line, line_status, resource_attrs, ss.scope.name AS scope_name,
+    unnest(CASE WHEN line_status IS NULL THEN ss.spans ELSE [NULL] END) AS s
+  FROM scopes
+),
+picked AS (
+  SELECT *,
+    otlp_attr(resource_attrs, 'service.name') AS a_service,
+    otlp_attr(s.attributes, 'gen_ai.conversation.id') AS a_conversation,
+    otlp_attr(s.attributes, 'abtel.experiment.key') AS a_experiment,
+    otlp_attr(s.attributes, 'abtel.experiment.variation') AS a_variation,
+    otlp_attr(s.attributes, 'abtel.experiment.version') AS a_version,
+    otlp_attr(s.attributes, 'abtel.assignment.unit') AS a_unit,
+    otlp_attr(s.attributes, 'abtel.assignment.id') AS a_assignment_id,
+    otlp_attr(s.attributes, 'abtel.experiments') AS a_experiments,
+    otlp_attr(s.attributes, 'gen_ai.operation.name') AS a_operation,
+    otlp_attr(s.attributes, 'gen_ai.request.model') AS a_request_model,
+    otlp_attr(s.attributes, 'gen_ai.response.model') AS a_response_model,
+    otlp_attr(s.attributes, 'gen_ai.response.id') AS a_response_id,
+    otlp_attr(s.attributes, 'gen_ai.usage.input_tokens') AS a_input_tokens,
+    otlp_attr(s.attributes, 'gen_ai.usage.output_tokens') AS a_output_tokens,
+    otlp_attr(s.attributes, 'abtel.usage.cost_usd') AS a_cost,
+    otlp_attr(s.attributes, 'error.type') AS a_error_type
+  FROM spans
+)
+SELECT
+  otlp_id(s.traceId) AS trace_id,
+  otlp_id(s.spanId) AS span_id,
+  otlp_id(s.parentSpanId) AS parent_span_id,
+  s.name AS name,
+  CASE WHEN line_status IS NULL THEN otlp_span_kind(s.kind) END AS kind,
+  otlp_time(s.startTimeUnixNano) AS start_time,
+  otlp_time(s.endTimeUnixNano) AS end_time,
+  (try_cast(s.endTimeUnixNano AS BIGINT) - try_cast(s.startTimeUnixNano AS BIGINT)) / 1e6 AS duration_ms,
+  CASE WHEN line_status IS NULL THEN otlp_status_code(s.status.code) END AS status_code,
+  nullif(s.status.message, '') AS status_message,
+  otlp_value_str(a_service) AS service_name,
+  nullif(scope_name, '') AS scope_name,
+  otlp_value_str(a_conversation) AS conversation_id,
+  otlp_value_str(a_experiment) AS experiment_key,
+  otlp_value_str(a_variation) AS variation,
+  CAST(otlp_value_num(a_version) AS INTEGER) AS experiment_version,
+  otlp_value_str(a_unit) AS assignment_unit,
+  otlp_value_str(a_assignment_id) AS assignment_id,
+  json_extract_string(a_experiments.arrayValue, '$.values[*].stringValue') AS experiments,
+  otlp_value_str(a_operation) AS operation_name,
+  otlp_value_str(a_request_model) AS request_model,
+  otlp_value_str(a_response_model) AS response_model,
+  otlp_value_str(a_response_id) AS response_id,
+  otlp_value_num(a_input_tokens) AS input_tokens,
+  otlp_value_num(a_output_tokens) AS output_tokens,
+  otlp_value_num(a_cost) AS cost_usd,
+  otlp_value_str(a_error_type) AS error_type,
+  CASE WHEN line_status IS NULL THEN otlp_attributes_json(s.attributes) END AS attributes,
+  CASE WHEN line_status IS NULL THEN otlp_attributes_json(resource_attrs) END AS resource_attributes,
+  -- Span events stay nested here; otlp_event_rows flattens them next to log-record events.
+  list_transform(s.events, e -> {
+    'time': otlp_time(e.timeUnixNano), 'name': e.name, 'attributes': e.attributes
+  }) AS span_events,
+  source_file,
+  source_line,
+  line_status
+FROM picked;
+
+-- One row per log record that is an event (OTLP `eventName`, or the `event.name` attribute), plus
+-- marker rows for lines that carry none. Plain log records without an event name are not events.
+CREATE OR REPLACE MACRO otlp_log_records(lines) AS TABLE
+WITH parsed AS (
+  SELECT source_file, source_line,
+    try(json_transform(line, '{"resourceLogs":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
+      || '"scopeLogs":[{"scope":{"name":"VARCHAR"},"logRecords":[{"timeUnixNano":"VARCHAR","observedTimeUnixNano":"VARCHAR",'
+      || '"eventName":"VARCHAR","traceId":"VARCHAR","spanId":"VARCHAR",'
+      || '"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]}]}]}],"resourceSpans":"JSON","resourceMetrics":"JSON"}')) AS j
+  FROM query_table(lines)
+),
+resources AS (
+  SELECT source_file, source_line, otlp_line_status(j, 'logs') AS line_status,
+    unnest(CASE WHEN otlp_line_status(j, 'logs') IS NULL THEN j.resourceLogs ELSE [NULL] END) AS rl
+  FROM parsed
+),
+scopes AS (
+  SELECT source_file, source_line, line_status, rl.resource.attributes AS resource_attrs,
+    unnest(CASE WHEN line_status IS NULL THEN rl.scopeLogs ELSE [NULL] END) AS sl
+  FROM resources
+),
+records AS (
+  SELECT source_file, source_line, line_status, resource_attrs,
+    unnest(CASE WHEN line_status IS NULL THEN sl.logRecords ELSE [NULL] END) AS r
+  FROM scopes
+),
+named AS (
+  SELECT *, coalesce(nullif(r.eventName, ''), otlp_value_str(otlp_attr(r.attributes, 'event.name'))) AS event_name
+  FROM records
+)
+SELECT
+  coalesce(otlp_time(r.timeUnixNano), otlp_time(r.observedTimeUnixNano)) AS time,
+  event_name,
+  'log' AS origin,
+  otlp_id(r.traceId) AS trace_id,
+  otlp_id(r.spanId) AS span_id,
+  r.attributes AS attribute_list,
+  CAST(NULL AS VARCHAR) AS ctx_conversation_id,
+  CAST(NULL AS VARCHAR) AS ctx_experiment_key,
+  CAST(NULL AS VARCHAR) AS ctx_variation,
+  CAST(NULL AS INTEGER) AS ctx_experiment_version,
+  CAST(NULL AS VARCHAR) AS ctx_assignment_unit,
+  CAST(NULL AS VARCHAR) AS ctx_assignment_id,
+  source_file,
+  source_line,
+  line_status
+FROM named
+WHERE line_status IS NOT NULL OR event_name IS NOT NULL;
+
+-- Span events in the same shape as otlp_log_records (without marker rows): the parent span's
+-- experiment context fills in what the event itself does not carry.
+CREATE OR REPLACE MACRO otlp_span_event_records(spans) AS TABLE
+SELECT
+  e.time AS time,
+  e.name AS event_name,
+  'span_event' AS origin,
+  trace_id,
+  span_id,
+  e.attributes AS attribute_list,
+  conversation_id AS ctx_conversation_id,
+  experiment_key AS ctx_experiment_key,
+  variation AS ctx_variation,
+  experiment_version AS ctx_experiment_version,
+  assignment_unit AS ctx_assignment_unit,
+  assignment_id AS ctx_assignment_id,
+  source_file,
+  source_line,
+  CAST(NULL AS VARCHAR) AS line_status
+FROM (SELECT *, unnest(span_events) AS e FROM query_table(spans) WHERE len(span_events) > 0);
+
+-- Event records (from otlp_log_records or otlp_span_event_records, marker rows filtered out) →
+-- the typed event columns of the `events` view.
+CREATE OR REPLACE MACRO otlp_event_rows(records) AS TABLE
+WITH picked AS (
+  SELECT *,
+    otlp_attr(attribute_list, 'gen_ai.conversation.id') AS a_conversation,
+    otlp_attr(attribute_list, 'abtel.experiment.key') AS a_experiment,
+    otlp_attr(attribute_list, 'abtel.experiment.variation') AS a_variation,
+    otlp_attr(attribute_list, 'abtel.experiment.version') AS a_version,
+    otlp_attr(attribute_list, 'abtel.assignment.unit') AS a_unit,
+    otlp_attr(attribute_list, 'abtel.assignment.id') AS a_assignment_id,
+    otlp_attr(attribute_list, 'abtel.outcome.name') AS a_outcome_name,
+    otlp_attr(attribute_list, 'abtel.outcome.value') AS a_outcome_value,
+    otlp_attr(attribute_list, 'gen_ai.evaluation.name') AS a_evaluation_name,
+    otlp_attr(attribute_list, 'gen_ai.evaluation.score.value') AS a_score_value,
+    otlp_attr(attribute_list, 'gen_ai.evaluation.score.label') AS a_score_label,
+    otlp_attr(attribute_list, 'gen_ai.evaluation.explanation') AS a_explanation,
+    otlp_attr(attribute_list, 'gen_ai.response.id') AS a_response_id,
+    otlp_attr(attribute_list, 'abtel.evaluation.judge.model') AS a_judge_model,
+    otlp_attr(attribute_list, 'abtel.evaluation.judge.version') AS a_judge_version,
+    otlp_attr(attribute_list, 'abtel.evaluation.sample_rate') AS a_sample_rate,
+    otlp_attr(attribute_list, 'abtel.evaluation.source') AS a_eval_source,
+    otlp_attr(attribute_list, 'feature_flag.key') AS a_flag_key,
+    coalesce(otlp_attr(attribute_list, 'feature_flag.result.variant'), otlp_attr(attribute_list, 'feature_flag.variant')) AS a_flag_variant,
+    otlp_attr(attribute_list, 'feature_flag.result.reason') AS a_flag_reason,
+    otlp_attr(attribute_list, 'feature_flag.context.id') AS a_flag_context_id
+  FROM query_table(records)
+  WHERE line_status IS NULL
+)
+SELECT
+  time,
+  event_name,
+  origin,
+  trace_id,
+  span_id,
+  coalesce(otlp_value_str(a_conversation), ctx_conversation_id) AS conversation_id,
+  coalesce(otlp_value_str(a_experiment), ctx_experiment_key) AS experiment_key,
+  coalesce(otlp_value_str(a_variation), ctx_variation) AS variation,
+  coalesce(CAST(otlp_value_num(a_version) AS INTEGER), ctx_experiment_version) AS experiment_version,
+  coalesce(otlp_value_str(a_unit), ctx_assignment_unit) AS assignment_unit,
+  coalesce(otlp_value_str(a_assignment_id), ctx_assignment_id) AS assignment_id,
+  otlp_value_str(a_outcome_name) AS outcome_name,
+  otlp_value_num(a_outcome_value) AS outcome_value,
+  otlp_value_str(a_evaluation_name) AS evaluation_name,
+  otlp_value_num(a_score_value) AS score_value,
+  otlp_value_str(a_score_label) AS score_label,
+  otlp_value_str(a_explanation) AS explanation,
+  otlp_value_str(a_response_id) AS response_id,
+  otlp_value_str(a_judge_model) AS judge_model,
+  otlp_value_str(a_judge_version) AS judge_version,
+  otlp_value_num(a_sample_rate) AS sample_rate,
+  otlp_value_str(a_eval_source) AS eval_source,
+  otlp_value_str(a_flag_key) AS flag_key,
+  otlp_value_str(a_flag_variant) AS flag_variant,
+  otlp_value_str(a_flag_reason) AS flag_reason,
+  otlp_value_str(a_flag_context_id) AS flag_context_id,
+  otlp_attributes_json(attribute_list) AS attributes,
+  source_file,
+  source_line
+FROM picked;

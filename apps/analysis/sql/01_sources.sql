@@ -1,0 +1,36 @@
+-- duckdb CLI only: defines the base relations over every OTLP JSON Lines file (plain or .gz)
+-- under a data directory. abtel itself skips the 0*_*.sql files and builds the same relations
+-- with @abtel/files (which also uses compacted Parquet and reads pretty-printed JSON documents).
+--
+-- The one placeholder: __ABTEL_DATA__ (the data directory). Run everything with:
+--   sed 's#__ABTEL_DATA__#/var/lib/abtel/data#g' apps/analysis/sql/*.sql > /tmp/abtel.sql
+--   duckdb -init /tmp/abtel.sql
+-- then e.g. SELECT * FROM arm_stats;
+SET VARIABLE abtel_data = '__ABTEL_DATA__';
+
+-- One row per non-blank line, numbered per file in file order.
+CREATE OR REPLACE TABLE abtel_cli_lines AS
+WITH numbered AS (
+  SELECT filename AS source_file, line, row_number() OVER () AS n
+  FROM read_csv(getvariable('abtel_data') || '/**/*.jsonl*',
+                columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='', header=false, auto_detect=false,
+                strict_mode=false, max_line_size=536870912, compression='auto', filename=true)
+)
+SELECT source_file, n - min(n) OVER (PARTITION BY source_file) + 1 AS source_line, line
+FROM numbered;
+DELETE FROM abtel_cli_lines WHERE line IS NULL OR (strlen(line) <= 32 AND trim(line) = '');
+
+CREATE OR REPLACE TABLE abtel_cli_spans AS FROM otlp_spans('abtel_cli_lines');
+CREATE OR REPLACE TABLE abtel_cli_log_records AS FROM otlp_log_records('abtel_cli_lines');
+CREATE OR REPLACE VIEW abtel_cli_span_event_records AS FROM otlp_span_event_records('abtel_cli_spans');
+CREATE OR REPLACE TABLE abtel_cli_events AS
+  FROM otlp_event_rows('abtel_cli_log_records') UNION ALL BY NAME FROM otlp_event_rows('abtel_cli_span_event_records');
+DROP TABLE abtel_cli_lines;
+
+CREATE OR REPLACE VIEW otlp_spans_all AS SELECT * EXCLUDE (line_status) FROM abtel_cli_spans WHERE line_status IS NULL;
+CREATE OR REPLACE VIEW otlp_events_all AS FROM abtel_cli_events;
+-- Lines that carried no data, and why: invalid (not JSON), not_otlp, metrics.
+CREATE OR REPLACE VIEW otlp_bad_lines AS
+SELECT DISTINCT source_file, source_line, line_status FROM (
+  SELECT source_file, source_line, line_status FROM abtel_cli_spans WHERE line_status IS NOT NULL
+  UNION ALL SELECT source_file, source_line, line_status FROM abtel_cli_log_records WHERE line_status IS NOT NULL);

@@ -1,0 +1,31 @@
+-- exposures: the first exposure per (experiment, unit); duplicates removed, units that were
+-- assigned but never exposed are not here at all. The unit is abtel.assignment.id when the
+-- experiment randomises on something other than the conversation, else the conversation id.
+
+CREATE OR REPLACE VIEW exposure_events AS
+SELECT experiment_key, coalesce(assignment_id, conversation_id) AS unit_id, conversation_id, variation,
+       experiment_version, time, attributes, 'abtel' AS source
+FROM events
+WHERE event_name = 'abtel.exposure' AND experiment_key IS NOT NULL AND coalesce(assignment_id, conversation_id) IS NOT NULL
+UNION ALL
+SELECT f.experiment_key, coalesce(e.flag_context_id, e.assignment_id, e.conversation_id) AS unit_id, e.conversation_id,
+       e.flag_variant AS variation, e.experiment_version, e.time, e.attributes, 'feature_flag' AS source
+FROM events e JOIN exposure_flags f ON e.flag_key = f.flag_key
+WHERE e.event_name = 'feature_flag.evaluation' AND coalesce(e.flag_context_id, e.assignment_id, e.conversation_id) IS NOT NULL;
+
+CREATE OR REPLACE VIEW exposures AS
+WITH ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY experiment_key, unit_id ORDER BY time, variation) AS rank,
+         count(*) OVER (PARTITION BY experiment_key, unit_id) AS exposure_count,
+         count(DISTINCT variation) OVER (PARTITION BY experiment_key, unit_id) AS variation_count
+  FROM exposure_events
+)
+SELECT experiment_key, unit_id, conversation_id, variation, experiment_version,
+       time AS first_exposure_time, exposure_count, variation_count,
+       -- abtel.segment.<name> of the first exposure, as {"name": "value"}.
+       coalesce(CAST(to_json(map_from_entries(list_transform(
+         list_filter(json_keys(attributes), k -> starts_with(k, 'abtel.segment.')),
+         k -> {'key': substr(k, 15), 'value': json_extract_string(attributes, '$."' || k || '"')}))) AS JSON), '{}'::JSON) AS segments,
+       attributes
+FROM ranked
+WHERE rank = 1;

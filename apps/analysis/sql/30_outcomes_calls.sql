@@ -1,0 +1,38 @@
+-- outcomes: abtel.outcome events (value = coalesce(doubleValue, intValue); booleans 1/0).
+CREATE OR REPLACE VIEW outcomes AS
+SELECT time, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id, experiment_key,
+       outcome_name AS name, outcome_value AS value
+FROM events
+WHERE event_name = 'abtel.outcome' AND outcome_name IS NOT NULL;
+
+-- gen_ai_calls: one row per gen_ai span (a span with gen_ai.operation.name or a request model).
+CREATE OR REPLACE VIEW gen_ai_calls AS
+SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id,
+       experiment_key, variation, experiments, start_time, duration_ms,
+       input_tokens, output_tokens,
+       CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN NULL
+            ELSE coalesce(input_tokens, 0) + coalesce(output_tokens, 0) END AS total_tokens,
+       cost_usd,
+       CASE WHEN status_code = 2 OR error_type IS NOT NULL THEN 1 ELSE 0 END AS is_error,
+       coalesce(response_model, request_model) AS model, operation_name, response_id, attributes
+FROM spans
+WHERE operation_name IS NOT NULL OR request_model IS NOT NULL;
+
+-- evaluations: gen_ai.evaluation.result events, attributed to the experiment arms through the
+-- exposures of their unit (conversation, or the call's conversation found by gen_ai.response.id).
+CREATE OR REPLACE VIEW evaluations AS
+WITH evaluation_events AS (
+  SELECT e.*, coalesce(e.assignment_id, e.conversation_id, c.unit_id) AS unit_id,
+         coalesce(e.conversation_id, c.conversation_id) AS resolved_conversation_id
+  FROM events e
+  LEFT JOIN (SELECT response_id, any_value(unit_id) AS unit_id, any_value(conversation_id) AS conversation_id
+             FROM gen_ai_calls WHERE response_id IS NOT NULL GROUP BY response_id) c
+    ON e.conversation_id IS NULL AND e.assignment_id IS NULL AND c.response_id = e.response_id
+  WHERE e.event_name = 'gen_ai.evaluation.result'
+)
+SELECT v.time, v.resolved_conversation_id AS conversation_id, v.unit_id, v.response_id,
+       v.evaluation_name AS name, v.score_value AS score, v.score_label AS label,
+       v.judge_model, v.judge_version, v.sample_rate, v.eval_source AS source,
+       x.experiment_key, x.variation
+FROM evaluation_events v
+LEFT JOIN exposures x ON x.unit_id = v.unit_id AND (v.experiment_key IS NULL OR v.experiment_key = x.experiment_key);

@@ -1,0 +1,74 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { attachOtlp, queryRows, type BadLine, type ReadProgress, type SkippedData } from '@abtel/files';
+import { defineViews } from './views.js';
+
+export type { BadLine, ReadProgress, SkippedData };
+
+/** Opened telemetry: a DuckDB connection with the analysis views defined on it. */
+export interface Dataset {
+  connection: DuckDBConnection;
+  /** Unreadable lines (at most 1000 listed) and their total count. */
+  badLines: BadLine[];
+  badLineCount: number;
+  /** Data deliberately not read (metrics files/lines). */
+  skipped: SkippedData[];
+  files: { raw: number; parquet: number };
+  /** Runs SQL; BIGINT → number, TIMESTAMP → ISO string, JSON → parsed. */
+  query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatasetOptions {
+  /** Files, directories or globs of OTLP JSON Lines (plain or .gz), JSON documents, or compacted Parquet. */
+  inputs: string[];
+  onProgress?: (progress: ReadProgress) => void;
+  /** DuckDB memory limit, e.g. '1GB' (default: DuckDB's own). */
+  memoryLimit?: string;
+  threads?: number;
+}
+
+/**
+ * Opens telemetry files for analysis: compacted files are read from Parquet, the rest parsed once
+ * from OTLP JSON; bad lines are counted and listed with file and line; the views of
+ * `apps/analysis/sql` are defined on the connection.
+ * @example
+ * const ds = await openDataset({ inputs: ['./data'] });
+ * try {
+ *   console.log(await ds.query('SELECT variation, count(*) AS units FROM exposures GROUP BY ALL'));
+ * } finally {
+ *   await ds.close();
+ * }
+ */
+export async function openDataset(options: OpenDatasetOptions): Promise<Dataset> {
+  const config: Record<string, string> = {};
+  if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+  if (options.threads) config.threads = String(options.threads);
+  const instance = await DuckDBInstance.create(':memory:', config);
+  const connection = await instance.connect();
+  try {
+    const attached = await attachOtlp(connection, {
+      inputs: options.inputs,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    await defineViews(connection);
+    let closed = false;
+    return {
+      connection,
+      badLines: attached.badLines,
+      badLineCount: attached.badLineCount,
+      skipped: attached.skipped,
+      files: attached.files,
+      query: <T>(sql: string, params?: Record<string, unknown>) => queryRows<T>(connection, sql, params),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        connection.closeSync();
+        instance.closeSync();
+      },
+    };
+  } catch (error) {
+    connection.closeSync();
+    instance.closeSync();
+    throw error;
+  }
+}

@@ -1,0 +1,15 @@
+export { openDataset } from './dataset.js';
+export type { Dataset, OpenDatasetOptions, BadLine, ReadProgress, SkippedData } from './dataset.js';
+export { armMetricStats, population, health, guardrailWindows, judgeTrend, segmentMix, metricStatsSql } from './stats.js';
+export type { ArmMetricStats, ArmMetricOptions, Population, Health } from './stats.js';
+export { defineViews, viewSqlFiles, sqlDirectory } from './views.js';
+export { writeSyntheticDataset } from './synthetic.js';
+export type {
+  SyntheticSpec,
+  SyntheticResult,
+  SyntheticUnit,
+  SyntheticCall,
+  SyntheticOutcome,
+  SyntheticSegment,
+  SyntheticIncident,
+} from './synthetic.js';

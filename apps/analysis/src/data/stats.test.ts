@@ -1,0 +1,173 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ExperimentDefinition, assign, type MetricDefinition } from '@abtel/core';
+import { openDataset, type Dataset } from './dataset.js';
+import { armMetricStats, guardrailWindows, health, judgeTrend, population, segmentMix } from './stats.js';
+import { writeSyntheticDataset, type SyntheticResult, type SyntheticUnit } from './synthetic.js';
+
+const definition = ExperimentDefinition.parse({
+  key: 'support-prompt',
+  version: 1,
+  description: 'synthetic',
+  owner: 'test',
+  surface: 'prompt',
+  unit: 'conversation',
+  state: 'running',
+  control: 'control',
+  variations: [
+    { key: 'control', weight: 1, config: {} },
+    { key: 'treatment', weight: 1, config: {} },
+  ],
+  segments: ['plan'],
+});
+
+let dir: string;
+let data: SyntheticResult;
+let ds: Dataset;
+let units: SyntheticUnit[];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'abtel-stats-'));
+  data = await writeSyntheticDataset(dir, {
+    conversations: 1500,
+    seed: 7,
+    variations: definition.variations.map((v) => ({ key: v.key, weight: v.weight })),
+    assign: (id) => assign(definition, { id }).variation ?? 'control',
+    callsPerConversation: 3,
+    outcomes: [
+      { name: 'resolved', kind: 'binary', rate: { control: 0.3, treatment: 0.4 } },
+      { name: 'csat', kind: 'value', mean: { control: 3.5, treatment: 3.8 }, integer: true, coverage: 0.5 },
+    ],
+    evaluations: [{ name: 'helpfulness', mean: { control: 3.4, treatment: 3.7 }, sampleRate: 0.5 }],
+    segments: [{ name: 'plan', values: [{ value: 'free', share: 0.6 }, { value: 'pro', share: 0.4 }] }],
+    duplicateExposureRate: 0.05,
+    unexposedConversations: 20,
+    orphanOutcomes: 7,
+    exposuresWithoutCall: 11,
+    linesPerFile: 3,
+    recordsPerLine: 50,
+    badLines: 2,
+  });
+  units = data.units!.filter((u) => u.exposed);
+  ds = await openDataset({ inputs: [dir] });
+});
+
+afterAll(async () => {
+  await ds?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function byArm<T>(fn: (arm: SyntheticUnit[]) => T): Record<string, T> {
+  return Object.fromEntries(definition.variations.map((v) => [v.key, fn(units.filter((u) => u.variation === v.key))]));
+}
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+describe('sufficient statistics equal an independent computation over the generated records', () => {
+  test('binary outcome, missing = 0', async () => {
+    const metric: MetricDefinition = { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' };
+    const arms = await armMetricStats(ds, definition, metric);
+    const expected = byArm((arm) => ({ units: arm.length, sum: sum(arm.map((u) => u.outcomes.resolved ?? 0)) }));
+    for (const arm of arms) {
+      expect(arm.units).toBe(expected[arm.variation]!.units);
+      expect(arm.n).toBe(expected[arm.variation]!.units);
+      expect(arm.sum).toBe(expected[arm.variation]!.sum);
+      expect(arm.sumSquares).toBe(expected[arm.variation]!.sum);
+    }
+  });
+  test('mean outcome, missing excluded (integral values arrive as intValue)', async () => {
+    const metric: MetricDefinition = { name: 'csat', kind: 'mean', from: { outcome: 'csat' }, direction: 'increase' };
+    const arms = await armMetricStats(ds, definition, metric);
+    const expected = byArm((arm) => {
+      const values = arm.map((u) => u.outcomes.csat).filter((v): v is number => v !== undefined);
+      return { n: values.length, sum: sum(values), sumSquares: sum(values.map((v) => v * v)) };
+    });
+    for (const arm of arms) {
+      expect(arm.n).toBe(expected[arm.variation]!.n);
+      expect(arm.sum).toBeCloseTo(expected[arm.variation]!.sum, 9);
+      expect(arm.sumSquares).toBeCloseTo(expected[arm.variation]!.sumSquares, 6);
+    }
+  });
+  test('ratio over calls: latency per call', async () => {
+    const metric: MetricDefinition = { name: 'latency', kind: 'ratio', from: { span_value: 'duration_ms' }, direction: 'decrease' };
+    const arms = await armMetricStats(ds, definition, metric);
+    const expected = byArm((arm) => {
+      const withCalls = arm.filter((u) => u.calls.length > 0);
+      const y = withCalls.map((u) => sum(u.calls.map((c) => c.durationMs)));
+      const n = withCalls.map((u) => u.calls.length);
+      return { n: withCalls.length, sum: sum(y), denom: sum(n), cross: sum(y.map((v, i) => v * n[i]!)), sumSquares: sum(y.map((v) => v * v)) };
+    });
+    for (const arm of arms) {
+      const e = expected[arm.variation]!;
+      expect(arm.n).toBe(e.n);
+      expect(arm.sum).toBeCloseTo(e.sum, 6);
+      expect(arm.sumSquares / e.sumSquares).toBeCloseTo(1, 12);
+      expect(arm.denomSum).toBe(e.denom);
+      expect(arm.crossSum! / e.cross).toBeCloseTo(1, 12);
+    }
+  });
+  test('sum over calls: cost per conversation (units without calls count as 0)', async () => {
+    const metric: MetricDefinition = { name: 'cost', kind: 'sum', from: { span_attribute: 'abtel.usage.cost_usd' }, direction: 'decrease' };
+    const arms = await armMetricStats(ds, definition, metric);
+    const expected = byArm((arm) => ({ n: arm.length, sum: sum(arm.map((u) => sum(u.calls.map((c) => c.costUsd)))) }));
+    for (const arm of arms) {
+      expect(arm.n).toBe(expected[arm.variation]!.n);
+      expect(arm.sum).toBeCloseTo(expected[arm.variation]!.sum, 9);
+    }
+  });
+  test('quantile: per-unit samples and quantile_cont over events', async () => {
+    const metric: MetricDefinition = { name: 'p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease' };
+    const arms = await armMetricStats(ds, definition, metric);
+    for (const arm of arms) {
+      const values = units.filter((u) => u.variation === arm.variation).flatMap((u) => u.calls.map((c) => c.durationMs)).sort((a, b) => a - b);
+      const h = (values.length - 1) * 0.95;
+      const expected = values[Math.floor(h)]! + (h - Math.floor(h)) * (values[Math.ceil(h)]! - values[Math.floor(h)]!);
+      expect(arm.quantile).toBeCloseTo(expected, 6);
+      expect(arm.samples!.flat().length).toBe(values.length);
+    }
+  });
+  test('segments and mix', async () => {
+    const mix = await segmentMix(ds, definition, 'plan');
+    for (const row of mix) {
+      expect(row.units).toBe(units.filter((u) => u.variation === row.variation && u.segments.plan === row.value).length);
+    }
+    const metric: MetricDefinition = { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' };
+    const arms = await armMetricStats(ds, definition, metric, { segment: 'plan' });
+    expect(arms).toHaveLength(4);
+    for (const arm of arms) {
+      const group = units.filter((u) => u.variation === arm.variation && u.segments.plan === arm.segment);
+      expect(arm.units).toBe(group.length);
+      expect(arm.sum).toBe(sum(group.map((u) => u.outcomes.resolved ?? 0)));
+    }
+  });
+});
+
+describe('population and health', () => {
+  test('exposed units, duplicates removed, never-exposed excluded', async () => {
+    const result = await population(ds, definition);
+    expect(result.exposed).toEqual(byArm((arm) => arm.length));
+    expect(result.duplicateExposures).toBe(units.filter((u) => u.exposureCount === 2).length);
+    expect(result.multipleExposureUnits).toBe(0);
+    expect(result.timeline.length).toBeGreaterThan(0);
+  });
+  test('assignment audit, exposures without a call, orphan outcomes, bad lines', async () => {
+    const result = await health(ds, definition);
+    expect(result.assignmentChecked).toBe(units.length);
+    expect(result.assignmentMismatches).toBe(0);
+    expect(result.exposuresWithoutCall).toBe(11);
+    expect(result.outcomesWithoutExposure).toBe(7);
+    expect(result.badLines).toBe(2);
+    expect(ds.badLines.map((b) => [b.file, b.line])).toEqual(data.badLines.map((b) => [b.file, b.line]));
+  });
+  test('judge trend and guardrail windows', async () => {
+    const trend = await judgeTrend(ds, definition, 24 * 60);
+    const n = sum(trend.map((t) => t.n));
+    expect(n).toBe(units.filter((u) => u.evaluations.helpfulness !== undefined).length);
+    const metric: MetricDefinition = { name: 'errors', kind: 'ratio', from: { span_value: 'error' }, direction: 'decrease' };
+    const windows = await guardrailWindows(ds, definition, metric, 60);
+    expect(windows.length).toBeGreaterThan(20);
+    const calls = sum(windows.flatMap((w) => w.stats.map((s) => s.denomSum ?? 0)));
+    expect(calls).toBe(sum(units.map((u) => u.calls.length)));
+  });
+});

@@ -1,0 +1,480 @@
+/**
+ * Per-arm sufficient statistics, population, health, guardrail windows, judge trends and segment
+ * mix, computed by DuckDB over the views. @abtel/stats turns these numbers into tests; nothing here
+ * does inference.
+ */
+import { bucketSql, variationSql, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
+import { sqlString } from '@abtel/files';
+import type { Dataset } from './dataset.js';
+
+/** Per-arm sufficient statistics of one metric (see the contract in the README). */
+export interface ArmMetricStats {
+  variation: string;
+  segment?: string;
+  /** Exposed units in the arm (the denominator for binary / missing = zero). */
+  units: number;
+  /** Units contributing a value. */
+  n: number;
+  /** Σ Y and Σ Y² of the per-unit value Y over the n contributing units. */
+  sum: number;
+  sumSquares: number;
+  /** Ratio metrics: Σ N, Σ N², Σ Y·N of the per-unit event count N. */
+  denomSum?: number;
+  denomSumSquares?: number;
+  crossSum?: number;
+  /** CUPED: Σ X, Σ X², Σ X·Y of the covariate X. */
+  covariateSum?: number;
+  covariateSumSquares?: number;
+  covariateCrossSum?: number;
+  /** Quantile metrics: per-unit arrays of event values (for a clustered bootstrap). */
+  samples?: number[][];
+  /** Quantile metrics: the point estimate over all events of the arm (quantile_cont). */
+  quantile?: number;
+}
+
+export interface ArmMetricOptions {
+  /** Segment name: one row per (variation, segment value) instead of per variation. */
+  segment?: string;
+  /** ISO times: only units first exposed in [from, to). */
+  from?: string;
+  to?: string;
+}
+
+/** Span values readable from gen_ai_calls, and the attributes that have their own column. */
+const SPAN_VALUE_COLUMNS: Record<string, string> = {
+  duration_ms: 'duration_ms',
+  error: 'is_error',
+  input_tokens: 'input_tokens',
+  output_tokens: 'output_tokens',
+  total_tokens: 'total_tokens',
+  cost_usd: 'cost_usd',
+  calls: '1.0',
+};
+const ATTRIBUTE_COLUMNS: Record<string, string> = {
+  'abtel.usage.cost_usd': 'cost_usd',
+  'gen_ai.usage.input_tokens': 'input_tokens',
+  'gen_ai.usage.output_tokens': 'output_tokens',
+};
+
+function jsonPath(key: string): string {
+  return sqlString(`$."${key.replaceAll('"', '\\"')}"`);
+}
+
+function defaultMissing(metric: MetricDefinition): 'zero' | 'exclude' {
+  if (metric.missing) return metric.missing;
+  return metric.kind === 'binary' || metric.kind === 'count' || metric.kind === 'sum' ? 'zero' : 'exclude';
+}
+
+/** Does the metric read events whose own time matters for windows (calls), or unit cohorts? */
+function isSpanSource(metric: MetricDefinition): boolean {
+  return 'span_value' in metric.from || 'span_attribute' in metric.from;
+}
+
+/** SELECT unit_id, v (value), t (event time) of the metric's events for the experiment's units. */
+function eventSql(def: ExperimentDefinition, metric: MetricDefinition): string {
+  const key = sqlString(def.key);
+  const from = metric.from;
+  if ('outcome' in from) {
+    return `SELECT unit_id, value AS v, time AS t FROM outcomes
+            WHERE name = ${sqlString(from.outcome)} AND (experiment_key IS NULL OR experiment_key = ${key})`;
+  }
+  if ('evaluation' in from) {
+    return `SELECT unit_id, score AS v, time AS t FROM evaluations
+            WHERE name = ${sqlString(from.evaluation)} AND experiment_key = ${key}`;
+  }
+  if ('span_value' in from) {
+    const column = SPAN_VALUE_COLUMNS[from.span_value] ?? 'NULL';
+    return `SELECT unit_id, CAST(${column} AS DOUBLE) AS v, start_time AS t FROM gen_ai_calls WHERE unit_id IS NOT NULL`;
+  }
+  const column = ATTRIBUTE_COLUMNS[from.span_attribute];
+  const value = column ?? `try_cast(json_extract_string(attributes, ${jsonPath(from.span_attribute)}) AS DOUBLE)`;
+  return `SELECT unit_id, ${value} AS v, start_time AS t FROM gen_ai_calls WHERE unit_id IS NOT NULL`;
+}
+
+/** The per-unit aggregate Y of the metric's event values. */
+function unitValueSql(metric: MetricDefinition): string {
+  switch (metric.kind) {
+    case 'binary':
+      return 'max(CASE WHEN e.v > 0 THEN 1.0 WHEN e.v IS NOT NULL THEN 0.0 END)';
+    case 'count':
+      return 'CAST(count(e.v) AS DOUBLE)';
+    case 'mean':
+      return 'avg(e.v)';
+    case 'sum':
+    case 'ratio':
+    case 'quantile':
+      return 'sum(e.v)';
+  }
+}
+
+interface MetricSqlOptions extends ArmMetricOptions {
+  /** Group by windows of this many minutes (event time for span metrics, exposure time otherwise). */
+  windowMinutes?: number;
+}
+
+/**
+ * The SQL of per-arm sufficient statistics for one metric. Steps: exposed units (with segment,
+ * covariate) → the metric's events per unit (window after exposure applied) → per-unit Y (and N
+ * for ratios) with the missing rule → winsorisation → sums.
+ */
+export function metricStatsSql(def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions = {}): string {
+  const key = sqlString(def.key);
+  const segment = options.segment
+    ? `coalesce(json_extract_string(x.segments, ${jsonPath(options.segment)}), '(none)')`
+    : 'CAST(NULL AS VARCHAR)';
+  const exposureFilters = [`x.experiment_key = ${key}`];
+  if (options.from) exposureFilters.push(`x.first_exposure_time >= CAST(${sqlString(options.from)} AS TIMESTAMPTZ)::TIMESTAMP`);
+  if (options.to) exposureFilters.push(`x.first_exposure_time < CAST(${sqlString(options.to)} AS TIMESTAMPTZ)::TIMESTAMP`);
+
+  let covariate = 'CAST(NULL AS DOUBLE)';
+  let covariateCte = '';
+  if (metric.covariate?.outcome) {
+    covariateCte = `pre AS (
+      SELECT x.unit_id, avg(o.value) AS x_value FROM exposures x JOIN outcomes o ON o.unit_id = x.unit_id
+      WHERE x.experiment_key = ${key} AND o.name = ${sqlString(metric.covariate.outcome)} AND o.time < x.first_exposure_time
+      GROUP BY x.unit_id),`;
+  } else if (metric.covariate?.attribute) {
+    const attr = metric.covariate.attribute;
+    covariate = `coalesce(try_cast(json_extract_string(x.attributes, ${jsonPath(attr)}) AS DOUBLE),
+                          try_cast(json_extract_string(x.segments, ${jsonPath(attr.replace(/^abtel\.segment\./, ''))}) AS DOUBLE), 0)`;
+  }
+  const unitsSelect = metric.covariate?.outcome
+    ? `SELECT x.unit_id, x.variation, x.first_exposure_time, ${segment} AS segment, coalesce(pre.x_value, 0) AS x_value
+       FROM exposures x LEFT JOIN pre ON pre.unit_id = x.unit_id WHERE ${exposureFilters.join(' AND ')}`
+    : `SELECT x.unit_id, x.variation, x.first_exposure_time, ${segment} AS segment, ${covariate} AS x_value
+       FROM exposures x WHERE ${exposureFilters.join(' AND ')}`;
+
+  const windowed = options.windowMinutes !== undefined;
+  const interval = `INTERVAL '${Math.max(1, Math.round(options.windowMinutes ?? 60))} minutes'`;
+  const eventWindows = windowed && isSpanSource(metric);
+  const windowExpr = !windowed
+    ? 'CAST(NULL AS TIMESTAMP)'
+    : eventWindows
+      ? `time_bucket(${interval}, e.t)`
+      : `time_bucket(${interval}, u.first_exposure_time)`;
+  const windowFilter = metric.window
+    ? `AND e.t >= u.first_exposure_time AND e.t <= u.first_exposure_time + to_microseconds(CAST(${Math.round(metric.window.hours * 3_600_000_000)} AS BIGINT))`
+    : '';
+  const missing = defaultMissing(metric);
+  // Span windows count units active in the window; otherwise every exposed unit counts.
+  const join = eventWindows ? 'JOIN' : 'LEFT JOIN';
+  const capExpr = metric.cap?.absolute !== undefined ? `least(y, ${Number(metric.cap.absolute)})` : 'y';
+  const capPercentile =
+    metric.cap?.percentile !== undefined
+      ? `least(${capExpr}, (SELECT quantile_cont(y, ${metric.cap.percentile / 100}) FROM valued WHERE included))`
+      : capExpr;
+
+  return `
+WITH ${covariateCte}
+units AS (${unitsSelect}),
+ev AS (${eventSql(def, metric)}),
+per_unit AS (
+  SELECT u.unit_id, u.variation, u.segment, u.x_value, ${windowExpr} AS window_start,
+         ${unitValueSql(metric)} AS raw_y, CAST(count(e.v) AS DOUBLE) AS events,
+         ${metric.kind === 'quantile' ? 'list(e.v ORDER BY e.t) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
+  FROM units u ${join} ev e ON e.unit_id = u.unit_id ${windowFilter}
+  GROUP BY ALL
+),
+valued AS (
+  SELECT *,
+         ${missing === 'zero' ? 'coalesce(raw_y, 0)' : 'raw_y'} AS y,
+         ${missing === 'zero' || metric.kind === 'count' ? 'true' : 'raw_y IS NOT NULL AND events > 0'} AS included
+  FROM per_unit
+),
+capped AS (SELECT * REPLACE (${capPercentile} AS y) FROM valued),
+agg AS (
+  SELECT variation, segment, window_start,
+         count(*) AS units,
+         count(*) FILTER (WHERE included) AS n,
+         coalesce(sum(y) FILTER (WHERE included), 0) AS sum,
+         coalesce(sum(y * y) FILTER (WHERE included), 0) AS sum_squares,
+         coalesce(sum(events) FILTER (WHERE included), 0) AS denom_sum,
+         coalesce(sum(events * events) FILTER (WHERE included), 0) AS denom_sum_squares,
+         coalesce(sum(y * events) FILTER (WHERE included), 0) AS cross_sum,
+         coalesce(sum(x_value) FILTER (WHERE included), 0) AS covariate_sum,
+         coalesce(sum(x_value * x_value) FILTER (WHERE included), 0) AS covariate_sum_squares,
+         coalesce(sum(x_value * y) FILTER (WHERE included), 0) AS covariate_cross_sum,
+         ${metric.kind === 'quantile' ? 'list(vals) FILTER (WHERE included AND len(vals) > 0)' : 'CAST(NULL AS DOUBLE[][])'} AS samples
+  FROM capped
+  GROUP BY ALL
+),
+q AS (
+  ${
+    metric.kind === 'quantile'
+      ? `SELECT variation, segment, window_start, quantile_cont(v, ${metric.quantile ?? 0.5}) AS quantile
+         FROM (SELECT variation, segment, window_start, unnest(vals) AS v FROM capped WHERE included AND vals IS NOT NULL)
+         GROUP BY ALL`
+      : 'SELECT NULL AS variation, NULL AS segment, NULL AS window_start, CAST(NULL AS DOUBLE) AS quantile WHERE false'
+  }
+)
+SELECT agg.*, q.quantile
+FROM agg LEFT JOIN q ON agg.variation = q.variation AND agg.segment IS NOT DISTINCT FROM q.segment
+                     AND agg.window_start IS NOT DISTINCT FROM q.window_start
+ORDER BY agg.window_start NULLS FIRST, agg.segment NULLS FIRST, agg.variation`;
+}
+
+interface StatsRow {
+  variation: string;
+  segment: string | null;
+  window_start: string | null;
+  units: number;
+  n: number;
+  sum: number;
+  sum_squares: number;
+  denom_sum: number;
+  denom_sum_squares: number;
+  cross_sum: number;
+  covariate_sum: number;
+  covariate_sum_squares: number;
+  covariate_cross_sum: number;
+  samples: number[][] | null;
+  quantile: number | null;
+}
+
+function toArmStats(row: StatsRow, metric: MetricDefinition, quantileGroups = true): ArmMetricStats {
+  const stats: ArmMetricStats = { variation: row.variation, units: row.units, n: row.n, sum: row.sum, sumSquares: row.sum_squares };
+  if (row.segment !== null) stats.segment = row.segment;
+  if (metric.kind === 'ratio') {
+    stats.denomSum = row.denom_sum;
+    stats.denomSumSquares = row.denom_sum_squares;
+    stats.crossSum = row.cross_sum;
+  }
+  if (metric.covariate) {
+    stats.covariateSum = row.covariate_sum;
+    stats.covariateSumSquares = row.covariate_sum_squares;
+    stats.covariateCrossSum = row.covariate_cross_sum;
+  }
+  if (metric.kind === 'quantile' && quantileGroups) {
+    stats.samples = row.samples ?? [];
+    if (row.quantile !== null) stats.quantile = row.quantile;
+  }
+  return stats;
+}
+
+/**
+ * Per-arm sufficient statistics of one metric for an experiment (optionally per segment value, or
+ * for units first exposed in a time range). Every planned variation appears, with zeros when it
+ * has no exposed units.
+ * @example
+ * const arms = await armMetricStats(ds, definition, { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' });
+ * // [{ variation: 'control', units: 6650, n: 6650, sum: 1995, sumSquares: 1995 }, …]
+ */
+export async function armMetricStats(
+  ds: Dataset,
+  def: ExperimentDefinition,
+  metric: MetricDefinition,
+  options: ArmMetricOptions = {},
+): Promise<ArmMetricStats[]> {
+  await registerFlagExposures(ds, def);
+  const rows = await ds.query<StatsRow>(metricStatsSql(def, metric, options));
+  const stats = rows.map((row) => toArmStats(row, metric));
+  if (!options.segment) {
+    for (const variation of def.variations) {
+      if (!stats.some((arm) => arm.variation === variation.key)) stats.push(emptyArm(variation.key, metric));
+    }
+    const order = def.variations.map((v) => v.key);
+    stats.sort((a, b) => rank(order, a.variation) - rank(order, b.variation));
+  }
+  return stats;
+}
+
+function rank(order: string[], key: string): number {
+  const index = order.indexOf(key);
+  return index < 0 ? order.length : index;
+}
+
+function emptyArm(variation: string, metric: MetricDefinition): ArmMetricStats {
+  return toArmStats(
+    {
+      variation,
+      segment: null,
+      window_start: null,
+      units: 0,
+      n: 0,
+      sum: 0,
+      sum_squares: 0,
+      denom_sum: 0,
+      denom_sum_squares: 0,
+      cross_sum: 0,
+      covariate_sum: 0,
+      covariate_sum_squares: 0,
+      covariate_cross_sum: 0,
+      samples: [],
+      quantile: null,
+    },
+    metric,
+  );
+}
+
+/** Experiments whose exposures come from feature flags: make `exposures` see them. */
+async function registerFlagExposures(ds: Dataset, def: ExperimentDefinition): Promise<void> {
+  const exposure = (def as { exposure?: { source?: string; flagKey?: string } }).exposure;
+  if (exposure?.source !== 'feature_flag') return;
+  const flagKey = exposure.flagKey ?? def.key;
+  await ds.connection.run(
+    `DELETE FROM exposure_flags WHERE experiment_key = ${sqlString(def.key)};
+     INSERT INTO exposure_flags VALUES (${sqlString(flagKey)}, ${sqlString(def.key)});`,
+  );
+}
+
+/** Population of an experiment: exposed units per arm, duplicates, and the cumulative timeline. */
+export interface Population {
+  exposed: Record<string, number>;
+  duplicateExposures: number;
+  multipleExposureUnits: number;
+  firstExposure?: string;
+  lastExposure?: string;
+  timeline: { bucket: string; variation: string; cumulative: number }[];
+}
+
+/**
+ * Exposed units per variation, duplicate exposure events, units seen in more than one variation,
+ * and a cumulative exposure timeline (hourly, or daily beyond a week, or per 5 minutes under 6 hours).
+ * @example
+ * const { exposed } = await population(ds, definition); // { control: 6650, treatment: 6702 }
+ */
+export async function population(ds: Dataset, def: ExperimentDefinition): Promise<Population> {
+  await registerFlagExposures(ds, def);
+  const key = sqlString(def.key);
+  const perArm = await ds.query<{ variation: string; units: number; duplicates: number; multiple: number; first: string | null; last: string | null }>(
+    `SELECT variation, count(*) AS units, sum(exposure_count - 1) AS duplicates,
+            count(*) FILTER (WHERE variation_count > 1) AS multiple,
+            min(first_exposure_time) AS first, max(first_exposure_time) AS last
+     FROM exposures WHERE experiment_key = ${key} GROUP BY variation`,
+  );
+  const exposed: Record<string, number> = Object.fromEntries(def.variations.map((v) => [v.key, 0]));
+  for (const row of perArm) exposed[row.variation] = row.units;
+  const firsts = perArm.map((r) => r.first).filter((t): t is string => t !== null).sort();
+  const lasts = perArm.map((r) => r.last).filter((t): t is string => t !== null).sort();
+  const result: Population = {
+    exposed,
+    duplicateExposures: perArm.reduce((sum, row) => sum + row.duplicates, 0),
+    multipleExposureUnits: perArm.reduce((sum, row) => sum + row.multiple, 0),
+    timeline: [],
+  };
+  if (firsts[0]) result.firstExposure = firsts[0];
+  if (lasts.length > 0) result.lastExposure = lasts[lasts.length - 1]!;
+  if (result.firstExposure && result.lastExposure) {
+    const spanHours = (Date.parse(result.lastExposure) - Date.parse(result.firstExposure)) / 3_600_000;
+    const interval = spanHours > 24 * 7 ? "INTERVAL '1 day'" : spanHours < 6 ? "INTERVAL '5 minutes'" : "INTERVAL '1 hour'";
+    result.timeline = await ds.query<{ bucket: string; variation: string; cumulative: number }>(
+      `WITH b AS (SELECT time_bucket(${interval}, first_exposure_time) AS bucket, variation, count(*) AS n
+                  FROM exposures WHERE experiment_key = ${key} GROUP BY ALL)
+       SELECT bucket, variation, sum(n) OVER (PARTITION BY variation ORDER BY bucket) AS cumulative
+       FROM b ORDER BY bucket, variation`,
+    );
+  }
+  return result;
+}
+
+/** Health of an experiment's data. */
+export interface Health {
+  assignmentMismatches: number;
+  assignmentChecked: number;
+  exposuresWithoutCall: number;
+  outcomesWithoutExposure: number;
+  lastEventTime?: string;
+  badLines: number;
+}
+
+/**
+ * Data health: the assignment audit (each exposed unit's variation recomputed in SQL from the
+ * definition with the documented hash, for exposures under the current version), exposures with no
+ * gen_ai call, outcomes with no exposure, the newest event time, and bad lines.
+ * @example
+ * const { assignmentMismatches, assignmentChecked } = await health(ds, definition);
+ */
+export async function health(ds: Dataset, def: ExperimentDefinition): Promise<Health> {
+  await registerFlagExposures(ds, def);
+  const key = sqlString(def.key);
+  const salt = sqlString(def.salt ?? def.key);
+  const [audit] = await ds.query<{ checked: number; mismatches: number }>(
+    `WITH checked AS (
+       SELECT variation, ${variationSql(def, bucketSql(salt, 'unit_id'))} AS planned
+       FROM exposures WHERE experiment_key = ${key} AND (experiment_version IS NULL OR experiment_version = ${Number(def.version)}))
+     SELECT count(*) AS checked, count(*) FILTER (WHERE planned IS DISTINCT FROM variation) AS mismatches FROM checked`,
+  );
+  const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; last_event: string | null }>(
+    `SELECT
+       (SELECT count(*) FROM exposures x WHERE x.experiment_key = ${key}
+          AND NOT EXISTS (SELECT 1 FROM gen_ai_calls c WHERE c.unit_id = x.unit_id)) AS without_call,
+       (SELECT count(*) FROM outcomes o WHERE
+          (o.experiment_key = ${key} AND NOT EXISTS (SELECT 1 FROM exposures x WHERE x.experiment_key = ${key} AND x.unit_id = o.unit_id))
+          OR (o.experiment_key IS NULL AND NOT EXISTS (SELECT 1 FROM exposures x WHERE x.unit_id = o.unit_id))) AS orphan_outcomes,
+       greatest((SELECT max(time) FROM events), (SELECT max(end_time) FROM spans)) AS last_event`,
+  );
+  const result: Health = {
+    assignmentMismatches: audit?.mismatches ?? 0,
+    assignmentChecked: audit?.checked ?? 0,
+    exposuresWithoutCall: counts?.without_call ?? 0,
+    outcomesWithoutExposure: counts?.orphan_outcomes ?? 0,
+    badLines: ds.badLineCount,
+  };
+  if (counts?.last_event) result.lastEventTime = counts.last_event;
+  return result;
+}
+
+/**
+ * Per-window, per-arm statistics of a (guardrail) metric: windows of `windowMinutes` by call time
+ * for span metrics (units active in the window), by first exposure time for outcome and
+ * evaluation metrics (exposure cohorts). Windows are aligned to whole multiples of the width.
+ * @example
+ * const windows = await guardrailWindows(ds, definition, errorRate, 60);
+ * // [{ windowStart: '2026-11-01T00:00:00.000Z', stats: [{ variation: 'control', … }, …] }, …]
+ */
+export async function guardrailWindows(
+  ds: Dataset,
+  def: ExperimentDefinition,
+  metric: MetricDefinition,
+  windowMinutes: number,
+): Promise<{ windowStart: string; stats: ArmMetricStats[] }[]> {
+  await registerFlagExposures(ds, def);
+  const rows = await ds.query<StatsRow>(metricStatsSql(def, metric, { windowMinutes }));
+  const windows = new Map<string, ArmMetricStats[]>();
+  for (const row of rows) {
+    if (row.window_start === null) continue;
+    const list = windows.get(row.window_start) ?? [];
+    list.push(toArmStats(row, metric));
+    windows.set(row.window_start, list);
+  }
+  return [...windows.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([windowStart, stats]) => ({ windowStart, stats }));
+}
+
+/**
+ * Judge scores per time window, arm and evaluation name: n, mean and sample standard deviation.
+ * @example
+ * const trend = await judgeTrend(ds, definition, 60);
+ */
+export async function judgeTrend(
+  ds: Dataset,
+  def: ExperimentDefinition,
+  windowMinutes: number,
+): Promise<{ windowStart: string; variation: string; name: string; n: number; mean: number; sd: number }[]> {
+  await registerFlagExposures(ds, def);
+  const interval = `INTERVAL '${Math.max(1, Math.round(windowMinutes))} minutes'`;
+  return ds.query(
+    `SELECT time_bucket(${interval}, time) AS windowStart, variation, name, count(score) AS n,
+            avg(score) AS mean, coalesce(stddev_samp(score), 0) AS sd
+     FROM evaluations WHERE experiment_key = ${sqlString(def.key)} AND score IS NOT NULL AND name IS NOT NULL
+     GROUP BY ALL ORDER BY windowStart, name, variation`,
+  );
+}
+
+/**
+ * Exposed units per segment value and arm (for the segment-mix test).
+ * @example
+ * const mix = await segmentMix(ds, definition, 'plan'); // [{ value: 'free', variation: 'control', units: 3300 }, …]
+ */
+export async function segmentMix(
+  ds: Dataset,
+  def: ExperimentDefinition,
+  segment: string,
+): Promise<{ value: string; variation: string; units: number }[]> {
+  await registerFlagExposures(ds, def);
+  return ds.query(
+    `SELECT coalesce(json_extract_string(segments, ${jsonPath(segment)}), '(none)') AS value, variation, count(*) AS units
+     FROM exposures WHERE experiment_key = ${sqlString(def.key)} GROUP BY ALL ORDER BY value, variation`,
+  );
+}
