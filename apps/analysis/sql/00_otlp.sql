@@ -159,8 +159,8 @@ SELECT
   line_status
 FROM picked;
 
--- One row per log record that is an event (OTLP `eventName`, or the `event.name` attribute), plus
--- marker rows for lines that carry none. Plain log records without an event name are not events.
+-- One row per log record (event_name from OTLP `eventName`, or the `event.name` attribute; NULL for
+-- plain logs, which are not events), plus marker rows for lines that carry none.
 CREATE OR REPLACE MACRO otlp_log_records(lines) AS TABLE
 WITH parsed AS (
   SELECT source_file, source_line,
@@ -205,8 +205,7 @@ SELECT
   source_file,
   source_line,
   line_status
-FROM named
-WHERE line_status IS NOT NULL OR event_name IS NOT NULL;
+FROM named;
 
 -- Span events in the same shape as otlp_log_records (without marker rows): the parent span's
 -- experiment context fills in what the event itself does not carry.
@@ -256,7 +255,7 @@ WITH picked AS (
     otlp_attr(attribute_list, 'feature_flag.result.reason') AS a_flag_reason,
     otlp_attr(attribute_list, 'feature_flag.context.id') AS a_flag_context_id
   FROM query_table(records)
-  WHERE line_status IS NULL
+  WHERE line_status IS NULL AND event_name IS NOT NULL
 )
 SELECT
   time,

@@ -122,7 +122,9 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     connection,
     'read logs',
     options.onProgress,
-    connection.run(`CREATE OR REPLACE TEMP TABLE abtel_raw_log_records AS FROM otlp_log_records('abtel_log_lines')`),
+    connection.run(
+      `CREATE OR REPLACE TEMP TABLE abtel_raw_log_records AS FROM otlp_log_records('abtel_log_lines') WHERE line_status IS NOT NULL OR event_name IS NOT NULL`,
+    ),
   );
   await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_raw_span_event_records AS FROM otlp_span_event_records('abtel_raw_spans')`);
   await connection.run(`CREATE OR REPLACE TEMP TABLE abtel_raw_events AS

@@ -1,0 +1,134 @@
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { attachOtlp, compactDirectory, compactFile, queryRows, readManifestEntry } from './index.js';
+
+const FIXTURE_TRACES = new URL('../../../../shared/fixtures/otlp/otel-spec-file-exporter-example-traces.jsonl', import.meta.url).pathname;
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'abtel-compact-'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A small data directory like the file exporter leaves it: rotated files in a date folder, the live file, a bad line. */
+function makeData(dir: string): void {
+  const day = join(dir, '2026-11-22');
+  mkdirSync(day, { recursive: true });
+  const span = (i: number, conversation: string): string =>
+    `{"traceId":"${i.toString(16).padStart(32, 'A')}","spanId":"${i.toString(16).padStart(16, '0')}","name":"chat","kind":3,"startTimeUnixNano":"${1795000000000000000 + i * 1000000}","endTimeUnixNano":"${1795000000000000000 + i * 1000000 + 250000000}","attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.conversation.id","value":{"stringValue":"${conversation}"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":${i}}},{"key":"abtel.usage.cost_usd","value":{"doubleValue":${i}.5}}],"events":[{"timeUnixNano":"${1795000000000000000 + i}","name":"abtel.exposure","attributes":[{"key":"abtel.experiment.key","value":{"stringValue":"exp"}},{"key":"abtel.experiment.variation","value":{"stringValue":"b"}}]}],"status":{}}`;
+  const line = (from: number): string =>
+    `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeSpans":[{"scope":{"name":"s"},"spans":[${[0, 1, 2].map((k) => span(from + k, `c${from + k}`)).join(',')}]}]}]}`;
+  const log = (i: number): string =>
+    `{"resourceLogs":[{"resource":{},"scopeLogs":[{"scope":{},"logRecords":[{"timeUnixNano":"${1795000000000000000 + i}","eventName":"abtel.outcome","attributes":[{"key":"gen_ai.conversation.id","value":{"stringValue":"c${i}"}},{"key":"abtel.outcome.name","value":{"stringValue":"resolved"}},{"key":"abtel.outcome.value","value":{"intValue":"1"}}]},{"timeUnixNano":"1","body":{"stringValue":"plain log"}}]}]}]}`;
+  writeFileSync(join(day, 'traces-2026-11-22T10-00-00.000.jsonl'), `${line(0)}\n${line(3)}\n{"resourceSpans":[{"res\n`);
+  writeFileSync(join(day, 'traces-2026-11-22T11-00-00.000.jsonl'), `${line(6)}\n${line(9)}\n`);
+  writeFileSync(join(day, 'logs-2026-11-22T10-00-00.000.jsonl'), `${log(0)}\n${log(4)}\n`);
+  writeFileSync(join(dir, 'traces.jsonl'), `${line(12)}\n`);
+  writeFileSync(join(dir, 'logs.jsonl'), `${log(12)}\n`);
+  // Old enough to count as closed.
+  const old = new Date(Date.now() - 60_000);
+  for (const file of readdirSync(day)) utimesSync(join(day, file), old, old);
+}
+
+async function snapshot(inputs: string[]) {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const attached = await attachOtlp(connection, { inputs });
+    const spans = await queryRows(connection, 'SELECT * FROM otlp_spans_all ORDER BY source_file, source_line, span_id');
+    const events = await queryRows(connection, 'SELECT * FROM otlp_events_all ORDER BY source_file, source_line, time, event_name');
+    return { attached, spans, events };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe('compaction', () => {
+  test('Parquet + raw JSON read exactly like raw JSON only; bad lines survive compaction', async () => {
+    const dir = join(root, 'union');
+    makeData(dir);
+    const before = await snapshot([dir]);
+    expect(before.attached.files).toEqual({ raw: 5, parquet: 0 });
+    expect(before.spans).toHaveLength(15);
+    expect(before.events.filter((e) => e['origin'] === 'span_event')).toHaveLength(15);
+    expect(before.events.filter((e) => e['origin'] === 'log')).toHaveLength(3);
+
+    const result = await compactDirectory(dir);
+    expect(result.compacted).toHaveLength(3);
+    expect(result.skipped.map((s) => s.file).sort()).toEqual([join(dir, 'logs.jsonl'), join(dir, 'traces.jsonl')]);
+    expect(result.badLines).toBe(1);
+    expect(result.rows).toBe(12 + 12 + 2);
+
+    const after = await snapshot([dir]);
+    expect(after.attached.files).toEqual({ raw: 2, parquet: 3 });
+    expect(after.spans).toEqual(before.spans);
+    expect(after.events).toEqual(before.events);
+    expect(after.attached.badLines).toEqual(before.attached.badLines);
+    expect(after.attached.badLines).toEqual([
+      { file: join(dir, '2026-11-22', 'traces-2026-11-22T10-00-00.000.jsonl'), line: 3, reason: expect.stringMatching(/not valid JSON/) },
+    ]);
+  });
+
+  test('incremental and idempotent: a re-run does nothing; a changed file is compacted again', async () => {
+    const dir = join(root, 'incremental');
+    makeData(dir);
+    const first = await compactDirectory(dir);
+    expect(first.compacted).toHaveLength(3);
+    const second = await compactDirectory(dir);
+    expect(second.compacted).toEqual([]);
+    expect(second.upToDate).toHaveLength(3);
+
+    const changed = join(dir, '2026-11-22', 'traces-2026-11-22T11-00-00.000.jsonl');
+    appendFileSync(changed, '{"resourceSpans":[]}\n');
+    const old = new Date(Date.now() - 30_000);
+    utimesSync(changed, old, old);
+    const third = await compactDirectory(dir);
+    expect(third.compacted).toEqual([changed]);
+    expect(readManifestEntry(changed)?.size).toBeGreaterThan(0);
+
+    // The live file too, when asked.
+    const live = await compactDirectory(dir, { includeActive: true, minAgeMs: 0 });
+    expect(live.compacted.sort()).toEqual([join(dir, 'logs.jsonl'), join(dir, 'traces.jsonl')]);
+  });
+
+  test('interrupt-safe: an aborted run leaves no partial file and the next run finishes the work', async () => {
+    const dir = join(root, 'interrupt');
+    makeData(dir);
+    const controller = new AbortController();
+    const run = compactDirectory(dir, {
+      signal: controller.signal,
+      onProgress: (progress) => {
+        if (progress.status === 'compacted') controller.abort();
+      },
+    });
+    await expect(run).rejects.toThrow(/interrupted/);
+    const hidden = join(dir, '2026-11-22', '.abtel');
+    const files = readdirSync(hidden);
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(files.filter((f) => f.endsWith('.manifest.json'))).toHaveLength(1);
+    // A crash mid-write leaves a temporary file: it is never read, and the next run replaces it.
+    writeFileSync(join(hidden, 'traces-2026-11-22T11-00-00.000.jsonl.parquet.999.1.tmp'), 'garbage');
+    const resumed = await compactDirectory(dir);
+    expect(resumed.compacted).toHaveLength(2);
+    expect(resumed.upToDate).toHaveLength(1);
+    const read = await snapshot([dir]);
+    expect(read.spans).toHaveLength(15);
+  });
+
+  test('compactFile: gzip-free single file, and metrics files are skipped', async () => {
+    const dir = join(root, 'single');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'traces-1.jsonl');
+    writeFileSync(file, `${(await import('node:fs')).readFileSync(FIXTURE_TRACES, 'utf8')}`);
+    const result = await compactFile(file);
+    expect(result).toMatchObject({ rows: 16, spans: 8, events: 8, badLines: 0 });
+    expect(existsSync(result.parquetPath!)).toBe(true);
+    const metrics = join(dir, 'metrics-1.jsonl');
+    writeFileSync(metrics, '{"resourceMetrics":[]}\n');
+    expect((await compactFile(metrics)).skipped).toMatch(/metrics/);
+  });
+});

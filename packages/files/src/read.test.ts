@@ -1,0 +1,202 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { attachOtlp, queryRows } from './index.js';
+
+const FIXTURES = new URL('../../../../shared/fixtures/otlp/', import.meta.url).pathname;
+const fixture = (name: string): string => join(FIXTURES, name);
+
+let dir: string;
+let instance: DuckDBInstance;
+let connection: DuckDBConnection;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'abtel-files-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function open(inputs: string[]) {
+  instance = await DuckDBInstance.create(':memory:');
+  connection = await instance.connect();
+  return attachOtlp(connection, { inputs });
+}
+afterEach(() => {
+  connection?.closeSync();
+  instance?.closeSync();
+});
+
+describe('every public OTLP fixture reads correctly', () => {
+  test('file exporter traces: empty ids → NULL, no kind → 0, status code 2, span events', async () => {
+    const attached = await open([fixture('otel-spec-file-exporter-example-traces.jsonl')]);
+    expect(attached.badLineCount).toBe(0);
+    const spans = await queryRows<Record<string, unknown>>(connection, 'SELECT * FROM otlp_spans_all ORDER BY source_line, name');
+    expect(spans).toHaveLength(8);
+    const first = spans[0]!;
+    expect(first).toMatchObject({
+      name: 'operationA',
+      trace_id: null,
+      span_id: null,
+      kind: 0,
+      status_code: 2,
+      status_message: 'status-cancelled',
+      start_time: '2020-02-11T20:26:12.000Z',
+      end_time: '2020-02-11T20:26:13.000Z',
+      source_line: 1,
+      resource_attributes: { 'resource-attr': 'resource-attr-val-1' },
+      attributes: {},
+    });
+    expect(first.duration_ms).toBeCloseTo(1000.000468, 6);
+    expect(spans.filter((s) => s.name === 'operationB').every((s) => s.status_code === 0)).toBe(true);
+    const events = await queryRows<Record<string, unknown>>(connection, "SELECT * FROM otlp_events_all ORDER BY source_line, event_name");
+    expect(events).toHaveLength(8);
+    expect(events[1]).toMatchObject({ event_name: 'event-with-attr', origin: 'span_event', attributes: { 'span-event-attr': 'span-event-attr-val' } });
+  });
+
+  test('file exporter logs: intValue as a JSON string is a number; records without an event name are not events', async () => {
+    const attached = await open([fixture('otel-spec-file-exporter-example-logs.jsonl')]);
+    expect(attached.badLineCount).toBe(0);
+    const records = await queryRows<{ attrs: Record<string, unknown>; trace_id: string | null }>(
+      connection,
+      'SELECT otlp_attributes_json(attribute_list) AS attrs, trace_id FROM otlp_log_records(\'abtel_log_lines\') ORDER BY source_line',
+    );
+    expect(records).toHaveLength(8);
+    expect(records[0]).toEqual({ attrs: { app: 'server', instance_num: 1 }, trace_id: '08040201000000000000000000000000' });
+    expect(records[1]!.trace_id).toBeNull();
+    expect(await queryRows(connection, 'SELECT * FROM otlp_events_all')).toHaveLength(0);
+  });
+
+  test('metrics lines are skipped clearly, never read as spans or logs', async () => {
+    const attached = await open([fixture('otel-spec-file-exporter-example-metrics.jsonl')]);
+    expect(attached.skipped).toEqual([
+      { file: fixture('otel-spec-file-exporter-example-metrics.jsonl'), lines: 0, reason: expect.stringContaining('metrics') },
+    ]);
+    // The same lines in a file whose name does not say what it holds: skipped line by line.
+    const mixed = join(dir, 'otlp-mixed.jsonl');
+    writeFileSync(mixed, readFileSync(fixture('otel-spec-file-exporter-example-metrics.jsonl')));
+    connection.closeSync();
+    instance.closeSync();
+    const again = await open([mixed]);
+    expect(again.badLineCount).toBe(0);
+    expect(again.skipped).toEqual([{ file: mixed, lines: 4, reason: expect.stringContaining('metrics') }]);
+  });
+
+  test('pretty-printed trace document: UPPERCASE ids lower-cased, scope and resource', async () => {
+    const attached = await open([fixture('otlp-proto-examples-trace.json')]);
+    expect(attached.badLineCount).toBe(0);
+    expect(attached.rawFiles[0]!.format).toBe('document');
+    const [span] = await queryRows<Record<string, unknown>>(connection, 'SELECT * FROM otlp_spans_all');
+    expect(span).toMatchObject({
+      trace_id: '5b8efff798038103d269b633813fc60c',
+      span_id: 'eee19b7ec3c1b174',
+      parent_span_id: 'eee19b7ec3c1b173',
+      kind: 2,
+      service_name: 'my.service',
+      scope_name: 'my.library',
+      duration_ms: 1000,
+      attributes: { 'my.span.attr': 'some value' },
+      source_line: 1,
+    });
+  });
+
+  test('pretty-printed logs document: every AnyValue kind keeps its type', async () => {
+    await open([fixture('otlp-proto-examples-logs.json')]);
+    const [record] = await queryRows<{ attrs: Record<string, unknown>; span_id: string }>(
+      connection,
+      "SELECT otlp_attributes_json(attribute_list) AS attrs, span_id FROM otlp_log_records('abtel_log_lines')",
+    );
+    expect(record!.span_id).toBe('eee19b7ec3c1b174');
+    expect(record!.attrs).toEqual({
+      'string.attribute': 'some string',
+      'boolean.attribute': true,
+      'int.attribute': 10,
+      'double.attribute': 637.704,
+      'array.attribute': ['many', 'values'],
+      'map.attribute': { values: [{ key: 'some.map.key', value: { stringValue: 'some value' } }] },
+    });
+  });
+
+  test('event document: top-level eventName makes an event', async () => {
+    await open([fixture('otlp-proto-examples-events.json')]);
+    const events = await queryRows<Record<string, unknown>>(connection, 'SELECT * FROM otlp_events_all');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      event_name: 'browser.page_view',
+      origin: 'log',
+      time: '2018-12-13T14:51:00.300Z',
+      attributes: { 'event.attribute': 'some event attribute' },
+    });
+  });
+
+  test('a whole directory of fixtures at once', async () => {
+    const attached = await open([FIXTURES]);
+    expect(attached.badLineCount).toBe(0);
+    expect(attached.files.raw).toBe(5 + 0 + 1 - 1 + 0);
+    const [counts] = await queryRows<{ spans: number; events: number }>(
+      connection,
+      'SELECT (SELECT count(*) FROM otlp_spans_all) AS spans, (SELECT count(*) FROM otlp_events_all) AS events',
+    );
+    expect(counts).toEqual({ spans: 9, events: 9 });
+  });
+});
+
+describe('bad lines', () => {
+  test('torn and invalid lines are skipped, counted and reported with file and line; the rest is read', async () => {
+    const traces = readFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), 'utf8').trimEnd().split('\n');
+    const torn = traces[1]!.slice(0, 100);
+    const file = join(dir, 'traces-bad.jsonl');
+    writeFileSync(file, [traces[0], torn, '', 'not json at all', '{"hello": "world"}', traces[2], `${traces[3]!.slice(0, 50)}`].join('\n'));
+    const attached = await open([file]);
+    expect(attached.badLineCount).toBe(4);
+    expect(attached.badLines.map((b) => [b.file, b.line])).toEqual([
+      [file, 2],
+      [file, 4],
+      [file, 5],
+      [file, 7],
+    ]);
+    expect(attached.badLines[0]!.reason).toMatch(/not valid JSON/);
+    expect(attached.badLines[2]!.reason).toMatch(/not an OTLP/);
+    const rows = await queryRows<{ n: number; lines: number[] }>(
+      connection,
+      'SELECT count(*) AS n, list(DISTINCT source_line ORDER BY source_line) AS lines FROM otlp_spans_all',
+    );
+    expect(rows[0]).toEqual({ n: 4, lines: [1, 6] });
+  });
+
+  test('gzip input reads like the plain file, bad lines included', async () => {
+    const plain = readFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), 'utf8');
+    const file = join(dir, 'traces-2026.jsonl.gz');
+    writeFileSync(file, gzipSync(Buffer.from(`${plain}{"resourceSpans": [\n`)));
+    const attached = await open([file]);
+    expect(attached.badLines).toEqual([{ file, line: 5, reason: expect.stringMatching(/not valid JSON/) }]);
+    const [row] = await queryRows<{ n: number }>(connection, 'SELECT count(*) AS n FROM otlp_spans_all');
+    expect(row!.n).toBe(8);
+  });
+
+  test('a missing input is a clear error', async () => {
+    await expect(open([join(dir, 'nope')])).rejects.toThrow(/no such file, directory or matching glob/);
+  });
+
+  test('globs select files', async () => {
+    copyFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), join(dir, 'traces-glob-1.jsonl'));
+    const attached = await open([join(dir, 'traces-glob-*.jsonl')]);
+    expect(attached.files.raw).toBe(1);
+  });
+});
+
+describe('DuckDB values become plain JSON values', () => {
+  test('BIGINT/HUGEINT → number, TIMESTAMP → ISO, JSON → parsed, lists and structs recursively', async () => {
+    instance = await DuckDBInstance.create(':memory:');
+    connection = await instance.connect();
+    const [row] = await queryRows<Record<string, unknown>>(
+      connection,
+      `SELECT 9007199254740991::BIGINT AS big, 12::HUGEINT AS huge, count(*) AS n, TIMESTAMP '2026-11-22 10:00:00.123' AS t,
+              '{"a": [1, 2]}'::JSON AS j, [1::BIGINT, 2::BIGINT] AS l, {'x': 3::BIGINT} AS s, 1.5::DECIMAL(10, 2) AS d
+       FROM range(3)`,
+    );
+    expect(row).toEqual({ big: 9007199254740991, huge: 12, n: 3, t: '2026-11-22T10:00:00.123Z', j: { a: [1, 2] }, l: [1, 2], s: { x: 3 }, d: 1.5 });
+    expect(typeof row!.n).toBe('number');
+  });
+});
