@@ -15,6 +15,7 @@
  * Only `running` traffic counts as exposure.
  */
 import { AbtelError } from './errors.js';
+import { coarseNow } from './internal/clock.js';
 import { assign, type UnitContext } from './assignment.js';
 import type { ExperimentDefinition, ExperimentState } from './experiment.js';
 import type { ExperimentSet } from './experiment-set.js';
@@ -155,6 +156,12 @@ function result(
   return routed;
 }
 
+function hasVariation(def: ExperimentDefinition, key: string): boolean {
+  const variations = def.variations;
+  for (let i = 0; i < variations.length; i++) if ((variations[i] as { key: string }).key === key) return true;
+  return false;
+}
+
 /**
  * Routes one unit under the definition's state (DESIGN.md table). `stored` is the unit's sticky
  * assignment, if any; without it the unit is new. Pure: persisting is the caller's job (see
@@ -164,13 +171,18 @@ function result(
  * const later = route(pausedDef, { id: 'conv-1' }, stored);  // paused: keep (or freeze), not exposed
  */
 export function route(def: ExperimentDefinition, unit: UnitContext, stored?: StoredAssignment, options?: RouteOptions): RouteResult {
+  // Hot path (a sticky hit while running): no closures, one object.
+  if (stored !== undefined && def.state === 'running' && hasVariation(def, stored.variation)) {
+    const wasIn = stored.exposed !== false;
+    return { experiment: def.key, variation: stored.variation, inExperiment: wasIn, exposed: wasIn, reason: 'sticky', migrated: stored.migrated === true, store: false };
+  }
   const control = def.control;
   const policies = def.activeConversationPolicy;
   if (stored !== undefined) {
     const wasIn = stored.exposed !== false;
     const alreadyMigrated = stored.migrated === true;
     // A variation deleted from the definition cannot be served: fall back to control.
-    if (def.state !== 'archived' && def.state !== 'draft' && !def.variations.some((variation) => variation.key === stored.variation)) {
+    if (def.state !== 'archived' && def.state !== 'draft' && !hasVariation(def, stored.variation)) {
       return result(def, control, 'variation_removed', { inExperiment: wasIn, migrated: true, store: true });
     }
     const keep = (reason: RouteReason, exposed = false): RouteResult =>
@@ -261,9 +273,9 @@ function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
 /** Options of `StickyRouter`. */
 export interface StickyRouterOptions {
   experiments: ExperimentSet;
-  /** Default: a `MemoryAssignmentStore` with its default bounds is NOT created implicitly; pass one to get stickiness. */
+  /** Where sticky assignments live. Without a store, routing is deterministic but not sticky. */
   store?: AssignmentStore;
-  /** Clock in epoch ms. */
+  /** Clock in epoch ms for assignment and activity times. Default: a coarse clock accurate to about 250 ms. */
   now?: () => number;
 }
 
@@ -283,7 +295,7 @@ export class StickyRouter {
   constructor(options: StickyRouterOptions) {
     this.experiments = options.experiments;
     this.store = options.store;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? coarseNow;
   }
 
   /** @throws AbtelError `not_found` for an unknown experiment key. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryAssignmentStore, type StoredAssignment } from './index.js';
 
@@ -9,7 +10,7 @@ describe('MemoryAssignmentStore', () => {
     const store = new MemoryAssignmentStore();
     const first = value('warm');
     expect(store.setIfAbsent('exp', 'conv-1', first)).toBe(first);
-    expect(store.setIfAbsent('exp', 'conv-1', value('neutral'))).toBe(first);
+    expect(store.setIfAbsent('exp', 'conv-1', value('neutral'))).toMatchObject(first);
     expect(store.get('exp', 'conv-1')?.variation).toBe('warm');
     expect(store.get('other', 'conv-1')).toBeUndefined();
     expect(store.size).toBe(1);
@@ -63,5 +64,48 @@ describe('MemoryAssignmentStore', () => {
   it('rejects nonsensical bounds', () => {
     expect(() => new MemoryAssignmentStore({ maxEntries: 0 })).toThrow(/maxEntries/);
     expect(() => new MemoryAssignmentStore({ ttlMs: -1 })).toThrow(/ttlMs/);
+  });
+
+  it('behaves like a plain map under any sequence of operations (open addressing, tombstones, growth)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('setIfAbsent' as const), unit: fc.integer({ min: 0, max: 300 }), variation: fc.constantFrom('a', 'b', 'c') }),
+      fc.record({ kind: fc.constant('set' as const), unit: fc.integer({ min: 0, max: 300 }), variation: fc.constantFrom('a', 'b', 'c') }),
+      fc.record({ kind: fc.constant('delete' as const), unit: fc.integer({ min: 0, max: 300 }), variation: fc.constant('a') }),
+      fc.record({ kind: fc.constant('get' as const), unit: fc.integer({ min: 0, max: 300 }), variation: fc.constant('a') }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 2000 }), (ops) => {
+        const store = new MemoryAssignmentStore({ maxEntries: 10_000 });
+        const model = new Map<string, string>();
+        for (const { kind, unit, variation } of ops) {
+          const id = `unit-${unit}`;
+          if (kind === 'setIfAbsent') {
+            const kept = store.setIfAbsent('exp', id, value(variation)).variation;
+            if (!model.has(id)) model.set(id, variation);
+            if (kept !== model.get(id)) return false;
+          } else if (kind === 'set') {
+            store.set('exp', id, value(variation));
+            model.set(id, variation);
+          } else if (kind === 'delete') {
+            if (store.delete('exp', id) !== model.delete(id)) return false;
+          } else if (store.get('exp', id)?.variation !== model.get(id)) return false;
+          if (store.size !== model.size) return false;
+        }
+        return [...model].every(([id, variation]) => store.get('exp', id)?.variation === variation);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('holds 200,000 units across growth and keeps every field', () => {
+    const store = new MemoryAssignmentStore({ maxEntries: 200_000 });
+    const at = Date.now();
+    for (let i = 0; i < 200_000; i++) store.setIfAbsent('exp', `conv-${i}`, { variation: i % 3 === 0 ? 'warm' : 'neutral', version: 2, assignedAt: at, lastActiveAt: at, exposed: i % 7 !== 0, migrated: i % 11 === 0 });
+    expect(store.size).toBe(200_000);
+    for (let i = 0; i < 200_000; i += 997) {
+      expect(store.get('exp', `conv-${i}`)).toEqual({ variation: i % 3 === 0 ? 'warm' : 'neutral', version: 2, assignedAt: at, lastActiveAt: at, exposed: i % 7 !== 0, migrated: i % 11 === 0 });
+    }
+    store.setIfAbsent('exp', 'one-more', value('warm'));
+    expect(store.size).toBe(200_000);
   });
 });

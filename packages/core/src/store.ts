@@ -1,3 +1,6 @@
+import { coarseNow } from './internal/clock.js';
+import { FNV_OFFSET_BASIS, fmix32, fnv1aUpdate } from './internal/hash.js';
+
 /**
  * Sticky assignments: once a unit is routed, the store remembers the variation so that weight
  * changes, ramps and state changes never move it unless a lifecycle rule says so.
@@ -47,21 +50,178 @@ export interface MemoryAssignmentStoreOptions {
   maxEntries?: number;
   /** Idle time after which an assignment is forgotten, in ms (default 7 days). */
   ttlMs?: number;
-  /** Clock in epoch ms (tests pass their own). */
+  /**
+   * Clock in epoch ms. Default: a coarse clock accurate to about 250 ms (a precise clock read per
+   * lookup costs more than the lookup itself); pass `Date.now` for millisecond precision.
+   */
   now?: () => number;
 }
 
-interface Entry {
-  readonly value: StoredAssignment;
-  /** CLOCK "second chance" bit: set on every read or touch, cleared by the eviction hand. */
-  referenced: boolean;
+const REFERENCED = 1;
+const MIGRATED = 2;
+const NOT_EXPOSED = 4;
+const FLAG_BITS = 8;
+const EMPTY = 0;
+const TOMBSTONE = -1;
+// Record layout (array of structs, one cache line per unit): hash, variation id × 8 + flags,
+// version, assignedAt, lastActiveAt.
+const STRIDE = 5;
+const HASH = 0;
+const PACKED = 1;
+const VERSION = 2;
+const ASSIGNED_AT = 3;
+const LAST_ACTIVE_AT = 4;
+
+function keyHash(unitId: string): number {
+  return fmix32(fnv1aUpdate(FNV_OFFSET_BASIS, unitId));
 }
 
 /**
- * A bounded in-memory `AssignmentStore`. Eviction is CLOCK (LRU-like, without reordering a map on
- * every read): when full, entries are examined oldest-first; a recently read or touched entry gets
- * a second chance, the first one without is evicted. Idle entries older than `ttlMs` are dropped on
- * access. The returned objects are the stored ones: `touch` updates their `lastActiveAt`.
+ * One experiment's assignments: an open-addressing hash table (linear probing over an
+ * Int32Array of slot numbers) in front of flat records. A sticky hit touches one probe position
+ * and one record instead of chasing a chain of heap objects, and a million stored units are
+ * typed arrays rather than a million objects for the garbage collector.
+ */
+class Table {
+  readonly variations: string[] = [];
+  private readonly variationIds = new Map<string, number>();
+  keys: (string | undefined)[] = [];
+  records = new Float64Array(64 * STRIDE);
+  private index = new Int32Array(128);
+  private mask = 127;
+  private readonly free: number[] = [];
+  /** Slots ever used (records beyond are unused). */
+  next = 0;
+  live = 0;
+  private tombstones = 0;
+  /** CLOCK hand over slots. */
+  hand = 0;
+
+  find(unitId: string, hash: number): number {
+    const index = this.index;
+    const mask = this.mask;
+    let i = hash & mask;
+    for (;;) {
+      const entry = index[i] as number;
+      if (entry === EMPTY) return -1;
+      if (entry > 0) {
+        const slot = entry - 1;
+        if (this.records[slot * STRIDE + HASH] === hash && this.keys[slot] === unitId) return slot;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  insert(unitId: string, hash: number, value: StoredAssignment): number {
+    if ((this.live + this.tombstones + 1) * 2 > this.index.length) this.rehash();
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.next++;
+      if (slot * STRIDE >= this.records.length) {
+        const grown = new Float64Array(this.records.length * 2);
+        grown.set(this.records);
+        this.records = grown;
+      }
+    }
+    this.keys[slot] = unitId;
+    this.records[slot * STRIDE + HASH] = hash;
+    this.write(slot, value);
+    let i = hash & this.mask;
+    while ((this.index[i] as number) > 0) i = (i + 1) & this.mask;
+    if (this.index[i] === TOMBSTONE) this.tombstones--;
+    this.index[i] = slot + 1;
+    this.live++;
+    return slot;
+  }
+
+  remove(slot: number): void {
+    const hash = this.records[slot * STRIDE + HASH] as number;
+    let i = hash & this.mask;
+    while (this.index[i] !== slot + 1) i = (i + 1) & this.mask;
+    this.index[i] = TOMBSTONE;
+    this.tombstones++;
+    this.keys[slot] = undefined;
+    this.free.push(slot);
+    this.live--;
+  }
+
+  write(slot: number, value: StoredAssignment): void {
+    const base = slot * STRIDE;
+    this.records[base + PACKED] = this.variationId(value.variation) * FLAG_BITS + (value.migrated === true ? MIGRATED : 0) + (value.exposed === false ? NOT_EXPOSED : 0);
+    this.records[base + VERSION] = value.version;
+    this.records[base + ASSIGNED_AT] = value.assignedAt;
+    this.records[base + LAST_ACTIVE_AT] = value.lastActiveAt;
+  }
+
+  read(slot: number): StoredAssignment {
+    const base = slot * STRIDE;
+    const packed = this.records[base + PACKED] as number;
+    return {
+      variation: this.variations[Math.floor(packed / FLAG_BITS)] as string,
+      version: this.records[base + VERSION] as number,
+      assignedAt: this.records[base + ASSIGNED_AT] as number,
+      lastActiveAt: this.records[base + LAST_ACTIVE_AT] as number,
+      migrated: (packed & MIGRATED) !== 0,
+      exposed: (packed & NOT_EXPOSED) === 0,
+    };
+  }
+
+  mark(slot: number): void {
+    const at = slot * STRIDE + PACKED;
+    this.records[at] = (this.records[at] as number) | REFERENCED;
+  }
+
+  /** Clears the CLOCK bit; returns whether it was set. */
+  secondChance(slot: number): boolean {
+    const at = slot * STRIDE + PACKED;
+    const packed = this.records[at] as number;
+    if ((packed & REFERENCED) === 0) return false;
+    this.records[at] = packed - REFERENCED;
+    return true;
+  }
+
+  lastActiveAt(slot: number): number {
+    return this.records[slot * STRIDE + LAST_ACTIVE_AT] as number;
+  }
+
+  setLastActiveAt(slot: number, at: number): void {
+    this.records[slot * STRIDE + LAST_ACTIVE_AT] = at;
+  }
+
+  private variationId(key: string): number {
+    let id = this.variationIds.get(key);
+    if (id === undefined) {
+      id = this.variations.length;
+      this.variations.push(key);
+      this.variationIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** Rebuilds the probe index (dropping tombstones), doubling it when live units need the room. */
+  private rehash(): void {
+    let size = this.index.length;
+    while ((this.live + 1) * 2 > size / 2) size *= 2;
+    const index = new Int32Array(size);
+    const mask = size - 1;
+    for (let slot = 0; slot < this.next; slot++) {
+      if (this.keys[slot] === undefined) continue;
+      let i = (this.records[slot * STRIDE + HASH] as number) & mask;
+      while (index[i] !== EMPTY) i = (i + 1) & mask;
+      index[i] = slot + 1;
+    }
+    this.index = index;
+    this.mask = mask;
+    this.tombstones = 0;
+  }
+}
+
+/**
+ * A bounded in-memory `AssignmentStore`. Compact (typed arrays, no object per unit) so that a
+ * million sticky assignments cost tens of megabytes and no garbage-collection pauses. Eviction is
+ * CLOCK (LRU-like, without reordering on every read): when full, units are examined oldest-first;
+ * a unit read or touched since the last pass gets a second chance, the first one without is
+ * evicted. Idle units older than `ttlMs` are dropped on access. `get` returns a snapshot.
  * @example
  * const store = new MemoryAssignmentStore({ maxEntries: 50_000, ttlMs: 86_400_000 });
  * store.setIfAbsent('support-persona', 'conv-1', { variation: 'warm', version: 1, assignedAt: Date.now(), lastActiveAt: Date.now() });
@@ -71,12 +231,13 @@ export class MemoryAssignmentStore implements AssignmentStore {
   readonly maxEntries: number;
   readonly ttlMs: number;
   private readonly now: () => number;
-  private readonly experiments = new Map<string, Map<string, Entry>>();
+  private readonly tables = new Map<string, Table>();
   private count = 0;
-  // The router reads then touches the same key; remembering the last entry read saves a lookup.
-  private lastExperiment: string | undefined;
+  // The router reads, then touches the same unit: remembering the last slot read saves the
+  // second lookup.
+  private lastTable: Table | undefined;
   private lastUnit: string | undefined;
-  private lastEntry: Entry | undefined;
+  private lastSlot = -1;
 
   constructor(options: MemoryAssignmentStoreOptions = {}) {
     const maxEntries = options.maxEntries ?? 100_000;
@@ -85,7 +246,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
     if (!(ttlMs > 0)) throw new RangeError(`ttlMs must be > 0 (got ${ttlMs})`);
     this.maxEntries = maxEntries;
     this.ttlMs = ttlMs;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? coarseNow;
   }
 
   /** Number of stored assignments (expired ones included until they are accessed or evicted). */
@@ -94,102 +255,110 @@ export class MemoryAssignmentStore implements AssignmentStore {
   }
 
   get(experimentKey: string, unitId: string): StoredAssignment | undefined {
-    const entry = this.lookup(experimentKey, unitId);
-    if (entry === undefined) return undefined;
-    entry.referenced = true;
-    this.lastExperiment = experimentKey;
+    const table = this.tables.get(experimentKey);
+    if (table === undefined) return undefined;
+    const slot = this.live(table, unitId, keyHash(unitId));
+    if (slot < 0) return undefined;
+    table.mark(slot);
+    this.lastTable = table;
     this.lastUnit = unitId;
-    this.lastEntry = entry;
-    return entry.value;
+    this.lastSlot = slot;
+    return table.read(slot);
   }
 
   setIfAbsent(experimentKey: string, unitId: string, value: StoredAssignment): StoredAssignment {
-    const existing = this.lookup(experimentKey, unitId);
-    if (existing !== undefined) return existing.value;
-    this.insert(experimentKey, unitId, value);
+    const table = this.table(experimentKey);
+    const hash = keyHash(unitId);
+    const existing = this.live(table, unitId, hash);
+    if (existing >= 0) return table.read(existing);
+    this.insert(table, unitId, hash, value);
     return value;
   }
 
   set(experimentKey: string, unitId: string, value: StoredAssignment): void {
-    const units = this.experiments.get(experimentKey);
-    if (units?.has(unitId)) {
-      units.set(unitId, { value, referenced: true });
-      if (this.lastExperiment === experimentKey && this.lastUnit === unitId) this.lastEntry = undefined;
+    const table = this.table(experimentKey);
+    const hash = keyHash(unitId);
+    const slot = table.find(unitId, hash);
+    if (slot >= 0) {
+      table.write(slot, value);
+      table.mark(slot);
       return;
     }
-    this.insert(experimentKey, unitId, value);
+    this.insert(table, unitId, hash, value);
   }
 
   touch(experimentKey: string, unitId: string, at: number): void {
-    const entry =
-      this.lastEntry !== undefined && this.lastUnit === unitId && this.lastExperiment === experimentKey
-        ? this.lastEntry
-        : this.experiments.get(experimentKey)?.get(unitId);
-    if (entry === undefined) return;
-    entry.referenced = true;
-    if (at > entry.value.lastActiveAt) entry.value.lastActiveAt = at;
+    const table = this.tables.get(experimentKey);
+    if (table === undefined) return;
+    const slot = table === this.lastTable && unitId === this.lastUnit ? this.lastSlot : table.find(unitId, keyHash(unitId));
+    if (slot < 0) return;
+    table.mark(slot);
+    if (at > table.lastActiveAt(slot)) table.setLastActiveAt(slot, at);
   }
 
   /** Forgets one assignment. */
   delete(experimentKey: string, unitId: string): boolean {
-    const units = this.experiments.get(experimentKey);
-    if (!units?.delete(unitId)) return false;
-    this.count--;
-    this.lastEntry = undefined;
+    const table = this.tables.get(experimentKey);
+    if (table === undefined) return false;
+    const slot = table.find(unitId, keyHash(unitId));
+    if (slot < 0) return false;
+    this.remove(table, slot);
     return true;
   }
 
   /** Forgets everything. */
   clear(): void {
-    this.experiments.clear();
+    this.lastTable = undefined;
+    this.tables.clear();
     this.count = 0;
-    this.lastEntry = undefined;
   }
 
-  private lookup(experimentKey: string, unitId: string): Entry | undefined {
-    const units = this.experiments.get(experimentKey);
-    if (units === undefined) return undefined;
-    const entry = units.get(unitId);
-    if (entry === undefined) return undefined;
-    if (this.now() - entry.value.lastActiveAt > this.ttlMs) {
-      units.delete(unitId);
-      this.count--;
-      if (this.lastEntry === entry) this.lastEntry = undefined;
-      return undefined;
+  private table(experimentKey: string): Table {
+    let table = this.tables.get(experimentKey);
+    if (table === undefined) {
+      table = new Table();
+      this.tables.set(experimentKey, table);
     }
-    return entry;
+    return table;
   }
 
-  private insert(experimentKey: string, unitId: string, value: StoredAssignment): void {
-    let units = this.experiments.get(experimentKey);
-    if (units === undefined) {
-      units = new Map();
-      this.experiments.set(experimentKey, units);
+  /** The unit's slot when it is stored and not idle for longer than the TTL, else -1. */
+  private live(table: Table, unitId: string, hash: number): number {
+    const slot = table.find(unitId, hash);
+    if (slot < 0) return -1;
+    if (this.now() - table.lastActiveAt(slot) > this.ttlMs) {
+      this.remove(table, slot);
+      return -1;
     }
+    return slot;
+  }
+
+  private remove(table: Table, slot: number): void {
+    if (table === this.lastTable && slot === this.lastSlot) this.lastTable = undefined;
+    table.remove(slot);
+    this.count--;
+  }
+
+  private insert(table: Table, unitId: string, hash: number, value: StoredAssignment): void {
     if (this.count >= this.maxEntries) this.evictOne();
-    units.set(unitId, { value, referenced: false });
+    table.insert(unitId, hash, value);
     this.count++;
   }
 
   private evictOne(): void {
     // Evict from the largest experiment so one busy experiment cannot starve the others.
-    let victim: Map<string, Entry> | undefined;
-    for (const units of this.experiments.values()) if (victim === undefined || units.size > victim.size) victim = units;
-    if (victim === undefined) return;
+    let victim: Table | undefined;
+    for (const table of this.tables.values()) if (victim === undefined || table.live > victim.live) victim = table;
+    if (victim === undefined || victim.live === 0) return;
     const now = this.now();
-    // Every entry gets at most one second chance, so this loop ends within size + 1 steps.
+    // CLOCK: the hand sweeps slots in order; a referenced, unexpired unit gets one second chance,
+    // so this ends within two sweeps.
     for (;;) {
-      const first = victim.entries().next();
-      if (first.done) return;
-      const [unitId, entry] = first.value;
-      victim.delete(unitId);
-      if (entry.referenced && now - entry.value.lastActiveAt <= this.ttlMs) {
-        entry.referenced = false;
-        victim.set(unitId, entry);
-        continue;
-      }
-      this.count--;
-      if (this.lastEntry === entry) this.lastEntry = undefined;
+      if (victim.hand >= victim.next) victim.hand = 0;
+      const slot = victim.hand++;
+      if (victim.keys[slot] === undefined) continue;
+      if (now - victim.lastActiveAt(slot) <= this.ttlMs && victim.secondChance(slot)) continue;
+      this.remove(victim, slot);
       return;
     }
   }

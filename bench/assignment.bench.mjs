@@ -1,0 +1,315 @@
+#!/usr/bin/env node
+// Assignments per second for a 2-arm 50/50 experiment over 1,000,000 distinct conversation ids:
+// abtel cold (first routing of each id, stored), abtel sticky hit (every id already stored),
+// against the GrowthBook JS SDK evaluating the same split locally and the FeatBit Node server SDK
+// in offline mode with a JSON bootstrap, all measured in this run. Writes results/assignment.json.
+//
+// Usage: node assignment.bench.mjs [--ids 1000000] [--rounds 3]
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ExperimentDefinition, ExperimentSet, MemoryAssignmentStore, StickyRouter, assign, bucketOf } from '@abtel/core';
+import { GrowthBookClient } from '@growthbook/growthbook';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({ options: { ids: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' } } });
+const N = Number(values.ids);
+const ROUNDS = Number(values.rounds);
+const KEY = 'support-persona';
+
+/** Distinct, realistic-looking conversation ids (built before any timing). */
+function makeIds(count, prefix) {
+  const ids = new Array(count);
+  for (let i = 0; i < count; i++) ids[i] = `${prefix}-${(Math.imul(i + 1, 2654435761) >>> 0).toString(16).padStart(8, '0')}-${i.toString(36)}`;
+  return ids;
+}
+
+const ids = makeIds(N, 'conv');
+const warmIds = makeIds(100_000, 'warm');
+
+const definition = ExperimentDefinition.parse({
+  key: KEY,
+  version: 1,
+  owner: 'bench',
+  surface: 'persona',
+  state: 'running',
+  variations: [
+    { key: 'neutral', weight: 50 },
+    { key: 'warm', weight: 50 },
+  ],
+  control: 'neutral',
+});
+const experiments = new ExperimentSet([definition]);
+
+function median(list) {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+// Wall time is what a service sees; CPU time (user + system of this process) is also recorded
+// because on a shared machine other processes stretch wall time unevenly across phases.
+function time(fn) {
+  globalThis.gc?.();
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const checksum = fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
+  return { seconds, cpuSeconds: (used.user + used.system) / 1e6, checksum };
+}
+
+async function timeAsync(fn) {
+  globalThis.gc?.();
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const checksum = await fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
+  return { seconds, cpuSeconds: (used.user + used.system) / 1e6, checksum };
+}
+
+function progress(text) {
+  if (process.stderr.isTTY) process.stderr.write(`\r${text.padEnd(60)}`);
+}
+
+// ---- abtel: cold (not yet stored) and sticky hit -----------------------------------------------
+function routeAll(router, list) {
+  let treated = 0;
+  for (let i = 0; i < list.length; i++) if (router.route(KEY, { id: list[i] }).variation === 'warm') treated++;
+  return treated;
+}
+
+function benchAbtel() {
+  const warmRouter = new StickyRouter({ experiments, store: new MemoryAssignmentStore({ maxEntries: 200_000 }) });
+  routeAll(warmRouter, warmIds);
+  routeAll(warmRouter, warmIds);
+  const cold = [];
+  const sticky = [];
+  const coldCpu = [];
+  const stickyCpu = [];
+  let treated = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    progress(`abtel round ${round + 1}/${ROUNDS}`);
+    const store = new MemoryAssignmentStore({ maxEntries: N + 1 });
+    const router = new StickyRouter({ experiments, store });
+    const first = time(() => routeAll(router, ids));
+    cold.push(N / first.seconds);
+    coldCpu.push(N / first.cpuSeconds);
+    treated = first.checksum;
+    const again = time(() => routeAll(router, ids));
+    if (again.checksum !== first.checksum) throw new Error('sticky hits changed a variation');
+    if (store.size !== N) throw new Error(`expected ${N} stored assignments, found ${store.size}`);
+    sticky.push(N / again.seconds);
+    stickyCpu.push(N / again.cpuSeconds);
+  }
+  return { cold: median(cold), sticky: median(sticky), coldCpu: median(coldCpu), stickyCpu: median(stickyCpu), treatedShare: treated / N };
+}
+
+function benchPure() {
+  const rates = [];
+  const hashRates = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const pure = time(() => {
+      let treated = 0;
+      for (let i = 0; i < ids.length; i++) if (assign(definition, { id: ids[i] }).variation === 'warm') treated++;
+      return treated;
+    });
+    rates.push(N / pure.seconds);
+    const hash = time(() => {
+      let sum = 0;
+      for (let i = 0; i < ids.length; i++) sum += bucketOf(KEY, ids[i]);
+      return sum;
+    });
+    hashRates.push(N / hash.seconds);
+  }
+  return { assign: median(rates), bucketOf: median(hashRates) };
+}
+
+// ---- GrowthBook: the same 50/50 split as a feature with an experiment rule, evaluated locally ----
+function benchGrowthBook() {
+  const client = new GrowthBookClient({ enableDevMode: false });
+  client.initSync({
+    payload: {
+      features: {
+        [KEY]: {
+          defaultValue: 'neutral',
+          rules: [{ key: KEY, variations: ['neutral', 'warm'], weights: [0.5, 0.5], coverage: 1, hashAttribute: 'id', hashVersion: 2 }],
+        },
+      },
+    },
+  });
+  const evaluate = (list) => {
+    let treated = 0;
+    for (let i = 0; i < list.length; i++) if (client.evalFeature(KEY, { attributes: { id: list[i] } }).value === 'warm') treated++;
+    return treated;
+  };
+  evaluate(warmIds);
+  evaluate(warmIds);
+  const rates = [];
+  const cpuRates = [];
+  let treated = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    progress(`GrowthBook round ${round + 1}/${ROUNDS}`);
+    const measured = time(() => evaluate(ids));
+    rates.push(N / measured.seconds);
+    cpuRates.push(N / measured.cpuSeconds);
+    treated = measured.checksum;
+  }
+  return { rate: median(rates), cpuRate: median(cpuRates), treatedShare: treated / N, version: client.version };
+}
+
+// ---- FeatBit: offline mode, flag bootstrapped from JSON (the format its server exports) --------
+async function benchFeatBit() {
+  let sdk;
+  try {
+    sdk = await import('@featbit/node-server-sdk');
+  } catch (error) {
+    return { skipped: `@featbit/node-server-sdk is not installed (${error.message})` };
+  }
+  const { FbClientBuilder, UserBuilder } = sdk.default ?? sdk;
+  const now = new Date().toISOString();
+  const bootstrap = JSON.stringify({
+    messageType: 'data-sync',
+    data: {
+      eventType: 'full',
+      featureFlags: [
+        {
+          id: '0f1a2b3c-0000-4000-8000-000000000001',
+          key: KEY,
+          name: KEY,
+          variationType: 'string',
+          variations: [
+            { id: 'v-neutral', value: 'neutral' },
+            { id: 'v-warm', value: 'warm' },
+          ],
+          targetUsers: [],
+          rules: [],
+          isEnabled: true,
+          disabledVariationId: 'v-neutral',
+          fallthrough: {
+            dispatchKey: null,
+            includedInExpt: true,
+            variations: [
+              { id: 'v-neutral', rollout: [0, 0.5], exptRollout: 1 },
+              { id: 'v-warm', rollout: [0.5, 1], exptRollout: 1 },
+            ],
+          },
+          exptIncludeAllTargets: true,
+          tags: [],
+          isArchived: false,
+          disabledVariation: { id: 'v-neutral', value: 'neutral' },
+          creatorId: 'bench',
+          updatorId: 'bench',
+          createdAt: now,
+          updatedAt: now,
+        },
+      ],
+      segments: [],
+    },
+  });
+  const client = new FbClientBuilder().offline(true).useJsonBootstrapProvider(bootstrap).logLevel('error').build();
+  try {
+    await client.waitForInitialization();
+  } catch (error) {
+    return { skipped: `FeatBit client did not initialise offline: ${error.message}` };
+  }
+  const users = (list) => list.map((id) => new UserBuilder(id).build());
+  const evaluate = async (list) => {
+    let treated = 0;
+    for (let i = 0; i < list.length; i++) if ((await client.stringVariation(KEY, list[i], 'neutral')) === 'warm') treated++;
+    return treated;
+  };
+  const warmUsers = users(warmIds);
+  const warmTreated = await evaluate(warmUsers);
+  if (warmTreated === 0 || warmTreated === warmUsers.length) {
+    await client.close();
+    return { skipped: `FeatBit offline bootstrap did not evaluate the rollout (treated ${warmTreated} of ${warmUsers.length})` };
+  }
+  // Building users is the caller's cost in FeatBit's API, but it is kept out of the timing (as the
+  // id strings are for everyone) so that the comparison is evaluation against evaluation.
+  const allUsers = users(ids);
+  const rates = [];
+  const cpuRates = [];
+  let treated = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    progress(`FeatBit round ${round + 1}/${ROUNDS}`);
+    const measured = await timeAsync(() => evaluate(allUsers));
+    rates.push(N / measured.seconds);
+    cpuRates.push(N / measured.cpuSeconds);
+    treated = measured.checksum;
+  }
+  await client.close();
+  return { rate: median(rates), cpuRate: median(cpuRates), treatedShare: treated / N };
+}
+
+const abtel = benchAbtel();
+const pure = benchPure();
+const growthbook = benchGrowthBook();
+const featbit = await benchFeatBit();
+progress('');
+if (process.stderr.isTTY) process.stderr.write('\r');
+
+const fmt = (rate) => `${(rate / 1e6).toFixed(2)} M/s`;
+const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+const rows = [
+  ['abtel cold (route + store)', abtel.cold],
+  ['abtel sticky hit', abtel.sticky],
+  ['abtel assign() (pure, no store)', pure.assign],
+  ['abtel bucketOf() (hash only)', pure.bucketOf],
+  [`GrowthBook ${growthbook.version} evalFeature (local)`, growthbook.rate],
+];
+if (featbit.rate !== undefined) rows.push(['FeatBit node-server-sdk (offline, bootstrap)', featbit.rate]);
+
+console.log(`assignment: 2-arm 50/50, ${N.toLocaleString('en-US')} distinct ids, median of ${ROUNDS} rounds, Node ${process.version}`);
+for (const [name, rate] of rows) console.log(`  ${name.padEnd(48)} ${fmt(rate).padStart(11)}   ${ratio(rate, growthbook.rate).toFixed(2)}× GrowthBook`);
+if (featbit.skipped) console.log(`  FeatBit skipped: ${featbit.skipped}`);
+const coldRatio = ratio(abtel.cold, growthbook.rate);
+const stickyRatio = ratio(abtel.sticky, growthbook.rate);
+const coldCpuRatio = ratio(abtel.coldCpu, growthbook.cpuRate);
+const stickyCpuRatio = ratio(abtel.stickyCpu, growthbook.cpuRate);
+console.log(`  by CPU time: abtel cold ${fmt(abtel.coldCpu)} (${coldCpuRatio}×), sticky hit ${fmt(abtel.stickyCpu)} (${stickyCpuRatio}×), GrowthBook ${fmt(growthbook.cpuRate)}${featbit.cpuRate !== undefined ? `, FeatBit ${fmt(featbit.cpuRate)}` : ''}`);
+console.log(`  load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(' ')} on ${cpus().length} cores (other processes stretch wall time)`);
+console.log(`  goal cold ≥ 3× GrowthBook: ${coldRatio}× ${coldRatio >= 3 ? 'met' : 'NOT met'}; goal sticky ≥ 10×: ${stickyRatio}× ${stickyRatio >= 10 ? 'met' : 'NOT met'}`);
+console.log(`  treated share: abtel ${abtel.treatedShare.toFixed(4)}, GrowthBook ${growthbook.treatedShare.toFixed(4)}${featbit.treatedShare !== undefined ? `, FeatBit ${featbit.treatedShare.toFixed(4)}` : ''}`);
+
+const result = {
+  benchmark: 'assignment',
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  ids: N,
+  rounds: ROUNDS,
+  split: '2-arm 50/50',
+  opsPerSecond: {
+    abtelCold: Math.round(abtel.cold),
+    abtelStickyHit: Math.round(abtel.sticky),
+    abtelAssignPure: Math.round(pure.assign),
+    abtelBucketOf: Math.round(pure.bucketOf),
+    growthbook: Math.round(growthbook.rate),
+    featbit: featbit.rate === undefined ? null : Math.round(featbit.rate),
+  },
+  ratiosVsGrowthBook: {
+    abtelCold: coldRatio,
+    abtelStickyHit: stickyRatio,
+    abtelAssignPure: ratio(pure.assign, growthbook.rate),
+    featbit: featbit.rate === undefined ? null : ratio(featbit.rate, growthbook.rate),
+  },
+  cpuOpsPerSecond: {
+    abtelCold: Math.round(abtel.coldCpu),
+    abtelStickyHit: Math.round(abtel.stickyCpu),
+    growthbook: Math.round(growthbook.cpuRate),
+    featbit: featbit.cpuRate === undefined ? null : Math.round(featbit.cpuRate),
+  },
+  cpuRatiosVsGrowthBook: { abtelCold: coldCpuRatio, abtelStickyHit: stickyCpuRatio },
+  loadAverage: loadavg(),
+  ratiosVsFeatBit: featbit.rate === undefined ? null : { abtelCold: ratio(abtel.cold, featbit.rate), abtelStickyHit: ratio(abtel.sticky, featbit.rate) },
+  goals: { coldAtLeast3x: coldRatio >= 3, stickyAtLeast10x: stickyRatio >= 10 },
+  featbitSkipped: featbit.skipped ?? null,
+  treatedShare: { abtel: abtel.treatedShare, growthbook: growthbook.treatedShare, featbit: featbit.treatedShare ?? null },
+};
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'assignment.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log('  wrote bench/results/assignment.json');
