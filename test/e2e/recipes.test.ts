@@ -4,9 +4,11 @@
  * `abtel` on PATH (the built CLI) and port 4318 replaced by a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanTelemetry, startModelServer, type ModelServer } from '@abtel/demo';
 import { CLI_BIN, REPO_ROOT, TEST_ROOT, requireBuilt } from './helpers.js';
@@ -78,6 +80,9 @@ describe('RECIPES.md', () => {
       await mkdir(dirname(join(work, file)), { recursive: true });
       await writeFile(join(work, file), block.body);
     }
+    // The duckdb recipe runs from a checkout: give the scratch directory the repository's SQL.
+    await mkdir(join(work, 'apps', 'analysis'), { recursive: true });
+    await symlink(join(REPO_ROOT, 'apps', 'analysis', 'sql'), join(work, 'apps', 'analysis', 'sql'));
     await mkdir(join(work, 'bin'));
     await writeFile(join(work, 'bin', 'abtel'), `#!/bin/sh\nexec "${process.execPath}" "${CLI_BIN}" "$@"\n`);
     await chmod(join(work, 'bin', 'abtel'), 0o755);
@@ -149,5 +154,51 @@ describe('RECIPES.md', () => {
     expect(health.status).toBe(200);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+  });
+
+  it('recipe 3: abtel analyze (table, JSON, HTML) and abtel sql on the files the agent produced', async () => {
+    const run = await bash(recipe('analyze'));
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(await readFile(join(work, 'report.json'), 'utf8')) as { experiment: { key: string }; population: { total: number } };
+    expect(report.experiment.key).toBe('support-persona');
+    expect(report.population.total).toBe(1);
+    expect(await readFile(join(work, 'report.html'), 'utf8')).toContain('<svg');
+    // The last command is `abtel sql -c`: one exposed conversation in the agent's variation.
+    expect(run.stdout).toMatch(/(sam-neutral|riley-warm)\D+1\b/);
+  });
+
+  it('recipe 3: plain SQL over the files with the view definitions from apps/analysis/sql', async () => {
+    const [prepare = '', query = ''] = recipe('duckdb').trim().split('\n');
+    let csatRows: Record<string, unknown>[];
+    const onPath = (await bash('command -v duckdb || true')).stdout.trim();
+    if (onPath) {
+      const run = await bash(`${prepare}\nduckdb -json -init abtel.sql -c ".read csat.sql"`);
+      expect(run.code, run.stderr).toBe(0);
+      csatRows = JSON.parse(run.stdout) as Record<string, unknown>[];
+    } else {
+      // No duckdb CLI on this machine: run the recipe's own files with the same DuckDB engine,
+      // statement by statement as `duckdb -init abtel.sql` and `.read csat.sql` do.
+      expect(query).toContain('duckdb -init abtel.sql');
+      const run = await bash(prepare);
+      expect(run.code, run.stderr).toBe(0);
+      expect(existsSync(join(work, 'abtel.sql'))).toBe(true);
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      const previous = process.cwd();
+      process.chdir(work); // `./data` in abtel.sql is relative to where duckdb runs
+      try {
+        const statements = await connection.extractStatements(await readFile(join(work, 'abtel.sql'), 'utf8'));
+        for (let i = 0; i < statements.count; i += 1) await (await statements.prepare(i)).run();
+        const reader = await connection.runAndReadAll(await readFile(join(work, 'csat.sql'), 'utf8'));
+        csatRows = reader.getRowObjectsJson() as Record<string, unknown>[];
+      } finally {
+        process.chdir(previous);
+        connection.closeSync();
+        instance.closeSync();
+      }
+    }
+    expect(csatRows).toHaveLength(1);
+    expect(csatRows[0]).toMatchObject({ conversations: expect.anything(), mean_csat: 5 });
+    expect(Number(csatRows[0]?.['conversations'])).toBe(1);
   });
 });
