@@ -1,0 +1,4 @@
+/**
+ * The `abtel` subcommands this app provides, loaded lazily by the CLI.
+ */
+export { analyzeCommand } from './analyze/command.js';
