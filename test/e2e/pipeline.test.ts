@@ -195,3 +195,40 @@ describe('determinism', () => {
     }
   });
 });
+
+describe('abtel demo --keep-running', () => {
+  it('leaves the collector up for exploration until Ctrl+C, then stops it', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI_BIN } = await import('./helpers.js');
+    const out = await tempDir('keep-running');
+    const env: NodeJS.ProcessEnv = {};
+    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('OTEL_') && !key.startsWith('ABTEL_')) env[key] = value;
+    const child = spawn(process.execPath, [CLI_BIN, 'demo', '--conversations', '20', '--seed', 'keep', '--out', out, '--keep-running'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stderr.resume();
+    const ready = new Promise<void>((resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "Press Ctrl+C" line:\n${stdout}`)), 120_000);
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes('Press Ctrl+C')) {
+          clearTimeout(timer);
+          resolveReady();
+        }
+      });
+    });
+    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+    try {
+      await ready;
+      const url = /collector keeps running at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
+      expect(url).toBeDefined();
+      expect(stdout).toContain(`abtel sql ${join(out, 'data')}`);
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
