@@ -16,4 +16,5 @@ export const commandEntries: readonly CommandEntry[] = [
   { name: 'assign', summary: 'print which variation a unit gets and why, as JSON', load: async () => (await import('@abtel/core/commands')).assignCommand },
   { name: 'collector', summary: 'run the OTLP/HTTP collector that writes Collector-compatible JSON Lines files', load: async () => (await import('@abtel/collector/commands')).collectorCommand },
   { name: 'demo', summary: 'run a simulated support-agent experiment end to end and print its report', load: async () => (await import('@abtel/demo/commands')).demoCommand },
+  { name: 'analyze', summary: 'analyse an experiment from collected files: health, lifts, guardrails, segments, decision', load: async () => (await import('@abtel/analysis/commands')).analyzeCommand },
 ];
