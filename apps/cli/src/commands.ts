@@ -16,5 +16,7 @@ export const commandEntries: readonly CommandEntry[] = [
   { name: 'assign', summary: 'print which variation a unit gets and why, as JSON', load: async () => (await import('@abtel/core/commands')).assignCommand },
   { name: 'collector', summary: 'run the OTLP/HTTP collector that writes Collector-compatible JSON Lines files', load: async () => (await import('@abtel/collector/commands')).collectorCommand },
   { name: 'demo', summary: 'run a simulated support-agent experiment end to end and print its report', load: async () => (await import('@abtel/demo/commands')).demoCommand },
+  { name: 'sql', summary: 'SQL shell (or -c query) over collected files with the analysis views defined', load: async () => (await import('@abtel/analysis/commands/sql')).sqlCommand },
+  { name: 'compact', summary: 'flatten closed OTLP files into Parquet, incrementally, for fast analysis', load: async () => (await import('@abtel/analysis/commands/compact')).compactCommand },
   { name: 'analyze', summary: 'analyse an experiment from collected files: health, lifts, guardrails, segments, decision', load: async () => (await import('@abtel/analysis/commands')).analyzeCommand },
 ];

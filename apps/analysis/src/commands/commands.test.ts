@@ -1,0 +1,141 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { queryRows } from '@abtel/files';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openDataset } from '../data/dataset.js';
+import { viewSqlFiles } from '../data/views.js';
+import { writeSyntheticDataset, type SyntheticResult } from '../data/synthetic.js';
+import { compactCommand } from './compact.js';
+import { sqlCommand } from './sql.js';
+
+let dir: string;
+let data: SyntheticResult;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'abtel-sql-'));
+  data = await writeSyntheticDataset(dir, {
+    conversations: 300,
+    seed: 3,
+    linesPerFile: 2,
+    recordsPerLine: 100,
+    badLines: 1,
+    evaluations: [{ name: 'helpfulness', mean: { control: 3.5 }, sampleRate: 0.5 }],
+    segments: [{ name: 'plan', values: [{ value: 'free', share: 1 }] }],
+  });
+  const old = new Date(Date.now() - 60_000);
+  for (const name of readdirSync(dir)) utimesSync(join(dir, name), old, old);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function capture() {
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: new Writable({ write: (chunk, _e, cb) => ((stdout += String(chunk)), cb()) }),
+    stderr: new Writable({ write: (chunk, _e, cb) => ((stderr += String(chunk)), cb()) }),
+    env: {},
+    cwd: dir,
+  };
+  return { io, out: () => stdout, err: () => stderr };
+}
+
+describe('abtel sql', () => {
+  test('-c with --format json prints the rows; bad lines are reported on stderr', async () => {
+    const { io, out, err } = capture();
+    const code = await sqlCommand.run(['.', '-c', 'SELECT variation, count(*) AS units FROM exposures GROUP BY ALL ORDER BY 1', '--format', 'json'], io);
+    expect(code).toBe(0);
+    const rows = JSON.parse(out()) as { variation: string; units: number }[];
+    const expected = ['control', 'treatment_a', 'treatment_b'].map((variation) => ({
+      variation,
+      units: data.units!.filter((u) => u.exposed && u.variation === variation).length,
+    }));
+    expect(rows).toEqual(expected);
+    expect(err()).toMatch(/1 unreadable line\(s\) skipped, first at .*traces\.jsonl:\d+/);
+  });
+
+  test('table and csv output', async () => {
+    const table = capture();
+    await sqlCommand.run([dir, '-c', "SELECT 1 AS one, 'a,b' AS text"], table.io);
+    expect(table.out()).toBe('one  text\n---  ----\n  1  a,b\n(1 row)\n');
+    const csv = capture();
+    await sqlCommand.run([dir, '-c', "SELECT 1 AS one, 'a,b' AS text", '--format', 'csv'], csv.io);
+    expect(csv.out()).toBe('one,text\r\n1,"a,b"\r\n');
+  });
+
+  test('interactive shell reads statements until ";"', async () => {
+    const { io, out } = capture();
+    const stdin = new PassThrough();
+    const running = sqlCommand.run([dir], { ...io, stdin } as never);
+    stdin.end('SELECT count(*) AS n\nFROM spans;\n.tables\nSELECT nope;\n.exit\n');
+    expect(await running).toBe(0);
+    expect(out()).toContain(`${data.spans}`);
+    expect(out()).toContain('arm_stats');
+  });
+
+  test('usage and SQL errors', async () => {
+    await expect(sqlCommand.run([], capture().io)).rejects.toThrow(/give the data directory/);
+    await expect(sqlCommand.run([dir, '--format', 'xml'], capture().io)).rejects.toThrow(/--format must be one of/);
+    await expect(sqlCommand.run([dir, '-c', 'SELECT * FROM nothing_here'], capture().io)).rejects.toThrow(/SQL error: .*nothing_here/);
+    expect(sqlCommand.help).toMatch(/Example:\n\s+abtel sql/);
+  });
+});
+
+function rounded(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : Number(value.toPrecision(8));
+  if (Array.isArray(value)) return value.map(rounded);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)]));
+  return value;
+}
+
+describe('the SQL files are plain DuckDB SQL', () => {
+  test('running apps/analysis/sql/*.sql as the duckdb CLI would (placeholder substituted) gives the same views', async () => {
+    const script = viewSqlFiles({ includeSources: true })
+      .map((file) => file.sql)
+      .join('\n')
+      .replaceAll('__ABTEL_DATA__', dir);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const ds = await openDataset({ inputs: [dir] });
+    try {
+      await connection.run(script);
+      for (const view of ['arm_stats', 'exposures', 'unit_metrics']) {
+        const sql = `SELECT * FROM ${view} ORDER BY ALL`;
+        // Float sums may differ in the last bits (summation order); everything else is exact.
+        expect(rounded(await queryRows(connection, sql))).toEqual(rounded(await ds.query(sql)));
+      }
+      const bad = await queryRows<{ source_line: number }>(connection, "SELECT source_line FROM otlp_bad_lines WHERE line_status = 'invalid'");
+      expect(bad.map((b) => b.source_line)).toEqual(data.badLines.map((b) => b.line));
+    } finally {
+      await ds.close();
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  test('00_otlp.sql is the same file as @abtel/files sql/otlp.sql', () => {
+    const here = readFileSync(new URL('../../sql/00_otlp.sql', import.meta.url), 'utf8');
+    const files = readFileSync(new URL('../../../../packages/files/sql/otlp.sql', import.meta.url), 'utf8');
+    expect(here).toBe(files);
+  });
+});
+
+describe('abtel compact', () => {
+  test('compacts rotated files, then reports them up to date', async () => {
+    const first = capture();
+    expect(await compactCommand.run([dir, '--format', 'json'], first.io)).toBe(0);
+    const result = JSON.parse(first.out()) as { compacted: string[]; skipped: unknown[] };
+    expect(result.compacted.length).toBe(data.files.traces.length + data.files.logs.length - 2);
+    expect(result.skipped).toHaveLength(2);
+    const second = capture();
+    await compactCommand.run([dir], second.io);
+    expect(second.out()).toMatch(/compacted 0 file\(s\).*\d+ already up to date/);
+    await expect(compactCommand.run([], capture().io)).rejects.toThrow(/exactly one data directory/);
+    // abtel sql still sees everything (Parquet + the live files).
+    const sql = capture();
+    await sqlCommand.run([dir, '-c', 'SELECT count(*) AS n FROM spans', '--format', 'json'], sql.io);
+    expect(JSON.parse(sql.out())).toEqual([{ n: data.spans }]);
+  });
+});
