@@ -151,7 +151,7 @@ describe(`abtel demo --conversations ${CONVERSATIONS} (the default size), end to
       // Pooled two-proportion z (DESIGN.md): significant at alpha 0.05 when |z| > 1.959964.
       const pooled = (c.resolved + t.resolved) / (c.n + t.n);
       const z = (pt - pc) / Math.sqrt(pooled * (1 - pooled) * (1 / c.n + 1 / t.n));
-      // No guardrail effect was injected: equal error rates, latency about +15% against a +35% threshold.
+      // No guardrail effect was injected: equal error rates, server latency about +20% against a +35% p95 threshold.
       expect(report.guardrails.filter((g) => g.actionTriggered)).toEqual([]);
       if (z > 1.959964) {
         expect(report.decision.recommendation).toBe('ship');

@@ -1,50 +1,36 @@
 /**
- * The demo's last step: `abtel compact` (optional) and `abtel analyze` on the collected files,
- * through the same command objects the `abtel` CLI runs, so the demo shows exactly what a user
- * gets from the CLI. When the analysis package is not available, the step says so and the demo
- * keeps the per-arm counts it read from the files.
+ * The demo's last step: `abtel compact` (optional), then the analysis of both experiments with
+ * @abtel/analysis (DuckDB over the collected files): the terminal report is printed and the
+ * report files are written. When the analysis package cannot be loaded (not built), the step says
+ * so and the demo keeps the per-arm counts it read from the files.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Command, CommandIo } from '@abtel/core/cli';
+import type { CommandIo } from '@abtel/core/cli';
 import { PERSONA_EXPERIMENT, RETRIEVAL_EXPERIMENT } from './support-agent.js';
 import type { ProgressBar } from './internal/progress.js';
 
+type AnalysisModule = typeof import('@abtel/analysis');
+type CompactModule = typeof import('@abtel/analysis/commands/compact');
+
 /** What the analysis step produced. */
 export interface AnalysisOutcome {
-  /** False when `abtel analyze` could not be loaded. */
+  /** False when the analysis could not be loaded. */
   readonly available: boolean;
   /** Why the analysis is missing or failed, when it is. */
   readonly message?: string;
   readonly reportJson?: string;
   readonly reportHtml?: string;
   readonly reportMarkdown?: string;
-  /** Report files of the other experiment(s), by experiment key. */
+  /** Report files of the other experiment, by experiment key. */
   readonly otherReports: Record<string, string[]>;
-  /** Exit codes of the analyze runs (0 ok; 3 a --fail-on condition). */
-  readonly exitCodes: number[];
+  /** The decision per experiment key. */
+  readonly decisions: Record<string, { recommendation: string; winner?: string }>;
 }
 
-// Entry points that may export abtel's command objects, in the order they are tried.
-const COMMAND_MODULES = ['@abtel/analysis/commands', '@abtel/analysis', '@abtel/collector/commands', '@abtel/collector', '@abtel/files'];
-
-async function findCommand(name: string): Promise<{ command?: Command; problems: string[] }> {
-  const problems: string[] = [];
-  for (const specifier of COMMAND_MODULES) {
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(specifier)) as Record<string, unknown>;
-    } catch (error) {
-      problems.push(`${specifier}: ${(error as Error).message.split('\n')[0]}`);
-      continue;
-    }
-    for (const value of Object.values(mod)) {
-      const candidate = value as Partial<Command> | undefined;
-      if (candidate && typeof candidate === 'object' && candidate.name === name && typeof candidate.run === 'function') return { command: candidate as Command, problems };
-    }
-  }
-  return { problems };
-}
+/** Minutes per bucket of the exposure timeline: the demo lasts seconds, not hours. */
+const DEMO_WINDOW_MINUTES = 1;
 
 function quietIo(io: CommandIo): CommandIo & { text: () => string } {
   let text = '';
@@ -58,8 +44,9 @@ function quietIo(io: CommandIo): CommandIo & { text: () => string } {
 }
 
 /**
- * Compacts (optionally) and analyses the demo's files; prints the terminal report of the
- * retrieval experiment (and the persona experiment) and writes report.html / report.json.
+ * Compacts (optionally) and analyses the demo's files; prints the terminal report of both
+ * experiments and writes report.html / report.json / report.md (support-retrieval) and
+ * support-persona.report.html / .json.
  * @example
  * const outcome = await analyseDemo({ dataDir, experimentsDir, out, compact: false, io, bar });
  */
@@ -71,55 +58,64 @@ export async function analyseDemo(options: {
   io: CommandIo;
   bar: ProgressBar;
 }): Promise<AnalysisOutcome> {
-  const { io, dataDir, experimentsDir, out } = options;
-  const analyze = await findCommand('analyze');
-  if (!analyze.command) {
-    const message = `abtel analyze is not available in this build (${analyze.problems[0] ?? 'no module exports an "analyze" command'}); the per-arm counts above come straight from the files. Build everything with: node scripts/pnpm.mjs exec turbo run build`;
+  const { io, dataDir, experimentsDir, out, bar } = options;
+  let analysis: AnalysisModule;
+  try {
+    analysis = await import('@abtel/analysis');
+  } catch (error) {
+    const message = `the analysis (@abtel/analysis) could not be loaded: ${(error as Error).message.split('\n')[0]}; the per-arm counts above come straight from the files. Build everything with: node scripts/pnpm.mjs exec turbo run build`;
     io.stdout.write(`${message}\n`);
-    return { available: false, message, otherReports: {}, exitCodes: [] };
+    return { available: false, message, otherReports: {}, decisions: {} };
   }
   if (options.compact) {
-    const compact = await findCommand('compact');
-    if (compact.command) {
+    try {
+      const { compactCommand } = (await import('@abtel/analysis/commands/compact')) as CompactModule;
       const quiet = quietIo(io);
-      const code = await compact.command.run([dataDir], quiet);
-      io.stdout.write(code === 0 ? `  compacted ${dataDir} to Parquet\n` : `  abtel compact exited ${code}: ${quiet.text().trim().split('\n').pop() ?? ''}\n`);
-    } else {
-      io.stdout.write('  abtel compact is not available in this build; analysing the raw files\n');
+      const code = await compactCommand.run([dataDir], quiet);
+      io.stdout.write(code === 0 ? `  compacted ${dataDir} to Parquet\n` : `  abtel compact exited ${code}: ${quiet.text().trim().split('\n').pop() ?? ''}; analysing the raw files\n`);
+    } catch (error) {
+      io.stdout.write(`  abtel compact is not available (${(error as Error).message.split('\n')[0]}); analysing the raw files\n`);
     }
   }
-  const base = ['--data', dataDir, '--experiments', experimentsDir];
-  const exitCodes: number[] = [];
-  const otherReports: Record<string, string[]> = {};
-  const run = async (argv: string[], target: CommandIo): Promise<void> => {
-    exitCodes.push(await (analyze.command as Command).run(argv, target));
-  };
+  const colour = io.stdout.isTTY === true && !io.env['NO_COLOR'];
+  const decisions: AnalysisOutcome['decisions'] = {};
+  const written: Record<string, string[]> = {};
   try {
-    await run([...base, '--experiment', RETRIEVAL_EXPERIMENT, '--format', 'table'], io);
-    io.stdout.write('\n');
-    await run([...base, '--experiment', PERSONA_EXPERIMENT, '--format', 'table'], io);
-    const reportJson = join(out, 'report.json');
-    const reportHtml = join(out, 'report.html');
-    const reportMarkdown = join(out, 'report.md');
-    const quiet = quietIo(io);
-    await run([...base, '--experiment', RETRIEVAL_EXPERIMENT, '--format', 'json', '--out', reportJson], quiet);
-    await run([...base, '--experiment', RETRIEVAL_EXPERIMENT, '--format', 'html', '--out', reportHtml], quiet);
-    await run([...base, '--experiment', RETRIEVAL_EXPERIMENT, '--format', 'md', '--out', reportMarkdown], quiet);
-    const personaJson = join(out, `${PERSONA_EXPERIMENT}.report.json`);
-    const personaHtml = join(out, `${PERSONA_EXPERIMENT}.report.html`);
-    await run([...base, '--experiment', PERSONA_EXPERIMENT, '--format', 'json', '--out', personaJson], quiet);
-    await run([...base, '--experiment', PERSONA_EXPERIMENT, '--format', 'html', '--out', personaHtml], quiet);
-    otherReports[PERSONA_EXPERIMENT] = [personaHtml, personaJson];
-    const failed = exitCodes.filter((code) => code !== 0 && code !== 3);
-    if (failed.length > 0) {
-      const message = `abtel analyze failed (exit ${failed.join(', ')}): ${quiet.text().trim().split('\n').slice(-3).join(' | ')}`;
-      io.stdout.write(`${message}\n`);
-      return { available: true, message, otherReports, exitCodes };
+    for (const experiment of [RETRIEVAL_EXPERIMENT, PERSONA_EXPERIMENT]) {
+      bar.start(`analysis ${experiment}`);
+      const report = await analysis.analyze({
+        data: [dataDir],
+        experiments: experimentsDir,
+        experiment,
+        windowMinutes: DEMO_WINDOW_MINUTES,
+        onProgress: (progress) => bar.update(progress.done, progress.total),
+        ...(io.signal ? { signal: io.signal } : {}),
+      });
+      bar.clear();
+      decisions[experiment] = { recommendation: report.decision.recommendation, ...(report.decision.winner ? { winner: report.decision.winner } : {}) };
+      io.stdout.write(`${await analysis.renderReport(report, 'table', { colour })}\n`);
+      const base = experiment === RETRIEVAL_EXPERIMENT ? join(out, 'report') : join(out, `${experiment}.report`);
+      const files: string[] = [];
+      for (const format of ['html', 'json', 'md'] as const) {
+        const file = `${base}.${format}`;
+        await writeFile(file, await analysis.renderReport(report, format));
+        files.push(file);
+      }
+      written[experiment] = files;
     }
-    return { available: true, reportJson, reportHtml, reportMarkdown, otherReports, exitCodes };
   } catch (error) {
-    const message = `abtel analyze failed: ${(error as Error).message.split('\n')[0]}`;
+    bar.clear();
+    const message = `the analysis failed: ${(error as Error).message.split('\n')[0]}`;
     io.stdout.write(`${message}\n`);
-    return { available: true, message, otherReports, exitCodes };
+    return { available: true, message, otherReports: {}, decisions };
   }
+  const [reportHtml, reportJson, reportMarkdown] = written[RETRIEVAL_EXPERIMENT] ?? [];
+  return {
+    available: true,
+    ...(reportHtml ? { reportHtml } : {}),
+    ...(reportJson ? { reportJson } : {}),
+    ...(reportMarkdown ? { reportMarkdown } : {}),
+    otherReports: { [PERSONA_EXPERIMENT]: written[PERSONA_EXPERIMENT] ?? [] },
+    decisions,
+  };
 }

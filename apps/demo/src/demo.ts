@@ -268,10 +268,11 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     step('analysis');
     await writeFile(
       join(out, 'summary.json'),
-      `${JSON.stringify({ seed, conversations, agent, tickets, expected, files, complete, analysis: { available: analysis.available, message: analysis.message } }, null, 2)}\n`,
+      `${JSON.stringify({ seed, conversations, agent, tickets, expected, files, complete, analysis: { available: analysis.available, message: analysis.message, decisions: analysis.decisions } }, null, 2)}\n`,
     );
     line(io);
     for (const written of [analysis.reportHtml, analysis.reportJson, analysis.reportMarkdown]) if (written) line(io, `  wrote ${written}`);
+    for (const files of Object.values(analysis.otherReports)) for (const written of files) line(io, `  wrote ${written}`);
     line(io, `  wrote ${join(out, 'summary.json')}`);
     timings['total'] = Date.now() - started;
     line(io, `  done in ${(timings['total'] / 1000).toFixed(1)} s`);
