@@ -19,4 +19,6 @@ export const commandEntries: readonly CommandEntry[] = [
   { name: 'sql', summary: 'SQL shell (or -c query) over collected files with the analysis views defined', load: async () => (await import('@abtel/analysis/commands/sql')).sqlCommand },
   { name: 'compact', summary: 'flatten closed OTLP files into Parquet, incrementally, for fast analysis', load: async () => (await import('@abtel/analysis/commands/compact')).compactCommand },
   { name: 'analyze', summary: 'analyse an experiment from collected files: health, lifts, guardrails, segments, decision', load: async () => (await import('@abtel/analysis/commands')).analyzeCommand },
+  { name: 'power', summary: 'sample size or minimum detectable effect before launch', load: async () => (await import('./commands/power.js')).powerCommand },
+  { name: 'boundaries', summary: 'group-sequential z boundaries (Lan–DeMets O\'Brien–Fleming) for planned looks', load: async () => (await import('./commands/boundaries.js')).boundariesCommand },
 ];
