@@ -9,9 +9,18 @@ import { reportError } from './internal/safe.js';
 // spans by the convention but set `gen_ai.operation.name` only later.
 const GEN_AI_SPAN_NAME = /^(chat|embeddings|text_completion|generate_content|create_agent|invoke_agent) /;
 
-/** True when `span` is a gen_ai call at start time (attribute or conventional span name). */
+// First letters of those names: most spans (HTTP, database, app) are rejected without the regex.
+const GEN_AI_FIRST_LETTERS = new Set(['c', 'e', 't', 'g', 'i'].map((letter) => letter.charCodeAt(0)));
+
+/**
+ * True when `span` is a gen_ai call at start time (attribute or conventional span name).
+ * @example
+ * isGenAiSpan({ name: 'chat gpt-4o-mini', attributes: {} }); // true
+ */
 export function isGenAiSpan(span: Pick<ReadableSpan, 'attributes' | 'name'>): boolean {
-  return span.attributes[ATTR_GEN_AI_OPERATION_NAME] !== undefined || GEN_AI_SPAN_NAME.test(span.name);
+  if (span.attributes[ATTR_GEN_AI_OPERATION_NAME] !== undefined) return true;
+  const name = span.name;
+  return GEN_AI_FIRST_LETTERS.has(name.charCodeAt(0)) && GEN_AI_SPAN_NAME.test(name);
 }
 
 /**
