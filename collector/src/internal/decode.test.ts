@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, normaliseOtlp } from '../../test/helpers.js';
 import { BodyError, decodeJson, decodeProtobuf } from './decode.js';
+import { scanJson } from './jsonscan.js';
 import { LogsData, MetricsData, TracesData, type MessageSpec } from './schema.js';
 
 function specFor(name: string): MessageSpec {
@@ -156,5 +158,73 @@ describe('decodeProtobuf', () => {
     const decoded = decodeProtobuf(TracesData, body);
     expect(decoded).toMatchObject({ accepted: 1, rejected: 1 });
     expect(decoded.rejection).toMatch(/traceId must be 16 bytes \(got 3\)/);
+  });
+});
+
+describe('JSON fast path ≡ general decoder (property)', () => {
+  // The fast path only runs on one-line bodies; the same body pretty-printed always takes the
+  // general decoder. Both must agree on everything: outcome, counts, and what is written.
+  const hex = (length: number) => fc.stringMatching(new RegExp(`^[0-9a-fA-F]{${length}}$`));
+  const anyValue = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.record({ stringValue: fc.string() }),
+      fc.record({ intValue: fc.oneof(fc.integer(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String)) }),
+      fc.record({ doubleValue: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
+      fc.record({ boolValue: fc.boolean() }),
+      fc.record({ bytesValue: fc.base64String() }),
+      fc.record({ arrayValue: fc.record({ values: fc.array(tie('value'), { maxLength: 3 }) }) }),
+      fc.record({ kvlistValue: fc.record({ values: fc.array(fc.record({ key: fc.string(), value: tie('value') }), { maxLength: 3 }) }) }),
+      fc.constant({}),
+    ),
+  })).value;
+  const attributes = fc.array(fc.record({ key: fc.string(), value: anyValue }), { maxLength: 4 });
+  const span = fc.record(
+    {
+      traceId: fc.oneof(hex(32), fc.constant(''), fc.constant('xyz')),
+      spanId: fc.oneof(hex(16), fc.constant('')),
+      parentSpanId: hex(16),
+      name: fc.string(),
+      kind: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constant('SPAN_KIND_SERVER')),
+      startTimeUnixNano: fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String), fc.nat()),
+      attributes,
+      droppedAttributesCount: fc.nat(),
+      events: fc.array(fc.record({ name: fc.string(), timeUnixNano: fc.nat().map(String), attributes }), { maxLength: 2 }),
+      status: fc.oneof(fc.record({ code: fc.integer({ min: 0, max: 2 }), message: fc.string() }), fc.constant(null)),
+      flags: fc.nat(),
+      futureField: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  );
+  const body = fc.record({ resourceSpans: fc.array(fc.record({ resource: fc.record({ attributes }), scopeSpans: fc.array(fc.record({ scope: fc.record({ name: fc.string() }), spans: fc.array(span, { maxLength: 4 }) }), { maxLength: 2 }) }), { maxLength: 2 }) });
+
+  const outcome = (text: string) => {
+    try {
+      const result = decodeJson(TracesData, Buffer.from(text));
+      return { data: result.data, accepted: result.accepted, rejected: result.rejected };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+
+  it('agrees with the general decoder on generated bodies', () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(body, (value) => {
+        const compact = JSON.stringify(value);
+        const pretty = JSON.stringify(value, null, 1);
+        if (scanJson(TracesData, Buffer.from(compact))) fast += 1;
+        expect(outcome(compact)).toEqual(outcome(pretty));
+      }),
+      { numRuns: 400 },
+    );
+    // The property is only meaningful if many bodies take the fast path.
+    expect(fast).toBeGreaterThan(40);
+  });
+
+  it('quotes 64-bit integers sent as numbers with every digit kept', () => {
+    const text = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","startTimeUnixNano":18446744073709551615,"attributes":[{"key":"n","value":{"intValue":-9223372036854775808}}]}]}]}]}';
+    const result = decodeJson(TracesData, Buffer.from(text));
+    expect(result.line.toString()).toBe(`${text.replace('18446744073709551615', '"18446744073709551615"').replace('-9223372036854775808', '"-9223372036854775808"')}\n`);
   });
 });

@@ -7,6 +7,8 @@
  * invalid id inside one span / log record / data point rejects only that item (partial success).
  */
 import { isUtf8 } from 'node:buffer';
+import { scanJson } from './jsonscan.js';
+import { Fallback, ItemProblem, protobufToJsonText, WireProblem } from './protojson.js';
 import type { FieldSpec, MessageSpec } from './schema.js';
 
 /** Deep enough for every real payload; stops stack exhaustion on hostile nesting. */
@@ -30,7 +32,9 @@ export class BodyError extends Error {
 class ItemError extends Error {}
 
 export interface DecodedBody {
-  /** The canonical OTLP JSON object (`TracesData`, `LogsData` or `MetricsData`). */
+  /** The line to append: canonical OTLP JSON (`TracesData`, `LogsData` or `MetricsData`) and `\n`. */
+  readonly line: Buffer;
+  /** The line parsed back (computed on access; for tests and tools, not the request path). */
   readonly data: Record<string, unknown>;
   /** Items (spans, log records, data points) accepted. */
   readonly accepted: number;
@@ -38,19 +42,41 @@ export interface DecodedBody {
   readonly rejected: number;
   /** Why the first rejected item was rejected. */
   readonly rejection?: string;
-  /** For JSON bodies: true when the body is already canonical and can be written as it came. */
+  /** True when the body was already canonical and is written exactly as it came. */
   readonly canonical: boolean;
+}
+
+const NEWLINE = Buffer.from('\n');
+
+function decoded(line: Buffer, tally: { accepted: number; rejected: number; rejection: string | undefined }, canonical: boolean): DecodedBody {
+  return {
+    line,
+    get data() {
+      return JSON.parse(line.toString('utf8')) as Record<string, unknown>;
+    },
+    accepted: tally.accepted,
+    rejected: tally.rejected,
+    ...(tally.rejection ? { rejection: tally.rejection } : {}),
+    canonical,
+  };
 }
 
 interface Tally {
   accepted: number;
   rejected: number;
   rejection: string | undefined;
+  /** The body needs re-serialising (unknown or renamed fields, nulls, enum names, rejected items…). */
   changed: boolean;
+  /** 64-bit integers sent as JSON numbers (fixed in the text by quoting). */
+  quoted: number;
+  /** The member names of those integers. */
+  quotedNames: Set<string> | undefined;
+  /** Ids with upper-case hex (fixed in the text by lower-casing). */
+  lowered: number;
 }
 
 function newTally(): Tally {
-  return { accepted: 0, rejected: 0, rejection: undefined, changed: false };
+  return { accepted: 0, rejected: 0, rejection: undefined, changed: false, quoted: 0, quotedNames: undefined, lowered: 0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,7 +322,8 @@ function readField(
     let items = out[field.name] as unknown[] | undefined;
     if (items === undefined) out[field.name] = items = [];
     if (wireType === WIRE_LEN && expected !== WIRE_LEN) {
-      const stop = reader.pos + reader.length(end);
+      const size = reader.length(end);
+      const stop = reader.pos + size;
       while (reader.pos < stop) items.push(readScalar(reader, field, stop));
       if (reader.pos !== stop) reader.truncated();
       return;
@@ -325,6 +352,25 @@ function clearOtherMembers(spec: MessageSpec, field: FieldSpec, out: Record<stri
  * const { data, accepted } = decodeProtobuf(TracesData, body);
  */
 export function decodeProtobuf(spec: MessageSpec, body: Buffer): DecodedBody {
+  const fast = newTally();
+  try {
+    const text = protobufToJsonText(spec, body, fast);
+    return decoded(Buffer.from(`${text}\n`, 'utf8'), fast, false);
+  } catch (error) {
+    if (error instanceof WireProblem) {
+      const problem = new BodyError(error.message);
+      problem.path.push(...error.path);
+      throw problem;
+    }
+    if (error instanceof ItemProblem) throw new BodyError(error.message);
+    if (error instanceof RangeError) throw new BodyError(`protobuf body is malformed: ${error.message}`);
+    if (!(error instanceof Fallback)) throw error;
+  }
+  return decodeProtobufObjects(spec, body);
+}
+
+/** The general protobuf decoder (objects, then JSON.stringify); handles merges of repeated messages. */
+function decodeProtobufObjects(spec: MessageSpec, body: Buffer): DecodedBody {
   const tally = newTally();
   const reader = new Reader(body);
   let data: Record<string, unknown>;
@@ -335,7 +381,7 @@ export function decodeProtobuf(spec: MessageSpec, body: Buffer): DecodedBody {
     if (error instanceof RangeError) throw new BodyError(`protobuf body is malformed: ${error.message}`);
     throw error;
   }
-  return { data, accepted: tally.accepted, rejected: tally.rejected, ...(tally.rejection ? { rejection: tally.rejection } : {}), canonical: false };
+  return decoded(Buffer.from(`${JSON.stringify(data)}\n`, 'utf8'), tally, false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,7 +406,7 @@ function jsonId(value: unknown, bytes: number, name: string, tally: Tally): stri
   if (value.length === bytes * 2) {
     if ((bytes === 16 ? HEX_LOWER_32 : HEX_LOWER_16).test(value)) return value;
     if (HEX_ANY.test(value)) {
-      tally.changed = true;
+      tally.lowered += 1;
       return value.toLowerCase();
     }
   }
@@ -387,13 +433,14 @@ function jsonInteger(value: unknown, field: FieldSpec, tally: Tally): number {
   return number;
 }
 
-function jsonInt64(value: unknown, signed: boolean, tally: Tally): string {
+function jsonInt64(value: unknown, signed: boolean, tally: Tally, name: string): string {
   if (typeof value === 'string') {
     if ((signed ? SIGNED : UNSIGNED).test(value) && value.length <= 20) return value;
     throw new BodyError(`expected a ${signed ? '' : 'non-negative '}64-bit integer, got ${typeName(value)}`);
   }
   if (typeof value === 'number' && Number.isInteger(value) && (signed || value >= 0)) {
-    tally.changed = true;
+    tally.quoted += 1;
+    (tally.quotedNames ??= new Set()).add(name);
     return Number.isSafeInteger(value) ? String(value) : BigInt(value).toString();
   }
   throw new BodyError(`expected a ${signed ? '' : 'non-negative '}64-bit integer, got ${typeName(value)}`);
@@ -416,10 +463,10 @@ function jsonScalar(value: unknown, field: FieldSpec, tally: Tally): unknown {
       return value;
     case 'uint64':
     case 'fixed64':
-      return jsonInt64(value, false, tally);
+      return jsonInt64(value, false, tally, field.name);
     case 'int64':
     case 'sfixed64':
-      return jsonInt64(value, true, tally);
+      return jsonInt64(value, true, tally, field.name);
     case 'double':
       if (typeof value === 'number') return value;
       if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return value;
@@ -491,7 +538,10 @@ function normaliseField(field: FieldSpec, value: unknown, depth: number, tally: 
       const item: unknown = value[index];
       try {
         const normalised = jsonScalar(item, field, tally);
-        if (normalised !== item) value[index] = normalised;
+        if (normalised !== item) {
+          value[index] = normalised;
+          tally.changed = true; // list items are not fixed in the text
+        }
       } catch (error) {
         if (error instanceof BodyError) error.path.unshift(`[${index}]`);
         throw error;
@@ -540,6 +590,8 @@ function quoteLongIntegers(text: string): string {
  * const { data, canonical } = decodeJson(TracesData, body);
  */
 export function decodeJson(spec: MessageSpec, body: Buffer): DecodedBody {
+  const fast = scanJson(spec, body);
+  if (fast) return decoded(fast.line, { accepted: fast.items, rejected: 0, rejection: undefined }, fast.line.length === body.length + 1);
   const tally = newTally();
   let text = body.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) {
@@ -565,7 +617,71 @@ export function decodeJson(spec: MessageSpec, body: Buffer): DecodedBody {
     if (error instanceof RangeError) throw new BodyError(`body is too deeply nested (${error.message})`);
     throw error;
   }
-  // Written as it came only when nothing changed, it is one line, and it is valid UTF-8.
-  const canonical = !tally.changed && body.indexOf(10) === -1 && body.indexOf(13) === -1 && isUtf8(body);
-  return { data, accepted: tally.accepted, rejected: tally.rejected, ...(tally.rejection ? { rejection: tally.rejection } : {}), canonical };
+  const line = tally.changed ? undefined : patchedLine(body, tally);
+  if (line) return decoded(line, tally, tally.quoted === 0 && tally.lowered === 0);
+  return decoded(Buffer.from(`${JSON.stringify(data)}\n`, 'utf8'), tally, false);
+}
+
+const UPPER_ID_MEMBER = /("(?:traceId|spanId|parentSpanId)"[ \t]*:[ \t]*")([0-9a-fA-F]*[A-F][0-9a-fA-F]*)"/g;
+const QUOTE = Buffer.from('"');
+
+/** Offsets of the integers written as bare numbers after `"name":` (where quotes go in). */
+function bareIntegers(body: Buffer, name: string, into: number[]): void {
+  const key = Buffer.from(`"${name}":`, 'latin1');
+  // A key never occurs inside a JSON string: there its quotes would be escaped.
+  for (let at = body.indexOf(key); at !== -1; at = body.indexOf(key, at + key.length)) {
+    let index = at + key.length;
+    while (body[index] === 0x20 || body[index] === 0x09) index += 1;
+    const start = index;
+    if (body[index] === 0x2d) index += 1;
+    while (index < body.length && body[index]! >= 0x30 && body[index]! <= 0x39) index += 1;
+    if (index === start || (index === start + 1 && body[start] === 0x2d)) continue;
+    let next = index;
+    while (body[next] === 0x20 || body[next] === 0x09) next += 1;
+    const after = body[next];
+    if (after !== 0x2c && after !== 0x7d && after !== 0x5d) continue;
+    into.push(start, index);
+  }
+}
+
+/**
+ * The body itself as the line, when it is one line of valid UTF-8 whose only differences from
+ * canonical OTLP JSON are 64-bit integers written as numbers and upper-case ids: those are fixed
+ * in the bytes, which is much cheaper than re-serialising. The number of fixes must equal what the
+ * schema walk found, otherwise (e.g. `1e3` as an int64) the caller re-serialises.
+ */
+function patchedLine(body: Buffer, tally: Tally): Buffer | undefined {
+  if (body.indexOf(10) !== -1 || body.indexOf(13) !== -1 || !isUtf8(body)) return undefined;
+  let line = body;
+  if (tally.quoted > 0) {
+    const offsets: number[] = [];
+    for (const name of tally.quotedNames ?? []) bareIntegers(body, name, offsets);
+    if (offsets.length !== tally.quoted * 2) return undefined;
+    if ((tally.quotedNames?.size ?? 0) > 1) {
+      const pairs: [number, number][] = [];
+      for (let index = 0; index < offsets.length; index += 2) pairs.push([offsets[index]!, offsets[index + 1]!]);
+      pairs.sort((a, b) => a[0] - b[0]);
+      offsets.length = 0;
+      for (const [start, stop] of pairs) offsets.push(start, stop);
+    }
+    const pieces: Buffer[] = [];
+    let cursor = 0;
+    for (const offset of offsets) {
+      pieces.push(body.subarray(cursor, offset), QUOTE);
+      cursor = offset;
+    }
+    pieces.push(body.subarray(cursor));
+    line = Buffer.concat(pieces, body.length + offsets.length);
+  }
+  if (tally.lowered > 0) {
+    // Rare (the OpenTelemetry SDKs send lower case): fix in a latin1 view, which maps bytes 1:1.
+    let lowered = 0;
+    const text = line.toString('latin1').replace(UPPER_ID_MEMBER, (_match, head: string, hex: string) => {
+      lowered += 1;
+      return `${head}${hex.toLowerCase()}"`;
+    });
+    if (lowered !== tally.lowered) return undefined;
+    line = Buffer.from(text, 'latin1');
+  }
+  return Buffer.concat([line, NEWLINE], line.length + 1);
 }

@@ -17,7 +17,6 @@ const gunzipAsync = promisify(gunzip) as (buffer: InputType, options: ZlibOption
 
 const SPECS: Record<Signal, MessageSpec> = { traces: TracesData, logs: LogsData, metrics: MetricsData };
 const ROUTES: Record<string, Signal> = { '/v1/traces': 'traces', '/v1/logs': 'logs', '/v1/metrics': 'metrics' };
-const NEWLINE = Buffer.from('\n');
 
 export interface ReceiverOptions {
   readonly maxBodyBytes: number;
@@ -222,7 +221,7 @@ export class Receiver {
       if (decoded.rejected > 0) counters.requests.rejected.invalid_item += decoded.rejected;
 
       if (decoded.accepted > 0) {
-        const line = decoded.canonical ? Buffer.concat([body, NEWLINE]) : Buffer.from(`${JSON.stringify(decoded.data)}\n`, 'utf8');
+        const line = decoded.line;
         hold(line.length);
         try {
           await this.options.writers[signal].append(line);
