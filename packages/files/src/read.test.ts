@@ -9,6 +9,10 @@ import { attachOtlp, queryRows } from './index.js';
 const FIXTURES = new URL('../../../../shared/fixtures/otlp/', import.meta.url).pathname;
 const fixture = (name: string): string => join(FIXTURES, name);
 
+/** The flattened rows with attributes rendered as JSON, as the analysis `spans`/`events` views do. */
+const SPANS = 'SELECT * EXCLUDE (attribute_list, resource_attribute_list, span_events), otlp_attributes_json(attribute_list) AS attributes, otlp_attributes_json(resource_attribute_list) AS resource_attributes FROM otlp_spans_all';
+const EVENTS = 'SELECT * EXCLUDE (attribute_list), otlp_attributes_json(attribute_list) AS attributes FROM otlp_events_all';
+
 let dir: string;
 let instance: DuckDBInstance;
 let connection: DuckDBConnection;
@@ -32,7 +36,7 @@ describe('every public OTLP fixture reads correctly', () => {
   test('file exporter traces: empty ids → NULL, no kind → 0, status code 2, span events', async () => {
     const attached = await open([fixture('otel-spec-file-exporter-example-traces.jsonl')]);
     expect(attached.badLineCount).toBe(0);
-    const spans = await queryRows<Record<string, unknown>>(connection, 'SELECT * FROM otlp_spans_all ORDER BY source_line, name');
+    const spans = await queryRows<Record<string, unknown>>(connection, `${SPANS} ORDER BY source_line, name`);
     expect(spans).toHaveLength(8);
     const first = spans[0]!;
     expect(first).toMatchObject({
@@ -50,7 +54,7 @@ describe('every public OTLP fixture reads correctly', () => {
     });
     expect(first.duration_ms).toBeCloseTo(1000.000468, 6);
     expect(spans.filter((s) => s.name === 'operationB').every((s) => s.status_code === 0)).toBe(true);
-    const events = await queryRows<Record<string, unknown>>(connection, "SELECT * FROM otlp_events_all ORDER BY source_line, event_name");
+    const events = await queryRows<Record<string, unknown>>(connection, `${EVENTS} ORDER BY source_line, event_name`);
     expect(events).toHaveLength(8);
     expect(events[1]).toMatchObject({ event_name: 'event-with-attr', origin: 'span_event', attributes: { 'span-event-attr': 'span-event-attr-val' } });
   });
@@ -65,7 +69,7 @@ describe('every public OTLP fixture reads correctly', () => {
     expect(records).toHaveLength(8);
     expect(records[0]).toEqual({ attrs: { app: 'server', instance_num: 1 }, trace_id: '08040201000000000000000000000000' });
     expect(records[1]!.trace_id).toBeNull();
-    expect(await queryRows(connection, 'SELECT * FROM otlp_events_all')).toHaveLength(0);
+    expect(await queryRows(connection, EVENTS)).toHaveLength(0);
   });
 
   test('metrics lines are skipped clearly, never read as spans or logs', async () => {
@@ -87,7 +91,7 @@ describe('every public OTLP fixture reads correctly', () => {
     const attached = await open([fixture('otlp-proto-examples-trace.json')]);
     expect(attached.badLineCount).toBe(0);
     expect(attached.rawFiles[0]!.format).toBe('document');
-    const [span] = await queryRows<Record<string, unknown>>(connection, 'SELECT * FROM otlp_spans_all');
+    const [span] = await queryRows<Record<string, unknown>>(connection, SPANS);
     expect(span).toMatchObject({
       trace_id: '5b8efff798038103d269b633813fc60c',
       span_id: 'eee19b7ec3c1b174',
@@ -120,7 +124,7 @@ describe('every public OTLP fixture reads correctly', () => {
 
   test('event document: top-level eventName makes an event', async () => {
     await open([fixture('otlp-proto-examples-events.json')]);
-    const events = await queryRows<Record<string, unknown>>(connection, 'SELECT * FROM otlp_events_all');
+    const events = await queryRows<Record<string, unknown>>(connection, EVENTS);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       event_name: 'browser.page_view',

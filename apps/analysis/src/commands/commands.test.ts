@@ -83,11 +83,19 @@ describe('abtel sql', () => {
   });
 });
 
-function rounded(value: unknown): unknown {
-  if (typeof value === 'number') return Number.isInteger(value) ? value : Number(value.toPrecision(8));
-  if (Array.isArray(value)) return value.map(rounded);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)]));
-  return value;
+/** Deep equality where floats may differ in the last bits (summation order differs). */
+function expectClose(actual: unknown, expected: unknown, path = '$'): void {
+  if (typeof actual === 'number' && typeof expected === 'number') {
+    expect(Math.abs(actual - expected), path).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
+  } else if (Array.isArray(actual) && Array.isArray(expected)) {
+    expect(actual.length, path).toBe(expected.length);
+    actual.forEach((item, i) => expectClose(item, expected[i], `${path}[${i}]`));
+  } else if (actual && expected && typeof actual === 'object' && typeof expected === 'object') {
+    expect(Object.keys(actual).sort(), path).toEqual(Object.keys(expected).sort());
+    for (const key of Object.keys(actual)) expectClose((actual as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], `${path}.${key}`);
+  } else {
+    expect(actual, path).toEqual(expected);
+  }
 }
 
 describe('the SQL files are plain DuckDB SQL', () => {
@@ -104,7 +112,7 @@ describe('the SQL files are plain DuckDB SQL', () => {
       for (const view of ['arm_stats', 'exposures', 'unit_metrics']) {
         const sql = `SELECT * FROM ${view} ORDER BY ALL`;
         // Float sums may differ in the last bits (summation order); everything else is exact.
-        expect(rounded(await queryRows(connection, sql))).toEqual(rounded(await ds.query(sql)));
+        expectClose(await queryRows(connection, sql), await ds.query(sql));
       }
       const bad = await queryRows<{ source_line: number }>(connection, "SELECT source_line FROM otlp_bad_lines WHERE line_status = 'invalid'");
       expect(bad.map((b) => b.source_line)).toEqual(data.badLines.map((b) => b.line));

@@ -87,7 +87,7 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition): string {
     return `SELECT unit_id, CAST(${column} AS DOUBLE) AS v, start_time AS t FROM gen_ai_calls WHERE unit_id IS NOT NULL`;
   }
   const column = ATTRIBUTE_COLUMNS[from.span_attribute];
-  const value = column ?? `try_cast(json_extract_string(attributes, ${jsonPath(from.span_attribute)}) AS DOUBLE)`;
+  const value = column ?? `otlp_value_num(otlp_attr(attribute_list, ${sqlString(from.span_attribute)}))`;
   return `SELECT unit_id, ${value} AS v, start_time AS t FROM gen_ai_calls WHERE unit_id IS NOT NULL`;
 }
 
