@@ -52,3 +52,10 @@ describe('Thompson sampling', () => {
     expect(simulateBandit({ rates: [0.1, 0.13], horizon: 2_000, seed: 7 })).toEqual(simulateBandit({ rates: [0.1, 0.13], horizon: 2_000, seed: 7 }));
   });
 });
+
+describe('Thompson sampling with no data yet', () => {
+  test('arms without units get equal weights from the prior', () => {
+    const result = thompsonAllocation([{ n: 0, successes: 0 }, { n: 0, successes: 0 }]);
+    expect(result.weights[0]).toBeCloseTo(0.5, 8);
+  });
+});

@@ -1,13 +1,16 @@
 import { betaCdf, betaPdf } from './internal/distributions.js';
 import { integrate } from './internal/integrate.js';
-import { checkBinaryArm } from './binary.js';
+import { assertCount } from './internal/validate.js';
 import { StatsError } from './errors.js';
 import type { BayesianBinaryResult, BetaPrior, BinaryArm } from './types.js';
 
 const UNIFORM: BetaPrior = { alpha: 1, beta: 1 };
 
 function posterior(where: string, arm: BinaryArm, prior: BetaPrior): BetaPrior {
-  checkBinaryArm(where, arm);
+  // n = 0 is allowed here: with no data the posterior is the prior (a bandit's first batch).
+  assertCount(`${where}.n`, arm.n);
+  assertCount(`${where}.successes`, arm.successes);
+  if (arm.successes > arm.n) throw new StatsError(`${where}.successes (${arm.successes}) cannot exceed ${where}.n (${arm.n})`);
   if (!(prior.alpha > 0 && prior.beta > 0)) throw new StatsError(`prior alpha and beta must be positive (got ${prior.alpha}, ${prior.beta})`);
   return { alpha: prior.alpha + arm.successes, beta: prior.beta + arm.n - arm.successes };
 }

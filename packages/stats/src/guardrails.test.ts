@@ -32,3 +32,11 @@ describe('guardrail monitor', () => {
     expect(() => monitorGuardrails([], [{ ...threshold, consecutiveWindows: 0 }])).toThrow(/consecutiveWindows must be an integer ≥ 1/);
   });
 });
+
+describe('guardrail monitor gaps', () => {
+  test('a NaN window neither breaks nor extends a streak', () => {
+    const report = monitorGuardrails(series('treatment', [0.06, Number.NaN, 0.06, 0.06]), [threshold]);
+    expect(report.alerts.map((a) => a.streak)).toEqual([1, 2, 3]);
+    expect(report.actions.map((a) => a.window)).toEqual([3]);
+  });
+});

@@ -13,7 +13,8 @@ function compareWindows(a: string | number, b: string | number): number {
  * windows are walked in order: a window whose value is `above`/`below` the threshold value is a
  * breach and raises an alert; the action fires once, on the window where the streak of consecutive
  * breaches reaches `consecutiveWindows`; a non-breached window resets the streak (so a later
- * persistent breach fires again). A window missing for an arm is neither a breach nor a reset.
+ * persistent breach fires again). A window missing for an arm, or with a NaN value, is neither a
+ * breach nor a reset.
  * Equal values do not breach.
  * @example
  * monitorGuardrails(
@@ -39,7 +40,8 @@ export function monitorGuardrails(observations: readonly GuardrailObservation[],
     for (const observation of ordered) {
       if (observation.metric !== threshold.metric) continue;
       if (threshold.arms !== undefined && !threshold.arms.includes(observation.arm)) continue;
-      // NaN (no data in the window) is not evidence of a breach.
+      // NaN (no data in the window) is neither a breach nor evidence against one.
+      if (Number.isNaN(observation.value)) continue;
       const breached = threshold.direction === 'above' ? observation.value > threshold.value : observation.value < threshold.value;
       if (!breached) {
         streaks.set(observation.arm, 0);
