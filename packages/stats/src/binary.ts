@@ -5,7 +5,7 @@ import { StatsError } from './errors.js';
 import type { BinaryArm, Comparison } from './types.js';
 
 /** Validates a binary arm and returns its rate. */
-export function checkBinaryArm(where: string, arm: BinaryArm): number {
+function checkBinaryArm(where: string, arm: BinaryArm): number {
   assertCount(`${where}.n`, arm.n);
   assertCount(`${where}.successes`, arm.successes);
   if (arm.successes > arm.n) {

@@ -1,6 +1,6 @@
 import { zComparison } from './internal/comparison.js';
 import { assertFinite, sampleCovariance, sampleVariance } from './internal/validate.js';
-import { meanAndVariance, welchFromMoments } from './means.js';
+import { meanAndVariance, welchFromMoments } from './internal/welch.js';
 import { StatsError } from './errors.js';
 import type { CovariateArm, CupedComparison, Comparison, Stratum } from './types.js';
 

@@ -1,7 +1,7 @@
 import { binomialCdf, binomialPmf, normalQuantile, tCdf, tQuantile } from './internal/distributions.js';
 import { Z95 } from './internal/comparison.js';
 import { assertCount, assertFinite, assertProbability } from './internal/validate.js';
-import { meanAndVariance } from './means.js';
+import { meanAndVariance } from './internal/welch.js';
 import { StatsError } from './errors.js';
 import type { BinomialTestResult, Interval, KappaResult, MeanArm, MeanInterval, SpearmanResult } from './types.js';
 

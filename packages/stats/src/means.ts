@@ -1,50 +1,8 @@
-import { tCdf, tQuantile } from './internal/distributions.js';
-import { relativeLift } from './internal/comparison.js';
-import { assertAtLeast, assertCount, assertFinite, sampleVariance } from './internal/validate.js';
+import { meanAndVariance, welchFromMoments } from './internal/welch.js';
+import { assertFinite } from './internal/validate.js';
 import { quantile } from './quantile.js';
 import { StatsError } from './errors.js';
-import type { Comparison, ComparisonKind, MeanArm } from './types.js';
-
-/** Validates a mean arm and returns its mean and sample variance (ddof = 1). */
-export function meanAndVariance(where: string, arm: MeanArm): { mean: number; variance: number } {
-  assertCount(`${where}.n`, arm.n);
-  assertAtLeast(`${where}.n`, arm.n, 2, 'a variance needs at least two units');
-  assertFinite(`${where}.sum`, arm.sum);
-  assertFinite(`${where}.sumSquares`, arm.sumSquares);
-  return { mean: arm.sum / arm.n, variance: sampleVariance(arm.n, arm.sum, arm.sumSquares) };
-}
-
-/** Welch test from means, sample variances and sizes (shared by mean, CUPED). */
-export function welchFromMoments(
-  kind: ComparisonKind,
-  baseline: { n: number; mean: number; variance: number },
-  variant: { n: number; mean: number; variance: number },
-): Comparison {
-  const varC = baseline.variance / baseline.n;
-  const varT = variant.variance / variant.n;
-  const estimate = variant.mean - baseline.mean;
-  const se2 = varC + varT;
-  const standardError = Math.sqrt(se2);
-  // Welch–Satterthwaite degrees of freedom.
-  const df = se2 > 0 ? (se2 * se2) / ((varC * varC) / (baseline.n - 1) + (varT * varT) / (variant.n - 1)) : baseline.n + variant.n - 2;
-  const statistic = standardError > 0 ? estimate / standardError : estimate === 0 ? 0 : Math.sign(estimate) * Infinity;
-  const pValue = Number.isFinite(statistic) ? Math.min(1, 2 * tCdf(-Math.abs(statistic), df)) : 0;
-  const half = tQuantile(0.975, df) * standardError;
-  const relative = relativeLift(baseline.mean, variant.mean, varC, varT);
-  return {
-    kind,
-    estimate,
-    standardError,
-    ci95: [estimate - half, estimate + half],
-    pValue,
-    statistic,
-    df,
-    relativeLift: relative.lift,
-    relativeCi95: relative.ci,
-    baseline: { n: baseline.n, value: baseline.mean },
-    variant: { n: variant.n, value: variant.mean },
-  };
-}
+import type { Comparison, MeanArm } from './types.js';
 
 /**
  * Compares a per-unit mean metric with Welch's t-test; the 95% interval uses the
