@@ -221,6 +221,27 @@ describe('StickyRouter', () => {
     expect(result.reason).toBe('sticky');
   });
 
+  it('touches on a sticky hit through get + touch when the store has no getAndTouch', () => {
+    const inner = new MemoryAssignmentStore({ now: () => 5_000 });
+    const touches: number[] = [];
+    const plain: AssignmentStore = {
+      get: (key, id) => inner.get(key, id),
+      setIfAbsent: (key, id, value) => inner.setIfAbsent(key, id, value),
+      touch: (key, id, at) => {
+        touches.push(at);
+        inner.touch(key, id, at);
+      },
+    };
+    let clock = 1_000;
+    const router = new StickyRouter({ experiments: new ExperimentSet([definition()]), store: plain, now: () => clock });
+    const first = router.route('support-persona', { id: 'conv-1' }) as RouteResult;
+    clock = 2_000;
+    const again = router.route('support-persona', { id: 'conv-1' }) as RouteResult;
+    expect(again.variation).toBe(first.variation);
+    expect(touches).toEqual([2_000]);
+    expect(inner.get('support-persona', 'conv-1')).toMatchObject({ assignedAt: 1_000, lastActiveAt: 2_000 });
+  });
+
   it('is synchronous with the in-memory store and throws not_found for an unknown experiment', () => {
     const router = new StickyRouter({ experiments: new ExperimentSet([definition()]), store: new MemoryAssignmentStore() });
     expect(router.route('support-persona', { id: 'conv-1' })).not.toBeInstanceOf(Promise);

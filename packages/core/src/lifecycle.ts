@@ -303,9 +303,12 @@ export class StickyRouter {
     const def = this.experiments.require(experimentKey);
     const store = this.store;
     if (store === undefined) return route(def, unit, undefined, options);
-    const stored = store.get(experimentKey, unit.id);
-    if (isPromise(stored)) return stored.then((value) => this.settle(store, def, unit, value, options));
-    return this.settle(store, def, unit, stored, options);
+    const at = this.now();
+    // With getAndTouch, a sticky hit is one store operation; otherwise get, then touch below.
+    const touched = store.getAndTouch !== undefined;
+    const stored = touched ? (store.getAndTouch as NonNullable<AssignmentStore['getAndTouch']>)(experimentKey, unit.id, at) : store.get(experimentKey, unit.id);
+    if (isPromise(stored)) return stored.then((value) => this.settle(store, def, unit, value, options, at, touched));
+    return this.settle(store, def, unit, stored, options, at, touched);
   }
 
   private settle(
@@ -314,16 +317,18 @@ export class StickyRouter {
     unit: UnitContext,
     stored: StoredAssignment | undefined,
     options: RouteOptions | undefined,
+    at: number,
+    touched: boolean,
   ): MaybePromise<RouteResult> {
     const routed = route(def, unit, stored, options);
-    const at = this.now();
     if (stored !== undefined) {
       if (routed.store && store.set !== undefined) {
         const written = store.set(def.key, unit.id, storedFor(def, routed, at, stored));
         return isPromise(written) ? written.then(() => routed) : routed;
       }
-      const touched = store.touch(def.key, unit.id, at);
-      return isPromise(touched) ? touched.then(() => routed) : routed;
+      if (touched) return routed;
+      const touching = store.touch(def.key, unit.id, at);
+      return isPromise(touching) ? touching.then(() => routed) : routed;
     }
     if (!routed.store) return routed;
     const value = storedFor(def, routed, at);

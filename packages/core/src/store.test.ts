@@ -29,6 +29,19 @@ describe('MemoryAssignmentStore', () => {
     expect(store.size).toBe(1);
   });
 
+  it('getAndTouch reads and extends the TTL in one step', () => {
+    let now = 1_000;
+    const store = new MemoryAssignmentStore({ ttlMs: 100, now: () => now });
+    store.setIfAbsent('exp', 'conv-1', value('warm', now));
+    now = 1_090;
+    expect(store.getAndTouch('exp', 'conv-1', now)).toMatchObject({ variation: 'warm', lastActiveAt: 1_090 });
+    now = 1_180;
+    expect(store.get('exp', 'conv-1')?.variation).toBe('warm');
+    now = 1_300;
+    expect(store.getAndTouch('exp', 'conv-1', now)).toBeUndefined();
+    expect(store.getAndTouch('other', 'conv-1', now)).toBeUndefined();
+  });
+
   it('stays within maxEntries and evicts entries that were not used recently first', () => {
     const store = new MemoryAssignmentStore({ maxEntries: 100 });
     for (let i = 0; i < 100; i++) store.setIfAbsent('exp', `conv-${i}`, value('warm'));

@@ -42,6 +42,11 @@ export interface AssignmentStore {
   touch(experimentKey: string, unitId: string, at: number): MaybePromise<void>;
   /** Overwrites an assignment; used only to persist a lifecycle migration. Optional. */
   set?(experimentKey: string, unitId: string, value: StoredAssignment): MaybePromise<void>;
+  /**
+   * `get` and `touch` in one step (one lookup, or one round trip for a remote store). Optional:
+   * `StickyRouter` uses it when present.
+   */
+  getAndTouch?(experimentKey: string, unitId: string, at: number): MaybePromise<StoredAssignment | undefined>;
 }
 
 /** Options of the in-memory store. */
@@ -274,6 +279,22 @@ export class MemoryAssignmentStore implements AssignmentStore {
     this.lastTable = table;
     this.lastUnit = unitId;
     this.lastSlot = slot;
+    return table.read(slot);
+  }
+
+  getAndTouch(experimentKey: string, unitId: string, at: number): StoredAssignment | undefined {
+    const table = this.tables.get(experimentKey);
+    if (table === undefined) return undefined;
+    const hash = keyHash(unitId);
+    const slot = this.live(table, unitId, hash);
+    if (slot < 0) {
+      this.missTable = table;
+      this.missUnit = unitId;
+      this.missHash = hash;
+      return undefined;
+    }
+    table.mark(slot);
+    if (at > table.lastActiveAt(slot)) table.setLastActiveAt(slot, at);
     return table.read(slot);
   }
 
