@@ -207,6 +207,12 @@ export function buildReport(inputs: BuildReportInputs): Report {
     warnings,
     badLines: { count: badLineCount, samples: inputs.badLines.slice(0, BAD_LINE_SAMPLES).map((line) => ({ ...line })) },
   };
+  // Failing health checks are listed here too: a rollback reason replaces the pause reasons, and
+  // the reader still needs to know the data had problems.
+  if (srm.flagged) warnings.push(`sample ratio mismatch: chi-square ${srm.chiSquare.toPrecision(3)}, p = ${srm.pValue.toExponential(1)}`);
+  if (multi.status === 'fail') warnings.push(`${multi.multiExposedUnits} unit(s) were exposed to more than one variation (${pct(multi.share)})`);
+  if (assignmentFlagged) warnings.push(`${mismatches} of ${checked} audited unit(s) are in a variation the definition does not assign them to`);
+  if (stale) warnings.push(`stale data: the newest event is ${Math.round(ageMinutes ?? 0)} minutes old`);
   if (badLineCount > 0 && badLineCount <= options.maxBadLines) {
     warnings.push(`${badLineCount} unreadable input line(s), within the tolerated ${options.maxBadLines}`);
   }

@@ -19,13 +19,13 @@ import {
 } from './format.js';
 
 const STYLE = `
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1320px;padding:0 1rem;color:#222}
 h1{font-size:1.4rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .meta{color:#666}.decision{padding:.8rem 1rem;border-radius:6px;margin:1rem 0;background:#f4f4f4}
 .decision.ship{background:#e6f5e9}.decision.rollback,.decision.pause{background:#fbe9e7}.decision.inconclusive,.decision.continue{background:#fff8e1}
 .decision strong{font-size:1.2rem;text-transform:uppercase}
 table{border-collapse:collapse;margin:.5rem 0;font-variant-numeric:tabular-nums}th,td{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:right}
-th:first-child,td:first-child,td.text,th.text{text-align:left}.better{color:#17702a;font-weight:600}.worse{color:#b3261e;font-weight:600}
+th:first-child,td:first-child,td.text,th.text{text-align:left}td{white-space:nowrap}td.text{white-space:normal;min-width:16rem}.better{color:#17702a;font-weight:600}.worse{color:#b3261e;font-weight:600}
 .flag{color:#b3261e;font-weight:600}figure{margin:1rem 0}figcaption{color:#555;margin-bottom:.3rem}
 `;
 
@@ -94,9 +94,10 @@ export async function renderHtml(report: Report): Promise<string> {
             formatP(metric.pValue),
             metric.role === 'primary' ? '—' : formatP(metric.pAdjustedBH),
             metric.role === 'primary' ? '—' : formatP(metric.pAdjustedHolm),
-            `<span class="text">${esc(notes.join('; '))}</span>`,
+            esc(notes.join('; ')),
           ];
         }),
+        'last',
       ),
     );
   }
@@ -159,9 +160,10 @@ export async function renderHtml(report: Report): Promise<string> {
   return parts.join('\n');
 }
 
-function tableHtml(header: string[], rows: string[][], firstColumnsText = false): string {
+function tableHtml(header: string[], rows: string[][], textColumns: boolean | 'last' = false): string {
   const head = `<tr>${header.map((cell) => `<th>${cell}</th>`).join('')}</tr>`;
-  const body = rows.map((row) => `<tr>${row.map((cell, i) => `<td${firstColumnsText && i > 0 ? ' class="text"' : ''}>${cell}</td>`).join('')}</tr>`).join('');
+  const isText = (i: number, length: number): boolean => (textColumns === 'last' ? i === length - 1 : textColumns && i > 0);
+  const body = rows.map((row) => `<tr>${row.map((cell, i) => `<td${isText(i, row.length) ? ' class="text"' : ''}>${cell}</td>`).join('')}</tr>`).join('');
   return `<table>${head}${body}</table>`;
 }
 
