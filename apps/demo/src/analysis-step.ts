@@ -71,8 +71,10 @@ export async function analyseDemo(options: {
     try {
       const { compactCommand } = (await import('@abtel/analysis/commands/compact')) as CompactModule;
       const quiet = quietIo(io);
-      const code = await compactCommand.run([dataDir], quiet);
-      io.stdout.write(code === 0 ? `  compacted ${dataDir} to Parquet\n` : `  abtel compact exited ${code}: ${quiet.text().trim().split('\n').pop() ?? ''}; analysing the raw files\n`);
+      // Every closed file is complete once the count check passed, so no minimum age is needed.
+      const code = await compactCommand.run([dataDir, '--min-age', '0'], quiet);
+      const last = quiet.text().trim().split('\n').pop() ?? '';
+      io.stdout.write(code === 0 ? `  ${last}\n\n` : `  abtel compact exited ${code}: ${last}; analysing the raw files\n\n`);
     } catch (error) {
       io.stdout.write(`  abtel compact is not available (${(error as Error).message.split('\n')[0]}); analysing the raw files\n`);
     }

@@ -74,13 +74,13 @@ function collectorBin(): string {
   return join(dirname(require.resolve('@abtel/collector/package.json')), 'bin', 'abtel-collector.js');
 }
 
-async function startCollector(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ child: Child; endpoint: string }> {
+async function startCollector(dataDir: string, env: NodeJS.ProcessEnv, extraArgs: readonly string[]): Promise<{ child: Child; endpoint: string }> {
   let resolveEndpoint: (url: string) => void = () => undefined;
   const endpointSeen = new Promise<string>((resolveUrl) => {
     resolveEndpoint = resolveUrl;
   });
   const timeout = new AbortController();
-  const child = startNode([collectorBin(), '--host', '127.0.0.1', '--port', '0', '--dir', dataDir], {
+  const child = startNode([collectorBin(), '--host', '127.0.0.1', '--port', '0', '--dir', dataDir, ...extraArgs], {
     env,
     cwd: DEMO_ROOT,
     onLine: (line) => {
@@ -204,7 +204,9 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
   let collector: { child: Child; endpoint: string } | undefined;
   let model: ModelServer | undefined;
   try {
-    collector = await startCollector(dataDir, baseEnv);
+    // With --compact the collector rotates small files, so that closed files exist to be
+    // compacted to Parquet while the live file stays JSON (as in a long-running deployment).
+    collector = await startCollector(dataDir, baseEnv, options.compact ? ['--rotate-max-bytes', '512KiB'] : []);
     model = await startModelServer({ seed, latencyScale: options.latencyScale ?? 1 });
     line(io, `  collector   ${collector.endpoint} → ${dataDir}`);
     line(io, `  model       ${model.baseURL} (OpenAI-compatible, deterministic from the seed)`);

@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 
@@ -89,8 +89,10 @@ export interface TelemetryCounts {
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
-    .filter((entry) => entry.isFile() && /\.jsonl?(\.gz)?$/.test(entry.name))
+    .filter((entry) => entry.isFile() && /\.jsonl(\.gz)?$/.test(entry.name))
     .map((entry) => join(entry.parentPath, entry.name))
+    // Hidden directories hold derived data (compaction manifests and Parquet), not telemetry.
+    .filter((path) => !relative(dir, path).split(sep).some((part) => part.startsWith('.')))
     .sort();
 }
 
