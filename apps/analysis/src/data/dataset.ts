@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { attachOtlp, queryRows, type BadLine, type ReadProgress, type SkippedData } from '@abtel/files';
 import { defineViews } from './views.js';
@@ -40,7 +43,9 @@ export interface OpenDatasetOptions {
  * }
  */
 export async function openDataset(options: OpenDatasetOptions): Promise<Dataset> {
-  const config: Record<string, string> = {};
+  // Spill to a private temporary directory (never the user's working directory) under a memory limit.
+  const spill = mkdtempSync(join(tmpdir(), 'abtel-duckdb-'));
+  const config: Record<string, string> = { temp_directory: spill };
   if (options.memoryLimit) config.memory_limit = options.memoryLimit;
   if (options.threads) config.threads = String(options.threads);
   const instance = await DuckDBInstance.create(':memory:', config);
@@ -64,11 +69,13 @@ export async function openDataset(options: OpenDatasetOptions): Promise<Dataset>
         closed = true;
         connection.closeSync();
         instance.closeSync();
+        rmSync(spill, { recursive: true, force: true });
       },
     };
   } catch (error) {
     connection.closeSync();
     instance.closeSync();
+    rmSync(spill, { recursive: true, force: true });
     throw error;
   }
 }

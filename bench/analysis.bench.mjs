@@ -1,0 +1,265 @@
+#!/usr/bin/env node
+// Analysis over synthetic OTLP files: 1 M gen_ai spans (20 k conversations, 3 arms, exposures,
+// outcomes, judge scores) as OTLP JSON Lines like the Collector's file exporter writes them.
+// Measured in the same run, each phase in its own child process (so peak memory is per phase):
+//   naive      baseline: plain DuckDB count(*) over the raw traces with the nested read_json
+//              (schema inference, unnest of resourceSpans → scopeSpans → spans)
+//   raw        abtel: open the raw JSON (explicit schema, bad-line accounting) + the analysis
+//              queries a report runs (population, health, 5 metrics, guardrail windows, segments, judge trend)
+//   compact    abtel compact of every file (spans/s)
+//   compacted  the same analysis over the compacted Parquet
+//   count-parquet  baseline: plain DuckDB count(*) over the compacted Parquet
+//   analyze-*  the full `analyze()` (report side) over raw and over compacted data, when built
+// Writes results/analysis.json. The data set is generated once into the OS temp directory and reused.
+//
+// Usage: node analysis.bench.mjs [--spans 1000000] [--memory-limit 1GB] [--data DIR]
+//        (--spans 10000000 for the 10 M run: ~11 GB of JSON, about 200 k conversations)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    spans: { type: 'string', default: '1000000' },
+    'memory-limit': { type: 'string', default: '1GB' },
+    data: { type: 'string' },
+    phase: { type: 'string' },
+  },
+});
+const SPANS = Number(values.spans);
+const CALLS_PER_CONVERSATION = 50;
+const CONVERSATIONS = Math.round(SPANS / CALLS_PER_CONVERSATION);
+const DATA = values.data ?? join(tmpdir(), `abtel-bench-analysis-${SPANS}`);
+const EXPERIMENT = 'support-prompt';
+const VARIATIONS = [
+  { key: 'control', weight: 1 },
+  { key: 'treatment_a', weight: 1 },
+  { key: 'treatment_b', weight: 1 },
+];
+const METRICS = [
+  { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' },
+  { name: 'csat', kind: 'mean', from: { outcome: 'csat' }, direction: 'increase' },
+  { name: 'cost_per_conversation', kind: 'sum', from: { span_attribute: 'abtel.usage.cost_usd' }, direction: 'decrease' },
+  { name: 'latency_per_call', kind: 'ratio', from: { span_value: 'duration_ms' }, direction: 'decrease' },
+  { name: 'latency_p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease' },
+  {
+    name: 'error_rate',
+    kind: 'ratio',
+    from: { span_value: 'error' },
+    direction: 'decrease',
+    threshold: { value: 0.05 },
+    consecutiveWindows: 2,
+    action: 'rollback',
+    windowMinutes: 60,
+  },
+];
+const DEFINITION = {
+  key: EXPERIMENT,
+  version: 1,
+  description: 'benchmark',
+  owner: 'bench',
+  surface: 'prompt',
+  unit: 'conversation',
+  state: 'running',
+  control: 'control',
+  variations: VARIATIONS.map((v) => ({ ...v, config: {} })),
+  segments: ['plan'],
+  metrics: {
+    primary: 'resolved',
+    guardrails: ['error_rate'],
+    secondary: ['csat', 'cost_per_conversation', 'latency_per_call', 'latency_p95'],
+    definitions: METRICS,
+  },
+};
+
+function peakMb() {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function traceFiles() {
+  return readdirSync(DATA).filter((n) => /^traces.*\.jsonl$/.test(n)).map((n) => join(DATA, n));
+}
+
+/** The analysis queries a report runs, through the data layer. */
+async function runAnalysis(data, ds) {
+  const { ExperimentDefinition } = await import('@abtel/core');
+  const def = ExperimentDefinition.parse(DEFINITION);
+  const out = { population: await data.population(ds, def), health: await data.health(ds, def), metrics: {} };
+  for (const metric of METRICS) out.metrics[metric.name] = await data.armMetricStats(ds, def, metric);
+  out.guardrail = (await data.guardrailWindows(ds, def, METRICS[5], 60)).length;
+  out.segments = await data.segmentMix(ds, def, 'plan');
+  out.segmentStats = await data.armMetricStats(ds, def, METRICS[0], { segment: 'plan' });
+  out.judge = (await data.judgeTrend(ds, def, 60)).length;
+  return out;
+}
+
+async function phase(name) {
+  const started = performance.now();
+  const result = { phase: name };
+  if (name === 'naive') {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const files = `[${traceFiles().map((f) => `'${f}'`).join(', ')}]`;
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*) AS n FROM (SELECT unnest(ss.spans) FROM (SELECT unnest(rs.scopeSpans) AS ss FROM (SELECT unnest(resourceSpans) AS rs FROM read_json(${files}))))`,
+    );
+    result.rows = Number(reader.getRows()[0][0]);
+    connection.closeSync();
+    instance.closeSync();
+  } else if (name === 'count-parquet') {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*) AS n FROM read_parquet('${DATA}/.abtel/traces*.parquet') WHERE record_type = 'span'`,
+    );
+    result.rows = Number(reader.getRows()[0][0]);
+    connection.closeSync();
+    instance.closeSync();
+  } else if (name === 'raw' || name === 'compacted') {
+    const data = await import('@abtel/analysis/data');
+    const ds = await data.openDataset({ inputs: [DATA], memoryLimit: values['memory-limit'] });
+    result.openSeconds = (performance.now() - started) / 1000;
+    result.files = ds.files;
+    const out = await runAnalysis(data, ds);
+    const [spans] = await ds.query('SELECT count(*) AS n FROM gen_ai_calls');
+    result.rows = spans.n;
+    result.exposed = out.population.exposed;
+    result.resolved = out.metrics.resolved.map((arm) => ({ variation: arm.variation, n: arm.n, sum: arm.sum }));
+    await ds.close();
+  } else if (name === 'compact') {
+    const { compactDirectory } = await import('@abtel/files');
+    const compacted = await compactDirectory(DATA, { includeActive: true, minAgeMs: 0 });
+    result.files = compacted.compacted.length;
+    result.rows = compacted.rows;
+    result.failed = compacted.failed;
+  } else if (name === 'analyze-raw' || name === 'analyze-compacted') {
+    const analysis = await import('@abtel/analysis');
+    if (typeof analysis.analyze !== 'function') {
+      result.skipped = 'analyze() is not built';
+    } else {
+      const experiments = join(DATA, '..', `abtel-bench-experiments-${process.pid}`);
+      mkdirSync(experiments, { recursive: true });
+      writeFileSync(join(experiments, `${EXPERIMENT}.json`), JSON.stringify(DEFINITION, null, 2));
+      try {
+        const report = await analysis.analyze({ data: [DATA], experiments, experiment: EXPERIMENT });
+        result.decision = report.decision.recommendation;
+      } finally {
+        rmSync(experiments, { recursive: true, force: true });
+      }
+    }
+  }
+  result.seconds = (performance.now() - started) / 1000;
+  result.peakMb = peakMb();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function runPhase(name) {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, '--data', DATA, '--spans', String(SPANS), '--memory-limit', values['memory-limit']], {
+    cwd: here,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (child.status !== 0) throw new Error(`phase ${name} failed:\n${child.stderr}`);
+  const result = JSON.parse(child.stdout.trim().split('\n').pop());
+  console.log(`${name.padEnd(18)} ${result.seconds.toFixed(2).padStart(7)} s   peak ${Math.round(result.peakMb).toString().padStart(5)} MB${result.rows !== undefined ? `   rows ${result.rows}` : ''}`);
+  return result;
+}
+
+function removeCompacted() {
+  rmSync(join(DATA, '.abtel'), { recursive: true, force: true });
+}
+
+async function main() {
+  const marker = join(DATA, 'bench-dataset.json');
+  if (!existsSync(marker)) {
+    rmSync(DATA, { recursive: true, force: true });
+    const { writeSyntheticDataset } = await import('@abtel/analysis/data');
+    console.log(`generating ${SPANS.toLocaleString('en-US')} spans into ${DATA} …`);
+    const t = performance.now();
+    const generated = await writeSyntheticDataset(DATA, {
+      conversations: CONVERSATIONS,
+      callsPerConversation: CALLS_PER_CONVERSATION,
+      seed: 2026,
+      variations: VARIATIONS,
+      records: false,
+      recordsPerLine: 256,
+      linesPerFile: 400, // ≈ 100 k spans, ≈ 110 MB per rotated file
+      outcomes: [
+        { name: 'resolved', kind: 'binary', rate: { control: 0.3, treatment_a: 0.33, treatment_b: 0.3 } },
+        { name: 'csat', kind: 'value', mean: { control: 3.5, treatment_a: 3.6 }, integer: true, coverage: 0.4 },
+      ],
+      evaluations: [{ name: 'helpfulness', mean: { control: 3.5, treatment_a: 3.7 }, sampleRate: 0.2 }],
+      segments: [{ name: 'plan', values: [{ value: 'free', share: 0.7 }, { value: 'pro', share: 0.3 }] }],
+      duplicateExposureRate: 0.02,
+    });
+    writeFileSync(marker, JSON.stringify({ spans: generated.spans, logRecords: generated.logRecords, seconds: (performance.now() - t) / 1000 }));
+  }
+  const dataset = JSON.parse(readFileSync(marker, 'utf8'));
+  const bytes = readdirSync(DATA).filter((n) => n.endsWith('.jsonl')).reduce((sum, n) => sum + statSync(join(DATA, n)).size, 0);
+  console.log(`data: ${dataset.spans.toLocaleString('en-US')} spans, ${dataset.logRecords.toLocaleString('en-US')} log records, ${(bytes / 1e9).toFixed(2)} GB of JSON Lines`);
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; DuckDB memory limit ${values['memory-limit']} for abtel phases`);
+
+  removeCompacted();
+  const naive = runPhase('naive');
+  const raw = runPhase('raw');
+  const analyzeRaw = runPhase('analyze-raw');
+  removeCompacted();
+  const compact = runPhase('compact');
+  const compacted = runPhase('compacted');
+  const countParquet = runPhase('count-parquet');
+  const analyzeCompacted = runPhase('analyze-compacted');
+
+  const ratios = {
+    rawVsNaive: naive.seconds / raw.seconds,
+    compactedVsNaive: naive.seconds / compacted.seconds,
+    compactedVsRaw: raw.seconds / compacted.seconds,
+    compactedVsParquetCount: compacted.seconds / countParquet.seconds,
+  };
+  const compactionSpansPerSecond = dataset.spans / compact.seconds;
+  console.log('');
+  console.log(`raw JSON analysis vs naive nested read_json count(*): ${ratios.rawVsNaive.toFixed(2)}× faster (goal ≥ 3×, ≤ 3 s: ${raw.seconds.toFixed(2)} s)`);
+  console.log(`compacted analysis vs naive: ${ratios.compactedVsNaive.toFixed(2)}× faster (goal ≤ 1 s: ${compacted.seconds.toFixed(2)} s)`);
+  console.log(`compacted analysis vs raw analysis: ${ratios.compactedVsRaw.toFixed(2)}×; vs plain Parquet count(*): ${ratios.compactedVsParquetCount.toFixed(2)}× slower`);
+  console.log(`compaction: ${Math.round(compactionSpansPerSecond).toLocaleString('en-US')} spans/s (goal ≥ 200 000)`);
+  const peak = Math.max(raw.peakMb, compact.peakMb, compacted.peakMb);
+  console.log(`peak memory of abtel phases: ${Math.round(peak)} MB (goal ≤ 1024)`);
+  if (!analyzeRaw.skipped) console.log(`full analyze(): raw ${analyzeRaw.seconds.toFixed(2)} s, compacted ${analyzeCompacted.seconds.toFixed(2)} s`);
+
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(
+    join(here, 'results', 'analysis.json'),
+    `${JSON.stringify(
+      {
+        benchmark: 'analysis',
+        date: new Date().toISOString(),
+        node: process.version,
+        machine: { cores: cpus().length, loadAverage: loadavg() },
+        dataset: { spans: dataset.spans, logRecords: dataset.logRecords, conversations: CONVERSATIONS, jsonBytes: bytes },
+        memoryLimit: values['memory-limit'],
+        phases: { naive, raw, analyzeRaw, compact, compacted, countParquet, analyzeCompacted },
+        ratios,
+        compactionSpansPerSecond,
+        peakMb: peak,
+        goals: {
+          rawSeconds: { goal: 3, measured: raw.seconds, met: raw.seconds <= 3 },
+          rawVsNaive: { goal: 3, measured: ratios.rawVsNaive, met: ratios.rawVsNaive >= 3 },
+          compactedSeconds: { goal: 1, measured: compacted.seconds, met: compacted.seconds <= 1 },
+          compactionSpansPerSecond: { goal: 200000, measured: compactionSpansPerSecond, met: compactionSpansPerSecond >= 200000 },
+          peakMb: { goal: 1024, measured: peak, met: peak <= 1024 },
+        },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
+if (values.phase) await phase(values.phase);
+else await main();
