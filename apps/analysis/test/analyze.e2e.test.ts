@@ -243,6 +243,18 @@ describe('abtel analyze on synthetic data with injected effects', () => {
     expect(breached).toEqual([hour(10), hour(11), hour(12), hour(13)]);
     expect(guardrail.actionTriggered).toBe(true);
     expect(guardrail.actionWindow).toBe(hour(12));
+    // The window's error rates, counted from the generated calls started inside it.
+    const from = Date.parse(hour(12));
+    const rate = (arm: string): number => {
+      const calls = main.units!.filter((u) => u.exposed && u.variation === arm).flatMap((u) => u.calls).filter((c) => c.startMs >= from && c.startMs < from + 3_600_000);
+      return calls.filter((c) => c.error).length / calls.length;
+    };
+    const window = guardrail.windows.find((w) => w.windowStart === hour(12))!;
+    rel(window.baseline.value, rate('control'));
+    rel(window.variant.value, rate('treatment'));
+    rel(window.compared, rate('treatment') - rate('control'));
+    expect(window.streak).toBe(3);
+    expect(window.actionFired).toBe(true);
     expect(report.decision.recommendation).toBe('rollback');
   });
 
