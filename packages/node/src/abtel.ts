@@ -58,9 +58,17 @@ import { assignmentAttributes, ConversationState, type ActiveAssignment, type Co
 export type { ConversationInfo } from './internal/state.js';
 export type { EventsMode } from './internal/events.js';
 
-/** Default bound of the exposure dedupe memory: (experiment, unit) pairs remembered per process. */
+/**
+ * Default bound of the exposure dedupe memory: (experiment, unit) pairs remembered per process.
+ * @example
+ * createAbtel({ experiments, exposureDedupeSize: DEFAULT_EXPOSURE_DEDUPE_SIZE * 10 });
+ */
 export const DEFAULT_EXPOSURE_DEDUPE_SIZE = 100_000;
-/** Default bound of the `gen_ai.response.id` → span context map used by `recordEvaluation`. */
+/**
+ * Default bound of the `gen_ai.response.id` → span context map used by `recordEvaluation`.
+ * @example
+ * createAbtel({ experiments, responseIdCacheSize: DEFAULT_RESPONSE_ID_CACHE_SIZE / 10 });
+ */
 export const DEFAULT_RESPONSE_ID_CACHE_SIZE = 10_000;
 
 /** Options of an abtel instance. Everything is optional; an instance without experiments only stamps conversations. */

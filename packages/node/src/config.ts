@@ -17,7 +17,11 @@ export interface RegisterConfig {
   flushTimeoutMs: number;
 }
 
-/** Where OTLP goes when no endpoint variable is set: the local collector. */
+/**
+ * Where OTLP goes when no endpoint variable is set: the local collector.
+ * @example
+ * new OTLPTraceExporter({ url: `${DEFAULT_OTLP_ENDPOINT}/v1/traces` });
+ */
 export const DEFAULT_OTLP_ENDPOINT = 'http://127.0.0.1:4318';
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);

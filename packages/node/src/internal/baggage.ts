@@ -1,7 +1,7 @@
 import { diag, propagation, type Baggage } from '@opentelemetry/api';
 import { ConversationState, type ActiveAssignment } from './state.js';
 
-/**
+/*
  * W3C baggage codec for the conversation and its assignments. Only allow-listed keys are written
  * and read (`abtel.conv`, `abtel.exp.<experiment key>`), with hard size limits, so abtel never
  * forwards or trusts anything else an upstream put into baggage.
@@ -10,13 +10,36 @@ import { ConversationState, type ActiveAssignment } from './state.js';
  * flags holds `e` (counts as exposure) and `m` (migrated); unitId is empty when it equals the
  * conversation id; provider is empty for `abtel`.
  */
+
+/**
+ * Baggage key of the conversation id.
+ * @example
+ * propagation.getBaggage(context.active())?.getEntry(BAGGAGE_CONVERSATION)?.value; // 'conv-42'
+ */
 export const BAGGAGE_CONVERSATION = 'abtel.conv';
+/**
+ * Prefix of the per-experiment baggage keys.
+ * @example
+ * `${BAGGAGE_EXPERIMENT_PREFIX}support-persona`; // 'abtel.exp.support-persona'
+ */
 export const BAGGAGE_EXPERIMENT_PREFIX = 'abtel.exp.';
-/** At most this many experiments travel in baggage (the first ones assigned). */
+/**
+ * At most this many experiments travel in baggage (the first ones assigned).
+ * @example
+ * if (keys.length > BAGGAGE_MAX_EXPERIMENTS) console.warn('only the first experiments propagate');
+ */
 export const BAGGAGE_MAX_EXPERIMENTS = 16;
-/** Longest value abtel writes or accepts for one entry. */
+/**
+ * Longest value abtel writes or accepts for one entry.
+ * @example
+ * conversationId.length <= BAGGAGE_MAX_VALUE_LENGTH; // otherwise it is not propagated
+ */
 export const BAGGAGE_MAX_VALUE_LENGTH = 512;
-/** Upper bound on the bytes abtel adds to the `baggage` header (W3C allows 8192 in total). */
+/**
+ * Upper bound on the bytes abtel adds to the `baggage` header (W3C allows 8192 in total).
+ * @example
+ * 8192 - BAGGAGE_MAX_TOTAL_LENGTH; // room left for the application's own baggage
+ */
 export const BAGGAGE_MAX_TOTAL_LENGTH = 4096;
 
 // Baggage keys are RFC 7230 tokens; experiment keys outside that set are not propagated.
