@@ -16,6 +16,8 @@ describe('Cohen’s kappa', () => {
     expectClose(result.standardError, ref.standardError, 1e-9);
     expectClose(result.agreement, ref.agreement, 1e-12);
     expect(result.ci95[0]).toBeLessThan(result.kappa);
+    // Formula-free check: the spread of κ over 20,000 multinomial resamples of the table.
+    expectClose(result.standardError, ref.simulatedStandardError, 0.06);
   });
   test('rejects non-square tables', () => {
     expect(() => cohensKappa([[1, 2, 3], [4, 5, 6]])).toThrow(/must be 2 × 2/);

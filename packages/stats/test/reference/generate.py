@@ -259,6 +259,15 @@ def kappa(table, weights):
 
 kappa_tables = [[[20, 5], [10, 15]], [[22, 3, 1, 0], [4, 30, 6, 1], [0, 5, 25, 4], [1, 0, 3, 15]], [[40, 9, 2], [6, 33, 5], [1, 7, 27]]]
 out["kappa"] = [kappa(t, w) for t in kappa_tables for w in ("none", "quadratic")]
+# A second, formula-free check of the standard error: the spread of kappa over 20,000 multinomial
+# resamples of each table (a parametric bootstrap), with its own generator.
+sim_rng = np.random.default_rng(99)
+for entry in out["kappa"]:
+    table = np.asarray(entry["table"], dtype=float)
+    n = int(table.sum())
+    draws = sim_rng.multinomial(n, (table / n).ravel(), size=20000).reshape(-1, *table.shape)
+    kappas = [kappa(d, entry["weights"])["kappa"] for d in draws if (d.sum(1) > 0).sum() > 0]
+    entry["simulatedStandardError"] = float(np.std(kappas, ddof=1))
 out["binomialTest"] = [{"successes": k, "n": n, "p": p, "pValue": float(stats.binomtest(k, n, p).pvalue)}
                        for k, n, p in [(62, 100, 0.5), (3, 20, 0.5), (530, 1000, 0.5), (7, 40, 0.3), (40, 40, 0.5), (12, 30, 0.4)]]
 sp = []
