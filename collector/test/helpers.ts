@@ -101,7 +101,7 @@ export function normaliseOtlp(value: unknown, key = ''): unknown {
       const n = normaliseOtlp(v, k);
       // Members of AnyValue keep their zero values: {"intValue":"0"} differs from {}.
       const keep = oneof && ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'bytesValue'].includes(k);
-      if (n === undefined || (!keep && (n === 0 || n === '' || n === false || n === '0'))) continue;
+      if (n === undefined || (!keep && (n === 0 || n === '' || n === false || (n === '0' && INT64_KEYS.has(k))))) continue;
       out[k] = n;
     }
     return out;

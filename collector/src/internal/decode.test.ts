@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, normaliseOtlp } from '../../test/helpers.js';
-import { BodyError, decodeJson, decodeProtobuf } from './decode.js';
+import { BodyError, decodeJson, decodeProtobuf, decodeProtobufObjects } from './decode.js';
 import { scanJson } from './jsonscan.js';
 import { LogsData, MetricsData, TracesData, type MessageSpec } from './schema.js';
 
@@ -227,4 +227,167 @@ describe('JSON fast path ≡ general decoder (property)', () => {
     const result = decodeJson(TracesData, Buffer.from(text));
     expect(result.line.toString()).toBe(`${text.replace('18446744073709551615', '"18446744073709551615"').replace('-9223372036854775808', '"-9223372036854775808"')}\n`);
   });
+});
+
+/** A small protobuf encoder over the same tables (test only), to produce bodies from objects. */
+function encode(spec: MessageSpec, object: Record<string, unknown>): Buffer {
+  const parts: Buffer[] = [];
+  const varint = (value: bigint): Buffer => {
+    const bytes: number[] = [];
+    let rest = BigInt.asUintN(64, value);
+    while (rest > 0x7fn) {
+      bytes.push(Number(rest & 0x7fn) | 0x80);
+      rest >>= 7n;
+    }
+    bytes.push(Number(rest));
+    return Buffer.from(bytes);
+  };
+  const tag = (no: number, wire: number) => varint(BigInt((no << 3) | wire));
+  for (const field of spec.fields) {
+    const raw = object[field.name];
+    if (raw === undefined) continue;
+    const values = field.repeated ? (raw as unknown[]) : [raw];
+    for (const value of values) {
+      switch (field.kind) {
+        case 'message': {
+          const inner = encode(field.message!(), value as Record<string, unknown>);
+          parts.push(tag(field.no, 2), varint(BigInt(inner.length)), inner);
+          break;
+        }
+        case 'string': {
+          const bytes = Buffer.from(value as string);
+          parts.push(tag(field.no, 2), varint(BigInt(bytes.length)), bytes);
+          break;
+        }
+        case 'traceId':
+        case 'spanId':
+        case 'bytes': {
+          const bytes = Buffer.from(value as string, field.kind === 'bytes' ? 'base64' : 'hex');
+          parts.push(tag(field.no, 2), varint(BigInt(bytes.length)), bytes);
+          break;
+        }
+        case 'fixed64':
+        case 'sfixed64': {
+          const bytes = Buffer.alloc(8);
+          bytes.writeBigUInt64LE(BigInt.asUintN(64, BigInt(value as string)));
+          parts.push(tag(field.no, 1), bytes);
+          break;
+        }
+        case 'double': {
+          const bytes = Buffer.alloc(8);
+          bytes.writeDoubleLE(typeof value === 'string' ? Number(value) : (value as number));
+          parts.push(tag(field.no, 1), bytes);
+          break;
+        }
+        case 'fixed32': {
+          const bytes = Buffer.alloc(4);
+          bytes.writeUInt32LE(value as number);
+          parts.push(tag(field.no, 5), bytes);
+          break;
+        }
+        case 'bool':
+          parts.push(tag(field.no, 0), varint(value ? 1n : 0n));
+          break;
+        case 'sint32': {
+          const n = value as number;
+          parts.push(tag(field.no, 0), varint(BigInt((n << 1) ^ (n >> 31)) & 0xffffffffn));
+          break;
+        }
+        default:
+          parts.push(tag(field.no, 0), varint(BigInt(value as number | string)));
+      }
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+describe('protobuf fast path ≡ general decoder (property)', () => {
+  const hex = (length: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${length}}$`));
+  const anyValue = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.record({ stringValue: fc.string({ unit: 'binary' }) }),
+      fc.record({ intValue: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String) }),
+      fc.record({ doubleValue: fc.double() }),
+      fc.record({ boolValue: fc.boolean() }),
+      fc.record({ bytesValue: fc.uint8Array({ maxLength: 8 }).map((bytes) => Buffer.from(bytes).toString('base64')) }),
+      fc.record({ arrayValue: fc.record({ values: fc.array(tie('value'), { maxLength: 3 }) }) }),
+      fc.record({ kvlistValue: fc.record({ values: fc.array(fc.record({ key: fc.string(), value: tie('value') }), { maxLength: 3 }) }) }),
+    ),
+  })).value;
+  const attributes = fc.array(fc.record({ key: fc.string(), value: anyValue }), { maxLength: 3 });
+  const span = fc.record(
+    {
+      traceId: fc.oneof(hex(32), hex(6)),
+      spanId: hex(16),
+      name: fc.string(),
+      kind: fc.integer({ min: 0, max: 5 }),
+      startTimeUnixNano: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String),
+      attributes,
+      droppedAttributesCount: fc.nat(),
+      events: fc.array(fc.record({ name: fc.string(), timeUnixNano: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String), attributes }), { maxLength: 2 }),
+      links: fc.array(fc.record({ traceId: hex(32), spanId: hex(16), flags: fc.nat() }), { maxLength: 2 }),
+      status: fc.record({ code: fc.integer({ min: 0, max: 2 }), message: fc.string() }, { requiredKeys: [] }),
+      flags: fc.nat(),
+    },
+    { requiredKeys: ['traceId', 'spanId'] },
+  );
+  const traces = fc.record({ resourceSpans: fc.array(fc.record({ resource: fc.record({ attributes }), scopeSpans: fc.array(fc.record({ scope: fc.record({ name: fc.string(), version: fc.string() }), spans: fc.array(span, { maxLength: 4 }) }), { maxLength: 2 }), schemaUrl: fc.string() }), { maxLength: 2 }) });
+  const histogram = fc.record({
+    resourceMetrics: fc.array(
+      fc.record({
+        scopeMetrics: fc.array(
+          fc.record({
+            metrics: fc.array(
+              fc.record({
+                name: fc.string(),
+                histogram: fc.record({
+                  dataPoints: fc.array(
+                    fc.record({ timeUnixNano: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String), count: fc.nat().map(String), sum: fc.double({ noNaN: true }), bucketCounts: fc.array(fc.nat().map(String), { maxLength: 4 }), explicitBounds: fc.array(fc.double({ noNaN: true }), { maxLength: 3 }) }, { requiredKeys: ['timeUnixNano'] }),
+                    { maxLength: 3 },
+                  ),
+                  aggregationTemporality: fc.integer({ min: 0, max: 2 }),
+                }),
+              }),
+              { maxLength: 2 },
+            ),
+          }),
+          { maxLength: 2 },
+        ),
+      }),
+      { maxLength: 2 },
+    ),
+  });
+
+  const outcome = (decode: () => { data: unknown; accepted: number; rejected: number }) => {
+    try {
+      const result = decode();
+      return { data: result.data, accepted: result.accepted, rejected: result.rejected };
+    } catch (error) {
+      return { error: error instanceof BodyError };
+    }
+  };
+
+  for (const [name, spec, arbitrary] of [
+    ['traces', TracesData, traces],
+    ['histograms (packed repeated fields)', MetricsData, histogram],
+  ] as const) {
+    it(`${name}: fast writer, general decoder and JSON decoder agree`, () => {
+      fc.assert(
+        fc.property(arbitrary as fc.Arbitrary<Record<string, unknown>>, fc.nat(), (value, cut) => {
+          const body = encode(spec, value);
+          const fast = outcome(() => decodeProtobuf(spec, body));
+          expect(fast).toEqual(outcome(() => decodeProtobufObjects(spec, body)));
+          if ('data' in fast && fast.rejected === 0) {
+            // What protobuf gives equals what the same data gives as JSON (after proto3 normalisation).
+            expect(normaliseOtlp(fast.data)).toEqual(normaliseOtlp(decodeJson(spec, Buffer.from(JSON.stringify(value))).data));
+          }
+          // Truncated bodies: both fail, or both succeed identically.
+          const truncated = body.subarray(0, body.length === 0 ? 0 : cut % body.length);
+          expect(outcome(() => decodeProtobuf(spec, truncated))).toEqual(outcome(() => decodeProtobufObjects(spec, truncated)));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
 });

@@ -8,7 +8,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { scanJson } from './jsonscan.js';
-import { Fallback, ItemProblem, protobufToJsonText, WireProblem } from './protojson.js';
+import { Fallback, ItemProblem, protobufToJsonLine, WireProblem } from './protojson.js';
 import type { FieldSpec, MessageSpec } from './schema.js';
 
 /** Deep enough for every real payload; stops stack exhaustion on hostile nesting. */
@@ -243,7 +243,8 @@ function readScalar(reader: Reader, field: FieldSpec, end: number): unknown {
   }
 }
 
-function isDefault(value: unknown): boolean {
+function isDefault(value: unknown, field: FieldSpec): boolean {
+  if (field.kind === 'string') return value === '';
   return value === 0 || value === '' || value === false || value === '0';
 }
 
@@ -337,7 +338,7 @@ function readField(
   if (field.presence) {
     out[field.name] = value;
     if (spec.oneof) clearOtherMembers(spec, field, out);
-  } else if (!isDefault(value)) out[field.name] = value;
+  } else if (!isDefault(value, field)) out[field.name] = value;
   else if (field.name in out) delete out[field.name];
 }
 
@@ -354,8 +355,7 @@ function clearOtherMembers(spec: MessageSpec, field: FieldSpec, out: Record<stri
 export function decodeProtobuf(spec: MessageSpec, body: Buffer): DecodedBody {
   const fast = newTally();
   try {
-    const text = protobufToJsonText(spec, body, fast);
-    return decoded(Buffer.from(`${text}\n`, 'utf8'), fast, false);
+    return decoded(protobufToJsonLine(spec, body, fast), fast, false);
   } catch (error) {
     if (error instanceof WireProblem) {
       const problem = new BodyError(error.message);
@@ -370,7 +370,7 @@ export function decodeProtobuf(spec: MessageSpec, body: Buffer): DecodedBody {
 }
 
 /** The general protobuf decoder (objects, then JSON.stringify); handles merges of repeated messages. */
-function decodeProtobufObjects(spec: MessageSpec, body: Buffer): DecodedBody {
+export function decodeProtobufObjects(spec: MessageSpec, body: Buffer): DecodedBody {
   const tally = newTally();
   const reader = new Reader(body);
   let data: Record<string, unknown>;

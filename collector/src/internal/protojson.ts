@@ -111,33 +111,86 @@ function wireTypeOf(field: FieldSpec): number {
   }
 }
 
-const DEFAULT_SCALARS = new Set(['0', '""', 'false', '"0"']);
 const EMPTY = Buffer.alloc(0);
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
-/** One scalar as JSON text. */
-function scalar(field: FieldSpec, end: number): string {
+// The JSON is written as bytes into one growing buffer, reused across requests (decoding is
+// synchronous, so requests never interleave here); the caller receives a copy.
+let o = Buffer.allocUnsafe(1 << 20);
+let op = 0;
+
+function ensure(extra: number): void {
+  if (op + extra <= o.length) return;
+  const bigger = Buffer.allocUnsafe(Math.max(o.length * 2, op + extra));
+  o.copy(bigger, 0, 0, op);
+  o = bigger;
+}
+
+/** ASCII text (names, digits) into the output. */
+function ascii(text: string): void {
+  ensure(text.length);
+  for (let index = 0; index < text.length; index++) o[op++] = text.charCodeAt(index);
+}
+
+function quotedAscii(text: string): void {
+  ensure(text.length + 2);
+  o[op++] = 0x22;
+  for (let index = 0; index < text.length; index++) o[op++] = text.charCodeAt(index);
+  o[op++] = 0x22;
+}
+
+/** Writes one scalar; returns true when it was the field's default value (zero, empty, false). */
+function scalar(field: FieldSpec, end: number): boolean {
   switch (field.kind) {
     case 'string': {
       const size = length(end);
       const start = pos;
       pos += size;
-      const text = buf.toString('utf8', start, pos);
-      return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+      // Plain ASCII without quotes, backslashes or control characters is copied as it is.
+      let plain = true;
+      for (let index = start; index < pos; index++) {
+        const byte = buf[index]!;
+        if (byte < 0x20 || byte === 0x22 || byte === 0x5c || byte > 0x7e) {
+          plain = false;
+          break;
+        }
+      }
+      if (plain) {
+        ensure(size + 2);
+        o[op++] = 0x22;
+        buf.copy(o, op, start, pos);
+        op += size;
+        o[op++] = 0x22;
+      } else {
+        // toString replaces invalid UTF-8; JSON.stringify escapes what must be escaped.
+        const text = JSON.stringify(buf.toString('utf8', start, pos));
+        ensure(Buffer.byteLength(text) + 1);
+        op += o.write(text, op, 'utf8');
+      }
+      return size === 0;
     }
     case 'bytes': {
       const size = length(end);
       const start = pos;
       pos += size;
-      return `"${buf.toString('base64', start, pos)}"`;
+      quotedAscii(buf.toString('base64', start, pos));
+      return size === 0;
     }
     case 'traceId':
     case 'spanId': {
       const size = length(end);
       const expected = field.kind === 'traceId' ? 16 : 8;
       if (size !== expected && size !== 0) throw new ItemProblem(`${field.name} must be ${expected} bytes (got ${size})`);
-      const start = pos;
+      ensure(size * 2 + 2);
+      o[op++] = 0x22;
+      for (let index = pos; index < pos + size; index++) {
+        const byte = buf[index]!;
+        o[op++] = HEX[byte >>> 4]!;
+        o[op++] = HEX[byte & 15]!;
+      }
+      o[op++] = 0x22;
       pos += size;
-      return `"${buf.toString('hex', start, pos)}"`;
+      return size === 0;
     }
     case 'fixed64':
     case 'sfixed64':
@@ -147,47 +200,58 @@ function scalar(field: FieldSpec, end: number): string {
       pos += 8;
       if (field.kind === 'double') {
         const value = buf.readDoubleLE(at);
-        return Number.isFinite(value) ? String(value) : Number.isNaN(value) ? '"NaN"' : value > 0 ? '"Infinity"' : '"-Infinity"';
+        if (Number.isFinite(value)) ascii(String(value));
+        else quotedAscii(Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity');
+        return value === 0;
       }
-      if (field.kind === 'sfixed64') return `"${buf.readBigInt64LE(at)}"`;
+      const low = buf.readUInt32LE(at);
       const high = buf.readUInt32LE(at + 4);
-      return high < 0x200000 ? `"${high * 4294967296 + buf.readUInt32LE(at)}"` : `"${buf.readBigUInt64LE(at)}"`;
+      if (field.kind === 'sfixed64' && high >= 0x80000000) quotedAscii(String(buf.readBigInt64LE(at)));
+      else quotedAscii(high < 0x200000 ? String(high * 4294967296 + low) : String(buf.readBigUInt64LE(at)));
+      return low === 0 && high === 0;
     }
     case 'fixed32': {
       if (pos + 4 > end) malformed();
       const value = buf.readUInt32LE(pos);
       pos += 4;
-      return String(value);
+      ascii(String(value));
+      return value === 0;
     }
     default: {
       const value = varint(end);
       switch (field.kind) {
         case 'bool':
-          return value !== 0 ? 'true' : 'false';
-        case 'uint32':
-          return String(typeof value === 'bigint' ? Number(BigInt.asUintN(32, value)) : value >>> 0);
+          ascii(value !== 0 ? 'true' : 'false');
+          return value === 0;
+        case 'uint32': {
+          const number = typeof value === 'bigint' ? Number(BigInt.asUintN(32, value)) : value >>> 0;
+          ascii(String(number));
+          return number === 0;
+        }
         case 'int32':
-        case 'enum':
-          return String(typeof value === 'bigint' ? Number(BigInt.asIntN(32, value)) : value | 0);
+        case 'enum': {
+          const number = typeof value === 'bigint' ? Number(BigInt.asIntN(32, value)) : value | 0;
+          ascii(String(number));
+          return number === 0;
+        }
         case 'sint32': {
           const n = typeof value === 'bigint' ? Number(BigInt.asUintN(32, value)) : value >>> 0;
-          return String((n >>> 1) ^ -(n & 1));
+          const number = (n >>> 1) ^ -(n & 1);
+          ascii(String(number));
+          return number === 0;
         }
         case 'uint64':
-          return `"${value}"`;
+          quotedAscii(String(value));
+          return value === 0;
         case 'int64':
-          return typeof value === 'bigint' ? `"${BigInt.asIntN(64, value)}"` : `"${value}"`;
+          quotedAscii(typeof value === 'bigint' ? String(BigInt.asIntN(64, value)) : String(value));
+          return value === 0;
         default:
           throw new Fallback(`unhandled kind ${field.kind}`);
       }
     }
   }
 }
-
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
-
-/** The JSON text being built; V8 concatenates strings as ropes, flattened once at the end. */
-let out = '';
 
 /**
  * Writes the message in [pos, end) as a JSON object, members in wire order. A field sent twice
@@ -197,7 +261,8 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
   if (depth > MAX_DEPTH) throw new WireProblem(`nesting deeper than ${MAX_DEPTH} levels`);
   const { spec, indexByNumber, prefixes } = compiled;
   const fields = spec.fields;
-  out += '{';
+  ensure(1);
+  o[op++] = 0x7b;
   let first = true;
   let seen = 0;
   /** Index of the repeated field whose array is open, or -1. */
@@ -224,13 +289,15 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
       if (field.repeated) {
         if (open !== index) {
           if (seen & bit) throw new Fallback('repeated field elements are not contiguous');
-          if (open !== -1) out += ']';
           seen |= bit;
+          ensure(2);
+          if (open !== -1) o[op++] = 0x5d;
           open = index;
-          if (!first) out += ',';
+          if (!first) o[op++] = 0x2c;
           first = false;
-          out += prefixes[index]!;
-          out += '[';
+          ascii(prefixes[index]!);
+          ensure(1);
+          o[op++] = 0x5b;
           repeatedElements(field, wireType, end, depth, tally, true);
         } else repeatedElements(field, wireType, end, depth, tally, false);
         continue;
@@ -239,34 +306,36 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
       if (spec.oneof && seen !== 0) throw new Fallback('several members of a oneof');
       seen |= bit;
       if (open !== -1) {
-        out += ']';
+        ensure(1);
+        o[op++] = 0x5d;
         open = -1;
       }
+      const mark = op;
+      ensure(1);
+      if (!first) o[op++] = 0x2c;
+      ascii(prefixes[index]!);
       if (field.kind === 'message') {
         if (wireType !== 2) throw new WireProblem(`wire type ${wireType} where a message was expected`);
         const size = length(end);
         const stop = pos + size;
-        if (!first) out += ',';
-        first = false;
-        out += prefixes[index]!;
         message(compile(field.message!()), stop, depth + 1, tally);
+        first = false;
         continue;
       }
       const expected = wireTypeOf(field);
       if (wireType !== expected) throw new WireProblem(`wire type ${wireType} where ${expected} was expected`);
-      const text = scalar(field, end);
-      if (!field.presence && DEFAULT_SCALARS.has(text)) continue;
-      if (!first) out += ',';
-      first = false;
-      out += prefixes[index]!;
-      out += text;
+      // proto3 omits fields at their default value (except oneof members and `optional` fields).
+      if (scalar(field, end) && !field.presence) op = mark;
+      else first = false;
     } catch (error) {
       if (error instanceof WireProblem) error.path.unshift(`.${field.name}`);
       throw error;
     }
   }
   if (pos !== end) malformed();
-  out += open !== -1 ? ']}' : '}';
+  ensure(2);
+  if (open !== -1) o[op++] = 0x5d;
+  o[op++] = 0x7d;
 }
 
 /** Elements of a repeated field at `pos` (one message, one scalar or a packed run). */
@@ -274,9 +343,10 @@ function repeatedElements(field: FieldSpec, wireType: number, end: number, depth
   if (field.kind === 'message') {
     if (wireType !== 2) throw new WireProblem(`wire type ${wireType} where a message was expected`);
     const size = length(end);
-        const stop = pos + size;
-    const mark = out.length;
-    if (!firstElement) out += ',';
+    const stop = pos + size;
+    const mark = op;
+    ensure(1);
+    if (!firstElement) o[op++] = 0x2c;
     if (!field.countsItems) {
       message(compile(field.message!()), stop, depth + 1, tally);
       return;
@@ -289,8 +359,8 @@ function repeatedElements(field: FieldSpec, wireType: number, end: number, depth
       tally.rejected += 1;
       tally.rejection ??= `${field.message!().name}: ${error.message}`;
       pos = stop;
-      out = out.slice(0, mark);
-      // The array may now be empty or start with this element's separator: fall back for exactness.
+      op = mark;
+      // The list would start with a separator: let the general decoder write it.
       if (firstElement) throw new Fallback('first element of a list rejected');
     }
     return;
@@ -298,35 +368,40 @@ function repeatedElements(field: FieldSpec, wireType: number, end: number, depth
   const expected = wireTypeOf(field);
   if (wireType === 2 && expected !== 2) {
     const size = length(end);
-        const stop = pos + size;
+    const stop = pos + size;
     let first = firstElement;
     while (pos < stop) {
-      if (!first) out += ',';
+      ensure(1);
+      if (!first) o[op++] = 0x2c;
       first = false;
-      out += scalar(field, stop);
+      scalar(field, stop);
     }
     if (pos !== stop) malformed();
     if (first) throw new Fallback('empty packed run');
     return;
   }
   if (wireType !== expected) throw new WireProblem(`wire type ${wireType} where ${expected} was expected`);
-  if (!firstElement) out += ',';
-  out += scalar(field, end);
+  ensure(1);
+  if (!firstElement) o[op++] = 0x2c;
+  scalar(field, end);
 }
 
 /**
- * Decodes a protobuf request into one OTLP JSON line (without the newline).
+ * Decodes a protobuf request into one OTLP JSON line, with the newline.
  * @throws Fallback when the general decoder must handle the body; WireProblem when it is malformed.
  */
-export function protobufToJsonText(spec: MessageSpec, body: Buffer, tally: Tally): string {
+export function protobufToJsonLine(spec: MessageSpec, body: Buffer, tally: Tally): Buffer {
   buf = body;
   pos = 0;
-  out = '';
+  op = 0;
   try {
     message(compile(spec), body.length, 0, tally);
-    return out;
+    ensure(1);
+    o[op++] = 0x0a;
+    return Buffer.from(o.subarray(0, op));
   } finally {
     buf = EMPTY;
-    out = '';
+    // Do not keep a huge buffer alive after one exceptional request.
+    if (o.length > 16 << 20) o = Buffer.allocUnsafe(1 << 20);
   }
 }
