@@ -102,7 +102,7 @@ export {
   matchesCondition,
 } from './assignment.js';
 export type { Assignment, AssignmentReason, UnitContext } from './assignment.js';
-export { bucketSql, variationSql } from './sql.js';
+export { bucketSql, variationSql, sqlString } from './sql.js';
 export { MemoryAssignmentStore } from './store.js';
 export type { AssignmentStore, StoredAssignment, MaybePromise, MemoryAssignmentStoreOptions } from './store.js';
 export { route, canTransition, transition, storedFor, StickyRouter, TRANSITIONS } from './lifecycle.js';

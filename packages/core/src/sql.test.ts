@@ -1,7 +1,7 @@
 import { DuckDBInstance, listValue } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExperimentDefinition, bucketOf, bucketSql, variationForBucket, variationSql } from './index.js';
+import { ExperimentDefinition, bucketOf, bucketSql, sqlString, variationForBucket, variationSql } from './index.js';
 
 let instance: DuckDBInstance;
 let connection: Awaited<ReturnType<DuckDBInstance['connect']>>;
@@ -33,12 +33,17 @@ describe('bucketSql', () => {
       '日本語',
       '',
     ];
-    for (const salt of ['support-persona', 'layer:support-bot', 'ünïcode-sält']) {
+    for (const salt of ['support-persona', 'layer:support-bot', 'ünïcode-sält', "o'brien"]) {
       const rows = await bucketsInDuckDb(salt, ids);
       expect(rows.length).toBe(ids.length);
       const mismatches = rows.filter((row) => row.bucket !== bucketOf(salt, row.id));
       expect(mismatches).toEqual([]);
     }
+  });
+
+  it('accepts a quoted literal salt', async () => {
+    const reader = await connection.runAndReadAll(`SELECT ${bucketSql(sqlString("o'brien"), sqlString('conv-1'))} AS bucket`);
+    expect(reader.getRowObjectsJS()).toEqual([{ bucket: bucketOf("o'brien", 'conv-1') }]);
   });
 
   it('works on a column of a table, and variationSql agrees with variationForBucket', async () => {
@@ -57,7 +62,7 @@ describe('bucketSql', () => {
     });
     await connection.run(`CREATE OR REPLACE TABLE units AS SELECT 'conv-' || i AS unit_id FROM range(20000) t(i)`);
     const reader = await connection.runAndReadAll(
-      `SELECT unit_id, ${variationSql(def, bucketSql(`'${def.salt}'`, 'unit_id'))} AS planned FROM units`,
+      `SELECT unit_id, ${variationSql(def, bucketSql(sqlString(def.salt), 'unit_id'))} AS planned FROM units`,
     );
     const rows = reader.getRowObjectsJS() as { unit_id: string; planned: string }[];
     expect(rows.length).toBe(20000);

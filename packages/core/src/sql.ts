@@ -12,11 +12,20 @@ function step(expression: string, body: string): string {
 }
 
 /**
+ * A SQL string literal for `text` (single quotes doubled), e.g. for the salt argument of `bucketSql`.
+ * @example
+ * sqlString("o'brien"); // "'o''brien'"
+ */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
  * A DuckDB SQL expression (DOUBLE in [0, 1)) equal to `bucketOf(salt, unitId)` for the given SQL
  * expressions of type VARCHAR. FNV-1a runs over the UTF-8 bytes (`encode`), with every product
  * reduced modulo 2^32 in UBIGINT; then fmix32.
  * @example
- * const sql = `SELECT ${bucketSql("'support-persona'", 'conversation_id')} AS bucket FROM exposures`;
+ * const sql = `SELECT ${bucketSql(sqlString(def.salt), 'conversation_id')} AS bucket FROM exposures`;
  */
 export function bucketSql(saltSqlExpr: string, unitSqlExpr: string): string {
   // Bytes of the UTF-8 string: hex-encode the BLOB, then read two hex digits per byte.
@@ -37,15 +46,14 @@ export function bucketSql(saltSqlExpr: string, unitSqlExpr: string): string {
  * A DuckDB CASE expression mapping a bucket expression to the planned variation key under the
  * definition's cumulative normalised weights (the same thresholds as `variationForBucket`).
  * @example
- * const sql = `SELECT ${variationSql(def, bucketSql(`'${def.salt}'`, 'unit_id'))} AS planned FROM units`;
+ * const sql = `SELECT ${variationSql(def, bucketSql(sqlString(def.salt), 'unit_id'))} AS planned FROM units`;
  */
 export function variationSql(def: Pick<ExperimentDefinition, 'variations'>, bucketSqlExpr: string): string {
   const cumulative = cumulativeWeights(def);
-  const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
   const branches = def.variations
     .slice(0, -1)
-    .map((variation, index) => `WHEN b < CAST('${String(cumulative[index])}' AS DOUBLE) THEN ${quote(variation.key)}`)
+    .map((variation, index) => `WHEN b < CAST('${String(cumulative[index])}' AS DOUBLE) THEN ${sqlString(variation.key)}`)
     .join(' ');
   const last = def.variations[def.variations.length - 1];
-  return `list_transform([${bucketSqlExpr}], b -> CASE ${branches} ELSE ${quote(last?.key ?? '')} END)[1]`;
+  return `list_transform([${bucketSqlExpr}], b -> CASE ${branches} ELSE ${sqlString(last?.key ?? '')} END)[1]`;
 }
