@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
 import { compareCuped, comparePostStratified, covariateArmFromValues } from './cuped.js';
 import { expectClose, reference } from '../test/helpers.js';
 
@@ -41,5 +42,28 @@ describe('post-stratification', () => {
     expectClose(result.estimate, ref.estimate, 1e-9);
     expectClose(result.standardError, ref.standardError, 1e-9);
     expect(result.kind).toBe('poststratified');
+  });
+});
+
+describe('CUPED properties', () => {
+  test('swapping arms negates the estimate and keeps θ and p; unit order does not matter', () => {
+    const unit = fc.record({ x: fc.double({ min: -100, max: 100, noNaN: true }), y: fc.double({ min: -100, max: 100, noNaN: true }) });
+    const arm = fc.array(unit, { minLength: 3, maxLength: 40 });
+    fc.assert(
+      fc.property(arm, arm, (a, b) => {
+        const ab = compareCuped(covariateArmFromValues(a), covariateArmFromValues(b));
+        const ba = compareCuped(covariateArmFromValues(b), covariateArmFromValues(a));
+        const reversed = compareCuped(covariateArmFromValues([...a].reverse()), covariateArmFromValues([...b].reverse()));
+        if (!(ab.standardError > 1e-6)) return;
+        expect(ba.estimate).toBeCloseTo(-ab.estimate, 6);
+        expect(ba.theta).toBeCloseTo(ab.theta, 6);
+        expect(ba.pValue).toBeCloseTo(ab.pValue, 6);
+        expect(reversed.pValue).toBeCloseTo(ab.pValue, 6);
+        expect(ab.pValue).toBeGreaterThanOrEqual(0);
+        expect(ab.pValue).toBeLessThanOrEqual(1);
+        expect(ab.ci95[0]).toBeLessThanOrEqual(ab.estimate);
+        expect(ab.ci95[1]).toBeGreaterThanOrEqual(ab.estimate);
+      }),
+    );
   });
 });

@@ -22,6 +22,25 @@ describe('group-sequential boundaries (Lan–DeMets O’Brien–Fleming)', () =>
     looks.forEach((look, i) => expectClose(look.z, ref.z[i], 1e-6));
   });
 
+  test('simulation: 200,000 seeded four-look trials under H0 cross the boundaries with frequency α', () => {
+    const z = groupSequentialBoundaries([0.25, 0.5, 0.75, 1]).looks.map((look) => look.z);
+    const normal = normalDraws(seededRandom(2024));
+    const trials = 200_000;
+    let crossed = 0;
+    for (let i = 0; i < trials; i++) {
+      let score = 0;
+      for (let k = 1; k <= 4; k++) {
+        score += normal() * Math.sqrt(0.25);
+        if (Math.abs(score) / Math.sqrt(k / 4) >= z[k - 1]!) {
+          crossed += 1;
+          break;
+        }
+      }
+    }
+    // Binomial SE at 200,000 trials is 0.00049: allow 4 SE.
+    expect(Math.abs(crossed / trials - 0.05)).toBeLessThan(0.002);
+  });
+
   test('a single look at t = 1 is the fixed-sample test', () => {
     expect(groupSequentialBoundaries([1]).looks[0]!.z).toBeCloseTo(1.959963985, 8);
     expect(obrienFlemingSpending(1, 0.05)).toBeCloseTo(0.05, 15);
