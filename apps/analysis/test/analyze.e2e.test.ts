@@ -60,9 +60,9 @@ analysis: { alpha: 0.05 }
 ${extra}`;
 }
 
-async function runAnalyze(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
+async function runAnalyze(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = Object.assign(new PassThrough(), { isTTY: tty });
+  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
   let out = '';
   let err = '';
   stdout.on('data', (chunk) => (out += String(chunk)));
@@ -182,7 +182,8 @@ describe('abtel analyze on synthetic data with injected effects', () => {
     });
     // The CI gate path: JSON to a file, and exit 3 because the injected breach fires the guardrail.
     const out = join(root, 'main-report.json');
-    const result = await runAnalyze(['--data', mainDir, '--experiments', experiments, '--experiment', 'main', '--format', 'json', '--out', out, '--now', hour(24.5), '--fail-on', 'srm,guardrail']);
+    // stderr is a terminal, yet JSON output keeps it free of progress drawing.
+    const result = await runAnalyze(['--data', mainDir, '--experiments', experiments, '--experiment', 'main', '--format', 'json', '--out', out, '--now', hour(24.5), '--fail-on', 'srm,guardrail'], true);
     mainRun = result;
     report = Report.parse(JSON.parse(await readFile(out, 'utf8')));
   }, 60_000);
@@ -258,13 +259,15 @@ describe('abtel analyze on synthetic data with injected effects', () => {
     expect(report.decision.recommendation).toBe('rollback');
   });
 
-  it('an injected sample ratio mismatch is flagged, pauses, and --fail-on srm exits 3', async () => {
-    const result = await runAnalyze(['--data', srmDir, '--experiments', experiments, '--experiment', 'srm', '--format', 'json', '--now', hour(24.5), '--fail-on', 'srm']);
+  it('an injected sample ratio mismatch is flagged and pauses; --fail-on srm exits 3; a terminal gets colour and progress', async () => {
+    const result = await runAnalyze(['--data', srmDir, '--experiments', experiments, '--experiment', 'srm', '--now', hour(24.5), '--fail-on', 'srm'], true);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/--fail-on: sample ratio mismatch/);
-    const srm = Report.parse(JSON.parse(result.stdout));
-    expect(srm.health.srm.flagged).toBe(true);
-    expect(srm.decision.recommendation).toBe('pause');
+    expect(result.stderr).toContain('\r\u001b[2K'); // the progress line was drawn and cleared
+    const plain = result.stdout.replace(/\u001b\[[0-9;]*m/g, '');
+    expect(result.stdout).not.toBe(plain); // coloured
+    expect(plain).toContain('Decision: PAUSE');
+    expect(plain).toMatch(/sample ratio +chi2 [0-9.]+, df 1, p [0-9.e<-]+ +SRM/);
   });
 
   it('an injected Simpson reversal is flagged in the segment readout', async () => {
@@ -275,6 +278,12 @@ describe('abtel analyze on synthetic data with injected effects', () => {
     expect(segment.mix.flagged).toBe(true);
     expect(segment.rows.every((row) => (row.absoluteDiff ?? 0) < 0)).toBe(true);
     expect(segment.simpson.pooledDiff!).toBeGreaterThan(0);
+  });
+
+  it('an unknown experiment is a one-line error that is not a usage error (exit 1)', async () => {
+    await expect(runAnalyze(['--data', mainDir, '--experiments', experiments, '--experiment', 'nope'])).rejects.toSatisfy(
+      (error) => isAbtelError(error, 'not_found') && /experiment "nope" is not defined/.test((error as Error).message),
+    );
   });
 
   it('usage errors are AbtelError code usage (exit 2 through the CLI)', async () => {
