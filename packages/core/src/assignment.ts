@@ -93,7 +93,11 @@ export function cumulativeWeights(def: { variations: readonly { weight: number }
   return cumulative;
 }
 
-/** The salt of a layer's buckets. Prefixed so that it never collides with an experiment salt. */
+/**
+ * The salt of a layer's buckets. Prefixed so that it never collides with an experiment salt.
+ * @example
+ * bucketOf(layerSalt('support-bot'), 'conv-1'); // 0.6632294403389096
+ */
 export function layerSalt(layerName: string): string {
   return `layer:${layerName}`;
 }

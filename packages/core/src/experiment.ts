@@ -6,19 +6,35 @@ import { z } from 'zod';
 import { ASSIGNMENT_UNITS } from './names.js';
 import { MetricDefinition, MetricName } from './metrics.js';
 
-/** Experiment, variation and layer keys: they end up in span attributes and SQL, so keep them plain. */
+/**
+ * Experiment, variation and layer keys: they end up in span attributes and SQL, so keep them plain.
+ * @example
+ * KEY_PATTERN.test('support-persona'); // true
+ */
 export const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const Key = z.string().regex(KEY_PATTERN, 'must start with a letter or digit and contain only letters, digits, "_", "." or "-"');
 
-/** What an experiment changes. */
+/**
+ * What an experiment changes.
+ * @example
+ * SURFACES.includes('persona'); // true
+ */
 export const SURFACES = ['prompt', 'model', 'retrieval', 'tool_policy', 'persona', 'cta', 'trigger', 'other'] as const;
 export type Surface = (typeof SURFACES)[number];
 
-/** Decision states of an experiment (DESIGN.md, "Assignment and lifecycle"). */
+/**
+ * Decision states of an experiment (DESIGN.md, "Assignment and lifecycle").
+ * @example
+ * EXPERIMENT_STATES.filter((state) => canTransition(state, 'archived'));
+ */
 export const EXPERIMENT_STATES = ['draft', 'running', 'paused', 'rolled_back', 'shipped', 'inconclusive', 'archived'] as const;
 export type ExperimentState = (typeof EXPERIMENT_STATES)[number];
 
-/** What happens to conversations that are already assigned when the experiment leaves `running`. */
+/**
+ * What happens to conversations that are already assigned when the experiment leaves `running`.
+ * @example
+ * ACTIVE_CONVERSATION_POLICIES.includes('migrate_at_boundary'); // true
+ */
 export const ACTIVE_CONVERSATION_POLICIES = ['keep', 'freeze_to_control', 'migrate_to_control', 'migrate_at_boundary'] as const;
 export type ActiveConversationPolicyName = (typeof ACTIVE_CONVERSATION_POLICIES)[number];
 
@@ -56,7 +72,11 @@ export const Condition = z
     }
   });
 export type Condition = z.infer<typeof Condition>;
-/** The operators a targeting condition may use. */
+/**
+ * The operators a targeting condition may use.
+ * @example
+ * CONDITION_OPERATORS.filter((operator) => condition[operator] !== undefined).length === 1;
+ */
 export const CONDITION_OPERATORS = ['equals', 'in', 'not_in', 'range', 'exists'] as const;
 
 /**

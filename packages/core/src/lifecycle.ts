@@ -80,7 +80,11 @@ export interface DecisionRecord {
   winner?: string;
 }
 
-/** Legal transitions. Decisions are final: nothing returns to running after a decision. */
+/**
+ * Legal transitions. Decisions are final: nothing returns to running after a decision.
+ * @example
+ * TRANSITIONS.running; // ['paused', 'rolled_back', 'shipped', 'inconclusive']
+ */
 export const TRANSITIONS: Readonly<Record<ExperimentState, readonly ExperimentState[]>> = {
   draft: ['running', 'archived'],
   running: ['paused', 'rolled_back', 'shipped', 'inconclusive'],

@@ -5,19 +5,35 @@
  */
 import { z } from 'zod';
 
-/** Names are used as SQL identifiers' suffixes and in reports, so keep them simple. */
+/**
+ * Names are used as SQL identifiers' suffixes and in reports, so keep them simple.
+ * @example
+ * METRIC_NAME_PATTERN.test('latency_p95'); // true
+ */
 export const METRIC_NAME_PATTERN = /^[a-z][a-z0-9_.-]*$/;
 
-/** A metric name: lower-case letters, digits, `_`, `.`, `-`, starting with a letter. */
+/**
+ * A metric name: lower-case letters, digits, `_`, `.`, `-`, starting with a letter.
+ * @example
+ * MetricName.parse('resolved');
+ */
 export const MetricName = z
   .string()
   .regex(METRIC_NAME_PATTERN, 'must start with a lower-case letter and contain only a-z, 0-9, "_", "." or "-"');
 
-/** The per-span values the analysis can read without any instrumentation beyond gen_ai spans. */
+/**
+ * The per-span values the analysis can read without any instrumentation beyond gen_ai spans.
+ * @example
+ * MetricDefinition.parse({ name: 'tokens', kind: 'sum', from: { span_value: SPAN_VALUES[5] }, direction: 'decrease' });
+ */
 export const SPAN_VALUES = ['duration_ms', 'error', 'input_tokens', 'output_tokens', 'total_tokens', 'cost_usd', 'calls'] as const;
 export type SpanValue = (typeof SPAN_VALUES)[number];
 
-/** Kinds of metric; each maps to one test in the statistics contract (DESIGN.md). */
+/**
+ * Kinds of metric; each maps to one test in the statistics contract (DESIGN.md).
+ * @example
+ * METRIC_KINDS.includes('ratio'); // true
+ */
 export const METRIC_KINDS = ['binary', 'mean', 'sum', 'ratio', 'quantile', 'count'] as const;
 export type MetricKind = (typeof METRIC_KINDS)[number];
 
