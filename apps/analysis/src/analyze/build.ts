@@ -18,7 +18,11 @@ import {
 import { finite, metricResult } from './metrics.js';
 import { evaluateSegment } from './segments.js';
 
-/** Defaults of the decision thresholds that are not part of the experiment definition. */
+/**
+ * Defaults of the decision thresholds that are not part of the experiment definition.
+ * @example
+ * buildReport({ ...inputs, options: { ...DECISION_DEFAULTS, maxBadLines: 10 } });
+ */
 export const DECISION_DEFAULTS = {
   maxBadLines: 0,
   staleAfterMinutes: 360,

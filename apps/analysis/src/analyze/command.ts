@@ -10,7 +10,11 @@ import { analyze } from './analyze.js';
 import { progressBar } from './progress.js';
 import { renderReport, REPORT_FORMATS, type ReportFormat } from '../report/render.js';
 
-/** Conditions `--fail-on` understands, each with the check that makes it hold. */
+/**
+ * Conditions `--fail-on` understands, each with the check that makes it hold.
+ * @example
+ * FAIL_ON_CONDITIONS.srm!.holds(report); // 'sample ratio mismatch (…)' or undefined
+ */
 export const FAIL_ON_CONDITIONS: Readonly<Record<string, { describe: string; holds: (report: Report) => string | undefined }>> = {
   srm: {
     describe: 'sample ratio mismatch flagged',

@@ -8,10 +8,18 @@ import type { ArmStatsInput, GuardrailWindowsInput } from './inputs.js';
 import { monitorGuardrails, type GuardrailObservation, type GuardrailThreshold } from './inference.js';
 import { armValue, finite } from './metrics.js';
 
-/** Defaults for a guardrail metric that does not say. */
+/**
+ * Defaults for a guardrail metric that does not say.
+ * @example
+ * const minutes = metric.windowMinutes ?? GUARDRAIL_DEFAULTS.windowMinutes;
+ */
 export const GUARDRAIL_DEFAULTS = { windowMinutes: 60, consecutiveWindows: 1, action: 'review' } as const;
 
-/** True for guardrails measured from telemetry (errors, latency, cost, outcomes), false for judge scores. */
+/**
+ * True for guardrails measured from telemetry (errors, latency, cost, outcomes), false for judge scores.
+ * @example
+ * isObjective({ name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' }); // false
+ */
 export function isObjective(metric: MetricDefinition): boolean {
   return !('evaluation' in metric.from);
 }

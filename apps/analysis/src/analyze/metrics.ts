@@ -15,12 +15,20 @@ import {
   type Comparison,
 } from './inference.js';
 
-/** A number for JSON: finite, or null. */
+/**
+ * A number for JSON: finite, or null.
+ * @example
+ * finite(Number.NaN); // null
+ */
 export function finite(value: number | undefined | null): number | null {
   return value === undefined || value === null || !Number.isFinite(value) ? null : value;
 }
 
-/** The point value of one arm for a metric kind, from its sufficient statistics. */
+/**
+ * The point value of one arm for a metric kind, from its sufficient statistics.
+ * @example
+ * armValue({ kind: 'binary' }, { variation: 'control', units: 10, n: 10, sum: 4, sumSquares: 4 }); // 0.4
+ */
 export function armValue(metric: Pick<MetricDefinition, 'kind'>, arm: ArmStatsInput | undefined): number | null {
   if (!arm) return null;
   switch (metric.kind) {
@@ -33,7 +41,11 @@ export function armValue(metric: Pick<MetricDefinition, 'kind'>, arm: ArmStatsIn
   }
 }
 
-/** The test each metric kind uses (statistics contract in DESIGN.md). */
+/**
+ * The test each metric kind uses (statistics contract in DESIGN.md).
+ * @example
+ * testName('mean'); // 'Welch t'
+ */
 export function testName(kind: MetricDefinition['kind']): string {
   switch (kind) {
     case 'binary':
@@ -47,7 +59,12 @@ export function testName(kind: MetricDefinition['kind']): string {
   }
 }
 
-/** Runs the contract's test for the metric kind; undefined when the arms are too small. */
+/**
+ * Runs the contract's test for the metric kind, or says why it cannot (arms too small, data missing).
+ * @example
+ * const outcome = compareArms(resolved, controlArm, treatmentArm);
+ * if (!('note' in outcome)) console.log(outcome.pValue);
+ */
 export function compareArms(metric: MetricDefinition, baseline: ArmStatsInput, variant: ArmStatsInput): Comparison | { note: string } {
   switch (metric.kind) {
     case 'binary':
@@ -83,7 +100,11 @@ function ratioArm(arm: ArmStatsInput) {
   };
 }
 
-/** True when a difference points in the metric's good direction; null when it is zero or unknown. */
+/**
+ * True when a difference points in the metric's good direction; null when it is zero or unknown.
+ * @example
+ * isBetter('decrease', -12); // true
+ */
 export function isBetter(direction: 'increase' | 'decrease', difference: number | null): boolean | null {
   if (difference === null || difference === 0) return null;
   return direction === 'increase' ? difference > 0 : difference < 0;

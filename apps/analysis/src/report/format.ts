@@ -5,7 +5,11 @@
  */
 import type { MetricResult } from '@abtel/core';
 
-/** Three significant digits, thousands separators for large values; `—` for null. */
+/**
+ * Three significant digits, thousands separators for large values; `—` for null.
+ * @example
+ * formatNumber(0.123456); // '0.123'
+ */
 export function formatNumber(value: number | null | undefined, digits = 3): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   if (value === 0) return '0';
@@ -15,50 +19,82 @@ export function formatNumber(value: number | null | undefined, digits = 3): stri
   return Number(value.toPrecision(digits)).toString();
 }
 
-/** A count with thousands separators. */
+/**
+ * A count with thousands separators.
+ * @example
+ * formatCount(12345); // '12,345'
+ */
 export function formatCount(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : Math.round(value).toLocaleString('en-US');
 }
 
-/** A share as a percentage. */
+/**
+ * A share as a percentage.
+ * @example
+ * formatPercent(0.125, true); // '+12.5%'
+ */
 export function formatPercent(value: number | null | undefined, signed = false): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   const text = `${formatNumber(value * 100)}%`;
   return signed && value > 0 ? `+${text}` : text;
 }
 
-/** A p-value: 2 significant digits, `<0.0001` below that. */
+/**
+ * A p-value: 2 significant digits, `<0.0001` below that.
+ * @example
+ * formatP(0.02371); // '0.024'
+ */
 export function formatP(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   if (value < 1e-4) return '<0.0001';
   return Number(value.toPrecision(2)).toString();
 }
 
-/** The value of one arm: rates of binary metrics as percentages. */
+/**
+ * The value of one arm: rates of binary metrics as percentages.
+ * @example
+ * formatMetricValue({ kind: 'binary' }, 0.4); // '40%'
+ */
 export function formatMetricValue(metric: Pick<MetricResult, 'kind'>, value: number | null): string {
   return metric.kind === 'binary' ? formatPercent(value) : formatNumber(value);
 }
 
-/** A difference: percentage points for binary metrics, signed. */
+/**
+ * A difference: percentage points for binary metrics, signed.
+ * @example
+ * formatDiff({ kind: 'binary' }, 0.05); // '+5 pp'
+ */
 export function formatDiff(metric: Pick<MetricResult, 'kind'>, value: number | null): string {
   if (value === null || !Number.isFinite(value)) return '—';
   const sign = value > 0 ? '+' : '';
   return metric.kind === 'binary' ? `${sign}${formatNumber(value * 100)} pp` : `${sign}${formatNumber(value)}`;
 }
 
-/** `[lo, hi]` of a difference. */
+/**
+ * `[lo, hi]` of a difference.
+ * @example
+ * formatInterval({ kind: 'mean' }, [-0.1, 0.3]); // '-0.1 to +0.3'
+ */
 export function formatInterval(metric: Pick<MetricResult, 'kind'>, interval: readonly [number | null, number | null]): string {
   if (interval[0] === null || interval[1] === null) return '—';
   return `${formatDiff(metric, interval[0])} to ${formatDiff(metric, interval[1])}`;
 }
 
-/** `[lo, hi]` of a relative lift. */
+/**
+ * `[lo, hi]` of a relative lift.
+ * @example
+ * formatRelativeInterval([0.01, 0.2]); // '+1% to +20%'
+ */
 export function formatRelativeInterval(interval: readonly [number | null, number | null]): string {
   if (interval[0] === null || interval[1] === null) return '—';
   return `${formatPercent(interval[0], true)} to ${formatPercent(interval[1], true)}`;
 }
 
-/** A one-word verdict for a metric row: better, worse, or nothing to say. */
+/**
+ * A one-word verdict for a metric row: better, worse, or nothing to say.
+ * @example
+ * verdict({ significant: true, better: false }); // 'worse'
+ */
 export function verdict(metric: Pick<MetricResult, 'significant' | 'better'>): 'better' | 'worse' | 'flat' {
   if (!metric.significant || metric.better === null) return 'flat';
   return metric.better ? 'better' : 'worse';

@@ -6,7 +6,11 @@ import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import { renderTable } from './table.js';
 
-/** Output formats of `abtel analyze`. */
+/**
+ * Output formats of `abtel analyze`.
+ * @example
+ * REPORT_FORMATS.includes('md'); // true
+ */
 export const REPORT_FORMATS = ['table', 'json', 'md', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
