@@ -23,7 +23,7 @@ Flags:
                      report.html, report.json, report.md, summary.json
   --keep-running     leave the collector running afterwards to explore with abtel sql (Ctrl+C stops)
   --compact          compact the files to Parquet before the analysis
-  --concurrency N    conversations in flight at once (default 8)
+  --concurrency N    conversations in flight at once (default 12)
 
 Example:
   abtel demo --conversations 200 --seed 7 --out /tmp/abtel-demo

@@ -37,7 +37,7 @@ export interface DemoOptions {
   readonly keepRunning?: boolean;
   /** Compact the files to Parquet before the analysis (`abtel compact`). */
   readonly compact?: boolean;
-  /** Conversations in flight at once (default 8). */
+  /** Conversations in flight at once (default 12). */
   readonly concurrency?: number;
   /** Multiplies the model server's simulated latency (default 1). */
   readonly latencyScale?: number;
@@ -222,7 +222,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
       ABTEL_DEMO_LOG: logFile,
       ABTEL_DEMO_SEED: seed,
       ABTEL_DEMO_CONVERSATIONS: String(conversations),
-      ABTEL_DEMO_CONCURRENCY: String(options.concurrency ?? 8),
+      ABTEL_DEMO_CONCURRENCY: String(options.concurrency ?? 12),
     };
     const agent = await runChild<AgentSummary>('conversations', 'agent.js', { ...childEnv, OTEL_SERVICE_NAME: 'support-agent' }, bar, io.signal);
     step('agent');

@@ -18,7 +18,7 @@ export type RetrievalProfile = (typeof RETRIEVAL_PROFILES)[number];
 export const RESOLUTION_PROBABILITY: Readonly<Record<RetrievalProfile, number>> = { bm25: 0.55, 'hybrid-rerank': 0.7 };
 
 /** Base latency of one completion in milliseconds; re-ranking makes the treatment slightly slower. */
-export const BASE_LATENCY_MS: Readonly<Record<RetrievalProfile, number>> = { bm25: 50, 'hybrid-rerank': 60 };
+export const BASE_LATENCY_MS: Readonly<Record<RetrievalProfile, number>> = { bm25: 120, 'hybrid-rerank': 145 };
 /** Extra latency per completion token (ms) and the largest uniform jitter added (ms). */
 export const LATENCY_PER_TOKEN_MS = 0.25;
 export const LATENCY_JITTER_MS = 12;
