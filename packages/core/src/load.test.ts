@@ -124,6 +124,17 @@ colour: blue
     expect(problems[3]).toBe('experiments/shipped.yaml: winner is required when state is "shipped": name the variation that shipped (one of "a", "b")');
   });
 
+  it('rejects two running experiments with the same salt, but not an archived one', async () => {
+    const dir = await dirWith({
+      'a.yaml': `${valid}salt: shared\n`,
+      'b.yaml': `${valid.replace('key: support', 'key: copy')}salt: shared\n`,
+      'c.yaml': `${valid.replace('key: support', 'key: old').replace('state: running', 'state: archived')}salt: shared\n`,
+    });
+    expect(await problemsOf(dir)).toEqual([
+      'experiments/b.yaml: salt "shared" is also the salt of running experiment "support" (experiments/a.yaml); experiments sharing a salt bucket every unit identically, so their assignments are correlated; give each experiment its own salt (the default is its key)',
+    ]);
+  });
+
   it('running and non-running experiments may share layer ranges when only one runs', async () => {
     const dir = await dirWith({
       'a.yaml': `${valid}layer: { name: bot, range: [0, 0.6] }\n`,

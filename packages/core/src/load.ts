@@ -129,6 +129,23 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
     }
   }
 
+  // Independence across experiments rests on distinct salts: two live experiments with one salt
+  // put every unit in the same bucket of both (a copied file that kept its salt does this).
+  const live = definitions.filter(({ def }) => def.state === 'running' || def.state === 'paused');
+  const saltOwners = new Map<string, (typeof live)[number]>();
+  for (const entry of live) {
+    const owner = saltOwners.get(entry.def.salt);
+    if (owner === undefined) {
+      saltOwners.set(entry.def.salt, entry);
+    } else if (owner.def.key !== entry.def.key) {
+      problems.push({
+        file: entry.file,
+        path: formatPath([...entry.path, 'salt']),
+        message: `"${entry.def.salt}" is also the salt of running experiment "${owner.def.key}" (${owner.file}); experiments sharing a salt bucket every unit identically, so their assignments are correlated; give each experiment its own salt (the default is its key)`,
+      });
+    }
+  }
+
   if (problems.length > 0) throw new DefinitionError(problems);
   return new ExperimentSet(
     definitions.filter(({ def, file }) => files.get(def.key) === file).map(({ def }) => def),
