@@ -80,12 +80,14 @@ END;
 CREATE OR REPLACE MACRO otlp_spans(lines) AS TABLE
 WITH parsed AS (
   SELECT source_file, source_line,
-    try(json_transform(line, '{"resourceSpans":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
+    -- json_valid first: an error inside try() re-evaluates its whole chunk row by row, which
+    -- made one torn line cost as much as thousands of good ones.
+    CASE WHEN json_valid(line) THEN try(json_transform(line, '{"resourceSpans":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
       || '"scopeSpans":[{"scope":{"name":"VARCHAR","version":"VARCHAR"},"spans":[{"traceId":"VARCHAR","spanId":"VARCHAR","parentSpanId":"VARCHAR",'
       || '"name":"VARCHAR","kind":"VARCHAR","startTimeUnixNano":"VARCHAR","endTimeUnixNano":"VARCHAR",'
       || '"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}],'
       || '"events":[{"timeUnixNano":"VARCHAR","name":"VARCHAR","attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]}],'
-      || '"status":{"code":"VARCHAR","message":"VARCHAR"}}]}]}],"resourceLogs":"JSON","resourceMetrics":"JSON"}')) AS j
+      || '"status":{"code":"VARCHAR","message":"VARCHAR"}}]}]}],"resourceLogs":"JSON","resourceMetrics":"JSON"}')) END AS j
   FROM query_table(lines)
 ),
 resources AS (
@@ -172,10 +174,12 @@ FROM picked;
 CREATE OR REPLACE MACRO otlp_log_records(lines) AS TABLE
 WITH parsed AS (
   SELECT source_file, source_line,
-    try(json_transform(line, '{"resourceLogs":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
+    -- json_valid first: an error inside try() re-evaluates its whole chunk row by row, which
+    -- made one torn line cost as much as thousands of good ones.
+    CASE WHEN json_valid(line) THEN try(json_transform(line, '{"resourceLogs":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
       || '"scopeLogs":[{"scope":{"name":"VARCHAR"},"logRecords":[{"timeUnixNano":"VARCHAR","observedTimeUnixNano":"VARCHAR",'
       || '"eventName":"VARCHAR","traceId":"VARCHAR","spanId":"VARCHAR",'
-      || '"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]}]}]}],"resourceSpans":"JSON","resourceMetrics":"JSON"}')) AS j
+      || '"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]}]}]}],"resourceSpans":"JSON","resourceMetrics":"JSON"}')) END AS j
   FROM query_table(lines)
 ),
 resources AS (

@@ -34,7 +34,9 @@ function aborted(signal: AbortSignal | undefined): void {
 
 async function withConnection<T>(options: { connection?: DuckDBConnection; threads?: number }, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
   if (options.connection) return work(options.connection);
-  const instance = await DuckDBInstance.create(':memory:', options.threads ? { threads: String(options.threads) } : {});
+  const config: Record<string, string> = { preserve_insertion_order: 'false' };
+  if (options.threads) config.threads = String(options.threads);
+  const instance = await DuckDBInstance.create(':memory:', config);
   const connection = await instance.connect();
   try {
     await connection.run(otlpMacrosSql());

@@ -45,7 +45,8 @@ export interface OpenDatasetOptions {
 export async function openDataset(options: OpenDatasetOptions): Promise<Dataset> {
   // Spill to a private temporary directory (never the user's working directory) under a memory limit.
   const spill = mkdtempSync(join(tmpdir(), 'abtel-duckdb-'));
-  const config: Record<string, string> = { temp_directory: spill };
+  // Row order is never relied on (lines carry their numbers), so DuckDB need not keep it: less memory.
+  const config: Record<string, string> = { temp_directory: spill, preserve_insertion_order: 'false' };
   if (options.memoryLimit) config.memory_limit = options.memoryLimit;
   if (options.threads) config.threads = String(options.threads);
   const instance = await DuckDBInstance.create(':memory:', config);
