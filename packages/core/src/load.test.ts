@@ -2,8 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assign, formatProblem, isAbtelError, loadExperiments, parseExperiments, type DefinitionError } from './index.js';
+import { assign, formatProblem, isAbtelError, loadExperiments, parseDefinitionText, parseExperiments, type DefinitionError } from './index.js';
 
 const examples = fileURLToPath(new URL('../examples/experiments', import.meta.url));
 const dirs: string[] = [];
@@ -161,5 +162,55 @@ describe('parseExperiments', () => {
       expect((error as DefinitionError).problems).toEqual([{ file: 'all.json', path: '[1].variations', message: 'needs at least 2 items (got 1)' }]);
       expect((error as Error).message).toBe('1 problem in experiment definitions: all.json: [1].variations needs at least 2 items (got 1)');
     }
+  });
+});
+
+describe('parsing arbitrary input (property)', () => {
+  const base = { key: 'x', version: 1, owner: 'me', surface: 'cta', state: 'running', variations: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }], control: 'a' };
+  const outcome = (content: unknown): 'ok' | 'problems' => {
+    try {
+      parseExperiments([{ file: 'f.yaml', content }]);
+      return 'ok';
+    } catch (error) {
+      // Only DefinitionErrors, each problem with a file and a non-empty one-line message.
+      if (!isAbtelError(error, 'invalid_definition')) throw error;
+      const problems = (error as DefinitionError).problems;
+      if (problems.length === 0 || problems.some((p) => p.file !== 'f.yaml' || p.message.trim() === '' || p.message.includes('\n'))) throw error;
+      return 'problems';
+    }
+  };
+
+  it('never throws anything but a DefinitionError with located problems', () => {
+    fc.assert(fc.property(fc.anything(), (content) => outcome(content) !== undefined), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...Object.keys(base), 'coverage', 'layer', 'targeting', 'metrics', 'winner'), fc.anything()), (patch) => outcome({ ...base, ...patch }) !== undefined),
+      { numRuns: 600 },
+    );
+  });
+
+  it('reports one problem for each broken weight', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double({ min: 0.001, max: 1000, noNaN: true }), fc.constantFrom(0, -1, Number.NaN)), { minLength: 2, maxLength: 6 }), (weights) => {
+        const variations = weights.map((weight, index) => ({ key: `v${index}`, weight }));
+        const bad = weights.filter((weight) => !(weight > 0)).length;
+        try {
+          parseExperiments([{ file: 'f.yaml', content: { ...base, variations, control: 'v0' } }]);
+          return bad === 0;
+        } catch (error) {
+          return (error as DefinitionError).problems.filter((p) => /^variations\[\d+\]\.weight$/.test(p.path)).length === bad;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('turns any text into a document or syntax problems, never an exception', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), fc.constantFrom('a.yaml', 'a.json'), (text, file) => {
+        const parsed = parseDefinitionText(file, text);
+        return Array.isArray(parsed) ? parsed.every((p) => p.file === file && p.message.length > 0) : parsed.file === file;
+      }),
+      { numRuns: 150 },
+    );
   });
 });
