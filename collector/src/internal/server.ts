@@ -272,10 +272,19 @@ export class Receiver {
   private reject(req: IncomingMessage, res: ServerResponse, status: number, encoding: Encoding, reason: RejectReason, code: number, message: string): void {
     this.counters.requests.rejected[reason] += 1;
     if (status >= 500 || status === 429) res.setHeader('Retry-After', res.getHeader('Retry-After') ?? '1');
-    // A request whose body was not read to the end cannot keep its connection.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    if (!req.complete) {
+      if (status === 413) {
+        // Do not read an oversized upload to its end: answer, then close the connection.
+        res.setHeader('Connection', 'close');
+        res.once('finish', () => req.destroy());
+      } else {
+        // Other early answers (401, 415, 429, 503) discard the rest of the body as it arrives,
+        // without buffering it, so the client reads the answer instead of a reset connection.
+        req.removeAllListeners('data');
+        req.resume();
+      }
+    }
     send(res, status, encoding, statusBody(encoding, code, message));
-    if (!req.complete) res.once('finish', () => req.destroy());
   }
 }
 
