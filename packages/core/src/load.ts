@@ -170,7 +170,12 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
   if (document.errors.length > 0) {
     return document.errors.map((error) => ({ file, path: '', message: `is not valid YAML: ${error.message.split('\n')[0]}` }));
   }
-  return { file, content: document.toJS() as unknown };
+  try {
+    // toJS can still fail, e.g. on an alias without an anchor (`*name`) or too many aliases.
+    return { file, content: document.toJS({ maxAliasCount: 100 }) as unknown };
+  } catch (error) {
+    return [{ file, path: '', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}` }];
+  }
 }
 
 /**
