@@ -15,7 +15,7 @@
 //   --full: 10,000,000 spans across 1,000,000 conversations (about 1-2 minutes on 2 cores).
 // Writes results/node.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -264,6 +264,8 @@ const result = {
   node: process.version,
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
+  // Other processes compete for the cores; CPU-time ratios are less sensitive to that than wall time.
+  loadAverageAtEnd: loadavg().map((value) => +value.toFixed(1)),
   throughput: {
     rounds: ROUNDS,
     spansPerRound: SPANS_PER_ROUND,
