@@ -138,6 +138,7 @@ describe('abtel analyze on synthetic data with injected effects', () => {
       // A 95% interval misses the truth in one dataset of twenty; the seed is fixed so the run is
       // reproducible (seed 7 drew a csat difference 2.1 standard errors above the truth).
       seed: 8,
+      unexposedConversations: 40,
       start: START,
       hours: 24,
       outcomes: [
@@ -195,6 +196,8 @@ describe('abtel analyze on synthetic data with injected effects', () => {
   it('population and SRM equal an independent count of the generated records', () => {
     const arms = armsFromRecords(main.units!, ['control', 'treatment']);
     expect(report.population.exposed).toEqual({ control: arms.control!.units, treatment: arms.treatment!.units });
+    expect(report.population.excluded).toBe(main.units!.filter((unit) => !unit.exposed).length);
+    expect(report.population.excluded).toBe(40);
     const srm = checkSrm([arms.control!.units, arms.treatment!.units], [1, 1]);
     rel(report.health.srm.pValue, srm.pValue);
     expect(report.health.srm.flagged).toBe(false);

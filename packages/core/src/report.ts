@@ -286,6 +286,8 @@ export const Report = z.object({
     total: z.number().int().nonnegative(),
     /** Exposure events beyond the first per unit. */
     duplicateExposures: z.number().int().nonnegative(),
+    /** Conversations stamped with the experiment (gen_ai calls) that never had an exposure: excluded from every metric. */
+    excluded: z.number().int().nonnegative().optional(),
     firstExposure: z.string().optional(),
     lastExposure: z.string().optional(),
     plannedUnits: z.number().optional(),

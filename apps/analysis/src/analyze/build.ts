@@ -189,6 +189,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
       exposed,
       total,
       duplicateExposures: toCount(inputs.population.duplicateExposures),
+      ...(inputs.population.excludedUnits !== undefined ? { excluded: toCount(inputs.population.excludedUnits) } : {}),
       ...(inputs.population.firstExposure ? { firstExposure: inputs.population.firstExposure } : {}),
       ...(inputs.population.lastExposure ? { lastExposure: inputs.population.lastExposure } : {}),
       ...(plannedUnits ? { plannedUnits } : {}),

@@ -58,6 +58,8 @@ export interface PopulationInput {
   readonly exposed: Readonly<Record<string, number>>;
   readonly duplicateExposures: number;
   readonly multipleExposureUnits: number;
+  /** Conversations stamped with the experiment that never had an exposure (excluded). */
+  readonly excludedUnits?: number | undefined;
   readonly firstExposure?: string | undefined;
   readonly lastExposure?: string | undefined;
   readonly timeline: readonly { readonly bucket: string; readonly variation: string; readonly cumulative: number }[];

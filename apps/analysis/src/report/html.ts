@@ -61,6 +61,8 @@ export async function renderHtml(report: Report): Promise<string> {
         ['sample ratio mismatch', `χ² ${formatNumber(health.srm.statistic)}, df ${health.srm.df}, p ${formatP(health.srm.pValue)}`, flag(health.srm.flagged, 'SRM')],
         ['multiple exposures', `${formatCount(health.multipleExposures.units)} (${formatPercent(health.multipleExposures.share)})`, flag(health.multipleExposures.flagged, 'fail')],
         ['assignment audit', `${formatCount(health.assignment.mismatches)} of ${formatCount(health.assignment.checked)}`, flag(health.assignment.flagged, 'fail')],
+        ['duplicate exposure events', formatCount(report.population.duplicateExposures), 'info'],
+        ['never exposed (excluded)', formatCount(report.population.excluded), 'info'],
         ['exposed without gen_ai call', formatCount(health.exposuresWithoutCall), 'info'],
         ['outcomes without exposure', formatCount(health.outcomesWithoutExposure), 'info'],
         ['newest event', `${esc(health.freshness.lastEventTime ?? '—')} (${formatNumber(health.freshness.ageMinutes)} min ago)`, flag(health.freshness.stale, 'stale')],

@@ -38,7 +38,7 @@ export function renderTable(report: Report, options: { colour?: boolean } = {}):
   out.push(paint('Population', 'bold'));
   const exposed = Object.entries(report.population.exposed).map(([key, n]) => `${key} ${formatCount(n)}`).join(' · ');
   out.push(`  exposed: ${exposed} (total ${formatCount(report.population.total)}${report.population.plannedUnits ? ` of ${formatCount(report.population.plannedUnits)} planned` : ''})`);
-  out.push(`  duplicate exposures ${formatCount(report.population.duplicateExposures)} · first ${report.population.firstExposure ?? '—'} · last ${report.population.lastExposure ?? '—'}`);
+  out.push(`  duplicate exposures ${formatCount(report.population.duplicateExposures)} · never exposed (excluded) ${formatCount(report.population.excluded)} · first ${report.population.firstExposure ?? '—'} · last ${report.population.lastExposure ?? '—'}`);
 
   const health = report.health;
   const flag = (flagged: boolean, text: string): string => (flagged ? paint(text, 'red') : text);
