@@ -8,7 +8,7 @@ import normalQuantileImpl from '@stdlib/stats-base-dists-normal-quantile';
 import normalPdfImpl from '@stdlib/stats-base-dists-normal-pdf';
 import tCdfImpl from '@stdlib/stats-base-dists-t-cdf';
 import tQuantileImpl from '@stdlib/stats-base-dists-t-quantile';
-import chisquareCdfImpl from '@stdlib/stats-base-dists-chisquare-cdf';
+import gammaincImpl from '@stdlib/math-base-special-gammainc';
 import betaCdfImpl from '@stdlib/stats-base-dists-beta-cdf';
 import betaPdfImpl from '@stdlib/stats-base-dists-beta-pdf';
 import binomialCdfImpl from '@stdlib/stats-base-dists-binomial-cdf';
@@ -26,8 +26,11 @@ export const normalPdf = (x: number): number => normalPdfImpl(x, 0, 1);
 export const tCdf = (x: number, df: number): number => tCdfImpl(x, df);
 /** Student t quantile with `df` degrees of freedom. */
 export const tQuantile = (p: number, df: number): number => tQuantileImpl(p, df);
-/** Chi-square survival P(X > x) with `df` degrees of freedom. */
-export const chisquareSf = (x: number, df: number): number => 1 - chisquareCdfImpl(x, df);
+/**
+ * Chi-square survival P(X > x) with `df` degrees of freedom, as the regularised upper incomplete
+ * gamma Q(df/2, x/2), so that tiny p-values (a gross SRM) keep their precision instead of 1 − CDF = 0.
+ */
+export const chisquareSf = (x: number, df: number): number => (x <= 0 ? 1 : gammaincImpl(x / 2, df / 2, true, true));
 /** Beta(a, b) CDF. */
 export const betaCdf = (x: number, a: number, b: number): number => betaCdfImpl(x, a, b);
 /** Beta(a, b) density. */
