@@ -58,8 +58,9 @@ function kindCode(kind: FieldKind): number {
 
 interface Message {
   readonly oneof: boolean;
-  /** Field index by hash of its JSON name. */
-  readonly byHash: Map<number, number>;
+  /** Field index + 1 at `hash & mask` of its JSON name (0: no field); built without collisions. */
+  readonly table: Int16Array;
+  readonly mask: number;
   readonly names: readonly Buffer[];
   readonly kinds: readonly number[];
   readonly repeated: readonly boolean[];
@@ -80,9 +81,23 @@ function compile(spec: MessageSpec): Message {
   if (existing) return existing;
   const names = spec.fields.map((field) => Buffer.from(field.name, 'latin1'));
   const children: (Message | undefined)[] = [];
+  let size = 32;
+  let table = new Int16Array(size);
+  for (;;) {
+    table = new Int16Array(size);
+    let clash = false;
+    names.forEach((name, index) => {
+      const slot = hashBytes(name) & (size - 1);
+      if (table[slot] !== 0) clash = true;
+      table[slot] = index + 1;
+    });
+    if (!clash) break;
+    size *= 2;
+  }
   const message: Message = {
     oneof: spec.oneof,
-    byHash: new Map(),
+    table,
+    mask: size - 1,
     names,
     kinds: spec.fields.map((field) => kindCode(field.kind)),
     repeated: spec.fields.map((field) => field.repeated),
@@ -90,11 +105,6 @@ function compile(spec: MessageSpec): Message {
     children,
   };
   messages.set(spec, message);
-  names.forEach((name, index) => {
-    // Two names with one hash would need a probe; OTLP's names have none (checked here).
-    if (message.byHash.has(hashBytes(name))) throw new Error(`hash collision in ${spec.name}`);
-    message.byHash.set(hashBytes(name), index);
-  });
   for (const field of spec.fields) children.push(field.message ? compile(field.message()) : undefined);
   return message;
 }
@@ -113,9 +123,9 @@ export function scanJson(spec: MessageSpec, body: Buffer): { line: Buffer; items
   // Explicit stack: per level the message (objects) or the list's element kind (arrays).
   const frameMessage: (Message | undefined)[] = [];
   const frameIsArray: boolean[] = [];
-  const frameSeen: number[] = [];
-  const frameMembers: number[] = [];
-  const frameKind: number[] = [];
+  const frameSeen = new Int32Array(MAX_STACK);
+  const frameMembers = new Int32Array(MAX_STACK);
+  const frameKind = new Int32Array(MAX_STACK);
   const frameCounts: boolean[] = [];
   const quotes: number[] = [];
   let depth = -1;
@@ -144,8 +154,9 @@ export function scanJson(spec: MessageSpec, body: Buffer): { line: Buffer; items
         i++;
       }
       const message = frameMessage[depth]!;
-      const index = message.byHash.get(hash);
-      if (index === undefined) return undefined;
+      const slot = message.table[hash & message.mask]!;
+      if (slot === 0) return undefined;
+      const index = slot - 1;
       const name = message.names[index]!;
       if (name.length !== i - start) return undefined;
       for (let k = 0; k < name.length; k++) if (name[k] !== b[start + k]) return undefined;
@@ -206,6 +217,11 @@ export function scanJson(spec: MessageSpec, body: Buffer): { line: Buffer; items
           i++;
           for (;;) {
             c = b[i]!;
+            // Most bytes of a string are above the backslash: one comparison for them.
+            if (c > 0x5c) {
+              i++;
+              continue;
+            }
             if (c === 0x22) break;
             if (c < 0x20 || i >= n) return undefined;
             if (c === 0x5c) {

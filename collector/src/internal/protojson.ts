@@ -27,6 +27,8 @@ export interface Tally {
 
 interface Compiled {
   readonly spec: MessageSpec;
+  /** Compiled message of each field (by declaration index), filled on first use. */
+  readonly children: (Compiled | undefined)[];
   /** Field index (declaration order) by field number. */
   readonly indexByNumber: Int16Array;
   /** `"name":` for each field, in declaration order. */
@@ -42,7 +44,7 @@ function compile(spec: MessageSpec): Compiled {
   for (const field of spec.fields) max = Math.max(max, field.no);
   const indexByNumber = new Int16Array(max + 1).fill(-1);
   spec.fields.forEach((field, index) => (indexByNumber[field.no] = index));
-  compiled = { spec, indexByNumber, prefixes: spec.fields.map((field) => `"${field.name}":`) };
+  compiled = { spec, children: [], indexByNumber, prefixes: spec.fields.map((field) => `"${field.name}":`) };
   compiledCache.set(spec, compiled);
   return compiled;
 }
@@ -146,7 +148,11 @@ function scalar(field: FieldSpec, end: number): boolean {
       const size = length(end);
       const start = pos;
       pos += size;
-      // Plain ASCII without quotes, backslashes or control characters is copied as it is.
+      // Plain ASCII without quotes, backslashes or control characters is copied as it is,
+      // byte by byte while checking (short strings: cheaper than Buffer#copy).
+      ensure(size + 2);
+      const mark = op;
+      o[op++] = 0x22;
       let plain = true;
       for (let index = start; index < pos; index++) {
         const byte = buf[index]!;
@@ -154,14 +160,11 @@ function scalar(field: FieldSpec, end: number): boolean {
           plain = false;
           break;
         }
+        o[op++] = byte;
       }
-      if (plain) {
-        ensure(size + 2);
-        o[op++] = 0x22;
-        buf.copy(o, op, start, pos);
-        op += size;
-        o[op++] = 0x22;
-      } else {
+      if (plain) o[op++] = 0x22;
+      else {
+        op = mark;
         // toString replaces invalid UTF-8; JSON.stringify escapes what must be escaped.
         const text = JSON.stringify(buf.toString('utf8', start, pos));
         ensure(Buffer.byteLength(text) + 1);
@@ -287,6 +290,7 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
     const bit = 1 << index;
     try {
       if (field.repeated) {
+        const child = field.kind === 'message' ? (compiled.children[index] ??= compile(field.message!())) : undefined;
         if (open !== index) {
           if (seen & bit) throw new Fallback('repeated field elements are not contiguous');
           seen |= bit;
@@ -298,8 +302,8 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
           ascii(prefixes[index]!);
           ensure(1);
           o[op++] = 0x5b;
-          repeatedElements(field, wireType, end, depth, tally, true);
-        } else repeatedElements(field, wireType, end, depth, tally, false);
+          repeatedElements(field, child, wireType, end, depth, tally, true);
+        } else repeatedElements(field, child, wireType, end, depth, tally, false);
         continue;
       }
       if (seen & bit) throw new Fallback('singular field sent twice (merge)');
@@ -318,7 +322,7 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
         if (wireType !== 2) throw new WireProblem(`wire type ${wireType} where a message was expected`);
         const size = length(end);
         const stop = pos + size;
-        message(compile(field.message!()), stop, depth + 1, tally);
+        message((compiled.children[index] ??= compile(field.message!())), stop, depth + 1, tally);
         first = false;
         continue;
       }
@@ -339,7 +343,7 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
 }
 
 /** Elements of a repeated field at `pos` (one message, one scalar or a packed run). */
-function repeatedElements(field: FieldSpec, wireType: number, end: number, depth: number, tally: Tally, firstElement: boolean): void {
+function repeatedElements(field: FieldSpec, child: Compiled | undefined, wireType: number, end: number, depth: number, tally: Tally, firstElement: boolean): void {
   if (field.kind === 'message') {
     if (wireType !== 2) throw new WireProblem(`wire type ${wireType} where a message was expected`);
     const size = length(end);
@@ -348,11 +352,11 @@ function repeatedElements(field: FieldSpec, wireType: number, end: number, depth
     ensure(1);
     if (!firstElement) o[op++] = 0x2c;
     if (!field.countsItems) {
-      message(compile(field.message!()), stop, depth + 1, tally);
+      message(child!, stop, depth + 1, tally);
       return;
     }
     try {
-      message(compile(field.message!()), stop, depth + 1, tally);
+      message(child!, stop, depth + 1, tally);
       tally.accepted += 1;
     } catch (error) {
       if (!(error instanceof ItemProblem)) throw error;
