@@ -19,6 +19,7 @@
 import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
 import type { ReportExperimentInput } from './inputs.js';
 import { isObjective } from './guardrails.js';
+import { formatDiff, formatInterval, formatMetricValue } from '../report/format.js';
 
 /** The report without its decision: what the rules look at. */
 export type UndecidedReport = Omit<Report, 'decision'>;
@@ -101,7 +102,7 @@ export function decide(
       winners.push({
         variation: comparison.variation,
         lift: Math.abs(result.absoluteDiff ?? 0),
-        reason: `primary metric ${result.name} is better in ${comparison.variation} than ${comparison.baseline}: ${fmt(result.absoluteDiff)} (95% CI ${fmt(result.ci95[0])} to ${fmt(result.ci95[1])}), ${how}; no guardrail action`,
+        reason: `primary metric ${result.name} is better in ${comparison.variation} than ${comparison.baseline}: ${formatMetricValue(result, result.variant.value)} vs ${formatMetricValue(result, result.baseline.value)}, ${formatDiff(result, result.absoluteDiff)} (95% CI ${formatInterval(result, result.ci95)}), ${how}; no guardrail action`,
       });
     } else if (significant && result.better === false) {
       notSignificant.push(`primary metric ${result.name} is significantly worse in ${comparison.variation} (${how})`);
