@@ -192,6 +192,31 @@ describe('exposure', () => {
     await paused.shutdown();
   });
 
+  it('follows lifecycle routing: a rolled-back treatment conversation is migrated, stamped as such and not exposed again', async () => {
+    const store = new MemoryAssignmentStore();
+    const running = createHarness({ experiments, store });
+    const rolledBack = createHarness({ experiments: parseExperiments([{ file: 'p.yaml', content: personaDefinition({ state: 'rolled_back' }) }]), store });
+    const conversation = Array.from({ length: 100 }, (_, i) => `conv-rb-${i}`).find((id) => expected(persona, id) === 'warm')!;
+    await running.abtel.withConversation({ conversationId: conversation }, () => running.abtel.experiment('support-persona').variation());
+    await rolledBack.abtel.withConversation({ conversationId: conversation }, async () => {
+      const variation = await rolledBack.abtel.experiment('support-persona').variation();
+      expect(variation).toMatchObject({ key: 'classic', exposed: false, reason: 'rolled_back_migrated' });
+      rolledBack.tracerProvider.getTracer('t').startSpan('chat m', { attributes: { 'gen_ai.operation.name': 'chat' } }).end();
+    });
+    expect(plain(rolledBack.spans()[0]!.attributes)).toEqual({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.conversation.id': conversation,
+      'abtel.experiment.key': 'support-persona',
+      'abtel.experiment.variation': 'classic',
+      'abtel.experiment.version': 3,
+      'abtel.assignment.unit': 'conversation',
+      'abtel.assignment.migrated': true,
+    });
+    expect(rolledBack.events('abtel.exposure')).toHaveLength(0);
+    await running.shutdown();
+    await rolledBack.shutdown();
+  });
+
   it('can be marked explicitly with markExposed, still once', async () => {
     await h.abtel.withConversation({ conversationId: 'conv-13' }, async () => {
       await h.abtel.experiment('support-persona').variation();
