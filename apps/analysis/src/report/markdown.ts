@@ -37,6 +37,11 @@ export function renderMarkdown(report: Report): string {
       `SRM p ${formatP(health.srm.pValue)}${health.srm.flagged ? ' ⚠️' : ''} · bad lines ${formatCount(health.badLines)}${health.badLines > 0 ? ' ⚠️' : ''} · ` +
       `newest event ${health.freshness.lastEventTime ?? '—'}${health.freshness.stale ? ' ⚠️ stale' : ''}`,
   );
+  const failing = [
+    health.multipleExposures.flagged && `${formatCount(health.multipleExposures.units)} units exposed to several variations`,
+    health.assignment.flagged && `${formatCount(health.assignment.mismatches)} of ${formatCount(health.assignment.checked)} units in a variation the definition does not assign`,
+  ].filter((item): item is string => typeof item === 'string');
+  if (failing.length > 0) out.push('', `⚠️ Health: ${failing.join('; ')}.`);
 
   for (const comparison of report.comparisons) {
     out.push('');
