@@ -54,14 +54,15 @@ describe('RedisAssignmentStore against a real redis-server', () => {
 
   it('expires idle assignments and refreshes the TTL on touch', async () => {
     const redisClient = client();
-    const store = new RedisAssignmentStore({ client: redisClient, keyPrefix: 'ttl:', ttlMs: 400 });
+    const store = new RedisAssignmentStore({ client: redisClient, keyPrefix: 'ttl:', ttlMs: 1000 });
     await store.setIfAbsent('exp', 'kept', assignment('a', 1000));
     await store.setIfAbsent('exp', 'idle', assignment('a', 1000));
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 600));
     await store.touch('exp', 'kept', 9000);
     const ttl = await redisClient.pttl(store.keyOf('exp', 'kept'));
-    expect(ttl).toBeGreaterThan(300);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(ttl).toBeGreaterThan(800);
+    // idle expires at ~1000 ms; kept, touched at ~600 ms, lives until ~1600 ms.
+    await new Promise((resolve) => setTimeout(resolve, 600));
     expect(await store.get('exp', 'idle')).toBeUndefined();
     expect(await store.get('exp', 'kept')).toEqual({ ...assignment('a', 1000), lastActiveAt: 9000 });
     // Touch never moves lastActiveAt backwards, and does not create missing keys.
