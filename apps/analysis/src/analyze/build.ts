@@ -68,7 +68,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
   if (srm.reason) warnings.push(`SRM check skipped: ${srm.reason}`);
   const expected: Record<string, number> = {};
   arms.forEach((arm, i) => (expected[arm] = (total * (weights[i] ?? 0)) / weightSum));
-  const multi = multipleExposure(toCount(inputs.population.multipleExposureUnits), Math.max(total, 0));
+  const multi = multipleExposure(Math.min(toCount(inputs.population.multipleExposureUnits), total), total);
   if (multi.status === 'warn') warnings.push(`${multi.multiExposedUnits} unit(s) were exposed to more than one variation (${pct(multi.share)})`);
   const checked = toCount(inputs.health.assignmentChecked);
   const mismatches = toCount(inputs.health.assignmentMismatches);

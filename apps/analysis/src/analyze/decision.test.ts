@@ -71,4 +71,14 @@ describe('decision with several variations', () => {
     expect(report.decision.reasons.join(' ')).toMatch(/no exposures/);
     expect(report.comparisons[0]!.metrics[0]!.note).toBe('an arm has no units');
   });
+
+  it('a metric whose data the test rejects gets a note; the rest of the report stands', () => {
+    // a "binary" outcome reported with values above 1: more successes than units
+    const report = buildReport(inputs([binary('a', 100, 130), binary('b', 100, 40)]));
+    const primary = report.comparisons[0]!.metrics[0]!;
+    expect(primary.pValue).toBeNull();
+    expect(primary.note).toMatch(/^not computed: /);
+    expect(primary.bayes).toBeUndefined();
+    expect(report.decision.recommendation).toBe('continue');
+  });
 });

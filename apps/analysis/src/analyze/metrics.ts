@@ -66,6 +66,16 @@ export function testName(kind: MetricDefinition['kind']): string {
  * if (!('note' in outcome)) console.log(outcome.pValue);
  */
 export function compareArms(metric: MetricDefinition, baseline: ArmStatsInput, variant: ArmStatsInput): Comparison | { note: string } {
+  try {
+    return runTest(metric, baseline, variant);
+  } catch (error) {
+    // Data the test cannot take (e.g. a "binary" outcome reported as 2) loses this one metric's
+    // inference, never the whole report; the note says what was wrong.
+    return { note: `not computed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+function runTest(metric: MetricDefinition, baseline: ArmStatsInput, variant: ArmStatsInput): Comparison | { note: string } {
   switch (metric.kind) {
     case 'binary':
       if (baseline.n < 1 || variant.n < 1) return { note: 'an arm has no units' };
@@ -161,8 +171,8 @@ export function metricResult(
 
   if (metric.covariate && comparison && metric.kind !== 'binary' && metric.kind !== 'ratio' && metric.kind !== 'quantile') {
     const covariate = metric.covariate.outcome ?? metric.covariate.attribute ?? 'covariate';
-    if (hasCovariate(base) && hasCovariate(variantArm)) {
-      const cuped = compareCuped(covariateArm(base), covariateArm(variantArm));
+    const cuped = hasCovariate(base) && hasCovariate(variantArm) ? attempt(() => compareCuped(covariateArm(base), covariateArm(variantArm))) : undefined;
+    if (cuped) {
       result.cuped = {
         covariate,
         theta: finite(cuped.theta),
@@ -173,8 +183,8 @@ export function metricResult(
       };
     }
   }
-  if (metric.kind === 'binary' && base.n > 0 && variantArm.n > 0) {
-    const bayes = bayesBinary({ n: base.n, successes: base.sum }, { n: variantArm.n, successes: variantArm.sum });
+  const bayes = metric.kind === 'binary' && comparison ? attempt(() => bayesBinary({ n: base.n, successes: base.sum }, { n: variantArm.n, successes: variantArm.sum })) : undefined;
+  if (bayes) {
     // The stats function speaks of "variant higher"; for a metric where lower is better the
     // chance to beat is the complement and the two losses swap roles.
     const increase = metric.direction === 'increase';
@@ -185,6 +195,15 @@ export function metricResult(
     };
   }
   return comparison ? { result, comparison } : { result };
+}
+
+/** The value, or undefined when the computation rejects its input (the main test already noted why). */
+function attempt<T>(compute: () => T): T | undefined {
+  try {
+    return compute();
+  } catch {
+    return undefined;
+  }
 }
 
 function hasCovariate(arm: ArmStatsInput): boolean {
