@@ -158,7 +158,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
 
   // Judge trend with t intervals
   const judgeTrend = inputs.judgeTrend.map((point) => {
-    const interval = point.n >= 2 && Number.isFinite(point.sd) ? meanInterval(point.n, point.mean, point.sd) : undefined;
+    const interval = point.n >= 2 && Number.isFinite(point.sd) ? safely(() => meanInterval(point.n, point.mean, point.sd)) : undefined;
     return {
       windowStart: point.windowStart,
       variation: point.variation,
@@ -268,6 +268,15 @@ function adjust(results: MetricResult[], alpha: number): void {
 function toCount(value: number | bigint | undefined): number {
   if (value === undefined) return 0;
   return typeof value === 'bigint' ? Number(value) : value;
+}
+
+/** A judge window whose scores the interval rejects keeps its mean; only the band is dropped. */
+function safely<T>(compute: () => T): T | undefined {
+  try {
+    return compute();
+  } catch {
+    return undefined;
+  }
 }
 
 function pct(value: number): string {
