@@ -21,6 +21,7 @@ const collectorBin = join(here, '..', 'collector', 'bin', 'abtel-collector.js');
 const SPANS = 512;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 8;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const work = mkdtempSync(join(tmpdir(), 'abtel-collector-bench-'));
 
 /** 512 spans shaped like an instrumented LLM app: gen_ai attributes, experiment stamps, an event. */
@@ -159,15 +160,32 @@ async function measure(kind, label, body, contentType, extraArgs = [], concurren
 const spans = makeSpans();
 const json = await captureBody(JsonExporter, spans);
 const proto = await captureBody(ProtoExporter, spans);
-console.log(`bodies of ${SPANS} spans from the real exporters: JSON ${(json.body.length / 1024).toFixed(0)} KiB, protobuf ${(proto.body.length / 1024).toFixed(0)} KiB; ${SECONDS} s per run, ${CONCURRENCY} connections`);
+console.log(`bodies of ${SPANS} spans from the real exporters: JSON ${(json.body.length / 1024).toFixed(0)} KiB, protobuf ${(proto.body.length / 1024).toFixed(0)} KiB; ${ROUNDS} × ${SECONDS} s per server, alternating, ${CONCURRENCY} connections`);
 
 const results = {};
 for (const [kind, captured] of [
   ['json', json],
   ['protobuf', proto],
 ]) {
-  const passthrough = await measure(kind, 'passthrough', captured.body, captured.contentType);
-  const collector = await measure(kind, 'collector', captured.body, captured.contentType);
+  // Alternate baseline and collector runs, so that a change in machine load during the run
+  // affects both sides alike; the ratio is over the summed runs.
+  const runs = { passthrough: [], collector: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.passthrough.push(await measure(kind, 'passthrough', captured.body, captured.contentType));
+    runs.collector.push(await measure(kind, 'collector', captured.body, captured.contentType));
+  }
+  const combine = (list) => ({
+    ...list.at(-1),
+    ok: list.reduce((sum, run) => sum + run.ok, 0),
+    itemsAcked: list.reduce((sum, run) => sum + run.itemsAcked, 0),
+    seconds: list.reduce((sum, run) => sum + run.seconds, 0),
+    spansPerSecond: list.reduce((sum, run) => sum + run.itemsAcked, 0) / list.reduce((sum, run) => sum + run.seconds, 0),
+    peakRssMb: Math.max(...list.map((run) => run.peakRssMb)),
+    lost: list.reduce((sum, run) => sum + (run.lost ?? 0), 0),
+    rounds: list.map((run) => Math.round(run.spansPerSecond)),
+  });
+  const passthrough = combine(runs.passthrough);
+  const collector = combine(runs.collector);
   results[kind] = { passthrough, collector, ratio: collector.spansPerSecond / passthrough.spansPerSecond };
   console.log(
     `${kind.padEnd(8)} passthrough ${(passthrough.spansPerSecond / 1e6).toFixed(3)} M spans/s · collector ${(collector.spansPerSecond / 1e6).toFixed(3)} M spans/s · ratio ${results[kind].ratio.toFixed(2)} · lost ${collector.lost} · peak RSS ${collector.peakRssMb} MB`,
@@ -193,6 +211,6 @@ console.log(`goals: ${Object.entries(goals).map(([name, met]) => `${name} ${met 
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(
   join(here, 'results', 'collector.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, spansPerBody: SPANS, secondsPerRun: SECONDS, concurrency: CONCURRENCY, bodyBytes: { json: json.body.length, protobuf: proto.body.length }, results, goals }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, spansPerBody: SPANS, secondsPerRun: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, loadAverage: (await import('node:os')).loadavg(), bodyBytes: { json: json.body.length, protobuf: proto.body.length }, results, goals }, null, 2)}\n`,
 );
 rmSync(work, { recursive: true, force: true });
