@@ -100,6 +100,7 @@ async function runAnalysis(data, ds) {
 
 async function phase(name) {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const result = { phase: name };
   if (name === 'naive') {
     const { DuckDBInstance } = await import('@duckdb/node-api');
@@ -156,6 +157,9 @@ async function phase(name) {
     }
   }
   result.seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  // CPU time (all DuckDB threads) next to wall time: on a shared machine wall time is stretched unevenly.
+  result.cpuSeconds = (used.user + used.system) / 1e6;
   result.peakMb = peakMb();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -166,9 +170,13 @@ function runPhase(name) {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (child.status !== 0) throw new Error(`phase ${name} failed:\n${child.stderr}`);
+  if (child.status !== 0) {
+    const error = child.stderr.split('\n').find((line) => /Error/.test(line)) ?? `exit ${child.status}`;
+    console.log(`${name.padEnd(18)} failed: ${error}`);
+    return { phase: name, failed: error, seconds: Number.NaN, cpuSeconds: Number.NaN, peakMb: 0 };
+  }
   const result = JSON.parse(child.stdout.trim().split('\n').pop());
-  console.log(`${name.padEnd(18)} ${result.seconds.toFixed(2).padStart(7)} s   peak ${Math.round(result.peakMb).toString().padStart(5)} MB${result.rows !== undefined ? `   rows ${result.rows}` : ''}`);
+  console.log(`${name.padEnd(18)} ${result.seconds.toFixed(2).padStart(7)} s  cpu ${result.cpuSeconds.toFixed(2).padStart(7)} s   peak ${Math.round(result.peakMb).toString().padStart(5)} MB${result.rows !== undefined ? `   rows ${result.rows}` : ''}`);
   return result;
 }
 

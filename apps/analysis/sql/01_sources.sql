@@ -14,7 +14,7 @@ WITH numbered AS (
   SELECT filename AS source_file, line, row_number() OVER () AS n
   FROM read_csv(getvariable('abtel_data') || '/**/*.jsonl*',
                 columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='', header=false, auto_detect=false,
-                strict_mode=false, max_line_size=536870912, compression='auto', filename=true)
+                strict_mode=false, max_line_size=67108864, buffer_size=67108864, compression='auto', filename=true)
 )
 SELECT source_file, n - min(n) OVER (PARTITION BY source_file) + 1 AS source_line, line
 FROM numbered;

@@ -70,7 +70,9 @@ CREATE OR REPLACE MACRO otlp_status_code(c) AS coalesce(try_cast(c AS INTEGER), 
   WHEN 'STATUS_CODE_UNSET' THEN 0 WHEN 'STATUS_CODE_OK' THEN 1 WHEN 'STATUS_CODE_ERROR' THEN 2 END, 0);
 
 -- Why a line carries no rows of its own.
-CREATE OR REPLACE MACRO otlp_line_status(j, signal) AS CASE
+CREATE OR REPLACE MACRO otlp_line_status(j, line) AS CASE
+  -- Blank lines carry nothing and are not errors (checked only when the line did not parse).
+  WHEN j IS NULL AND (line IS NULL OR trim(line) = '') THEN 'blank'
   WHEN j IS NULL THEN 'invalid'
   WHEN j.resourceSpans IS NULL AND j.resourceLogs IS NULL AND j.resourceMetrics IS NOT NULL THEN 'metrics'
   WHEN j.resourceSpans IS NULL AND j.resourceLogs IS NULL THEN 'not_otlp'
@@ -79,7 +81,7 @@ END;
 -- One row per span (plus marker rows for lines that carry none, see above).
 CREATE OR REPLACE MACRO otlp_spans(lines) AS TABLE
 WITH parsed AS (
-  SELECT source_file, source_line,
+  SELECT source_file, source_line, line,
     -- json_valid first: an error inside try() re-evaluates its whole chunk row by row, which
     -- made one torn line cost as much as thousands of good ones.
     CASE WHEN json_valid(line) THEN try(json_transform(line, '{"resourceSpans":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
@@ -91,8 +93,8 @@ WITH parsed AS (
   FROM query_table(lines)
 ),
 resources AS (
-  SELECT source_file, source_line, otlp_line_status(j, 'traces') AS line_status,
-    unnest(CASE WHEN otlp_line_status(j, 'traces') IS NULL THEN j.resourceSpans ELSE [NULL] END) AS rs
+  SELECT source_file, source_line, otlp_line_status(j, line) AS line_status,
+    unnest(CASE WHEN otlp_line_status(j, line) IS NULL THEN j.resourceSpans WHEN otlp_line_status(j, line) = 'blank' THEN [] ELSE [NULL] END) AS rs
   FROM parsed
 ),
 scopes AS (
@@ -173,7 +175,7 @@ FROM picked;
 -- plain logs, which are not events), plus marker rows for lines that carry none.
 CREATE OR REPLACE MACRO otlp_log_records(lines) AS TABLE
 WITH parsed AS (
-  SELECT source_file, source_line,
+  SELECT source_file, source_line, line,
     -- json_valid first: an error inside try() re-evaluates its whole chunk row by row, which
     -- made one torn line cost as much as thousands of good ones.
     CASE WHEN json_valid(line) THEN try(json_transform(line, '{"resourceLogs":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
@@ -183,8 +185,8 @@ WITH parsed AS (
   FROM query_table(lines)
 ),
 resources AS (
-  SELECT source_file, source_line, otlp_line_status(j, 'logs') AS line_status,
-    unnest(CASE WHEN otlp_line_status(j, 'logs') IS NULL THEN j.resourceLogs ELSE [NULL] END) AS rl
+  SELECT source_file, source_line, otlp_line_status(j, line) AS line_status,
+    unnest(CASE WHEN otlp_line_status(j, line) IS NULL THEN j.resourceLogs WHEN otlp_line_status(j, line) = 'blank' THEN [] ELSE [NULL] END) AS rl
   FROM parsed
 ),
 scopes AS (

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { linesSql } from './internal/lines.js';
+import { insertLocatedBadLines, linesSql } from './internal/lines.js';
 import { upToDateParquet } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString, sqlStringList } from './internal/sql.js';
 import { queryRows } from './internal/convert.js';
@@ -72,6 +72,26 @@ async function withProgress<T>(
   }
 }
 
+/** Creates `table` from `select(view)` over the lines of each file in turn (an empty table when there are none). */
+async function readPerFile(
+  connection: DuckDBConnection,
+  files: readonly DataFile[],
+  table: string,
+  select: (view: string) => string,
+  phase: string,
+  onProgress: AttachOptions['onProgress'],
+): Promise<void> {
+  const view = `${table}_lines`;
+  await connection.run(`CREATE OR REPLACE TEMP VIEW ${view} AS ${linesSql([])}`);
+  await connection.run(`CREATE OR REPLACE TABLE ${table} AS ${select(view)} LIMIT 0`);
+  for (const [index, file] of files.entries()) {
+    onProgress?.({ phase, done: index, total: files.length });
+    await connection.run(`CREATE OR REPLACE TEMP VIEW ${view} AS ${linesSql([file])}`);
+    await connection.run(`INSERT INTO ${table} ${select(view)}`);
+  }
+  onProgress?.({ phase, done: files.length, total: files.length });
+}
+
 /**
  * Reads OTLP data into a DuckDB connection and defines the base relations the analysis views
  * build on: `otlp_spans_all` (one row per span), `otlp_events_all` (events from log records and
@@ -110,24 +130,20 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
 
   const traceFiles = raw.filter((file) => file.signal !== 'logs');
   const logFiles = raw.filter((file) => file.signal !== 'traces');
-  await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_trace_lines AS ${linesSql(traceFiles)}`);
-  await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_log_lines AS ${linesSql(logFiles)}`);
-  await withProgress(
+  // One file at a time: the transient memory of parsing stays that of one file, while the
+  // accumulated rows may spill to disk under a memory limit; DuckDB still splits each file
+  // across threads.
+  await readPerFile(connection, traceFiles, 'abtel_raw_spans', (view) => `FROM otlp_spans('${view}')`, 'read traces', options.onProgress);
+  await readPerFile(
     connection,
-    'read traces',
-    options.onProgress,
-    connection.run(`CREATE OR REPLACE TEMP TABLE abtel_raw_spans AS FROM otlp_spans('abtel_trace_lines')`),
-  );
-  await withProgress(
-    connection,
+    logFiles,
+    'abtel_raw_log_records',
+    (view) => `FROM otlp_log_records('${view}') WHERE line_status IS NOT NULL OR event_name IS NOT NULL`,
     'read logs',
     options.onProgress,
-    connection.run(
-      `CREATE OR REPLACE TEMP TABLE abtel_raw_log_records AS FROM otlp_log_records('abtel_log_lines') WHERE line_status IS NOT NULL OR event_name IS NOT NULL`,
-    ),
   );
   await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_raw_span_event_records AS FROM otlp_span_event_records('abtel_raw_spans')`);
-  await connection.run(`CREATE OR REPLACE TEMP TABLE abtel_raw_events AS
+  await connection.run(`CREATE OR REPLACE TABLE abtel_raw_events AS
     FROM otlp_event_rows('abtel_raw_log_records') UNION ALL BY NAME FROM otlp_event_rows('abtel_raw_span_event_records')`);
 
   const spanColumns = (await queryRows<{ column_name: string }>(connection, 'DESCRIBE abtel_raw_spans'))
@@ -145,10 +161,22 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     SELECT ${list(spanColumns)} FROM abtel_raw_spans WHERE line_status IS NULL ${fromParquet('span', list(spanColumns))}`);
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_events_all AS
     SELECT ${list(eventColumns)} FROM abtel_raw_events ${fromParquet('event', list(eventColumns))}`);
+  // The fast read marks bad lines without their numbers; number them exactly, file by file.
+  await connection.run('CREATE OR REPLACE TABLE abtel_located_bad_lines (source_file VARCHAR, source_line BIGINT, line_status VARCHAR)');
+  const markers = `SELECT source_file, source_line, line_status FROM abtel_raw_spans WHERE line_status IS NOT NULL
+      UNION ALL SELECT source_file, source_line, line_status FROM abtel_raw_log_records WHERE line_status IS NOT NULL`;
+  const unlocated = await queryRows<{ source_file: string }>(
+    connection,
+    `SELECT DISTINCT source_file FROM (${markers}) WHERE source_line IS NULL ORDER BY 1`,
+  );
+  for (const { source_file: path } of unlocated) {
+    const file = raw.find((candidate) => candidate.path === path);
+    if (file) await insertLocatedBadLines(connection, file, 'abtel_located_bad_lines');
+  }
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_bad_lines AS
     SELECT DISTINCT source_file, source_line, line_status FROM (
-      SELECT source_file, source_line, line_status FROM abtel_raw_spans WHERE line_status IS NOT NULL
-      UNION ALL SELECT source_file, source_line, line_status FROM abtel_raw_log_records WHERE line_status IS NOT NULL
+      SELECT * FROM (${markers}) WHERE source_line IS NOT NULL
+      UNION ALL SELECT source_file, source_line, line_status FROM abtel_located_bad_lines
       ${fromParquet('bad', 'source_file, source_line, line_status')})`);
 
   const counts = await queryRows<{ line_status: string; source_file: string; n: number }>(

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { linesSql } from './internal/lines.js';
+import { insertLocatedBadLines, linesSql } from './internal/lines.js';
 import { parquetPathFor, upToDateParquet, writeManifestEntry, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString } from './internal/sql.js';
 import { queryRows } from './internal/convert.js';
@@ -79,13 +79,22 @@ export async function compactFile(jsonlPath: string, options: CompactFileOptions
       await connection.run(`CREATE OR REPLACE TEMP TABLE abtel_compact_records AS FROM otlp_log_records('abtel_compact_log_lines')`);
       await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_compact_span_events AS FROM otlp_span_event_records('abtel_compact_spans')`);
       aborted(options.signal);
+      // Bad lines were marked without their numbers by the fast read: number them exactly.
+      await connection.run('CREATE OR REPLACE TEMP TABLE abtel_compact_bad (source_file VARCHAR, source_line BIGINT, line_status VARCHAR)');
+      const [marked] = await queryRows<{ n: number }>(
+        connection,
+        `SELECT (SELECT count(*) FROM abtel_compact_spans WHERE line_status IS NOT NULL AND source_line IS NULL)
+              + (SELECT count(*) FROM abtel_compact_records WHERE line_status IS NOT NULL AND source_line IS NULL) AS n`,
+      );
+      if ((marked?.n ?? 0) > 0) await insertLocatedBadLines(connection, file, 'abtel_compact_bad');
       await connection.run(`COPY (
           SELECT 'span' AS record_type, * EXCLUDE (line_status), CAST(NULL AS VARCHAR) AS line_status FROM abtel_compact_spans WHERE line_status IS NULL
           UNION ALL BY NAME SELECT 'event' AS record_type, * FROM otlp_event_rows('abtel_compact_records')
           UNION ALL BY NAME SELECT 'event' AS record_type, * FROM otlp_event_rows('abtel_compact_span_events')
           UNION ALL BY NAME SELECT DISTINCT 'bad' AS record_type, source_file, source_line, line_status FROM (
-            SELECT source_file, source_line, line_status FROM abtel_compact_spans WHERE line_status IS NOT NULL
-            UNION ALL SELECT source_file, source_line, line_status FROM abtel_compact_records WHERE line_status IS NOT NULL)
+            SELECT source_file, source_line, line_status FROM abtel_compact_spans WHERE line_status IS NOT NULL AND source_line IS NOT NULL
+            UNION ALL SELECT source_file, source_line, line_status FROM abtel_compact_records WHERE line_status IS NOT NULL AND source_line IS NOT NULL
+            UNION ALL SELECT source_file, source_line, line_status FROM abtel_compact_bad)
         ) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd)`);
       aborted(options.signal);
       const [counts] = await queryRows<{ spans: number; events: number; bad: number }>(
@@ -118,7 +127,7 @@ export async function compactFile(jsonlPath: string, options: CompactFileOptions
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       if (existsSync(temp)) rmSync(temp, { force: true });
-      await connection.run('DROP TABLE IF EXISTS abtel_compact_spans; DROP TABLE IF EXISTS abtel_compact_records;');
+      await connection.run('DROP TABLE IF EXISTS abtel_compact_spans; DROP TABLE IF EXISTS abtel_compact_records; DROP TABLE IF EXISTS abtel_compact_bad;');
     }
   });
 }

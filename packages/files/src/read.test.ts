@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { attachOtlp, queryRows } from './index.js';
+import { attachOtlp, linesSql, queryRows } from './index.js';
 
 const FIXTURES = new URL('../../../../shared/fixtures/otlp/', import.meta.url).pathname;
 const fixture = (name: string): string => join(FIXTURES, name);
@@ -36,7 +36,7 @@ describe('every public OTLP fixture reads correctly', () => {
   test('file exporter traces: empty ids → NULL, no kind → 0, status code 2, span events', async () => {
     const attached = await open([fixture('otel-spec-file-exporter-example-traces.jsonl')]);
     expect(attached.badLineCount).toBe(0);
-    const spans = await queryRows<Record<string, unknown>>(connection, `${SPANS} ORDER BY source_line, name`);
+    const spans = await queryRows<Record<string, unknown>>(connection, `${SPANS} ORDER BY start_time, name`);
     expect(spans).toHaveLength(8);
     const first = spans[0]!;
     expect(first).toMatchObject({
@@ -48,20 +48,22 @@ describe('every public OTLP fixture reads correctly', () => {
       status_message: 'status-cancelled',
       start_time: '2020-02-11T20:26:12.000Z',
       end_time: '2020-02-11T20:26:13.000Z',
-      source_line: 1,
+      // Data rows of JSON Lines carry their file; only bad lines are numbered (see locateBadLines).
+      source_line: null,
       resource_attributes: { 'resource-attr': 'resource-attr-val-1' },
       attributes: {},
     });
     expect(first.duration_ms).toBeCloseTo(1000.000468, 6);
     expect(spans.filter((s) => s.name === 'operationB').every((s) => s.status_code === 0)).toBe(true);
-    const events = await queryRows<Record<string, unknown>>(connection, `${EVENTS} ORDER BY source_line, event_name`);
+    const events = await queryRows<Record<string, unknown>>(connection, `${EVENTS} ORDER BY time, event_name`);
     expect(events).toHaveLength(8);
-    expect(events[1]).toMatchObject({ event_name: 'event-with-attr', origin: 'span_event', attributes: { 'span-event-attr': 'span-event-attr-val' } });
+    expect(events.find((e) => e.event_name === 'event-with-attr')).toMatchObject({ event_name: 'event-with-attr', origin: 'span_event', attributes: { 'span-event-attr': 'span-event-attr-val' } });
   });
 
   test('file exporter logs: intValue as a JSON string is a number; records without an event name are not events', async () => {
     const attached = await open([fixture('otel-spec-file-exporter-example-logs.jsonl')]);
     expect(attached.badLineCount).toBe(0);
+    await connection.run(`CREATE VIEW abtel_log_lines AS ${linesSql(attached.rawFiles)}`);
     const records = await queryRows<{ attrs: Record<string, unknown>; trace_id: string | null }>(
       connection,
       'SELECT otlp_attributes_json(attribute_list) AS attrs, trace_id FROM otlp_log_records(\'abtel_log_lines\') ORDER BY source_line',
@@ -106,7 +108,8 @@ describe('every public OTLP fixture reads correctly', () => {
   });
 
   test('pretty-printed logs document: every AnyValue kind keeps its type', async () => {
-    await open([fixture('otlp-proto-examples-logs.json')]);
+    const attached = await open([fixture('otlp-proto-examples-logs.json')]);
+    await connection.run(`CREATE VIEW abtel_log_lines AS ${linesSql(attached.rawFiles)}`);
     const [record] = await queryRows<{ attrs: Record<string, unknown>; span_id: string }>(
       connection,
       "SELECT otlp_attributes_json(attribute_list) AS attrs, span_id FROM otlp_log_records('abtel_log_lines')",
@@ -162,11 +165,11 @@ describe('bad lines', () => {
     ]);
     expect(attached.badLines[0]!.reason).toMatch(/not valid JSON/);
     expect(attached.badLines[2]!.reason).toMatch(/not an OTLP/);
-    const rows = await queryRows<{ n: number; lines: number[] }>(
+    const rows = await queryRows<{ n: number; names: string[] }>(
       connection,
-      'SELECT count(*) AS n, list(DISTINCT source_line ORDER BY source_line) AS lines FROM otlp_spans_all',
+      'SELECT count(*) AS n, list(DISTINCT name ORDER BY name) AS names FROM otlp_spans_all',
     );
-    expect(rows[0]).toEqual({ n: 4, lines: [1, 6] });
+    expect(rows[0]).toEqual({ n: 4, names: ['operationA', 'operationB'] });
   });
 
   test('gzip input reads like the plain file, bad lines included', async () => {

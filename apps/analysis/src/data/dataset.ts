@@ -49,7 +49,9 @@ export async function openDataset(options: OpenDatasetOptions): Promise<Dataset>
   const config: Record<string, string> = { temp_directory: spill, preserve_insertion_order: 'false' };
   if (options.memoryLimit) config.memory_limit = options.memoryLimit;
   if (options.threads) config.threads = String(options.threads);
-  const instance = await DuckDBInstance.create(':memory:', config);
+  // A database file in the private directory, not ':memory:': tables of parsed JSON can then be
+  // evicted to disk under a memory limit (in-memory tables cannot), and DuckDB compresses them.
+  const instance = await DuckDBInstance.create(join(spill, 'abtel.duckdb'), config);
   const connection = await instance.connect();
   try {
     const attached = await attachOtlp(connection, {
