@@ -1,6 +1,6 @@
 /**
  * The HTML report: ONE self-contained file. Styles are inline, charts are inline SVG rendered in
- * Node, there is no script and no external URL, so it opens offline, in a mail attachment, or as a
+ * Node, there is no executable script and no external URL, so it opens offline, in a mail attachment, or as a
  * CI artefact. The full JSON report is embedded too (`<script type="application/json">`, which a
  * browser never executes) so the numbers travel with the pictures.
  */
