@@ -222,7 +222,8 @@ export function buildReport(inputs: BuildReportInputs): Report {
     warnings.push(`${badLineCount} unreadable input line(s), within the tolerated ${options.maxBadLines}`);
   }
   const decision = decide(undecided, experiment, inputs.metrics, { maxBadLines: options.maxBadLines });
-  return { ...undecided, decision };
+  // A problem seen once per comparison is said once.
+  return { ...undecided, warnings: [...new Set(warnings)], decision };
 }
 
 /** Metrics in report order with their role; unknown names become warnings. */
