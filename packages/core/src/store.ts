@@ -1,5 +1,5 @@
 import { coarseNow } from './internal/clock.js';
-import { FNV_OFFSET_BASIS, fmix32, fnv1aUpdate } from './internal/hash.js';
+import { hashFromState, saltState } from './internal/hash.js';
 
 /**
  * Sticky assignments: once a unit is routed, the store remembers the variation so that weight
@@ -77,9 +77,6 @@ const VERSION = 2;
 const ASSIGNED_AT = 3;
 const LAST_ACTIVE_AT = 4;
 
-function keyHash(unitId: string): number {
-  return fmix32(fnv1aUpdate(FNV_OFFSET_BASIS, unitId));
-}
 
 /**
  * One experiment's assignments: an open-addressing hash table (linear probing over an
@@ -88,6 +85,8 @@ function keyHash(unitId: string): number {
  * typed arrays rather than a million objects for the garbage collector.
  */
 class Table {
+  /** FNV-1a state after `experimentKey + ":"`: units are keyed by hash32(experimentKey, unitId). */
+  readonly seed: number;
   readonly variations: string[] = [];
   private readonly variationIds = new Map<string, number>();
   keys: (string | undefined)[] = [];
@@ -101,6 +100,14 @@ class Table {
   private tombstones = 0;
   /** CLOCK hand over slots. */
   hand = 0;
+
+  constructor(experimentKey: string) {
+    this.seed = saltState(experimentKey);
+  }
+
+  hash(unitId: string): number {
+    return hashFromState(this.seed, unitId);
+  }
 
   find(unitId: string, hash: number): number {
     const index = this.index;
@@ -267,7 +274,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
   get(experimentKey: string, unitId: string): StoredAssignment | undefined {
     const table = this.tables.get(experimentKey);
     if (table === undefined) return undefined;
-    const hash = keyHash(unitId);
+    const hash = table.hash(unitId);
     const slot = this.live(table, unitId, hash);
     if (slot < 0) {
       this.missTable = table;
@@ -285,7 +292,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
   getAndTouch(experimentKey: string, unitId: string, at: number): StoredAssignment | undefined {
     const table = this.tables.get(experimentKey);
     if (table === undefined) return undefined;
-    const hash = keyHash(unitId);
+    const hash = table.hash(unitId);
     const slot = this.live(table, unitId, hash);
     if (slot < 0) {
       this.missTable = table;
@@ -305,7 +312,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
       // Known absent: nothing was written since that miss (every write clears it).
       hash = this.missHash;
     } else {
-      hash = keyHash(unitId);
+      hash = table.hash(unitId);
       const existing = this.live(table, unitId, hash);
       if (existing >= 0) return table.read(existing);
     }
@@ -315,7 +322,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
 
   set(experimentKey: string, unitId: string, value: StoredAssignment): void {
     const table = this.table(experimentKey);
-    const hash = keyHash(unitId);
+    const hash = table.hash(unitId);
     const slot = table.find(unitId, hash);
     if (slot >= 0) {
       table.write(slot, value);
@@ -328,7 +335,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
   touch(experimentKey: string, unitId: string, at: number): void {
     const table = this.tables.get(experimentKey);
     if (table === undefined) return;
-    const slot = table === this.lastTable && unitId === this.lastUnit ? this.lastSlot : table.find(unitId, keyHash(unitId));
+    const slot = table === this.lastTable && unitId === this.lastUnit ? this.lastSlot : table.find(unitId, table.hash(unitId));
     if (slot < 0) return;
     table.mark(slot);
     if (at > table.lastActiveAt(slot)) table.setLastActiveAt(slot, at);
@@ -338,7 +345,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
   delete(experimentKey: string, unitId: string): boolean {
     const table = this.tables.get(experimentKey);
     if (table === undefined) return false;
-    const slot = table.find(unitId, keyHash(unitId));
+    const slot = table.find(unitId, table.hash(unitId));
     if (slot < 0) return false;
     this.remove(table, slot);
     return true;
@@ -355,7 +362,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
   private table(experimentKey: string): Table {
     let table = this.tables.get(experimentKey);
     if (table === undefined) {
-      table = new Table();
+      table = new Table(experimentKey);
       this.tables.set(experimentKey, table);
     }
     return table;
