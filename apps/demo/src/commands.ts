@@ -70,6 +70,9 @@ export const demoCommand: Command = {
       },
       io,
     );
-    return result.complete ? 0 : 1;
+    // Lost telemetry or a failed analysis is a failure; a build without the analysis is not
+    // (the demo said what it could not do and printed the counts from the files instead).
+    const analysisFailed = result.analysis.available && result.analysis.message !== undefined;
+    return result.complete && !analysisFailed ? 0 : 1;
   },
 };

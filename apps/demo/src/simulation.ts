@@ -133,7 +133,11 @@ export function scenario(seed: string, index: number): Scenario {
   };
 }
 
-/** The opening customer message: carries the ticket id, which is how the model server tells tickets apart. */
+/**
+ * The opening customer message: carries the ticket id, which is how the model server tells tickets apart.
+ * @example
+ * openingMessage(scenario('42', 0)); // '[T-42-000000] …'
+ */
 export function openingMessage(s: Scenario): string {
   return `[${s.ticketId}] ${s.topic.opening}`;
 }
