@@ -181,6 +181,31 @@ describe('buildReport numbers against independent scipy references', () => {
     expect(skewed.health.srm.expected).toEqual({ control: 1100, warm: 1100 });
   });
 
+  it('judge trend: mean per window with a t interval (39 df)', () => {
+    const withJudge = buildReport(
+      inputs({ judgeTrend: [{ windowStart: '2026-11-20T10:00:00.000Z', variation: 'warm', name: 'helpfulness', n: 40, mean: 0.8, sd: 0.1 }] }),
+    );
+    const point = withJudge.judgeTrend[0]!;
+    close(point.ci95![0], expected.judgeCi[0]);
+    close(point.ci95![1], expected.judgeCi[1]);
+  });
+
+  it('a relative guardrail threshold compares (variant − control) / control', () => {
+    const relativeMetric: MetricDefinition = { ...metrics[3]!, threshold: { value: 0.1, relative: true }, consecutiveWindows: 1 };
+    const window = (warm: number) => ({
+      windowStart: '2026-11-20T00:00:00.000Z',
+      stats: [
+        arm('control', { n: 50, sum: 800 * 150, sumSquares: 0, denomSum: 150 }),
+        arm('warm', { n: 50, sum: warm * 150, sumSquares: 0, denomSum: 150 }),
+      ],
+    });
+    const over = buildReport(inputs({ metrics: [...metrics.slice(0, 3), relativeMetric], guardrails: [{ metric: 'latency_per_call', windowMinutes: 60, windows: [window(890)] }] }));
+    close(over.guardrails[0]!.windows[0]!.compared, 90 / 800);
+    expect(over.guardrails[0]!.windows[0]!.breached).toBe(true);
+    const under = buildReport(inputs({ metrics: [...metrics.slice(0, 3), relativeMetric], guardrails: [{ metric: 'latency_per_call', windowMinutes: 60, windows: [window(870)] }] }));
+    expect(under.guardrails[0]!.windows[0]!.breached).toBe(false);
+  });
+
   it('is valid against the exported schema and JSON-serialisable without loss', () => {
     expect(Report.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
     expect(report.population.total).toBe(2000);
