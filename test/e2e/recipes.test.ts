@@ -201,4 +201,11 @@ describe('RECIPES.md', () => {
     expect(csatRows[0]).toMatchObject({ conversations: expect.anything(), mean_csat: 5 });
     expect(Number(csatRows[0]?.['conversations'])).toBe(1);
   });
+
+  it('mentions only repository paths that exist (config files, READMEs, SQL)', async () => {
+    const text = await readFile(join(REPO_ROOT, 'apps', 'demo', 'RECIPES.md'), 'utf8');
+    const paths = [...text.matchAll(/`((?:apps|collector|packages|test)\/[^`\s]+)`/g)].map((match) => match[1] as string);
+    expect(paths).toContain('collector/otelcol/config.yaml');
+    for (const path of paths) expect(existsSync(join(REPO_ROOT, path)), path).toBe(true);
+  });
 });
