@@ -89,6 +89,8 @@ export const SequentialResult = z.object({
   z: num,
   /** `efficacy`: the boundary is crossed; `continue`: a look was reached but not crossed; `before_first_look`. */
   status: z.enum(['efficacy', 'continue', 'before_first_look']),
+  /** Always-valid 95% confidence sequence of the difference (safe to read at any time), tuned to the planned units. */
+  alwaysValidCi95: Interval.optional(),
 });
 export type SequentialResult = z.infer<typeof SequentialResult>;
 

@@ -258,6 +258,8 @@ describe('decision rules', () => {
     close(primary.sequential!.z, expected.resolved.z);
     // z ≈ 2.26 < 2.96: not yet stoppable, so no ship despite p < 0.05
     expect(primary.sequential!.status).toBe('continue');
+    close(primary.sequential!.alwaysValidCi95![0], expected.alwaysValid[0]);
+    close(primary.sequential!.alwaysValidCi95![1], expected.alwaysValid[1]);
     expect(report.decision.recommendation).toBe('continue');
   });
 

@@ -9,6 +9,7 @@ import { decide, type UndecidedReport } from './decision.js';
 import { evaluateGuardrail, GUARDRAIL_DEFAULTS } from './guardrails.js';
 import {
   adjustPValues,
+  alwaysValidInterval,
   meanInterval,
   multipleExposure,
   sampleRatioMismatch,
@@ -64,6 +65,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
   // Health
   const weights = experiment.variations.map((variation) => variation.weight);
   const weightSum = weights.reduce((a, b) => a + b, 0);
+  const weightOf = (key: string): number => experiment.variations.find((variation) => variation.key === key)?.weight ?? 0;
   const srm = sampleRatioMismatch(arms.map((arm) => exposed[arm] ?? 0), weights);
   if (srm.reason) warnings.push(`SRM check skipped: ${srm.reason}`);
   const expected: Record<string, number> = {};
@@ -122,6 +124,13 @@ export function buildReport(inputs: BuildReportInputs): Report {
                 ? 'efficacy'
                 : 'continue',
           };
+          const units = comparison ? comparison.baseline.n + comparison.variant.n : 0;
+          if (comparison && units > 0 && Number.isFinite(comparison.standardError)) {
+            // Tuned to the units these two arms are planned to reach.
+            const share = ((weightOf(control) + weightOf(variation)) / weightSum) * plannedUnits!;
+            const sequence = safely(() => alwaysValidInterval(comparison, units, share, 0.05));
+            if (sequence) result.sequential.alwaysValidCi95 = [finite(sequence.interval[0]), finite(sequence.interval[1])];
+          }
         }
       }
       results.push(result);

@@ -9,6 +9,7 @@ import type {
   BinaryArm,
   Boundaries,
   Comparison,
+  ConfidenceSequenceResult,
   CovariateArm,
   CupedComparison,
   GuardrailObservation,
@@ -121,6 +122,19 @@ export function sequentialBoundaries(looks: readonly number[], alpha: number): B
  */
 export function sequentialDecision(boundaries: Boundaries, look: number, z: number): 'continue' | 'stop_efficacy' {
   return stats.sequentialDecision(boundaries, look, z);
+}
+/**
+ * Always-valid confidence sequence of a difference after `units` units (both arms).
+ * @example
+ * alwaysValidInterval({ estimate: 0.02, standardError: 0.008 }, 5000, 10_000, 0.05).interval;
+ */
+export function alwaysValidInterval(
+  comparison: { readonly estimate: number; readonly standardError: number },
+  units: number,
+  expectedSampleSize: number,
+  alpha: number,
+): ConfidenceSequenceResult {
+  return stats.confidenceSequence(comparison, units, { alpha, expectedSampleSize });
 }
 /**
  * Sample ratio mismatch against planned weights.

@@ -139,7 +139,10 @@ function extras(metric: Report['comparisons'][number]['metrics'][number]): strin
   const parts: string[] = [];
   if (metric.cuped) parts.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} p ${formatP(metric.cuped.pValue)} (−${formatPercent(metric.cuped.varianceReduction)} var)`);
   if (metric.bayes) parts.push(`P(beat) ${formatPercent(metric.bayes.chanceToBeat)}`);
-  if (metric.sequential) parts.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length} ${metric.sequential.status}`);
+  if (metric.sequential) {
+    const always = metric.sequential.alwaysValidCi95;
+    parts.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length} ${metric.sequential.status}${always ? `, always-valid CI ${formatInterval(metric, always)}` : ''}`);
+  }
   if (metric.note) parts.push(metric.note);
   return parts.join('; ');
 }
