@@ -90,7 +90,8 @@ async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
     .filter((entry) => entry.isFile() && /\.jsonl(\.gz)?$/.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name))
+    // `parentPath` is Node >= 20.12; older 20.x name it `path`.
+    .map((entry) => join((entry as { parentPath?: string }).parentPath ?? (entry as { path?: string }).path ?? dir, entry.name))
     // Hidden directories hold derived data (compaction manifests and Parquet), not telemetry.
     .filter((path) => !relative(dir, path).split(sep).some((part) => part.startsWith('.')))
     .sort();
