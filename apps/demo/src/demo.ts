@@ -277,7 +277,13 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     for (const files of Object.values(analysis.otherReports)) for (const written of files) line(io, `  wrote ${written}`);
     line(io, `  wrote ${join(out, 'summary.json')}`);
     timings['total'] = Date.now() - started;
-    line(io, `  done in ${(timings['total'] / 1000).toFixed(1)} s`);
+    const seconds = (ms: number | undefined): string => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+    line(
+      io,
+      `  done in ${seconds(timings['total'])} (start ${seconds(timings['start'])}, conversations ${seconds(timings['agent'])}, outcomes ${seconds(timings['tickets'])}, ` +
+        `flush ${seconds(timings['flush'])}, analysis ${seconds(timings['analysis'])})`,
+    );
+    if (analysis.reportHtml) line(io, `  next: open ${analysis.reportHtml} in a browser, or query the files with: abtel sql ${dataDir}`);
 
     if (options.keepRunning) {
       line(io);
