@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FIXTURES, normaliseOtlp } from '../../test/helpers.js';
 import { BodyError, decodeJson, decodeProtobuf, decodeProtobufObjects } from './decode.js';
 import { scanJson } from './jsonscan.js';
+import { uint64Decimal } from './protojson.js';
 import { LogsData, MetricsData, TracesData, type MessageSpec } from './schema.js';
 
 function specFor(name: string): MessageSpec {
@@ -390,4 +391,14 @@ describe('protobuf fast path ≡ general decoder (property)', () => {
       );
     });
   }
+});
+
+describe('uint64Decimal', () => {
+  it('equals BigInt formatting for every 64-bit value (property) and the edges', () => {
+    const check = (high: number, low: number): void => {
+      expect(uint64Decimal(high, low)).toBe(((BigInt(high) << 32n) | BigInt(low)).toString());
+    };
+    for (const [high, low] of [[0, 0], [0x1fffff, 0xffffffff], [0x200000, 0], [0xffffffff, 0xffffffff], [0x1573b0bd, 0x3ad6c715], [0xde0b6b3, 0xa7640000]]) check(high!, low!);
+    fc.assert(fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), check), { numRuns: 5000 });
+  });
 });
