@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector } from '@abtel/collector';
 import { openDataset, type Dataset } from '@abtel/analysis';
-import { OTLP_FIXTURES, tempDir } from './helpers.js';
+import { OTLP_FIXTURES, tempDir, removeTempDirs } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 const FILE_EXPORTER_FIXTURES = { traces: 'otel-spec-file-exporter-example-traces.jsonl', logs: 'otel-spec-file-exporter-example-logs.jsonl' } as const;
 const REQUEST_FIXTURES = { traces: ['otlp-proto-examples-trace.json'], logs: ['otlp-proto-examples-logs.json', 'otlp-proto-examples-events.json'] } as const;

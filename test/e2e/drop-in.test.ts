@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, type RunningCollector } from '@abtel/collector';
 import { scanTelemetry, startModelServer, type ModelServer } from '@abtel/demo';
-import { DEMO_EXPERIMENTS, FIXTURES, REPO_ROOT, requireBuilt, runNode, summaryOf, tempDir } from './helpers.js';
+import { DEMO_EXPERIMENTS, FIXTURES, REPO_ROOT, requireBuilt, runNode, summaryOf, tempDir, removeTempDirs } from './helpers.js';
 import { readFile, readdir } from 'node:fs/promises';
+
+afterAll(removeTempDirs);
 
 interface TinySummary {
   results: { conversationId: string; variation: string; reply: string }[];

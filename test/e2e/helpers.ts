@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +24,18 @@ export function requireBuilt(...paths: string[]): void {
   }
 }
 
-/** A fresh temporary directory. */
+const created: string[] = [];
+
+/** A fresh temporary directory, removed by {@link removeTempDirs}. */
 export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `abtel-e2e-${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `abtel-e2e-${prefix}-`));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every directory {@link tempDir} created in this test file (call in afterAll). */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 /** Result of a finished child process. */

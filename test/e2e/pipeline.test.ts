@@ -11,7 +11,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assign, loadExperiments, type ExperimentDefinition } from '@abtel/core';
 import { RESOLUTION_PROBABILITY, SERVER_ERROR_RATE, RATE_LIMIT_RATE, scanTelemetry, scenario, type AgentSummary, type TelemetryCounts, type TicketSummary } from '@abtel/demo';
-import { DEMO_EXPERIMENTS, runCli, tempDir } from './helpers.js';
+import { DEMO_EXPERIMENTS, removeTempDirs, runCli, tempDir } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 interface DemoSummary {
   seed: string;
