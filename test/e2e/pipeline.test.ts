@@ -174,9 +174,16 @@ describe(`abtel demo --conversations ${CONVERSATIONS} (the default size), end to
       // Pooled two-proportion z (DESIGN.md): significant at alpha 0.05 when |z| > 1.959964.
       const pooled = (c.resolved + t.resolved) / (c.n + t.n);
       const z = (pt - pc) / Math.sqrt(pooled * (1 - pooled) * (1 / c.n + 1 / t.n));
-      // No guardrail effect was injected: equal error rates, server latency about +20% against a +35% p95 threshold.
-      expect(report.guardrails.filter((g) => g.actionTriggered)).toEqual([]);
-      if (z > 1.959964) {
+      // No error-rate difference was injected: that guardrail must stay quiet.
+      const fired = report.guardrails.filter((g) => g.actionTriggered);
+      expect(fired.filter((g) => g.metric === 'error_rate')).toEqual([]);
+      // Latency is measured on this machine (server +20% against a +35% p95 threshold over two
+      // consecutive 1-minute windows), so a heavily loaded machine could in principle breach it;
+      // then the registered action, not ship, is the right decision.
+      const latencyAction = fired.find((g) => g.metric === 'latency_p95');
+      if (latencyAction) {
+        expect(report.decision.recommendation).toBe('rollback');
+      } else if (z > 1.959964) {
         expect(report.decision.recommendation).toBe('ship');
         expect(report.decision.winner).toBe('hybrid-rerank');
       } else {
@@ -189,7 +196,7 @@ describe(`abtel demo --conversations ${CONVERSATIONS} (the default size), end to
     it('prints the terminal report and where the report files are', () => {
       expect(stdout).toContain(join(out, 'report.html'));
       expect(stdout).toContain(join(out, 'report.json'));
-      expect(stdout).toMatch(/ship/i);
+      expect(stdout).toMatch(/Decision: (SHIP|ROLLBACK|CONTINUE)/);
     });
   });
 
