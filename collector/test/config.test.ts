@@ -84,3 +84,21 @@ describe('abtel collector command', () => {
     expect(err()).toMatch(/shutting down/);
   });
 });
+
+describe('progress line', () => {
+  it('prints ingest rates periodically when enabled (terminals get it by default)', async () => {
+    const { startCollector } = await import('../src/index.js');
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const collector = await startCollector({ port: 0, dir: await tempDir(), progress: true, progressStream: stream, progressIntervalMs: 100, log: () => {} });
+    try {
+      const spans = Array.from({ length: 50 }, (_, index) => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: (index + 1).toString(16).padStart(16, '0'), name: 'p' }));
+      expect((await postJson(`${collector.url}/v1/traces`, { resourceSpans: [{ scopeSpans: [{ spans }] }] })).status).toBe(200);
+      await expect.poll(() => text, { timeout: 3000 }).toMatch(/abtel collector: [\d.]+k? spans\/s, 0 logs\/s, 0 points\/s · [\d.]+ MB written · 0 rotated · 0 rejected requests/);
+      expect(text).toMatch(/[1-9][\d.]*k? spans\/s/);
+    } finally {
+      await collector.close();
+    }
+  });
+});

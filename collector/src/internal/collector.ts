@@ -13,6 +13,8 @@ export interface CollectorOptions extends CollectorConfigInput {
   readonly log?: (message: string) => void;
   /** Where the progress line goes when `progress` is on (default: stderr). */
   readonly progressStream?: NodeJS.WritableStream;
+  /** How often the progress line is printed (default 5 s). */
+  readonly progressIntervalMs?: number;
 }
 
 export interface RunningCollector {
@@ -72,7 +74,7 @@ function formatRate(value: number): string {
  * await collector.close();
  */
 export async function startCollector(options: CollectorOptions = {}): Promise<RunningCollector> {
-  const { log: logOption, progressStream, ...input } = options;
+  const { log: logOption, progressStream, progressIntervalMs = 5000, ...input } = options;
   const config = parseConfig(input, 'startCollector options');
   const dir = resolve(config.dir);
   const log = logOption ?? ((message: string) => process.stderr.write(`abtel collector: ${message}\n`));
@@ -188,7 +190,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       );
       previous = current;
       previousAt = now;
-    }, 5000);
+    }, progressIntervalMs);
     timer.unref();
     timers.push(timer);
   }
