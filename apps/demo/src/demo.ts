@@ -215,7 +215,6 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     const childEnv: NodeJS.ProcessEnv = {
       ...baseEnv,
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_TRACES_SAMPLER: 'parentbased_always_on',
       ABTEL_EXPERIMENTS: DEMO_EXPERIMENTS_DIR,
       ABTEL_DEMO_MODEL_URL: model.baseURL,
@@ -253,7 +252,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     line(
       io,
       `  files       ${files.chatSpans}/${expected.chatSpans} chat spans, ${files.exposures}/${expected.exposures} exposures, ${files.outcomes}/${expected.outcomes} outcomes` +
-        (complete ? ' — nothing lost' : ' — MISSING telemetry (see above)') +
+        (complete ? ' — nothing lost' : ' — telemetry MISSING: the files hold fewer (or more) than the processes sent') +
         (files.badLines > 0 ? `, ${files.badLines} unreadable line(s)` : ''),
     );
     for (const key of [RETRIEVAL_EXPERIMENT, PERSONA_EXPERIMENT]) {
