@@ -377,17 +377,20 @@ export function scanJson(spec: MessageSpec, body: Buffer): { line: Buffer; items
   }
 }
 
-const QUOTE = Buffer.from('"');
 const NEWLINE = Buffer.from('\n');
 
 function withQuotes(body: Buffer, quotes: number[]): Buffer {
   if (quotes.length === 0) return Buffer.concat([body, NEWLINE], body.length + 1);
-  const pieces: Buffer[] = [];
+  // One allocation, segments copied in place (no intermediate slices).
+  const line = Buffer.allocUnsafe(body.length + quotes.length + 1);
   let cursor = 0;
+  let at = 0;
   for (const offset of quotes) {
-    pieces.push(body.subarray(cursor, offset), QUOTE);
+    at += body.copy(line, at, cursor, offset);
+    line[at++] = 0x22;
     cursor = offset;
   }
-  pieces.push(body.subarray(cursor), NEWLINE);
-  return Buffer.concat(pieces, body.length + quotes.length + 1);
+  at += body.copy(line, at, cursor);
+  line[at] = 0x0a;
+  return line;
 }
