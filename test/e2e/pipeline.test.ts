@@ -315,3 +315,31 @@ describe('abtel demo --keep-running', () => {
     }
   });
 });
+
+describe('abtel demo --events spans', () => {
+  it('carries exposures and outcomes as span events (trace-only backends), and nothing is lost', async () => {
+    const out = await tempDir('spans');
+    const run = await runCli(['demo', '--conversations', '40', '--seed', 'spans', '--events', 'spans', '--out', out]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as DemoSummary;
+    expect(summary.complete).toBe(true);
+    const { readdir } = await import('node:fs/promises');
+    const files = await readdir(join(out, 'data'));
+    const text = async (prefix: string): Promise<string> =>
+      (await Promise.all(files.filter((f) => f.startsWith(prefix) && f.endsWith('.jsonl')).map((f) => readFile(join(out, 'data', f), 'utf8')))).join('');
+    // Not as log records...
+    const logs = await text('logs');
+    expect(logs).not.toContain('"abtel.exposure"');
+    expect(logs).not.toContain('"abtel.outcome"');
+    // ...but as span events, which the file scan and the analysis both read.
+    const counts = await scanTelemetry(join(out, 'data'));
+    expect(counts.events['abtel.exposure']).toBe(80);
+    expect(counts.events['abtel.outcome']).toBe(Object.values(summary.tickets.outcomes).reduce((a, b) => a + b, 0));
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Report;
+    expect(report.population.total).toBe(40);
+    const resolved = report.comparisons[0]?.metrics.find((m) => m.name === 'resolved');
+    const exposures = counts.exposures.get('support-retrieval') ?? new Map<string, string>();
+    const treated = counts.outcomes.filter((o) => o.name === 'support_conversation_resolved' && exposures.get(o.conversationId) === 'hybrid-rerank');
+    expect(resolved?.variant.value).toBeCloseTo(treated.reduce((a, o) => a + o.value, 0) / [...exposures.values()].filter((v) => v === 'hybrid-rerank').length, 12);
+  });
+});

@@ -12,7 +12,7 @@ Starts the embedded collector, a deterministic OpenAI-compatible model server, a
 reports outcomes later; waits until every span, exposure and outcome is in the files; then prints
 the analysis and writes report.html and report.json.
 
-Usage: abtel demo [--conversations N] [--seed S] [--out DIR] [--keep-running] [--compact]
+Usage: abtel demo [--conversations N] [--seed S] [--out DIR] [--keep-running] [--compact] [--events logs|spans]
 
 Flags:
   --conversations N  conversations to simulate (default ${DEFAULT_CONVERSATIONS}: enough to detect the
@@ -24,6 +24,8 @@ Flags:
   --keep-running     leave the collector running afterwards to explore with abtel sql (Ctrl+C stops)
   --compact          compact the files to Parquet before the analysis
   --concurrency N    conversations in flight at once (default 12)
+  --events MODE      how exposures and outcomes travel: logs (default, OpenTelemetry events) or
+                     spans (span events, for trace-only backends); the analysis reads both
 
 Example:
   abtel demo --conversations 200 --seed 7 --out /tmp/abtel-demo
@@ -50,6 +52,7 @@ export const demoCommand: Command = {
       'keep-running': { type: 'boolean' },
       compact: { type: 'boolean' },
       concurrency: { type: 'string' },
+      events: { type: 'string' },
     });
     if (positionals.length > 0) {
       throw new UsageError(`abtel demo: unexpected argument "${positionals[0]}" (see abtel demo --help)`);
@@ -59,12 +62,16 @@ export const demoCommand: Command = {
     if (values.seed !== undefined && !/^[A-Za-z0-9_-]{1,40}$/.test(values.seed)) {
       throw new UsageError(`abtel demo: --seed must be 1–40 letters, digits, "_" or "-" (got "${values.seed}")`);
     }
+    if (values.events !== undefined && values.events !== 'logs' && values.events !== 'spans') {
+      throw new UsageError(`abtel demo: --events must be "logs" or "spans" (got "${values.events}")`);
+    }
     const result = await runDemo(
       {
         ...(conversations !== undefined ? { conversations } : {}),
         ...(concurrency !== undefined ? { concurrency } : {}),
         ...(values.seed !== undefined ? { seed: values.seed } : {}),
         ...(values.out !== undefined ? { out: values.out } : {}),
+        ...(values.events === 'logs' || values.events === 'spans' ? { events: values.events } : {}),
         keepRunning: values['keep-running'] === true,
         compact: values.compact === true,
       },

@@ -39,6 +39,8 @@ export interface DemoOptions {
   readonly compact?: boolean;
   /** Conversations in flight at once (default 12). */
   readonly concurrency?: number;
+  /** How abtel events travel: `logs` (default, OpenTelemetry events) or `spans` (span events, for trace-only backends). */
+  readonly events?: 'logs' | 'spans';
   /** Multiplies the model server's simulated latency (default 1). */
   readonly latencyScale?: number;
 }
@@ -217,6 +219,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_TRACES_SAMPLER: 'parentbased_always_on',
       ABTEL_EXPERIMENTS: DEMO_EXPERIMENTS_DIR,
+      ABTEL_EVENTS: options.events ?? 'logs',
       ABTEL_DEMO_MODEL_URL: model.baseURL,
       ABTEL_DEMO_LOG: logFile,
       ABTEL_DEMO_SEED: seed,
