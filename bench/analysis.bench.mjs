@@ -12,7 +12,7 @@
 //   analyze-*  the full `analyze()` (report side) over raw and over compacted data, when built
 // Writes results/analysis.json. The data set is generated once into the OS temp directory and reused.
 //
-// Usage: node analysis.bench.mjs [--spans 1000000] [--memory-limit 1GB] [--data DIR]
+// Usage: node analysis.bench.mjs [--spans 1000000] [--memory-limit 700MB] [--data DIR]
 //        (--spans 10000000 for the 10 M run: ~11 GB of JSON, about 200 k conversations)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     spans: { type: 'string', default: '1000000' },
-    'memory-limit': { type: 'string', default: '1GB' },
+    'memory-limit': { type: 'string', default: '700MB' },
     data: { type: 'string' },
     phase: { type: 'string' },
   },

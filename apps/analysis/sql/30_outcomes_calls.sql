@@ -22,17 +22,25 @@ WHERE operation_name IS NOT NULL OR request_model IS NOT NULL;
 -- exposures of their unit (conversation, or the call's conversation found by gen_ai.response.id).
 CREATE OR REPLACE VIEW evaluations AS
 WITH evaluation_events AS (
-  SELECT e.*, coalesce(e.assignment_id, e.conversation_id, c.unit_id) AS unit_id,
-         coalesce(e.conversation_id, c.conversation_id) AS resolved_conversation_id
-  FROM events e
-  LEFT JOIN (SELECT response_id, any_value(unit_id) AS unit_id, any_value(conversation_id) AS conversation_id
-             FROM gen_ai_calls WHERE response_id IS NOT NULL GROUP BY response_id) c
-    ON e.conversation_id IS NULL AND e.assignment_id IS NULL AND c.response_id = e.response_id
-  WHERE e.event_name = 'gen_ai.evaluation.result'
+  SELECT * FROM events WHERE event_name = 'gen_ai.evaluation.result'
+),
+-- Calls of the evaluations that name only a response id; a pure equality join keeps it a hash
+-- join (an IS NULL condition inside the join made DuckDB fall back to a nested loop).
+by_response AS (
+  SELECT response_id, any_value(unit_id) AS unit_id, any_value(conversation_id) AS conversation_id
+  FROM gen_ai_calls
+  WHERE response_id IN (SELECT response_id FROM evaluation_events
+                        WHERE conversation_id IS NULL AND assignment_id IS NULL AND response_id IS NOT NULL)
+  GROUP BY response_id
+),
+resolved AS (
+  SELECT v.*, coalesce(v.assignment_id, v.conversation_id, r.unit_id) AS resolved_unit_id,
+         coalesce(v.conversation_id, r.conversation_id) AS resolved_conversation_id
+  FROM evaluation_events v LEFT JOIN by_response r ON r.response_id = v.response_id
 )
-SELECT v.time, v.resolved_conversation_id AS conversation_id, v.unit_id, v.response_id,
+SELECT v.time, v.resolved_conversation_id AS conversation_id, v.resolved_unit_id AS unit_id, v.response_id,
        v.evaluation_name AS name, v.score_value AS score, v.score_label AS label,
        v.judge_model, v.judge_version, v.sample_rate, v.eval_source AS source,
        x.experiment_key, x.variation
-FROM evaluation_events v
-LEFT JOIN exposures x ON x.unit_id = v.unit_id AND (v.experiment_key IS NULL OR v.experiment_key = x.experiment_key);
+FROM resolved v
+LEFT JOIN exposures x ON x.unit_id = v.resolved_unit_id AND x.experiment_key = coalesce(v.experiment_key, x.experiment_key);
