@@ -174,7 +174,8 @@ describe('RECIPES.md', () => {
     if (onPath) {
       const run = await bash(`${prepare}\nduckdb -json -init abtel.sql -c ".read csat.sql"`);
       expect(run.code, run.stderr).toBe(0);
-      csatRows = JSON.parse(run.stdout) as Record<string, unknown>[];
+      // `-init` may announce the file it loads before the JSON result.
+      csatRows = JSON.parse(run.stdout.slice(run.stdout.indexOf('['), run.stdout.lastIndexOf(']') + 1)) as Record<string, unknown>[];
     } else {
       // No duckdb CLI on this machine: run the recipe's own files with the same DuckDB engine,
       // statement by statement as `duckdb -init abtel.sql` and `.read csat.sql` do.
