@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { insertLocatedBadLines, linesSql } from './internal/lines.js';
+import { insertLocatedBadLines, isLineTooLong, linesSql, wholeFileLinesSql } from './internal/lines.js';
 import { upToDateParquet } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString, sqlStringList } from './internal/sql.js';
 import { queryRows } from './internal/convert.js';
@@ -87,7 +87,14 @@ async function readPerFile(
   for (const [index, file] of files.entries()) {
     onProgress?.({ phase, done: index, total: files.length });
     await connection.run(`CREATE OR REPLACE TEMP VIEW ${view} AS ${linesSql([file])}`);
-    await connection.run(`INSERT INTO ${table} ${select(view)}`);
+    try {
+      await connection.run(`INSERT INTO ${table} ${select(view)}`);
+    } catch (error) {
+      // A line longer than the streaming reader's 16 MB limit: read this file whole instead.
+      if (!isLineTooLong(error) || file.gzip || file.format !== 'jsonl') throw error;
+      await connection.run(`CREATE OR REPLACE TEMP VIEW ${view} AS ${wholeFileLinesSql(file)}`);
+      await connection.run(`INSERT INTO ${table} ${select(view)}`);
+    }
   }
   onProgress?.({ phase, done: files.length, total: files.length });
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -127,6 +127,11 @@ describe('compaction', () => {
     const result = await compactFile(file);
     expect(result).toMatchObject({ rows: 16, spans: 8, events: 8, badLines: 0 });
     expect(existsSync(result.parquetPath!)).toBe(true);
+    // A line over the streaming reader's limit: compacted through the whole-file fallback.
+    const long = join(dir, 'traces-long.jsonl');
+    const first = readFileSync(FIXTURE_TRACES, 'utf8').split('\n')[0]!;
+    writeFileSync(long, `${first.replace('"name":"operationA"', `"name":"${'y'.repeat(17 * 1024 * 1024)}"`)}\n`);
+    expect(await compactFile(long)).toMatchObject({ spans: 2, events: 2, badLines: 0 });
     const metrics = join(dir, 'metrics-1.jsonl');
     writeFileSync(metrics, '{"resourceMetrics":[]}\n');
     expect((await compactFile(metrics)).skipped).toMatch(/metrics/);

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { insertLocatedBadLines, linesSql } from './internal/lines.js';
+import { insertLocatedBadLines, isLineTooLong, linesSql, wholeFileLinesSql } from './internal/lines.js';
 import { parquetPathFor, upToDateParquet, writeManifestEntry, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString } from './internal/sql.js';
 import { queryRows } from './internal/convert.js';
@@ -69,6 +69,15 @@ export async function compactFile(jsonlPath: string, options: CompactFileOptions
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_compact_lines AS ${linesSql([file])}`);
+      if (file.format === 'jsonl' && !file.gzip) {
+        // A line longer than the streaming reader's 16 MB limit: read this file whole instead.
+        try {
+          await connection.run('SELECT count(*) FROM abtel_compact_lines');
+        } catch (error) {
+          if (!isLineTooLong(error)) throw error;
+          await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_compact_lines AS ${wholeFileLinesSql(file)}`);
+        }
+      }
       const traces = file.signal !== 'logs';
       const logs = file.signal !== 'traces';
       const empty = "(SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line, CAST(NULL AS VARCHAR) AS line WHERE false)";

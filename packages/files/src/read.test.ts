@@ -207,3 +207,16 @@ describe('DuckDB values become plain JSON values', () => {
     expect(typeof row!.n).toBe('number');
   });
 });
+
+describe('very long lines', () => {
+  test('a line over the streaming reader limit is read by the whole-file fallback, not an abort', async () => {
+    const traces = readFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), 'utf8').trimEnd().split('\n');
+    const long = traces[0]!.replace('"name":"operationA"', `"name":"${'x'.repeat(17 * 1024 * 1024)}"`);
+    const file = join(dir, 'traces-long.jsonl');
+    writeFileSync(file, [long, traces[1], 'torn {'].join('\n'));
+    const attached = await open([file]);
+    expect(attached.badLines).toEqual([{ file, line: 3, reason: expect.stringMatching(/not valid JSON/) }]);
+    const [row] = await queryRows<{ n: number; longest: number }>(connection, 'SELECT count(*) AS n, max(strlen(name)) AS longest FROM otlp_spans_all');
+    expect(row).toEqual({ n: 4, longest: 17 * 1024 * 1024 });
+  });
+});

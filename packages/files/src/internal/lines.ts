@@ -36,6 +36,24 @@ export function linesSql(files: readonly DataFile[]): string {
   return parts.join('\nUNION ALL\n');
 }
 
+/**
+ * A plain file read whole and split into numbered lines: for lines longer than the CSV reader's
+ * limit (memory = the file's size, so only as a fallback).
+ */
+export function wholeFileLinesSql(file: DataFile): string {
+  const path = sqlString(file.path);
+  return `SELECT ${path} AS source_file, source_line, line FROM (
+      SELECT unnest(string_split(content, chr(10))) AS line,
+             unnest(generate_series(1, len(string_split(content, chr(10))))) AS source_line
+      FROM read_text(${path}))`;
+}
+
+/** True for the CSV reader's error about a line over its size limit. */
+export function isLineTooLong(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /maximum line size|CSV Error on Line/i.test(message);
+}
+
 /** Every line of one file with its exact 1-based number (plain: split in memory; gzip: in order). */
 function numberedLinesSql(file: DataFile): string {
   const path = sqlString(file.path);
