@@ -52,21 +52,31 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
   const input = (io as { stdin?: NodeJS.ReadableStream }).stdin ?? process.stdin;
   const rl = createInterface({ input, output: io.stdout, prompt: 'abtel> ', terminal: Boolean((input as { isTTY?: boolean }).isTTY) });
   io.stderr.write('abtel sql: views spans, events, exposures, outcomes, gen_ai_calls, evaluations, unit_metrics, arm_stats; end with ";", .exit to leave\n');
+  // Node 24 throws on prompt() once the input has ended, while buffered lines are still being
+  // read by the loop below; prompting is only for people, so skip it after close.
+  let closed = false;
+  rl.once('close', () => {
+    closed = true;
+  });
+  const prompt = (text?: string): void => {
+    if (closed) return;
+    if (text !== undefined) rl.setPrompt(text);
+    rl.prompt();
+  };
   let buffer = '';
-  rl.prompt();
+  prompt();
   for await (const line of rl) {
     const trimmed = line.trim();
     if (buffer === '' && (trimmed === '.exit' || trimmed === '.quit')) break;
     if (buffer === '' && trimmed === '.tables') {
       const result = await runSql(ds, "SELECT table_name AS name, table_type AS kind FROM information_schema.tables WHERE table_name NOT LIKE 'abtel_%' ORDER BY 1");
       io.stdout.write(render(format, result));
-      rl.prompt();
+      prompt();
       continue;
     }
     buffer += `${line}\n`;
     if (!trimmed.endsWith(';')) {
-      rl.setPrompt(buffer.trim() === '' ? 'abtel> ' : '   ...> ');
-      rl.prompt();
+      prompt(buffer.trim() === '' ? 'abtel> ' : '   ...> ');
       continue;
     }
     const statement = buffer;
@@ -76,8 +86,7 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
     } catch (error) {
       io.stderr.write(`error: ${firstLine(error)}\n`);
     }
-    rl.setPrompt('abtel> ');
-    rl.prompt();
+    prompt('abtel> ');
   }
   rl.close();
   return 0;
