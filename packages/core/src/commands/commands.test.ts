@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +9,6 @@ import { bucketOf, isAbtelError } from '../index.js';
 import { assignCommand, validateCommand } from './index.js';
 
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
-const repoDir = join(packageDir, '..', '..');
-const cliBin = join(repoDir, 'apps', 'cli', 'bin', 'abtel.js');
 
 function capture(cwd = packageDir): CommandIo & { out: () => string; err: () => string } {
   const stdout = new PassThrough();
