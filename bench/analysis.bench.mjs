@@ -12,7 +12,7 @@
 //   analyze-*  the full `analyze()` (report side) over raw and over compacted data, when built
 // Writes results/analysis.json. The data set is generated once into the OS temp directory and reused.
 //
-// Usage: node analysis.bench.mjs [--spans 1000000] [--memory-limit 700MB] [--data DIR]
+// Usage: node analysis.bench.mjs [--spans 1000000] [--memory-limit 600MB] [--data DIR]
 //        (--spans 10000000 for the 10 M run: ~11 GB of JSON, about 200 k conversations)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     spans: { type: 'string', default: '1000000' },
-    'memory-limit': { type: 'string', default: '700MB' },
+    'memory-limit': { type: 'string', default: '600MB' },
     data: { type: 'string' },
     phase: { type: 'string' },
   },
@@ -136,7 +136,7 @@ async function phase(name) {
     await ds.close();
   } else if (name === 'compact') {
     const { compactDirectory } = await import('@abtel/files');
-    const compacted = await compactDirectory(DATA, { includeActive: true, minAgeMs: 0 });
+    const compacted = await compactDirectory(DATA, { includeActive: true, minAgeMs: 0, memoryLimit: values['memory-limit'] });
     result.files = compacted.compacted.length;
     result.rows = compacted.rows;
     result.failed = compacted.failed;

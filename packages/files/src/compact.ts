@@ -26,16 +26,26 @@ export interface CompactFileOptions {
   connection?: DuckDBConnection;
   /** DuckDB threads for a private instance (a collector compacting in the background may want 1). */
   threads?: number;
+  /** DuckDB memory limit for a private instance, e.g. '600MB' (freed memory is returned promptly). */
+  memoryLimit?: string;
 }
 
 function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbtelError('io', 'compaction interrupted; nothing was left half-written (re-run to continue)');
 }
 
-async function withConnection<T>(options: { connection?: DuckDBConnection; threads?: number }, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+async function withConnection<T>(
+  options: { connection?: DuckDBConnection; threads?: number; memoryLimit?: string },
+  work: (c: DuckDBConnection) => Promise<T>,
+): Promise<T> {
   if (options.connection) return work(options.connection);
   const config: Record<string, string> = { preserve_insertion_order: 'false' };
   if (options.threads) config.threads = String(options.threads);
+  if (options.memoryLimit) {
+    config.memory_limit = options.memoryLimit;
+    config.allocator_flush_threshold = '32MB';
+    config.allocator_background_threads = 'true';
+  }
   const instance = await DuckDBInstance.create(':memory:', config);
   const connection = await instance.connect();
   try {
@@ -157,6 +167,8 @@ export interface CompactDirectoryOptions {
   /** Also compact the live files (`traces.jsonl`, `logs.jsonl`, …). Default false. */
   includeActive?: boolean;
   threads?: number;
+  /** DuckDB memory limit, e.g. '600MB'. */
+  memoryLimit?: string;
 }
 
 export interface CompactDirectoryResult {

@@ -20,6 +20,7 @@ Flags:
   --include-active   also compact the live files (when the collector is stopped)
   --min-age SECONDS  treat files modified more recently as still open (default 2)
   --threads N        DuckDB threads (default: all cores)
+  --memory-limit SIZE  DuckDB memory limit, e.g. 600MB
   --format FORMAT    text (default) or json
 
 Example:
@@ -47,6 +48,7 @@ export const compactCommand: Command = {
       'include-active': { type: 'boolean' },
       'min-age': { type: 'string' },
       threads: { type: 'string' },
+      'memory-limit': { type: 'string' },
       format: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('abtel compact: give exactly one data directory, e.g. abtel compact ./data');
@@ -59,6 +61,7 @@ export const compactCommand: Command = {
       ...(values['include-active'] ? { includeActive: true } : {}),
       ...(minAge !== undefined ? { minAgeMs: minAge * 1000 } : {}),
       ...(threads !== undefined ? { threads } : {}),
+      ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (p) => bar.update({ phase: p.file, done: p.done, total: p.total }),
     });

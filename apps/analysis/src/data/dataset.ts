@@ -47,7 +47,12 @@ export async function openDataset(options: OpenDatasetOptions): Promise<Dataset>
   const spill = mkdtempSync(join(tmpdir(), 'abtel-duckdb-'));
   // Row order is never relied on (lines carry their numbers), so DuckDB need not keep it: less memory.
   const config: Record<string, string> = { temp_directory: spill, preserve_insertion_order: 'false' };
-  if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+  if (options.memoryLimit) {
+    config.memory_limit = options.memoryLimit;
+    // Return freed memory to the OS promptly, so the process's RSS follows the limit.
+    config.allocator_flush_threshold = '32MB';
+    config.allocator_background_threads = 'true';
+  }
   if (options.threads) config.threads = String(options.threads);
   // A database file in the private directory, not ':memory:': tables of parsed JSON can then be
   // evicted to disk under a memory limit (in-memory tables cannot), and DuckDB compresses them.
