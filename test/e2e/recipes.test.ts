@@ -1,5 +1,5 @@
 /**
- * Every recipe in apps/demo/RECIPES.md runs as written: the test extracts the code blocks, writes
+ * Every recipe in the root README.md runs as written: the test extracts the code blocks, writes
  * the `file=` blocks into a scratch directory and runs the `recipe=` shell blocks with bash, with
  * `abtel` on PATH (the built CLI) and port 4318 replaced by a free port.
  */
@@ -20,7 +20,7 @@ interface Block {
 }
 
 async function recipeBlocks(): Promise<Block[]> {
-  const text = await readFile(join(REPO_ROOT, 'apps', 'demo', 'RECIPES.md'), 'utf8');
+  const text = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
   const blocks: Block[] = [];
   for (const match of text.matchAll(/```(\w+)([^\n]*)\n([\s\S]*?)```/g)) {
     const attrs: Record<string, string> = {};
@@ -45,7 +45,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe('RECIPES.md', () => {
+describe('README.md recipes', () => {
   let blocks: Block[];
   let work: string;
   let port: number;
@@ -55,7 +55,7 @@ describe('RECIPES.md', () => {
 
   const recipe = (name: string): string => {
     const block = blocks.find((candidate) => candidate.attrs['recipe'] === name);
-    if (!block) throw new Error(`RECIPES.md has no block with recipe=${name}`);
+    if (!block) throw new Error(`README.md has no block with recipe=${name}`);
     return block.body.replaceAll('4318', String(port));
   };
 
@@ -204,7 +204,7 @@ describe('RECIPES.md', () => {
   });
 
   it('mentions only repository paths that exist (config files, READMEs, SQL)', async () => {
-    const text = await readFile(join(REPO_ROOT, 'apps', 'demo', 'RECIPES.md'), 'utf8');
+    const text = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
     const paths = [...text.matchAll(/`((?:apps|collector|packages|test)\/[^`\s]+)`/g)].map((match) => match[1] as string);
     expect(paths).toContain('collector/otelcol/config.yaml');
     for (const path of paths) expect(existsSync(join(REPO_ROOT, path)), path).toBe(true);
