@@ -19,7 +19,7 @@ import { coarseNow } from './internal/clock.js';
 import { assign, type UnitContext } from './assignment.js';
 import type { ExperimentDefinition, ExperimentState } from './experiment.js';
 import type { ExperimentSet } from './experiment-set.js';
-import type { AssignmentStore, MaybePromise, StoredAssignment } from './store.js';
+import { MemoryAssignmentStore, type AssignmentStore, type MaybePromise, type StoredAssignment } from './store.js';
 
 /** Why `route` chose the variation it returned. */
 export type RouteReason =
@@ -294,20 +294,49 @@ export interface StickyRouterOptions {
 export class StickyRouter {
   private readonly experiments: ExperimentSet;
   private readonly store: AssignmentStore | undefined;
+  private readonly memory: MemoryAssignmentStore | undefined;
   private readonly now: () => number;
+  // Sticky-hit results of the last definition routed, by `MemoryAssignmentStore.hit` code: a hit
+  // while running depends only on the definition and the stored (variation, migrated, exposed).
+  private hitsOf: ExperimentDefinition | undefined;
+  private hits: (RouteResult | undefined)[] = [];
 
   constructor(options: StickyRouterOptions) {
     this.experiments = options.experiments;
     this.store = options.store;
+    this.memory = options.store instanceof MemoryAssignmentStore ? options.store : undefined;
     this.now = options.now ?? coarseNow;
   }
 
-  /** @throws AbtelError `not_found` for an unknown experiment key. */
+  /**
+   * Routes one unit. With the in-memory store, a sticky hit while running returns a shared,
+   * frozen `RouteResult` (one per definition, variation and stored flags): treat results as
+   * read-only.
+   * @throws AbtelError `not_found` for an unknown experiment key.
+   */
   route(experimentKey: string, unit: UnitContext, options?: RouteOptions): MaybePromise<RouteResult> {
     const def = this.experiments.require(experimentKey);
     const store = this.store;
     if (store === undefined) return route(def, unit, undefined, options);
     const at = this.now();
+    const memory = this.memory;
+    if (memory !== undefined && def.state === 'running') {
+      // Fast path: one lookup, no snapshot, no new result object.
+      const code = memory.hit(def.key, unit.id, at);
+      if (code < 0) return this.settle(store, def, unit, undefined, options, at, true);
+      if (def !== this.hitsOf) {
+        this.hitsOf = def;
+        this.hits = [];
+      }
+      const cached = this.hits[code];
+      if (cached !== undefined) return cached;
+      const routed = route(def, unit, { variation: memory.hitVariation(code), version: def.version, assignedAt: at, lastActiveAt: at, migrated: memory.hitMigrated(code), exposed: memory.hitExposed(code) }, options);
+      if (routed.reason === 'sticky' && !routed.store) {
+        this.hits[code] = Object.freeze(routed);
+        return routed;
+      }
+      // Anything else (a removed variation) takes the general path, which persists migrations.
+    }
     // With getAndTouch, a sticky hit is one store operation; otherwise get, then touch below.
     const touched = store.getAndTouch !== undefined;
     const stored = touched ? (store.getAndTouch as NonNullable<AssignmentStore['getAndTouch']>)(experimentKey, unit.id, at) : store.get(experimentKey, unit.id);

@@ -79,19 +79,39 @@ const LAST_ACTIVE_AT = 4;
 
 
 /**
+ * Variation names by small integer id, shared by all experiments of one store and never
+ * renumbered (not even by `clear()`), so that a router may cache results by id.
+ */
+class VariationNames {
+  readonly names: string[] = [];
+  private readonly ids = new Map<string, number>();
+
+  id(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(name);
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+}
+
+/**
  * One experiment's assignments: an open-addressing hash table (linear probing over an
- * Int32Array of slot numbers) in front of flat records. A sticky hit touches one probe position
- * and one record instead of chasing a chain of heap objects, and a million stored units are
- * typed arrays rather than a million objects for the garbage collector.
+ * Int32Array of (hash, slot) pairs, so that a probe compares hashes without leaving the index)
+ * in front of flat records. A sticky hit reads one probe position, one key and one record
+ * instead of chasing a chain of heap objects, and a million stored units are typed arrays rather
+ * than a million objects for the garbage collector.
  */
 class Table {
   /** FNV-1a state after `experimentKey + ":"`: units are keyed by hash32(experimentKey, unitId). */
   readonly seed: number;
-  readonly variations: string[] = [];
-  private readonly variationIds = new Map<string, number>();
   keys: (string | undefined)[] = [];
   records = new Float64Array(64 * STRIDE);
-  private index = new Int32Array(128);
+  /** Pairs: [2i] = hash | 0, [2i + 1] = slot + 1, EMPTY or TOMBSTONE. */
+  private index = new Int32Array(2 * 128);
+  /** Number of pair positions minus one. */
   private mask = 127;
   private readonly free: number[] = [];
   /** Slots ever used (records beyond are unused). */
@@ -101,7 +121,10 @@ class Table {
   /** CLOCK hand over slots. */
   hand = 0;
 
-  constructor(experimentKey: string) {
+  constructor(
+    experimentKey: string,
+    private readonly variations: VariationNames,
+  ) {
     this.seed = saltState(experimentKey);
   }
 
@@ -112,21 +135,19 @@ class Table {
   find(unitId: string, hash: number): number {
     const index = this.index;
     const mask = this.mask;
+    const signed = hash | 0;
     let i = hash & mask;
     for (;;) {
-      const entry = index[i] as number;
+      const entry = index[2 * i + 1] as number;
       if (entry === EMPTY) return -1;
-      if (entry > 0) {
-        const slot = entry - 1;
-        if (this.records[slot * STRIDE + HASH] === hash && this.keys[slot] === unitId) return slot;
-      }
+      if (entry > 0 && index[2 * i] === signed && this.keys[entry - 1] === unitId) return entry - 1;
       i = (i + 1) & mask;
     }
   }
 
   insert(unitId: string, hash: number, value: StoredAssignment): number {
     // Linear probing stays short up to a load of 0.6; a smaller index stays in cache longer.
-    if ((this.live + this.tombstones + 1) * 5 > this.index.length * 3) this.rehash();
+    if ((this.live + this.tombstones + 1) * 5 > (this.mask + 1) * 3) this.rehash();
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.next++;
@@ -140,9 +161,10 @@ class Table {
     this.records[slot * STRIDE + HASH] = hash;
     this.write(slot, value);
     let i = hash & this.mask;
-    while ((this.index[i] as number) > 0) i = (i + 1) & this.mask;
-    if (this.index[i] === TOMBSTONE) this.tombstones--;
-    this.index[i] = slot + 1;
+    while ((this.index[2 * i + 1] as number) > 0) i = (i + 1) & this.mask;
+    if (this.index[2 * i + 1] === TOMBSTONE) this.tombstones--;
+    this.index[2 * i] = hash | 0;
+    this.index[2 * i + 1] = slot + 1;
     this.live++;
     return slot;
   }
@@ -150,8 +172,8 @@ class Table {
   remove(slot: number): void {
     const hash = this.records[slot * STRIDE + HASH] as number;
     let i = hash & this.mask;
-    while (this.index[i] !== slot + 1) i = (i + 1) & this.mask;
-    this.index[i] = TOMBSTONE;
+    while (this.index[2 * i + 1] !== slot + 1) i = (i + 1) & this.mask;
+    this.index[2 * i + 1] = TOMBSTONE;
     this.tombstones++;
     this.keys[slot] = undefined;
     this.free.push(slot);
@@ -160,7 +182,7 @@ class Table {
 
   write(slot: number, value: StoredAssignment): void {
     const base = slot * STRIDE;
-    this.records[base + PACKED] = this.variationId(value.variation) * FLAG_BITS + (value.migrated === true ? MIGRATED : 0) + (value.exposed === false ? NOT_EXPOSED : 0);
+    this.records[base + PACKED] = this.variations.id(value.variation) * FLAG_BITS + (value.migrated === true ? MIGRATED : 0) + (value.exposed === false ? NOT_EXPOSED : 0);
     this.records[base + VERSION] = value.version;
     this.records[base + ASSIGNED_AT] = value.assignedAt;
     this.records[base + LAST_ACTIVE_AT] = value.lastActiveAt;
@@ -170,7 +192,7 @@ class Table {
     const base = slot * STRIDE;
     const packed = this.records[base + PACKED] as number;
     return {
-      variation: this.variations[Math.floor(packed / FLAG_BITS)] as string,
+      variation: this.variations.names[Math.floor(packed / FLAG_BITS)] as string,
       version: this.records[base + VERSION] as number,
       assignedAt: this.records[base + ASSIGNED_AT] as number,
       lastActiveAt: this.records[base + LAST_ACTIVE_AT] as number,
@@ -201,27 +223,19 @@ class Table {
     this.records[slot * STRIDE + LAST_ACTIVE_AT] = at;
   }
 
-  private variationId(key: string): number {
-    let id = this.variationIds.get(key);
-    if (id === undefined) {
-      id = this.variations.length;
-      this.variations.push(key);
-      this.variationIds.set(key, id);
-    }
-    return id;
-  }
-
   /** Rebuilds the probe index (dropping tombstones), doubling it when live units need the room. */
   private rehash(): void {
-    let size = this.index.length;
+    let size = this.mask + 1;
     while ((this.live + 1) * 10 > size * 3) size *= 2;
-    const index = new Int32Array(size);
+    const index = new Int32Array(2 * size);
     const mask = size - 1;
     for (let slot = 0; slot < this.next; slot++) {
       if (this.keys[slot] === undefined) continue;
-      let i = (this.records[slot * STRIDE + HASH] as number) & mask;
-      while (index[i] !== EMPTY) i = (i + 1) & mask;
-      index[i] = slot + 1;
+      const hash = this.records[slot * STRIDE + HASH] as number;
+      let i = hash & mask;
+      while (index[2 * i + 1] !== EMPTY) i = (i + 1) & mask;
+      index[2 * i] = hash | 0;
+      index[2 * i + 1] = slot + 1;
     }
     this.index = index;
     this.mask = mask;
@@ -245,6 +259,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
   readonly ttlMs: number;
   private readonly now: () => number;
   private readonly tables = new Map<string, Table>();
+  private readonly variations = new VariationNames();
   private count = 0;
   // The router reads, then touches the same unit: remembering the last slot read saves the
   // second lookup.
@@ -305,6 +320,69 @@ export class MemoryAssignmentStore implements AssignmentStore {
     return table.read(slot);
   }
 
+  /**
+   * The allocation-free sticky hit behind `StickyRouter`: `getAndTouch` that returns a small
+   * integer instead of a snapshot, or -1 when the unit is not stored (or expired). Decode it with
+   * `hitVariation`, `hitMigrated` and `hitExposed`. Codes are stable for the store's lifetime.
+   * @example
+   * const code = store.hit('support-persona', 'conv-1', Date.now());
+   * if (code >= 0) store.hitVariation(code); // 'warm'
+   */
+  hit(experimentKey: string, unitId: string, at: number): number {
+    const table = this.tables.get(experimentKey);
+    if (table === undefined) return -1;
+    const hash = table.hash(unitId);
+    const slot = table.find(unitId, hash);
+    if (slot < 0) {
+      this.missTable = table;
+      this.missUnit = unitId;
+      this.missHash = hash;
+      return -1;
+    }
+    const records = table.records;
+    const base = slot * STRIDE;
+    const lastActiveAt = records[base + LAST_ACTIVE_AT] as number;
+    if (this.now() - lastActiveAt > this.ttlMs) {
+      this.remove(table, slot);
+      this.missTable = table;
+      this.missUnit = unitId;
+      this.missHash = hash;
+      return -1;
+    }
+    // Write only what changed: with a coarse clock most hits write nothing.
+    const packed = records[base + PACKED] as number;
+    if ((packed & REFERENCED) === 0) records[base + PACKED] = packed + REFERENCED;
+    if (at > lastActiveAt) records[base + LAST_ACTIVE_AT] = at;
+    return packed >> 1;
+  }
+
+  /**
+   * The variation of a `hit` code.
+   * @example
+   * store.hitVariation(store.hit('support-persona', 'conv-1', Date.now())); // 'warm'
+   */
+  hitVariation(code: number): string {
+    return this.variations.names[code >> 2] as string;
+  }
+
+  /**
+   * Whether a `hit` code's unit was moved by a lifecycle rule (`StoredAssignment.migrated`).
+   * @example
+   * store.hitMigrated(code); // false
+   */
+  hitMigrated(code: number): boolean {
+    return (code & (MIGRATED >> 1)) !== 0;
+  }
+
+  /**
+   * Whether a `hit` code's unit counts as exposed (`StoredAssignment.exposed !== false`).
+   * @example
+   * store.hitExposed(code); // true
+   */
+  hitExposed(code: number): boolean {
+    return (code & (NOT_EXPOSED >> 1)) === 0;
+  }
+
   setIfAbsent(experimentKey: string, unitId: string, value: StoredAssignment): StoredAssignment {
     const table = this.table(experimentKey);
     let hash: number;
@@ -362,7 +440,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
   private table(experimentKey: string): Table {
     let table = this.tables.get(experimentKey);
     if (table === undefined) {
-      table = new Table(experimentKey);
+      table = new Table(experimentKey, this.variations);
       this.tables.set(experimentKey, table);
     }
     return table;
