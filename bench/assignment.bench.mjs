@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Assignments per second for a 2-arm 50/50 experiment over 1,000,000 distinct conversation ids:
-// abtel cold (first routing of each id, stored), abtel sticky hit (every id already stored),
+// abtel cold (first routing of each id, stored), abtel sticky hit (every id already stored; in
+// first-arrival order and in a random order),
 // against the GrowthBook JS SDK evaluating the same split locally and the FeatBit Node server SDK
 // in offline mode with a JSON bootstrap, all measured in this run. Writes results/assignment.json.
 //
@@ -31,7 +32,32 @@ function makeIds(count, prefix) {
 }
 
 const ids = makeIds(N, 'conv');
+const shuffledIds = shuffled(ids);
 const warmIds = makeIds(100_000, 'warm');
+
+/**
+ * The same ids as new string objects, as a service sees them: each request parses its own copy.
+ * V8 caches a string's hash on the string object, so looking up the very objects that were
+ * stored would flatter any hash table (a `Map` among them). Every timed pass, GrowthBook's and
+ * FeatBit's included, gets its own fresh copy, built outside the timing.
+ */
+function freshCopy(list) {
+  return JSON.parse(JSON.stringify(list));
+}
+
+/** A deterministic shuffle: later turns of conversations do not arrive in first-turn order. */
+function shuffled(list) {
+  const out = list.slice();
+  let state = 0x9e3779b9;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    const j = state % (i + 1);
+    const swap = out[i];
+    out[i] = out[j];
+    out[j] = swap;
+  }
+  return out;
+}
 
 const definition = ExperimentDefinition.parse({
   key: KEY,
@@ -54,21 +80,22 @@ function median(list) {
 
 // Wall time is what a service sees; CPU time (user + system of this process) is also recorded
 // because on a shared machine other processes stretch wall time unevenly across phases.
-function time(fn) {
+// `input` (a fresh copy of the ids) is built by the caller, outside the timing.
+function time(fn, input) {
   globalThis.gc?.();
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
-  const checksum = fn();
+  const checksum = fn(input);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const used = process.cpuUsage(cpu);
   return { seconds, cpuSeconds: (used.user + used.system) / 1e6, checksum };
 }
 
-async function timeAsync(fn) {
+async function timeAsync(fn, input) {
   globalThis.gc?.();
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
-  const checksum = await fn();
+  const checksum = await fn(input);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const used = process.cpuUsage(cpu);
   return { seconds, cpuSeconds: (used.user + used.system) / 1e6, checksum };
@@ -88,44 +115,60 @@ function routeAll(router, list) {
 function benchAbtel() {
   const warmRouter = new StickyRouter({ experiments, store: new MemoryAssignmentStore({ maxEntries: 200_000 }) });
   routeAll(warmRouter, warmIds);
-  routeAll(warmRouter, warmIds);
+  routeAll(warmRouter, freshCopy(warmIds));
   const cold = [];
   const sticky = [];
+  const shuffledHits = [];
   const coldCpu = [];
   const stickyCpu = [];
+  const shuffledCpu = [];
   let treated = 0;
   for (let round = 0; round < ROUNDS; round++) {
     progress(`abtel round ${round + 1}/${ROUNDS}`);
     const store = new MemoryAssignmentStore({ maxEntries: N + 1 });
     const router = new StickyRouter({ experiments, store });
-    const first = time(() => routeAll(router, ids));
+    const first = time((list) => routeAll(router, list), freshCopy(ids));
     cold.push(N / first.seconds);
     coldCpu.push(N / first.cpuSeconds);
     treated = first.checksum;
-    const again = time(() => routeAll(router, ids));
+    // Sticky hits in first-arrival order (records are then read in storage order) ...
+    const again = time((list) => routeAll(router, list), freshCopy(ids));
     if (again.checksum !== first.checksum) throw new Error('sticky hits changed a variation');
+    // ... and in a random order, where every hit is a cache miss into the 1 M-unit table.
+    const mixed = time((list) => routeAll(router, list), freshCopy(shuffledIds));
+    if (mixed.checksum !== first.checksum) throw new Error('sticky hits in random order changed a variation');
     if (store.size !== N) throw new Error(`expected ${N} stored assignments, found ${store.size}`);
     sticky.push(N / again.seconds);
     stickyCpu.push(N / again.cpuSeconds);
+    shuffledHits.push(N / mixed.seconds);
+    shuffledCpu.push(N / mixed.cpuSeconds);
   }
-  return { cold: median(cold), sticky: median(sticky), coldCpu: median(coldCpu), stickyCpu: median(stickyCpu), treatedShare: treated / N };
+  return {
+    cold: median(cold),
+    sticky: median(sticky),
+    shuffled: median(shuffledHits),
+    coldCpu: median(coldCpu),
+    stickyCpu: median(stickyCpu),
+    shuffledCpu: median(shuffledCpu),
+    treatedShare: treated / N,
+  };
 }
 
 function benchPure() {
   const rates = [];
   const hashRates = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const pure = time(() => {
+    const pure = time((list) => {
       let treated = 0;
-      for (let i = 0; i < ids.length; i++) if (assign(definition, { id: ids[i] }).variation === 'warm') treated++;
+      for (let i = 0; i < list.length; i++) if (assign(definition, { id: list[i] }).variation === 'warm') treated++;
       return treated;
-    });
+    }, freshCopy(ids));
     rates.push(N / pure.seconds);
-    const hash = time(() => {
+    const hash = time((list) => {
       let sum = 0;
-      for (let i = 0; i < ids.length; i++) sum += bucketOf(KEY, ids[i]);
+      for (let i = 0; i < list.length; i++) sum += bucketOf(KEY, list[i]);
       return sum;
-    });
+    }, freshCopy(ids));
     hashRates.push(N / hash.seconds);
   }
   return { assign: median(rates), bucketOf: median(hashRates) };
@@ -150,13 +193,13 @@ function benchGrowthBook() {
     return treated;
   };
   evaluate(warmIds);
-  evaluate(warmIds);
+  evaluate(freshCopy(warmIds));
   const rates = [];
   const cpuRates = [];
   let treated = 0;
   for (let round = 0; round < ROUNDS; round++) {
     progress(`GrowthBook round ${round + 1}/${ROUNDS}`);
-    const measured = time(() => evaluate(ids));
+    const measured = time(evaluate, freshCopy(ids));
     rates.push(N / measured.seconds);
     cpuRates.push(N / measured.cpuSeconds);
     treated = measured.checksum;
@@ -233,13 +276,12 @@ async function benchFeatBit() {
   }
   // Building users is the caller's cost in FeatBit's API, but it is kept out of the timing (as the
   // id strings are for everyone) so that the comparison is evaluation against evaluation.
-  const allUsers = users(ids);
   const rates = [];
   const cpuRates = [];
   let treated = 0;
   for (let round = 0; round < ROUNDS; round++) {
     progress(`FeatBit round ${round + 1}/${ROUNDS}`);
-    const measured = await timeAsync(() => evaluate(allUsers));
+    const measured = await timeAsync(evaluate, users(freshCopy(ids)));
     rates.push(N / measured.seconds);
     cpuRates.push(N / measured.cpuSeconds);
     treated = measured.checksum;
@@ -259,7 +301,8 @@ const fmt = (rate) => `${(rate / 1e6).toFixed(2)} M/s`;
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 const rows = [
   ['abtel cold (route + store)', abtel.cold],
-  ['abtel sticky hit', abtel.sticky],
+  ['abtel sticky hit (first-arrival order)', abtel.sticky],
+  ['abtel sticky hit (random order)', abtel.shuffled],
   ['abtel assign() (pure, no store)', pure.assign],
   ['abtel bucketOf() (hash only)', pure.bucketOf],
   [`GrowthBook ${growthbook.version} evalFeature (local)`, growthbook.rate],
@@ -273,9 +316,12 @@ const coldRatio = ratio(abtel.cold, growthbook.rate);
 const stickyRatio = ratio(abtel.sticky, growthbook.rate);
 const coldCpuRatio = ratio(abtel.coldCpu, growthbook.cpuRate);
 const stickyCpuRatio = ratio(abtel.stickyCpu, growthbook.cpuRate);
-console.log(`  by CPU time: abtel cold ${fmt(abtel.coldCpu)} (${coldCpuRatio}×), sticky hit ${fmt(abtel.stickyCpu)} (${stickyCpuRatio}×), GrowthBook ${fmt(growthbook.cpuRate)}${featbit.cpuRate !== undefined ? `, FeatBit ${fmt(featbit.cpuRate)}` : ''}`);
+const shuffledRatio = ratio(abtel.shuffled, growthbook.rate);
+const shuffledCpuRatio = ratio(abtel.shuffledCpu, growthbook.cpuRate);
+console.log(`  by CPU time: abtel cold ${fmt(abtel.coldCpu)} (${coldCpuRatio}×), sticky hit ${fmt(abtel.stickyCpu)} (${stickyCpuRatio}×), random-order sticky hit ${fmt(abtel.shuffledCpu)} (${shuffledCpuRatio}×), GrowthBook ${fmt(growthbook.cpuRate)}${featbit.cpuRate !== undefined ? `, FeatBit ${fmt(featbit.cpuRate)}` : ''}`);
 console.log(`  load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(' ')} on ${cpus().length} cores (other processes stretch wall time)`);
-console.log(`  goal cold ≥ 3× GrowthBook: ${coldRatio}× ${coldRatio >= 3 ? 'met' : 'NOT met'}; goal sticky ≥ 10×: ${stickyRatio}× ${stickyRatio >= 10 ? 'met' : 'NOT met'}`);
+console.log(`  goal cold ≥ 3× GrowthBook: ${coldRatio}× ${coldRatio >= 3 ? 'met' : 'NOT met'}; goal sticky ≥ 10×: ${stickyRatio}× ${stickyRatio >= 10 ? 'met' : 'NOT met'} (random order ${shuffledRatio}×)`);
+console.log('  ids: every timed pass gets its own freshly parsed copy (no hash cached on the string objects)');
 console.log(`  treated share: abtel ${abtel.treatedShare.toFixed(4)}, GrowthBook ${growthbook.treatedShare.toFixed(4)}${featbit.treatedShare !== undefined ? `, FeatBit ${featbit.treatedShare.toFixed(4)}` : ''}`);
 
 const result = {
@@ -290,6 +336,7 @@ const result = {
   opsPerSecond: {
     abtelCold: Math.round(abtel.cold),
     abtelStickyHit: Math.round(abtel.sticky),
+    abtelStickyHitRandomOrder: Math.round(abtel.shuffled),
     abtelAssignPure: Math.round(pure.assign),
     abtelBucketOf: Math.round(pure.bucketOf),
     growthbook: Math.round(growthbook.rate),
@@ -298,19 +345,22 @@ const result = {
   ratiosVsGrowthBook: {
     abtelCold: coldRatio,
     abtelStickyHit: stickyRatio,
+    abtelStickyHitRandomOrder: shuffledRatio,
     abtelAssignPure: ratio(pure.assign, growthbook.rate),
     featbit: featbit.rate === undefined ? null : ratio(featbit.rate, growthbook.rate),
   },
   cpuOpsPerSecond: {
     abtelCold: Math.round(abtel.coldCpu),
     abtelStickyHit: Math.round(abtel.stickyCpu),
+    abtelStickyHitRandomOrder: Math.round(abtel.shuffledCpu),
     growthbook: Math.round(growthbook.cpuRate),
     featbit: featbit.cpuRate === undefined ? null : Math.round(featbit.cpuRate),
   },
-  cpuRatiosVsGrowthBook: { abtelCold: coldCpuRatio, abtelStickyHit: stickyCpuRatio },
+  cpuRatiosVsGrowthBook: { abtelCold: coldCpuRatio, abtelStickyHit: stickyCpuRatio, abtelStickyHitRandomOrder: shuffledCpuRatio },
+  idStrings: 'a freshly parsed copy per timed pass (as parsed from requests; no cached string hashes)',
   loadAverage: loadavg(),
   ratiosVsFeatBit: featbit.rate === undefined ? null : { abtelCold: ratio(abtel.cold, featbit.rate), abtelStickyHit: ratio(abtel.sticky, featbit.rate) },
-  goals: { coldAtLeast3x: coldRatio >= 3, stickyAtLeast10x: stickyRatio >= 10 },
+  goals: { coldAtLeast3x: coldRatio >= 3, stickyAtLeast10x: stickyRatio >= 10, stickyRandomOrderAtLeast10x: shuffledRatio >= 10 },
   featbitSkipped: featbit.skipped ?? null,
   treatedShare: { abtel: abtel.treatedShare, growthbook: growthbook.treatedShare, featbit: featbit.treatedShare ?? null },
 };
