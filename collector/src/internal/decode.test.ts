@@ -400,5 +400,10 @@ describe('uint64Decimal', () => {
     };
     for (const [high, low] of [[0, 0], [0x1fffff, 0xffffffff], [0x200000, 0], [0xffffffff, 0xffffffff], [0x1573b0bd, 0x3ad6c715], [0xde0b6b3, 0xa7640000]]) check(high!, low!);
     fc.assert(fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), check), { numRuns: 5000 });
+    // Consecutive values with the same high word (timestamps of one request) reuse its remainder.
+    fc.assert(
+      fc.property(fc.nat({ max: 0xffffffff }), fc.array(fc.nat({ max: 0xffffffff }), { minLength: 2, maxLength: 20 }), (high, lows) => lows.forEach((low) => check(high, low))),
+      { numRuns: 500 },
+    );
   });
 });

@@ -348,14 +348,15 @@ function clearOtherMembers(spec: MessageSpec, field: FieldSpec, out: Record<stri
 }
 
 /**
- * Decodes a protobuf `Export*ServiceRequest` body into canonical OTLP JSON.
+ * Decodes a protobuf `Export*ServiceRequest` body into canonical OTLP JSON. `allocate` supplies
+ * the buffer of the line on the fast path (the receiver passes its buffer pool).
  * @example
  * const { data, accepted } = decodeProtobuf(TracesData, body);
  */
-export function decodeProtobuf(spec: MessageSpec, body: Buffer): DecodedBody {
+export function decodeProtobuf(spec: MessageSpec, body: Buffer, allocate?: (size: number) => Buffer): DecodedBody {
   const fast = newTally();
   try {
-    return decoded(protobufToJsonLine(spec, body, fast), fast, false);
+    return decoded(protobufToJsonLine(spec, body, fast, allocate), fast, false);
   } catch (error) {
     if (error instanceof WireProblem) {
       const problem = new BodyError(error.message);
@@ -585,12 +586,13 @@ function quoteLongIntegers(text: string): string {
 }
 
 /**
- * Parses and normalises an OTLP JSON body into canonical OTLP JSON.
+ * Parses and normalises an OTLP JSON body into canonical OTLP JSON. `allocate` supplies the
+ * buffer of the line on the fast path (the receiver passes its buffer pool).
  * @example
  * const { data, canonical } = decodeJson(TracesData, body);
  */
-export function decodeJson(spec: MessageSpec, body: Buffer): DecodedBody {
-  const fast = scanJson(spec, body);
+export function decodeJson(spec: MessageSpec, body: Buffer, allocate?: (size: number) => Buffer): DecodedBody {
+  const fast = scanJson(spec, body, allocate);
   if (fast) return decoded(fast.line, { accepted: fast.items, rejected: 0, rejection: undefined }, fast.line.length === body.length + 1);
   const tally = newTally();
   let text = body.toString('utf8');

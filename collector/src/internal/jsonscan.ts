@@ -115,7 +115,7 @@ const MAX_STACK = 160;
  * Scans a JSON body; returns the line to write (with `\n`) and the number of items, or undefined
  * when the general decoder must handle the body.
  */
-export function scanJson(spec: MessageSpec, body: Buffer): { line: Buffer; items: number } | undefined {
+export function scanJson(spec: MessageSpec, body: Buffer, allocate: (size: number) => Buffer = Buffer.allocUnsafe): { line: Buffer; items: number } | undefined {
   const b = body;
   const n = b.length;
   if (b.indexOf(0x0a) !== -1 || b.indexOf(0x0d) !== -1 || !isUtf8(b)) return undefined;
@@ -350,7 +350,7 @@ export function scanJson(spec: MessageSpec, body: Buffer): { line: Buffer; items
       if (depth < 0) {
         while ((c = b[i]!) === 0x20 || c === 0x09) i++;
         if (i !== n) return undefined;
-        return { line: withQuotes(b, quotes), items };
+        return { line: withQuotes(b, quotes, allocate), items };
       }
       while ((c = b[i]!) === 0x20 || c === 0x09) i++;
       i++;
@@ -377,12 +377,9 @@ export function scanJson(spec: MessageSpec, body: Buffer): { line: Buffer; items
   }
 }
 
-const NEWLINE = Buffer.from('\n');
-
-function withQuotes(body: Buffer, quotes: number[]): Buffer {
-  if (quotes.length === 0) return Buffer.concat([body, NEWLINE], body.length + 1);
+function withQuotes(body: Buffer, quotes: number[], allocate: (size: number) => Buffer): Buffer {
   // One allocation, segments copied in place (no intermediate slices).
-  const line = Buffer.allocUnsafe(body.length + quotes.length + 1);
+  const line = allocate(body.length + quotes.length + 1);
   let cursor = 0;
   let at = 0;
   for (const offset of quotes) {

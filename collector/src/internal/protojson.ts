@@ -25,14 +25,76 @@ export interface Tally {
   rejection: string | undefined;
 }
 
+// Field kinds as small integers: the writer switches on them (comparing kind strings of field
+// objects of several shapes made every field access polymorphic).
+const K_STRING = 0;
+const K_BYTES = 1;
+const K_TRACE_ID = 2;
+const K_SPAN_ID = 3;
+const K_FIXED64 = 4;
+const K_SFIXED64 = 5;
+const K_DOUBLE = 6;
+const K_FIXED32 = 7;
+const K_BOOL = 8;
+const K_UINT32 = 9;
+const K_INT32 = 10;
+const K_SINT32 = 11;
+const K_UINT64 = 12;
+const K_INT64 = 13;
+const K_MESSAGE = 14;
+
+function kindCode(field: FieldSpec): number {
+  switch (field.kind) {
+    case 'string':
+      return K_STRING;
+    case 'bytes':
+      return K_BYTES;
+    case 'traceId':
+      return K_TRACE_ID;
+    case 'spanId':
+      return K_SPAN_ID;
+    case 'fixed64':
+      return K_FIXED64;
+    case 'sfixed64':
+      return K_SFIXED64;
+    case 'double':
+      return K_DOUBLE;
+    case 'fixed32':
+      return K_FIXED32;
+    case 'bool':
+      return K_BOOL;
+    case 'uint32':
+      return K_UINT32;
+    case 'int32':
+    case 'enum':
+      return K_INT32;
+    case 'sint32':
+      return K_SINT32;
+    case 'uint64':
+      return K_UINT64;
+    case 'int64':
+      return K_INT64;
+    case 'message':
+      return K_MESSAGE;
+    default:
+      throw new Error(`unhandled field kind ${String(field.kind)}`);
+  }
+}
+
 interface Compiled {
   readonly spec: MessageSpec;
   /** Compiled message of each field (by declaration index), filled on first use. */
   readonly children: (Compiled | undefined)[];
   /** Field index (declaration order) by field number. */
   readonly indexByNumber: Int16Array;
-  /** `"name":` for each field, in declaration order. */
-  readonly prefixes: readonly string[];
+  /** `"name":` for each field, in declaration order, as bytes. */
+  readonly prefixes: readonly Uint8Array[];
+  /** Per field (declaration order): kind code, expected wire type, flags. */
+  readonly kinds: Uint8Array;
+  readonly wireTypes: Uint8Array;
+  readonly repeated: Uint8Array;
+  readonly presence: Uint8Array;
+  readonly countsItems: Uint8Array;
 }
 
 const compiledCache = new Map<MessageSpec, Compiled>();
@@ -44,7 +106,18 @@ function compile(spec: MessageSpec): Compiled {
   for (const field of spec.fields) max = Math.max(max, field.no);
   const indexByNumber = new Int16Array(max + 1).fill(-1);
   spec.fields.forEach((field, index) => (indexByNumber[field.no] = index));
-  compiled = { spec, children: [], indexByNumber, prefixes: spec.fields.map((field) => `"${field.name}":`) };
+  const flags = (pick: (field: FieldSpec) => number | boolean) => Uint8Array.from(spec.fields, (field) => Number(pick(field)));
+  compiled = {
+    spec,
+    children: [],
+    indexByNumber,
+    prefixes: spec.fields.map((field) => Buffer.from(`"${field.name}":`, 'latin1')),
+    kinds: flags(kindCode),
+    wireTypes: flags(wireTypeOf),
+    repeated: flags((field) => field.repeated),
+    presence: flags((field) => field.presence),
+    countsItems: flags((field) => field.countsItems),
+  };
   compiledCache.set(spec, compiled);
   return compiled;
 }
@@ -127,16 +200,12 @@ const TWO32_MOD = 294967296;
  * uint64Decimal(0x1573b0bd, 0x3ad6c715) // '1545046183013369621'
  */
 export function uint64Decimal(high: number, low: number): string {
-  if (high < 0x200000) return String(high * 4294967296 + low);
-  // Remainder modulo 1e9, exact: every product stays below 2^53.
-  const hh = Math.floor(high / 65536);
-  const hl = high % 65536;
-  const remainder = (((hh * HIGH16_MOD) % E9) + ((hl * TWO32_MOD) % E9) + (low % E9)) % E9;
-  // The quotient is below 2^35; the double approximation of the value is off by far less than
-  // 1e9, so rounding recovers it exactly.
-  const quotient = Math.round((high * 4294967296 + low - remainder) / E9);
-  const tail = String(remainder);
-  return `${quotient}${'000000000'.slice(tail.length)}${tail}`;
+  // The writer's own digit code, so that testing this tests what the writer does.
+  const saved = op;
+  quotedUint64(high, low);
+  const text = o.toString('latin1', saved + 1, op - 1);
+  op = saved;
+  return text;
 }
 
 // The JSON is written as bytes into one growing buffer, reused across requests (decoding is
@@ -164,30 +233,132 @@ function quotedAscii(text: string): void {
   o[op++] = 0x22;
 }
 
+/** "00" … "99": two digits per step. */
+const PAIRS = Buffer.from(Array.from({ length: 100 }, (_, index) => String(index).padStart(2, '0')).join(''), 'latin1');
+
+/** The digits of a non-negative integer below 2^31. */
+function smallDigits(value: number): void {
+  let v = value | 0;
+  let width = 1;
+  for (let bound = 10; v >= bound && width < 10; bound *= 10) width++;
+  ensure(width);
+  const out = o;
+  let at = op + width;
+  op = at;
+  while (v >= 100) {
+    const quotient = (v / 100) | 0;
+    const pair = (v - quotient * 100) << 1;
+    out[--at] = PAIRS[pair + 1]!;
+    out[--at] = PAIRS[pair]!;
+    v = quotient;
+  }
+  if (v >= 10) {
+    out[--at] = PAIRS[(v << 1) + 1]!;
+    out[--at] = PAIRS[v << 1]!;
+  } else out[--at] = 0x30 + v;
+}
+
+/** Exactly nine digits, zero-padded (value below 1e9). */
+function nineDigits(value: number): void {
+  let v = value | 0;
+  ensure(9);
+  const out = o;
+  let at = op + 9;
+  op = at;
+  for (let step = 0; step < 4; step++) {
+    const quotient = (v / 100) | 0;
+    const pair = (v - quotient * 100) << 1;
+    out[--at] = PAIRS[pair + 1]!;
+    out[--at] = PAIRS[pair]!;
+    v = quotient;
+  }
+  out[--at] = 0x30 + v;
+}
+
+/** The digits of a non-negative safe integer. */
+function safeDigits(value: number): void {
+  if (value < 0x80000000) return smallDigits(value);
+  const high = Math.floor(value / E9);
+  if (high < 0x80000000) smallDigits(high);
+  else safeDigits(high);
+  nineDigits(value - high * E9);
+}
+
+// The high word of the timestamps in one request rarely changes: its share of the remainder
+// modulo 1e9 is computed once per distinct high word.
+let cachedHigh = -1;
+let cachedHighRemainder = 0;
+
+/** `"<digits>"` of the unsigned 64-bit integer `high · 2^32 + low` (see uint64Decimal). */
+function quotedUint64(high: number, low: number): void {
+  ensure(1);
+  o[op++] = 0x22;
+  if (high < 0x200000) safeDigits(high * 4294967296 + low);
+  else {
+    if (high !== cachedHigh) {
+      const hh = Math.floor(high / 65536);
+      const hl = high % 65536;
+      cachedHighRemainder = (((hh * HIGH16_MOD) % E9) + ((hl * TWO32_MOD) % E9)) % E9;
+      cachedHigh = high;
+    }
+    let remainder = cachedHighRemainder + (low - Math.floor(low / E9) * E9);
+    if (remainder >= E9) remainder -= E9;
+    safeDigits(Math.round((high * 4294967296 + low - remainder) / E9));
+    nineDigits(remainder);
+  }
+  ensure(1);
+  o[op++] = 0x22;
+}
+
+/** A 32-bit integer as JSON number. */
+function int32Digits(value: number): void {
+  if (value < 0) {
+    ensure(1);
+    o[op++] = 0x2d;
+    value = -value;
+  }
+  safeDigits(value);
+}
+
+/** `"name":` (pre-encoded) into the output. */
+function prefix(bytes: Uint8Array): void {
+  const size = bytes.length;
+  ensure(size + 1);
+  const out = o;
+  let at = op;
+  for (let index = 0; index < size; index++) out[at++] = bytes[index]!;
+  op = at;
+}
+
 /** Writes one scalar; returns true when it was the field's default value (zero, empty, false). */
-function scalar(field: FieldSpec, end: number): boolean {
-  switch (field.kind) {
-    case 'string': {
+function scalar(kind: number, field: FieldSpec, end: number): boolean {
+  switch (kind) {
+    case K_STRING: {
       const size = length(end);
       const start = pos;
       pos += size;
       // Plain ASCII without quotes, backslashes or control characters is copied as it is,
       // byte by byte while checking (short strings: cheaper than Buffer#copy).
       ensure(size + 2);
-      const mark = op;
-      o[op++] = 0x22;
+      // Locals in the loop: the module-level cursor and buffers are slower to reach.
+      const out = o;
+      const input = buf;
+      const stop = pos;
+      let at = op;
+      out[at++] = 0x22;
       let plain = true;
-      for (let index = start; index < pos; index++) {
-        const byte = buf[index]!;
+      for (let index = start; index < stop; index++) {
+        const byte = input[index]!;
         if (byte < 0x20 || byte === 0x22 || byte === 0x5c || byte > 0x7e) {
           plain = false;
           break;
         }
-        o[op++] = byte;
+        out[at++] = byte;
       }
-      if (plain) o[op++] = 0x22;
-      else {
-        op = mark;
+      if (plain) {
+        out[at++] = 0x22;
+        op = at;
+      } else {
         // toString replaces invalid UTF-8; JSON.stringify escapes what must be escaped.
         const text = JSON.stringify(buf.toString('utf8', start, pos));
         ensure(Buffer.byteLength(text) + 1);
@@ -195,82 +366,103 @@ function scalar(field: FieldSpec, end: number): boolean {
       }
       return size === 0;
     }
-    case 'bytes': {
+    case K_BYTES: {
       const size = length(end);
       const start = pos;
       pos += size;
       quotedAscii(buf.toString('base64', start, pos));
       return size === 0;
     }
-    case 'traceId':
-    case 'spanId': {
+    case K_TRACE_ID:
+    case K_SPAN_ID: {
       const size = length(end);
-      const expected = field.kind === 'traceId' ? 16 : 8;
+      const expected = kind === K_TRACE_ID ? 16 : 8;
       if (size !== expected && size !== 0) throw new ItemProblem(`${field.name} must be ${expected} bytes (got ${size})`);
       ensure(size * 2 + 2);
-      o[op++] = 0x22;
+      const out = o;
+      const input = buf;
+      let at = op;
+      out[at++] = 0x22;
       for (let index = pos; index < pos + size; index++) {
-        const byte = buf[index]!;
-        o[op++] = HEX[byte >>> 4]!;
-        o[op++] = HEX[byte & 15]!;
+        const byte = input[index]!;
+        out[at++] = HEX[byte >>> 4]!;
+        out[at++] = HEX[byte & 15]!;
       }
-      o[op++] = 0x22;
+      out[at++] = 0x22;
+      op = at;
       pos += size;
       return size === 0;
     }
-    case 'fixed64':
-    case 'sfixed64':
-    case 'double': {
+    case K_FIXED64:
+    case K_SFIXED64:
+    case K_DOUBLE: {
       if (pos + 8 > end) malformed();
       const at = pos;
       pos += 8;
-      if (field.kind === 'double') {
+      if (kind === K_DOUBLE) {
         const value = buf.readDoubleLE(at);
         if (Number.isFinite(value)) ascii(String(value));
         else quotedAscii(Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity');
         return value === 0;
       }
-      const low = buf.readUInt32LE(at);
-      const high = buf.readUInt32LE(at + 4);
-      if (field.kind === 'sfixed64' && high >= 0x80000000) quotedAscii(String(buf.readBigInt64LE(at)));
-      else quotedAscii(uint64Decimal(high, low));
+      const low = buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24);
+      const high = (buf[at + 4]! | (buf[at + 5]! << 8) | (buf[at + 6]! << 16) | (buf[at + 7]! << 24)) >>> 0;
+      if (kind === K_SFIXED64 && high >= 0x80000000) quotedAscii(String(buf.readBigInt64LE(at)));
+      else quotedUint64(high, low >>> 0);
       return low === 0 && high === 0;
     }
-    case 'fixed32': {
+    case K_FIXED32: {
       if (pos + 4 > end) malformed();
       const value = buf.readUInt32LE(pos);
       pos += 4;
-      ascii(String(value));
+      safeDigits(value);
       return value === 0;
     }
     default: {
-      const value = varint(end);
-      switch (field.kind) {
-        case 'bool':
+      // One-byte varints (most enums, counts, booleans) without the general reader.
+      let value: number | bigint;
+      const first = buf[pos]!;
+      if (first < 0x80 && pos < end) {
+        pos += 1;
+        value = first;
+      } else value = varint(end);
+      switch (kind) {
+        case K_BOOL:
           ascii(value !== 0 ? 'true' : 'false');
           return value === 0;
-        case 'uint32': {
+        case K_UINT32: {
           const number = typeof value === 'bigint' ? Number(BigInt.asUintN(32, value)) : value >>> 0;
-          ascii(String(number));
+          safeDigits(number);
           return number === 0;
         }
-        case 'int32':
-        case 'enum': {
+        case K_INT32: {
           const number = typeof value === 'bigint' ? Number(BigInt.asIntN(32, value)) : value | 0;
-          ascii(String(number));
+          int32Digits(number);
           return number === 0;
         }
-        case 'sint32': {
+        case K_SINT32: {
           const n = typeof value === 'bigint' ? Number(BigInt.asUintN(32, value)) : value >>> 0;
           const number = (n >>> 1) ^ -(n & 1);
-          ascii(String(number));
+          int32Digits(number);
           return number === 0;
         }
-        case 'uint64':
-          quotedAscii(String(value));
+        case K_UINT64:
+          if (typeof value === 'number') {
+            ensure(1);
+            o[op++] = 0x22;
+            safeDigits(value);
+            ensure(1);
+            o[op++] = 0x22;
+          } else quotedAscii(String(value));
           return value === 0;
-        case 'int64':
-          quotedAscii(typeof value === 'bigint' ? String(BigInt.asIntN(64, value)) : String(value));
+        case K_INT64:
+          if (typeof value === 'number') {
+            ensure(1);
+            o[op++] = 0x22;
+            safeDigits(value);
+            ensure(1);
+            o[op++] = 0x22;
+          } else quotedAscii(String(BigInt.asIntN(64, value)));
           return value === 0;
         default:
           throw new Fallback(`unhandled kind ${field.kind}`);
@@ -285,8 +477,9 @@ function scalar(field: FieldSpec, end: number): boolean {
  */
 function message(compiled: Compiled, end: number, depth: number, tally: Tally): void {
   if (depth > MAX_DEPTH) throw new WireProblem(`nesting deeper than ${MAX_DEPTH} levels`);
-  const { spec, indexByNumber, prefixes } = compiled;
+  const { spec, indexByNumber, prefixes, kinds, wireTypes, repeated, presence } = compiled;
   const fields = spec.fields;
+  const oneof = spec.oneof;
   ensure(1);
   o[op++] = 0x7b;
   let first = true;
@@ -309,11 +502,11 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
       skip(wireType, end);
       continue;
     }
-    const field = fields[index]!;
     const bit = 1 << index;
+    const kind = kinds[index]!;
     try {
-      if (field.repeated) {
-        const child = field.kind === 'message' ? (compiled.children[index] ??= compile(field.message!())) : undefined;
+      if (repeated[index] === 1) {
+        const child = kind === K_MESSAGE ? (compiled.children[index] ??= compile(fields[index]!.message!())) : undefined;
         if (open !== index) {
           if (seen & bit) throw new Fallback('repeated field elements are not contiguous');
           seen |= bit;
@@ -322,15 +515,14 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
           open = index;
           if (!first) o[op++] = 0x2c;
           first = false;
-          ascii(prefixes[index]!);
-          ensure(1);
+          prefix(prefixes[index]!);
           o[op++] = 0x5b;
-          repeatedElements(field, child, wireType, end, depth, tally, true);
-        } else repeatedElements(field, child, wireType, end, depth, tally, false);
+          repeatedElements(compiled, index, child, wireType, end, depth, tally, true);
+        } else repeatedElements(compiled, index, child, wireType, end, depth, tally, false);
         continue;
       }
       if (seen & bit) throw new Fallback('singular field sent twice (merge)');
-      if (spec.oneof && seen !== 0) throw new Fallback('several members of a oneof');
+      if (oneof && seen !== 0) throw new Fallback('several members of a oneof');
       seen |= bit;
       if (open !== -1) {
         ensure(1);
@@ -340,22 +532,22 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
       const mark = op;
       ensure(1);
       if (!first) o[op++] = 0x2c;
-      ascii(prefixes[index]!);
-      if (field.kind === 'message') {
+      prefix(prefixes[index]!);
+      if (kind === K_MESSAGE) {
         if (wireType !== 2) throw new WireProblem(`wire type ${wireType} where a message was expected`);
         const size = length(end);
         const stop = pos + size;
-        message((compiled.children[index] ??= compile(field.message!())), stop, depth + 1, tally);
+        message((compiled.children[index] ??= compile(fields[index]!.message!())), stop, depth + 1, tally);
         first = false;
         continue;
       }
-      const expected = wireTypeOf(field);
+      const expected = wireTypes[index]!;
       if (wireType !== expected) throw new WireProblem(`wire type ${wireType} where ${expected} was expected`);
       // proto3 omits fields at their default value (except oneof members and `optional` fields).
-      if (scalar(field, end) && !field.presence) op = mark;
+      if (scalar(kind, fields[index]!, end) && presence[index] === 0) op = mark;
       else first = false;
     } catch (error) {
-      if (error instanceof WireProblem) error.path.unshift(`.${field.name}`);
+      if (error instanceof WireProblem) error.path.unshift(`.${fields[index]!.name}`);
       throw error;
     }
   }
@@ -366,15 +558,16 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
 }
 
 /** Elements of a repeated field at `pos` (one message, one scalar or a packed run). */
-function repeatedElements(field: FieldSpec, child: Compiled | undefined, wireType: number, end: number, depth: number, tally: Tally, firstElement: boolean): void {
-  if (field.kind === 'message') {
+function repeatedElements(compiled: Compiled, index: number, child: Compiled | undefined, wireType: number, end: number, depth: number, tally: Tally, firstElement: boolean): void {
+  const kind = compiled.kinds[index]!;
+  if (kind === K_MESSAGE) {
     if (wireType !== 2) throw new WireProblem(`wire type ${wireType} where a message was expected`);
     const size = length(end);
     const stop = pos + size;
     const mark = op;
     ensure(1);
     if (!firstElement) o[op++] = 0x2c;
-    if (!field.countsItems) {
+    if (compiled.countsItems[index] === 0) {
       message(child!, stop, depth + 1, tally);
       return;
     }
@@ -384,7 +577,7 @@ function repeatedElements(field: FieldSpec, child: Compiled | undefined, wireTyp
     } catch (error) {
       if (!(error instanceof ItemProblem)) throw error;
       tally.rejected += 1;
-      tally.rejection ??= `${field.message!().name}: ${error.message}`;
+      tally.rejection ??= `${child!.spec.name}: ${error.message}`;
       pos = stop;
       op = mark;
       // The list would start with a separator: let the general decoder write it.
@@ -392,7 +585,8 @@ function repeatedElements(field: FieldSpec, child: Compiled | undefined, wireTyp
     }
     return;
   }
-  const expected = wireTypeOf(field);
+  const field = compiled.spec.fields[index]!;
+  const expected = compiled.wireTypes[index]!;
   if (wireType === 2 && expected !== 2) {
     const size = length(end);
     const stop = pos + size;
@@ -401,7 +595,7 @@ function repeatedElements(field: FieldSpec, child: Compiled | undefined, wireTyp
       ensure(1);
       if (!first) o[op++] = 0x2c;
       first = false;
-      scalar(field, stop);
+      scalar(kind, field, stop);
     }
     if (pos !== stop) malformed();
     if (first) throw new Fallback('empty packed run');
@@ -410,14 +604,14 @@ function repeatedElements(field: FieldSpec, child: Compiled | undefined, wireTyp
   if (wireType !== expected) throw new WireProblem(`wire type ${wireType} where ${expected} was expected`);
   ensure(1);
   if (!firstElement) o[op++] = 0x2c;
-  scalar(field, end);
+  scalar(kind, field, end);
 }
 
 /**
  * Decodes a protobuf request into one OTLP JSON line, with the newline.
  * @throws Fallback when the general decoder must handle the body; WireProblem when it is malformed.
  */
-export function protobufToJsonLine(spec: MessageSpec, body: Buffer, tally: Tally): Buffer {
+export function protobufToJsonLine(spec: MessageSpec, body: Buffer, tally: Tally, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
   buf = body;
   pos = 0;
   op = 0;
@@ -425,7 +619,9 @@ export function protobufToJsonLine(spec: MessageSpec, body: Buffer, tally: Tally
     message(compile(spec), body.length, 0, tally);
     ensure(1);
     o[op++] = 0x0a;
-    return Buffer.from(o.subarray(0, op));
+    const line = allocate(op);
+    o.copy(line, 0, 0, op);
+    return line;
   } finally {
     buf = EMPTY;
     // Do not keep a huge buffer alive after one exceptional request.

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip, type InputType, type ZlibOptions } from 'node:zlib';
+import { BufferPool } from './bufferpool.js';
 import { BodyError, decodeJson, decodeProtobuf, type DecodedBody } from './decode.js';
 import { exportResponse, GRPC, statusBody, type Encoding } from './responses.js';
 import { LogsData, MetricsData, TracesData, type MessageSpec } from './schema.js';
@@ -40,9 +41,14 @@ export class Receiver {
   private drained: (() => void) | undefined;
   private readonly startedAt = new Date();
   private readonly tokenDigest: Buffer | undefined;
+  /** Bodies and lines are read and written through reused buffers (see bufferpool.ts). */
+  private readonly pool: BufferPool;
+  private readonly allocate = (size: number): Buffer => this.pool.take(size);
 
   constructor(private readonly options: ReceiverOptions) {
     this.tokenDigest = options.token ? digest(options.token) : undefined;
+    // Kept while idle: a quarter of the in-flight limit, at most 16 MiB.
+    this.pool = new BufferPool(Math.min(16 << 20, Math.floor(options.maxInflightBytes / 4)));
     this.server = createServer({ keepAliveTimeout: 5000 }, (req, res) => this.handle(req, res));
   }
 
@@ -180,10 +186,11 @@ export class Receiver {
       held += bytes;
       this.inflightBytes += bytes;
     };
+    let body: Buffer | undefined;
+    let line: Buffer | undefined;
     try {
-      let body: Buffer;
       try {
-        body = await this.readBody(req, maxBodyBytes, maxInflightBytes, hold);
+        body = await this.readBody(req, maxBodyBytes, maxInflightBytes, hold, declared);
       } catch (error) {
         if (error instanceof TooLarge) {
           return this.reject(req, res, 413, encoding, 'too_large', GRPC.INVALID_ARGUMENT, `body exceeds the limit of ${maxBodyBytes} bytes; send smaller batches`);
@@ -197,7 +204,9 @@ export class Receiver {
       counters.bytesReceived += body.length;
       if (gzipped) {
         try {
-          body = await gunzipAsync(body, { maxOutputLength: maxBodyBytes });
+          const compressed = body;
+          body = await gunzipAsync(compressed, { maxOutputLength: maxBodyBytes });
+          this.pool.give(compressed);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
             return this.reject(req, res, 413, encoding, 'too_large', GRPC.INVALID_ARGUMENT, `body exceeds the limit of ${maxBodyBytes} bytes after gzip decompression; send smaller batches`);
@@ -209,7 +218,7 @@ export class Receiver {
 
       let decoded: DecodedBody;
       try {
-        decoded = encoding === 'json' ? decodeJson(SPECS[signal], body) : decodeProtobuf(SPECS[signal], body);
+        decoded = encoding === 'json' ? decodeJson(SPECS[signal], body, this.allocate) : decodeProtobuf(SPECS[signal], body, this.allocate);
       } catch (error) {
         if (!(error instanceof BodyError)) throw error;
         const what = encoding === 'json' ? 'OTLP JSON' : 'OTLP protobuf';
@@ -220,8 +229,11 @@ export class Receiver {
       signalCounters.itemsRejected += decoded.rejected;
       if (decoded.rejected > 0) counters.requests.rejected.invalid_item += decoded.rejected;
 
+      // The body is no longer needed (the line is a buffer of its own).
+      this.pool.give(body);
+      body = undefined;
+      line = decoded.line;
       if (decoded.accepted > 0) {
-        const line = decoded.line;
         hold(line.length);
         try {
           await this.options.writers[signal].append(line);
@@ -237,17 +249,27 @@ export class Receiver {
       send(res, 200, encoding, exportResponse(signal, encoding, decoded.rejected, decoded.rejection));
     } finally {
       this.inflightBytes -= held;
+      // Written (or refused) by now: the writer keeps no reference after append settles.
+      this.pool.give(body);
+      this.pool.give(line);
     }
   }
 
-  private readBody(req: IncomingMessage, limit: number, inflightLimit: number, hold: (bytes: number) => void): Promise<Buffer> {
+  /**
+   * Collects the body. With a Content-Length (the usual case) the chunks are copied into one
+   * pooled buffer as they arrive; otherwise they are concatenated at the end.
+   */
+  private readBody(req: IncomingMessage, limit: number, inflightLimit: number, hold: (bytes: number) => void, declared: number): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
+      let chunks: Buffer[] = [];
+      let target = declared > 0 && declared <= limit && Number.isSafeInteger(declared) ? this.pool.take(declared) : undefined;
       let total = 0;
       let failed = false;
       const fail = (error: Error) => {
         if (failed) return;
         failed = true;
+        this.pool.give(target);
+        target = undefined;
         req.removeListener('data', onData);
         // Stop reading the rest of an oversized upload; the connection is closed after the answer.
         req.pause();
@@ -258,11 +280,22 @@ export class Receiver {
         if (total > limit) return fail(new TooLarge());
         hold(chunk.length);
         if (this.inflightBytes > inflightLimit && this.inflightBytes > total) return fail(new Overloaded());
+        if (target !== undefined) {
+          if (total <= target.length) {
+            chunk.copy(target, total - chunk.length);
+            return;
+          }
+          // More than announced (the HTTP parser does not allow it; kept correct anyway).
+          chunks = [target.subarray(0, total - chunk.length)];
+          target = undefined;
+        }
         chunks.push(chunk);
       };
       req.on('data', onData);
       req.once('end', () => {
-        if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+        if (failed) return;
+        if (target !== undefined) resolve(total === target.length ? target : target.subarray(0, total));
+        else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
       });
       req.once('error', (error) => fail(error));
       req.once('aborted', () => fail(new Error('client aborted the request')));
