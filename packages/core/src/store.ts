@@ -76,6 +76,11 @@ const PACKED = 1;
 const VERSION = 2;
 const ASSIGNED_AT = 3;
 const LAST_ACTIVE_AT = 4;
+// Records live in pages of 65,536 units (2.6 MB) so that growing never copies a large array or
+// leaves one behind for the garbage collector; the first page starts small and doubles.
+const PAGE_BITS = 16;
+const PAGE_UNITS = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_UNITS - 1;
 
 
 /**
@@ -108,7 +113,7 @@ class Table {
   /** FNV-1a state after `experimentKey + ":"`: units are keyed by hash32(experimentKey, unitId). */
   readonly seed: number;
   keys: (string | undefined)[] = [];
-  records = new Float64Array(64 * STRIDE);
+  pages: Float64Array[] = [new Float64Array(64 * STRIDE)];
   /** Pairs: [2i] = hash | 0, [2i + 1] = slot + 1, EMPTY or TOMBSTONE. */
   private index = new Int32Array(2 * 128);
   /** Number of pair positions minus one. */
@@ -152,14 +157,17 @@ class Table {
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.next++;
-      if (slot * STRIDE >= this.records.length) {
-        const grown = new Float64Array(this.records.length * 2);
-        grown.set(this.records);
-        this.records = grown;
+      const page = slot >>> PAGE_BITS;
+      if (page === this.pages.length) {
+        this.pages.push(new Float64Array(PAGE_UNITS * STRIDE));
+      } else if (page === 0 && slot * STRIDE >= (this.pages[0] as Float64Array).length) {
+        const grown = new Float64Array(Math.min((this.pages[0] as Float64Array).length * 2, PAGE_UNITS * STRIDE));
+        grown.set(this.pages[0] as Float64Array);
+        this.pages[0] = grown;
       }
     }
     this.keys[slot] = unitId;
-    this.records[slot * STRIDE + HASH] = hash;
+    (this.pages[slot >>> PAGE_BITS] as Float64Array)[(slot & PAGE_MASK) * STRIDE + HASH] = hash;
     this.write(slot, value);
     let i = hash & this.mask;
     while ((this.index[2 * i + 1] as number) > 0) i = (i + 1) & this.mask;
@@ -171,7 +179,7 @@ class Table {
   }
 
   remove(slot: number): void {
-    const hash = this.records[slot * STRIDE + HASH] as number;
+    const hash = (this.pages[slot >>> PAGE_BITS] as Float64Array)[(slot & PAGE_MASK) * STRIDE + HASH] as number;
     let i = hash & this.mask;
     while (this.index[2 * i + 1] !== slot + 1) i = (i + 1) & this.mask;
     this.index[2 * i + 1] = TOMBSTONE;
@@ -182,46 +190,50 @@ class Table {
   }
 
   write(slot: number, value: StoredAssignment): void {
-    const base = slot * STRIDE;
-    this.records[base + PACKED] = this.variations.id(value.variation) * FLAG_BITS + (value.migrated === true ? MIGRATED : 0) + (value.exposed === false ? NOT_EXPOSED : 0);
-    this.records[base + VERSION] = value.version;
-    this.records[base + ASSIGNED_AT] = value.assignedAt;
-    this.records[base + LAST_ACTIVE_AT] = value.lastActiveAt;
+    const records = this.pages[slot >>> PAGE_BITS] as Float64Array;
+    const base = (slot & PAGE_MASK) * STRIDE;
+    records[base + PACKED] = this.variations.id(value.variation) * FLAG_BITS + (value.migrated === true ? MIGRATED : 0) + (value.exposed === false ? NOT_EXPOSED : 0);
+    records[base + VERSION] = value.version;
+    records[base + ASSIGNED_AT] = value.assignedAt;
+    records[base + LAST_ACTIVE_AT] = value.lastActiveAt;
   }
 
   read(slot: number): StoredAssignment {
-    const base = slot * STRIDE;
-    const packed = this.records[base + PACKED] as number;
+    const records = this.pages[slot >>> PAGE_BITS] as Float64Array;
+    const base = (slot & PAGE_MASK) * STRIDE;
+    const packed = records[base + PACKED] as number;
     return {
       variation: this.variations.names[Math.floor(packed / FLAG_BITS)] as string,
-      version: this.records[base + VERSION] as number,
-      assignedAt: this.records[base + ASSIGNED_AT] as number,
-      lastActiveAt: this.records[base + LAST_ACTIVE_AT] as number,
+      version: records[base + VERSION] as number,
+      assignedAt: records[base + ASSIGNED_AT] as number,
+      lastActiveAt: records[base + LAST_ACTIVE_AT] as number,
       migrated: (packed & MIGRATED) !== 0,
       exposed: (packed & NOT_EXPOSED) === 0,
     };
   }
 
   mark(slot: number): void {
-    const at = slot * STRIDE + PACKED;
-    this.records[at] = (this.records[at] as number) | REFERENCED;
+    const records = this.pages[slot >>> PAGE_BITS] as Float64Array;
+    const at = (slot & PAGE_MASK) * STRIDE + PACKED;
+    records[at] = (records[at] as number) | REFERENCED;
   }
 
   /** Clears the CLOCK bit; returns whether it was set. */
   secondChance(slot: number): boolean {
-    const at = slot * STRIDE + PACKED;
-    const packed = this.records[at] as number;
+    const records = this.pages[slot >>> PAGE_BITS] as Float64Array;
+    const at = (slot & PAGE_MASK) * STRIDE + PACKED;
+    const packed = records[at] as number;
     if ((packed & REFERENCED) === 0) return false;
-    this.records[at] = packed - REFERENCED;
+    records[at] = packed - REFERENCED;
     return true;
   }
 
   lastActiveAt(slot: number): number {
-    return this.records[slot * STRIDE + LAST_ACTIVE_AT] as number;
+    return (this.pages[slot >>> PAGE_BITS] as Float64Array)[(slot & PAGE_MASK) * STRIDE + LAST_ACTIVE_AT] as number;
   }
 
   setLastActiveAt(slot: number, at: number): void {
-    this.records[slot * STRIDE + LAST_ACTIVE_AT] = at;
+    (this.pages[slot >>> PAGE_BITS] as Float64Array)[(slot & PAGE_MASK) * STRIDE + LAST_ACTIVE_AT] = at;
   }
 
   /**
@@ -348,8 +360,8 @@ export class MemoryAssignmentStore implements AssignmentStore {
       this.missHash = hash;
       return -1;
     }
-    const records = table.records;
-    const base = slot * STRIDE;
+    const records = table.pages[slot >>> PAGE_BITS] as Float64Array;
+    const base = (slot & PAGE_MASK) * STRIDE;
     const lastActiveAt = records[base + LAST_ACTIVE_AT] as number;
     if (this.now() - lastActiveAt > this.ttlMs) {
       this.remove(table, slot);
