@@ -4,6 +4,7 @@ import { ATTR_GEN_AI_OPERATION_NAME, ATTR_GEN_AI_RESPONSE_ID } from '@abtel/core
 import type { Abtel } from './abtel.js';
 import { stateOf } from './internal/context.js';
 import { reportError } from './internal/safe.js';
+import { stampSpan } from './internal/stamp.js';
 
 // Span names of gen_ai client spans (`{operation} {model}`), for instrumentations that name
 // spans by the convention but set `gen_ai.operation.name` only later.
@@ -41,7 +42,7 @@ export class AbtelSpanProcessor implements SpanProcessor {
     try {
       const state = stateOf(parentContext);
       if (state === undefined) return;
-      span.setAttributes(state.spanAttributes());
+      stampSpan(span, state.spanStamp());
       if (state.hasPendingExposure && isGenAiSpan(span)) {
         this.#abtel.exposePending(state, trace.setSpan(parentContext, span));
       }

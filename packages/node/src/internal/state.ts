@@ -9,6 +9,7 @@ import {
   ATTR_ABTEL_EXPERIMENT_VERSION,
   ATTR_GEN_AI_CONVERSATION_ID,
 } from '@abtel/core';
+import { SpanStamp } from './stamp.js';
 
 /** What an assignment that joined a context says about itself. */
 export interface ActiveAssignment {
@@ -51,7 +52,7 @@ export class ConversationState {
   /** Experiments whose exposure this state already emitted (cheap check before the global dedupe). */
   readonly #exposed = new Set<string>();
   #assignments: ActiveAssignment[] = [];
-  #spanAttributes: Attributes | undefined;
+  #spanStamp: SpanStamp | undefined;
   // Cached because the span processor asks on every span start.
   #pendingExposure: boolean | undefined;
 
@@ -93,14 +94,19 @@ export class ConversationState {
   join(assignment: ActiveAssignment): void {
     const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
     this.#assignments = [...others, assignment];
-    this.#spanAttributes = undefined;
+    this.#spanStamp = undefined;
     this.#pendingExposure = undefined;
   }
 
-  /** The attributes stamped on every span of this conversation (computed once per change). */
-  spanAttributes(): Attributes {
-    if (this.#spanAttributes === undefined) this.#spanAttributes = buildSpanAttributes(this);
-    return this.#spanAttributes;
+  /** The attributes stamped on every span of this conversation, validated once per change (frozen). */
+  spanAttributes(): Readonly<Attributes> {
+    return this.spanStamp().attributes;
+  }
+
+  /** The attributes stamped on every span of this conversation, ready for `stampSpan` (built once per change). */
+  spanStamp(): SpanStamp {
+    this.#spanStamp ??= new SpanStamp(buildSpanAttributes(this));
+    return this.#spanStamp;
   }
 }
 
