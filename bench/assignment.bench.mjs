@@ -112,24 +112,25 @@ function routeAll(router, list) {
   return treated;
 }
 
-function benchAbtel() {
+/**
+ * abtel and GrowthBook, paired: every round times GrowthBook and then abtel's three passes back
+ * to back, so that both see the same machine load (it is shared and its load swings within
+ * seconds); the ratios are the medians of the per-round ratios.
+ */
+function benchPaired(growthbook) {
   const warmRouter = new StickyRouter({ experiments, store: new MemoryAssignmentStore({ maxEntries: 200_000 }) });
   routeAll(warmRouter, warmIds);
   routeAll(warmRouter, freshCopy(warmIds));
-  const cold = [];
-  const sticky = [];
-  const shuffledHits = [];
-  const coldCpu = [];
-  const stickyCpu = [];
-  const shuffledCpu = [];
+  const series = { gb: [], gbCpu: [], cold: [], coldCpu: [], sticky: [], stickyCpu: [], shuffled: [], shuffledCpu: [] };
+  const ratios = { cold: [], coldCpu: [], sticky: [], stickyCpu: [], shuffled: [], shuffledCpu: [] };
   let treated = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    progress(`abtel round ${round + 1}/${ROUNDS}`);
+    progress(`round ${round + 1}/${ROUNDS}`);
+    const gb = time(growthbook.evaluate, freshCopy(ids));
+    growthbook.treated = gb.checksum;
     const store = new MemoryAssignmentStore({ maxEntries: N + 1 });
     const router = new StickyRouter({ experiments, store });
     const first = time((list) => routeAll(router, list), freshCopy(ids));
-    cold.push(N / first.seconds);
-    coldCpu.push(N / first.cpuSeconds);
     treated = first.checksum;
     // Sticky hits in first-arrival order (records are then read in storage order) ...
     const again = time((list) => routeAll(router, list), freshCopy(ids));
@@ -138,20 +139,18 @@ function benchAbtel() {
     const mixed = time((list) => routeAll(router, list), freshCopy(shuffledIds));
     if (mixed.checksum !== first.checksum) throw new Error('sticky hits in random order changed a variation');
     if (store.size !== N) throw new Error(`expected ${N} stored assignments, found ${store.size}`);
-    sticky.push(N / again.seconds);
-    stickyCpu.push(N / again.cpuSeconds);
-    shuffledHits.push(N / mixed.seconds);
-    shuffledCpu.push(N / mixed.cpuSeconds);
+    const passes = { gb, cold: first, sticky: again, shuffled: mixed };
+    for (const [name, pass] of Object.entries(passes)) {
+      series[name].push(N / pass.seconds);
+      series[`${name}Cpu`].push(N / pass.cpuSeconds);
+    }
+    for (const name of ['cold', 'sticky', 'shuffled']) {
+      ratios[name].push(gb.seconds / passes[name].seconds);
+      ratios[`${name}Cpu`].push(gb.cpuSeconds / passes[name].cpuSeconds);
+    }
   }
-  return {
-    cold: median(cold),
-    sticky: median(sticky),
-    shuffled: median(shuffledHits),
-    coldCpu: median(coldCpu),
-    stickyCpu: median(stickyCpu),
-    shuffledCpu: median(shuffledCpu),
-    treatedShare: treated / N,
-  };
+  const medians = (record) => Object.fromEntries(Object.entries(record).map(([name, list]) => [name, median(list)]));
+  return { rates: medians(series), ratios: medians(ratios), treatedShare: treated / N };
 }
 
 function benchPure() {
@@ -194,17 +193,7 @@ function benchGrowthBook() {
   };
   evaluate(warmIds);
   evaluate(freshCopy(warmIds));
-  const rates = [];
-  const cpuRates = [];
-  let treated = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    progress(`GrowthBook round ${round + 1}/${ROUNDS}`);
-    const measured = time(evaluate, freshCopy(ids));
-    rates.push(N / measured.seconds);
-    cpuRates.push(N / measured.cpuSeconds);
-    treated = measured.checksum;
-  }
-  return { rate: median(rates), cpuRate: median(cpuRates), treatedShare: treated / N, version: client.version };
+  return { evaluate, version: client.version, treated: 0 };
 }
 
 // ---- FeatBit: offline mode, flag bootstrapped from JSON (the format its server exports) --------
@@ -290,19 +279,39 @@ async function benchFeatBit() {
   return { rate: median(rates), cpuRate: median(cpuRates), treatedShare: treated / N };
 }
 
-const abtel = benchAbtel();
-const pure = benchPure();
 const growthbook = benchGrowthBook();
+const paired = benchPaired(growthbook);
+const abtel = {
+  cold: paired.rates.cold,
+  sticky: paired.rates.sticky,
+  shuffled: paired.rates.shuffled,
+  coldCpu: paired.rates.coldCpu,
+  stickyCpu: paired.rates.stickyCpu,
+  shuffledCpu: paired.rates.shuffledCpu,
+  treatedShare: paired.treatedShare,
+};
+growthbook.rate = paired.rates.gb;
+growthbook.cpuRate = paired.rates.gbCpu;
+growthbook.treatedShare = growthbook.treated / N;
+const pure = benchPure();
 const featbit = await benchFeatBit();
 progress('');
 if (process.stderr.isTTY) process.stderr.write('\r');
 
 const fmt = (rate) => `${(rate / 1e6).toFixed(2)} M/s`;
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+// Paired ratios (median over rounds of abtel / GrowthBook timed back to back).
+const round2 = (value) => Math.round(value * 100) / 100;
+const coldRatio = round2(paired.ratios.cold);
+const stickyRatio = round2(paired.ratios.sticky);
+const shuffledRatio = round2(paired.ratios.shuffled);
+const coldCpuRatio = round2(paired.ratios.coldCpu);
+const stickyCpuRatio = round2(paired.ratios.stickyCpu);
+const shuffledCpuRatio = round2(paired.ratios.shuffledCpu);
 const rows = [
-  ['abtel cold (route + store)', abtel.cold],
-  ['abtel sticky hit (first-arrival order)', abtel.sticky],
-  ['abtel sticky hit (random order)', abtel.shuffled],
+  ['abtel cold (route + store)', abtel.cold, coldRatio],
+  ['abtel sticky hit (first-arrival order)', abtel.sticky, stickyRatio],
+  ['abtel sticky hit (random order)', abtel.shuffled, shuffledRatio],
   ['abtel assign() (pure, no store)', pure.assign],
   ['abtel bucketOf() (hash only)', pure.bucketOf],
   [`GrowthBook ${growthbook.version} evalFeature (local)`, growthbook.rate],
@@ -310,14 +319,11 @@ const rows = [
 if (featbit.rate !== undefined) rows.push(['FeatBit node-server-sdk (offline, bootstrap)', featbit.rate]);
 
 console.log(`assignment: 2-arm 50/50, ${N.toLocaleString('en-US')} distinct ids, median of ${ROUNDS} rounds, Node ${process.version}`);
-for (const [name, rate] of rows) console.log(`  ${name.padEnd(48)} ${fmt(rate).padStart(11)}   ${ratio(rate, growthbook.rate).toFixed(2)}× GrowthBook`);
+for (const [name, rate, paired] of rows) {
+  const shown = paired ?? ratio(rate, growthbook.rate);
+  console.log(`  ${name.padEnd(48)} ${fmt(rate).padStart(11)}   ${shown.toFixed(2)}× GrowthBook${paired === undefined ? '' : ' (paired)'}`);
+}
 if (featbit.skipped) console.log(`  FeatBit skipped: ${featbit.skipped}`);
-const coldRatio = ratio(abtel.cold, growthbook.rate);
-const stickyRatio = ratio(abtel.sticky, growthbook.rate);
-const coldCpuRatio = ratio(abtel.coldCpu, growthbook.cpuRate);
-const stickyCpuRatio = ratio(abtel.stickyCpu, growthbook.cpuRate);
-const shuffledRatio = ratio(abtel.shuffled, growthbook.rate);
-const shuffledCpuRatio = ratio(abtel.shuffledCpu, growthbook.cpuRate);
 console.log(`  by CPU time: abtel cold ${fmt(abtel.coldCpu)} (${coldCpuRatio}×), sticky hit ${fmt(abtel.stickyCpu)} (${stickyCpuRatio}×), random-order sticky hit ${fmt(abtel.shuffledCpu)} (${shuffledCpuRatio}×), GrowthBook ${fmt(growthbook.cpuRate)}${featbit.cpuRate !== undefined ? `, FeatBit ${fmt(featbit.cpuRate)}` : ''}`);
 console.log(`  load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(' ')} on ${cpus().length} cores (other processes stretch wall time)`);
 console.log(`  goal cold ≥ 3× GrowthBook: ${coldRatio}× ${coldRatio >= 3 ? 'met' : 'NOT met'}; goal sticky ≥ 10×: ${stickyRatio}× ${stickyRatio >= 10 ? 'met' : 'NOT met'} (random order ${shuffledRatio}×)`);
@@ -357,6 +363,7 @@ const result = {
     featbit: featbit.cpuRate === undefined ? null : Math.round(featbit.cpuRate),
   },
   cpuRatiosVsGrowthBook: { abtelCold: coldCpuRatio, abtelStickyHit: stickyCpuRatio, abtelStickyHitRandomOrder: shuffledCpuRatio },
+  ratioMethod: 'abtel ratios: median over rounds of GrowthBook time / abtel time, both timed back to back in each round; other ratios: ratio of medians',
   idStrings: 'a freshly parsed copy per timed pass (as parsed from requests; no cached string hashes)',
   loadAverage: loadavg(),
   ratiosVsFeatBit: featbit.rate === undefined ? null : { abtelCold: ratio(abtel.cold, featbit.rate), abtelStickyHit: ratio(abtel.sticky, featbit.rate) },
