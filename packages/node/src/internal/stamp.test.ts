@@ -1,0 +1,177 @@
+import { context, diag, ROOT_CONTEXT, type Attributes } from '@opentelemetry/api';
+import { BasicTracerProvider, type Span, type SpanLimits } from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAbtel } from '../abtel.js';
+import { SpanStamp, stampSpan } from './stamp.js';
+import { withState } from './context.js';
+import { ConversationState } from './state.js';
+
+const STAMP: Attributes = {
+  'gen_ai.conversation.id': 'conv-1',
+  'abtel.experiment.key': 'support-retrieval',
+  'abtel.experiment.variation': 'hybrid',
+  'abtel.experiment.version': 2,
+  'abtel.assignment.unit': 'user',
+  'abtel.assignment.id': 'user-1',
+  'abtel.experiments': ['support-retrieval=hybrid', 'support-persona=warm'],
+};
+
+/** A real SDK span (the SDK's own Span class), with the given limits and start attributes. */
+function sdkSpan(limits: SpanLimits | undefined, attributes?: Attributes): Span {
+  const provider = new BasicTracerProvider(limits === undefined ? {} : { spanLimits: limits });
+  return provider.getTracer('test').startSpan('retrieve', attributes === undefined ? undefined : { attributes }, ROOT_CONTEXT) as unknown as Span;
+}
+
+/** Everything about a span's attributes an exporter or a later setAttribute can see. */
+function observable(span: Span) {
+  return {
+    attributes: { ...span.attributes },
+    order: Object.keys(span.attributes),
+    dropped: span.droppedAttributesCount,
+    count: (span as unknown as { _attributesCount: number })._attributesCount,
+  };
+}
+
+/**
+ * Stamps one span with `stampSpan` and an identical one with the SDK's `setAttributes`, then
+ * adds `extra` attributes to both (to exercise the count limit after stamping) and compares.
+ * Returns whether `stampSpan` took the direct path (it did not call setAttributes).
+ */
+function compareWithSetAttributes(stampAttributes: Attributes, limits: SpanLimits | undefined, own?: Attributes, extra = 0): { direct: boolean } {
+  const stamp = new SpanStamp(stampAttributes);
+  const viaStamp = sdkSpan(limits, own);
+  const viaSdk = sdkSpan(limits, own);
+  let direct = true;
+  const original = viaStamp.setAttributes.bind(viaStamp);
+  viaStamp.setAttributes = (attributes) => {
+    direct = false;
+    return original(attributes);
+  };
+  stampSpan(viaStamp, stamp);
+  viaSdk.setAttributes(stampAttributes);
+  expect(observable(viaStamp)).toEqual(observable(viaSdk));
+  for (let i = 0; i < extra; i++) {
+    viaStamp.setAttribute(`extra.${i}`, i);
+    viaSdk.setAttribute(`extra.${i}`, i);
+    // Overwriting a stamped value is not a new attribute on either side.
+    viaStamp.setAttribute('abtel.experiment.version', 3);
+    viaSdk.setAttribute('abtel.experiment.version', 3);
+  }
+  expect(observable(viaStamp)).toEqual(observable(viaSdk));
+  viaStamp.end();
+  viaSdk.end();
+  expect(observable(viaStamp)).toEqual(observable(viaSdk));
+  return { direct };
+}
+
+const ownAttributes = (n: number): Attributes => Object.fromEntries(Array.from({ length: n }, (_, i) => [`own.${i}`, `value-${i}`]));
+
+describe('stampSpan writes exactly what span.setAttributes writes', () => {
+  it('on a span without attributes (default limits), directly', () => {
+    expect(compareWithSetAttributes(STAMP, undefined, undefined, 200)).toEqual({ direct: true });
+  });
+
+  it('on a span with its own attributes, one of them also stamped (the stamp wins, in place), directly', () => {
+    const own = { ...ownAttributes(8), 'gen_ai.conversation.id': 'from-instrumentation' };
+    expect(compareWithSetAttributes(STAMP, undefined, own, 200)).toEqual({ direct: true });
+  });
+
+  it('on a span with many own attributes, up to and across the count limit', () => {
+    // 121 + 7 = 128 fits exactly: direct; then the extra attributes are dropped the same way.
+    expect(compareWithSetAttributes(STAMP, undefined, ownAttributes(121), 10)).toEqual({ direct: true });
+    // 122 + 7 could cross 128: setAttributes decides which stamped values are dropped.
+    expect(compareWithSetAttributes(STAMP, undefined, ownAttributes(122), 10)).toEqual({ direct: false });
+    expect(compareWithSetAttributes(STAMP, undefined, ownAttributes(128), 3)).toEqual({ direct: false });
+    expect(compareWithSetAttributes(STAMP, { attributeCountLimit: 3 }, undefined, 3)).toEqual({ direct: false });
+    expect(compareWithSetAttributes(STAMP, { attributeCountLimit: 0 }, undefined, 1)).toEqual({ direct: false });
+  });
+
+  it('with a value-length limit: direct when nothing is truncated, else the SDK truncates', () => {
+    expect(compareWithSetAttributes(STAMP, { attributeValueLengthLimit: 24 }, undefined, 2)).toEqual({ direct: true });
+    expect(compareWithSetAttributes(STAMP, { attributeValueLengthLimit: 5 }, undefined, 2)).toEqual({ direct: false });
+  });
+
+  it('skips null and undefined values as setAttribute does, and leaves invalid values to the SDK', () => {
+    const withHoles = { ...STAMP, 'abtel.assignment.id': undefined, 'abtel.assignment.migrated': null } as unknown as Attributes;
+    expect(compareWithSetAttributes(withHoles, undefined, ownAttributes(2), 2)).toEqual({ direct: true });
+    const invalid = { ...STAMP, 'gen_ai.conversation.id': { nested: true }, '': 'empty key' } as unknown as Attributes;
+    expect(compareWithSetAttributes(invalid, undefined, undefined, 2)).toEqual({ direct: false });
+  });
+
+  it('changes nothing on an ended span (as setAttribute does)', () => {
+    const stamp = new SpanStamp(STAMP);
+    const span = sdkSpan(undefined, ownAttributes(1));
+    span.end();
+    const before = observable(span);
+    const silence = diag.setLogger({ error() {}, warn() {}, info() {}, debug() {}, verbose() {} });
+    try {
+      stampSpan(span, stamp);
+    } finally {
+      diag.disable();
+    }
+    expect(silence).toBe(true);
+    expect(observable(span)).toEqual(before);
+  });
+
+  it('gives every span its own attribute object, and shares only frozen arrays', () => {
+    const stamp = new SpanStamp(STAMP);
+    const first = sdkSpan(undefined);
+    const second = sdkSpan(undefined);
+    stampSpan(first, stamp);
+    stampSpan(second, stamp);
+    expect(first.attributes).not.toBe(second.attributes);
+    first.setAttribute('only.first', 1);
+    expect(second.attributes['only.first']).toBeUndefined();
+    expect(Object.isFrozen(first.attributes['abtel.experiments'])).toBe(true);
+    expect(Object.isFrozen(stamp.attributes)).toBe(true);
+  });
+});
+
+describe('the span processor never throws on an unusual span', () => {
+  let restore: (() => void) | undefined;
+  afterEach(() => restore?.());
+
+  it('stamps spans of another shape through setAttributes, and survives ones that throw or lack it', () => {
+    const errors: string[] = [];
+    diag.setLogger({ error: (message) => errors.push(message), warn() {}, info() {}, debug() {}, verbose() {} });
+    restore = () => diag.disable();
+    const processor = createAbtel({}).spanProcessor();
+    const state = new ConversationState({ conversationId: 'conv-odd' });
+    const parent = withState(ROOT_CONTEXT, state);
+
+    // A span that only implements the API (no SDK internals): stamped through setAttributes.
+    const set: Attributes = {};
+    const apiOnly = { name: 'retrieve', attributes: {}, setAttributes: (attributes: Attributes) => Object.assign(set, attributes) };
+    processor.onStart(apiOnly as unknown as Span, parent);
+    expect(set).toEqual({ 'gen_ai.conversation.id': 'conv-odd' });
+
+    // SDK-looking fields with the wrong types: setAttributes path as well.
+    const wrongTypes = { ...apiOnly, _attributesCount: '0', _ended: false, _spanLimits: {}, _attributeValueLengthLimit: Infinity };
+    processor.onStart(wrongTypes as unknown as Span, parent);
+
+    // Accessors that throw, a frozen attribute object, a missing setAttributes, a Proxy that throws on everything.
+    const throwing = Object.defineProperty({ name: 'retrieve' }, '_attributesCount', {
+      get() {
+        throw new Error('boom');
+      },
+    });
+    const frozen = { name: 'retrieve', attributes: Object.freeze({}), _attributesCount: 0, _ended: false, _spanLimits: {}, _attributeValueLengthLimit: Infinity };
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('hostile');
+        },
+      },
+    );
+    for (const span of [throwing, frozen, {}, hostile, { name: 'chat x', attributes: null }]) {
+      expect(() => processor.onStart(span as unknown as Span, parent)).not.toThrow();
+      expect(() => processor.onEnd(span as unknown as Span)).not.toThrow();
+    }
+    // Failures were reported through diag, not thrown.
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((message) => message.startsWith('@abtel/node:'))).toBe(true);
+    // The context manager is untouched by any of this.
+    expect(context.active()).toBe(ROOT_CONTEXT);
+  });
+});
