@@ -58,9 +58,10 @@ function kindCode(kind: FieldKind): number {
 
 interface Message {
   readonly oneof: boolean;
-  /** Field index + 1 at `hash & mask` of its JSON name (0: no field); built without collisions. */
-  readonly table: Int16Array;
-  readonly mask: number;
+  /** Index + 1 of the first field whose JSON name starts with a byte (0: none). */
+  readonly byFirstByte: Int16Array;
+  /** Index + 1 of the next field with the same first byte (0: none). */
+  readonly nextSameFirst: Int16Array;
   readonly names: readonly Buffer[];
   readonly kinds: readonly number[];
   readonly repeated: readonly boolean[];
@@ -70,34 +71,23 @@ interface Message {
 
 const messages = new Map<MessageSpec, Message>();
 
-function hashBytes(bytes: Buffer): number {
-  let hash = 0;
-  for (const byte of bytes) hash = (Math.imul(hash, 31) + byte) | 0;
-  return hash;
-}
-
 function compile(spec: MessageSpec): Message {
   const existing = messages.get(spec);
   if (existing) return existing;
   const names = spec.fields.map((field) => Buffer.from(field.name, 'latin1'));
   const children: (Message | undefined)[] = [];
-  let size = 32;
-  let table = new Int16Array(size);
-  for (;;) {
-    table = new Int16Array(size);
-    let clash = false;
-    names.forEach((name, index) => {
-      const slot = hashBytes(name) & (size - 1);
-      if (table[slot] !== 0) clash = true;
-      table[slot] = index + 1;
-    });
-    if (!clash) break;
-    size *= 2;
+  const byFirstByte = new Int16Array(256);
+  const nextSameFirst = new Int16Array(names.length);
+  // Chains in declaration order; a key is matched by comparing it with each name of its chain.
+  for (let index = names.length - 1; index >= 0; index--) {
+    const first = names[index]![0]!;
+    nextSameFirst[index] = byFirstByte[first]!;
+    byFirstByte[first] = index + 1;
   }
   const message: Message = {
     oneof: spec.oneof,
-    table,
-    mask: size - 1,
+    byFirstByte,
+    nextSameFirst,
     names,
     kinds: spec.fields.map((field) => kindCode(field.kind)),
     repeated: spec.fields.map((field) => field.repeated),
@@ -147,19 +137,27 @@ export function scanJson(spec: MessageSpec, body: Buffer, allocate: (size: numbe
       while ((c = b[i]!) === 0x20 || c === 0x09) i++;
       if (c !== 0x22) return undefined;
       const start = ++i;
-      let hash = 0;
-      while ((c = b[i]!) !== 0x22) {
-        if (c === 0x5c || i >= n) return undefined;
-        hash = (Math.imul(hash, 31) + c) | 0;
-        i++;
-      }
+      // The key is the name it equals byte for byte up to a closing quote: names hold no quote
+      // or backslash, so that match is exact without reading the key twice.
       const message = frameMessage[depth]!;
-      const slot = message.table[hash & message.mask]!;
-      if (slot === 0) return undefined;
-      const index = slot - 1;
-      const name = message.names[index]!;
-      if (name.length !== i - start) return undefined;
-      for (let k = 0; k < name.length; k++) if (name[k] !== b[start + k]) return undefined;
+      let slot = start < n ? message.byFirstByte[b[start]!]! : 0;
+      let index = -1;
+      while (slot !== 0) {
+        const candidate = slot - 1;
+        const name = message.names[candidate]!;
+        const size = name.length;
+        if (b[start + size] === 0x22) {
+          let k = 1;
+          while (k < size && name[k] === b[start + k]) k++;
+          if (k === size) {
+            index = candidate;
+            i = start + size;
+            break;
+          }
+        }
+        slot = message.nextSameFirst[candidate]!;
+      }
+      if (index === -1) return undefined;
       const bit = 1 << index;
       const seen = frameSeen[depth]!;
       if (seen & bit) return undefined;

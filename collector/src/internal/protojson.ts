@@ -83,7 +83,7 @@ function kindCode(field: FieldSpec): number {
 
 interface Compiled {
   readonly spec: MessageSpec;
-  /** Compiled message of each field (by declaration index), filled on first use. */
+  /** Compiled message of each field (by declaration index; undefined for scalars). */
   readonly children: (Compiled | undefined)[];
   /** Field index (declaration order) by field number. */
   readonly indexByNumber: Int16Array;
@@ -119,6 +119,9 @@ function compile(spec: MessageSpec): Compiled {
     countsItems: flags((field) => field.countsItems),
   };
   compiledCache.set(spec, compiled);
+  // Children compiled up front (after the cache entry, so recursive messages terminate): the
+  // writer reads a packed array instead of compiling on first use.
+  for (const field of spec.fields) compiled.children.push(field.kind === 'message' ? compile(field.message!()) : undefined);
   return compiled;
 }
 
@@ -486,27 +489,31 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
   let seen = 0;
   /** Index of the repeated field whose array is open, or -1. */
   let open = -1;
-  while (pos < end) {
-    let tag = buf[pos]!;
-    if (tag < 0x80) pos += 1;
-    else {
-      const wide = varint(end);
-      if (typeof wide !== 'number' || wide > 0xffffffff) throw new WireProblem(`invalid protobuf tag at byte ${pos}`);
-      tag = wide;
-    }
-    const number = tag >>> 3;
-    const wireType = tag & 7;
-    const index = number < indexByNumber.length ? indexByNumber[number]! : -1;
-    if (index < 0) {
-      if (number === 0) throw new WireProblem(`invalid protobuf field number 0 at byte ${pos}`);
-      skip(wireType, end);
-      continue;
-    }
-    const bit = 1 << index;
-    const kind = kinds[index]!;
-    try {
+  /** The field being written, for the location in error messages. */
+  let current = -1;
+  try {
+    while (pos < end) {
+      current = -1;
+      let tag = buf[pos]!;
+      if (tag < 0x80) pos += 1;
+      else {
+        const wide = varint(end);
+        if (typeof wide !== 'number' || wide > 0xffffffff) throw new WireProblem(`invalid protobuf tag at byte ${pos}`);
+        tag = wide;
+      }
+      const number = tag >>> 3;
+      const wireType = tag & 7;
+      const index = number < indexByNumber.length ? indexByNumber[number]! : -1;
+      if (index < 0) {
+        if (number === 0) throw new WireProblem(`invalid protobuf field number 0 at byte ${pos}`);
+        skip(wireType, end);
+        continue;
+      }
+      const bit = 1 << index;
+      const kind = kinds[index]!;
+      current = index;
       if (repeated[index] === 1) {
-        const child = kind === K_MESSAGE ? (compiled.children[index] ??= compile(fields[index]!.message!())) : undefined;
+        const child = kind === K_MESSAGE ? compiled.children[index]! : undefined;
         if (open !== index) {
           if (seen & bit) throw new Fallback('repeated field elements are not contiguous');
           seen |= bit;
@@ -537,7 +544,7 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
         if (wireType !== 2) throw new WireProblem(`wire type ${wireType} where a message was expected`);
         const size = length(end);
         const stop = pos + size;
-        message((compiled.children[index] ??= compile(fields[index]!.message!())), stop, depth + 1, tally);
+        message(compiled.children[index]!, stop, depth + 1, tally);
         first = false;
         continue;
       }
@@ -546,10 +553,10 @@ function message(compiled: Compiled, end: number, depth: number, tally: Tally): 
       // proto3 omits fields at their default value (except oneof members and `optional` fields).
       if (scalar(kind, fields[index]!, end) && presence[index] === 0) op = mark;
       else first = false;
-    } catch (error) {
-      if (error instanceof WireProblem) error.path.unshift(`.${fields[index]!.name}`);
-      throw error;
     }
+  } catch (error) {
+    if (error instanceof WireProblem && current !== -1) error.path.unshift(`.${fields[current]!.name}`);
+    throw error;
   }
   if (pos !== end) malformed();
   ensure(2);
