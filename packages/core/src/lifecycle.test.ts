@@ -242,6 +242,65 @@ describe('StickyRouter', () => {
     expect(inner.get('support-persona', 'conv-1')).toMatchObject({ assignedAt: 1_000, lastActiveAt: 2_000 });
   });
 
+  it('a sticky hit with the in-memory store returns one frozen result per variation and stored flags', () => {
+    const store = new MemoryAssignmentStore();
+    const def = definition();
+    const router = new StickyRouter({ experiments: new ExperimentSet([def]), store });
+    const first = router.route(def.key, { id: 'conv-1' }) as RouteResult;
+    expect(first).toMatchObject({ reason: 'assigned', exposed: true, store: true });
+    const again = router.route(def.key, { id: 'conv-1' }) as RouteResult;
+    expect(pick(again)).toEqual({ variation: first.variation, exposed: true, migrated: false, reason: 'sticky', store: false });
+    expect(Object.isFrozen(again)).toBe(true);
+    // Another unit on the same arm shares the object; flags that differ do not.
+    const sameArm = ids.find((id) => id !== 'conv-1' && route(def, { id }).variation === first.variation) as string;
+    router.route(def.key, { id: sameArm });
+    expect(router.route(def.key, { id: sameArm })).toBe(again);
+    store.setIfAbsent(def.key, 'held-out', stored(first.variation, { exposed: false, assignedAt: Date.now(), lastActiveAt: Date.now() }));
+    store.setIfAbsent(def.key, 'moved', stored(first.variation, { migrated: true, assignedAt: Date.now(), lastActiveAt: Date.now() }));
+    expect(pick(router.route(def.key, { id: 'held-out' }) as RouteResult)).toEqual({ variation: first.variation, exposed: false, migrated: false, reason: 'sticky', store: false });
+    expect(pick(router.route(def.key, { id: 'moved' }) as RouteResult)).toEqual({ variation: first.variation, exposed: true, migrated: true, reason: 'sticky', store: false });
+    // The fast path gives what the pure route gives for the stored assignment.
+    for (const id of ids.slice(0, 300)) {
+      const routed = router.route(def.key, { id }) as RouteResult;
+      const again2 = router.route(def.key, { id }) as RouteResult;
+      expect(pick(again2)).toEqual(pick(route(def, { id }, store.get(def.key, id))));
+      expect(again2.variation).toBe(routed.variation);
+    }
+  });
+
+  it('the sticky fast path keeps experiments apart when they are routed alternately', () => {
+    const store = new MemoryAssignmentStore();
+    const a = definition();
+    const b = definition({ key: 'support-model', salt: 'support-model', variations: [{ key: 'small', weight: 1 }, { key: 'large', weight: 1 }], control: 'small' });
+    const router = new StickyRouter({ experiments: new ExperimentSet([a, b]), store });
+    for (let pass = 0; pass < 2; pass++) {
+      for (const id of ids.slice(0, 200)) {
+        const left = router.route(a.key, { id }) as RouteResult;
+        const right = router.route(b.key, { id }) as RouteResult;
+        expect(left).toMatchObject({ experiment: a.key, variation: route(a, { id }).variation, reason: pass === 0 ? 'assigned' : 'sticky' });
+        expect(right).toMatchObject({ experiment: b.key, variation: route(b, { id }).variation, reason: pass === 0 ? 'assigned' : 'sticky' });
+      }
+    }
+  });
+
+  it('the sticky fast path touches the unit, and a removed variation still migrates and persists', () => {
+    let clock = 10_000;
+    const store = new MemoryAssignmentStore({ now: () => clock });
+    const def = definition();
+    const router = new StickyRouter({ experiments: new ExperimentSet([def]), store, now: () => clock });
+    router.route(def.key, { id: 'conv-1' });
+    clock = 12_000;
+    router.route(def.key, { id: 'conv-1' });
+    expect(store.get(def.key, 'conv-1')).toMatchObject({ assignedAt: 10_000, lastActiveAt: 12_000 });
+    store.set(def.key, 'conv-2', stored('retired-arm', { assignedAt: clock, lastActiveAt: clock }));
+    expect(pick(router.route(def.key, { id: 'conv-2' }) as RouteResult)).toEqual({ variation: 'neutral', exposed: false, migrated: true, reason: 'variation_removed', store: true });
+    expect(store.get(def.key, 'conv-2')).toMatchObject({ variation: 'neutral', migrated: true, assignedAt: 12_000 });
+    // A new definition object (a reload) is honoured: paused units keep their arm, not exposed.
+    const paused = transition(def, 'paused', { by: 'ops', reason: 'incident' }).definition;
+    const pausedRouter = new StickyRouter({ experiments: new ExperimentSet([paused]), store, now: () => clock });
+    expect(pausedRouter.route(def.key, { id: 'conv-1' })).toMatchObject({ reason: 'paused_keep', exposed: false });
+  });
+
   it('is synchronous with the in-memory store and throws not_found for an unknown experiment', () => {
     const router = new StickyRouter({ experiments: new ExperimentSet([definition()]), store: new MemoryAssignmentStore() });
     expect(router.route('support-persona', { id: 'conv-1' })).not.toBeInstanceOf(Promise);

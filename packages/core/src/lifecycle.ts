@@ -300,6 +300,7 @@ export class StickyRouter {
   // while running depends only on the definition and the stored (variation, migrated, exposed).
   private hitsOf: ExperimentDefinition | undefined;
   private hits: (RouteResult | undefined)[] = [];
+  private readonly hitsByDefinition = new WeakMap<ExperimentDefinition, (RouteResult | undefined)[]>();
 
   constructor(options: StickyRouterOptions) {
     this.experiments = options.experiments;
@@ -325,8 +326,13 @@ export class StickyRouter {
       const code = memory.hit(def.key, unit.id, at);
       if (code < 0) return this.settle(store, def, unit, undefined, options, at, true);
       if (def !== this.hitsOf) {
+        let hits = this.hitsByDefinition.get(def);
+        if (hits === undefined) {
+          hits = [];
+          this.hitsByDefinition.set(def, hits);
+        }
         this.hitsOf = def;
-        this.hits = [];
+        this.hits = hits;
       }
       const cached = this.hits[code];
       if (cached !== undefined) return cached;

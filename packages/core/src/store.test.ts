@@ -85,6 +85,7 @@ describe('MemoryAssignmentStore', () => {
       fc.record({ kind: fc.constant('set' as const), unit: fc.integer({ min: 0, max: 300 }), variation: fc.constantFrom('a', 'b', 'c') }),
       fc.record({ kind: fc.constant('delete' as const), unit: fc.integer({ min: 0, max: 300 }), variation: fc.constant('a') }),
       fc.record({ kind: fc.constant('get' as const), unit: fc.integer({ min: 0, max: 300 }), variation: fc.constant('a') }),
+      fc.record({ kind: fc.constant('hit' as const), unit: fc.integer({ min: 0, max: 300 }), variation: fc.constant('a') }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 2000 }), (ops) => {
@@ -101,6 +102,9 @@ describe('MemoryAssignmentStore', () => {
             model.set(id, variation);
           } else if (kind === 'delete') {
             if (store.delete('exp', id) !== model.delete(id)) return false;
+          } else if (kind === 'hit') {
+            const code = store.hit('exp', id, Date.now());
+            if ((code < 0 ? undefined : store.hitVariation(code)) !== model.get(id)) return false;
           } else if (store.get('exp', id)?.variation !== model.get(id)) return false;
           if (store.size !== model.size) return false;
         }
@@ -108,6 +112,56 @@ describe('MemoryAssignmentStore', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('hit: one allocation-free lookup that decodes to the stored fields and extends the TTL', () => {
+    let now = 1_000;
+    const store = new MemoryAssignmentStore({ ttlMs: 100, now: () => now });
+    store.setIfAbsent('exp', 'plain', value('warm', now));
+    store.setIfAbsent('exp', 'moved', { ...value('neutral', now), migrated: true });
+    store.setIfAbsent('exp', 'held-out', { ...value('neutral', now), exposed: false });
+    store.setIfAbsent('other', 'plain', value('cold', now));
+    const decode = (code: number) => (code < 0 ? undefined : { variation: store.hitVariation(code), migrated: store.hitMigrated(code), exposed: store.hitExposed(code) });
+    now = 1_090;
+    expect(decode(store.hit('exp', 'plain', now))).toEqual({ variation: 'warm', migrated: false, exposed: true });
+    expect(decode(store.hit('exp', 'moved', now))).toEqual({ variation: 'neutral', migrated: true, exposed: true });
+    expect(decode(store.hit('exp', 'held-out', now))).toEqual({ variation: 'neutral', migrated: false, exposed: false });
+    expect(decode(store.hit('other', 'plain', now))).toEqual({ variation: 'cold', migrated: false, exposed: true });
+    expect(store.hit('exp', 'absent', now)).toBe(-1);
+    expect(store.hit('nope', 'plain', now)).toBe(-1);
+    // The hits extended the TTL of the three 'exp' units; 'other' was hit too.
+    expect(store.get('exp', 'plain')).toMatchObject({ assignedAt: 1_000, lastActiveAt: 1_090 });
+    now = 1_180;
+    expect(store.hit('exp', 'plain', now)).toBeGreaterThanOrEqual(0);
+    // An idle unit expires on hit, and the miss can be followed by a fresh assignment.
+    now = 1_400;
+    expect(store.hit('exp', 'moved', now)).toBe(-1);
+    expect(store.size).toBe(3);
+    store.setIfAbsent('exp', 'moved', value('warm', now));
+    expect(store.get('exp', 'moved')?.variation).toBe('warm');
+    // A same-instant hit never moves lastActiveAt backwards.
+    store.hit('exp', 'moved', now - 50);
+    expect(store.get('exp', 'moved')?.lastActiveAt).toBe(1_400);
+  });
+
+  it('a hit counts as recent use for eviction', () => {
+    const store = new MemoryAssignmentStore({ maxEntries: 100 });
+    for (let i = 0; i < 100; i++) store.setIfAbsent('exp', `conv-${i}`, value('warm'));
+    for (let i = 0; i < 10; i++) store.hit('exp', `conv-${i}`, Date.now());
+    for (let i = 100; i < 150; i++) store.setIfAbsent('exp', `conv-${i}`, value('warm'));
+    for (let i = 0; i < 10; i++) expect(store.get('exp', `conv-${i}`), `conv-${i}`).toBeDefined();
+    expect(store.get('exp', 'conv-10')).toBeUndefined();
+  });
+
+  it('hit codes stay valid across experiments and clear()', () => {
+    const store = new MemoryAssignmentStore();
+    store.setIfAbsent('a', 'u', value('x'));
+    const before = store.hit('a', 'u', Date.now());
+    store.clear();
+    store.setIfAbsent('b', 'u', value('y'));
+    store.setIfAbsent('b', 'v', value('x'));
+    expect(store.hitVariation(store.hit('b', 'u', Date.now()))).toBe('y');
+    expect(store.hit('b', 'v', Date.now())).toBe(before);
   });
 
   it('holds 200,000 units across growth and keeps every field', () => {
