@@ -161,13 +161,25 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
 
   if (parquet.length > 0) {
     await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet AS FROM read_parquet(${sqlStringList(parquet)}, union_by_name = true)`);
+    // Compacted span events stay nested in their span: flattened once into the events table below (one scan of the
+    // span_events column, which is an empty list for almost every span).
+    await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet_spans_with_events AS
+      SELECT * FROM abtel_parquet WHERE record_type = 'span' AND len(span_events) > 0`);
+    await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet_span_event_records AS FROM otlp_span_event_records('abtel_parquet_spans_with_events')`);
+    await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet_span_events AS FROM otlp_event_rows('abtel_parquet_span_event_records')`);
   }
   const fromParquet = (recordType: string, columns: string): string =>
     parquet.length > 0 ? `UNION ALL BY NAME SELECT ${columns} FROM abtel_parquet WHERE record_type = ${sqlString(recordType)}` : '';
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_spans_all AS
     SELECT ${list(spanColumns)} FROM abtel_raw_spans WHERE line_status IS NULL ${fromParquet('span', list(spanColumns))}`);
-  await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_events_all AS
-    SELECT ${list(eventColumns)} FROM abtel_raw_events ${fromParquet('event', list(eventColumns))}`);
+  // Events (log records and span events) are few next to spans and every analysis query reads
+  // them (exposures, outcomes, evaluations): one table, instead of a Parquet scan per query.
+  if (parquet.length > 0) {
+    await connection.run(`INSERT INTO abtel_raw_events BY NAME
+      SELECT ${list(eventColumns)} FROM abtel_parquet WHERE record_type = 'event'
+      UNION ALL BY NAME SELECT ${list(eventColumns)} FROM abtel_parquet_span_events`);
+  }
+  await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_events_all AS SELECT ${list(eventColumns)} FROM abtel_raw_events`);
   // The fast read marks bad lines without their numbers; number them exactly, file by file.
   await connection.run('CREATE OR REPLACE TABLE abtel_located_bad_lines (source_file VARCHAR, source_line BIGINT, line_status VARCHAR)');
   const markers = `SELECT source_file, source_line, line_status FROM abtel_raw_spans WHERE line_status IS NOT NULL

@@ -4,7 +4,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
 import { insertLocatedBadLines, isLineTooLong, linesSql, wholeFileLinesSql } from './internal/lines.js';
-import { parquetPathFor, upToDateParquet, writeManifestEntry, type ManifestEntry } from './internal/manifest.js';
+import { PARQUET_FORMAT, parquetPathFor, upToDateParquet, writeManifestEntry, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString } from './internal/sql.js';
 import { queryRows } from './internal/convert.js';
 
@@ -28,6 +28,16 @@ export interface CompactFileOptions {
   threads?: number;
   /** DuckDB memory limit for a private instance, e.g. '600MB' (freed memory is returned promptly). */
   memoryLimit?: string;
+}
+
+interface ColumnType {
+  column_name: string;
+  column_type: string;
+}
+
+/** The columns (name, SQL type) a query would return. */
+async function describeColumns(connection: DuckDBConnection, sql: string): Promise<ColumnType[]> {
+  return queryRows<ColumnType>(connection, `DESCRIBE ${sql}`);
 }
 
 function aborted(signal: AbortSignal | undefined): void {
@@ -93,32 +103,62 @@ export async function compactFile(jsonlPath: string, options: CompactFileOptions
       const empty = "(SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line, CAST(NULL AS VARCHAR) AS line WHERE false)";
       await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_compact_trace_lines AS ${traces ? 'FROM abtel_compact_lines' : empty}`);
       await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_compact_log_lines AS ${logs ? 'FROM abtel_compact_lines' : empty}`);
-      await connection.run(`CREATE OR REPLACE TEMP TABLE abtel_compact_spans AS FROM otlp_spans('abtel_compact_trace_lines')`);
-      aborted(options.signal);
+      // Log records are few next to spans; they are parsed once into a table because both the
+      // event rows and the bad-line markers come from them.
       await connection.run(`CREATE OR REPLACE TEMP TABLE abtel_compact_records AS FROM otlp_log_records('abtel_compact_log_lines')`);
-      await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_compact_span_events AS FROM otlp_span_event_records('abtel_compact_spans')`);
       aborted(options.signal);
-      // Bad lines were marked without their numbers by the fast read: number them exactly.
-      await connection.run('CREATE OR REPLACE TEMP TABLE abtel_compact_bad (source_file VARCHAR, source_line BIGINT, line_status VARCHAR)');
-      const [marked] = await queryRows<{ n: number }>(
+      // Spans stream straight from the parser into the Parquet: no intermediate table of a whole
+      // file's spans (memory). Span events stay nested in their span (`span_events`); readers
+      // flatten them, so they are not stored twice. A UNION with the log-record rows would stop
+      // the span stream from running in parallel, so it is only used for files that may hold both.
+      const spanRows = `SELECT CASE WHEN line_status IS NULL THEN 'span' ELSE 'bad' END AS record_type, * FROM otlp_spans('abtel_compact_trace_lines')`;
+      const recordRows = `SELECT 'event' AS record_type, * FROM otlp_event_rows('abtel_compact_records')
+          UNION ALL BY NAME SELECT 'bad' AS record_type, source_file, source_line, line_status FROM abtel_compact_records WHERE line_status IS NOT NULL`;
+      // Every Parquet has the same columns (a file holding only spans or only events gets the
+      // other kind's columns as typed NULLs), so readers never miss a column.
+      const spanColumns = await describeColumns(connection, spanRows);
+      const recordColumns = await describeColumns(connection, recordRows);
+      const padded = (sql: string, own: ColumnType[], other: ColumnType[]): string => {
+        const names = new Set(own.map((column) => column.column_name));
+        const missing = other.filter((column) => !names.has(column.column_name));
+        return `SELECT *${missing.map((column) => `, CAST(NULL AS ${column.column_type}) AS "${column.column_name}"`).join('')} FROM (${sql})`;
+      };
+      const rows = !logs
+        ? padded(spanRows, spanColumns, recordColumns)
+        : !traces
+          ? padded(recordRows, recordColumns, spanColumns)
+          : `${spanRows} UNION ALL BY NAME ${recordRows}`;
+      await connection.run(`COPY (${rows}) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd)`);
+      aborted(options.signal);
+      const [marked] = await queryRows<{ bad: number; unlocated: number }>(
         connection,
-        `SELECT (SELECT count(*) FROM abtel_compact_spans WHERE line_status IS NOT NULL AND source_line IS NULL)
-              + (SELECT count(*) FROM abtel_compact_records WHERE line_status IS NOT NULL AND source_line IS NULL) AS n`,
+        `SELECT count(*) AS bad, count(*) FILTER (WHERE source_line IS NULL) AS unlocated
+         FROM read_parquet(${sqlString(temp)}) WHERE record_type = 'bad'`,
       );
-      if ((marked?.n ?? 0) > 0) await insertLocatedBadLines(connection, file, 'abtel_compact_bad');
-      await connection.run(`COPY (
-          SELECT 'span' AS record_type, * EXCLUDE (line_status), CAST(NULL AS VARCHAR) AS line_status FROM abtel_compact_spans WHERE line_status IS NULL
-          UNION ALL BY NAME SELECT 'event' AS record_type, * FROM otlp_event_rows('abtel_compact_records')
-          UNION ALL BY NAME SELECT 'event' AS record_type, * FROM otlp_event_rows('abtel_compact_span_events')
-          UNION ALL BY NAME SELECT DISTINCT 'bad' AS record_type, source_file, source_line, line_status FROM (
-            SELECT source_file, source_line, line_status FROM abtel_compact_spans WHERE line_status IS NOT NULL AND source_line IS NOT NULL
-            UNION ALL SELECT source_file, source_line, line_status FROM abtel_compact_records WHERE line_status IS NOT NULL AND source_line IS NOT NULL
-            UNION ALL SELECT source_file, source_line, line_status FROM abtel_compact_bad)
-        ) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd)`);
+      if ((marked?.bad ?? 0) > 0) {
+        // Rare: the fast read marked bad lines without their numbers (and a line of a file read as
+        // both signals is marked twice). Number them exactly and rewrite the bad-line records.
+        await connection.run('CREATE OR REPLACE TEMP TABLE abtel_compact_bad (source_file VARCHAR, source_line BIGINT, line_status VARCHAR)');
+        await connection.run(`INSERT INTO abtel_compact_bad SELECT source_file, source_line, line_status
+          FROM read_parquet(${sqlString(temp)}) WHERE record_type = 'bad' AND source_line IS NOT NULL`);
+        if ((marked?.unlocated ?? 0) > 0) await insertLocatedBadLines(connection, file, 'abtel_compact_bad');
+        const located = `${temp}.located`;
+        try {
+          await connection.run(`COPY (
+              SELECT * FROM read_parquet(${sqlString(temp)}) WHERE record_type <> 'bad'
+              UNION ALL BY NAME SELECT DISTINCT 'bad' AS record_type, source_file, source_line, line_status FROM abtel_compact_bad
+            ) TO ${sqlString(located)} (FORMAT parquet, COMPRESSION zstd)`);
+          renameSync(located, temp);
+        } finally {
+          if (existsSync(located)) rmSync(located, { force: true });
+        }
+      }
       aborted(options.signal);
       const [counts] = await queryRows<{ spans: number; events: number; bad: number }>(
         connection,
-        `SELECT count(*) FILTER (WHERE record_type = 'span') AS spans, count(*) FILTER (WHERE record_type = 'event') AS events,
+        `SELECT count(*) FILTER (WHERE record_type = 'span') AS spans,
+           count(*) FILTER (WHERE record_type = 'event')
+             + coalesce(sum(len(list_filter(span_events, e -> e.name IS NOT NULL))) FILTER (WHERE record_type = 'span'), 0) AS events,
            count(*) FILTER (WHERE record_type = 'bad' AND line_status <> 'metrics') AS bad FROM read_parquet(${sqlString(temp)})`,
       );
       // The source may have changed while we read it (still being written): then do not claim it.
@@ -136,6 +176,7 @@ export async function compactFile(jsonlPath: string, options: CompactFileOptions
         spans: counts!.spans,
         events: counts!.events,
         badLines: counts!.bad,
+        format: PARQUET_FORMAT,
         compactedAt: new Date().toISOString(),
       };
       writeManifestEntry(entry);
@@ -146,7 +187,7 @@ export async function compactFile(jsonlPath: string, options: CompactFileOptions
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       if (existsSync(temp)) rmSync(temp, { force: true });
-      await connection.run('DROP TABLE IF EXISTS abtel_compact_spans; DROP TABLE IF EXISTS abtel_compact_records; DROP TABLE IF EXISTS abtel_compact_bad;');
+      await connection.run('DROP TABLE IF EXISTS abtel_compact_records; DROP TABLE IF EXISTS abtel_compact_bad;');
     }
   });
 }

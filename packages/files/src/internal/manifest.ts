@@ -17,8 +17,16 @@ export interface ManifestEntry {
   spans: number;
   events: number;
   badLines: number;
+  /** Layout of the Parquet (PARQUET_FORMAT); an entry of another layout is compacted again. */
+  format?: number;
   compactedAt: string;
 }
+
+/**
+ * The Parquet layout written now. 2: span events stay nested in their span (`span_events`) and
+ * are not repeated as event rows. Parquet of an older layout is not read; the file is compacted again.
+ */
+export const PARQUET_FORMAT = 2;
 
 export function parquetPathFor(source: string): string {
   return join(compactDirFor(source), `${basename(source)}.parquet`);
@@ -44,6 +52,7 @@ export function upToDateParquet(file: Pick<DataFile, 'path' | 'size' | 'mtimeMs'
   const entry = readManifestEntry(file.path);
   if (!entry) return undefined;
   if (entry.size !== file.size || Math.abs(entry.mtimeMs - file.mtimeMs) > 1) return undefined;
+  if (entry.format !== PARQUET_FORMAT) return undefined;
   if (!existsSync(entry.parquet)) return undefined;
   return entry;
 }
