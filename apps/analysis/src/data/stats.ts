@@ -113,7 +113,10 @@ interface MetricSqlOptions extends ArmMetricOptions {
 }
 
 /**
- * The SQL of per-arm sufficient statistics for one metric. Steps: exposed units (with segment,
+ * The SQL of per-arm sufficient statistics for one metric. Quantile samples: units in unit-id
+ * order (a seeded bootstrap resamples the same units on every run); the values within a unit in
+ * no particular order (a unit's values enter the bootstrap as a whole, and sorting them per unit
+ * cost a sort of every event). Steps: exposed units (with segment,
  * covariate) → the metric's events per unit (window after exposure applied) → per-unit Y (and N
  * for ratios) with the missing rule → winsorisation → sums.
  */
@@ -171,7 +174,7 @@ ev AS (${eventSql(def, metric)}),
 per_unit AS (
   SELECT u.unit_id, u.variation, u.segment, u.x_value, ${windowExpr} AS window_start,
          ${unitValueSql(metric)} AS raw_y, CAST(count(e.v) AS DOUBLE) AS events,
-         ${metric.kind === 'quantile' ? 'list(e.v ORDER BY e.t) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
+         ${metric.kind === 'quantile' ? 'list(e.v) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
   FROM units u ${join} ev e ON e.unit_id = u.unit_id ${windowFilter}
   GROUP BY ALL
 ),
@@ -194,7 +197,7 @@ agg AS (
          coalesce(sum(x_value) FILTER (WHERE included), 0) AS covariate_sum,
          coalesce(sum(x_value * x_value) FILTER (WHERE included), 0) AS covariate_sum_squares,
          coalesce(sum(x_value * y) FILTER (WHERE included), 0) AS covariate_cross_sum,
-         ${metric.kind === 'quantile' ? 'list(vals) FILTER (WHERE included AND len(vals) > 0)' : 'CAST(NULL AS DOUBLE[][])'} AS samples
+         ${metric.kind === 'quantile' ? 'list(vals ORDER BY unit_id) FILTER (WHERE included AND len(vals) > 0)' : 'CAST(NULL AS DOUBLE[][])'} AS samples
   FROM capped
   GROUP BY ALL
 ),

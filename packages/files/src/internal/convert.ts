@@ -17,7 +17,11 @@ export function plainValue(value: unknown, isJson = false): unknown {
       return value;
     }
   }
-  if (Array.isArray(value)) return value.map((item) => plainValue(item));
+  if (Array.isArray(value)) {
+    // Lists of plain numbers (quantile samples: a million values) need no conversion.
+    if (value.every((item) => typeof item === 'number')) return value;
+    return value.map((item) => plainValue(item));
+  }
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
