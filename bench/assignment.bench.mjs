@@ -5,7 +5,7 @@
 // against the GrowthBook JS SDK evaluating the same split locally and the FeatBit Node server SDK
 // in offline mode with a JSON bootstrap, all measured in this run. Writes results/assignment.json.
 //
-// Usage: node assignment.bench.mjs [--ids 1000000] [--rounds 3]
+// Usage: node assignment.bench.mjs [--ids 1000000] [--rounds 5]
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,7 @@ import { ExperimentDefinition, ExperimentSet, MemoryAssignmentStore, StickyRoute
 import { GrowthBookClient } from '@growthbook/growthbook';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { ids: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { ids: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' } } });
 const N = Number(values.ids);
 const ROUNDS = Number(values.rounds);
 const KEY = 'support-persona';
