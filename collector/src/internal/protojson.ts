@@ -156,6 +156,22 @@ function varint(end: number): number | bigint {
 }
 
 function length(end: number): number {
+  // One- and two-byte lengths (strings, attributes, spans) without the general varint reader.
+  if (pos + 1 < end) {
+    const first = buf[pos]!;
+    if (first < 0x80) {
+      pos += 1;
+      if (pos + first > end) malformed();
+      return first;
+    }
+    const second = buf[pos + 1]!;
+    if (second < 0x80) {
+      const value = (first & 0x7f) | (second << 7);
+      pos += 2;
+      if (pos + value > end) malformed();
+      return value;
+    }
+  }
   const value = varint(end);
   if (typeof value !== 'number' || pos + value > end) malformed();
   return value;
@@ -211,9 +227,9 @@ export function uint64Decimal(high: number, low: number): string {
   return text;
 }
 
-// The JSON is written as bytes into one growing buffer, reused across requests (decoding is
-// synchronous, so requests never interleave here); the caller receives a copy.
-let o = Buffer.allocUnsafe(1 << 20);
+// The JSON is written as bytes into one growing buffer: during a decode the line's own (decoding
+// is synchronous, so requests never interleave here), between decodes a scratch buffer.
+let o: Buffer = Buffer.allocUnsafe(1 << 20);
 let op = 0;
 
 function ensure(extra: number): void {
@@ -621,17 +637,18 @@ function repeatedElements(compiled: Compiled, index: number, child: Compiled | u
 export function protobufToJsonLine(spec: MessageSpec, body: Buffer, tally: Tally, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
   buf = body;
   pos = 0;
+  // Written straight into the line's own buffer (OTLP protobuf grows about 2× as JSON; `ensure`
+  // grows the buffer when a body expands more), so the line is never copied.
+  const scratch = o;
+  o = allocate(Math.ceil(body.length * 2.5) + 4096);
   op = 0;
   try {
     message(compile(spec), body.length, 0, tally);
     ensure(1);
     o[op++] = 0x0a;
-    const line = allocate(op);
-    o.copy(line, 0, 0, op);
-    return line;
+    return o.subarray(0, op);
   } finally {
     buf = EMPTY;
-    // Do not keep a huge buffer alive after one exceptional request.
-    if (o.length > 16 << 20) o = Buffer.allocUnsafe(1 << 20);
+    o = scratch;
   }
 }
