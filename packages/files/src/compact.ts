@@ -26,9 +26,12 @@ export interface CompactFileOptions {
   connection?: DuckDBConnection;
   /** DuckDB threads for a private instance (a collector compacting in the background may want 1). */
   threads?: number;
-  /** DuckDB memory limit for a private instance, e.g. '600MB' (freed memory is returned promptly). */
+  /** DuckDB memory limit for a private instance, e.g. '600MB' (default; freed memory is returned promptly). */
   memoryLimit?: string;
 }
+
+/** DuckDB's memory limit when none is given: the JSON parser's buffers come on top of it, and the process should stay under 1 GB. */
+const DEFAULT_MEMORY_LIMIT = '600MB';
 
 interface ColumnType {
   column_name: string;
@@ -51,11 +54,9 @@ async function withConnection<T>(
   if (options.connection) return work(options.connection);
   const config: Record<string, string> = { preserve_insertion_order: 'false' };
   if (options.threads) config.threads = String(options.threads);
-  if (options.memoryLimit) {
-    config.memory_limit = options.memoryLimit;
-    config.allocator_flush_threshold = '32MB';
-    config.allocator_background_threads = 'true';
-  }
+  config.memory_limit = options.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+  config.allocator_flush_threshold = '32MB';
+  config.allocator_background_threads = 'true';
   const instance = await DuckDBInstance.create(':memory:', config);
   const connection = await instance.connect();
   try {

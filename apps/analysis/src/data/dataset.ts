@@ -21,11 +21,14 @@ export interface Dataset {
   close(): Promise<void>;
 }
 
+/** DuckDB's memory limit when none is given (DuckDB's own default is 80% of the machine's memory). */
+const DEFAULT_MEMORY_LIMIT = '600MB';
+
 export interface OpenDatasetOptions {
   /** Files, directories or globs of OTLP JSON Lines (plain or .gz), JSON documents, or compacted Parquet. */
   inputs: string[];
   onProgress?: (progress: ReadProgress) => void;
-  /** DuckDB memory limit, e.g. '1GB' (default: DuckDB's own). */
+  /** DuckDB memory limit, e.g. '1GB' (default 600MB: with the parser's own buffers the process stays under 1 GB; larger work spills to a private temporary directory). */
   memoryLimit?: string;
   threads?: number;
 }
@@ -47,12 +50,10 @@ export async function openDataset(options: OpenDatasetOptions): Promise<Dataset>
   const spill = mkdtempSync(join(tmpdir(), 'abtel-duckdb-'));
   // Row order is never relied on (lines carry their numbers), so DuckDB need not keep it: less memory.
   const config: Record<string, string> = { temp_directory: spill, preserve_insertion_order: 'false' };
-  if (options.memoryLimit) {
-    config.memory_limit = options.memoryLimit;
-    // Return freed memory to the OS promptly, so the process's RSS follows the limit.
-    config.allocator_flush_threshold = '32MB';
-    config.allocator_background_threads = 'true';
-  }
+  config.memory_limit = options.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+  // Return freed memory to the OS promptly, so the process's RSS follows the limit.
+  config.allocator_flush_threshold = '32MB';
+  config.allocator_background_threads = 'true';
   if (options.threads) config.threads = String(options.threads);
   // A database file in the private directory, not ':memory:': tables of parsed JSON can then be
   // evicted to disk under a memory limit (in-memory tables cannot), and DuckDB compresses them.
