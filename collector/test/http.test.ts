@@ -1,4 +1,5 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -253,5 +254,61 @@ describe('files', () => {
     const ok = replies.filter((reply) => reply.status === 'fulfilled' && reply.value.status === 200).length;
     expect(await readSignalLines(dir, 'traces')).toHaveLength(ok);
     await expect(postJson(`${collector.url}/v1/traces`, traces(1))).rejects.toThrow();
+  });
+});
+
+describe('reused request buffers', () => {
+  it('writes each line exactly, whatever the sizes and order of earlier bodies (also chunked bodies and rejected ones)', async () => {
+    const dir = await tempDir();
+    const collector = await startCollector({ port: 0, dir, progress: false });
+    try {
+      const url = `${collector.url}/v1/traces`;
+      // intValue as JSON numbers: these lines are rebuilt with quotes, into reused buffers.
+      const body = (count: number, name: string) =>
+        JSON.stringify({
+          resourceSpans: [
+            {
+              scopeSpans: [
+                {
+                  spans: Array.from({ length: count }, (_, index) => ({
+                    traceId: TRACE_ID,
+                    spanId: (index + 1).toString(16).padStart(16, '0'),
+                    name,
+                    attributes: [{ key: 'n', value: { intValue: index } }],
+                  })),
+                },
+              ],
+            },
+          ],
+        });
+      const sizes = [2000, 3, 900, 1, 2000, 40];
+      for (const [step, count] of sizes.entries()) {
+        expect((await postJson(url, body(count, `step-${step}`))).status).toBe(200);
+        // A rejected body in between hands its buffer back too.
+        expect((await postJson(url, `${body(count, 'bad').slice(0, -3)}`)).status).toBe(400);
+      }
+      // Without Content-Length (chunked): collected from the chunks instead.
+      const chunked = Buffer.from(body(500, 'chunked'));
+      const status = await new Promise<number>((resolve, reject) => {
+        const target = new URL(url);
+        const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.write(chunked.subarray(0, 1000));
+        req.end(chunked.subarray(1000));
+      });
+      expect(status).toBe(200);
+      const lines = (await readSignal(dir, 'traces')) as { resourceSpans: { scopeSpans: { spans: { name: string; attributes: { value: { intValue: string } }[] }[] }[] }[] }[];
+      expect(lines.map((line) => line.resourceSpans[0]!.scopeSpans[0]!.spans.length)).toEqual([...sizes, 500]);
+      lines.forEach((line, index) => {
+        const spans = line.resourceSpans[0]!.scopeSpans[0]!.spans;
+        expect(new Set(spans.map((span) => span.name))).toEqual(new Set([index < sizes.length ? `step-${index}` : 'chunked']));
+        expect(spans.map((span) => span.attributes[0]!.value.intValue)).toEqual(spans.map((_, position) => String(position)));
+      });
+    } finally {
+      await collector.close();
+    }
   });
 });

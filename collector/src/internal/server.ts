@@ -28,6 +28,9 @@ export interface ReceiverOptions {
   readonly backgroundQueued: () => number;
 }
 
+/** Bodies up to this size are read straight into one pooled buffer. */
+const PREALLOCATE_MAX = 4 << 20;
+
 class TooLarge extends Error {}
 class Overloaded extends Error {}
 
@@ -262,7 +265,9 @@ export class Receiver {
   private readBody(req: IncomingMessage, limit: number, inflightLimit: number, hold: (bytes: number) => void, declared: number): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       let chunks: Buffer[] = [];
-      let target = declared > 0 && declared <= limit && Number.isSafeInteger(declared) ? this.pool.take(declared) : undefined;
+      // Up to 4 MiB (typical export batches) only: a slow client announcing a huge body must not
+      // make the collector reserve it before the bytes arrive.
+      let target = declared > 0 && declared <= limit && declared <= PREALLOCATE_MAX && Number.isSafeInteger(declared) ? this.pool.take(declared) : undefined;
       let total = 0;
       let failed = false;
       const fail = (error: Error) => {
