@@ -268,6 +268,20 @@ describe('StickyRouter', () => {
     }
   });
 
+  it('a subclass of the in-memory store keeps its overrides (no fast path)', () => {
+    const reads: string[] = [];
+    class CountingStore extends MemoryAssignmentStore {
+      override getAndTouch(key: string, id: string, at: number): StoredAssignment | undefined {
+        reads.push(id);
+        return super.getAndTouch(key, id, at);
+      }
+    }
+    const router = new StickyRouter({ experiments: new ExperimentSet([definition()]), store: new CountingStore() });
+    router.route('support-persona', { id: 'conv-1' });
+    expect(router.route('support-persona', { id: 'conv-1' })).toMatchObject({ reason: 'sticky' });
+    expect(reads).toEqual(['conv-1', 'conv-1']);
+  });
+
   it('the sticky fast path keeps experiments apart when they are routed alternately', () => {
     const store = new MemoryAssignmentStore();
     const a = definition();

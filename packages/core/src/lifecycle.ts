@@ -305,7 +305,8 @@ export class StickyRouter {
   constructor(options: StickyRouterOptions) {
     this.experiments = options.experiments;
     this.store = options.store;
-    this.memory = options.store instanceof MemoryAssignmentStore ? options.store : undefined;
+    // Only the store itself: a subclass may override get/getAndTouch, which the fast path bypasses.
+    this.memory = options.store !== undefined && Object.getPrototypeOf(options.store) === MemoryAssignmentStore.prototype ? (options.store as MemoryAssignmentStore) : undefined;
     this.now = options.now ?? coarseNow;
   }
 
