@@ -161,10 +161,10 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
 
   if (parquet.length > 0) {
     await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet AS FROM read_parquet(${sqlStringList(parquet)}, union_by_name = true)`);
-    // Compacted span events stay nested in their span: flattened once into the events table below (one scan of the
-    // span_events column, which is an empty list for almost every span).
+    // Compacted span events stay nested in their span: flattened once into the events table below;
+    // span_event_count lets the scan skip whole row groups of spans without events.
     await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet_spans_with_events AS
-      SELECT * FROM abtel_parquet WHERE record_type = 'span' AND len(span_events) > 0`);
+      SELECT * FROM abtel_parquet WHERE record_type = 'span' AND span_event_count > 0`);
     await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet_span_event_records AS FROM otlp_span_event_records('abtel_parquet_spans_with_events')`);
     await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet_span_events AS FROM otlp_event_rows('abtel_parquet_span_event_records')`);
   }
@@ -172,14 +172,17 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     parquet.length > 0 ? `UNION ALL BY NAME SELECT ${columns} FROM abtel_parquet WHERE record_type = ${sqlString(recordType)}` : '';
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_spans_all AS
     SELECT ${list(spanColumns)} FROM abtel_raw_spans WHERE line_status IS NULL ${fromParquet('span', list(spanColumns))}`);
-  // Events (log records and span events) are few next to spans and every analysis query reads
-  // them (exposures, outcomes, evaluations): one table, instead of a Parquet scan per query.
-  if (parquet.length > 0) {
-    await connection.run(`INSERT INTO abtel_raw_events BY NAME
-      SELECT ${list(eventColumns)} FROM abtel_parquet WHERE record_type = 'event'
-      UNION ALL BY NAME SELECT ${list(eventColumns)} FROM abtel_parquet_span_events`);
-  }
-  await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_events_all AS SELECT ${list(eventColumns)} FROM abtel_raw_events`);
+  // Compacted events (log records and span events) are few next to spans, and every analysis query
+  // reads them (exposures, outcomes, evaluations): one temporary table (memory, not the database
+  // file) instead of a Parquet scan per query.
+  const parquetEvents =
+    parquet.length > 0
+      ? `SELECT ${list(eventColumns)} FROM abtel_parquet WHERE record_type = 'event'
+         UNION ALL BY NAME SELECT ${list(eventColumns)} FROM abtel_parquet_span_events`
+      : `SELECT ${list(eventColumns)} FROM abtel_raw_events LIMIT 0`;
+  await connection.run(`CREATE OR REPLACE TEMP TABLE abtel_parquet_events AS ${parquetEvents}`);
+  await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_events_all AS
+    SELECT ${list(eventColumns)} FROM abtel_raw_events UNION ALL BY NAME SELECT ${list(eventColumns)} FROM abtel_parquet_events`);
   // The fast read marks bad lines without their numbers; number them exactly, file by file.
   await connection.run('CREATE OR REPLACE TABLE abtel_located_bad_lines (source_file VARCHAR, source_line BIGINT, line_status VARCHAR)');
   const markers = `SELECT source_file, source_line, line_status FROM abtel_raw_spans WHERE line_status IS NOT NULL

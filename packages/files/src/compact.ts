@@ -112,7 +112,9 @@ export async function compactFile(jsonlPath: string, options: CompactFileOptions
       // file's spans (memory). Span events stay nested in their span (`span_events`); readers
       // flatten them, so they are not stored twice. A UNION with the log-record rows would stop
       // the span stream from running in parallel, so it is only used for files that may hold both.
-      const spanRows = `SELECT CASE WHEN line_status IS NULL THEN 'span' ELSE 'bad' END AS record_type, * FROM otlp_spans('abtel_compact_trace_lines')`;
+      // span_event_count lets a reader skip, by row-group statistics, every row group without span events.
+      const spanRows = `SELECT CASE WHEN line_status IS NULL THEN 'span' ELSE 'bad' END AS record_type, *,
+          CAST(len(span_events) AS INTEGER) AS span_event_count FROM otlp_spans('abtel_compact_trace_lines')`;
       const recordRows = `SELECT 'event' AS record_type, * FROM otlp_event_rows('abtel_compact_records')
           UNION ALL BY NAME SELECT 'bad' AS record_type, source_file, source_line, line_status FROM abtel_compact_records WHERE line_status IS NOT NULL`;
       // Every Parquet has the same columns (a file holding only spans or only events gets the

@@ -23,10 +23,11 @@ export interface ManifestEntry {
 }
 
 /**
- * The Parquet layout written now. 2: span events stay nested in their span (`span_events`) and
- * are not repeated as event rows. Parquet of an older layout is not read; the file is compacted again.
+ * The Parquet layout written now. 3: span events stay nested in their span (`span_events`, with
+ * `span_event_count` for skipping) and are not repeated as event rows. Parquet of another layout
+ * is not read; the file is compacted again.
  */
-export const PARQUET_FORMAT = 2;
+export const PARQUET_FORMAT = 3;
 
 export function parquetPathFor(source: string): string {
   return join(compactDirFor(source), `${basename(source)}.parquet`);
