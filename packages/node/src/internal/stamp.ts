@@ -8,6 +8,9 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * The attributes stamped on every span of one conversation, validated once when the conversation
  * or its assignments change instead of on every span (the SDK's `Span.setAttribute` re-validates
  * each value on each call, which cost more than everything else abtel does per span).
+ * @example
+ * const stamp = new SpanStamp({ 'gen_ai.conversation.id': 'conv-1', 'abtel.experiment.key': 'support-persona' });
+ * stampSpan(span, stamp); // in the span processor's onStart
  */
 export class SpanStamp {
   /** The attributes (frozen; arrays frozen too). What `span.setAttributes` receives on the slow path. */
