@@ -58,3 +58,4 @@ export { cohensKappa, binomialTest, spearman, wilsonInterval, meanTInterval, win
 export { monitorGuardrails } from './guardrails.js';
 export { thompsonAllocation, simulateBandit } from './bandit.js';
 export { simpsonCheck } from './simpson.js';
+export { seededRandom } from './internal/random.js';

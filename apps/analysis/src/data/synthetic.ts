@@ -7,6 +7,7 @@
 import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { seededRandom } from '@abtel/stats';
 
 /** A product outcome the generator reports per conversation. */
 export interface SyntheticOutcome {
@@ -144,18 +145,6 @@ const DEFAULT_VARIATIONS = [
   { key: 'treatment_b', weight: 1 },
 ];
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function hex(random: () => number, chars: number): string {
   let out = '';
   while (out.length < chars) out += Math.floor(random() * 0x100000000).toString(16).padStart(8, '0');
@@ -283,7 +272,7 @@ const MODELS: Record<number, string> = { 0: 'gpt-4o-mini', 1: 'gpt-4o', 2: 'clau
  */
 export async function writeSyntheticDataset(dir: string, spec: SyntheticSpec): Promise<SyntheticResult> {
   mkdirSync(dir, { recursive: true });
-  const random = prng(spec.seed ?? 42);
+  const random = seededRandom(spec.seed ?? 42);
   const key = spec.experimentKey ?? 'support-prompt';
   const version = spec.experimentVersion ?? 1;
   const variations = spec.variations ?? DEFAULT_VARIATIONS;

@@ -1,6 +1,9 @@
 /**
  * Seeded pseudo-random numbers for reproducible bootstraps and simulations: mulberry32 (a 32-bit
  * generator with a full 2^32 period; Tommy Ettinger, public domain). Not for cryptography.
+ * @example
+ * const random = seededRandom(42);
+ * const u = random(); // in [0, 1), the same sequence for the same seed
  */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
