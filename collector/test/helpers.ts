@@ -1,18 +1,31 @@
 /** Shared test helpers: a real HTTP client, file readers and an independent OTLP JSON normaliser. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { afterAll } from 'vitest';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures', 'otlp');
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'abtel-collector.js');
 
-export function tempDir(prefix = 'abtel-collector-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+const created: string[] = [];
+
+// Registered once per test file (each file imports this module afresh): the directories a file
+// created are removed after its last test, so repeated runs do not fill the temporary directory.
+// Files that mount something inside a directory unmount it in their own afterAll, which runs first.
+afterAll(async () => {
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true }).catch(() => undefined)));
+});
+
+/** A fresh directory under the OS temporary directory, removed after the test file's last test. */
+export async function tempDir(prefix = 'abtel-collector-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 export interface Reply {
