@@ -18,9 +18,9 @@ SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_
 FROM spans
 WHERE operation_name IS NOT NULL OR request_model IS NOT NULL;
 
--- evaluations: gen_ai.evaluation.result events, attributed to the experiment arms through the
--- exposures of their unit (conversation, or the call's conversation found by gen_ai.response.id).
-CREATE OR REPLACE VIEW evaluations AS
+-- evaluation_events_resolved: gen_ai.evaluation.result events with their unit (conversation, or the
+-- call's conversation found by gen_ai.response.id), before attribution to an experiment arm.
+CREATE OR REPLACE VIEW evaluation_events_resolved AS
 WITH evaluation_events AS (
   SELECT * FROM events WHERE event_name = 'gen_ai.evaluation.result'
 ),
@@ -32,15 +32,18 @@ by_response AS (
   WHERE response_id IN (SELECT response_id FROM evaluation_events
                         WHERE conversation_id IS NULL AND assignment_id IS NULL AND response_id IS NOT NULL)
   GROUP BY response_id
-),
-resolved AS (
-  SELECT v.*, coalesce(v.assignment_id, v.conversation_id, r.unit_id) AS resolved_unit_id,
-         coalesce(v.conversation_id, r.conversation_id) AS resolved_conversation_id
-  FROM evaluation_events v LEFT JOIN by_response r ON r.response_id = v.response_id
 )
-SELECT v.time, v.resolved_conversation_id AS conversation_id, v.resolved_unit_id AS unit_id, v.response_id,
+SELECT v.time, coalesce(v.conversation_id, r.conversation_id) AS conversation_id,
+       coalesce(v.assignment_id, v.conversation_id, r.unit_id) AS unit_id, v.response_id,
        v.evaluation_name AS name, v.score_value AS score, v.score_label AS label,
-       v.judge_model, v.judge_version, v.sample_rate, v.eval_source AS source,
+       v.judge_model, v.judge_version, v.sample_rate, v.eval_source AS source, v.experiment_key
+FROM evaluation_events v LEFT JOIN by_response r ON r.response_id = v.response_id;
+
+-- evaluations: the resolved evaluations attributed to the experiment arms through the exposures of
+-- their unit (an evaluation naming an experiment only to that experiment's exposures).
+CREATE OR REPLACE VIEW evaluations AS
+SELECT v.time, v.conversation_id, v.unit_id, v.response_id, v.name, v.score, v.label,
+       v.judge_model, v.judge_version, v.sample_rate, v.source,
        x.experiment_key, x.variation
-FROM resolved v
-LEFT JOIN exposures x ON x.unit_id = v.resolved_unit_id AND x.experiment_key = coalesce(v.experiment_key, x.experiment_key);
+FROM evaluation_events_resolved v
+LEFT JOIN exposures x ON x.unit_id = v.unit_id AND x.experiment_key = coalesce(v.experiment_key, x.experiment_key);

@@ -52,12 +52,14 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
   const ds = await data.openDataset({ inputs: [...options.data], ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   try {
     const step = stepper(options, 4 + segmentNames.length);
-    const population = { ...(await data.population(ds, definition)), excludedUnits: await excludedUnits(ds, definition.key) };
+    const wanted = metricNames(definition);
+    const byName = new Map(metrics.map((metric) => [metric.name, metric]));
+    // The experiment's units, calls and evaluations once, with every value its metrics read.
+    await data.prepareExperiment(ds, definition, resolvedMetrics(metrics, wanted));
+    const population = { ...(await data.population(ds, definition)), excludedUnits: await data.excludedUnits(ds, definition) };
     const health = await data.health(ds, definition);
     step('health');
 
-    const wanted = metricNames(definition);
-    const byName = new Map(metrics.map((metric) => [metric.name, metric]));
     const metricStats: Record<string, Awaited<ReturnType<typeof data.armMetricStats>>> = {};
     for (const name of wanted) {
       const metric = byName.get(name);
@@ -107,20 +109,6 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
   } finally {
     await ds.close();
   }
-}
-
-/**
- * Conversations whose gen_ai calls carry the experiment but that never had an exposure: assigned
- * (or stamped) yet never exposed, so excluded from every metric. Counted for the population table.
- */
-async function excludedUnits(ds: data.Dataset, key: string): Promise<number> {
-  const [row] = await ds.query<{ n: number }>(
-    `SELECT count(DISTINCT c.conversation_id) AS n FROM gen_ai_calls c
-     WHERE c.experiment_key = $key AND c.conversation_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM exposures e WHERE e.experiment_key = $key AND e.conversation_id = c.conversation_id)`,
-    { key },
-  );
-  return row?.n ?? 0;
 }
 
 /** Metric names the experiment refers to, primary first. */

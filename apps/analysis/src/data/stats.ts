@@ -6,6 +6,7 @@
 import { bucketSql, variationSql, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
 import { sqlString } from '@abtel/files';
 import type { Dataset } from './dataset.js';
+import { prepareExperiment, spanValueSql, type PreparedExperiment } from './prepare.js';
 
 /** Per-arm sufficient statistics of one metric (see the contract in the README). */
 export interface ArmMetricStats {
@@ -40,22 +41,6 @@ export interface ArmMetricOptions {
   to?: string;
 }
 
-/** Span values readable from gen_ai_calls, and the attributes that have their own column. */
-const SPAN_VALUE_COLUMNS: Record<string, string> = {
-  duration_ms: 'duration_ms',
-  error: 'is_error',
-  input_tokens: 'input_tokens',
-  output_tokens: 'output_tokens',
-  total_tokens: 'total_tokens',
-  cost_usd: 'cost_usd',
-  calls: '1.0',
-};
-const ATTRIBUTE_COLUMNS: Record<string, string> = {
-  'abtel.usage.cost_usd': 'cost_usd',
-  'gen_ai.usage.input_tokens': 'input_tokens',
-  'gen_ai.usage.output_tokens': 'output_tokens',
-};
-
 function jsonPath(key: string): string {
   return sqlString(`$."${key.replaceAll('"', '\\"')}"`);
 }
@@ -70,25 +55,52 @@ function isSpanSource(metric: MetricDefinition): boolean {
   return 'span_value' in metric.from || 'span_attribute' in metric.from;
 }
 
-/** SELECT unit_id, v (value), t (event time) of the metric's events for the experiment's units. */
-function eventSql(def: ExperimentDefinition, metric: MetricDefinition): string {
+/**
+ * Where a metric's SQL reads from: the experiment's exposed units (with unit_index in unit-id
+ * order), its evaluations (with unit_index), and its calls when materialised (see prepare.ts).
+ */
+interface MetricSources {
+  readonly units: string;
+  readonly evaluations: string;
+  readonly calls?: string;
+  readonly callColumns?: ReadonlyMap<string, string>;
+}
+
+/** Sources over the views alone (for SQL a user runs in the duckdb CLI). */
+function viewSources(def: ExperimentDefinition): MetricSources {
+  const key = sqlString(def.key);
+  const units = `(SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_index, * FROM exposures WHERE experiment_key = ${key})`;
+  return {
+    units,
+    evaluations: `(SELECT x.unit_index, v.* FROM evaluations v JOIN ${units} x ON x.unit_id = v.unit_id WHERE v.experiment_key = ${key})`,
+  };
+}
+
+function preparedSources(working: PreparedExperiment): MetricSources {
+  return { units: working.units, evaluations: working.evaluations, calls: working.calls, callColumns: working.callColumns };
+}
+
+/** SELECT unit_index, v (value), t (event time) of the metric's events for the experiment's units. */
+function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: MetricSources): string {
   const key = sqlString(def.key);
   const from = metric.from;
   if ('outcome' in from) {
-    return `SELECT unit_id, value AS v, time AS t FROM outcomes
-            WHERE name = ${sqlString(from.outcome)} AND (experiment_key IS NULL OR experiment_key = ${key})`;
+    return `SELECT x.unit_index, o.value AS v, o.time AS t FROM outcomes o JOIN ${sources.units} x ON x.unit_id = o.unit_id
+            WHERE o.name = ${sqlString(from.outcome)} AND (o.experiment_key IS NULL OR o.experiment_key = ${key})`;
   }
   if ('evaluation' in from) {
-    return `SELECT unit_id, score AS v, time AS t FROM evaluations
-            WHERE name = ${sqlString(from.evaluation)} AND experiment_key = ${key}`;
+    return `SELECT unit_index, score AS v, time AS t FROM ${sources.evaluations} WHERE name = ${sqlString(from.evaluation)}`;
   }
-  if ('span_value' in from) {
-    const column = SPAN_VALUE_COLUMNS[from.span_value] ?? 'NULL';
-    return `SELECT unit_id, CAST(${column} AS DOUBLE) AS v, start_time AS t FROM gen_ai_calls WHERE unit_id IS NOT NULL`;
+  const expression = spanValueSql(metric) ?? 'NULL';
+  // Span values are read as DOUBLE; span attributes keep their column's type (as they always have).
+  const value = (column: string): string => ('span_value' in from ? `CAST(${column} AS DOUBLE)` : column);
+  const constant = expression === '1.0' || expression === 'NULL';
+  const column = sources.callColumns?.get(expression);
+  if (sources.calls && (column || constant)) {
+    return `SELECT u AS unit_index, ${value(column ?? expression)} AS v, t FROM ${sources.calls}`;
   }
-  const column = ATTRIBUTE_COLUMNS[from.span_attribute];
-  const value = column ?? `otlp_value_num(otlp_attr(attribute_list, ${sqlString(from.span_attribute)}))`;
-  return `SELECT unit_id, ${value} AS v, start_time AS t FROM gen_ai_calls WHERE unit_id IS NOT NULL`;
+  return `SELECT x.unit_index, ${value(expression)} AS v, c.start_time AS t
+          FROM gen_ai_calls c JOIN ${sources.units} x ON x.unit_id = c.unit_id`;
 }
 
 /** The per-unit aggregate Y of the metric's event values. */
@@ -113,19 +125,15 @@ interface MetricSqlOptions extends ArmMetricOptions {
 }
 
 /**
- * The SQL of per-arm sufficient statistics for one metric. Quantile samples: units in unit-id
- * order (a seeded bootstrap resamples the same units on every run); the values within a unit in
- * no particular order (a unit's values enter the bootstrap as a whole, and sorting them per unit
- * cost a sort of every event). Steps: exposed units (with segment,
- * covariate) → the metric's events per unit (window after exposure applied) → per-unit Y (and N
- * for ratios) with the missing rule → winsorisation → sums.
+ * The CTEs up to `capped` (one row per unit, and per window when windowed): exposed units (with
+ * segment, covariate) → the metric's events per unit (window after exposure applied) → per-unit Y
+ * (and N for ratios; the list of event values for quantiles) with the missing rule → winsorisation.
  */
-export function metricStatsSql(def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions = {}): string {
-  const key = sqlString(def.key);
+function perUnitCtes(def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions, sources: MetricSources): string {
   const segment = options.segment
     ? `coalesce(json_extract_string(x.segments, ${jsonPath(options.segment)}), '(none)')`
     : 'CAST(NULL AS VARCHAR)';
-  const exposureFilters = [`x.experiment_key = ${key}`];
+  const exposureFilters = ['true'];
   if (options.from) exposureFilters.push(`x.first_exposure_time >= CAST(${sqlString(options.from)} AS TIMESTAMPTZ)::TIMESTAMP`);
   if (options.to) exposureFilters.push(`x.first_exposure_time < CAST(${sqlString(options.to)} AS TIMESTAMPTZ)::TIMESTAMP`);
 
@@ -133,19 +141,19 @@ export function metricStatsSql(def: ExperimentDefinition, metric: MetricDefiniti
   let covariateCte = '';
   if (metric.covariate?.outcome) {
     covariateCte = `pre AS (
-      SELECT x.unit_id, avg(o.value) AS x_value FROM exposures x JOIN outcomes o ON o.unit_id = x.unit_id
-      WHERE x.experiment_key = ${key} AND o.name = ${sqlString(metric.covariate.outcome)} AND o.time < x.first_exposure_time
-      GROUP BY x.unit_id),`;
+      SELECT x.unit_index, avg(o.value) AS x_value FROM ${sources.units} x JOIN outcomes o ON o.unit_id = x.unit_id
+      WHERE o.name = ${sqlString(metric.covariate.outcome)} AND o.time < x.first_exposure_time
+      GROUP BY x.unit_index),`;
   } else if (metric.covariate?.attribute) {
     const attr = metric.covariate.attribute;
     covariate = `coalesce(try_cast(json_extract_string(x.attributes, ${jsonPath(attr)}) AS DOUBLE),
                           try_cast(json_extract_string(x.segments, ${jsonPath(attr.replace(/^abtel\.segment\./, ''))}) AS DOUBLE), 0)`;
   }
   const unitsSelect = metric.covariate?.outcome
-    ? `SELECT x.unit_id, x.variation, x.first_exposure_time, ${segment} AS segment, coalesce(pre.x_value, 0) AS x_value
-       FROM exposures x LEFT JOIN pre ON pre.unit_id = x.unit_id WHERE ${exposureFilters.join(' AND ')}`
-    : `SELECT x.unit_id, x.variation, x.first_exposure_time, ${segment} AS segment, ${covariate} AS x_value
-       FROM exposures x WHERE ${exposureFilters.join(' AND ')}`;
+    ? `SELECT x.unit_index, x.variation, x.first_exposure_time, ${segment} AS segment, coalesce(pre.x_value, 0) AS x_value
+       FROM ${sources.units} x LEFT JOIN pre ON pre.unit_index = x.unit_index WHERE ${exposureFilters.join(' AND ')}`
+    : `SELECT x.unit_index, x.variation, x.first_exposure_time, ${segment} AS segment, ${covariate} AS x_value
+       FROM ${sources.units} x WHERE ${exposureFilters.join(' AND ')}`;
 
   const windowed = options.windowMinutes !== undefined;
   const interval = `INTERVAL '${Math.max(1, Math.round(options.windowMinutes ?? 60))} minutes'`;
@@ -170,12 +178,12 @@ export function metricStatsSql(def: ExperimentDefinition, metric: MetricDefiniti
   return `
 WITH ${covariateCte}
 units AS (${unitsSelect}),
-ev AS (${eventSql(def, metric)}),
+ev AS (${eventSql(def, metric, sources)}),
 per_unit AS (
-  SELECT u.unit_id, u.variation, u.segment, u.x_value, ${windowExpr} AS window_start,
+  SELECT u.unit_index, u.variation, u.segment, u.x_value, ${windowExpr} AS window_start,
          ${unitValueSql(metric)} AS raw_y, CAST(count(e.v) AS DOUBLE) AS events,
          ${metric.kind === 'quantile' ? 'list(e.v) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
-  FROM units u ${join} ev e ON e.unit_id = u.unit_id ${windowFilter}
+  FROM units u ${join} ev e ON e.unit_index = u.unit_index ${windowFilter}
   GROUP BY ALL
 ),
 valued AS (
@@ -184,7 +192,12 @@ valued AS (
          ${missing === 'zero' || metric.kind === 'count' ? 'true' : 'raw_y IS NOT NULL AND events > 0'} AS included
   FROM per_unit
 ),
-capped AS (SELECT * REPLACE (${capPercentile} AS y) FROM valued),
+capped AS (SELECT * REPLACE (${capPercentile} AS y) FROM valued)`;
+}
+
+/** Sums per (variation, segment, window) over `capped`, with the quantile point estimate; ordered. */
+function aggregateSql(metric: MetricDefinition, withSamples: boolean): string {
+  return `,
 agg AS (
   SELECT variation, segment, window_start,
          count(*) AS units,
@@ -197,7 +210,7 @@ agg AS (
          coalesce(sum(x_value) FILTER (WHERE included), 0) AS covariate_sum,
          coalesce(sum(x_value * x_value) FILTER (WHERE included), 0) AS covariate_sum_squares,
          coalesce(sum(x_value * y) FILTER (WHERE included), 0) AS covariate_cross_sum,
-         ${metric.kind === 'quantile' ? 'list(vals ORDER BY unit_id) FILTER (WHERE included AND len(vals) > 0)' : 'CAST(NULL AS DOUBLE[][])'} AS samples
+         ${metric.kind === 'quantile' && withSamples ? 'list(vals ORDER BY unit_index) FILTER (WHERE included AND len(vals) > 0)' : 'CAST(NULL AS DOUBLE[][])'} AS samples
   FROM capped
   GROUP BY ALL
 ),
@@ -214,6 +227,20 @@ SELECT agg.*, q.quantile
 FROM agg LEFT JOIN q ON agg.variation = q.variation AND agg.segment IS NOT DISTINCT FROM q.segment
                      AND agg.window_start IS NOT DISTINCT FROM q.window_start
 ORDER BY agg.window_start NULLS FIRST, agg.segment NULLS FIRST, agg.variation`;
+}
+
+/**
+ * The SQL of per-arm sufficient statistics for one metric, over the views alone (it runs unchanged
+ * in the duckdb CLI). Quantile samples: units in unit-id order (a seeded bootstrap resamples the
+ * same units on every run); the values within a unit in no particular order (a unit's values enter
+ * the bootstrap as a whole, and sorting them per unit cost a sort of every event). Steps: exposed
+ * units (with segment, covariate) → the metric's events per unit (window after exposure applied) →
+ * per-unit Y (and N for ratios) with the missing rule → winsorisation → sums.
+ * @example
+ * const sql = metricStatsSql(definition, { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' });
+ */
+export function metricStatsSql(def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions = {}): string {
+  return perUnitCtes(def, metric, options, viewSources(def)) + aggregateSql(metric, true);
 }
 
 interface StatsRow {
@@ -254,10 +281,73 @@ function toArmStats(row: StatsRow, metric: MetricDefinition, quantileGroups = tr
   return stats;
 }
 
+/** Runs a metric's statistics over the experiment's working set: one row per (window, segment, variation). */
+async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions): Promise<StatsRow[]> {
+  const working = await prepareExperiment(ds, def);
+  const ctes = perUnitCtes(def, metric, options, preparedSources(working));
+  if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric, false));
+  // Quantiles: the per-unit rows once into a table; sums from it, and the event values as typed
+  // columns (a million values as DuckDB lists of lists cost more to convert than to compute).
+  const table = `abtel_quantile_units_${working.units}`;
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${ctes} SELECT * FROM capped`);
+  try {
+    const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table})${aggregateSql(metric, false)}`);
+    const samples = await unitSamples(ds, table, rows.length);
+    rows.forEach((row, index) => {
+      row.samples = samples[index] ?? [];
+    });
+    return rows;
+  } finally {
+    await ds.connection.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+/**
+ * Per-group lists of per-unit event values of a quantile metric, groups in the order of the
+ * statistics rows (window, segment, variation) and units in unit-id order.
+ */
+async function unitSamples(ds: Dataset, table: string, groupCount: number): Promise<number[][][]> {
+  const result = await ds.connection.run(`
+    WITH capped AS (FROM ${table}),
+    groups AS (
+      SELECT variation, segment, window_start,
+             CAST(row_number() OVER (ORDER BY window_start NULLS FIRST, segment NULLS FIRST, variation) AS INTEGER) AS g
+      FROM (SELECT DISTINCT variation, segment, window_start FROM capped))
+    SELECT g.g, c.unit_index, CAST(unnest(c.vals) AS DOUBLE) AS v
+    FROM capped c JOIN groups g ON g.variation = c.variation AND g.segment IS NOT DISTINCT FROM c.segment
+                                AND g.window_start IS NOT DISTINCT FROM c.window_start
+    WHERE c.included AND len(c.vals) > 0
+    ORDER BY 1, 2`);
+  const groups: number[][][] = Array.from({ length: groupCount }, () => []);
+  let unit: number[] = [];
+  let lastGroup = -1;
+  let lastUnit = -1;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const g = chunk.getColumnVector(0);
+    const u = chunk.getColumnVector(1);
+    const v = chunk.getColumnVector(2);
+    for (let row = 0; row < chunk.rowCount; row++) {
+      const group = g.getItem(row) as number;
+      const unitIndex = u.getItem(row) as number;
+      if (group !== lastGroup || unitIndex !== lastUnit) {
+        unit = [];
+        groups[group - 1]?.push(unit);
+        lastGroup = group;
+        lastUnit = unitIndex;
+      }
+      unit.push(v.getItem(row) as number);
+    }
+  }
+  return groups;
+}
+
 /**
  * Per-arm sufficient statistics of one metric for an experiment (optionally per segment value, or
  * for units first exposed in a time range). Every planned variation appears, with zeros when it
- * has no exposed units.
+ * has no exposed units. The first call on a dataset materialises the experiment's working set
+ * (see `prepareExperiment`).
  * @example
  * const arms = await armMetricStats(ds, definition, { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' });
  * // [{ variation: 'control', units: 6650, n: 6650, sum: 1995, sumSquares: 1995 }, …]
@@ -268,8 +358,7 @@ export async function armMetricStats(
   metric: MetricDefinition,
   options: ArmMetricOptions = {},
 ): Promise<ArmMetricStats[]> {
-  await registerFlagExposures(ds, def);
-  const rows = await ds.query<StatsRow>(metricStatsSql(def, metric, options));
+  const rows = await metricRows(ds, def, metric, options);
   const stats = rows.map((row) => toArmStats(row, metric));
   if (!options.segment) {
     for (const variation of def.variations) {
@@ -309,17 +398,6 @@ function emptyArm(variation: string, metric: MetricDefinition): ArmMetricStats {
   );
 }
 
-/** Experiments whose exposures come from feature flags: make `exposures` see them. */
-async function registerFlagExposures(ds: Dataset, def: ExperimentDefinition): Promise<void> {
-  const exposure = (def as { exposure?: { source?: string; flagKey?: string } }).exposure;
-  if (exposure?.source !== 'feature_flag') return;
-  const flagKey = exposure.flagKey ?? def.key;
-  await ds.connection.run(
-    `DELETE FROM exposure_flags WHERE experiment_key = ${sqlString(def.key)};
-     INSERT INTO exposure_flags VALUES (${sqlString(flagKey)}, ${sqlString(def.key)});`,
-  );
-}
-
 /** Population of an experiment: exposed units per arm, duplicates, and the cumulative timeline. */
 export interface Population {
   exposed: Record<string, number>;
@@ -337,13 +415,12 @@ export interface Population {
  * const { exposed } = await population(ds, definition); // { control: 6650, treatment: 6702 }
  */
 export async function population(ds: Dataset, def: ExperimentDefinition): Promise<Population> {
-  await registerFlagExposures(ds, def);
-  const key = sqlString(def.key);
+  const { units } = await prepareExperiment(ds, def);
   const perArm = await ds.query<{ variation: string; units: number; duplicates: number; multiple: number; first: string | null; last: string | null }>(
     `SELECT variation, count(*) AS units, sum(exposure_count - 1) AS duplicates,
             count(*) FILTER (WHERE variation_count > 1) AS multiple,
             min(first_exposure_time) AS first, max(first_exposure_time) AS last
-     FROM exposures WHERE experiment_key = ${key} GROUP BY variation`,
+     FROM ${units} GROUP BY variation`,
   );
   const exposed: Record<string, number> = Object.fromEntries(def.variations.map((v) => [v.key, 0]));
   for (const row of perArm) exposed[row.variation] = row.units;
@@ -362,7 +439,7 @@ export async function population(ds: Dataset, def: ExperimentDefinition): Promis
     const interval = spanHours > 24 * 7 ? "INTERVAL '1 day'" : spanHours < 6 ? "INTERVAL '5 minutes'" : "INTERVAL '1 hour'";
     result.timeline = await ds.query<{ bucket: string; variation: string; cumulative: number }>(
       `WITH b AS (SELECT time_bucket(${interval}, first_exposure_time) AS bucket, variation, count(*) AS n
-                  FROM exposures WHERE experiment_key = ${key} GROUP BY ALL)
+                  FROM ${units} GROUP BY ALL)
        SELECT bucket, variation, sum(n) OVER (PARTITION BY variation ORDER BY bucket) AS cumulative
        FROM b ORDER BY bucket, variation`,
     );
@@ -388,22 +465,22 @@ export interface Health {
  * const { assignmentMismatches, assignmentChecked } = await health(ds, definition);
  */
 export async function health(ds: Dataset, def: ExperimentDefinition): Promise<Health> {
-  await registerFlagExposures(ds, def);
+  const { units, calls } = await prepareExperiment(ds, def);
   const key = sqlString(def.key);
   const salt = sqlString(def.salt ?? def.key);
   const [audit] = await ds.query<{ checked: number; mismatches: number }>(
     `WITH checked AS (
        SELECT variation, ${variationSql(def, bucketSql(salt, 'unit_id'))} AS planned
-       FROM exposures WHERE experiment_key = ${key} AND (experiment_version IS NULL OR experiment_version = ${Number(def.version)}))
+       FROM ${units} WHERE (experiment_version IS NULL OR experiment_version = ${Number(def.version)}))
      SELECT count(*) AS checked, count(*) FILTER (WHERE planned IS DISTINCT FROM variation) AS mismatches FROM checked`,
   );
   const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; last_event: string | null }>(
     `SELECT
-       (SELECT count(*) FROM exposures x WHERE x.experiment_key = ${key}
-          AND NOT EXISTS (SELECT 1 FROM gen_ai_calls c WHERE c.unit_id = x.unit_id)) AS without_call,
+       (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${calls} c WHERE c.u = x.unit_index)) AS without_call,
        (SELECT count(*) FROM outcomes o WHERE
-          (o.experiment_key = ${key} AND NOT EXISTS (SELECT 1 FROM exposures x WHERE x.experiment_key = ${key} AND x.unit_id = o.unit_id))
-          OR (o.experiment_key IS NULL AND NOT EXISTS (SELECT 1 FROM exposures x WHERE x.unit_id = o.unit_id))) AS orphan_outcomes,
+          (o.experiment_key = ${key} AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = o.unit_id))
+          -- any experiment's exposure: exposure_events has a row for every exposed unit (exposures keeps the first)
+          OR (o.experiment_key IS NULL AND NOT EXISTS (SELECT 1 FROM exposure_events x WHERE x.unit_id = o.unit_id))) AS orphan_outcomes,
        greatest((SELECT max(time) FROM events), (SELECT max(end_time) FROM spans)) AS last_event`,
   );
   const result: Health = {
@@ -431,8 +508,7 @@ export async function guardrailWindows(
   metric: MetricDefinition,
   windowMinutes: number,
 ): Promise<{ windowStart: string; stats: ArmMetricStats[] }[]> {
-  await registerFlagExposures(ds, def);
-  const rows = await ds.query<StatsRow>(metricStatsSql(def, metric, { windowMinutes }));
+  const rows = await metricRows(ds, def, metric, { windowMinutes });
   const windows = new Map<string, ArmMetricStats[]>();
   for (const row of rows) {
     if (row.window_start === null) continue;
@@ -455,12 +531,12 @@ export async function judgeTrend(
   def: ExperimentDefinition,
   windowMinutes: number,
 ): Promise<{ windowStart: string; variation: string; name: string; n: number; mean: number; sd: number }[]> {
-  await registerFlagExposures(ds, def);
+  const { evaluations } = await prepareExperiment(ds, def);
   const interval = `INTERVAL '${Math.max(1, Math.round(windowMinutes))} minutes'`;
   return ds.query(
     `SELECT time_bucket(${interval}, time) AS windowStart, variation, name, count(score) AS n,
             avg(score) AS mean, coalesce(stddev_samp(score), 0) AS sd
-     FROM evaluations WHERE experiment_key = ${sqlString(def.key)} AND score IS NOT NULL AND name IS NOT NULL
+     FROM ${evaluations} WHERE score IS NOT NULL AND name IS NOT NULL
      GROUP BY ALL ORDER BY windowStart, name, variation`,
   );
 }
@@ -475,9 +551,25 @@ export async function segmentMix(
   def: ExperimentDefinition,
   segment: string,
 ): Promise<{ value: string; variation: string; units: number }[]> {
-  await registerFlagExposures(ds, def);
+  const { units } = await prepareExperiment(ds, def);
   return ds.query(
     `SELECT coalesce(json_extract_string(segments, ${jsonPath(segment)}), '(none)') AS value, variation, count(*) AS units
-     FROM exposures WHERE experiment_key = ${sqlString(def.key)} GROUP BY ALL ORDER BY value, variation`,
+     FROM ${units} GROUP BY ALL ORDER BY value, variation`,
   );
+}
+
+/**
+ * Conversations whose gen_ai calls carry the experiment but that never had an exposure: assigned
+ * (or stamped) yet never exposed, so excluded from every metric. Counted for the population table.
+ * @example
+ * const excluded = await excludedUnits(ds, definition); // 20
+ */
+export async function excludedUnits(ds: Dataset, def: ExperimentDefinition): Promise<number> {
+  const { units } = await prepareExperiment(ds, def);
+  const [row] = await ds.query<{ n: number }>(
+    `SELECT count(DISTINCT c.conversation_id) AS n FROM gen_ai_calls c
+     WHERE c.experiment_key = ${sqlString(def.key)} AND c.conversation_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM ${units} e WHERE e.conversation_id = c.conversation_id)`,
+  );
+  return row?.n ?? 0;
 }

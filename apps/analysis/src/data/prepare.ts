@@ -1,0 +1,136 @@
+/**
+ * The per-experiment working set of an analysis, materialised once per dataset: the exposed units
+ * (numbered in unit-id order), their gen_ai calls reduced to the columns the metrics read, and the
+ * experiment's evaluations. Every statistic of a report then reads these small, typed, in-memory
+ * tables instead of scanning the spans (Parquet or parsed JSON) and re-deriving the first exposure
+ * per unit again for each metric, segment and window.
+ */
+import type { ExperimentDefinition, MetricDefinition } from '@abtel/core';
+import { sqlString } from '@abtel/files';
+import type { Dataset } from './dataset.js';
+
+/** Names of the tables that hold one experiment's working set, and what they contain. */
+export interface PreparedExperiment {
+  readonly key: string;
+  /**
+   * Exposed units: unit_index (1…n in unit-id order), unit_id, conversation_id, variation,
+   * experiment_version, first_exposure_time, exposure_count, variation_count, segments, attributes.
+   */
+  readonly units: string;
+  /** The exposed units' gen_ai calls: u (unit_index), t (start time) and one column per value read. */
+  readonly calls: string;
+  /** Value columns present in `calls`, by the SQL expression over `gen_ai_calls` they hold. */
+  readonly callColumns: ReadonlyMap<string, string>;
+  /** The experiment's evaluations with the unit_index of their unit. */
+  readonly evaluations: string;
+}
+
+/** Span values readable from gen_ai_calls, and the attributes that have their own column. */
+export const SPAN_VALUE_COLUMNS: Readonly<Record<string, string>> = {
+  duration_ms: 'duration_ms',
+  error: 'is_error',
+  input_tokens: 'input_tokens',
+  output_tokens: 'output_tokens',
+  total_tokens: 'total_tokens',
+  cost_usd: 'cost_usd',
+  calls: '1.0',
+};
+export const ATTRIBUTE_COLUMNS: Readonly<Record<string, string>> = {
+  'abtel.usage.cost_usd': 'cost_usd',
+  'gen_ai.usage.input_tokens': 'input_tokens',
+  'gen_ai.usage.output_tokens': 'output_tokens',
+};
+
+/** The value of any span attribute of a call, as a number (NULL when absent or not numeric). */
+export function spanAttributeSql(attribute: string): string {
+  return ATTRIBUTE_COLUMNS[attribute] ?? `otlp_value_num(otlp_attr(attribute_list, ${sqlString(attribute)}))`;
+}
+
+/** The SQL expression over `gen_ai_calls` a span metric reads, or undefined for other sources. */
+export function spanValueSql(metric: Pick<MetricDefinition, 'from'>): string | undefined {
+  const from = metric.from;
+  if ('span_value' in from) return SPAN_VALUE_COLUMNS[from.span_value] ?? 'NULL';
+  if ('span_attribute' in from) return spanAttributeSql(from.span_attribute);
+  return undefined;
+}
+
+const prepared = new WeakMap<Dataset, Map<string, Promise<PreparedExperiment>>>();
+let tableCounter = 0;
+
+/** Experiments whose exposures come from feature flags: make `exposures` see them. */
+export async function registerFlagExposures(ds: Dataset, def: ExperimentDefinition): Promise<void> {
+  const exposure = (def as { exposure?: { source?: string; flagKey?: string } }).exposure;
+  if (exposure?.source !== 'feature_flag') return;
+  const flagKey = exposure.flagKey ?? def.key;
+  await ds.connection.run(
+    `DELETE FROM exposure_flags WHERE experiment_key = ${sqlString(def.key)};
+     INSERT INTO exposure_flags VALUES (${sqlString(flagKey)}, ${sqlString(def.key)});`,
+  );
+}
+
+/**
+ * Materialises an experiment's working set on the dataset (once; later calls return the same
+ * tables). Pass every metric the analysis will compute so that their call values are collected in
+ * the same scan; a metric whose value is not collected is still computed, from `gen_ai_calls`.
+ * @example
+ * const ds = await openDataset({ inputs: ['./data'] });
+ * const working = await prepareExperiment(ds, definition, metrics);
+ * console.log(await ds.query(`SELECT variation, count(*) AS units FROM ${working.units} GROUP BY ALL`));
+ */
+export function prepareExperiment(
+  ds: Dataset,
+  def: ExperimentDefinition,
+  metrics: readonly MetricDefinition[] = [],
+): Promise<PreparedExperiment> {
+  let byKey = prepared.get(ds);
+  if (!byKey) {
+    byKey = new Map();
+    prepared.set(ds, byKey);
+  }
+  const cached = byKey.get(def.key);
+  if (cached) return cached;
+  const work = materialise(ds, def, metrics);
+  byKey.set(def.key, work);
+  work.catch(() => byKey.delete(def.key));
+  return work;
+}
+
+/** Value columns for the calls table: the standard ones the metrics read, or all of them. */
+function callColumnsFor(metrics: readonly MetricDefinition[]): Map<string, string> {
+  const expressions = new Set<string>();
+  if (metrics.length === 0) {
+    for (const column of Object.values(SPAN_VALUE_COLUMNS)) expressions.add(column);
+  }
+  for (const metric of metrics) {
+    const expression = spanValueSql(metric);
+    if (expression !== undefined) expressions.add(expression);
+  }
+  expressions.delete('1.0');
+  expressions.delete('NULL');
+  return new Map([...expressions].map((expression, index) => [expression, `c${index}`]));
+}
+
+async function materialise(ds: Dataset, def: ExperimentDefinition, metrics: readonly MetricDefinition[]): Promise<PreparedExperiment> {
+  await registerFlagExposures(ds, def);
+  const id = ++tableCounter;
+  const key = sqlString(def.key);
+  const units = `abtel_units_${id}`;
+  const calls = `abtel_calls_${id}`;
+  const evaluations = `abtel_evaluations_${id}`;
+  const callColumns = callColumnsFor(metrics);
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${units} AS
+    SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_index,
+           unit_id, conversation_id, variation, experiment_version, first_exposure_time,
+           exposure_count, variation_count, segments, attributes
+    FROM exposures WHERE experiment_key = ${key}`);
+  const values = [...callColumns].map(([expression, column]) => `, ${expression} AS ${column}`).join('');
+  // gen_ai_calls is read once here, keeping only the exposed units' calls, keyed by an integer.
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${calls} AS
+    SELECT x.unit_index AS u, c.start_time AS t${values}
+    FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = c.unit_id`);
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${evaluations} AS
+    SELECT x.unit_index, v.time, v.conversation_id, v.unit_id, v.name, v.score, v.label, x.variation
+    FROM evaluation_events_resolved v JOIN ${units} x ON x.unit_id = v.unit_id
+    WHERE v.experiment_key IS NULL OR v.experiment_key = ${key}`);
+  return { key: def.key, units, calls, callColumns, evaluations };
+}
