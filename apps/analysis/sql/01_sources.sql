@@ -27,7 +27,7 @@ CREATE OR REPLACE TABLE abtel_cli_events AS
   FROM otlp_event_rows('abtel_cli_log_records') UNION ALL BY NAME FROM otlp_event_rows('abtel_cli_span_event_records');
 DROP TABLE abtel_cli_lines;
 
-CREATE OR REPLACE VIEW otlp_spans_all AS SELECT * EXCLUDE (line_status) FROM abtel_cli_spans WHERE line_status IS NULL;
+CREATE OR REPLACE VIEW otlp_spans_all AS SELECT * EXCLUDE (line_status, span_events) FROM abtel_cli_spans WHERE line_status IS NULL;
 CREATE OR REPLACE VIEW otlp_events_all AS FROM abtel_cli_events;
 -- Lines that carried no data, and why: invalid (not JSON), not_otlp, metrics.
 CREATE OR REPLACE VIEW otlp_bad_lines AS

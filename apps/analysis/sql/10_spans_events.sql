@@ -3,22 +3,13 @@
 -- abtel): otlp_spans_all (one row per span) and otlp_events_all (events from log records with an
 -- event name and from span events; origin says which).
 
--- `attributes` (all attributes, typed JSON values) is rendered only when a query reads it;
--- `attribute_list` keeps the typed OTLP list for fast lookups (otlp_attr(attribute_list, key)).
+-- `attributes` (all attributes as one object with typed values; unknown attributes are kept) is
+-- stored as JSON text and typed JSON here; look one up with otlp_json_attr_str/otlp_json_attr_num
+-- (attributes, key) or json_extract.
 CREATE OR REPLACE VIEW spans AS
-SELECT * EXCLUDE (attribute_list, resource_attribute_list),
-       otlp_attributes_json(attribute_list) AS attributes,
-       otlp_attributes_json(resource_attribute_list) AS resource_attributes,
-       attribute_list
+SELECT * REPLACE (CAST(attributes AS JSON) AS attributes, CAST(resource_attributes AS JSON) AS resource_attributes)
 FROM otlp_spans_all;
 
 CREATE OR REPLACE VIEW events AS
-SELECT * EXCLUDE (attribute_list),
-       otlp_attributes_json(attribute_list) AS attributes,
-       attribute_list
+SELECT * REPLACE (CAST(attributes AS JSON) AS attributes)
 FROM otlp_events_all;
-
--- Experiments whose exposures come from OpenFeature `feature_flag.evaluation` events
--- (exposure.source = feature_flag): flag key → experiment key. abtel fills it from the
--- definitions; in the duckdb CLI: INSERT INTO exposure_flags VALUES ('my-flag', 'my-experiment');
-CREATE TABLE IF NOT EXISTS exposure_flags (flag_key VARCHAR, experiment_key VARCHAR);

@@ -14,7 +14,7 @@ SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_
             ELSE coalesce(input_tokens, 0) + coalesce(output_tokens, 0) END AS total_tokens,
        cost_usd,
        CASE WHEN status_code = 2 OR error_type IS NOT NULL THEN 1 ELSE 0 END AS is_error,
-       coalesce(response_model, request_model) AS model, operation_name, response_id, attributes, attribute_list
+       coalesce(response_model, request_model) AS model, operation_name, response_id, attributes
 FROM spans
 WHERE operation_name IS NOT NULL OR request_model IS NOT NULL;
 

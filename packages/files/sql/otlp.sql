@@ -53,6 +53,12 @@ CREATE OR REPLACE MACRO otlp_value_str(v) AS
 -- An AnyValue as a number: coalesce(doubleValue, intValue); booleans count as 1/0; numeric strings are accepted.
 CREATE OR REPLACE MACRO otlp_value_num(v) AS
   coalesce(v.doubleValue, try_cast(v.intValue AS DOUBLE), CAST(v.boolValue AS DOUBLE), try_cast(v.stringValue AS DOUBLE));
+-- One attribute of a typed JSON attributes object (the `attributes` columns), by key: as text, and
+-- as a number (booleans 1/0, numeric strings accepted). Keys are quoted in the path, so dots are fine.
+CREATE OR REPLACE MACRO otlp_json_attr_str(attributes, k) AS json_extract_string(attributes, '$."' || k || '"');
+CREATE OR REPLACE MACRO otlp_json_attr_num(attributes, k) AS CASE json_type(attributes, '$."' || k || '"')
+  WHEN 'BOOLEAN' THEN CAST(CAST(json_extract_string(attributes, '$."' || k || '"') AS BOOLEAN) AS DOUBLE)
+  ELSE try_cast(json_extract_string(attributes, '$."' || k || '"') AS DOUBLE) END;
 -- A string-array attribute (e.g. abtel.experiments) as VARCHAR[].
 CREATE OR REPLACE MACRO otlp_str_list(attrs, k) AS
   json_extract_string(otlp_attr(attrs, k).arrayValue, '$.values[*].stringValue');
@@ -146,7 +152,7 @@ SELECT
   otlp_value_str(a_conversation) AS conversation_id,
   otlp_value_str(a_experiment) AS experiment_key,
   otlp_value_str(a_variation) AS variation,
-  CAST(otlp_value_num(a_version) AS INTEGER) AS experiment_version,
+  TRY_CAST(otlp_value_num(a_version) AS INTEGER) AS experiment_version,
   otlp_value_str(a_unit) AS assignment_unit,
   otlp_value_str(a_assignment_id) AS assignment_id,
   json_extract_string(a_experiments.arrayValue, '$.values[*].stringValue') AS experiments,
@@ -158,11 +164,11 @@ SELECT
   otlp_value_num(a_output_tokens) AS output_tokens,
   otlp_value_num(a_cost) AS cost_usd,
   otlp_value_str(a_error_type) AS error_type,
-  -- All attributes stay as their typed OTLP list; the `spans` view renders them as JSON on demand
-  -- (building JSON for every span up front costs more than parsing the line).
-  s.attributes AS attribute_list,
-  resource_attrs AS resource_attribute_list,
-  -- Span events stay nested here; otlp_event_rows flattens them next to log-record events.
+  -- All attributes as one typed JSON object (text; the `spans` view types it JSON).
+  CAST(otlp_attributes_json(s.attributes) AS VARCHAR) AS attributes,
+  CAST(otlp_attributes_json(resource_attrs) AS VARCHAR) AS resource_attributes,
+  -- Span events stay nested here; otlp_span_event_records + otlp_event_rows flatten them next to
+  -- log-record events (the base relation otlp_spans_all does not carry this column).
   list_transform(s.events, e -> {
     'time': otlp_time(e.timeUnixNano), 'name': e.name, 'attributes': e.attributes
   }) AS span_events,
@@ -284,7 +290,7 @@ SELECT
   coalesce(otlp_value_str(a_conversation), ctx_conversation_id) AS conversation_id,
   coalesce(otlp_value_str(a_experiment), ctx_experiment_key) AS experiment_key,
   coalesce(otlp_value_str(a_variation), ctx_variation) AS variation,
-  coalesce(CAST(otlp_value_num(a_version) AS INTEGER), ctx_experiment_version) AS experiment_version,
+  coalesce(TRY_CAST(otlp_value_num(a_version) AS INTEGER), ctx_experiment_version) AS experiment_version,
   coalesce(otlp_value_str(a_unit), ctx_assignment_unit) AS assignment_unit,
   coalesce(otlp_value_str(a_assignment_id), ctx_assignment_id) AS assignment_id,
   otlp_value_str(a_outcome_name) AS outcome_name,
@@ -302,7 +308,7 @@ SELECT
   otlp_value_str(a_flag_variant) AS flag_variant,
   otlp_value_str(a_flag_reason) AS flag_reason,
   otlp_value_str(a_flag_context_id) AS flag_context_id,
-  attribute_list,
+  CAST(otlp_attributes_json(attribute_list) AS VARCHAR) AS attributes,
   source_file,
   source_line
 FROM picked;

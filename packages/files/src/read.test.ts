@@ -10,8 +10,8 @@ const FIXTURES = new URL('../../../../shared/fixtures/otlp/', import.meta.url).p
 const fixture = (name: string): string => join(FIXTURES, name);
 
 /** The flattened rows with attributes rendered as JSON, as the analysis `spans`/`events` views do. */
-const SPANS = 'SELECT * EXCLUDE (attribute_list, resource_attribute_list, span_events), otlp_attributes_json(attribute_list) AS attributes, otlp_attributes_json(resource_attribute_list) AS resource_attributes FROM otlp_spans_all';
-const EVENTS = 'SELECT * EXCLUDE (attribute_list), otlp_attributes_json(attribute_list) AS attributes FROM otlp_events_all';
+const SPANS = 'SELECT * REPLACE (CAST(attributes AS JSON) AS attributes, CAST(resource_attributes AS JSON) AS resource_attributes) FROM otlp_spans_all';
+const EVENTS = 'SELECT * REPLACE (CAST(attributes AS JSON) AS attributes) FROM otlp_events_all';
 
 let dir: string;
 let instance: DuckDBInstance;
@@ -48,8 +48,8 @@ describe('every public OTLP fixture reads correctly', () => {
       status_message: 'status-cancelled',
       start_time: '2020-02-11T20:26:12.000Z',
       end_time: '2020-02-11T20:26:13.000Z',
-      // Data rows of JSON Lines carry their file; only bad lines are numbered (see locateBadLines).
-      source_line: null,
+      // Every row carries its file and line.
+      source_line: 1,
       resource_attributes: { 'resource-attr': 'resource-attr-val-1' },
       attributes: {},
     });

@@ -43,7 +43,7 @@ export const ATTRIBUTE_COLUMNS: Readonly<Record<string, string>> = {
 
 /** The value of any span attribute of a call, as a number (NULL when absent or not numeric). */
 export function spanAttributeSql(attribute: string): string {
-  return ATTRIBUTE_COLUMNS[attribute] ?? `otlp_value_num(otlp_attr(attribute_list, ${sqlString(attribute)}))`;
+  return ATTRIBUTE_COLUMNS[attribute] ?? `otlp_json_attr_num(attributes, ${sqlString(attribute)})`;
 }
 
 /** The SQL expression over `gen_ai_calls` a span metric reads, or undefined for other sources. */

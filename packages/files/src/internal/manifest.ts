@@ -23,11 +23,12 @@ export interface ManifestEntry {
 }
 
 /**
- * The Parquet layout written now. 3: span events stay nested in their span (`span_events`, with
- * `span_event_count` for skipping) and are not repeated as event rows. Parquet of another layout
- * is not read; the file is compacted again.
+ * The Parquet layout written now. 4: flat rows of three kinds (`record_type` span, event, bad);
+ * attributes as typed JSON text (`attributes`, `resource_attributes`) instead of nested OTLP
+ * key/value lists; span events are event rows. Parquet of another layout is not read; the file is
+ * compacted again.
  */
-export const PARQUET_FORMAT = 3;
+export const PARQUET_FORMAT = 4;
 
 export function parquetPathFor(source: string): string {
   return join(compactDirFor(source), `${basename(source)}.parquet`);

@@ -1,0 +1,144 @@
+/**
+ * The flat row files flatten.ts writes and the SQL that loads them: one row per line, fields
+ * separated by FIELD_SEPARATOR, NULL as NULL_FIELD, text fields that hold a control character or
+ * a backslash JSON-escaped behind ESCAPED_PREFIX. DuckDB's CSV reader loads them in parallel;
+ * the SELECTs below turn them into exactly the columns of sql/otlp.sql's macros.
+ */
+import { sqlStringList } from './sql.js';
+
+/** Unit separator: never occurs verbatim in a field (control characters are escaped). */
+export const FIELD_SEPARATOR = '\u001f';
+export const NULL_FIELD = '\\N';
+export const ESCAPED_PREFIX = '\\J';
+
+type Column = readonly [name: string, type: string];
+
+/** Span rows as written (nanosecond times and numbers converted by SPAN_SELECT). */
+export const SPAN_COLUMNS: readonly Column[] = [
+  ['trace_id', 'VARCHAR'],
+  ['span_id', 'VARCHAR'],
+  ['parent_span_id', 'VARCHAR'],
+  ['name', 'VARCHAR'],
+  ['kind', 'INTEGER'],
+  ['start_ns', 'BIGINT'],
+  ['end_ns', 'BIGINT'],
+  ['status_code', 'INTEGER'],
+  ['status_message', 'VARCHAR'],
+  ['service_name', 'VARCHAR'],
+  ['scope_name', 'VARCHAR'],
+  ['conversation_id', 'VARCHAR'],
+  ['experiment_key', 'VARCHAR'],
+  ['variation', 'VARCHAR'],
+  ['experiment_version', 'DOUBLE'],
+  ['assignment_unit', 'VARCHAR'],
+  ['assignment_id', 'VARCHAR'],
+  ['experiments', 'VARCHAR'],
+  ['operation_name', 'VARCHAR'],
+  ['request_model', 'VARCHAR'],
+  ['response_model', 'VARCHAR'],
+  ['response_id', 'VARCHAR'],
+  ['input_tokens', 'DOUBLE'],
+  ['output_tokens', 'DOUBLE'],
+  ['cost_usd', 'DOUBLE'],
+  ['error_type', 'VARCHAR'],
+  ['attributes', 'VARCHAR'],
+  ['resource_attributes', 'VARCHAR'],
+  ['source_file', 'VARCHAR'],
+  ['source_line', 'BIGINT'],
+];
+
+export const EVENT_COLUMNS: readonly Column[] = [
+  ['time_ns', 'BIGINT'],
+  ['event_name', 'VARCHAR'],
+  ['origin', 'VARCHAR'],
+  ['trace_id', 'VARCHAR'],
+  ['span_id', 'VARCHAR'],
+  ['conversation_id', 'VARCHAR'],
+  ['experiment_key', 'VARCHAR'],
+  ['variation', 'VARCHAR'],
+  ['experiment_version', 'DOUBLE'],
+  ['assignment_unit', 'VARCHAR'],
+  ['assignment_id', 'VARCHAR'],
+  ['outcome_name', 'VARCHAR'],
+  ['outcome_value', 'DOUBLE'],
+  ['evaluation_name', 'VARCHAR'],
+  ['score_value', 'DOUBLE'],
+  ['score_label', 'VARCHAR'],
+  ['explanation', 'VARCHAR'],
+  ['response_id', 'VARCHAR'],
+  ['judge_model', 'VARCHAR'],
+  ['judge_version', 'VARCHAR'],
+  ['sample_rate', 'DOUBLE'],
+  ['eval_source', 'VARCHAR'],
+  ['flag_key', 'VARCHAR'],
+  ['flag_variant', 'VARCHAR'],
+  ['flag_reason', 'VARCHAR'],
+  ['flag_context_id', 'VARCHAR'],
+  ['attributes', 'VARCHAR'],
+  ['source_file', 'VARCHAR'],
+  ['source_line', 'BIGINT'],
+];
+
+export const BAD_COLUMNS: readonly Column[] = [
+  ['source_file', 'VARCHAR'],
+  ['source_line', 'BIGINT'],
+  ['line_status', 'VARCHAR'],
+];
+
+/** A text column decoded: verbatim, or JSON-escaped behind ESCAPED_PREFIX. */
+function decoded(name: string): string {
+  return `CASE WHEN starts_with("${name}", '\\J') THEN json_extract_string(substr("${name}", 3), '$') ELSE "${name}" END`;
+}
+
+function timeOf(ns: string): string {
+  return `make_timestamp(${ns} // 1000)`;
+}
+
+/** The projection of one kind of row: written columns → the columns of the otlp.sql macros. */
+function projection(columns: readonly Column[], special: Record<string, string>): string {
+  return columns
+    .filter(([name]) => special[name] !== '')
+    .map(([name, type]) => {
+      if (special[name] !== undefined) return special[name];
+      return type === 'VARCHAR' && name !== 'attributes' && name !== 'resource_attributes' ? `${decoded(name)} AS "${name}"` : `"${name}"`;
+    })
+    .join(',\n  ');
+}
+
+const SPAN_SPECIAL: Record<string, string> = {
+  start_ns: `${timeOf('start_ns')} AS start_time, ${timeOf('end_ns')} AS end_time, (end_ns - start_ns) / 1e6 AS duration_ms`,
+  end_ns: '',
+  experiment_version: 'TRY_CAST(experiment_version AS INTEGER) AS experiment_version',
+  experiments: `from_json(experiments, '["VARCHAR"]') AS experiments`,
+};
+
+const EVENT_SPECIAL: Record<string, string> = {
+  time_ns: `${timeOf('time_ns')} AS time`,
+  origin: 'origin',
+  experiment_version: 'TRY_CAST(experiment_version AS INTEGER) AS experiment_version',
+};
+
+const BAD_SPECIAL: Record<string, string> = { line_status: 'line_status' };
+
+function readerSql(paths: readonly string[], columns: readonly Column[], maxLineBytes: number): string {
+  const types = columns.map(([name, type]) => `'${name}': '${type}'`).join(', ');
+  const lineSize = Math.max(2 * 1024 * 1024, maxLineBytes + 1024);
+  return `read_csv(${sqlStringList(paths)}, columns={${types}}, delim=chr(31), quote='', escape='', header=false,
+    auto_detect=false, nullstr='\\N', new_line='\\n', max_line_size=${lineSize}, buffer_size=${Math.max(32 * 1024 * 1024, lineSize)})`;
+}
+
+function emptySql(columns: readonly Column[]): string {
+  return `(SELECT ${columns.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`).join(', ')} WHERE false)`;
+}
+
+/**
+ * SELECT of the flat rows in `paths` as the columns of one relation: `spans` (otlp_spans without
+ * span_events and line_status), `events` (otlp_event_rows) or `bad` (source_file, source_line,
+ * line_status). `maxLineBytes`: the longest row, for the reader's line size limit.
+ */
+export function loadSql(kind: 'spans' | 'events' | 'bad', paths: readonly string[], maxLineBytes = 0): string {
+  const [columns, special] =
+    kind === 'spans' ? [SPAN_COLUMNS, SPAN_SPECIAL] : kind === 'events' ? [EVENT_COLUMNS, EVENT_SPECIAL] : [BAD_COLUMNS, BAD_SPECIAL];
+  const from = paths.length === 0 ? emptySql(columns) : readerSql(paths, columns, maxLineBytes);
+  return `SELECT ${projection(columns, special)} FROM ${from}`;
+}
