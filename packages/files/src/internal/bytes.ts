@@ -41,7 +41,7 @@ export class ByteRows {
       for (let i = start; i < end; i++) out[p++] = src[i]!;
       this.pos = p;
     } else {
-      this.buf.set(src.subarray(start, end), this.pos);
+      this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, length), this.pos);
       this.pos += length;
     }
   }

@@ -430,7 +430,12 @@ function open(file: Pick<DataFile, 'path' | 'gzip'>): AsyncIterable<Buffer> {
  * @example
  * const result = await flattenFile(describeFile('data/traces.jsonl'), { spans: 's.tsv', events: 'e.tsv', bad: 'b.tsv' });
  */
-export async function flattenFile(file: Pick<DataFile, 'path' | 'gzip' | 'format'>, targets: FlattenTargets): Promise<FlattenResult> {
+export async function flattenFile(
+  file: Pick<DataFile, 'path' | 'gzip' | 'format'>,
+  targets: FlattenTargets,
+  options: { fastScanner?: boolean } = {},
+): Promise<FlattenResult> {
+  const fast = options.fastScanner ?? true;
   const rows = new FlatRows(targets, file.path);
   let lines = 0;
   try {
@@ -444,7 +449,7 @@ export async function flattenFile(file: Pick<DataFile, 'path' | 'gzip' | 'format
         await forEachLine(open(file), (bytes, start, end, lineNumber) => {
           lines = lineNumber;
           if (end === start) return;
-          if (!scanner.line(bytes, start, end, lineNumber)) rows.line(bytes.toString('utf8', start, end), lineNumber);
+          if (!fast || !scanner.line(bytes, start, end, lineNumber)) rows.line(bytes.toString('utf8', start, end), lineNumber);
           rows.flushIfFull();
         });
       } catch (error) {

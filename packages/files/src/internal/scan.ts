@@ -17,7 +17,7 @@ import type { ByteRows } from './bytes.js';
 /** Thrown (one preallocated instance, no stack capture per throw) when the general path must read the line. */
 export const FALLBACK = { fallback: true } as const;
 
-const enc = (text: string): Uint8Array => Buffer.from(text, 'latin1');
+const enc = (text: string): Buffer => Buffer.from(text, 'latin1');
 
 // Promoted attribute slots.
 const S_CONV = 0;
@@ -179,7 +179,7 @@ const field = (): Field => ({ start: 0, end: 0, state: -1 });
  * const handled = scanner.line(buffer, 0, buffer.length, 1);
  */
 export class OtlpScanner {
-  private b: Uint8Array = new Uint8Array(0);
+  private b: Buffer = Buffer.alloc(0);
   private p = 0;
   private n = 0;
   // The last string read: content range and whether it holds escapes.
@@ -225,7 +225,7 @@ export class OtlpScanner {
    * Reads one line; true when its rows were written, false when the general path must read it
    * (nothing of the line is left in the outputs then).
    */
-  line(b: Uint8Array, start: number, end: number, lineNumber: number): boolean {
+  line(b: Buffer, start: number, end: number, lineNumber: number): boolean {
     const spanMark = this.spans.mark();
     const spanRows = this.spans.rows;
     const eventMark = this.events.mark();
@@ -388,6 +388,17 @@ export class OtlpScanner {
     this.sEnd = p;
     this.nInt = integer;
     this.p = p;
+  }
+
+  /** True (and consumed) when the bytes at the position are exactly `word` (no whitespace skipped). */
+  private lit(word: Buffer): boolean {
+    const b = this.b;
+    const p = this.p;
+    const length = word.length;
+    if (p + length > this.n) return false;
+    for (let i = 0; i < length; i++) if (b[p + i] !== word[i]) return false;
+    this.p = p + length;
+    return true;
   }
 
   private literal(word: Uint8Array): void {
@@ -763,6 +774,30 @@ export class OtlpScanner {
     if (!this.isNull() && this.openArray()) {
       let first = true;
       do {
+        // The compact form every exporter writes, {"key":"…","value":{…}}, without the general loop.
+        const save = this.p;
+        const mark = out.pos;
+        if (this.lit(P_KEY)) {
+          this.str();
+          if (!this.sEsc && this.lit(P_VALUE)) {
+            const keyStart = this.sStart;
+            const keyEnd = this.sEnd;
+            if (!first) out.byte(0x2c);
+            out.byte(QUOTE);
+            out.bytes(this.b, keyStart, keyEnd);
+            out.bytes(P_QUOTE_COLON, 0, 2);
+            let slot = this.slotOf(keyStart, keyEnd);
+            if (slot >= 0 && slots.kind[slot] !== V_NONE) slot = -1;
+            this.anyValue(slots, slot, 0);
+            if (this.p < this.n && this.b[this.p] === 0x7d) {
+              this.p++;
+              first = false;
+              continue;
+            }
+          }
+          this.p = save;
+          out.pos = mark;
+        }
         if (!this.openObject()) continue;
         let slot = -1;
         let seenKey = false;
@@ -814,6 +849,44 @@ export class OtlpScanner {
   private anyValue(slots: Slots, slot: number, depth: number): number {
     const out = this.scratch;
     if (depth > 16) throw FALLBACK;
+    const save = this.p;
+    const mark = out.pos;
+    if (this.lit(P_STRING_VALUE)) {
+      this.str();
+      if (this.p < this.n && this.b[this.p] === 0x7d) {
+        this.p++;
+        out.byte(QUOTE);
+        out.bytes(this.b, this.sStart, this.sEnd);
+        out.byte(QUOTE);
+        if (slot >= 0) this.record(slots, slot, V_STRING, this.sStart, this.sEnd, this.sEsc ? 1 : 0);
+        return V_STRING;
+      }
+      this.p = save;
+    } else if (this.lit(P_INT_VALUE)) {
+      if (this.b[this.p] === QUOTE) this.str();
+      else {
+        this.number();
+        if (!this.nInt) throw FALLBACK;
+      }
+      this.checkInteger(this.sStart, this.sEnd);
+      if (this.p < this.n && this.b[this.p] === 0x7d) {
+        this.p++;
+        out.bytes(this.b, this.sStart, this.sEnd);
+        if (slot >= 0) this.record(slots, slot, V_INT, this.sStart, this.sEnd, 0);
+        return V_INT;
+      }
+      this.p = save;
+    } else if (this.lit(P_DOUBLE_VALUE)) {
+      this.number();
+      if (this.p < this.n && this.b[this.p] === 0x7d) {
+        this.p++;
+        out.bytes(this.b, this.sStart, this.sEnd);
+        if (slot >= 0) this.record(slots, slot, V_DOUBLE, this.sStart, this.sEnd, 0);
+        return V_DOUBLE;
+      }
+      this.p = save;
+    }
+    out.pos = mark;
     if (this.isNull() || !this.openObject()) {
       out.ascii('null');
       return V_NONE;
@@ -1060,6 +1133,12 @@ export class OtlpScanner {
 }
 
 const NULL_WORD = enc('null');
+const P_KEY = enc('{"key":');
+const P_VALUE = enc(',"value":');
+const P_QUOTE_COLON = enc('":');
+const P_STRING_VALUE = enc('{"stringValue":');
+const P_INT_VALUE = enc('{"intValue":');
+const P_DOUBLE_VALUE = enc('{"doubleValue":');
 const TRUE_WORD = enc('true');
 const FALSE_WORD = enc('false');
 const SPAN_EVENT = enc('span_event');
