@@ -49,7 +49,7 @@ import {
 } from '@abtel/core';
 import { BoundedMap, BoundedSet } from './internal/bounded.js';
 import { AbtelLogRecordProcessor } from './log-processor.js';
-import { AbtelSpanProcessor } from './span-processor.js';
+import { AbtelSpanProcessor, type AbtelSpanProcessorOptions } from './span-processor.js';
 import { stateOf, withState } from './internal/context.js';
 import { EventRecorder, type EventsMode } from './internal/events.js';
 import { reportError, safely } from './internal/safe.js';
@@ -449,9 +449,12 @@ export class Abtel {
     return undefined;
   }
 
-  /** A span processor bound to this instance (stamping, exposures, response ids). */
-  spanProcessor(): AbtelSpanProcessor {
-    return new AbtelSpanProcessor(this);
+  /**
+   * A span processor bound to this instance (stamping, exposures, response ids); with `next`, it
+   * wraps the exporting processor so the provider has a single processor.
+   */
+  spanProcessor(options: AbtelSpanProcessorOptions = {}): AbtelSpanProcessor {
+    return new AbtelSpanProcessor(this, options);
   }
 
   /** A log-record processor that stamps log records of a conversation like spans. */

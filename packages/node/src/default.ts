@@ -9,7 +9,7 @@ import {
   type OutcomeInput,
 } from './abtel.js';
 import type { AbtelLogRecordProcessor } from './log-processor.js';
-import type { AbtelSpanProcessor } from './span-processor.js';
+import type { AbtelSpanProcessor, AbtelSpanProcessorOptions } from './span-processor.js';
 
 // The process-wide instance hangs off a registry symbol so that two copies of this package (or a
 // bundled copy) share it. It is created on first use, never on import.
@@ -93,12 +93,14 @@ export function recordEvaluation(evaluation: EvaluationInput): void {
 }
 
 /**
- * The span processor of the process-wide instance, for apps that configure their own SDK.
+ * The span processor of the process-wide instance, for apps that configure their own SDK: in
+ * front of the exporting processor, or wrapping it with `{ next }` (one processor in the chain).
  * @example
- * new NodeSDK({ spanProcessors: [abtelSpanProcessor(), new BatchSpanProcessor(new OTLPTraceExporter())] });
+ * new NodeSDK({ spanProcessors: [abtelSpanProcessor({ next: new BatchSpanProcessor(new OTLPTraceExporter()) })] });
+ * // or: spanProcessors: [abtelSpanProcessor(), new BatchSpanProcessor(new OTLPTraceExporter())]
  */
-export function abtelSpanProcessor(): AbtelSpanProcessor {
-  return defaultAbtel().spanProcessor();
+export function abtelSpanProcessor(options: AbtelSpanProcessorOptions = {}): AbtelSpanProcessor {
+  return defaultAbtel().spanProcessor(options);
 }
 
 /**

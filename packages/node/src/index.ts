@@ -22,6 +22,7 @@ export {
   withConversation,
 } from './default.js';
 export { AbtelSpanProcessor, isGenAiSpan } from './span-processor.js';
+export type { AbtelSpanProcessorOptions } from './span-processor.js';
 export { AbtelLogRecordProcessor } from './log-processor.js';
 export { AbtelBaggagePropagator, abtelPropagator } from './propagator.js';
 export { RedisAssignmentStore } from './redis-store.js';

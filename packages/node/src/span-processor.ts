@@ -24,31 +24,54 @@ export function isGenAiSpan(span: Pick<ReadableSpan, 'attributes' | 'name'>): bo
   return GEN_AI_FIRST_LETTERS.has(name.charCodeAt(0)) && GEN_AI_SPAN_NAME.test(name);
 }
 
+/** Options of `abtel.spanProcessor()` / `abtelSpanProcessor()`. */
+export interface AbtelSpanProcessorOptions {
+  /**
+   * The processor that exports (usually a `BatchSpanProcessor`). When given, the abtel processor
+   * forwards every call to it after its own work, so the provider holds one processor instead of
+   * two and the SDK's fan-out over processors is paid once per span. Without it, put the abtel
+   * processor before the exporting one in the provider's list.
+   */
+  next?: SpanProcessor;
+}
+
 /**
  * Stamps every span started inside a conversation context with the conversation and its
  * assignments, emits pending exposures at the first gen_ai span, and remembers which span
- * produced each `gen_ai.response.id` (bounded) for `recordEvaluation`. Never throws.
+ * produced each `gen_ai.response.id` (bounded) for `recordEvaluation`. Never throws; errors of
+ * the `next` processor propagate exactly as they would from the provider's own list.
  * @example
- * const sdk = new NodeSDK({ spanProcessors: [abtelSpanProcessor(), new BatchSpanProcessor(new OTLPTraceExporter())] });
+ * // Alone, in front of the exporting processor:
+ * new NodeSDK({ spanProcessors: [abtelSpanProcessor(), new BatchSpanProcessor(new OTLPTraceExporter())] });
+ * // Or wrapping it (one processor in the chain):
+ * new NodeSDK({ spanProcessors: [abtelSpanProcessor({ next: new BatchSpanProcessor(new OTLPTraceExporter()) })] });
  */
 export class AbtelSpanProcessor implements SpanProcessor {
   readonly #abtel: Abtel;
+  readonly #next: SpanProcessor | undefined;
+  /** Undefined unless `next` has it: the SDK then skips the call altogether. */
+  readonly onEnding?: (span: Span) => void;
 
-  constructor(abtel: Abtel) {
+  constructor(abtel: Abtel, options: AbtelSpanProcessorOptions = {}) {
     this.#abtel = abtel;
+    const next = options.next;
+    this.#next = next;
+    if (next?.onEnding !== undefined) this.onEnding = (span) => next.onEnding?.(span);
   }
 
   onStart(span: Span, parentContext: Context): void {
     try {
       const state = stateOf(parentContext);
-      if (state === undefined) return;
-      stampSpan(span, state.spanStamp());
-      if (state.hasPendingExposure && isGenAiSpan(span)) {
-        this.#abtel.exposePending(state, trace.setSpan(parentContext, span));
+      if (state !== undefined) {
+        stampSpan(span, state.spanStamp());
+        if (state.hasPendingExposure && isGenAiSpan(span)) {
+          this.#abtel.exposePending(state, trace.setSpan(parentContext, span));
+        }
       }
     } catch (error) {
       reportError('stamping a span', error);
     }
+    this.#next?.onStart(span, parentContext);
   }
 
   onEnd(span: ReadableSpan): void {
@@ -58,13 +81,14 @@ export class AbtelSpanProcessor implements SpanProcessor {
     } catch (error) {
       reportError('remembering a response id', error);
     }
+    this.#next?.onEnd(span);
   }
 
   forceFlush(): Promise<void> {
-    return Promise.resolve();
+    return this.#next === undefined ? Promise.resolve() : this.#next.forceFlush();
   }
 
   shutdown(): Promise<void> {
-    return Promise.resolve();
+    return this.#next === undefined ? Promise.resolve() : this.#next.shutdown();
   }
 }

@@ -24,46 +24,110 @@ export class SpanStamp {
   readonly writableDirectly: boolean;
   /** Length of the longest string (alone or in an array): the direct write needs a value-length limit at least this long. */
   readonly longestString: number;
-  // Same content as `attributes`, but NOT frozen: V8 copies an extensible plain object with
-  // `{ ...template }` in one step (object-clone fast path) and Object.assign from it faster too,
-  // while a frozen source falls off those paths (measured: about 10 % of a bare span's cost).
-  // Never handed out, so nothing can change it.
-  readonly #template: Attributes;
+  // The values in the order of `keys` (arrays frozen), and the writers compiled for those names.
+  readonly #values: readonly AttributeValue[];
+  readonly #writers: Writers;
 
   constructor(attributes: Attributes) {
-    const template: Attributes = {};
+    const keys: string[] = [];
+    const values: AttributeValue[] = [];
     let valid = true;
     let longest = 0;
     for (const [key, value] of Object.entries(attributes)) {
       // setAttribute ignores null and undefined values without a word.
       if (value === null || value === undefined) continue;
       // An invalid name or value stays in, so the SDK's setAttribute path rejects it with its warning.
-      if (key.length === 0 || !isAttributeValue(value)) valid = false;
-      const stored = Array.isArray(value) ? Object.freeze([...value]) : value;
-      template[key] = stored as AttributeValue;
+      // `__proto__` too: assigning it would replace the attribute object's prototype.
+      if (key.length === 0 || key === '__proto__' || !isAttributeValue(value)) valid = false;
+      const stored = (Array.isArray(value) ? Object.freeze([...value]) : value) as AttributeValue;
+      keys.push(key);
+      values.push(stored);
       longest = Math.max(longest, longestStringIn(stored));
     }
-    this.#template = template;
-    this.attributes = Object.freeze({ ...template });
-    this.keys = Object.freeze(Object.keys(template));
+    const frozen: Attributes = {};
+    for (let i = 0; i < keys.length; i++) frozen[keys[i]!] = values[i];
+    this.attributes = Object.freeze(frozen);
+    this.keys = Object.freeze(keys);
+    this.#values = Object.freeze(values);
+    // An invalid stamp is never written directly; it gets the uncompiled writers.
+    this.#writers = valid ? writersFor(this.keys) : loopWriters(this.keys);
     this.writableDirectly = valid;
     this.longestString = longest;
   }
 
-  /** A fresh, extensible copy of the attributes (arrays shared: they are frozen). */
-  copy(): Attributes {
-    return { ...this.#template };
+  /**
+   * Adds the attributes to `target`, which must have none of them yet (the SDK span's own empty
+   * attribute object): in place, so a stamped span allocates no attribute object of its own.
+   */
+  writeInto(target: Record<string, unknown>): void {
+    this.#writers.write(target, this.#values);
   }
 
   /** Writes the attributes into `target`, overwriting same-named ones; returns how many were new there. */
-  assignTo(target: object): number {
-    const template = this.#template;
-    let added = 0;
-    for (const key in template) if (!hasOwn.call(target, key)) added += 1;
-    // From the extensible template: Object.assign from a frozen source is measurably slower.
-    Object.assign(target, template);
-    return added;
+  assignTo(target: Record<string, unknown>): number {
+    return this.#writers.assign(target, this.#values, hasOwn);
   }
+}
+
+/** Writes values (in the order of one list of names) into an attribute object. */
+interface Writers {
+  /** Into an object that has none of the names yet. */
+  write(target: Record<string, unknown>, values: readonly unknown[]): void;
+  /** Into any attribute object; returns how many names were new there. */
+  assign(target: Record<string, unknown>, values: readonly unknown[], has: typeof hasOwn): number;
+}
+
+// A stamp's names come from a handful of layouts (the contract's attributes, with or without
+// `abtel.assignment.id` / `abtel.experiments`), shared by every conversation; the cache holds one
+// compiled pair of writers per layout. Bounded: beyond it, layouts get the loop writers.
+const MAX_LAYOUTS = 64;
+const layouts = new Map<string, Writers>();
+
+/**
+ * Writers specialised for `keys`. Compiled with the names as string literals: a store to a
+ * literal name is a monomorphic, cached hidden-class transition for V8, while a store whose name
+ * is read from an array or a loop variable took about 100 ns more per span (measured on the SDK's
+ * span). Names are embedded with JSON.stringify (a valid, fully escaped JavaScript string
+ * literal), values are passed in, so no input is ever evaluated as code. Falls back to loop
+ * writers (same result, slower) when code generation is disabled (`--disallow-code-generation-from-strings`).
+ */
+function writersFor(keys: readonly string[]): Writers {
+  const layout = keys.join('\u0000');
+  const cached = layouts.get(layout);
+  if (cached !== undefined) return cached;
+  const writers = compileWriters(keys) ?? loopWriters(keys);
+  if (layouts.size < MAX_LAYOUTS) layouts.set(layout, writers);
+  return writers;
+}
+
+function compileWriters(keys: readonly string[]): Writers | undefined {
+  try {
+    const names = keys.map((key) => JSON.stringify(key));
+    const writeBody = names.map((name, i) => `t[${name}] = v[${i}];`).join('\n');
+    const assignBody = names.map((name, i) => `if (!h.call(t, ${name})) a++;\nt[${name}] = v[${i}];`).join('\n');
+    const write = new Function('t', 'v', `'use strict';\n${writeBody}`) as Writers['write'];
+    const assign = new Function('t', 'v', 'h', `'use strict';\nlet a = 0;\n${assignBody}\nreturn a;`) as Writers['assign'];
+    return { write, assign };
+  } catch {
+    return undefined;
+  }
+}
+
+function loopWriters(keys: readonly string[]): Writers {
+  return {
+    write(target, values) {
+      for (let i = 0; i < keys.length; i++) target[keys[i]!] = values[i];
+    },
+    assign(target, values, has) {
+      let added = 0;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        if (!has.call(target, key)) added++;
+        target[key] = values[i];
+      }
+      return added;
+    },
+  };
 }
 
 function longestStringIn(value: unknown): number {
@@ -119,10 +183,8 @@ function writeDirectly(span: SdkSpanFields, stamp: SpanStamp): boolean {
     const current = span.attributes as Record<string, unknown> | null;
     if (typeof current !== 'object' || current === null) return false;
     if (count === 0 && isEmpty(current)) {
-      // The span has no attributes yet (most spans): a fresh copy replaces its empty object.
-      const fresh = stamp.copy();
-      span.attributes = fresh;
-      if (span.attributes !== fresh) return false; // not a plain writable field after all
+      // The span has no attributes yet (most spans): its own empty object receives them.
+      stamp.writeInto(current);
       span._attributesCount = stamp.keys.length;
       return true;
     }

@@ -40,9 +40,11 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   if (config.captureContent !== undefined) openai.setConfig({ ...openai.getConfig(), captureMessageContent: config.captureContent });
 
   const sdk = new NodeSDK({
+    // One processor in the chain: abtel wraps the exporting one.
     spanProcessors: [
-      abtel.spanProcessor(),
-      new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl })),
+      abtel.spanProcessor({
+        next: new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl })),
+      }),
     ],
     logRecordProcessors: [
       abtel.logRecordProcessor(),
