@@ -1,3 +1,8 @@
+-- Experiments whose exposures come from OpenFeature `feature_flag.evaluation` events
+-- (exposure.source = feature_flag): flag key → experiment key. abtel fills it from the
+-- definitions; in the duckdb CLI: INSERT INTO exposure_flags VALUES ('my-flag', 'my-experiment');
+CREATE TABLE IF NOT EXISTS exposure_flags (flag_key VARCHAR, experiment_key VARCHAR);
+
 -- exposures: the first exposure per (experiment, unit); duplicates removed, units that were
 -- assigned but never exposed are not here at all. The unit is abtel.assignment.id when the
 -- experiment randomises on something other than the conversation, else the conversation id.

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ExperimentDefinition, assign, type MetricDefinition } from '@abtel/core';
+import { ExperimentDefinition, assign, bucketSql, sqlString, variationSql, type MetricDefinition } from '@abtel/core';
 import { openDataset, type Dataset } from './dataset.js';
-import { armMetricStats, guardrailWindows, health, judgeTrend, population, segmentMix } from './stats.js';
+import { armMetricStats, guardrailWindows, health, judgeTrend, metricStatsSql, population, segmentMix } from './stats.js';
 import { writeSyntheticDataset, type SyntheticResult, type SyntheticUnit } from './synthetic.js';
 
 const definition = ExperimentDefinition.parse({
@@ -169,5 +169,74 @@ describe('population and health', () => {
     expect(windows.length).toBeGreaterThan(20);
     const calls = sum(windows.flatMap((w) => w.stats.map((s) => s.denomSum ?? 0)));
     expect(calls).toBe(sum(units.map((u) => u.calls.length)));
+  });
+});
+
+describe('the materialised working set gives what the plain views give', () => {
+  // metricStatsSql is the SQL a user runs over the views in the duckdb CLI; armMetricStats and
+  // guardrailWindows read the per-experiment tables instead. Both must agree exactly (sums up to
+  // the order of floating-point addition), quantile samples included.
+  const metrics: MetricDefinition[] = [
+    { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' },
+    { name: 'csat', kind: 'mean', from: { outcome: 'csat' }, direction: 'increase', covariate: { outcome: 'resolved' } },
+    { name: 'cost', kind: 'sum', from: { span_attribute: 'abtel.usage.cost_usd' }, direction: 'decrease', cap: { percentile: 90 } },
+    { name: 'calls', kind: 'count', from: { span_value: 'calls' }, direction: 'decrease' },
+    { name: 'errors', kind: 'ratio', from: { span_value: 'error' }, direction: 'decrease', window: { hours: 1 } },
+    { name: 'latency', kind: 'ratio', from: { span_value: 'duration_ms' }, direction: 'decrease' },
+    { name: 'p90', kind: 'quantile', quantile: 0.9, from: { span_value: 'duration_ms' }, direction: 'decrease' },
+    { name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' },
+  ];
+  type Row = Record<string, unknown> & { samples: number[][] | null };
+  const close = (a: unknown, b: unknown): void => {
+    if (typeof a === 'number' && typeof b === 'number') expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
+    else expect(a).toEqual(b);
+  };
+  const sortedUnits = (samples: number[][] | null | undefined): number[][] => (samples ?? []).map((unit) => [...unit].sort((x, y) => x - y));
+
+  test.each(metrics.map((metric) => [metric.name, metric] as const))('%s, per arm and per segment', async (_, metric) => {
+    for (const options of [{}, { segment: 'plan' }]) {
+      const viaViews = await ds.query<Row>(metricStatsSql(definition, metric, options));
+      const prepared = await armMetricStats(ds, definition, metric, options);
+      expect(prepared).toHaveLength(viaViews.length);
+      for (const row of viaViews) {
+        const arm = prepared.find((a) => a.variation === row.variation && (a.segment ?? null) === row.segment)!;
+        close(arm.units, row.units);
+        close(arm.n, row.n);
+        close(arm.sum, row.sum);
+        close(arm.sumSquares, row.sum_squares);
+        if (metric.kind === 'ratio') close(arm.crossSum, row.cross_sum);
+        if (metric.covariate) close(arm.covariateCrossSum, row.covariate_cross_sum);
+        if (metric.kind === 'quantile') {
+          close(arm.quantile, row.quantile);
+          expect(sortedUnits(arm.samples)).toEqual(sortedUnits(row.samples));
+        }
+      }
+    }
+  });
+  test('guardrail windows by call time, quantile samples per window', async () => {
+    const metric = metrics.find((m) => m.name === 'p90')!;
+    const viaViews = await ds.query<Row & { window_start: string }>(metricStatsSql(definition, metric, { windowMinutes: 60 }));
+    const windows = await guardrailWindows(ds, definition, metric, 60);
+    expect(windows.reduce((n, w) => n + w.stats.length, 0)).toBe(viaViews.length);
+    for (const row of viaViews) {
+      const arm = windows.find((w) => w.windowStart === row.window_start)!.stats.find((a) => a.variation === row.variation)!;
+      close(arm.n, row.n);
+      close(arm.sum, row.sum);
+      close(arm.quantile, row.quantile);
+      expect(sortedUnits(arm.samples)).toEqual(sortedUnits(row.samples));
+    }
+  });
+  test('the assignment audit counts what the SQL hash recomputes, also when the salt changed', async () => {
+    const resalted = ExperimentDefinition.parse({ ...definition, salt: 'another-salt' });
+    const salt = sqlString('another-salt');
+    const [expected] = await ds.query<{ checked: number; mismatches: number }>(
+      `SELECT count(*) AS checked,
+              count(*) FILTER (WHERE ${variationSql(resalted, bucketSql(salt, 'unit_id'))} IS DISTINCT FROM variation) AS mismatches
+       FROM exposures WHERE experiment_key = ${sqlString(definition.key)}`,
+    );
+    const result = await health(ds, resalted);
+    expect(expected!.mismatches).toBeGreaterThan(100);
+    expect(result.assignmentChecked).toBe(expected!.checked);
+    expect(result.assignmentMismatches).toBe(expected!.mismatches);
   });
 });

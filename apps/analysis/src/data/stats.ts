@@ -3,7 +3,8 @@
  * mix, computed by DuckDB over the views. @abtel/stats turns these numbers into tests; nothing here
  * does inference.
  */
-import { bucketSql, variationSql, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
+import { bucketOf, variationForBucket, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
+import type { DuckDBMaterializedResult, DuckDBVector } from '@duckdb/node-api';
 import { sqlString } from '@abtel/files';
 import type { Dataset } from './dataset.js';
 import { prepareExperiment, spanValueSql, type PreparedExperiment } from './prepare.js';
@@ -129,7 +130,13 @@ interface MetricSqlOptions extends ArmMetricOptions {
  * segment, covariate) → the metric's events per unit (window after exposure applied) → per-unit Y
  * (and N for ratios; the list of event values for quantiles) with the missing rule → winsorisation.
  */
-function perUnitCtes(def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions, sources: MetricSources): string {
+function perUnitCtes(
+  def: ExperimentDefinition,
+  metric: MetricDefinition,
+  options: MetricSqlOptions,
+  sources: MetricSources,
+  listValues: boolean,
+): { ctes: string; eventJoin: string } {
   const segment = options.segment
     ? `coalesce(json_extract_string(x.segments, ${jsonPath(options.segment)}), '(none)')`
     : 'CAST(NULL AS VARCHAR)';
@@ -175,14 +182,15 @@ function perUnitCtes(def: ExperimentDefinition, metric: MetricDefinition, option
       ? `least(${capExpr}, (SELECT quantile_cont(y, ${metric.cap.percentile / 100}) FROM valued WHERE included))`
       : capExpr;
 
-  return `
+  const eventJoin = `e.unit_index = u.unit_index ${eventWindows ? `AND u.window_start = time_bucket(${interval}, e.t)` : ''} ${windowFilter}`;
+  const ctes = `
 WITH ${covariateCte}
 units AS (${unitsSelect}),
 ev AS (${eventSql(def, metric, sources)}),
 per_unit AS (
-  SELECT u.unit_index, u.variation, u.segment, u.x_value, ${windowExpr} AS window_start,
+  SELECT u.unit_index, u.variation, u.segment, u.x_value, u.first_exposure_time, ${windowExpr} AS window_start,
          ${unitValueSql(metric)} AS raw_y, CAST(count(e.v) AS DOUBLE) AS events,
-         ${metric.kind === 'quantile' ? 'list(e.v) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
+         ${metric.kind === 'quantile' && listValues ? 'list(e.v) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
   FROM units u ${join} ev e ON e.unit_index = u.unit_index ${windowFilter}
   GROUP BY ALL
 ),
@@ -193,10 +201,14 @@ valued AS (
   FROM per_unit
 ),
 capped AS (SELECT * REPLACE (${capPercentile} AS y) FROM valued)`;
+  return { ctes, eventJoin };
 }
 
-/** Sums per (variation, segment, window) over `capped`, with the quantile point estimate; ordered. */
-function aggregateSql(metric: MetricDefinition, withSamples: boolean): string {
+/**
+ * Sums per (variation, segment, window) over `capped`, with the quantile point estimate (from the
+ * per-unit value lists, or from the events `ev` joined to `capped` as u by `eventJoin`); ordered.
+ */
+function aggregateSql(metric: MetricDefinition, withSamples: boolean, eventJoin?: string): string {
   return `,
 agg AS (
   SELECT variation, segment, window_start,
@@ -217,9 +229,13 @@ agg AS (
 q AS (
   ${
     metric.kind === 'quantile'
-      ? `SELECT variation, segment, window_start, quantile_cont(v, ${metric.quantile ?? 0.5}) AS quantile
-         FROM (SELECT variation, segment, window_start, unnest(vals) AS v FROM capped WHERE included AND vals IS NOT NULL)
-         GROUP BY ALL`
+      ? eventJoin
+        ? `SELECT u.variation, u.segment, u.window_start, quantile_cont(e.v, ${metric.quantile ?? 0.5}) AS quantile
+           FROM ev e JOIN capped u ON ${eventJoin} WHERE u.included AND e.v IS NOT NULL
+           GROUP BY ALL`
+        : `SELECT variation, segment, window_start, quantile_cont(v, ${metric.quantile ?? 0.5}) AS quantile
+           FROM (SELECT variation, segment, window_start, unnest(vals) AS v FROM capped WHERE included AND vals IS NOT NULL)
+           GROUP BY ALL`
       : 'SELECT NULL AS variation, NULL AS segment, NULL AS window_start, CAST(NULL AS DOUBLE) AS quantile WHERE false'
   }
 )
@@ -240,7 +256,7 @@ ORDER BY agg.window_start NULLS FIRST, agg.segment NULLS FIRST, agg.variation`;
  * const sql = metricStatsSql(definition, { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' });
  */
 export function metricStatsSql(def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions = {}): string {
-  return perUnitCtes(def, metric, options, viewSources(def)) + aggregateSql(metric, true);
+  return perUnitCtes(def, metric, options, viewSources(def), true).ctes + aggregateSql(metric, true);
 }
 
 interface StatsRow {
@@ -284,15 +300,28 @@ function toArmStats(row: StatsRow, metric: MetricDefinition, quantileGroups = tr
 /** Runs a metric's statistics over the experiment's working set: one row per (window, segment, variation). */
 async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions): Promise<StatsRow[]> {
   const working = await prepareExperiment(ds, def);
-  const ctes = perUnitCtes(def, metric, options, preparedSources(working));
+  const sources = preparedSources(working);
+  const { ctes, eventJoin } = perUnitCtes(def, metric, options, sources, false);
   if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric, false));
-  // Quantiles: the per-unit rows once into a table; sums from it, and the event values as typed
-  // columns (a million values as DuckDB lists of lists cost more to convert than to compute).
-  const table = `abtel_quantile_units_${working.units}`;
-  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${ctes} SELECT * FROM capped`);
+  // Quantiles: the per-unit rows once into a table (numbered r in the order of the result: window,
+  // segment, variation, unit id; g numbers the groups); sums from it; the event values fetched as
+  // typed columns and grouped per unit here (DuckDB lists of lists of a million values cost more
+  // to build and convert than the statistics themselves).
+  const table = `abtel_quantile_${working.units}`;
+  const order = 'window_start NULLS FIRST, segment NULLS FIRST, variation';
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${ctes}
+    SELECT *, CAST(row_number() OVER (ORDER BY ${order}, unit_index) AS INTEGER) AS r,
+              CAST(dense_rank() OVER (ORDER BY ${order}) AS INTEGER) AS g
+    FROM capped`);
   try {
-    const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table})${aggregateSql(metric, false)}`);
-    const samples = await unitSamples(ds, table, rows.length);
+    const ev = `ev AS (${eventSql(def, metric, sources)})`;
+    const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table}), ${ev}${aggregateSql(metric, false, eventJoin)}`);
+    const samples = await unitSamples(
+      ds,
+      `SELECT r, g FROM ${table} WHERE included`,
+      `WITH ${ev} SELECT u.r, CAST(e.v AS DOUBLE) AS v FROM ev e JOIN ${table} u ON ${eventJoin} WHERE u.included AND e.v IS NOT NULL`,
+      rows.length,
+    );
     rows.forEach((row, index) => {
       row.samples = samples[index] ?? [];
     });
@@ -302,43 +331,53 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   }
 }
 
+/** Visits every chunk of a materialised result with its column vectors. */
+function eachChunk(result: DuckDBMaterializedResult, visit: (columns: DuckDBVector[], rows: number) => void): void {
+  for (let index = 0; index < result.chunkCount; index++) {
+    const chunk = result.getChunk(index);
+    const columns = Array.from({ length: chunk.columnCount }, (_, column) => chunk.getColumnVector(column));
+    visit(columns, chunk.rowCount);
+  }
+}
+
 /**
- * Per-group lists of per-unit event values of a quantile metric, groups in the order of the
- * statistics rows (window, segment, variation) and units in unit-id order.
+ * Per-group lists of per-unit event values of a quantile metric. `unitsSql` gives (r, g) for each
+ * included per-unit row, `valuesSql` gives (r, v) for each event value in any order; a counting
+ * sort by r puts the units in r order (unit-id order within each group) without a sort of events.
  */
-async function unitSamples(ds: Dataset, table: string, groupCount: number): Promise<number[][][]> {
-  const result = await ds.connection.run(`
-    WITH capped AS (FROM ${table}),
-    groups AS (
-      SELECT variation, segment, window_start,
-             CAST(row_number() OVER (ORDER BY window_start NULLS FIRST, segment NULLS FIRST, variation) AS INTEGER) AS g
-      FROM (SELECT DISTINCT variation, segment, window_start FROM capped))
-    SELECT g.g, c.unit_index, CAST(unnest(c.vals) AS DOUBLE) AS v
-    FROM capped c JOIN groups g ON g.variation = c.variation AND g.segment IS NOT DISTINCT FROM c.segment
-                                AND g.window_start IS NOT DISTINCT FROM c.window_start
-    WHERE c.included AND len(c.vals) > 0
-    ORDER BY 1, 2`);
-  const groups: number[][][] = Array.from({ length: groupCount }, () => []);
-  let unit: number[] = [];
-  let lastGroup = -1;
-  let lastUnit = -1;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    const g = chunk.getColumnVector(0);
-    const u = chunk.getColumnVector(1);
-    const v = chunk.getColumnVector(2);
-    for (let row = 0; row < chunk.rowCount; row++) {
-      const group = g.getItem(row) as number;
-      const unitIndex = u.getItem(row) as number;
-      if (group !== lastGroup || unitIndex !== lastUnit) {
-        unit = [];
-        groups[group - 1]?.push(unit);
-        lastGroup = group;
-        lastUnit = unitIndex;
-      }
-      unit.push(v.getItem(row) as number);
+async function unitSamples(ds: Dataset, unitsSql: string, valuesSql: string, groupCount: number): Promise<number[][][]> {
+  // r numbers every per-unit row, included or not: size by the largest r.
+  const units = await ds.connection.run(`SELECT r, g FROM (${unitsSql}) ORDER BY r DESC`);
+  let groupOf = new Int32Array(0);
+  eachChunk(units, ([r, g], rows) => {
+    for (let row = 0; row < rows; row++) {
+      const id = r!.getItem(row) as number;
+      if (groupOf.length === 0) groupOf = new Int32Array(id + 1);
+      groupOf[id] = g!.getItem(row) as number;
     }
+  });
+  const events = await ds.connection.run(valuesSql);
+  const rowOf = new Int32Array(events.rowCount);
+  const valueOf = new Float64Array(events.rowCount);
+  const starts = new Int32Array(groupOf.length + 1);
+  let at = 0;
+  eachChunk(events, ([r, v], rows) => {
+    for (let row = 0; row < rows; row++, at++) {
+      const id = r!.getItem(row) as number;
+      rowOf[at] = id;
+      valueOf[at] = v!.getItem(row) as number;
+      starts[id + 1]! += 1;
+    }
+  });
+  for (let id = 1; id < starts.length; id++) starts[id]! += starts[id - 1]!;
+  const sorted = new Float64Array(at);
+  const next = starts.slice(0, groupOf.length);
+  for (let i = 0; i < at; i++) sorted[next[rowOf[i]!]!++] = valueOf[i]!;
+  const groups: number[][][] = Array.from({ length: groupCount }, () => []);
+  for (let id = 1; id < groupOf.length; id++) {
+    const from = starts[id]!;
+    const to = starts[id + 1]!;
+    if (to > from) groups[groupOf[id]! - 1]?.push(Array.from(sorted.subarray(from, to)));
   }
   return groups;
 }
@@ -458,8 +497,8 @@ export interface Health {
 }
 
 /**
- * Data health: the assignment audit (each exposed unit's variation recomputed in SQL from the
- * definition with the documented hash, for exposures under the current version), exposures with no
+ * Data health: the assignment audit (each exposed unit's variation recomputed from the definition
+ * with the documented hash, for exposures under the current version), exposures with no
  * gen_ai call, outcomes with no exposure, the newest event time, and bad lines.
  * @example
  * const { assignmentMismatches, assignmentChecked } = await health(ds, definition);
@@ -467,13 +506,7 @@ export interface Health {
 export async function health(ds: Dataset, def: ExperimentDefinition): Promise<Health> {
   const { units, calls } = await prepareExperiment(ds, def);
   const key = sqlString(def.key);
-  const salt = sqlString(def.salt ?? def.key);
-  const [audit] = await ds.query<{ checked: number; mismatches: number }>(
-    `WITH checked AS (
-       SELECT variation, ${variationSql(def, bucketSql(salt, 'unit_id'))} AS planned
-       FROM ${units} WHERE (experiment_version IS NULL OR experiment_version = ${Number(def.version)}))
-     SELECT count(*) AS checked, count(*) FILTER (WHERE planned IS DISTINCT FROM variation) AS mismatches FROM checked`,
-  );
+  const audit = await assignmentAudit(ds, def, units);
   const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; last_event: string | null }>(
     `SELECT
        (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${calls} c WHERE c.u = x.unit_index)) AS without_call,
@@ -484,14 +517,37 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
        greatest((SELECT max(time) FROM events), (SELECT max(end_time) FROM spans)) AS last_event`,
   );
   const result: Health = {
-    assignmentMismatches: audit?.mismatches ?? 0,
-    assignmentChecked: audit?.checked ?? 0,
+    assignmentMismatches: audit.mismatches,
+    assignmentChecked: audit.checked,
     exposuresWithoutCall: counts?.without_call ?? 0,
     outcomesWithoutExposure: counts?.orphan_outcomes ?? 0,
     badLines: ds.badLineCount,
   };
   if (counts?.last_event) result.lastEventTime = counts.last_event;
   return result;
+}
+
+/**
+ * Recomputes the planned variation of every exposed unit under the current version with the
+ * assignment hash (`bucketOf`, `variationForBucket`: the same function as `bucketSql` and
+ * `variationSql` in SQL, with shared test vectors) and counts the units exposed to another one.
+ * In JavaScript because the hash costs SQL list lambdas per byte (≈ 4 µs per unit in DuckDB).
+ */
+async function assignmentAudit(ds: Dataset, def: ExperimentDefinition, units: string): Promise<{ checked: number; mismatches: number }> {
+  const salt = def.salt ?? def.key;
+  const result = await ds.connection.run(
+    `SELECT unit_id, variation FROM ${units} WHERE experiment_version IS NULL OR experiment_version = ${Number(def.version)}`,
+  );
+  let checked = 0;
+  let mismatches = 0;
+  eachChunk(result, ([unitIds, variations], rows) => {
+    for (let row = 0; row < rows; row++) {
+      checked += 1;
+      const planned = variationForBucket(def, bucketOf(salt, unitIds!.getItem(row) as string));
+      if (planned !== variations!.getItem(row)) mismatches += 1;
+    }
+  });
+  return { checked, mismatches };
 }
 
 /**
