@@ -296,9 +296,13 @@ export class StickyRouter {
   private readonly store: AssignmentStore | undefined;
   private readonly memory: MemoryAssignmentStore | undefined;
   private readonly now: () => number;
+  // The last experiment routed: services route one experiment many times in a row, and comparing
+  // the key saves a Map lookup per call (an ExperimentSet is immutable).
+  private recentKey: string | undefined;
+  private recentDefinition: ExperimentDefinition | undefined;
+  private recentRunning = false;
   // Sticky-hit results of the last definition routed, by `MemoryAssignmentStore.hit` code: a hit
   // while running depends only on the definition and the stored (variation, migrated, exposed).
-  private hitsOf: ExperimentDefinition | undefined;
   private hits: (RouteResult | undefined)[] = [];
   private readonly hitsByDefinition = new WeakMap<ExperimentDefinition, (RouteResult | undefined)[]>();
 
@@ -317,24 +321,15 @@ export class StickyRouter {
    * @throws AbtelError `not_found` for an unknown experiment key.
    */
   route(experimentKey: string, unit: UnitContext, options?: RouteOptions): MaybePromise<RouteResult> {
-    const def = this.experiments.require(experimentKey);
+    const def = experimentKey === this.recentKey ? (this.recentDefinition as ExperimentDefinition) : this.definition(experimentKey);
     const store = this.store;
     if (store === undefined) return route(def, unit, undefined, options);
     const at = this.now();
     const memory = this.memory;
-    if (memory !== undefined && def.state === 'running') {
+    if (memory !== undefined && this.recentRunning) {
       // Fast path: one lookup, no snapshot, no new result object.
-      const code = memory.hit(def.key, unit.id, at);
+      const code = memory.hit(experimentKey, unit.id, at);
       if (code < 0) return this.settle(store, def, unit, undefined, options, at, true);
-      if (def !== this.hitsOf) {
-        let hits = this.hitsByDefinition.get(def);
-        if (hits === undefined) {
-          hits = [];
-          this.hitsByDefinition.set(def, hits);
-        }
-        this.hitsOf = def;
-        this.hits = hits;
-      }
       const cached = this.hits[code];
       if (cached !== undefined) return cached;
       const routed = route(def, unit, { variation: memory.hitVariation(code), version: def.version, assignedAt: at, lastActiveAt: at, migrated: memory.hitMigrated(code), exposed: memory.hitExposed(code) }, options);
@@ -349,6 +344,21 @@ export class StickyRouter {
     const stored = touched ? (store.getAndTouch as NonNullable<AssignmentStore['getAndTouch']>)(experimentKey, unit.id, at) : store.get(experimentKey, unit.id);
     if (isPromise(stored)) return stored.then((value) => this.settle(store, def, unit, value, options, at, touched));
     return this.settle(store, def, unit, stored, options, at, touched);
+  }
+
+  /** Looks a definition up and makes it the recent one (with its sticky-hit results). */
+  private definition(experimentKey: string): ExperimentDefinition {
+    const def = this.experiments.require(experimentKey);
+    let hits = this.hitsByDefinition.get(def);
+    if (hits === undefined) {
+      hits = [];
+      this.hitsByDefinition.set(def, hits);
+    }
+    this.recentKey = experimentKey;
+    this.recentDefinition = def;
+    this.recentRunning = def.state === 'running';
+    this.hits = hits;
+    return def;
   }
 
   private settle(
