@@ -44,6 +44,10 @@ export interface ConversationInfo {
  * context was created) is seen by every later span of that conversation.
  */
 export class ConversationState {
+  // Read on every span start, so declared first: same cache line as the object header.
+  #spanStamp: SpanStamp | undefined;
+  // Cached because the span processor asks on every span start.
+  #pendingExposure: boolean | undefined;
   readonly conversationId: string | undefined;
   readonly userId: string | undefined;
   readonly accountId: string | undefined;
@@ -52,9 +56,6 @@ export class ConversationState {
   /** Experiments whose exposure this state already emitted (cheap check before the global dedupe). */
   readonly #exposed = new Set<string>();
   #assignments: ActiveAssignment[] = [];
-  #spanStamp: SpanStamp | undefined;
-  // Cached because the span processor asks on every span start.
-  #pendingExposure: boolean | undefined;
 
   constructor(info: Partial<ConversationInfo>, inherited: readonly ActiveAssignment[] = []) {
     this.conversationId = info.conversationId;
