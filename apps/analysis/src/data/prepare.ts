@@ -21,6 +21,12 @@ export interface PreparedExperiment {
   readonly calls: string;
   /** Value columns present in `calls`, by the SQL expression over `gen_ai_calls` they hold. */
   readonly callColumns: ReadonlyMap<string, string>;
+  /**
+   * Per exposed unit with calls: u, calls (count), and for each column cN of `calls`: cN_s (sum as
+   * DOUBLE), cN_n (count of non-NULL values), cN_b (1.0 when any value > 0, 0.0 when none, NULL
+   * when all are NULL); calls_s/_n/_b for the call count itself, none_* for a value that is never set.
+   */
+  readonly unitCalls: string;
   /** The experiment's evaluations with the unit_index of their unit. */
   readonly evaluations: string;
 }
@@ -117,6 +123,7 @@ async function materialise(ds: Dataset, def: ExperimentDefinition, metrics: read
   const units = `abtel_units_${id}`;
   const calls = `abtel_calls_${id}`;
   const evaluations = `abtel_evaluations_${id}`;
+  const unitCalls = `abtel_unit_calls_${id}`;
   const callColumns = callColumnsFor(metrics);
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${units} AS
     SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_index,
@@ -128,9 +135,17 @@ async function materialise(ds: Dataset, def: ExperimentDefinition, metrics: read
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${calls} AS
     SELECT x.unit_index AS u, c.start_time AS t${values}
     FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = c.unit_id`);
+  const sums = [...callColumns.values()]
+    .map((column) => `, sum(CAST(${column} AS DOUBLE)) AS ${column}_s, count(${column}) AS ${column}_n,
+       max(CASE WHEN ${column} > 0 THEN 1.0 WHEN ${column} IS NOT NULL THEN 0.0 END) AS ${column}_b`)
+    .join('');
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${unitCalls} AS
+    SELECT u, count(*) AS calls, CAST(count(*) AS DOUBLE) AS calls_s, count(*) AS calls_n, 1.0 AS calls_b,
+           CAST(NULL AS DOUBLE) AS none_s, 0 AS none_n, CAST(NULL AS DOUBLE) AS none_b${sums}
+    FROM ${calls} GROUP BY u`);
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${evaluations} AS
     SELECT x.unit_index, v.time, v.conversation_id, v.unit_id, v.name, v.score, v.label, x.variation
     FROM evaluation_events_resolved v JOIN ${units} x ON x.unit_id = v.unit_id
     WHERE v.experiment_key IS NULL OR v.experiment_key = ${key}`);
-  return { key: def.key, units, calls, callColumns, evaluations };
+  return { key: def.key, units, calls, callColumns, unitCalls, evaluations };
 }

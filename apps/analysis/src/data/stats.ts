@@ -65,6 +65,8 @@ interface MetricSources {
   readonly evaluations: string;
   readonly calls?: string;
   readonly callColumns?: ReadonlyMap<string, string>;
+  /** Per-unit sums of the call columns (see prepare.ts): spares a pass over the calls per metric. */
+  readonly unitCalls?: string;
 }
 
 /** Sources over the views alone (for SQL a user runs in the duckdb CLI). */
@@ -78,7 +80,13 @@ function viewSources(def: ExperimentDefinition): MetricSources {
 }
 
 function preparedSources(working: PreparedExperiment): MetricSources {
-  return { units: working.units, evaluations: working.evaluations, calls: working.calls, callColumns: working.callColumns };
+  return {
+    units: working.units,
+    evaluations: working.evaluations,
+    calls: working.calls,
+    callColumns: working.callColumns,
+    unitCalls: working.unitCalls,
+  };
 }
 
 /** SELECT unit_index, v (value), t (event time) of the metric's events for the experiment's units. */
@@ -102,6 +110,33 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: 
   }
   return `SELECT x.unit_index, ${value(expression)} AS v, c.start_time AS t
           FROM gen_ai_calls c JOIN ${sources.units} x ON x.unit_id = c.unit_id`;
+}
+
+/**
+ * The per-unit aggregate Y and event count N of a span metric read from the per-unit call sums
+ * (as `p`), when the metric needs no event times (no window after exposure, no time windows).
+ * The same values as `unitValueSql` over the events: sum(v) = s, count(v) = n, avg(v) = s / n, the
+ * binary max = b; NULL where the aggregate over no values is NULL.
+ */
+function preAggregatedSql(metric: MetricDefinition, sources: MetricSources): { y: string; n: string } | undefined {
+  if (!sources.unitCalls || !isSpanSource(metric) || metric.window) return undefined;
+  const expression = spanValueSql(metric) ?? 'NULL';
+  const column = expression === '1.0' ? 'calls' : expression === 'NULL' ? 'none' : sources.callColumns?.get(expression);
+  if (!column) return undefined;
+  const [sum, count, binary] = [`p.${column}_s`, `p.${column}_n`, `p.${column}_b`];
+  const n = `CAST(coalesce(${count}, 0) AS DOUBLE)`;
+  switch (metric.kind) {
+    case 'binary':
+      return { y: binary, n };
+    case 'count':
+      return { y: n, n };
+    case 'mean':
+      return { y: `CASE WHEN ${count} > 0 THEN ${sum} / ${count} END`, n };
+    case 'sum':
+    case 'ratio':
+    case 'quantile':
+      return { y: sum, n };
+  }
 }
 
 /** The per-unit aggregate Y of the metric's event values. */
@@ -183,17 +218,21 @@ function perUnitCtes(
       : capExpr;
 
   const eventJoin = `e.unit_index = u.unit_index ${eventWindows ? `AND u.window_start = time_bucket(${interval}, e.t)` : ''} ${windowFilter}`;
+  const preAggregated = windowed || listValues ? undefined : preAggregatedSql(metric, sources);
+  const perUnit = preAggregated
+    ? `SELECT u.unit_index, u.variation, u.segment, u.x_value, u.first_exposure_time, CAST(NULL AS TIMESTAMP) AS window_start,
+              ${preAggregated.y} AS raw_y, ${preAggregated.n} AS events, CAST(NULL AS DOUBLE[]) AS vals
+       FROM units u LEFT JOIN ${sources.unitCalls} p ON p.u = u.unit_index`
+    : `SELECT u.unit_index, u.variation, u.segment, u.x_value, u.first_exposure_time, ${windowExpr} AS window_start,
+              ${unitValueSql(metric)} AS raw_y, CAST(count(e.v) AS DOUBLE) AS events,
+              ${metric.kind === 'quantile' && listValues ? 'list(e.v) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
+       FROM units u ${join} ev e ON e.unit_index = u.unit_index ${windowFilter}
+       GROUP BY ALL`;
   const ctes = `
 WITH ${covariateCte}
 units AS (${unitsSelect}),
 ev AS (${eventSql(def, metric, sources)}),
-per_unit AS (
-  SELECT u.unit_index, u.variation, u.segment, u.x_value, u.first_exposure_time, ${windowExpr} AS window_start,
-         ${unitValueSql(metric)} AS raw_y, CAST(count(e.v) AS DOUBLE) AS events,
-         ${metric.kind === 'quantile' && listValues ? 'list(e.v) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
-  FROM units u ${join} ev e ON e.unit_index = u.unit_index ${windowFilter}
-  GROUP BY ALL
-),
+per_unit AS (${perUnit}),
 valued AS (
   SELECT *,
          ${missing === 'zero' ? 'coalesce(raw_y, 0)' : 'raw_y'} AS y,
