@@ -1,5 +1,10 @@
 -- OTLP JSON → flat rows, as plain DuckDB SQL (runs unchanged in the duckdb CLI).
 --
+-- abtel itself parses raw files with its own scanner (@abtel/files, src/internal/scan.ts and
+-- flatten.ts) into the same columns; these macros are the SQL-only path for the duckdb CLI (and
+-- the reference the scanner's semantics follow), plus helpers both paths use
+-- (otlp_json_attr_str/otlp_json_attr_num over the `attributes` JSON).
+--
 -- Input: any relation with columns (source_file VARCHAR, source_line BIGINT, line VARCHAR), one
 -- OTLP JSON document per row (a JSON Lines line, or a whole pretty-printed file). Pass its name
 -- to the table macros: `FROM otlp_spans('my_lines')`, `FROM otlp_log_events('my_lines')`.
