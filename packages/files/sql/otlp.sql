@@ -42,7 +42,9 @@ END;
 -- All attributes as one JSON object with typed values (unknown attributes are kept, never an error).
 CREATE OR REPLACE MACRO otlp_attributes_json(attrs) AS
   CASE WHEN attrs IS NULL OR len(attrs) = 0 THEN '{}'::JSON
-  ELSE ('{' || array_to_string(list_transform(list_filter(attrs, a -> a.key IS NOT NULL), a -> to_json(a.key) || ':' || otlp_value_json(a.value)), ',') || '}')::JSON
+  -- The first occurrence of a key wins (as in abtel's own parser).
+  ELSE ('{' || array_to_string(list_transform(list_filter(attrs, (a, i) -> a.key IS NOT NULL
+      AND list_position(list_transform(attrs, x -> x.key), a.key) = i), a -> to_json(a.key) || ':' || otlp_value_json(a.value)), ',') || '}')::JSON
   END;
 
 -- The AnyValue of one attribute key (first occurrence), NULL when absent. Readers pick each key
@@ -64,6 +66,29 @@ CREATE OR REPLACE MACRO otlp_json_attr_str(attributes, k) AS json_extract_string
 CREATE OR REPLACE MACRO otlp_json_attr_num(attributes, k) AS CASE json_type(attributes, '$."' || k || '"')
   WHEN 'BOOLEAN' THEN CAST(CAST(json_extract_string(attributes, '$."' || k || '"') AS BOOLEAN) AS DOUBLE)
   ELSE try_cast(json_extract_string(attributes, '$."' || k || '"') AS DOUBLE) END;
+-- A span's attributes are stored as `extra_attributes` (JSON text) without the string-valued
+-- attributes that have their own column (half the bytes); `stripped_attributes` has a bit per
+-- attribute left out. This puts them back: the span's full typed attributes object.
+CREATE OR REPLACE MACRO otlp_strip_bit(k) AS CASE k
+  WHEN 'gen_ai.conversation.id' THEN 1 WHEN 'abtel.experiment.key' THEN 2 WHEN 'abtel.experiment.variation' THEN 4
+  WHEN 'abtel.assignment.unit' THEN 8 WHEN 'abtel.assignment.id' THEN 16 WHEN 'gen_ai.operation.name' THEN 32
+  WHEN 'gen_ai.request.model' THEN 64 WHEN 'gen_ai.response.model' THEN 128 WHEN 'gen_ai.response.id' THEN 256
+  WHEN 'error.type' THEN 512 ELSE 0 END;
+CREATE OR REPLACE MACRO otlp_span_attributes(extra_attributes, stripped_attributes, conversation_id, experiment_key,
+    variation, assignment_unit, assignment_id, operation_name, request_model, response_model, response_id, error_type) AS
+  CASE WHEN coalesce(stripped_attributes, 0) = 0 THEN CAST(extra_attributes AS JSON)
+  ELSE json_merge_patch(CAST(extra_attributes AS JSON), json_merge_patch('{}', json_object(
+    'gen_ai.conversation.id', CASE WHEN stripped_attributes & 1 <> 0 THEN conversation_id END,
+    'abtel.experiment.key', CASE WHEN stripped_attributes & 2 <> 0 THEN experiment_key END,
+    'abtel.experiment.variation', CASE WHEN stripped_attributes & 4 <> 0 THEN variation END,
+    'abtel.assignment.unit', CASE WHEN stripped_attributes & 8 <> 0 THEN assignment_unit END,
+    'abtel.assignment.id', CASE WHEN stripped_attributes & 16 <> 0 THEN assignment_id END,
+    'gen_ai.operation.name', CASE WHEN stripped_attributes & 32 <> 0 THEN operation_name END,
+    'gen_ai.request.model', CASE WHEN stripped_attributes & 64 <> 0 THEN request_model END,
+    'gen_ai.response.model', CASE WHEN stripped_attributes & 128 <> 0 THEN response_model END,
+    'gen_ai.response.id', CASE WHEN stripped_attributes & 256 <> 0 THEN response_id END,
+    'error.type', CASE WHEN stripped_attributes & 512 <> 0 THEN error_type END)))
+  END;
 -- A string-array attribute (e.g. abtel.experiments) as VARCHAR[].
 CREATE OR REPLACE MACRO otlp_str_list(attrs, k) AS
   json_extract_string(otlp_attr(attrs, k).arrayValue, '$.values[*].stringValue');
@@ -169,8 +194,13 @@ SELECT
   otlp_value_num(a_output_tokens) AS output_tokens,
   otlp_value_num(a_cost) AS cost_usd,
   otlp_value_str(a_error_type) AS error_type,
-  -- All attributes as one typed JSON object (text; the `spans` view types it JSON).
-  CAST(otlp_attributes_json(s.attributes) AS VARCHAR) AS attributes,
+  -- The span's attributes as one typed JSON object (text), without the string-valued ones that
+  -- have their own column (the first occurrence of a key counts); otlp_span_attributes puts them back.
+  CASE WHEN line_status IS NULL THEN coalesce(list_reduce(list_transform(list_filter(s.attributes,
+    (a, i) -> list_position(attr_keys, a.key) = i AND a.value.stringValue IS NOT NULL),
+    a -> otlp_strip_bit(a.key)), (x, y) -> x | y, 0), 0) END AS stripped_attributes,
+  CAST(otlp_attributes_json(list_filter(s.attributes, (a, i) -> list_position(attr_keys, a.key) = i
+    AND NOT (a.value.stringValue IS NOT NULL AND otlp_strip_bit(a.key) <> 0))) AS VARCHAR) AS extra_attributes,
   CAST(otlp_attributes_json(resource_attrs) AS VARCHAR) AS resource_attributes,
   -- Span events stay nested here; otlp_span_event_records + otlp_event_rows flatten them next to
   -- log-record events (the base relation otlp_spans_all does not carry this column).

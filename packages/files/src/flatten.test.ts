@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { flattenFile, type FlattenResult } from './internal/flatten.js';
 import { loadSql } from './internal/columns.js';
 import { queryRows } from './internal/convert.js';
+import { otlpMacrosSql } from './internal/sql.js';
 
 const FIXTURES = new URL('../../../../shared/fixtures/otlp/', import.meta.url).pathname;
 
@@ -19,6 +20,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'abtel-flatten-'));
   instance = await DuckDBInstance.create(':memory:');
   connection = await instance.connect();
+  await connection.run(otlpMacrosSql());
 });
 afterAll(() => {
   connection.closeSync();
@@ -40,7 +42,12 @@ async function read(file: string, fastScanner: boolean): Promise<Read> {
   const result = await flattenFile({ path: file, gzip: false, format: 'jsonl' }, targets, { fastScanner });
   const rows = async (kind: 'spans' | 'events' | 'bad', count: number, order: string): Promise<Record<string, unknown>[]> => {
     const select = loadSql(kind, count > 0 ? [targets[kind]] : [], result.longestRow);
-    const json = kind === 'bad' ? '*' : kind === 'spans' ? '* REPLACE (CAST(attributes AS JSON) AS attributes, CAST(resource_attributes AS JSON) AS resource_attributes)' : '* REPLACE (CAST(attributes AS JSON) AS attributes)';
+    const json =
+      kind === 'bad'
+        ? '*'
+        : kind === 'spans'
+          ? `* REPLACE (CAST(extra_attributes AS JSON) AS extra_attributes, CAST(resource_attributes AS JSON) AS resource_attributes), otlp_span_attributes(extra_attributes, stripped_attributes, conversation_id, experiment_key, variation, assignment_unit, assignment_id, operation_name, request_model, response_model, response_id, error_type) AS attributes`
+          : '* REPLACE (CAST(attributes AS JSON) AS attributes)';
     return queryRows(connection, `SELECT ${json} FROM (${select}) ORDER BY ${order}`);
   };
   return {
@@ -177,6 +184,13 @@ describe('the fast scanner reads exactly what the general path reads', () => {
       duration_ms: 250,
       source_line: 1,
     });
+    // The string-valued promoted attributes are stored once (their column) and put back by the view.
+    expect(fast.spans[0]!.stripped_attributes).toBe(1 | 2 | 4 | 8 | 16 | 32 | 64 | 128 | 256 | 512);
+    expect(Object.keys(fast.spans[0]!.extra_attributes as object).sort()).toEqual(
+      ['abtel.experiment.version', 'abtel.experiments', 'abtel.usage.cost_usd', 'big', 'empty', 'flag', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'list'],
+    );
+    expect(fast.spans[0]!.attributes).toMatchObject({ 'gen_ai.conversation.id': 'conv "1"\n\u00e9', 'gen_ai.request.model': 'gpt-4o', 'error.type': 'timeout', 'abtel.assignment.id': 'user-1', 'gen_ai.usage.input_tokens': 101 });
+    expect(Object.keys(fast.spans[0]!.attributes as object)).toHaveLength(19);
     expect((fast.spans[0]!.attributes as Record<string, unknown>)['big']).toBe(-123456789012345678);
     expect((fast.spans[0]!.attributes as Record<string, unknown>)['list']).toEqual([1, 2.5, false]);
     expect((fast.spans[0]!.attributes as Record<string, unknown>)['empty']).toBeNull();

@@ -10,7 +10,8 @@ const FIXTURES = new URL('../../../../shared/fixtures/otlp/', import.meta.url).p
 const fixture = (name: string): string => join(FIXTURES, name);
 
 /** The flattened rows with attributes rendered as JSON, as the analysis `spans`/`events` views do. */
-const SPANS = 'SELECT * REPLACE (CAST(attributes AS JSON) AS attributes, CAST(resource_attributes AS JSON) AS resource_attributes) FROM otlp_spans_all';
+const SPANS = `SELECT * EXCLUDE (stripped_attributes, extra_attributes) REPLACE (CAST(resource_attributes AS JSON) AS resource_attributes),
+  otlp_span_attributes(extra_attributes, stripped_attributes, conversation_id, experiment_key, variation, assignment_unit, assignment_id, operation_name, request_model, response_model, response_id, error_type) AS attributes FROM otlp_spans_all`;
 const EVENTS = 'SELECT * REPLACE (CAST(attributes AS JSON) AS attributes) FROM otlp_events_all';
 
 let dir: string;
@@ -218,5 +219,62 @@ describe('very long lines', () => {
     expect(attached.badLines).toEqual([{ file, line: 3, reason: expect.stringMatching(/not valid JSON/) }]);
     const [row] = await queryRows<{ n: number; longest: number }>(connection, 'SELECT count(*) AS n, max(strlen(name)) AS longest FROM otlp_spans_all');
     expect(row).toEqual({ n: 4, longest: 17 * 1024 * 1024 });
+  });
+});
+
+describe('the SQL-only path (sql/otlp.sql, for the duckdb CLI) gives the same rows', () => {
+  test('spans and events of the fixtures and of abtel-shaped lines equal what attachOtlp reads', async () => {
+    const traces = readFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), 'utf8');
+    const kv = (key: string, value: unknown) => ({ key, value });
+    const abtel = {
+      resourceSpans: [
+        {
+          resource: { attributes: [kv('service.name', { stringValue: 'svc' })] },
+          scopeSpans: [
+            {
+              scope: { name: 'lib' },
+              spans: [
+                {
+                  traceId: 'AB',
+                  spanId: 'CD',
+                  name: 'chat',
+                  startTimeUnixNano: '1795000000000000000',
+                  endTimeUnixNano: '1795000000500000000',
+                  attributes: [
+                    kv('gen_ai.conversation.id', { stringValue: 'c1' }),
+                    kv('gen_ai.request.model', { stringValue: 'm' }),
+                    kv('abtel.experiment.version', { intValue: '2' }),
+                    kv('gen_ai.usage.input_tokens', { intValue: 12 }),
+                    kv('error.type', { intValue: '500' }),
+                    kv('gen_ai.conversation.id', { stringValue: 'duplicate' }),
+                    kv('abtel.experiments', { arrayValue: { values: [{ stringValue: 'a=b' }] } }),
+                  ],
+                  events: [{ timeUnixNano: '1795000000100000000', name: 'abtel.exposure', attributes: [kv('abtel.segment.plan', { stringValue: 'pro' })] }],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const file = join(dir, 'traces-sql-path.jsonl');
+    writeFileSync(file, `${traces}${JSON.stringify(abtel)}\n`);
+    await open([file]);
+    const columns = `* EXCLUDE (stripped_attributes, extra_attributes, source_line) REPLACE (CAST(resource_attributes AS JSON) AS resource_attributes),
+      otlp_span_attributes(extra_attributes, stripped_attributes, conversation_id, experiment_key, variation, assignment_unit, assignment_id,
+        operation_name, request_model, response_model, response_id, error_type) AS attributes, CAST(extra_attributes AS JSON) AS extra, stripped_attributes`;
+    const ours = await queryRows(connection, `SELECT ${columns} FROM otlp_spans_all ORDER BY start_time, name, span_id`);
+    await connection.run(`CREATE VIEW sql_lines AS ${linesSql([{ path: file, signal: 'traces', format: 'jsonl', gzip: false, size: 0, mtimeMs: 0 }])}`);
+    const sql = await queryRows(
+      connection,
+      `SELECT ${columns} FROM (SELECT * EXCLUDE (span_events, line_status) FROM otlp_spans('sql_lines') WHERE line_status IS NULL) ORDER BY start_time, name, span_id`,
+    );
+    expect(sql).toEqual(ours);
+    expect(ours.at(-1)).toMatchObject({ conversation_id: 'c1', error_type: '500', stripped_attributes: 1 | 64, attributes: { 'gen_ai.conversation.id': 'c1', 'error.type': 500, 'gen_ai.usage.input_tokens': 12 } });
+    const ourEvents = await queryRows(connection, 'SELECT * EXCLUDE (source_line) FROM otlp_events_all ORDER BY time, event_name');
+    await connection.run("CREATE TABLE sql_spans AS FROM otlp_spans('sql_lines')");
+    await connection.run("CREATE VIEW sql_span_event_records AS FROM otlp_span_event_records('sql_spans')");
+    const fromSql = await queryRows(connection, "SELECT * EXCLUDE (source_line) FROM otlp_event_rows('sql_span_event_records') ORDER BY time, event_name");
+    expect(fromSql).toEqual(ourEvents);
   });
 });

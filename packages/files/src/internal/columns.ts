@@ -41,7 +41,8 @@ export const SPAN_COLUMNS: readonly Column[] = [
   ['output_tokens', 'DOUBLE'],
   ['cost_usd', 'DOUBLE'],
   ['error_type', 'VARCHAR'],
-  ['attributes', 'VARCHAR'],
+  ['stripped_attributes', 'INTEGER'],
+  ['extra_attributes', 'VARCHAR'],
   ['resource_attributes', 'VARCHAR'],
   ['source_file', 'VARCHAR'],
   ['source_line', 'BIGINT'],
@@ -100,7 +101,7 @@ function projection(columns: readonly Column[], special: Record<string, string>)
     .filter(([name]) => special[name] !== '')
     .map(([name, type]) => {
       if (special[name] !== undefined) return special[name];
-      return type === 'VARCHAR' && name !== 'attributes' && name !== 'resource_attributes' ? `${decoded(name)} AS "${name}"` : `"${name}"`;
+      return type === 'VARCHAR' && !name.endsWith('attributes') ? `${decoded(name)} AS "${name}"` : `"${name}"`;
     })
     .join(',\n  ');
 }

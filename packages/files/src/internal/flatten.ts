@@ -14,7 +14,7 @@ import { createGunzip } from 'node:zlib';
 import type { DataFile } from './discover.js';
 import { FIELD_SEPARATOR, NULL_FIELD, ESCAPED_PREFIX } from './columns.js';
 import { ByteRows } from './bytes.js';
-import { OtlpScanner } from './scan.js';
+import { OtlpScanner, STRIP_BITS } from './scan.js';
 
 /** What flattening one file produced. */
 export interface FlattenResult {
@@ -127,7 +127,9 @@ function valueNum(v: AnyValue): number | null {
 class Attributes {
   readonly values = new Map<string, AnyValue>();
   readonly json: string;
-  constructor(list: unknown) {
+  /** With `strip`: the STRIP_BITS of the string-valued promoted attributes left out of `json`. */
+  stripped = 0;
+  constructor(list: unknown, strip = false) {
     if (!Array.isArray(list) || list.length === 0) {
       this.json = '{}';
       return;
@@ -137,7 +139,13 @@ class Attributes {
       if (item === null || typeof item !== 'object' || typeof item.key !== 'string') continue;
       if (this.values.has(item.key)) continue;
       this.values.set(item.key, item.value);
-      parts.push(`${JSON.stringify(item.key)}:${valueJson(item.value)}`);
+      const bit = strip ? (STRIP_BITS[item.key] ?? 0) : 0;
+      const value = item.value;
+      if (bit !== 0 && value !== null && typeof value === 'object' && value.stringValue !== undefined && value.stringValue !== null) {
+        this.stripped |= bit;
+        continue;
+      }
+      parts.push(`${JSON.stringify(item.key)}:${valueJson(value)}`);
     }
     this.json = `{${parts.join(',')}}`;
   }
@@ -292,7 +300,7 @@ export class FlatRows {
         const scope = text(scopeName === '' ? null : scopeName);
         for (const item of list(record(ss).spans)) {
           const s = record(item);
-          const a = new Attributes(s.attributes);
+          const a = new Attributes(s.attributes, true);
           const status = record(s.status);
           const statusMessage = str(status.message);
           const ctx: SpanContext = {
@@ -316,7 +324,7 @@ export class FlatRows {
               text(a.str('gen_ai.response.model')) + F + text(a.str('gen_ai.response.id')) + F +
               num(a.num('gen_ai.usage.input_tokens')) + F + num(a.num('gen_ai.usage.output_tokens')) + F +
               num(a.num('abtel.usage.cost_usd')) + F + text(a.str('error.type')) + F +
-              json(a.json) + F + resourceJson + source,
+              a.stripped + F + json(a.json) + F + resourceJson + source,
           );
           for (const event of list(s.events)) {
             const e = record(event);

@@ -23,12 +23,13 @@ export interface ManifestEntry {
 }
 
 /**
- * The Parquet layout written now. 4: flat rows of three kinds (`record_type` span, event, bad);
- * attributes as typed JSON text (`attributes`, `resource_attributes`) instead of nested OTLP
- * key/value lists; span events are event rows. Parquet of another layout is not read; the file is
+ * The Parquet layout written now. 5: flat rows of three kinds (`record_type` span, event, bad);
+ * attributes as typed JSON text instead of nested OTLP key/value lists (spans: `extra_attributes`
+ * without the string-valued promoted ones, `stripped_attributes` says which; events:
+ * `attributes`); span events are event rows. Parquet of another layout is not read; the file is
  * compacted again.
  */
-export const PARQUET_FORMAT = 4;
+export const PARQUET_FORMAT = 5;
 
 export function parquetPathFor(source: string): string {
   return join(compactDirFor(source), `${basename(source)}.parquet`);

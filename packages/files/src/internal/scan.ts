@@ -89,6 +89,27 @@ const SLOT_KEYS: readonly string[] = [
   'feature_flag.context.id',
 ];
 const SLOT_BYTES = SLOT_KEYS.map(enc);
+/**
+ * Span attributes whose string value has its own column are not repeated in the span's
+ * `extra_attributes` JSON (they are half its bytes); `stripped_attributes` has this bit set for
+ * each, and the `spans` view puts them back (otlp_span_attributes in otlp.sql). Same bits there.
+ */
+export const STRIP_BITS: Readonly<Record<string, number>> = {
+  'gen_ai.conversation.id': 1,
+  'abtel.experiment.key': 2,
+  'abtel.experiment.variation': 4,
+  'abtel.assignment.unit': 8,
+  'abtel.assignment.id': 16,
+  'gen_ai.operation.name': 32,
+  'gen_ai.request.model': 64,
+  'gen_ai.response.model': 128,
+  'gen_ai.response.id': 256,
+  'error.type': 512,
+};
+const STRIP_BIT = new Int32Array(SLOT_KEYS.length);
+SLOT_KEYS.forEach((key, slot) => {
+  STRIP_BIT[slot] = STRIP_BITS[key] ?? 0;
+});
 /** Slots by key length, for matching a key without making a string of it. */
 const SLOTS_BY_LENGTH: number[][] = [];
 SLOT_BYTES.forEach((bytes, slot) => {
@@ -103,6 +124,8 @@ const V_DOUBLE = 3;
 const V_TRUE = 4;
 const V_FALSE = 5;
 const V_ARRAY = 6;
+/** bytesValue: rendered as a JSON string, never a promoted value (as otlp_value_str ignores it). */
+const V_BYTES = 7;
 
 /** Promoted values of one attribute list: kind and byte range (in the line; arrays: in the scratch buffer). */
 class Slots {
@@ -113,8 +136,11 @@ class Slots {
   readonly flag = new Uint8Array(N_SLOTS);
   jsonStart = 0;
   jsonEnd = 0;
+  /** STRIP_BITS of the promoted strings left out of the JSON. */
+  stripped = 0;
   clear(): void {
     this.kind.fill(0);
+    this.stripped = 0;
   }
 }
 
@@ -635,7 +661,7 @@ export class OtlpScanner {
         if (seenAttributes) throw FALLBACK;
         seenAttributes = true;
         this.scratch.pos = scratchBase;
-        this.attributes(slots);
+        this.attributes(slots, true);
       } else if (this.keyIs(K_EVENTS)) {
         // Event rows carry the span's ids and experiment context: both must be known by now.
         if (!seenAttributes || this.traceId.state < 0 || this.spanId.state < 0) {
@@ -767,7 +793,7 @@ export class OtlpScanner {
    * `[{"key": …, "value": AnyValue}, …]` → `{"key":value,…}` at the scratch buffer's position,
    * promoted keys recorded in `slots` (first occurrence wins).
    */
-  private attributes(slots: Slots): void {
+  private attributes(slots: Slots, strip = false): void {
     const out = this.scratch;
     slots.jsonStart = out.pos;
     out.byte(0x7b);
@@ -787,10 +813,19 @@ export class OtlpScanner {
             out.bytes(this.b, keyStart, keyEnd);
             out.bytes(P_QUOTE_COLON, 0, 2);
             let slot = this.slotOf(keyStart, keyEnd);
-            if (slot >= 0 && slots.kind[slot] !== V_NONE) slot = -1;
-            this.anyValue(slots, slot, 0);
+            if (slot >= 0 && slots.kind[slot] !== V_NONE) {
+              // A repeated key: the general path keeps the first occurrence only.
+              if (strip) throw FALLBACK;
+              slot = -1;
+            }
+            const kind = this.anyValue(slots, slot, 0);
             if (this.p < this.n && this.b[this.p] === 0x7d) {
               this.p++;
+              if (strip && slot >= 0 && STRIP_BIT[slot] !== 0 && kind === V_STRING) {
+                out.pos = mark;
+                slots.stripped |= STRIP_BIT[slot]!;
+                continue;
+              }
               first = false;
               continue;
             }
@@ -802,6 +837,8 @@ export class OtlpScanner {
         let slot = -1;
         let seenKey = false;
         let seenValue = false;
+        let kind = V_NONE;
+        const wasFirst: boolean = first;
         do {
           this.key();
           if (this.keyIs(K_KEY)) {
@@ -815,15 +852,23 @@ export class OtlpScanner {
             out.byte(QUOTE);
             out.byte(0x3a);
             slot = this.sEsc ? -1 : this.slotOf(this.sStart, this.sEnd);
-            if (slot >= 0 && slots.kind[slot] !== V_NONE) slot = -1;
+            if (slot >= 0 && slots.kind[slot] !== V_NONE) {
+              if (strip) throw FALLBACK;
+              slot = -1;
+            }
           } else if (this.keyIs(K_VALUE)) {
             if (!seenKey || seenValue) throw FALLBACK;
             seenValue = true;
-            this.anyValue(slots, slot, 0);
+            kind = this.anyValue(slots, slot, 0);
           } else this.skip();
         } while (this.more(0x7d));
         if (!seenKey) throw FALLBACK;
         if (!seenValue) out.ascii('null');
+        if (strip && slot >= 0 && STRIP_BIT[slot] !== 0 && kind === V_STRING) {
+          out.pos = mark;
+          first = wasFirst;
+          slots.stripped |= STRIP_BIT[slot]!;
+        }
       } while (this.more(0x5d));
     }
     out.byte(0x7d);
@@ -895,7 +940,14 @@ export class OtlpScanner {
     do {
       this.key();
       if (this.isNull()) continue;
-      if (this.keyIs(K_STRING_VALUE) || this.keyIs(K_BYTES_VALUE)) {
+      if (this.keyIs(K_BYTES_VALUE)) {
+        if (kind !== V_NONE) throw FALLBACK;
+        kind = V_BYTES;
+        this.str();
+        out.byte(QUOTE);
+        out.bytes(this.b, this.sStart, this.sEnd);
+        out.byte(QUOTE);
+      } else if (this.keyIs(K_STRING_VALUE)) {
         if (kind !== V_NONE) throw FALLBACK;
         kind = V_STRING;
         this.str();
@@ -1086,6 +1138,8 @@ export class OtlpScanner {
     this.slotNumber(out, slots, S_OUT, none);
     this.slotNumber(out, slots, S_COST, none);
     this.slotText(out, slots, S_ERR, none);
+    out.ascii(String(slots.stripped));
+    out.byte(SEP);
     this.jsonField(out, slots);
     this.jsonField(out, this.resourceSlots);
     out.bytes(this.sourceField, 0, this.sourceField.length);
