@@ -14,7 +14,8 @@ export interface PreparedExperiment {
   readonly key: string;
   /**
    * Exposed units: unit_index (1…n in unit-id order), unit_id, conversation_id, variation,
-   * experiment_version, first_exposure_time, exposure_count, variation_count, segments, attributes.
+   * experiment_version, first_exposure_time, exposure_count, variation_count, attributes (segment
+   * values are its `abtel.segment.<name>` attributes: the `segments` column of the view, not built here).
    */
   readonly units: string;
   /** The exposed units' gen_ai calls: u (unit_index), t (start time) and one column per value read. */
@@ -128,7 +129,7 @@ async function materialise(ds: Dataset, def: ExperimentDefinition, metrics: read
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${units} AS
     SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_index,
            unit_id, conversation_id, variation, experiment_version, first_exposure_time,
-           exposure_count, variation_count, segments, attributes
+           exposure_count, variation_count, attributes
     FROM exposures WHERE experiment_key = ${key}`);
   const values = [...callColumns].map(([expression, column]) => `, ${expression} AS ${column}`).join('');
   // gen_ai_calls is read once here, keeping only the exposed units' calls, keyed by an integer.

@@ -226,6 +226,14 @@ describe('the materialised working set gives what the plain views give', () => {
       expect(sortedUnits(arm.samples)).toEqual(sortedUnits(row.samples));
     }
   });
+  test("segment values equal the exposures view's segments column", async () => {
+    const expected = await ds.query<{ value: string; variation: string; units: number }>(
+      `SELECT coalesce(json_extract_string(segments, '$.plan'), '(none)') AS value, variation, count(*) AS units
+       FROM exposures WHERE experiment_key = ${sqlString(definition.key)} GROUP BY ALL ORDER BY value, variation`,
+    );
+    expect(expected.length).toBe(4);
+    expect(await segmentMix(ds, definition, 'plan')).toEqual(expected);
+  });
   test('the assignment audit counts what the SQL hash recomputes, also when the salt changed', async () => {
     const resalted = ExperimentDefinition.parse({ ...definition, salt: 'another-salt' });
     const salt = sqlString('another-salt');

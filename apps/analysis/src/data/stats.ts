@@ -46,6 +46,14 @@ function jsonPath(key: string): string {
   return sqlString(`$."${key.replaceAll('"', '\\"')}"`);
 }
 
+/**
+ * A unit's segment value: its first exposure's `abtel.segment.<name>` attribute as text — the
+ * `segments` column of the exposures view, read without building that JSON object for every unit.
+ */
+function segmentValueSql(alias: string, name: string): string {
+  return `json_extract_string(${alias}.attributes, ${jsonPath(`abtel.segment.${name}`)})`;
+}
+
 function defaultMissing(metric: MetricDefinition): 'zero' | 'exclude' {
   if (metric.missing) return metric.missing;
   return metric.kind === 'binary' || metric.kind === 'count' || metric.kind === 'sum' ? 'zero' : 'exclude';
@@ -173,7 +181,7 @@ function perUnitCtes(
   listValues: boolean,
 ): { ctes: string; eventJoin: string } {
   const segment = options.segment
-    ? `coalesce(json_extract_string(x.segments, ${jsonPath(options.segment)}), '(none)')`
+    ? `coalesce(${segmentValueSql('x', options.segment)}, '(none)')`
     : 'CAST(NULL AS VARCHAR)';
   const exposureFilters = ['true'];
   if (options.from) exposureFilters.push(`x.first_exposure_time >= CAST(${sqlString(options.from)} AS TIMESTAMPTZ)::TIMESTAMP`);
@@ -189,7 +197,7 @@ function perUnitCtes(
   } else if (metric.covariate?.attribute) {
     const attr = metric.covariate.attribute;
     covariate = `coalesce(try_cast(json_extract_string(x.attributes, ${jsonPath(attr)}) AS DOUBLE),
-                          try_cast(json_extract_string(x.segments, ${jsonPath(attr.replace(/^abtel\.segment\./, ''))}) AS DOUBLE), 0)`;
+                          try_cast(${segmentValueSql('x', attr.replace(/^abtel\.segment\./, ''))} AS DOUBLE), 0)`;
   }
   const unitsSelect = metric.covariate?.outcome
     ? `SELECT x.unit_index, x.variation, x.first_exposure_time, ${segment} AS segment, coalesce(pre.x_value, 0) AS x_value
@@ -543,12 +551,12 @@ export interface Health {
  * const { assignmentMismatches, assignmentChecked } = await health(ds, definition);
  */
 export async function health(ds: Dataset, def: ExperimentDefinition): Promise<Health> {
-  const { units, calls } = await prepareExperiment(ds, def);
+  const { units, unitCalls } = await prepareExperiment(ds, def);
   const key = sqlString(def.key);
   const audit = await assignmentAudit(ds, def, units);
   const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; last_event: string | null }>(
     `SELECT
-       (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${calls} c WHERE c.u = x.unit_index)) AS without_call,
+       (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${unitCalls} c WHERE c.u = x.unit_index)) AS without_call,
        (SELECT count(*) FROM outcomes o WHERE
           (o.experiment_key = ${key} AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = o.unit_id))
           -- any experiment's exposure: exposure_events has a row for every exposed unit (exposures keeps the first)
@@ -648,8 +656,8 @@ export async function segmentMix(
 ): Promise<{ value: string; variation: string; units: number }[]> {
   const { units } = await prepareExperiment(ds, def);
   return ds.query(
-    `SELECT coalesce(json_extract_string(segments, ${jsonPath(segment)}), '(none)') AS value, variation, count(*) AS units
-     FROM ${units} GROUP BY ALL ORDER BY value, variation`,
+    `SELECT coalesce(${segmentValueSql('x', segment)}, '(none)') AS value, variation, count(*) AS units
+     FROM ${units} x GROUP BY ALL ORDER BY value, variation`,
   );
 }
 
