@@ -378,6 +378,16 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   }
 }
 
+/**
+ * The typed array behind a DuckDB INTEGER or DOUBLE vector, when the installed @duckdb/node-api
+ * keeps one (it does as `items`; not public API, hence the checks and the getItem fallback).
+ * Only for columns without NULLs: the array does not carry validity.
+ */
+function typedItems<T extends Int32Array | Float64Array>(vector: DuckDBVector, type: new (length: number) => T): T | undefined {
+  const items = (vector as unknown as { items?: unknown }).items;
+  return items instanceof type ? items : undefined;
+}
+
 /** Visits every chunk of a materialised result with its column vectors. */
 function eachChunk(result: DuckDBMaterializedResult, visit: (columns: DuckDBVector[], rows: number) => void): void {
   for (let index = 0; index < result.chunkCount; index++) {
@@ -409,6 +419,15 @@ async function unitSamples(ds: Dataset, unitsSql: string, valuesSql: string, gro
   const starts = new Int32Array(groupOf.length + 1);
   let at = 0;
   eachChunk(events, ([r, v], rows) => {
+    const ids = typedItems(r!, Int32Array);
+    const doubles = typedItems(v!, Float64Array);
+    if (ids && doubles && ids.length === rows && doubles.length === rows) {
+      rowOf.set(ids, at);
+      valueOf.set(doubles, at);
+      for (const id of ids) starts[id + 1]! += 1;
+      at += rows;
+      return;
+    }
     for (let row = 0; row < rows; row++, at++) {
       const id = r!.getItem(row) as number;
       rowOf[at] = id;
