@@ -78,18 +78,27 @@ const REFERENCED = 1;
 const MIGRATED = 2;
 const NOT_EXPOSED = 4;
 const FLAG_BITS = 8;
-// Entry layout, 16 bytes (four entries per 64-byte cache line, never one entry across two): all a
-// sticky hit reads or writes. Fingerprint lanes A and B; packed (variation id + 1) × 8 + flags
-// (0: empty); last activity in ticks since the table's time base.
-const ENTRY = 4;
-const FP_A = 0;
-const FP_B = 1;
-const PACKED = 2;
-const TICK = 3;
-const INITIAL_POSITIONS = 128;
-const INITIAL_SLOTS = 64;
-// Ticks are rebased before they pass 2^30, so that a tick never overflows 32 bits.
-const REBASE_TICKS = 2 ** 30;
+const EMPTY = 0;
+const TOMBSTONE = -1;
+// Record layout, 32 bytes (two records per cache line). Int32 view: [0] fingerprint lane B,
+// [1] (variation id + 1) × 8 + flags (0: free slot), [4] fingerprint lane A, [5] version index;
+// Float64 view: [1] lastActiveAt, [3] assignedAt. What a sticky hit reads (lane B, packed,
+// lastActiveAt) is the first 16 bytes, which never straddle a cache line (buffers are 16-byte
+// aligned). Lane A (the probe index holds it too) is kept for removal and growth.
+const INTS = 8;
+const FLOATS = 4;
+const FP_B = 0;
+const PACKED = 1;
+const FP_A = 4;
+const VERSION = 5;
+const LAST_ACTIVE_AT = 1;
+const ASSIGNED_AT = 3;
+// Records live in pages of 65,536 units (2 MB) so that growing never copies a large array or
+// leaves one behind for the garbage collector (large buffers count as external memory, whose
+// growth triggers full collections); the first page starts small and doubles.
+const PAGE_BITS = 16;
+const PAGE_UNITS = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_UNITS - 1;
 
 /**
  * Variation names by small integer id, shared by all experiments of one store and never
@@ -111,41 +120,32 @@ class VariationNames {
 }
 
 /**
- * One experiment's assignments: an open-addressing hash table with linear probing whose 16-byte
- * entries hold the unit's 64-bit fingerprint next to its variation, flags and last activity, so a
- * sticky hit hashes the id once and reads one cache line (no stored id string to chase and
- * compare). Load stays <= 0.5 (a power-of-two table, doubled when half full), so most hits find
- * their entry at its home position. Deletion shifts the following entries back (no tombstones).
- *
- * Last activity in an entry is a 32-bit tick count since `base` (a tick is `tickMs`, 1 ms unless
- * the TTL needs more range), so that the entry stays 16 bytes; the precise time is kept with the
- * cold fields. Cold fields (version, assignedAt, precise lastActiveAt) live in arrays by slot: a
- * unit's slot is stable (reused after deletion), the CLOCK hand sweeps slots (roughly in order of
- * first arrival), `positions` maps a slot to its entry and `slots` an entry to its slot.
+ * One experiment's assignments: an open-addressing hash table (linear probing over an Int32Array
+ * of (fingerprint lane A, slot) pairs, load <= 0.75) in front of flat records by slot. Units are
+ * identified by a 64-bit fingerprint, not by their id string: a sticky hit hashes the id once,
+ * reads one probe position and one record, and compares two integers (no stored string to chase
+ * and compare character by character). Slots are given out in order of first arrival (freed
+ * slots are reused), so units that arrive in that order read their records sequentially.
  */
 class Table {
   readonly seedA: number;
   readonly seedB: number;
-  ints = new Int32Array(INITIAL_POSITIONS * ENTRY);
-  /** By entry position: the unit's slot. */
-  slots = new Int32Array(INITIAL_POSITIONS);
-  /** Number of entry positions minus one. */
-  mask = INITIAL_POSITIONS - 1;
-  /** By slot: the entry position, or -1 for a free slot. */
-  positions = new Int32Array(INITIAL_SLOTS).fill(-1);
-  /** By slot: the definition version (a float: versions are not bounded to 32 bits). */
-  versions = new Float64Array(INITIAL_SLOTS);
-  assignedAts = new Float64Array(INITIAL_SLOTS);
-  /** By slot: the last activity written by a precise write (hits only advance the entry's tick). */
-  lastActiveAts = new Float64Array(INITIAL_SLOTS);
+  pages: Float64Array[] = [new Float64Array(64 * FLOATS)];
+  ints: Int32Array[] = [new Int32Array(this.pages[0]!.buffer)];
+  /** Pairs: [2i] = lane A, [2i + 1] = slot + 1, EMPTY or TOMBSTONE. */
+  private index = new Int32Array(2 * 128);
+  /** Number of pair positions minus one. */
+  private mask = 127;
   private readonly free: number[] = [];
-  /** Slots ever used (slots beyond are unused). */
+  /** Slots ever used (records beyond are unused). */
   next = 0;
   live = 0;
+  private tombstones = 0;
   /** CLOCK hand over slots. */
   hand = 0;
-  /** Epoch ms of tick 0. */
-  base: number;
+  /** Definition versions by index (an experiment has few), so a record holds a small integer. */
+  private readonly versions: number[] = [];
+  private readonly versionIndex = new Map<number, number>();
   /** The fingerprint of the last `find` (lanes A and B). */
   readonly print = new Int32Array(2);
 
@@ -153,208 +153,176 @@ class Table {
     experimentKey: string,
     private readonly variations: VariationNames,
     private readonly custom: UnitFingerprint | undefined,
-    readonly tickMs: number,
-    now: number,
   ) {
     this.seedA = fingerprintSeed(experimentKey, 0);
     this.seedB = fingerprintSeed(experimentKey, 1);
-    this.base = now;
   }
 
-  /** The entry position of `unitId`, or -1; leaves its fingerprint in `print`. */
+  /** The slot of `unitId`, or -1; leaves its fingerprint in `print`. */
   find(unitId: string): number {
     const print = this.print;
     if (this.custom === undefined) fingerprint(this.seedA, this.seedB, unitId, print);
     else this.custom(unitId, print);
     const a = print[0] as number;
     const b = print[1] as number;
-    const ints = this.ints;
+    const index = this.index;
     const mask = this.mask;
-    let position = a & mask;
+    let i = a & mask;
     for (;;) {
-      const entry = position * ENTRY;
-      if (ints[entry + FP_A] === a && ints[entry + FP_B] === b && ints[entry + PACKED] !== 0) return position;
-      if (ints[entry + PACKED] === 0) return -1;
-      position = (position + 1) & mask;
+      const entry = index[2 * i + 1] as number;
+      if (entry === EMPTY) return -1;
+      if (entry > 0 && index[2 * i] === a) {
+        const slot = entry - 1;
+        if ((this.ints[slot >>> PAGE_BITS] as Int32Array)[(slot & PAGE_MASK) * INTS + FP_B] === b) return slot;
+      }
+      i = (i + 1) & mask;
     }
   }
 
-  /** The tick of epoch-ms time `at` (rounded down; rebases first when `at` is out of range). */
-  tick(at: number): number {
-    const ticks = Math.floor((at - this.base) / this.tickMs);
-    if (ticks < REBASE_TICKS) return ticks > -REBASE_TICKS ? ticks : -REBASE_TICKS;
-    this.rebase(at);
-    return Math.floor((at - this.base) / this.tickMs);
-  }
-
-  /**
-   * Moves the time base to `at` (once per 2^30 ticks, about 12 days at 1 ms a tick). Ticks that
-   * would fall below -2^30 are clamped: they are older than 2^30 ticks, beyond the TTL (the tick
-   * length is chosen so), so they stay expired.
-   */
-  private rebase(at: number): void {
-    const shift = Math.floor((at - this.base) / this.tickMs);
-    const ints = this.ints;
-    for (let entry = TICK; entry < ints.length; entry += ENTRY) {
-      const moved = (ints[entry] as number) - shift;
-      ints[entry] = moved > -REBASE_TICKS ? moved : -REBASE_TICKS;
-    }
-    this.base += shift * this.tickMs;
-  }
-
-  /** Stores a unit known to be absent, with the fingerprint lanes `a` and `b`; returns its position. */
+  /** Stores a unit known to be absent, with fingerprint lanes `a` and `b`; returns its slot. */
   insert(a: number, b: number, value: StoredAssignment): number {
-    if ((this.live + 1) * 2 > this.mask + 1) this.grow();
+    // Linear probing stays short up to a load of 0.75 (a probe compares lane A inside the index);
+    // a smaller index stays in cache longer.
+    if ((this.live + this.tombstones + 1) * 4 > (this.mask + 1) * 3) this.rehash();
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.next++;
-      if (slot === this.positions.length) this.growSlots();
+      this.reserve(slot);
     }
-    const ints = this.ints;
-    const mask = this.mask;
-    let position = a & mask;
-    while (ints[position * ENTRY + PACKED] !== 0) position = (position + 1) & mask;
-    const entry = position * ENTRY;
-    ints[entry + FP_A] = a;
-    ints[entry + FP_B] = b;
-    this.slots[position] = slot;
-    this.positions[slot] = position;
-    this.write(position, value);
+    const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
+    const base = (slot & PAGE_MASK) * INTS;
+    ints[base + FP_A] = a;
+    ints[base + FP_B] = b;
+    this.write(slot, value);
+    let i = a & this.mask;
+    while ((this.index[2 * i + 1] as number) > 0) i = (i + 1) & this.mask;
+    if (this.index[2 * i + 1] === TOMBSTONE) this.tombstones--;
+    this.index[2 * i] = a;
+    this.index[2 * i + 1] = slot + 1;
     this.live++;
-    return position;
+    return slot;
   }
 
-  /** Forgets the unit at `position`, shifting later entries of its probe run back into the gap. */
-  remove(position: number): void {
-    const ints = this.ints;
-    const slots = this.slots;
-    const mask = this.mask;
-    const slot = slots[position] as number;
-    this.positions[slot] = -1;
+  remove(slot: number): void {
+    const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
+    const base = (slot & PAGE_MASK) * INTS;
+    let i = (ints[base + FP_A] as number) & this.mask;
+    while (this.index[2 * i + 1] !== slot + 1) i = (i + 1) & this.mask;
+    this.index[2 * i + 1] = TOMBSTONE;
+    this.tombstones++;
+    ints[base + PACKED] = 0;
     this.free.push(slot);
     this.live--;
-    let hole = position;
-    let next = (position + 1) & mask;
-    for (;;) {
-      const entry = next * ENTRY;
-      if (ints[entry + PACKED] === 0) break;
-      const home = (ints[entry + FP_A] as number) & mask;
-      // The entry may fill the hole when its home is not after the hole (cyclically): its probe
-      // run from home then still passes the hole.
-      if (((next - home) & mask) >= ((next - hole) & mask)) {
-        const to = hole * ENTRY;
-        for (let k = 0; k < ENTRY; k++) ints[to + k] = ints[entry + k] as number;
-        const moved = slots[next] as number;
-        slots[hole] = moved;
-        this.positions[moved] = hole;
-        hole = next;
-      }
-      next = (next + 1) & mask;
-    }
-    ints.fill(0, hole * ENTRY, hole * ENTRY + ENTRY);
   }
 
-  write(position: number, value: StoredAssignment): void {
-    const entry = position * ENTRY;
-    const slot = this.slots[position] as number;
-    this.ints[entry + PACKED] = (this.variations.id(value.variation) + 1) * FLAG_BITS + (value.migrated === true ? MIGRATED : 0) + (value.exposed === false ? NOT_EXPOSED : 0);
-    this.ints[entry + TICK] = this.tick(value.lastActiveAt);
-    this.versions[slot] = value.version;
-    this.assignedAts[slot] = value.assignedAt;
-    this.lastActiveAts[slot] = value.lastActiveAt;
+  isFree(slot: number): boolean {
+    return (this.ints[slot >>> PAGE_BITS] as Int32Array)[(slot & PAGE_MASK) * INTS + PACKED] === 0;
   }
 
-  read(position: number): StoredAssignment {
-    const packed = this.ints[position * ENTRY + PACKED] as number;
-    const slot = this.slots[position] as number;
+  write(slot: number, value: StoredAssignment): void {
+    const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
+    const floats = this.pages[slot >>> PAGE_BITS] as Float64Array;
+    const base = (slot & PAGE_MASK) * INTS;
+    ints[base + PACKED] = (this.variations.id(value.variation) + 1) * FLAG_BITS + (value.migrated === true ? MIGRATED : 0) + (value.exposed === false ? NOT_EXPOSED : 0);
+    ints[base + VERSION] = this.version(value.version);
+    floats[(slot & PAGE_MASK) * FLOATS + LAST_ACTIVE_AT] = value.lastActiveAt;
+    floats[(slot & PAGE_MASK) * FLOATS + ASSIGNED_AT] = value.assignedAt;
+  }
+
+  read(slot: number): StoredAssignment {
+    const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
+    const floats = this.pages[slot >>> PAGE_BITS] as Float64Array;
+    const base = (slot & PAGE_MASK) * INTS;
+    const packed = ints[base + PACKED] as number;
     return {
       variation: this.variations.names[(packed >>> 3) - 1] as string,
-      version: this.versions[slot] as number,
-      assignedAt: this.assignedAts[slot] as number,
-      lastActiveAt: this.lastActiveAt(position),
+      version: this.versions[ints[base + VERSION] as number] as number,
+      assignedAt: floats[(slot & PAGE_MASK) * FLOATS + ASSIGNED_AT] as number,
+      lastActiveAt: floats[(slot & PAGE_MASK) * FLOATS + LAST_ACTIVE_AT] as number,
       migrated: (packed & MIGRATED) !== 0,
       exposed: (packed & NOT_EXPOSED) === 0,
     };
   }
 
-  mark(position: number): void {
-    const at = position * ENTRY + PACKED;
-    this.ints[at] = (this.ints[at] as number) | REFERENCED;
+  mark(slot: number): void {
+    const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
+    const at = (slot & PAGE_MASK) * INTS + PACKED;
+    ints[at] = (ints[at] as number) | REFERENCED;
   }
 
   /** Clears the CLOCK bit; returns whether it was set. */
-  secondChance(position: number): boolean {
-    const at = position * ENTRY + PACKED;
-    const packed = this.ints[at] as number;
+  secondChance(slot: number): boolean {
+    const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
+    const at = (slot & PAGE_MASK) * INTS + PACKED;
+    const packed = ints[at] as number;
     if ((packed & REFERENCED) === 0) return false;
-    this.ints[at] = packed - REFERENCED;
+    ints[at] = packed - REFERENCED;
     return true;
   }
 
-  /** The precise last activity, or the entry's tick when a hit advanced it since. */
-  lastActiveAt(position: number): number {
-    const precise = this.lastActiveAts[this.slots[position] as number] as number;
-    const tick = this.ints[position * ENTRY + TICK] as number;
-    // A clamped tick only says "older than the TTL": the precise time is the answer then.
-    if (tick === -REBASE_TICKS) return precise;
-    const ticked = this.base + tick * this.tickMs;
-    return ticked > precise ? ticked : precise;
+  lastActiveAt(slot: number): number {
+    return (this.pages[slot >>> PAGE_BITS] as Float64Array)[(slot & PAGE_MASK) * FLOATS + LAST_ACTIVE_AT] as number;
   }
 
-  setLastActiveAt(position: number, at: number): void {
-    this.lastActiveAts[this.slots[position] as number] = at;
-    this.ints[position * ENTRY + TICK] = this.tick(at);
+  setLastActiveAt(slot: number, at: number): void {
+    (this.pages[slot >>> PAGE_BITS] as Float64Array)[(slot & PAGE_MASK) * FLOATS + LAST_ACTIVE_AT] = at;
+  }
+
+  private version(version: number): number {
+    let id = this.versionIndex.get(version);
+    if (id === undefined) {
+      id = this.versions.length;
+      this.versions.push(version);
+      this.versionIndex.set(version, id);
+    }
+    return id;
+  }
+
+  /** Makes room for the record of a new slot. */
+  private reserve(slot: number): void {
+    const page = slot >>> PAGE_BITS;
+    if (page === this.pages.length) {
+      this.pages.push(new Float64Array(PAGE_UNITS * FLOATS));
+    } else if (page === 0 && slot * FLOATS >= (this.pages[0] as Float64Array).length) {
+      const grown = new Float64Array(Math.min((this.pages[0] as Float64Array).length * 2, PAGE_UNITS * FLOATS));
+      grown.set(this.pages[0] as Float64Array);
+      this.pages[0] = grown;
+    } else {
+      return;
+    }
+    this.ints[page] = new Int32Array((this.pages[page] as Float64Array).buffer);
   }
 
   /**
-   * Doubles the table. It walks the old entries in order, so the new table is written almost
-   * sequentially (a walk in slot order would write a million random cache lines).
+   * Rebuilds the probe index (dropping tombstones), doubling it when live units need the room.
+   * It walks the old index in order, so the new one is written almost sequentially (a walk over
+   * the slots would write a million random cache lines).
    */
-  private grow(): void {
-    const old = this.ints;
-    const oldSlots = this.slots;
+  private rehash(): void {
+    let size = this.mask + 1;
+    while ((this.live + 1) * 2 > size) size *= 2;
+    const old = this.index;
     const oldSize = this.mask + 1;
-    const size = oldSize * 2;
-    const ints = new Int32Array(size * ENTRY);
-    const slots = new Int32Array(size);
+    const index = new Int32Array(2 * size);
     const mask = size - 1;
-    const positions = this.positions;
-    for (let from = 0; from < oldSize; from++) {
-      const entry = from * ENTRY;
-      if (old[entry + PACKED] === 0) continue;
-      let position = (old[entry + FP_A] as number) & mask;
-      while (ints[position * ENTRY + PACKED] !== 0) position = (position + 1) & mask;
-      const to = position * ENTRY;
-      for (let k = 0; k < ENTRY; k++) ints[to + k] = old[entry + k] as number;
-      const slot = oldSlots[from] as number;
-      slots[position] = slot;
-      positions[slot] = position;
+    for (let j = 0; j < oldSize; j++) {
+      const entry = old[2 * j + 1] as number;
+      if (entry <= 0) continue;
+      const a = old[2 * j] as number;
+      let i = a & mask;
+      while (index[2 * i + 1] !== EMPTY) i = (i + 1) & mask;
+      index[2 * i] = a;
+      index[2 * i + 1] = entry;
     }
-    this.ints = ints;
-    this.slots = slots;
+    this.index = index;
     this.mask = mask;
+    this.tombstones = 0;
   }
-
-  private growSlots(): void {
-    const length = this.positions.length * 2;
-    const positions = new Int32Array(length).fill(-1);
-    positions.set(this.positions);
-    this.positions = positions;
-    this.versions = grown(this.versions, length);
-    this.assignedAts = grown(this.assignedAts, length);
-    this.lastActiveAts = grown(this.lastActiveAts, length);
-  }
-}
-
-function grown(values: Float64Array<ArrayBuffer>, length: number): Float64Array<ArrayBuffer> {
-  const copy = new Float64Array(length);
-  copy.set(values);
-  return copy;
 }
 
 /**
  * A bounded in-memory `AssignmentStore`. Compact (typed arrays, no object and no id string kept
- * per unit) so that a million sticky assignments cost about 75 MB and no garbage-collection
+ * per unit) so that a million sticky assignments cost about 50 MB and no garbage-collection
  * pauses. Units are identified by a 64-bit fingerprint of (experiment, unit id): two distinct
  * units of one experiment share one with probability about n² / 2^65 among n stored units (3e-8
  * for a million), and then the later one is served the earlier one's assignment. Eviction is
@@ -372,8 +340,6 @@ export class MemoryAssignmentStore implements AssignmentStore {
   readonly ttlMs: number;
   private readonly now: () => number;
   private readonly fingerprint: UnitFingerprint | undefined;
-  /** The length of an entry's activity tick in ms. */
-  private readonly tickMs: number;
   private readonly tables = new Map<string, Table>();
   private readonly variations = new VariationNames();
   private count = 0;
@@ -381,11 +347,11 @@ export class MemoryAssignmentStore implements AssignmentStore {
   // row, and comparing the key saves a Map lookup per call.
   private recentKey: string | undefined;
   private recentTable: Table | undefined;
-  // The router reads, then touches the same unit: remembering the last position read saves the
+  // The router reads, then touches the same unit: remembering the last slot read saves the
   // second lookup.
   private lastTable: Table | undefined;
   private lastUnit: string | undefined;
-  private lastPosition = -1;
+  private lastSlot = -1;
   // The router misses, then stores the same unit: remembering the miss saves a hash and a probe.
   private missTable: Table | undefined;
   private missUnit: string | undefined;
@@ -401,10 +367,6 @@ export class MemoryAssignmentStore implements AssignmentStore {
     this.ttlMs = ttlMs;
     this.now = options.now ?? coarseNow;
     this.fingerprint = options.fingerprint;
-    // The longest TTL in 2^29 ticks of a power-of-two number of ms: 1 ms up to 6.2 days.
-    let tickMs = 1;
-    while (ttlMs / tickMs > 2 ** 29) tickMs *= 2;
-    this.tickMs = tickMs;
   }
 
   /** Number of stored assignments (expired ones included until they are accessed or evicted). */
@@ -415,23 +377,23 @@ export class MemoryAssignmentStore implements AssignmentStore {
   get(experimentKey: string, unitId: string): StoredAssignment | undefined {
     const table = this.existing(experimentKey);
     if (table === undefined) return undefined;
-    const position = this.live(table, unitId);
-    if (position < 0) return undefined;
-    table.mark(position);
+    const slot = this.live(table, unitId);
+    if (slot < 0) return undefined;
+    table.mark(slot);
     this.lastTable = table;
     this.lastUnit = unitId;
-    this.lastPosition = position;
-    return table.read(position);
+    this.lastSlot = slot;
+    return table.read(slot);
   }
 
   getAndTouch(experimentKey: string, unitId: string, at: number): StoredAssignment | undefined {
     const table = this.existing(experimentKey);
     if (table === undefined) return undefined;
-    const position = this.live(table, unitId);
-    if (position < 0) return undefined;
-    table.mark(position);
-    if (at > table.lastActiveAt(position)) table.setLastActiveAt(position, at);
-    return table.read(position);
+    const slot = this.live(table, unitId);
+    if (slot < 0) return undefined;
+    table.mark(slot);
+    if (at > table.lastActiveAt(slot)) table.setLastActiveAt(slot, at);
+    return table.read(slot);
   }
 
   /**
@@ -445,27 +407,24 @@ export class MemoryAssignmentStore implements AssignmentStore {
   hit(experimentKey: string, unitId: string, at: number): number {
     const table = this.existing(experimentKey);
     if (table === undefined) return -1;
-    const position = table.find(unitId);
-    if (position < 0) {
+    const slot = table.find(unitId);
+    if (slot < 0) {
       this.rememberMiss(table, unitId);
       return -1;
     }
-    // Before reading the entry: converting `at` may rebase the ticks.
-    const atTick = table.tick(at);
-    const ints = table.ints;
-    const entry = position * ENTRY;
-    const tick = ints[entry + TICK] as number;
-    const now = this.now();
-    // The tick rounds down, so it may say "expired" up to a tick early: the precise time decides.
-    if (now - (table.base + tick * table.tickMs) > this.ttlMs && now - table.lastActiveAt(position) > this.ttlMs) {
-      this.remove(table, position);
+    const floats = table.pages[slot >>> PAGE_BITS] as Float64Array;
+    const ints = table.ints[slot >>> PAGE_BITS] as Int32Array;
+    const record = slot & PAGE_MASK;
+    const lastActiveAt = floats[record * FLOATS + LAST_ACTIVE_AT] as number;
+    if (this.now() - lastActiveAt > this.ttlMs) {
+      this.remove(table, slot);
       this.rememberMiss(table, unitId);
       return -1;
     }
     // Write only what changed: with a coarse clock most hits write nothing.
-    const packed = ints[entry + PACKED] as number;
-    if ((packed & REFERENCED) === 0) ints[entry + PACKED] = packed | REFERENCED;
-    if (atTick > tick) ints[entry + TICK] = atTick;
+    const packed = ints[record * INTS + PACKED] as number;
+    if ((packed & REFERENCED) === 0) ints[record * INTS + PACKED] = packed | REFERENCED;
+    if (at > lastActiveAt) floats[record * FLOATS + LAST_ACTIVE_AT] = at;
     return packed >> 1;
   }
 
@@ -510,10 +469,10 @@ export class MemoryAssignmentStore implements AssignmentStore {
 
   set(experimentKey: string, unitId: string, value: StoredAssignment): void {
     const table = this.table(experimentKey);
-    const position = table.find(unitId);
-    if (position >= 0) {
-      table.write(position, value);
-      table.mark(position);
+    const slot = table.find(unitId);
+    if (slot >= 0) {
+      table.write(slot, value);
+      table.mark(slot);
       return;
     }
     this.insert(table, table.print[0] as number, table.print[1] as number, value);
@@ -522,19 +481,19 @@ export class MemoryAssignmentStore implements AssignmentStore {
   touch(experimentKey: string, unitId: string, at: number): void {
     const table = this.existing(experimentKey);
     if (table === undefined) return;
-    const position = table === this.lastTable && unitId === this.lastUnit ? this.lastPosition : table.find(unitId);
-    if (position < 0) return;
-    table.mark(position);
-    if (at > table.lastActiveAt(position)) table.setLastActiveAt(position, at);
+    const slot = table === this.lastTable && unitId === this.lastUnit ? this.lastSlot : table.find(unitId);
+    if (slot < 0) return;
+    table.mark(slot);
+    if (at > table.lastActiveAt(slot)) table.setLastActiveAt(slot, at);
   }
 
   /** Forgets one assignment. */
   delete(experimentKey: string, unitId: string): boolean {
     const table = this.existing(experimentKey);
     if (table === undefined) return false;
-    const position = table.find(unitId);
-    if (position < 0) return false;
-    this.remove(table, position);
+    const slot = table.find(unitId);
+    if (slot < 0) return false;
+    this.remove(table, slot);
     return true;
   }
 
@@ -562,7 +521,7 @@ export class MemoryAssignmentStore implements AssignmentStore {
   private table(experimentKey: string): Table {
     let table = this.existing(experimentKey);
     if (table === undefined) {
-      table = new Table(experimentKey, this.variations, this.fingerprint, this.tickMs, this.now());
+      table = new Table(experimentKey, this.variations, this.fingerprint);
       this.tables.set(experimentKey, table);
     }
     return table;
@@ -575,30 +534,27 @@ export class MemoryAssignmentStore implements AssignmentStore {
     this.missB = table.print[1] as number;
   }
 
-  /** The unit's position when it is stored and not idle for longer than the TTL, else -1. */
+  /** The unit's slot when it is stored and not idle for longer than the TTL, else -1. */
   private live(table: Table, unitId: string): number {
-    const position = table.find(unitId);
-    if (position < 0) return -1;
-    if (this.now() - table.lastActiveAt(position) > this.ttlMs) {
-      this.remove(table, position);
+    const slot = table.find(unitId);
+    if (slot < 0) return -1;
+    if (this.now() - table.lastActiveAt(slot) > this.ttlMs) {
+      this.remove(table, slot);
       return -1;
     }
-    return position;
+    return slot;
   }
 
-  private remove(table: Table, position: number): void {
-    // Entries move on removal: forget every remembered position of this table.
-    if (table === this.lastTable) this.lastTable = undefined;
+  private remove(table: Table, slot: number): void {
+    if (table === this.lastTable && slot === this.lastSlot) this.lastTable = undefined;
     this.missTable = undefined;
-    table.remove(position);
+    table.remove(slot);
     this.count--;
   }
 
   private insert(table: Table, a: number, b: number, value: StoredAssignment): void {
     this.missTable = undefined;
     if (this.count >= this.maxEntries) this.evictOne();
-    // Entries move when the table grows.
-    if (table === this.lastTable) this.lastTable = undefined;
     table.insert(a, b, value);
     this.count++;
   }
@@ -613,10 +569,10 @@ export class MemoryAssignmentStore implements AssignmentStore {
     // so this ends within two sweeps.
     for (;;) {
       if (victim.hand >= victim.next) victim.hand = 0;
-      const position = victim.positions[victim.hand++] as number;
-      if (position < 0) continue;
-      if (now - victim.lastActiveAt(position) <= this.ttlMs && victim.secondChance(position)) continue;
-      this.remove(victim, position);
+      const slot = victim.hand++;
+      if (victim.isFree(slot)) continue;
+      if (now - victim.lastActiveAt(slot) <= this.ttlMs && victim.secondChance(slot)) continue;
+      this.remove(victim, slot);
       return;
     }
   }
