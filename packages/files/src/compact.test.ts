@@ -136,4 +136,22 @@ describe('compaction', () => {
     writeFileSync(metrics, '{"resourceMetrics":[]}\n');
     expect((await compactFile(metrics)).skipped).toMatch(/metrics/);
   });
+
+  test('a Parquet of spans only, and one of an empty file, read alone with every column', async () => {
+    const dir = join(root, 'alone');
+    mkdirSync(dir, { recursive: true });
+    const spans = join(dir, 'traces-a.jsonl');
+    writeFileSync(spans, readFileSync(FIXTURE_TRACES, 'utf8'));
+    const empty = join(dir, 'traces-b.jsonl');
+    writeFileSync(empty, '');
+    expect(await compactFile(spans)).toMatchObject({ spans: 8, events: 8 });
+    expect(await compactFile(empty)).toMatchObject({ rows: 0, spans: 0, events: 0, badLines: 0 });
+    const before = await snapshot([spans]);
+    expect(before.attached.files).toEqual({ raw: 0, parquet: 1 });
+    expect(before.spans).toHaveLength(8);
+    expect(before.events).toHaveLength(8);
+    const none = await snapshot([empty]);
+    expect(none.attached.files).toEqual({ raw: 0, parquet: 1 });
+    expect([none.spans, none.events, none.attached.badLines]).toEqual([[], [], []]);
+  });
 });

@@ -6,7 +6,7 @@ import { AbtelError } from '@abtel/core';
 import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
 import { PARQUET_FORMAT, parquetPathFor, upToDateParquet, writeManifestEntry, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString } from './internal/sql.js';
-import { loadSql } from './internal/columns.js';
+import { compactedRowsSql } from './internal/columns.js';
 import { flattenFiles, type FlattenedFile } from './internal/pool.js';
 
 /** Result of compacting one file. */
@@ -95,11 +95,15 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // Every Parquet has the same columns (spans, events and bad lines, the others' columns NULL),
-    // so readers never miss a column; empty parts read no file.
-    const part = (kind: 'spans' | 'events' | 'bad', count: number): string => loadSql(kind, count > 0 ? [targets[kind]] : [], result.longestRow);
-    const rows = `SELECT 'span' AS record_type, * FROM (${part('spans', result.spans)})
-      UNION ALL BY NAME SELECT 'event' AS record_type, * FROM (${part('events', result.events)})
-      UNION ALL BY NAME SELECT 'bad' AS record_type, * FROM (${part('bad', result.badLines + result.metricsLines)})`;
+    // so readers never miss a column; only the kinds of rows the file has are read.
+    const rows = compactedRowsSql(
+      {
+        spans: result.spans > 0 ? targets.spans : undefined,
+        events: result.events > 0 ? targets.events : undefined,
+        bad: result.badLines + result.metricsLines > 0 ? targets.bad : undefined,
+      },
+      result.longestRow,
+    );
     await connection.run(`COPY (${rows}) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd)`);
     aborted(signal);
     // The source may have changed while we read it (still being written): then do not claim it.
