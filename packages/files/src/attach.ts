@@ -153,9 +153,26 @@ async function loadRaw(connection: DuckDBConnection, raw: readonly DataFile[], o
       threads: options.threads,
       onFile: (done, total) => options.onProgress?.({ phase: 'read', done, total }),
     });
-    await loadFlattened(connection, flattened, { spans: 'abtel_raw_spans', events: 'abtel_raw_events', bad: 'abtel_raw_bad_lines' });
+    const load = loadFlattened(connection, flattened, { spans: 'abtel_raw_spans', events: 'abtel_raw_events', bad: 'abtel_raw_bad_lines' });
+    await withProgress(connection, 'load', options.onProgress, load);
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Polls DuckDB's query progress while `work` runs and reports it as a percentage. */
+async function withProgress<T>(connection: DuckDBConnection, phase: string, onProgress: AttachOptions['onProgress'], work: Promise<T>): Promise<T> {
+  if (!onProgress) return work;
+  const timer = setInterval(() => {
+    const { percentage } = connection.progress;
+    if (percentage >= 0) onProgress({ phase, done: Math.round(percentage), total: 100 });
+  }, 250);
+  try {
+    const result = await work;
+    onProgress({ phase, done: 100, total: 100 });
+    return result;
+  } finally {
+    clearInterval(timer);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -257,4 +257,24 @@ test('property: any OTLP line (and any torn prefix of it) reads the same through
   // Not vacuous: most complete lines went through the fast scanner (the rest hold values it leaves
   // to the general path: kvlists, non-string promoted attributes, escaped ids…).
   expect(scanned / complete).toBeGreaterThan(0.3);
+});
+
+describe('worker threads (the built package)', () => {
+  const built = new URL('../dist/internal/pool.js', import.meta.url);
+  test.runIf(existsSync(built))('flattenFiles on two workers gives the rows of the calling thread, file by file', async () => {
+    // Workers run the built JavaScript (Node 20 cannot run the TypeScript sources in a worker).
+    const { flattenFiles } = (await import(built.href)) as typeof import('./internal/pool.js');
+    const files = ['otel-spec-file-exporter-example-traces.jsonl', 'otel-spec-file-exporter-example-logs.jsonl', 'otel-spec-file-exporter-example-metrics.jsonl'].map(
+      (name) => ({ path: join(FIXTURES, name), signal: 'mixed' as const, format: 'jsonl' as const, gzip: false, size: 0, mtimeMs: 0 }),
+    );
+    const threaded = await flattenFiles(files, mkdtempSync(join(dir, 'workers-')), { threads: 2 });
+    const inline = await flattenFiles(files, mkdtempSync(join(dir, 'inline-')), { threads: 1 });
+    expect(threaded.map((f) => f.result)).toEqual(inline.map((f) => f.result));
+    for (const [index, file] of threaded.entries()) {
+      for (const kind of ['spans', 'events', 'bad'] as const) {
+        expect(readFileSync(file.targets[kind], 'utf8')).toBe(readFileSync(inline[index]!.targets[kind], 'utf8'));
+      }
+    }
+    expect(threaded.map((f) => [f.result.spans, f.result.events, f.result.metricsLines])).toEqual([[8, 8, 0], [0, 0, 0], [0, 0, 4]]);
+  });
 });
