@@ -268,7 +268,13 @@ describe('worker threads (the built package)', () => {
       (name) => ({ path: join(FIXTURES, name), signal: 'mixed' as const, format: 'jsonl' as const, gzip: false, size: 0, mtimeMs: 0 }),
     );
     const threaded = await flattenFiles(files, mkdtempSync(join(dir, 'workers-')), { threads: 2 });
-    const inline = await flattenFiles(files, mkdtempSync(join(dir, 'inline-')), { threads: 1 });
+    const inlineDir = mkdtempSync(join(dir, 'inline-'));
+    const inline = await Promise.all(
+      files.map(async (file, index) => {
+        const targets = { spans: join(inlineDir, `${index}.spans`), events: join(inlineDir, `${index}.events`), bad: join(inlineDir, `${index}.bad`) };
+        return { targets, result: await flattenFile(file, targets) };
+      }),
+    );
     expect(threaded.map((f) => f.result)).toEqual(inline.map((f) => f.result));
     for (const [index, file] of threaded.entries()) {
       for (const kind of ['spans', 'events', 'bad'] as const) {

@@ -39,7 +39,9 @@ export async function flattenFiles(files: readonly DataFile[], dir: string, opti
   const out: FlattenedFile[] = new Array(files.length);
   const threads = Math.max(1, Math.min(options.threads ?? Math.min(4, availableParallelism()), files.length));
   let done = 0;
-  if (WORKER_URL === undefined || threads === 1) {
+  // Even one file goes to a worker: the calling thread (a collector's request path, a progress
+  // bar) stays responsive while the file is parsed.
+  if (WORKER_URL === undefined) {
     for (const [index, file] of files.entries()) {
       if (options.signal?.aborted) throw new Error('aborted');
       const targets = targetsFor(dir, index);
