@@ -176,3 +176,51 @@ describe('MemoryAssignmentStore', () => {
     expect(store.size).toBe(200_000);
   });
 });
+
+describe('MemoryAssignmentStore fingerprints', () => {
+  it('treats units with equal 64-bit fingerprints as one unit (the documented collision behaviour)', () => {
+    // Every id of the same length gets the same fingerprint: a forced collision.
+    const store = new MemoryAssignmentStore({ fingerprint: (id, out) => ((out[0] = id.length), (out[1] = 7)) });
+    expect(store.setIfAbsent('exp', 'ab', value('warm')).variation).toBe('warm');
+    // 'cd' collides with 'ab': it is served the stored assignment, and nothing new is stored.
+    expect(store.get('exp', 'cd')?.variation).toBe('warm');
+    expect(store.setIfAbsent('exp', 'cd', value('neutral')).variation).toBe('warm');
+    expect(store.hitVariation(store.hit('exp', 'cd', Date.now()))).toBe('warm');
+    expect(store.size).toBe(1);
+    // A different length is a different fingerprint, hence a different unit.
+    expect(store.get('exp', 'abc')).toBeUndefined();
+    // Deleting through either id forgets the one shared assignment.
+    expect(store.delete('exp', 'cd')).toBe(true);
+    expect(store.get('exp', 'ab')).toBeUndefined();
+  });
+
+  it('keeps units apart when only one fingerprint lane collides (one long probe run)', () => {
+    // Lane A (the probe position) is equal for all units; lane B differs.
+    const store = new MemoryAssignmentStore({ fingerprint: (id, out) => ((out[0] = 42), (out[1] = Number(id.slice(2)))) });
+    for (let i = 0; i < 300; i++) store.setIfAbsent('exp', `u-${i}`, value(i % 2 === 0 ? 'even' : 'odd'));
+    expect(store.size).toBe(300);
+    for (let i = 0; i < 300; i += 3) expect(store.delete('exp', `u-${i}`)).toBe(true);
+    for (let i = 0; i < 300; i++) {
+      const stored = store.get('exp', `u-${i}`);
+      if (i % 3 === 0) expect(stored, `u-${i}`).toBeUndefined();
+      else expect(stored?.variation, `u-${i}`).toBe(i % 2 === 0 ? 'even' : 'odd');
+    }
+    expect(store.size).toBe(200);
+  });
+
+  it('keeps every version exactly, including ones beyond 32 bits', () => {
+    const store = new MemoryAssignmentStore();
+    const versions = [1, 7, 2 ** 40 + 3, 1];
+    versions.forEach((version, i) => store.setIfAbsent('exp', `conv-${i}`, { ...value('warm'), version }));
+    versions.forEach((version, i) => expect(store.get('exp', `conv-${i}`)?.version).toBe(version));
+  });
+
+  it('the same id in two experiments is two units', () => {
+    const store = new MemoryAssignmentStore();
+    store.setIfAbsent('a', 'conv-1', value('x'));
+    store.setIfAbsent('b', 'conv-1', value('y'));
+    expect(store.get('a', 'conv-1')?.variation).toBe('x');
+    expect(store.get('b', 'conv-1')?.variation).toBe('y');
+    expect(store.size).toBe(2);
+  });
+});
