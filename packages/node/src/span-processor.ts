@@ -63,8 +63,9 @@ export class AbtelSpanProcessor implements SpanProcessor {
     try {
       const state = stateOf(parentContext);
       if (state !== undefined) {
-        stampSpan(span, state.spanStamp());
-        if (state.hasPendingExposure && isGenAiSpan(span)) {
+        stampSpan(span, state);
+        // The span (just written) before the state: most spans are not gen_ai ones.
+        if (isGenAiSpan(span) && state.hasPendingExposure) {
           this.#abtel.exposePending(state, trace.setSpan(parentContext, span));
         }
       }

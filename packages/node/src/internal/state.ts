@@ -43,10 +43,8 @@ export interface ConversationInfo {
  * context derived from one `withConversation` call, so an assignment made inside it (after the
  * context was created) is seen by every later span of that conversation.
  */
-export class ConversationState {
-  // Read on every span start, so declared first: same cache line as the object header.
-  #spanStamp: SpanStamp | undefined;
-  // Cached because the span processor asks on every span start.
+export class ConversationState extends SpanStamp {
+  // Cached because the span processor asks at every gen_ai span start.
   #pendingExposure: boolean | undefined;
   readonly conversationId: string | undefined;
   readonly userId: string | undefined;
@@ -58,6 +56,7 @@ export class ConversationState {
   #assignments: ActiveAssignment[] = [];
 
   constructor(info: Partial<ConversationInfo>, inherited: readonly ActiveAssignment[] = []) {
+    super();
     this.conversationId = info.conversationId;
     this.userId = info.userId;
     this.accountId = info.accountId;
@@ -72,7 +71,12 @@ export class ConversationState {
 
   /** True while some exposed assignment has not emitted its exposure from this state yet. */
   get hasPendingExposure(): boolean {
-    this.#pendingExposure ??= this.#assignments.some((assignment) => assignment.exposed && !this.#exposed.has(assignment.experiment));
+    // Read on every span start: the rare recomputation stays out of this (inlined) getter.
+    return this.#pendingExposure ?? this.#computePendingExposure();
+  }
+
+  #computePendingExposure(): boolean {
+    this.#pendingExposure = this.#assignments.some((assignment) => assignment.exposed && !this.#exposed.has(assignment.experiment));
     return this.#pendingExposure;
   }
 
@@ -95,19 +99,13 @@ export class ConversationState {
   join(assignment: ActiveAssignment): void {
     const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
     this.#assignments = [...others, assignment];
-    this.#spanStamp = undefined;
+    this.invalidate();
     this.#pendingExposure = undefined;
   }
 
-  /** The attributes stamped on every span of this conversation, validated once per change (frozen). */
-  spanAttributes(): Readonly<Attributes> {
-    return this.spanStamp().attributes;
-  }
-
-  /** The attributes stamped on every span of this conversation, ready for `stampSpan` (built once per change). */
-  spanStamp(): SpanStamp {
-    this.#spanStamp ??= new SpanStamp(buildSpanAttributes(this));
-    return this.#spanStamp;
+  /** The conversation and its assignments as span attributes (the stamp, rebuilt after each change). */
+  protected override stampAttributes(): Attributes {
+    return buildSpanAttributes(this);
   }
 }
 
