@@ -14,12 +14,13 @@
 //
 // Usage: node analysis.bench.mjs [--spans 1000000] [--memory-limit 600MB] [--data DIR] [--phases a,b,…]
 //        (--spans 10000000 for the 10 M run: ~11 GB of JSON, about 200 k conversations)
-// The data set is generated only when DIR has no bench-dataset.json (delete it to regenerate).
+// The data set is generated only when DIR has no .bench-dataset.json (delete it to regenerate; a
+// hidden name, so that the analysis does not read it as a data file and report a bad line).
 // --phases runs a subset in the usual order, e.g. --phases count-parquet,analyze-compacted while
 // working on the compacted analysis (compacted phases compact first when nothing is compacted;
 // raw phases remove the compacted files first). The results file is written only for a full run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +95,8 @@ function traceFiles() {
 async function runAnalysis(data, ds) {
   const { ExperimentDefinition } = await import('@abtel/core');
   const def = ExperimentDefinition.parse(DEFINITION);
+  // As analyze() does: the experiment's working set once, with the values its metrics read.
+  await data.prepareExperiment(ds, def, METRICS);
   const out = { population: await data.population(ds, def), health: await data.health(ds, def), metrics: {} };
   for (const metric of METRICS) out.metrics[metric.name] = await data.armMetricStats(ds, def, metric);
   out.guardrail = (await data.guardrailWindows(ds, def, METRICS[5], 60)).length;
@@ -191,7 +194,9 @@ function removeCompacted() {
 }
 
 async function main() {
-  const marker = join(DATA, 'bench-dataset.json');
+  const marker = join(DATA, '.bench-dataset.json');
+  // Data sets made before the marker was hidden keep their (identical) files.
+  if (!existsSync(marker) && existsSync(join(DATA, 'bench-dataset.json'))) renameSync(join(DATA, 'bench-dataset.json'), marker);
   if (!existsSync(marker)) {
     rmSync(DATA, { recursive: true, force: true });
     const { writeSyntheticDataset } = await import('@abtel/analysis/data');

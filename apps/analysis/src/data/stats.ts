@@ -401,6 +401,7 @@ function eachChunk(result: DuckDBMaterializedResult, visit: (columns: DuckDBVect
  * Per-group lists of per-unit event values of a quantile metric. `unitsSql` gives (r, g) for each
  * included per-unit row, `valuesSql` gives (r, v) for each event value in any order; a counting
  * sort by r puts the units in r order (unit-id order within each group) without a sort of events.
+ * Every r in `valuesSql` must be one of `unitsSql`.
  */
 async function unitSamples(ds: Dataset, unitsSql: string, valuesSql: string, groupCount: number): Promise<number[][][]> {
   // r numbers every per-unit row, included or not: size by the largest r.
@@ -414,31 +415,26 @@ async function unitSamples(ds: Dataset, unitsSql: string, valuesSql: string, gro
     }
   });
   const events = await ds.connection.run(valuesSql);
-  const rowOf = new Int32Array(events.rowCount);
-  const valueOf = new Float64Array(events.rowCount);
+  // Two passes over the materialised chunks (count per r, then place each value at its r's next
+  // slot): one array of all values, no per-event copies of the ids and values.
   const starts = new Int32Array(groupOf.length + 1);
-  let at = 0;
+  eachChunk(events, ([r], rows) => {
+    const ids = typedItems(r!, Int32Array);
+    if (ids && ids.length === rows) for (const id of ids) starts[id + 1]! += 1;
+    else for (let row = 0; row < rows; row++) starts[(r!.getItem(row) as number) + 1]! += 1;
+  });
+  for (let id = 1; id < starts.length; id++) starts[id]! += starts[id - 1]!;
+  const sorted = new Float64Array(starts[starts.length - 1]!);
+  const next = starts.slice(0, groupOf.length);
   eachChunk(events, ([r, v], rows) => {
     const ids = typedItems(r!, Int32Array);
     const doubles = typedItems(v!, Float64Array);
     if (ids && doubles && ids.length === rows && doubles.length === rows) {
-      rowOf.set(ids, at);
-      valueOf.set(doubles, at);
-      for (const id of ids) starts[id + 1]! += 1;
-      at += rows;
-      return;
-    }
-    for (let row = 0; row < rows; row++, at++) {
-      const id = r!.getItem(row) as number;
-      rowOf[at] = id;
-      valueOf[at] = v!.getItem(row) as number;
-      starts[id + 1]! += 1;
+      for (let row = 0; row < rows; row++) sorted[next[ids[row]!]!++] = doubles[row]!;
+    } else {
+      for (let row = 0; row < rows; row++) sorted[next[r!.getItem(row) as number]!++] = v!.getItem(row) as number;
     }
   });
-  for (let id = 1; id < starts.length; id++) starts[id]! += starts[id - 1]!;
-  const sorted = new Float64Array(at);
-  const next = starts.slice(0, groupOf.length);
-  for (let i = 0; i < at; i++) sorted[next[rowOf[i]!]!++] = valueOf[i]!;
   const groups: number[][][] = Array.from({ length: groupCount }, () => []);
   for (let id = 1; id < groupOf.length; id++) {
     const from = starts[id]!;
