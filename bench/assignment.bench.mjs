@@ -156,6 +156,11 @@ function benchPaired(growthbook) {
 function benchPure() {
   const rates = [];
   const hashRates = [];
+  const hitRates = [];
+  // The store alone (no router): the sticky hit's lookup, touch and decode, without routing.
+  const store = new MemoryAssignmentStore({ maxEntries: N + 1 });
+  const at = Date.now();
+  for (let i = 0; i < ids.length; i++) store.setIfAbsent(KEY, ids[i], { variation: i % 2 === 0 ? 'neutral' : 'warm', version: 1, assignedAt: at, lastActiveAt: at });
   for (let round = 0; round < ROUNDS; round++) {
     const pure = time((list) => {
       let treated = 0;
@@ -169,8 +174,15 @@ function benchPure() {
       return sum;
     }, freshCopy(ids));
     hashRates.push(N / hash.seconds);
+    const hits = time((list) => {
+      let found = 0;
+      for (let i = 0; i < list.length; i++) if (store.hit(KEY, list[i], at) >= 0) found++;
+      return found;
+    }, freshCopy(ids));
+    if (hits.checksum !== N) throw new Error(`store.hit found ${hits.checksum} of ${N} stored units`);
+    hitRates.push(N / hits.seconds);
   }
-  return { assign: median(rates), bucketOf: median(hashRates) };
+  return { assign: median(rates), bucketOf: median(hashRates), storeHit: median(hitRates) };
 }
 
 // ---- GrowthBook: the same 50/50 split as a feature with an experiment rule, evaluated locally ----
@@ -314,6 +326,7 @@ const rows = [
   ['abtel sticky hit (random order)', abtel.shuffled, shuffledRatio],
   ['abtel assign() (pure, no store)', pure.assign],
   ['abtel bucketOf() (hash only)', pure.bucketOf],
+  ['abtel store.hit() (sticky lookup, no router)', pure.storeHit],
   [`GrowthBook ${growthbook.version} evalFeature (local)`, growthbook.rate],
 ];
 if (featbit.rate !== undefined) rows.push(['FeatBit node-server-sdk (offline, bootstrap)', featbit.rate]);
@@ -345,6 +358,7 @@ const result = {
     abtelStickyHitRandomOrder: Math.round(abtel.shuffled),
     abtelAssignPure: Math.round(pure.assign),
     abtelBucketOf: Math.round(pure.bucketOf),
+    abtelStoreHit: Math.round(pure.storeHit),
     growthbook: Math.round(growthbook.rate),
     featbit: featbit.rate === undefined ? null : Math.round(featbit.rate),
   },
