@@ -2,7 +2,7 @@ import { context, diag, ROOT_CONTEXT, type Attributes } from '@opentelemetry/api
 import { BasicTracerProvider, type Span, type SpanLimits } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAbtel } from '../abtel.js';
-import { SpanStamp, stampSpan } from './stamp.js';
+import { Layout, SpanStamp, stampSpan } from './stamp.js';
 import { withState } from './context.js';
 import { ConversationState } from './state.js';
 
@@ -124,6 +124,106 @@ describe('stampSpan writes exactly what span.setAttributes writes', () => {
     expect(second.attributes['only.first']).toBeUndefined();
     expect(Object.isFrozen(first.attributes['abtel.experiments'])).toBe(true);
     expect(Object.isFrozen(stamp.spanAttributes())).toBe(true);
+  });
+});
+
+describe('later spans of one stamp (the fast path) write exactly what span.setAttributes writes', () => {
+  it('across spans with and without attributes of their own, near the count limit, and after the span ended', () => {
+    const provider = new BasicTracerProvider({ spanLimits: { attributeCountLimit: 20 } });
+    const tracer = provider.getTracer('test');
+    const stamp = new SpanStamp(STAMP);
+    const size = Object.keys(STAMP).length;
+    // Own attribute counts: the first span checks the limits; later ones take the fast path,
+    // which must still hand over to setAttributes once the stamp could cross the limit.
+    for (const own of [0, 0, 3, 0, 20 - size, 20 - size + 1, 0, 19, 2]) {
+      const attributes = own === 0 ? undefined : ownAttributes(own);
+      const viaStamp = tracer.startSpan('retrieve', attributes === undefined ? undefined : { attributes }, ROOT_CONTEXT) as unknown as Span;
+      const viaSdk = tracer.startSpan('retrieve', attributes === undefined ? undefined : { attributes }, ROOT_CONTEXT) as unknown as Span;
+      stampSpan(viaStamp, stamp);
+      viaSdk.setAttributes(STAMP);
+      expect(observable(viaStamp), `${own} own attributes`).toEqual(observable(viaSdk));
+    }
+    const ended = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+    ended.end();
+    stampSpan(ended, stamp);
+    expect(ended.attributes).toEqual({});
+  });
+
+  it('does not reuse limits checked under another tracer provider', () => {
+    const stamp = new SpanStamp(STAMP);
+    const roomy = sdkSpan(undefined);
+    stampSpan(roomy, stamp);
+    // A provider whose value-length limit truncates: the SDK decides (and truncates).
+    const tight = sdkSpan({ attributeValueLengthLimit: 5 });
+    const reference = sdkSpan({ attributeValueLengthLimit: 5 });
+    stampSpan(tight, stamp);
+    reference.setAttributes(STAMP);
+    expect(observable(tight)).toEqual(observable(reference));
+    expect(tight.attributes['abtel.experiment.key']).toBe('suppo');
+  });
+
+  it('a conversation state restamps after an assignment joins', () => {
+    const state = new ConversationState({ conversationId: 'conv-join' });
+    const before = sdkSpan(undefined);
+    stampSpan(before, state);
+    stampSpan(sdkSpan(undefined), state); // now on the fast path
+    state.join({
+      experiment: 'support-persona',
+      variation: 'warm',
+      version: 3,
+      unit: 'conversation',
+      unitId: 'conv-join',
+      exposed: true,
+      reason: 'SPLIT',
+      providerName: 'abtel',
+      migrated: false,
+      segments: {},
+    });
+    const after = sdkSpan(undefined);
+    stampSpan(after, state);
+    expect(plainAttributes(before)).toEqual({ 'gen_ai.conversation.id': 'conv-join' });
+    expect(plainAttributes(after)).toEqual({
+      'gen_ai.conversation.id': 'conv-join',
+      'abtel.experiment.key': 'support-persona',
+      'abtel.experiment.variation': 'warm',
+      'abtel.experiment.version': 3,
+      'abtel.assignment.unit': 'conversation',
+    });
+    expect((after as unknown as { _attributesCount: number })._attributesCount).toBe(5);
+  });
+});
+
+const plainAttributes = (span: Span) => ({ ...span.attributes });
+
+describe('attribute writers', () => {
+  // Names that need escaping in a JavaScript string literal, and one that would be code if it were not escaped.
+  const awkward = ['plain', 'quote"name', "apostrophe'name", 'back\\slash', 'new\nline', 'separator\u2028here', '"]; globalThis.injected = true; //', '${template}'];
+  const many = Array.from({ length: 11 }, (_, i) => `key.${i}`);
+
+  for (const keys of [awkward, many, ['only.one'], []]) {
+    it(`compiled and loop writers agree for ${keys.length} names`, () => {
+      const values = keys.map((_, i) => (i % 2 === 0 ? `value-${i}` : i));
+      const args = [...Array.from({ length: 8 }, (_, i) => values[i]), values.slice(8)];
+      for (const compile of [true, false]) {
+        const layout = new Layout(keys, compile);
+        const written: Record<string, unknown> = {};
+        layout.write(written, ...args);
+        expect(Object.keys(written)).toEqual(keys);
+        expect(Object.values(written)).toEqual(values);
+        const existing: Record<string, unknown> = keys.length > 0 ? { [keys[0]!]: 'old', other: 1 } : { other: 1 };
+        const added = layout.assign(existing, Object.prototype.hasOwnProperty, ...args);
+        expect(added).toBe(Math.max(0, keys.length - 1));
+        expect(existing).toEqual({ ...Object.fromEntries(keys.map((key, i) => [key, values[i]])), other: 1 });
+      }
+      expect((globalThis as { injected?: boolean }).injected).toBeUndefined();
+    });
+  }
+
+  it('counts a name inherited from the prototype as new, as setAttribute does', () => {
+    const layout = new Layout(['toString', 'fresh'], true);
+    const target: Record<string, unknown> = {};
+    expect(layout.assign(target, Object.prototype.hasOwnProperty, 'a', 'b', undefined, undefined, undefined, undefined, undefined, undefined, [])).toBe(2);
+    expect(target).toEqual({ toString: 'a', fresh: 'b' });
   });
 });
 

@@ -23,6 +23,8 @@ export class SpanStamp {
   // count and value-length limits cannot make a direct write differ from setAttributes' result.
   // NOT_CHECKED while the values are stale, so `writeFast` declines before reading them.
   #checkedLimits: unknown = NOT_CHECKED;
+  // Its attribute count limit (Infinity when none).
+  #countLimit = 0;
   #layout: Layout = EMPTY_LAYOUT;
   #size = 0;
   #rest: readonly unknown[] = NO_VALUES;
@@ -129,21 +131,34 @@ export class SpanStamp {
   /**
    * The whole per-span fast path, kept small on purpose (V8 inlines it into the SDK's span
    * constructor, and every byte inlined there counts against the budget that otherwise inlines
-   * the SDK's own helpers): the SDK's span with no attributes yet, under limits already checked
-   * for the current values. Returns false, having changed nothing, when `stampSpan` has to decide.
+   * the SDK's own helpers): the SDK's span under limits already checked for the current values.
+   * Returns false, having changed nothing, when `stampSpan` has to decide.
    */
   writeFast(span: SdkSpanFields): boolean {
-    if (span._spanLimits !== this.#checkedLimits || span._attributesCount !== 0 || span._ended !== false) return false;
+    if (span._spanLimits !== this.#checkedLimits || span._ended !== false) return false;
+    const count = span._attributesCount;
     const current = span.attributes as Record<string, unknown>;
-    for (const key in current) if (hasOwn.call(current, key)) return false;
-    this.#layout.write(current, this.#v0, this.#v1, this.#v2, this.#v3, this.#v4, this.#v5, this.#v6, this.#v7, this.#rest);
-    span._attributesCount = this.#size;
+    if (count === 0) {
+      for (const key in current) if (hasOwn.call(current, key)) return false;
+      this.#layout.write(current, this.#v0, this.#v1, this.#v2, this.#v3, this.#v4, this.#v5, this.#v6, this.#v7, this.#rest);
+      span._attributesCount = this.#size;
+      return true;
+    }
+    // Attributes set at start (instrumentation-openai sets 8): same-named ones are overwritten
+    // and new ones counted, as setAttribute does; only when the count limit cannot be crossed.
+    if (typeof count !== 'number' || !(count + this.#size <= this.#countLimit)) return false;
+    span._attributesCount = count + this.#layout.assign(current, hasOwn, this.#v0, this.#v1, this.#v2, this.#v3, this.#v4, this.#v5, this.#v6, this.#v7, this.#rest);
     return true;
   }
 
-  /** Lets `writeFast` trust `limits` from now on (after `writeDirectly` checked them for the current values). */
-  limitsChecked(limits: unknown): void {
-    if (!this.#stale) this.#checkedLimits = limits;
+  /**
+   * Lets `writeFast` trust `limits` (with `countLimit`, Infinity for none) from now on, after
+   * `writeDirectly` checked the value-length limit against the current values.
+   */
+  limitsChecked(limits: unknown, countLimit: number): void {
+    if (this.#stale) return;
+    this.#checkedLimits = limits;
+    this.#countLimit = countLimit;
   }
 
   /**
@@ -184,8 +199,11 @@ type AssignFn = (t: Record<string, unknown>, has: typeof hasOwn, ...valuesThenRe
  * JSON.stringify (a valid, fully escaped JavaScript string literal) and values are passed in, so
  * no input is ever evaluated as code. Without code generation (`--disallow-code-generation-from-strings`)
  * the same result comes from a loop, more slowly.
+ * @example
+ * const layout = new Layout(['gen_ai.conversation.id', 'abtel.experiment.key'], true);
+ * layout.write(span.attributes, 'conv-1', 'support-persona', undefined, undefined, undefined, undefined, undefined, undefined, []);
  */
-class Layout {
+export class Layout {
   readonly keys: readonly string[];
   readonly write: WriteFn;
   readonly assign: AssignFn;
@@ -222,7 +240,9 @@ function compileWriters(keys: readonly string[]): { write: WriteFn; assign: Assi
   try {
     const names = keys.map((key) => JSON.stringify(key));
     const writeBody = names.map((name, i) => `t[${name}] = ${valueAt(i)};`).join('\n');
-    const assignBody = names.map((name, i) => `if (!h.call(t, ${name})) a++;\nt[${name}] = ${valueAt(i)};`).join('\n');
+    // `in` first (a cached check for V8), hasOwnProperty only when the name is found: exactly
+    // setAttribute's own-property test, also with an inherited name of the same spelling.
+    const assignBody = names.map((name, i) => `if (!(${name} in t) || !h.call(t, ${name})) a++;\nt[${name}] = ${valueAt(i)};`).join('\n');
     const write = new Function('t', ...PARAMETERS, `'use strict';\n${writeBody}`) as WriteFn;
     const assign = new Function('t', 'h', ...PARAMETERS, `'use strict';\nlet a = 0;\n${assignBody}\nreturn a;`) as AssignFn;
     return { write, assign };
@@ -321,15 +341,16 @@ function writeDirectly(span: SdkSpanFields, stamp: SpanStamp): boolean {
       // The span has no attributes yet (most spans): its own empty object receives them.
       stamp.writeInto(current);
       span._attributesCount = stamp.size;
-      // The limits object belongs to the tracer provider, which merged it from its configuration
-      // at construction and never changes it; the span's value-length limit is derived from it.
-      // So the checks above hold for every later span under the same limits object.
-      stamp.limitsChecked(limits);
-      return true;
+    } else {
+      // The span has attributes already: overwrite same-named ones and count new ones, as
+      // setAttribute does (it too writes with a plain `attributes[key] = value`).
+      span._attributesCount = count + stamp.assignTo(current);
     }
-    // The span has attributes already: overwrite same-named ones and count new ones, as
-    // setAttribute does (it too writes with a plain `attributes[key] = value`).
-    span._attributesCount = count + stamp.assignTo(current);
+    // The limits object belongs to the tracer provider, which merged it from its configuration
+    // at construction and never changes it; the span's value-length limit is derived from it.
+    // So the checks above hold for every later span under the same limits object, except the
+    // count limit, which writeFast checks against each span's count.
+    stamp.limitsChecked(limits, countLimit === undefined ? Infinity : (countLimit as number));
     return true;
   } catch {
     // Some accessor behaved unexpectedly; setAttributes decides.
