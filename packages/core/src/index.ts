@@ -104,6 +104,6 @@ export {
 export type { Assignment, AssignmentReason, UnitContext } from './assignment.js';
 export { bucketSql, variationSql, sqlString } from './sql.js';
 export { MemoryAssignmentStore } from './store.js';
-export type { AssignmentStore, StoredAssignment, MaybePromise, MemoryAssignmentStoreOptions } from './store.js';
+export type { AssignmentStore, StoredAssignment, MaybePromise, MemoryAssignmentStoreOptions, UnitFingerprint } from './store.js';
 export { route, canTransition, transition, storedFor, StickyRouter, TRANSITIONS } from './lifecycle.js';
 export type { RouteResult, RouteReason, RouteOptions, DecisionRecord, StickyRouterOptions } from './lifecycle.js';

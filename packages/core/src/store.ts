@@ -53,6 +53,9 @@ export interface AssignmentStore {
  * A replacement for the store's 64-bit unit fingerprint: write two 32-bit halves of `unitId`'s
  * fingerprint into `out[0]` and `out[1]`. Units with equal fingerprints are the same unit to the
  * store, so this exists to test that behaviour with deliberate collisions.
+ * @example
+ * // Every id of the same length collides: 'ab' and 'cd' are one unit to this store.
+ * const store = new MemoryAssignmentStore({ fingerprint: (id, out) => { out[0] = id.length; out[1] = 0; } });
  */
 export type UnitFingerprint = (unitId: string, out: Int32Array) => void;
 
