@@ -26,15 +26,19 @@ export interface Harness {
   shutdown(): Promise<void>;
 }
 
-export function createHarness(options: Omit<AbtelOptions, 'loggerProvider' | 'tracerProvider'> = {}): Harness {
+/** `chained`: abtel's span processor wraps the exporting one (`spanProcessor({ next })`) instead of preceding it. */
+export function createHarness(options: Omit<AbtelOptions, 'loggerProvider' | 'tracerProvider'> & { chained?: boolean } = {}): Harness {
+  const { chained = false, ...abtelOptions } = options;
   const spanExporter = new InMemorySpanExporter();
   const logExporter = new InMemoryLogRecordExporter();
   // The instance needs the tracer provider for span-mode events, and the tracer provider needs the
   // instance's span processor: a proxy breaks the cycle.
   const proxy = new ProxyTracerProvider();
   const logProvider = new LoggerProvider({ processors: [new AbtelLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter: logExporter })] });
-  const instance = createAbtel({ ...options, loggerProvider: logProvider, tracerProvider: proxy });
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [instance.spanProcessor(), new SimpleSpanProcessor(spanExporter)] });
+  const instance = createAbtel({ ...abtelOptions, loggerProvider: logProvider, tracerProvider: proxy });
+  const exporting = new SimpleSpanProcessor(spanExporter);
+  const spanProcessors = chained ? [instance.spanProcessor({ next: exporting })] : [instance.spanProcessor(), exporting];
+  const tracerProvider = new BasicTracerProvider({ spanProcessors });
   proxy.setDelegate(tracerProvider);
   return {
     abtel: instance,
