@@ -205,6 +205,29 @@ describe('the fast scanner reads exactly what the general path reads', () => {
   });
 });
 
+test('repeated members (JSON.parse keeps the last) read the same through both paths', async () => {
+  const a = (key: string, value: string) => `{"key":"${key}","value":{"stringValue":"${value}"}}`;
+  const span = (id: string, extra = '') => `{"traceId":"${id.repeat(32)}","spanId":"${id.repeat(16)}","name":"s${id}","attributes":[${a('gen_ai.conversation.id', `c${id}`)}]${extra}}`;
+  const lines = [
+    `{"resourceSpans":[{"scopeSpans":[{"spans":[${span('1')}]}]}],"resourceSpans":[{"scopeSpans":[{"spans":[${span('2')}]}]}]}`,
+    `{"resourceSpans":[{"scopeSpans":[{"spans":[${span('3')}],"spans":[${span('4')}]}]}]}`,
+    `{"resourceSpans":[{"scopeSpans":[{"spans":[${span('5', `,"attributes":[${a('gen_ai.conversation.id', 'later')}]`)}]}]}]}`,
+    `{"resourceSpans":[{"scopeSpans":[{"spans":[${span('6', ',"events":[{"name":"e1"}],"events":[{"name":"e2"}]')}]}]}]}`,
+    `{"resourceSpans":[{"resource":{"attributes":[${a('service.name', 'a')}]},"resource":{"attributes":[${a('service.name', 'b')}]},"scopeSpans":[{"scope":{"name":"x"},"scope":{"name":"y"},"spans":[${span('7')}]}]}]}`,
+    `{"resourceSpans":[{"scopeSpans":[{"spans":[${span('8', `,"attributes":[${a('gen_ai.conversation.id', 'c8')},${a('gen_ai.conversation.id', 'again')}]`.slice(0, 0))}]}]}]}`,
+    `{"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"${'a'.repeat(16)}","name":"dup-other","attributes":[${a('x', '1')},${a('y', '0')},${a('x', '2')}]}]}]}]}`,
+    `{"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"${'9'.repeat(16)}","name":"dup-key","attributes":[${a('gen_ai.conversation.id', 'first')},${a('gen_ai.conversation.id', 'second')},${a('x', '1')},${a('x', '2')}]}]}]}]}`,
+  ];
+  const file = join(dir, 'repeated.jsonl');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const fast = await expectSameRows(file);
+  expect(fast.spans.map((row) => row['name'])).toEqual(['s2', 's4', 's5', 's6', 's7', 's8', 'dup-other', 'dup-key']);
+  expect(fast.spans.find((row) => row['name'] === 'dup-other')!['attributes']).toEqual({ x: '1', y: '0' });
+  expect(fast.spans.find((row) => row['name'] === 's5')!['conversation_id']).toBe('later');
+  expect(fast.spans.find((row) => row['name'] === 'dup-key')).toMatchObject({ conversation_id: 'first', attributes: { 'gen_ai.conversation.id': 'first', x: '1' } });
+  expect(fast.events.map((row) => row['event_name'])).toEqual(['e2']);
+});
+
 // Arbitrary OTLP values and spans (fast-check): whatever the scanner accepts, it reads as JSON.parse does.
 const text = fc.oneof(fc.string(), fc.constantFrom('', 'a\\b', 'tab\there', 'quote"', '\u2028', 'é', '\u0001'));
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(

@@ -236,7 +236,7 @@ export class OtlpScanner {
   private readonly recordTraceId = field();
   private readonly recordSpanId = field();
   private lineNumber = '';
-  /** Lines whose data carry the resourceMetrics only (told apart by the general path). */
+  /** True when the line has resourceSpans or resourceLogs (anything else is the general path's to classify). */
   sawSignal = false;
 
   constructor(
@@ -529,11 +529,16 @@ export class OtlpScanner {
 
   // ---- OTLP structure --------------------------------------------------------------------------
 
+  // A repeated member (JSON.parse keeps the last one) is left to the general path throughout.
   private root(): void {
     if (!this.openObject()) return;
+    let seenSpans = false;
+    let seenLogs = false;
     do {
       this.key();
       if (this.keyIs(K_RESOURCE_SPANS)) {
+        if (seenSpans) throw FALLBACK;
+        seenSpans = true;
         if (this.isNull()) continue;
         this.sawSignal = true;
         if (this.openArray()) {
@@ -541,6 +546,8 @@ export class OtlpScanner {
           while (this.more(0x5d));
         }
       } else if (this.keyIs(K_RESOURCE_LOGS)) {
+        if (seenLogs) throw FALLBACK;
+        seenLogs = true;
         if (this.isNull()) continue;
         this.sawSignal = true;
         if (this.openArray()) {
@@ -558,12 +565,15 @@ export class OtlpScanner {
     this.resourceDefaults();
     if (this.isNull() || !this.openObject()) return;
     let seenScopes = false;
+    let seenResource = false;
     do {
       this.key();
       if (this.keyIs(K_RESOURCE)) {
-        if (seenScopes) throw FALLBACK;
+        if (seenScopes || seenResource) throw FALLBACK;
+        seenResource = true;
         this.resource();
       } else if (this.keyIs(K_SCOPE_SPANS)) {
+        if (seenScopes) throw FALLBACK;
         seenScopes = true;
         if (this.isNull()) continue;
         if (this.openArray()) {
@@ -587,9 +597,12 @@ export class OtlpScanner {
   private resource(): void {
     this.resourceDefaults();
     if (this.isNull() || !this.openObject()) return;
+    let seenAttributes = false;
     do {
       this.key();
       if (this.keyIs(K_ATTRIBUTES)) {
+        if (seenAttributes) throw FALLBACK;
+        seenAttributes = true;
         this.scratch.pos = 0;
         this.attributes(this.resourceSlots);
       } else this.skip();
@@ -610,12 +623,15 @@ export class OtlpScanner {
     this.scopeName.state = -1;
     if (this.isNull() || !this.openObject()) return;
     let seenSpans = false;
+    let seenScope = false;
     do {
       this.key();
       if (this.keyIs(K_SCOPE)) {
-        if (seenSpans) throw FALLBACK;
+        if (seenSpans || seenScope) throw FALLBACK;
+        seenScope = true;
         this.scope();
       } else if (this.keyIs(K_SPANS)) {
+        if (seenSpans) throw FALLBACK;
         seenSpans = true;
         if (this.isNull()) continue;
         if (this.openArray()) {
@@ -644,6 +660,7 @@ export class OtlpScanner {
     this.scratch.ascii('{}');
     slots.jsonEnd = scratchBase + 2;
     let seenAttributes = false;
+    let seenEvents = false;
     if (!this.openObject()) {
       this.emitSpan();
       return;
@@ -663,6 +680,8 @@ export class OtlpScanner {
         this.scratch.pos = scratchBase;
         this.attributes(slots, true);
       } else if (this.keyIs(K_EVENTS)) {
+        if (seenEvents) throw FALLBACK;
+        seenEvents = true;
         // Event rows carry the span's ids and experiment context: both must be known by now.
         if (!seenAttributes || this.traceId.state < 0 || this.spanId.state < 0) {
           this.ws();
@@ -703,12 +722,15 @@ export class OtlpScanner {
     slots.jsonStart = scratchBase;
     this.scratch.ascii('{}');
     slots.jsonEnd = scratchBase + 2;
+    let seenAttributes = false;
     if (this.openObject()) {
       do {
         this.key();
         if (this.keyIs(K_TIME)) this.nanosField(this.time);
         else if (this.keyIs(K_NAME)) this.stringField(this.eventName);
         else if (this.keyIs(K_ATTRIBUTES)) {
+          if (seenAttributes) throw FALLBACK;
+          seenAttributes = true;
           this.scratch.pos = scratchBase;
           this.attributes(slots);
         } else this.skip();
@@ -720,9 +742,12 @@ export class OtlpScanner {
 
   private resourceLogs(): void {
     if (this.isNull() || !this.openObject()) return;
+    let seenScopes = false;
     do {
       this.key();
       if (this.keyIs(K_SCOPE_LOGS)) {
+        if (seenScopes) throw FALLBACK;
+        seenScopes = true;
         if (this.isNull()) continue;
         if (this.openArray()) {
           do this.scopeLogs();
@@ -734,9 +759,12 @@ export class OtlpScanner {
 
   private scopeLogs(): void {
     if (this.isNull() || !this.openObject()) return;
+    let seenRecords = false;
     do {
       this.key();
       if (this.keyIs(K_LOG_RECORDS)) {
+        if (seenRecords) throw FALLBACK;
+        seenRecords = true;
         if (this.isNull()) continue;
         if (this.openArray()) {
           do this.logRecord();
@@ -758,6 +786,7 @@ export class OtlpScanner {
     slots.jsonStart = 0;
     this.scratch.ascii('{}');
     slots.jsonEnd = 2;
+    let seenAttributes = false;
     if (this.openObject()) {
       do {
         this.key();
@@ -767,6 +796,8 @@ export class OtlpScanner {
         else if (this.keyIs(K_TRACE_ID)) this.stringField(this.recordTraceId);
         else if (this.keyIs(K_SPAN_ID)) this.stringField(this.recordSpanId);
         else if (this.keyIs(K_ATTRIBUTES)) {
+          if (seenAttributes) throw FALLBACK;
+          seenAttributes = true;
           this.scratch.pos = 0;
           this.attributes(slots);
         } else this.skip();
@@ -789,6 +820,40 @@ export class OtlpScanner {
 
   private readonly eventNameFromSlot = field();
 
+  // Keys of the attribute list being read, to leave a list with a repeated key to the general
+  // path (which keeps the first occurrence): open addressing, entries valid for one generation.
+  private readonly keyStamp = new Int32Array(256);
+  private readonly keyStart = new Int32Array(256);
+  private readonly keyEnd = new Int32Array(256);
+  private generation = 0;
+  private keyCount = 0;
+
+  private newKeySet(): void {
+    this.generation = (this.generation + 1) | 0;
+    this.keyCount = 0;
+  }
+
+  /** Records a key of the current attribute list; a repeated key (or a very long list) → fallback. */
+  private uniqueKey(start: number, end: number): void {
+    if (++this.keyCount > 128) throw FALLBACK;
+    const b = this.b;
+    const length = end - start;
+    let h = (length * 31 + (length > 0 ? b[start]! * 7 + b[end - 1]! * 13 + b[start + (length >> 1)]! : 0)) & 255;
+    const stamp = this.keyStamp;
+    while (stamp[h] === this.generation) {
+      const s = this.keyStart[h]!;
+      if (this.keyEnd[h]! - s === length) {
+        let i = 0;
+        while (i < length && b[s + i] === b[start + i]) i++;
+        if (i === length) throw FALLBACK;
+      }
+      h = (h + 1) & 255;
+    }
+    stamp[h] = this.generation;
+    this.keyStart[h] = start;
+    this.keyEnd[h] = end;
+  }
+
   /**
    * `[{"key": …, "value": AnyValue}, …]` → `{"key":value,…}` at the scratch buffer's position,
    * promoted keys recorded in `slots` (first occurrence wins).
@@ -797,6 +862,7 @@ export class OtlpScanner {
     const out = this.scratch;
     slots.jsonStart = out.pos;
     out.byte(0x7b);
+    this.newKeySet();
     if (!this.isNull() && this.openArray()) {
       let first = true;
       do {
@@ -808,6 +874,7 @@ export class OtlpScanner {
           if (!this.sEsc && this.lit(P_VALUE)) {
             const keyStart = this.sStart;
             const keyEnd = this.sEnd;
+            this.uniqueKey(keyStart, keyEnd);
             if (!first) out.byte(0x2c);
             out.byte(QUOTE);
             out.bytes(this.b, keyStart, keyEnd);
@@ -845,6 +912,9 @@ export class OtlpScanner {
             if (seenKey) throw FALLBACK;
             seenKey = true;
             this.str();
+            // An escaped key may spell a plain one: only the general path can tell.
+            if (this.sEsc) throw FALLBACK;
+            this.uniqueKey(this.sStart, this.sEnd);
             if (!first) out.byte(0x2c);
             first = false;
             out.byte(QUOTE);
