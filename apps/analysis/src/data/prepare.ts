@@ -94,11 +94,13 @@ export function prepareExperiment(
     byKey = new Map();
     prepared.set(ds, byKey);
   }
-  const cached = byKey.get(def.key);
+  // The exposure source decides which events are exposures: part of the key with the experiment.
+  const key = JSON.stringify([def.key, (def as { exposure?: unknown }).exposure ?? null]);
+  const cached = byKey.get(key);
   if (cached) return cached;
   const work = materialise(ds, def, metrics);
-  byKey.set(def.key, work);
-  work.catch(() => byKey.delete(def.key));
+  byKey.set(key, work);
+  work.catch(() => byKey.delete(key));
   return work;
 }
 
