@@ -18,8 +18,11 @@ export function withState(context: Context, state: ConversationState): Context {
  * upstream service sent in baggage, else undefined.
  */
 export function stateOf(context: Context): ConversationState | undefined {
-  const local = context.getValue(STATE_KEY) as ConversationState | undefined;
-  if (local !== undefined) return local;
+  // Called at every span start: the rarer baggage path stays out of this (inlined) function.
+  return (context.getValue(STATE_KEY) as ConversationState | undefined) ?? stateFromBaggage(context);
+}
+
+function stateFromBaggage(context: Context): ConversationState | undefined {
   const baggage = propagation.getBaggage(context);
   if (baggage === undefined) return undefined;
   let remote = fromBaggage.get(baggage);

@@ -2,7 +2,7 @@ import { context, diag, ROOT_CONTEXT, type Attributes } from '@opentelemetry/api
 import { BasicTracerProvider, type Span, type SpanLimits } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAbtel } from '../abtel.js';
-import { Layout, SpanStamp, stampSpan } from './stamp.js';
+import { Layout, SpanStamp, stampSpan, type StampValues } from './stamp.js';
 import { withState } from './context.js';
 import { ConversationState } from './state.js';
 
@@ -203,15 +203,15 @@ describe('attribute writers', () => {
   for (const keys of [awkward, many, ['only.one'], []]) {
     it(`compiled and loop writers agree for ${keys.length} names`, () => {
       const values = keys.map((_, i) => (i % 2 === 0 ? `value-${i}` : i));
-      const args = [...Array.from({ length: 8 }, (_, i) => values[i]), values.slice(8)];
+      const stamp: StampValues = { v0: values[0], v1: values[1], v2: values[2], v3: values[3], v4: values[4], v5: values[5], v6: values[6], v7: values[7], rest: values.slice(8) };
       for (const compile of [true, false]) {
         const layout = new Layout(keys, compile);
         const written: Record<string, unknown> = {};
-        layout.write(written, ...args);
+        layout.write(written, stamp);
         expect(Object.keys(written)).toEqual(keys);
         expect(Object.values(written)).toEqual(values);
         const existing: Record<string, unknown> = keys.length > 0 ? { [keys[0]!]: 'old', other: 1 } : { other: 1 };
-        const added = layout.assign(existing, Object.prototype.hasOwnProperty, ...args);
+        const added = layout.assign(existing, stamp, Object.prototype.hasOwnProperty);
         expect(added).toBe(Math.max(0, keys.length - 1));
         expect(existing).toEqual({ ...Object.fromEntries(keys.map((key, i) => [key, values[i]])), other: 1 });
       }
@@ -222,7 +222,8 @@ describe('attribute writers', () => {
   it('counts a name inherited from the prototype as new, as setAttribute does', () => {
     const layout = new Layout(['toString', 'fresh'], true);
     const target: Record<string, unknown> = {};
-    expect(layout.assign(target, Object.prototype.hasOwnProperty, 'a', 'b', undefined, undefined, undefined, undefined, undefined, undefined, [])).toBe(2);
+    const stamp: StampValues = { v0: 'a', v1: 'b', v2: undefined, v3: undefined, v4: undefined, v5: undefined, v6: undefined, v7: undefined, rest: [] };
+    expect(layout.assign(target, stamp, Object.prototype.hasOwnProperty)).toBe(2);
     expect(target).toEqual({ toString: 'a', fresh: 'b' });
   });
 });

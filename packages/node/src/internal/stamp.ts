@@ -27,15 +27,17 @@ export class SpanStamp {
   #countLimit = 0;
   #layout: Layout = EMPTY_LAYOUT;
   #size = 0;
-  #rest: readonly unknown[] = NO_VALUES;
-  #v0: unknown = undefined;
-  #v1: unknown = undefined;
-  #v2: unknown = undefined;
-  #v3: unknown = undefined;
-  #v4: unknown = undefined;
-  #v5: unknown = undefined;
-  #v6: unknown = undefined;
-  #v7: unknown = undefined;
+  // The values, in the order of the layout's names; public only for the compiled writers, which
+  // read them by name (two arguments per call keep the inlined call sites small).
+  /** @internal */ rest: readonly unknown[] = NO_VALUES;
+  /** @internal */ v0: unknown = undefined;
+  /** @internal */ v1: unknown = undefined;
+  /** @internal */ v2: unknown = undefined;
+  /** @internal */ v3: unknown = undefined;
+  /** @internal */ v4: unknown = undefined;
+  /** @internal */ v5: unknown = undefined;
+  /** @internal */ v6: unknown = undefined;
+  /** @internal */ v7: unknown = undefined;
   #stale = true;
   #longest = 0;
   #writable = true;
@@ -78,15 +80,15 @@ export class SpanStamp {
     // An invalid stamp is never written directly; it gets uncompiled writers of its own.
     this.#layout = valid ? layoutOf(keys) : new Layout(keys, false);
     this.#size = keys.length;
-    this.#rest = Object.freeze(values.slice(INLINE_VALUES));
-    this.#v0 = values[0];
-    this.#v1 = values[1];
-    this.#v2 = values[2];
-    this.#v3 = values[3];
-    this.#v4 = values[4];
-    this.#v5 = values[5];
-    this.#v6 = values[6];
-    this.#v7 = values[7];
+    this.rest = Object.freeze(values.slice(INLINE_VALUES));
+    this.v0 = values[0];
+    this.v1 = values[1];
+    this.v2 = values[2];
+    this.v3 = values[3];
+    this.v4 = values[4];
+    this.v5 = values[5];
+    this.v6 = values[6];
+    this.v7 = values[7];
     this.#longest = longest;
     this.#writable = valid;
     const frozen: Attributes = {};
@@ -140,14 +142,19 @@ export class SpanStamp {
     const current = span.attributes as Record<string, unknown>;
     if (count === 0) {
       for (const key in current) if (hasOwn.call(current, key)) return false;
-      this.#layout.write(current, this.#v0, this.#v1, this.#v2, this.#v3, this.#v4, this.#v5, this.#v6, this.#v7, this.#rest);
+      this.#layout.write(current, this);
       span._attributesCount = this.#size;
       return true;
     }
+    return this.#addFast(span, count, current);
+  }
+
+  // Out of writeFast so that V8 inlines this part only where such spans occur.
+  #addFast(span: SdkSpanFields, count: unknown, current: Record<string, unknown>): boolean {
     // Attributes set at start (instrumentation-openai sets 8): same-named ones are overwritten
     // and new ones counted, as setAttribute does; only when the count limit cannot be crossed.
     if (typeof count !== 'number' || !(count + this.#size <= this.#countLimit)) return false;
-    span._attributesCount = count + this.#layout.assign(current, hasOwn, this.#v0, this.#v1, this.#v2, this.#v3, this.#v4, this.#v5, this.#v6, this.#v7, this.#rest);
+    span._attributesCount = count + this.#layout.assign(current, this, hasOwn);
     return true;
   }
 
@@ -167,13 +174,13 @@ export class SpanStamp {
    */
   writeInto(target: Record<string, unknown>): void {
     this.#refresh();
-    this.#layout.write(target, this.#v0, this.#v1, this.#v2, this.#v3, this.#v4, this.#v5, this.#v6, this.#v7, this.#rest);
+    this.#layout.write(target, this);
   }
 
   /** Writes the attributes into `target`, overwriting same-named ones; returns how many were new there. */
   assignTo(target: Record<string, unknown>): number {
     this.#refresh();
-    return this.#layout.assign(target, hasOwn, this.#v0, this.#v1, this.#v2, this.#v3, this.#v4, this.#v5, this.#v6, this.#v7, this.#rest);
+    return this.#layout.assign(target, this, hasOwn);
   }
 }
 
@@ -185,8 +192,21 @@ const NO_ATTRIBUTES: Readonly<Attributes> = Object.freeze({});
 /** Values passed to the writers one by one; the rest in an array. */
 const INLINE_VALUES = 8;
 
-type WriteFn = (t: Record<string, unknown>, ...valuesThenRest: unknown[]) => void;
-type AssignFn = (t: Record<string, unknown>, has: typeof hasOwn, ...valuesThenRest: unknown[]) => number;
+/** What the writers read: up to eight values by name, the rest in an array. */
+export interface StampValues {
+  v0: unknown;
+  v1: unknown;
+  v2: unknown;
+  v3: unknown;
+  v4: unknown;
+  v5: unknown;
+  v6: unknown;
+  v7: unknown;
+  rest: readonly unknown[];
+}
+
+type WriteFn = (t: Record<string, unknown>, s: StampValues) => void;
+type AssignFn = (t: Record<string, unknown>, s: StampValues, has: typeof hasOwn) => number;
 
 /**
  * One list of attribute names and the writers for it. A stamp's names come from a handful of
@@ -201,7 +221,7 @@ type AssignFn = (t: Record<string, unknown>, has: typeof hasOwn, ...valuesThenRe
  * the same result comes from a loop, more slowly.
  * @example
  * const layout = new Layout(['gen_ai.conversation.id', 'abtel.experiment.key'], true);
- * layout.write(span.attributes, 'conv-1', 'support-persona', undefined, undefined, undefined, undefined, undefined, undefined, []);
+ * layout.write(span.attributes, stamp); // stamp.v0 = 'conv-1', stamp.v1 = 'support-persona'
  */
 export class Layout {
   readonly keys: readonly string[];
@@ -232,9 +252,8 @@ function layoutOf(keys: readonly string[]): Layout {
   return layout;
 }
 
-/** The value expression of position `i` inside a compiled writer (parameters v0..v7, then r). */
-const valueAt = (i: number): string => (i < INLINE_VALUES ? `v${i}` : `r[${i - INLINE_VALUES}]`);
-const PARAMETERS = ['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'r'];
+/** The value expression of position `i` inside a compiled writer (fields v0..v7 of `s`, then s.rest). */
+const valueAt = (i: number): string => (i < INLINE_VALUES ? `s.v${i}` : `s.rest[${i - INLINE_VALUES}]`);
 
 function compileWriters(keys: readonly string[]): { write: WriteFn; assign: AssignFn } | undefined {
   try {
@@ -243,30 +262,29 @@ function compileWriters(keys: readonly string[]): { write: WriteFn; assign: Assi
     // `in` first (a cached check for V8), hasOwnProperty only when the name is found: exactly
     // setAttribute's own-property test, also with an inherited name of the same spelling.
     const assignBody = names.map((name, i) => `if (!(${name} in t) || !h.call(t, ${name})) a++;\nt[${name}] = ${valueAt(i)};`).join('\n');
-    const write = new Function('t', ...PARAMETERS, `'use strict';\n${writeBody}`) as WriteFn;
-    const assign = new Function('t', 'h', ...PARAMETERS, `'use strict';\nlet a = 0;\n${assignBody}\nreturn a;`) as AssignFn;
+    const write = new Function('t', 's', `'use strict';\n${writeBody}`) as WriteFn;
+    const assign = new Function('t', 's', 'h', `'use strict';\nlet a = 0;\n${assignBody}\nreturn a;`) as AssignFn;
     return { write, assign };
   } catch {
     return undefined;
   }
 }
 
-/** v0..v7 and the rest array back into one list. */
-function valueList(valuesThenRest: unknown[], count: number): unknown[] {
-  const rest = valuesThenRest[INLINE_VALUES] as unknown[];
-  return [...valuesThenRest.slice(0, Math.min(count, INLINE_VALUES)), ...rest];
+/** The values of `s` as one list of `count`. */
+function valueList(s: StampValues, count: number): unknown[] {
+  return [s.v0, s.v1, s.v2, s.v3, s.v4, s.v5, s.v6, s.v7].slice(0, Math.min(count, INLINE_VALUES)).concat(s.rest);
 }
 
 function loopWrite(keys: readonly string[]): WriteFn {
-  return (target, ...valuesThenRest) => {
-    const values = valueList(valuesThenRest, keys.length);
+  return (target, s) => {
+    const values = valueList(s, keys.length);
     for (let i = 0; i < keys.length; i++) target[keys[i]!] = values[i];
   };
 }
 
 function loopAssign(keys: readonly string[]): AssignFn {
-  return (target, has, ...valuesThenRest) => {
-    const values = valueList(valuesThenRest, keys.length);
+  return (target, s, has) => {
+    const values = valueList(s, keys.length);
     let added = 0;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
