@@ -224,3 +224,10 @@ describe('MemoryAssignmentStore fingerprints', () => {
     expect(store.size).toBe(2);
   });
 });
+
+describe('MemoryAssignmentStore bounds', () => {
+  it('rejects a maxEntries beyond what a 24-bit slot can address, naming the limit', () => {
+    expect(() => new MemoryAssignmentStore({ maxEntries: 16_777_214 })).toThrow(/at most 16777213/);
+    expect(() => new MemoryAssignmentStore({ maxEntries: 16_777_213 })).not.toThrow();
+  });
+});

@@ -81,20 +81,26 @@ const REFERENCED = 1;
 const MIGRATED = 2;
 const NOT_EXPOSED = 4;
 const FLAG_BITS = 8;
+// Probe index entries, 4 bytes: the top 8 bits of fingerprint lane A (a tag that rules out
+// almost every other unit without reading its record) and slot + 1 in the low 24 bits. 0 is an
+// empty position, -1 a deleted one (slot + 1 stays below 2^24 - 1: see MAX_UNITS). Four bytes a
+// position keep a million-unit index at 8 MB, small enough to stay in a shared 32 MB L3 cache
+// while ids, records and allocations stream past it.
 const EMPTY = 0;
 const TOMBSTONE = -1;
-// Record layout, 32 bytes (two records per cache line). Int32 view: [0] fingerprint lane B,
-// [1] (variation id + 1) × 8 + flags (0: free slot), [4] fingerprint lane A, [5] version index;
-// Float64 view: [1] lastActiveAt, [3] assignedAt. What a sticky hit reads (lane B, packed,
-// lastActiveAt) is the first 16 bytes, which never straddle a cache line (buffers are 16-byte
-// aligned). Lane A (the probe index holds it too) is kept for removal and growth.
+const SLOT_BITS = 0xffffff;
+/** Units one store can hold (slot + 1 < 2^24 - 1); `maxEntries` may not exceed it. */
+const MAX_UNITS = 0xfffffd;
+// Record layout, 32 bytes (two records per cache line). Int32 view: [0] fingerprint lane A,
+// [1] lane B, [2] (variation id + 1) × 8 + flags (0: free slot), [3] version index; Float64 view:
+// [2] lastActiveAt, [3] assignedAt. A sticky hit reads the first 24 bytes.
 const INTS = 8;
 const FLOATS = 4;
-const FP_B = 0;
-const PACKED = 1;
-const FP_A = 4;
-const VERSION = 5;
-const LAST_ACTIVE_AT = 1;
+const FP_A = 0;
+const FP_B = 1;
+const PACKED = 2;
+const VERSION = 3;
+const LAST_ACTIVE_AT = 2;
 const ASSIGNED_AT = 3;
 // Records live in pages of 65,536 units (2 MB) so that growing never copies a large array or
 // leaves one behind for the garbage collector (large buffers count as external memory, whose
@@ -124,7 +130,7 @@ class VariationNames {
 
 /**
  * One experiment's assignments: an open-addressing hash table (linear probing over an Int32Array
- * of (fingerprint lane A, slot) pairs, load <= 0.75) in front of flat records by slot. Units are
+ * of (tag, slot) entries, load <= 0.75) in front of flat records by slot. Units are
  * identified by a 64-bit fingerprint, not by their id string: a sticky hit hashes the id once,
  * reads one probe position and one record, and compares two integers (no stored string to chase
  * and compare character by character). Slots are given out in order of first arrival (freed
@@ -135,8 +141,8 @@ class Table {
   readonly seedB: number;
   pages: Float64Array[] = [new Float64Array(64 * FLOATS)];
   ints: Int32Array[] = [new Int32Array(this.pages[0]!.buffer)];
-  /** Pairs: [2i] = lane A, [2i + 1] = slot + 1, EMPTY or TOMBSTONE. */
-  private index = new Int32Array(2 * 128);
+  /** By position: tag << 24 | slot + 1, EMPTY or TOMBSTONE. */
+  private index = new Int32Array(128);
   /** Number of pair positions minus one. */
   private mask = 127;
   private readonly free: number[] = [];
@@ -170,13 +176,16 @@ class Table {
     const b = print[1] as number;
     const index = this.index;
     const mask = this.mask;
+    const tag = a >>> 24;
     let i = a & mask;
     for (;;) {
-      const entry = index[2 * i + 1] as number;
+      const entry = index[i] as number;
       if (entry === EMPTY) return -1;
-      if (entry > 0 && index[2 * i] === a) {
-        const slot = entry - 1;
-        if ((this.ints[slot >>> PAGE_BITS] as Int32Array)[(slot & PAGE_MASK) * INTS + FP_B] === b) return slot;
+      if (entry >>> 24 === tag && entry !== TOMBSTONE) {
+        const slot = (entry & SLOT_BITS) - 1;
+        const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
+        const record = (slot & PAGE_MASK) * INTS;
+        if (ints[record + FP_B] === b && ints[record + FP_A] === a) return slot;
       }
       i = (i + 1) & mask;
     }
@@ -184,7 +193,7 @@ class Table {
 
   /** Stores a unit known to be absent, with fingerprint lanes `a` and `b`; returns its slot. */
   insert(a: number, b: number, value: StoredAssignment): number {
-    // Linear probing stays short up to a load of 0.75 (a probe compares lane A inside the index);
+    // Linear probing stays short up to a load of 0.75 (a probe compares the tag inside the index);
     // a smaller index stays in cache longer.
     if ((this.live + this.tombstones + 1) * 4 > (this.mask + 1) * 3) this.rehash();
     let slot = this.free.pop();
@@ -198,10 +207,9 @@ class Table {
     ints[base + FP_B] = b;
     this.write(slot, value);
     let i = a & this.mask;
-    while ((this.index[2 * i + 1] as number) > 0) i = (i + 1) & this.mask;
-    if (this.index[2 * i + 1] === TOMBSTONE) this.tombstones--;
-    this.index[2 * i] = a;
-    this.index[2 * i + 1] = slot + 1;
+    while (this.index[i] !== EMPTY && this.index[i] !== TOMBSTONE) i = (i + 1) & this.mask;
+    if (this.index[i] === TOMBSTONE) this.tombstones--;
+    this.index[i] = ((a >>> 24) << 24) | (slot + 1);
     this.live++;
     return slot;
   }
@@ -210,8 +218,9 @@ class Table {
     const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
     const base = (slot & PAGE_MASK) * INTS;
     let i = (ints[base + FP_A] as number) & this.mask;
-    while (this.index[2 * i + 1] !== slot + 1) i = (i + 1) & this.mask;
-    this.index[2 * i + 1] = TOMBSTONE;
+    const entry = (((ints[base + FP_A] as number) >>> 24) << 24) | (slot + 1);
+    while (this.index[i] !== entry) i = (i + 1) & this.mask;
+    this.index[i] = TOMBSTONE;
     this.tombstones++;
     ints[base + PACKED] = 0;
     this.free.push(slot);
@@ -298,24 +307,22 @@ class Table {
 
   /**
    * Rebuilds the probe index (dropping tombstones), doubling it when live units need the room.
-   * It walks the old index in order, so the new one is written almost sequentially (a walk over
-   * the slots would write a million random cache lines).
+   * It walks the records in slot order (sequential reads), since an index entry no longer holds
+   * the lane A that places it.
    */
   private rehash(): void {
     let size = this.mask + 1;
     while ((this.live + 1) * 2 > size) size *= 2;
-    const old = this.index;
-    const oldSize = this.mask + 1;
-    const index = new Int32Array(2 * size);
+    const index = new Int32Array(size);
     const mask = size - 1;
-    for (let j = 0; j < oldSize; j++) {
-      const entry = old[2 * j + 1] as number;
-      if (entry <= 0) continue;
-      const a = old[2 * j] as number;
+    for (let slot = 0; slot < this.next; slot++) {
+      const ints = this.ints[slot >>> PAGE_BITS] as Int32Array;
+      const record = (slot & PAGE_MASK) * INTS;
+      if (ints[record + PACKED] === 0) continue;
+      const a = ints[record + FP_A] as number;
       let i = a & mask;
-      while (index[2 * i + 1] !== EMPTY) i = (i + 1) & mask;
-      index[2 * i] = a;
-      index[2 * i + 1] = entry;
+      while (index[i] !== EMPTY) i = (i + 1) & mask;
+      index[i] = ((a >>> 24) << 24) | (slot + 1);
     }
     this.index = index;
     this.mask = mask;
@@ -325,7 +332,7 @@ class Table {
 
 /**
  * A bounded in-memory `AssignmentStore`. Compact (typed arrays, no object and no id string kept
- * per unit) so that a million sticky assignments cost about 50 MB and no garbage-collection
+ * per unit) so that a million sticky assignments cost about 40 MB and no garbage-collection
  * pauses. Units are identified by a 64-bit fingerprint of (experiment, unit id): two distinct
  * units of one experiment share one with probability about n² / 2^65 among n stored units (3e-8
  * for a million), and then the later one is served the earlier one's assignment. Eviction is
@@ -365,6 +372,9 @@ export class MemoryAssignmentStore implements AssignmentStore {
     const maxEntries = options.maxEntries ?? 100_000;
     const ttlMs = options.ttlMs ?? 7 * 24 * 60 * 60 * 1000;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be a positive integer (got ${maxEntries})`);
+    if (maxEntries > MAX_UNITS) {
+      throw new RangeError(`maxEntries must be at most ${MAX_UNITS} for the in-memory store (got ${maxEntries}); keep more assignments in a shared store such as Redis`);
+    }
     if (!(ttlMs > 0)) throw new RangeError(`ttlMs must be > 0 (got ${ttlMs})`);
     this.maxEntries = maxEntries;
     this.ttlMs = ttlMs;
