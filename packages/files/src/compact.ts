@@ -98,9 +98,9 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
     // so readers never miss a column; only the kinds of rows the file has are read.
     const rows = compactedRowsSql(
       {
-        spans: result.spans > 0 ? targets.spans : undefined,
-        events: result.events > 0 ? targets.events : undefined,
-        bad: result.badLines + result.metricsLines > 0 ? targets.bad : undefined,
+        spans: result.spans > 0 ? { path: targets.spans, source: file.path } : undefined,
+        events: result.events > 0 ? { path: targets.events, source: file.path } : undefined,
+        bad: result.badLines + result.metricsLines > 0 ? { path: targets.bad, source: file.path } : undefined,
       },
       result.longestRow,
     );

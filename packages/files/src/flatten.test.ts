@@ -41,7 +41,7 @@ async function read(file: string, fastScanner: boolean): Promise<Read> {
   const targets = { spans: join(dir, `${id}.spans`), events: join(dir, `${id}.events`), bad: join(dir, `${id}.bad`) };
   const result = await flattenFile({ path: file, gzip: false, format: 'jsonl' }, targets, { fastScanner });
   const rows = async (kind: 'spans' | 'events' | 'bad', count: number, order: string): Promise<Record<string, unknown>[]> => {
-    const select = loadSql(kind, count > 0 ? [targets[kind]] : [], result.longestRow);
+    const select = loadSql(kind, count > 0 ? [{ path: targets[kind], source: file }] : [], result.longestRow);
     const json =
       kind === 'bad'
         ? '*'

@@ -1,10 +1,11 @@
 /**
- * The flat row files flatten.ts writes and the SQL that loads them: one row per line, fields
+ * The flat row files flatten.ts writes and the SQL that loads them (source_file is not written:
+ * each row file holds the rows of one source file, named by the loader): one row per line, fields
  * separated by FIELD_SEPARATOR, NULL as NULL_FIELD, text fields that hold a control character or
  * a backslash JSON-escaped behind ESCAPED_PREFIX. DuckDB's CSV reader loads them in parallel;
  * the SELECTs below turn them into exactly the columns of sql/otlp.sql's macros.
  */
-import { sqlStringList } from './sql.js';
+import { sqlString, sqlStringList } from './sql.js';
 
 /** Unit separator: never occurs verbatim in a field (control characters are escaped). */
 export const FIELD_SEPARATOR = '\u001f';
@@ -44,7 +45,6 @@ export const SPAN_COLUMNS: readonly Column[] = [
   ['stripped_attributes', 'INTEGER'],
   ['extra_attributes', 'VARCHAR'],
   ['resource_attributes', 'VARCHAR'],
-  ['source_file', 'VARCHAR'],
   ['source_line', 'BIGINT'],
 ];
 
@@ -76,12 +76,10 @@ export const EVENT_COLUMNS: readonly Column[] = [
   ['flag_reason', 'VARCHAR'],
   ['flag_context_id', 'VARCHAR'],
   ['attributes', 'VARCHAR'],
-  ['source_file', 'VARCHAR'],
   ['source_line', 'BIGINT'],
 ];
 
 export const BAD_COLUMNS: readonly Column[] = [
-  ['source_file', 'VARCHAR'],
   ['source_line', 'BIGINT'],
   ['line_status', 'VARCHAR'],
 ];
@@ -96,7 +94,11 @@ function timeOf(ns: string): string {
 }
 
 /** The projection of one kind of row: written columns → the columns of the otlp.sql macros. */
-function projection(columns: readonly Column[], special: Record<string, string>): string {
+function projection(columns: readonly Column[], special: Record<string, string>, files: readonly RowFile[]): string {
+  // Each row file holds one source file's rows: its name (DuckDB's `filename`) says which.
+  const sourceFile =
+    files.length === 0 ? 'CAST(NULL AS VARCHAR)' : `CASE filename ${files.map((f) => `WHEN ${sqlString(f.path)} THEN ${sqlString(f.source)}`).join(' ')} END`;
+  special = { ...special, source_line: `${sourceFile} AS source_file, source_line` };
   return columns
     .filter(([name]) => special[name] !== '')
     .map(([name, type]) => {
@@ -125,11 +127,17 @@ function readerSql(paths: readonly string[], columns: readonly Column[], maxLine
   const types = columns.map(([name, type]) => `'${name}': '${type}'`).join(', ');
   const lineSize = Math.max(2 * 1024 * 1024, maxLineBytes + 1024);
   return `read_csv(${sqlStringList(paths)}, columns={${types}}, delim=chr(31), quote='', escape='', header=false,
-    auto_detect=false, nullstr='\\N', new_line='\\n', max_line_size=${lineSize}, buffer_size=${Math.max(32 * 1024 * 1024, lineSize)})`;
+    auto_detect=false, nullstr='\\N', new_line='\\n', max_line_size=${lineSize}, buffer_size=${Math.max(32 * 1024 * 1024, lineSize)}, filename=true)`;
 }
 
 function emptySql(columns: readonly Column[]): string {
-  return `(SELECT ${columns.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`).join(', ')} WHERE false)`;
+  return `(SELECT ${columns.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`).join(', ')}, CAST(NULL AS VARCHAR) AS filename WHERE false)`;
+}
+
+/** A row file and the source file whose rows it holds. */
+export interface RowFile {
+  path: string;
+  source: string;
 }
 
 /**
@@ -137,11 +145,11 @@ function emptySql(columns: readonly Column[]): string {
  * span_events and line_status), `events` (otlp_event_rows) or `bad` (source_file, source_line,
  * line_status). `maxLineBytes`: the longest row, for the reader's line size limit.
  */
-export function loadSql(kind: 'spans' | 'events' | 'bad', paths: readonly string[], maxLineBytes = 0): string {
+export function loadSql(kind: 'spans' | 'events' | 'bad', files: readonly RowFile[], maxLineBytes = 0): string {
   const [columns, special] =
     kind === 'spans' ? [SPAN_COLUMNS, SPAN_SPECIAL] : kind === 'events' ? [EVENT_COLUMNS, EVENT_SPECIAL] : [BAD_COLUMNS, BAD_SPECIAL];
-  const from = paths.length === 0 ? emptySql(columns) : readerSql(paths, columns, maxLineBytes);
-  return `SELECT ${projection(columns, special)} FROM ${from}`;
+  const from = files.length === 0 ? emptySql(columns) : readerSql(files.map((f) => f.path), columns, maxLineBytes);
+  return `SELECT ${projection(columns, special, files)} FROM ${from}`;
 }
 
 /** Output columns (name, SQL type) of each kind of row, as loadSql returns them. */
@@ -153,9 +161,15 @@ const OUTPUT_TYPES: Record<'spans' | 'events' | 'bad', readonly Column[]> = {
     ['duration_ms', 'DOUBLE'],
     ['experiments', 'VARCHAR[]'],
     ['experiment_version', 'INTEGER'],
+    ['source_file', 'VARCHAR'],
   ],
-  events: [...EVENT_COLUMNS.filter(([name]) => name !== 'time_ns' && name !== 'experiment_version'), ['time', 'TIMESTAMP'], ['experiment_version', 'INTEGER']],
-  bad: BAD_COLUMNS,
+  events: [
+    ...EVENT_COLUMNS.filter(([name]) => name !== 'time_ns' && name !== 'experiment_version'),
+    ['time', 'TIMESTAMP'],
+    ['experiment_version', 'INTEGER'],
+    ['source_file', 'VARCHAR'],
+  ],
+  bad: [['source_file', 'VARCHAR'], ...BAD_COLUMNS],
 };
 
 /**
@@ -163,7 +177,7 @@ const OUTPUT_TYPES: Record<'spans' | 'events' | 'bad', readonly Column[]> = {
  * columns of all three kinds (the other kinds' columns NULL). Only the kinds with rows are read;
  * a UNION is used only when a file has more than one kind (it costs ~30% more CPU per row).
  */
-export function compactedRowsSql(parts: Partial<Record<'spans' | 'events' | 'bad', string>>, maxLineBytes: number): string {
+export function compactedRowsSql(parts: Partial<Record<'spans' | 'events' | 'bad', RowFile>>, maxLineBytes: number): string {
   const recordType = { spans: 'span', events: 'event', bad: 'bad' } as const;
   const kinds = (['spans', 'events', 'bad'] as const).filter((kind) => parts[kind] !== undefined);
   const all = new Map<string, string>();

@@ -238,10 +238,7 @@ export class FlatRows {
   metricsLines = 0;
   /** Lines read by the general path (the rest went through the fast scanner). */
   generalLines = 0;
-  constructor(
-    targets: FlattenTargets,
-    private readonly sourceFile: string,
-  ) {
+  constructor(targets: FlattenTargets) {
     this.spans = new ByteRows(targets.spans);
     this.events = new ByteRows(targets.events);
     this.bad = new ByteRows(targets.bad, 1 << 16);
@@ -263,7 +260,7 @@ export class FlatRows {
   private markBad(line: number, status: 'invalid' | 'not_otlp' | 'metrics'): void {
     if (status === 'metrics') this.metricsLines += 1;
     else this.badLines += 1;
-    this.bad.stringRow(`${text(this.sourceFile)}${F}${line}${F}${status}\n`);
+    this.bad.stringRow(`${line}${F}${status}\n`);
   }
 
   /** Flattens one line (or one whole document) of text. */
@@ -290,7 +287,7 @@ export class FlatRows {
   }
 
   private resourceSpans(resources: unknown[], lineNumber: number): void {
-    const source = `${F}${text(this.sourceFile)}${F}${lineNumber}\n`;
+    const source = `${F}${lineNumber}\n`;
     for (const rs of resources) {
       const resource = new Attributes(record(record(rs).resource).attributes);
       const service = text(resource.str('service.name'));
@@ -381,7 +378,7 @@ export class FlatRows {
         text(a.str('abtel.evaluation.source')) + F + text(a.str('feature_flag.key')) + F +
         text(a.str('feature_flag.result.variant') ?? a.str('feature_flag.variant')) + F +
         text(a.str('feature_flag.result.reason')) + F + text(a.str('feature_flag.context.id')) + F +
-        json(a.json) + F + text(this.sourceFile) + F + lineNumber + '\n',
+        json(a.json) + F + lineNumber + '\n',
     );
   }
 }
@@ -444,7 +441,7 @@ export async function flattenFile(
   options: { fastScanner?: boolean } = {},
 ): Promise<FlattenResult> {
   const fast = options.fastScanner ?? true;
-  const rows = new FlatRows(targets, file.path);
+  const rows = new FlatRows(targets);
   let lines = 0;
   try {
     if (file.format === 'document') {
@@ -453,7 +450,7 @@ export async function flattenFile(
     } else {
       try {
         const scratch = new ByteRows(undefined, 1 << 16);
-        const scanner = new OtlpScanner(rows.spans, rows.events, scratch, Buffer.from(text(file.path), 'utf8'));
+        const scanner = new OtlpScanner(rows.spans, rows.events, scratch);
         await forEachLine(open(file), (bytes, start, end, lineNumber) => {
           lines = lineNumber;
           if (end === start) return;
@@ -463,7 +460,7 @@ export async function flattenFile(
       } catch (error) {
         // A truncated or corrupt gzip stream: what was read stays; the rest is one bad line.
         if (!file.gzip) throw error;
-        rows.bad.stringRow(`${text(file.path)}${F}${lines + 1}${F}invalid\n`);
+        rows.bad.stringRow(`${lines + 1}${F}invalid\n`);
         rows.badLines += 1;
       }
     }

@@ -201,7 +201,7 @@ const field = (): Field => ({ start: 0, end: 0, state: -1 });
 /**
  * Reads OTLP JSON lines into span and event rows (see the module comment). One instance per file.
  * @example
- * const scanner = new OtlpScanner(spans, events, scratch, sourceFileField);
+ * const scanner = new OtlpScanner(spans, events, scratch);
  * const handled = scanner.line(buffer, 0, buffer.length, 1);
  */
 export class OtlpScanner {
@@ -243,8 +243,6 @@ export class OtlpScanner {
     private readonly spans: ByteRows,
     private readonly events: ByteRows,
     private readonly scratch: ByteRows,
-    /** The source_file field, already in its row form. */
-    private readonly sourceField: Uint8Array,
   ) {}
 
   /**
@@ -1212,8 +1210,6 @@ export class OtlpScanner {
     out.byte(SEP);
     this.jsonField(out, slots);
     this.jsonField(out, this.resourceSlots);
-    out.bytes(this.sourceField, 0, this.sourceField.length);
-    out.byte(SEP);
     out.ascii(this.lineNumber);
     out.endRow();
   }
@@ -1249,8 +1245,6 @@ export class OtlpScanner {
     this.slotText(out, slots, S_FREASON, none);
     this.slotText(out, slots, S_FCTX, none);
     this.jsonField(out, slots);
-    out.bytes(this.sourceField, 0, this.sourceField.length);
-    out.byte(SEP);
     out.ascii(this.lineNumber);
     out.endRow();
   }
