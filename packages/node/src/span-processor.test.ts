@@ -3,6 +3,7 @@ import { parseExperiments } from '@abtel/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAbtel } from './abtel.js';
+import { isGenAiSpan } from './span-processor.js';
 import { withState } from './internal/context.js';
 import { ConversationState } from './internal/state.js';
 import { createHarness, installContextManager, plain } from '../test/helpers/harness.js';
@@ -91,5 +92,18 @@ describe('abtel.spanProcessor({ next }): one processor wrapping the exporting on
     expect(abtel.spanProcessor({ next: { ...next, onEnding: undefined } }).onEnding).toBeUndefined();
     expect(abtel.spanProcessor().onEnding).toBeUndefined();
     expect(context.active()).toBe(ROOT_CONTEXT);
+  });
+});
+
+describe('isGenAiSpan', () => {
+  it('recognises gen_ai spans by operation attribute or conventional name, and nothing else', () => {
+    const check = (name: string, attributes: Record<string, string> = {}) => isGenAiSpan({ name, attributes });
+    for (const name of ['chat gpt-4o-mini', 'embeddings text-embedding-3-small', 'text_completion x', 'generate_content gemini', 'create_agent a', 'invoke_agent a']) {
+      expect(check(name), name).toBe(true);
+    }
+    for (const name of ['retrieve', '', 'chat', 'chatter box', 'GET /v1/chat', 'éclair chat x', '\u{1F600} chat x', 'Chat gpt-4o']) {
+      expect(check(name), name).toBe(false);
+    }
+    expect(check('llm call', { 'gen_ai.operation.name': 'chat' })).toBe(true);
   });
 });

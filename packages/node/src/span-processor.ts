@@ -11,7 +11,9 @@ import { stampSpan } from './internal/stamp.js';
 const GEN_AI_SPAN_NAME = /^(chat|embeddings|text_completion|generate_content|create_agent|invoke_agent) /;
 
 // First letters of those names: most spans (HTTP, database, app) are rejected without the regex.
-const GEN_AI_FIRST_LETTERS = new Set(['c', 'e', 't', 'g', 'i'].map((letter) => letter.charCodeAt(0)));
+// A table indexed by character code: cheaper per span than a Set lookup.
+const GEN_AI_FIRST_LETTERS = new Uint8Array(128);
+for (const letter of 'cetgi') GEN_AI_FIRST_LETTERS[letter.charCodeAt(0)] = 1;
 
 /**
  * True when `span` is a gen_ai call at start time (attribute or conventional span name).
@@ -21,7 +23,8 @@ const GEN_AI_FIRST_LETTERS = new Set(['c', 'e', 't', 'g', 'i'].map((letter) => l
 export function isGenAiSpan(span: Pick<ReadableSpan, 'attributes' | 'name'>): boolean {
   if (span.attributes[ATTR_GEN_AI_OPERATION_NAME] !== undefined) return true;
   const name = span.name;
-  return GEN_AI_FIRST_LETTERS.has(name.charCodeAt(0)) && GEN_AI_SPAN_NAME.test(name);
+  // Out-of-range reads of a typed array give undefined (falsy): no bounds check needed.
+  return GEN_AI_FIRST_LETTERS[name.charCodeAt(0)] === 1 && GEN_AI_SPAN_NAME.test(name);
 }
 
 /** Options of `abtel.spanProcessor()` / `abtelSpanProcessor()`. */

@@ -23,13 +23,10 @@ export class SpanStamp {
   // count and value-length limits cannot make a direct write differ from setAttributes' result.
   // NOT_CHECKED while the values are stale, so `writeFast` declines before reading them.
   #checkedLimits: unknown = NOT_CHECKED;
-  // Its attribute count limit (Infinity when none).
-  #countLimit = 0;
   #layout: Layout = EMPTY_LAYOUT;
   #size = 0;
   // The values, in the order of the layout's names; public only for the compiled writers, which
   // read them by name (two arguments per call keep the inlined call sites small).
-  /** @internal */ rest: readonly unknown[] = NO_VALUES;
   /** @internal */ v0: unknown = undefined;
   /** @internal */ v1: unknown = undefined;
   /** @internal */ v2: unknown = undefined;
@@ -38,6 +35,10 @@ export class SpanStamp {
   /** @internal */ v5: unknown = undefined;
   /** @internal */ v6: unknown = undefined;
   /** @internal */ v7: unknown = undefined;
+  /** @internal */ rest: readonly unknown[] = NO_VALUES;
+  // The checked limits' attribute count limit, NO_COUNT_LIMIT when there is none (a small
+  // integer either way: a field that once holds Infinity makes V8 box every value of it).
+  #countLimit = NO_COUNT_LIMIT;
   #stale = true;
   #longest = 0;
   #writable = true;
@@ -165,7 +166,7 @@ export class SpanStamp {
   limitsChecked(limits: unknown, countLimit: number): void {
     if (this.#stale) return;
     this.#checkedLimits = limits;
-    this.#countLimit = countLimit;
+    this.#countLimit = Math.min(Math.floor(countLimit), NO_COUNT_LIMIT);
   }
 
   /**
@@ -184,6 +185,8 @@ export class SpanStamp {
   }
 }
 
+// Above any attribute count a span can reach; still a V8 small integer.
+const NO_COUNT_LIMIT = 2 ** 30 - 1;
 // A unique object no span can have as its limits.
 const NOT_CHECKED: unknown = Object.freeze({});
 const NO_VALUES: readonly unknown[] = Object.freeze([]);
