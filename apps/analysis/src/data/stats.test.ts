@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExperimentDefinition, assign, bucketSql, sqlString, variationSql, type MetricDefinition } from '@abtel/core';
 import { openDataset, type Dataset } from './dataset.js';
-import { armMetricStats, guardrailWindows, health, judgeTrend, metricStatsSql, population, segmentMix } from './stats.js';
+import { armMetricStats, excludedUnits, guardrailWindows, health, judgeTrend, metricStatsSql, population, segmentMix } from './stats.js';
 import { writeSyntheticDataset, type SyntheticResult, type SyntheticUnit } from './synthetic.js';
 
 const definition = ExperimentDefinition.parse({
@@ -150,6 +150,8 @@ describe('population and health', () => {
     expect(result.duplicateExposures).toBe(units.filter((u) => u.exposureCount === 2).length);
     expect(result.multipleExposureUnits).toBe(0);
     expect(result.timeline.length).toBeGreaterThan(0);
+    expect(await excludedUnits(ds, definition)).toBe(data.units!.filter((u) => !u.exposed).length);
+    expect(await excludedUnits(ds, definition)).toBe(20);
   });
   test('assignment audit, exposures without a call, orphan outcomes, bad lines', async () => {
     const result = await health(ds, definition);
