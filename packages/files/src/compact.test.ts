@@ -127,7 +127,7 @@ describe('compaction', () => {
     const result = await compactFile(file);
     expect(result).toMatchObject({ rows: 16, spans: 8, events: 8, badLines: 0 });
     expect(existsSync(result.parquetPath!)).toBe(true);
-    // A line over the streaming reader's limit: compacted through the whole-file fallback.
+    // A 17 MB line (bigger than DuckDB's default CSV line limit, which the loader raises to the longest row).
     const long = join(dir, 'traces-long.jsonl');
     const first = readFileSync(FIXTURE_TRACES, 'utf8').split('\n')[0]!;
     writeFileSync(long, `${first.replace('"name":"operationA"', `"name":"${'y'.repeat(17 * 1024 * 1024)}"`)}\n`);
