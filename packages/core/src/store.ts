@@ -71,7 +71,7 @@ export interface MemoryAssignmentStoreOptions {
    */
   now?: () => number;
   /**
-   * Replaces the 64-bit unit fingerprint (default: two independent 32-bit hashes of the id, seeded
+   * Replaces the 64-bit unit fingerprint (default: a 64-bit hash of the id in two 32-bit lanes, seeded
    * by the experiment key). For tests that need fingerprint collisions; leave unset otherwise.
    */
   fingerprint?: UnitFingerprint;
@@ -140,10 +140,10 @@ class Table {
   readonly seedA: number;
   readonly seedB: number;
   pages: Float64Array[] = [new Float64Array(64 * FLOATS)];
-  ints: Int32Array[] = [new Int32Array(this.pages[0]!.buffer)];
+  ints: Int32Array[] = [new Int32Array((this.pages[0] as Float64Array).buffer)];
   /** By position: tag << 24 | slot + 1, EMPTY or TOMBSTONE. */
   private index = new Int32Array(128);
-  /** Number of pair positions minus one. */
+  /** Number of index positions minus one. */
   private mask = 127;
   private readonly free: number[] = [];
   /** Slots ever used (records beyond are unused). */
