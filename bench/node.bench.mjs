@@ -13,11 +13,16 @@
 // processor that sets the same 6 attribute values from a precomputed list with
 // `span.setAttributes` (the SDK's validating path, which abtel used to take and now bypasses on
 // the SDK's own span): below 1 means abtel stamps more cheaply than that path.
+// Each scenario runs in a process of its own holding only its two set-ups, as an application
+// holds one: V8's inline caches and inlining decisions in the SDK's code then see what they would
+// in that application, not every set-up of this file (which made the first scenario measured
+// differ from the same scenario measured later).
 //
 // Usage: node --expose-gc node.bench.mjs [--rounds 15] [--spans 200000] [--full]
 //   default memory run: 3,000,000 spans across 300,000 conversations;
 //   --full: 10,000,000 spans across 1,000,000 conversations (about 1-2 minutes on 2 cores).
 // Writes results/node.json.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -35,6 +40,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '15' },
     spans: { type: 'string', default: '200000' },
     full: { type: 'boolean', default: false },
+    // Internal: run one throughput scenario and print its result as JSON.
+    scenario: { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -72,11 +79,13 @@ class StackContextManager {
 }
 context.setGlobalContextManager(new StackContextManager());
 
-/** An exporter that drops everything but counts, so the run can prove no span was dropped by a full queue. */
+/** An exporter that drops everything but counts (and keeps the first span), so the run can prove no span was dropped by a full queue. */
 function discardingExporter() {
   const exporter = {
     exported: 0,
+    first: undefined,
     export: (spans, done) => {
+      exporter.first ??= spans[0];
       exporter.exported += spans.length;
       done({ code: 0 });
     },
@@ -105,18 +114,19 @@ const experiments = new ExperimentSet([
 
 const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: discardLogs })] });
 const abtel = createAbtel({ experiments, loggerProvider });
-// The production set-up on both sides: a BatchSpanProcessor (default settings) in front of the exporter.
-const bareExporter = discardingExporter();
-const abtelExporter = discardingExporter();
-const bareBatch = new BatchSpanProcessor(bareExporter);
-const abtelBatch = new BatchSpanProcessor(abtelExporter);
-const bare = new BasicTracerProvider({ spanProcessors: [bareBatch] });
-// A third set-up isolates abtel's own machinery (context lookup, exposure check, response-id map)
-// from the cost of the attributes: a trivial processor that sets the same six attribute values.
-const fixedExporter = discardingExporter();
-const fixedBatch = new BatchSpanProcessor(fixedExporter);
+// The production set-up on every side: a BatchSpanProcessor (default settings) in front of a
+// discarding exporter that counts, so the run can prove no span was dropped by a full queue.
+/** A tracer provider with the given processors in front of a batch processor, and its exporter. */
+function setUp(before, wrap = false) {
+  const exporter = discardingExporter();
+  const batch = new BatchSpanProcessor(exporter);
+  const spanProcessors = wrap ? [abtel.spanProcessor({ next: batch })] : [...before, batch];
+  return { provider: new BasicTracerProvider({ spanProcessors }), exporter, batch };
+}
+
 // Same per-conversation values as abtel stamps, visited in the same order as the contexts, so the
-// comparison holds the memory access pattern constant and differs only by abtel's own work.
+// comparison with the `setAttributes` processor holds the memory access pattern constant and
+// differs only by abtel's own work.
 const fixedStamps = [];
 let nextStamp = 0;
 const fixedStamper = {
@@ -125,13 +135,16 @@ const fixedStamper = {
   forceFlush: async () => {},
   shutdown: async () => {},
 };
-const fixed = new BasicTracerProvider({ spanProcessors: [fixedStamper, fixedBatch] });
-// abtel as users set it up: its processor wrapping the exporting one (what the drop-in does)...
-const stamped = new BasicTracerProvider({ spanProcessors: [abtel.spanProcessor({ next: abtelBatch })] });
-// ...and the standalone form in front of it, for a NodeSDK configured with a list of processors.
-const standaloneExporter = discardingExporter();
-const standaloneBatch = new BatchSpanProcessor(standaloneExporter);
-const standalone = new BasicTracerProvider({ spanProcessors: [abtel.spanProcessor(), standaloneBatch] });
+
+const SET_UPS = {
+  bare: () => setUp([]),
+  // abtel as users set it up: its processor wrapping the exporting one (what the drop-in does)...
+  abtel: () => setUp([], true),
+  // ...and the standalone form in front of it, for a NodeSDK configured with a list of processors.
+  standalone: () => setUp([abtel.spanProcessor()]),
+  // A processor setting the same six values through the SDK's validating path.
+  setAttributes: () => setUp([fixedStamper]),
+};
 
 /** A conversation context with its assignment joined (what `withConversation` + `variation()` leave behind). */
 async function conversationContext(index) {
@@ -141,12 +154,25 @@ async function conversationContext(index) {
     ctx = context.active();
     pending = abtel.experiment('support-retrieval').variation();
   });
-  await pending;
-  return ctx;
+  const variation = await pending;
+  return { ctx, variation: variation.key };
 }
 
 const contexts = [];
-for (let i = 0; i < CONTEXTS; i++) contexts.push(await conversationContext(i));
+for (let i = 0; i < CONTEXTS; i++) {
+  const { ctx, variation } = await conversationContext(i);
+  contexts.push(ctx);
+  // What abtel must stamp on this conversation's spans (checked below), and what the
+  // `setAttributes` processor sets.
+  fixedStamps.push({
+    'gen_ai.conversation.id': `conv-${i}`,
+    'abtel.experiment.key': 'support-retrieval',
+    'abtel.experiment.variation': variation,
+    'abtel.experiment.version': 2,
+    'abtel.assignment.unit': 'user',
+    'abtel.assignment.id': `user-${i}`,
+  });
+}
 
 // Yield to the event loop every 256 spans (both sides alike) so the batch processor exports
 // instead of dropping spans from a full queue, as it would in a server handling requests.
@@ -178,92 +204,117 @@ async function run(provider, count, attributes) {
   return { cpu: (cpu.user + cpu.system) / 1e6, wall: Number(process.hrtime.bigint() - wall0) / 1e9 };
 }
 
-// Check the stamping really happens (and is exactly the six attributes) before timing it.
-{
-  let captured;
-  const spy = { onStart() {}, onEnd: (span) => (captured = span), forceFlush: async () => {}, shutdown: async () => {} };
-  const check = new BasicTracerProvider({ spanProcessors: [abtel.spanProcessor(), spy] });
-  check.getTracer('bench').startSpan('retrieve', undefined, contexts[0]).end();
-  const keys = Object.keys(captured.attributes).sort();
-  const expected = ['abtel.assignment.id', 'abtel.assignment.unit', 'abtel.experiment.key', 'abtel.experiment.variation', 'abtel.experiment.version', 'gen_ai.conversation.id'];
-  if (JSON.stringify(keys) !== JSON.stringify(expected)) throw new Error(`expected the six stamped attributes, got ${keys.join(', ')}`);
-}
-
-// The per-conversation attributes abtel stamps, copied once for the fixed stamper.
-for (const ctx of contexts) {
-  let stampedSpan;
-  const spy = { onStart() {}, onEnd: (span) => (stampedSpan = span), forceFlush: async () => {}, shutdown: async () => {} };
-  new BasicTracerProvider({ spanProcessors: [abtel.spanProcessor(), spy] }).getTracer('bench').startSpan('retrieve', undefined, ctx).end();
-  fixedStamps.push({ ...stampedSpan.attributes });
-}
-
 const median = (list) => {
   const sorted = [...list].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** Paired rounds in alternating order; medians of per-round ratios (abtel / baseline). */
-async function compare(label, attributes, baseline = bare, candidate = stamped) {
-  const bare = baseline;
-  const stamped = candidate;
-  await run(bare, SPANS_PER_ROUND, attributes); // warm-up (JIT) on both sides
-  await run(stamped, SPANS_PER_ROUND, attributes);
+/** Throws unless `span` carries exactly the conversation's six stamped values on top of `own`. */
+function checkStamped(span, own = {}) {
+  const expected = { ...own, ...fixedStamps[0] };
+  const actual = { ...span.attributes };
+  if (JSON.stringify(Object.entries(actual).sort()) !== JSON.stringify(Object.entries(expected).sort())) {
+    throw new Error(`the first span is not stamped as expected: ${JSON.stringify(actual)}`);
+  }
+}
+
+const SCENARIOS = {
+  empty: { label: 'spans without attributes of their own (the pessimistic case)', baseline: 'bare', candidate: 'abtel' },
+  instrumented: {
+    label: 'spans carrying 8 instrumentation-openai start attributes (a realistic gen_ai span)',
+    baseline: 'bare',
+    candidate: 'abtel',
+    attributes: INSTRUMENTATION_ATTRIBUTES,
+  },
+  standalone: {
+    label: 'spans without attributes of their own, abtel processor standalone in front of the exporting one (two processors in the provider)',
+    baseline: 'bare',
+    candidate: 'standalone',
+  },
+  setAttributes: {
+    label: 'abtel vs a processor calling span.setAttributes with the same 6 per-conversation values (baseline is not the bare SDK)',
+    baseline: 'setAttributes',
+    candidate: 'abtel',
+  },
+};
+
+/** Paired rounds in alternating order; medians of per-round ratios (candidate / baseline). */
+async function compare({ label, baseline, candidate, attributes }) {
+  const base = SET_UPS[baseline]();
+  const cand = SET_UPS[candidate]();
+  // Warm-up (JIT) on both sides, then the check that the candidate really stamps.
+  for (let i = 0; i < 2; i++) {
+    await run(base.provider, SPANS_PER_ROUND, attributes);
+    await run(cand.provider, SPANS_PER_ROUND, attributes);
+  }
+  await cand.batch.forceFlush();
+  checkStamped(cand.exporter.first, attributes);
   const cpuRatios = [];
   const wallRatios = [];
-  const bareRates = [];
-  const abtelRates = [];
+  const baselineRates = [];
+  const candidateRates = [];
   for (let round = 0; round < ROUNDS; round++) {
     globalThis.gc?.();
     let b;
     let a;
     if (round % 2 === 0) {
-      b = await run(bare, SPANS_PER_ROUND, attributes);
-      a = await run(stamped, SPANS_PER_ROUND, attributes);
+      b = await run(base.provider, SPANS_PER_ROUND, attributes);
+      a = await run(cand.provider, SPANS_PER_ROUND, attributes);
     } else {
-      a = await run(stamped, SPANS_PER_ROUND, attributes);
-      b = await run(bare, SPANS_PER_ROUND, attributes);
+      a = await run(cand.provider, SPANS_PER_ROUND, attributes);
+      b = await run(base.provider, SPANS_PER_ROUND, attributes);
     }
     cpuRatios.push(a.cpu / b.cpu);
     wallRatios.push(a.wall / b.wall);
-    bareRates.push(SPANS_PER_ROUND / b.cpu);
-    abtelRates.push(SPANS_PER_ROUND / a.cpu);
+    baselineRates.push(SPANS_PER_ROUND / b.cpu);
+    candidateRates.push(SPANS_PER_ROUND / a.cpu);
   }
-  const result = {
+  await base.batch.forceFlush();
+  await cand.batch.forceFlush();
+  const expected = (ROUNDS + 2) * SPANS_PER_ROUND;
+  if (base.exporter.exported !== expected || cand.exporter.exported !== expected) {
+    throw new Error(`spans were dropped: ${baseline} exported ${base.exporter.exported}, ${candidate} ${cand.exporter.exported}, of ${expected} each`);
+  }
+  await base.provider.shutdown();
+  await cand.provider.shutdown();
+  return {
     scenario: label,
-    baselineSpansPerCpuSecond: Math.round(median(bareRates)),
-    abtelSpansPerCpuSecond: Math.round(median(abtelRates)),
+    baseline,
+    candidate,
+    baselineSpansPerCpuSecond: Math.round(median(baselineRates)),
+    abtelSpansPerCpuSecond: Math.round(median(candidateRates)),
     cpuTimeRatioMedian: +median(cpuRatios).toFixed(4),
     wallTimeRatioMedian: +median(wallRatios).toFixed(4),
     cpuRatios: cpuRatios.map((ratio) => +ratio.toFixed(4)),
   };
-  console.log(`  ${label}`);
-  console.log(`    baseline ${(result.baselineSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s, with abtel ${(result.abtelSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s (medians)`);
-  console.log(`    ratio abtel/baseline: CPU time ${result.cpuTimeRatioMedian.toFixed(4)}, wall time ${result.wallTimeRatioMedian.toFixed(4)} (goal <= 1.05: ${result.cpuTimeRatioMedian <= 1.05 ? 'met' : 'NOT met'})`);
-  return result;
 }
 
-// Warm every set-up on both kinds of span before any timing, so no scenario pays for JIT tiering
-// or for the first sight of a new span shape that a later scenario would not (order bias).
-for (const provider of [bare, stamped, standalone, fixed]) {
-  await run(provider, SPANS_PER_ROUND, undefined);
-  await run(provider, SPANS_PER_ROUND, INSTRUMENTATION_ATTRIBUTES);
+if (values.scenario !== undefined) {
+  // One scenario in this process; the parent reads the JSON line.
+  const scenario = SCENARIOS[values.scenario];
+  if (scenario === undefined) throw new Error(`unknown scenario ${values.scenario} (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  console.log(JSON.stringify(await compare(scenario)));
+  await loggerProvider.shutdown();
+  process.exit(0);
 }
-console.log(`span start+end, ${ROUNDS} paired rounds of ${SPANS_PER_ROUND.toLocaleString('en')} spans, BatchSpanProcessor + discarding exporter on both sides`);
-const emptySpans = await compare('spans without attributes of their own (the pessimistic case)', undefined);
-const instrumentedSpans = await compare('spans carrying 8 instrumentation-openai start attributes (a realistic gen_ai span)', INSTRUMENTATION_ATTRIBUTES);
-const standaloneSpans = await compare('spans without attributes of their own, abtel processor standalone in front of the exporting one (two processors in the provider)', undefined, bare, standalone);
-const machinery = await compare('abtel vs a processor calling span.setAttributes with the same 6 per-conversation values (baseline is not the bare SDK)', undefined, fixed);
-await bareBatch.forceFlush();
-await abtelBatch.forceFlush();
-await fixedBatch.forceFlush();
-await standaloneBatch.forceFlush();
-// Per scenario: a warm-up run and ROUNDS timed runs per side; plus the two initial warm-up runs per set-up.
-const runs = (ROUNDS + 1) * SPANS_PER_ROUND;
-const warm = 2 * SPANS_PER_ROUND;
-if (bareExporter.exported !== 3 * runs + warm || abtelExporter.exported !== 3 * runs + warm || fixedExporter.exported !== runs + warm || standaloneExporter.exported !== runs + warm) {
-  throw new Error(
-    `spans were dropped: bare exported ${bareExporter.exported}, abtel ${abtelExporter.exported}, standalone ${standaloneExporter.exported}, fixed ${fixedExporter.exported}`,
+
+console.log(`span start+end, ${ROUNDS} paired rounds of ${SPANS_PER_ROUND.toLocaleString('en')} spans, BatchSpanProcessor + discarding exporter on both sides, one process per scenario`);
+const scenarioResults = [];
+for (const name of Object.keys(SCENARIOS)) {
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', fileURLToPath(import.meta.url), '--scenario', name, '--rounds', String(ROUNDS), '--spans', String(SPANS_PER_ROUND)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (child.status !== 0) throw new Error(`scenario ${name} failed (exit ${child.status})`);
+  const result = JSON.parse(child.stdout.trim().split('\n').at(-1));
+  scenarioResults.push(result);
+  console.log(`  ${result.scenario}`);
+  console.log(`    ${result.baseline} ${(result.baselineSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s, ${result.candidate} ${(result.abtelSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s (medians)`);
+  console.log(
+    `    ratio ${result.candidate}/${result.baseline}: CPU time ${result.cpuTimeRatioMedian.toFixed(4)}, wall time ${result.wallTimeRatioMedian.toFixed(4)}` +
+      (result.baseline === 'bare' ? ` (goal <= 1.05: ${result.cpuTimeRatioMedian <= 1.05 ? 'met' : 'NOT met'})` : ''),
   );
 }
 
@@ -274,13 +325,14 @@ const memory = () => {
   return { heapUsedMB: +(usage.heapUsed / 2 ** 20).toFixed(1), rssMB: +(usage.rss / 2 ** 20).toFixed(1) };
 };
 const spansPerConversation = MEMORY_SPANS / MEMORY_CONVERSATIONS;
+const stamped = SET_UPS.abtel().provider;
 const tracer = stamped.getTracer('bench');
 const warmupConversations = MEMORY_BASELINE_AT;
 let before;
 const memoryStart = process.hrtime.bigint();
 for (let c = 0; c < MEMORY_CONVERSATIONS; c++) {
   if (c === warmupConversations) before = memory();
-  const ctx = await conversationContext(c);
+  const { ctx } = await conversationContext(c);
   tracer.startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat' } }, ctx).end();
   for (let s = 1; s < spansPerConversation; s++) tracer.startSpan('retrieve', undefined, ctx).end();
   if ((c & 15) === 15) await yieldToLoop();
@@ -308,9 +360,10 @@ const result = {
     spansPerRound: SPANS_PER_ROUND,
     stampedAttributes: 6,
     exporter: 'BatchSpanProcessor (defaults) with a discarding exporter, both sides; no span dropped',
+    isolation: 'each scenario in a process of its own with only its two set-ups',
     measure: 'CPU time of the process (user + system, GC threads included) per round; wall time also reported',
     goal: 'time ratio <= 1.05',
-    scenarios: [emptySpans, instrumentedSpans, standaloneSpans, machinery],
+    scenarios: scenarioResults,
   },
   memory: {
     mode: values.full ? 'full' : 'reduced',
@@ -326,7 +379,4 @@ const result = {
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results/node.json'), `${JSON.stringify(result, null, 2)}\n`);
 await stamped.shutdown();
-await standalone.shutdown();
-await bare.shutdown();
-await fixed.shutdown();
 await loggerProvider.shutdown();
