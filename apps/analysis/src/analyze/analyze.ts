@@ -64,7 +64,9 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     if (quantileMetrics.length > 0) {
       // Worth a thread (which loads the statistics code first) only for many calls.
       const [calls] = await ds.query<{ n: number }>(`SELECT count(*) AS n FROM ${working.calls}`);
-      if ((calls?.n ?? 0) >= PARALLEL_BOOTSTRAP_MIN_CALLS) workers = QuantileWorkers.start(quantileMetrics.length * variants.length);
+      // Each worker costs ≈ 50 MB; next to raw JSON parsed into DuckDB (near its memory limit), one.
+      const count = ds.files.raw > 0 ? 1 : quantileMetrics.length * variants.length;
+      if ((calls?.n ?? 0) >= PARALLEL_BOOTSTRAP_MIN_CALLS) workers = QuantileWorkers.start(count);
     }
 
     // Quantile metrics first: their bootstraps run on workers while the rest is queried.
