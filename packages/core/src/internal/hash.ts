@@ -66,19 +66,7 @@ export function fmix32(state: number): number {
 /** 2^32, the number of distinct hash values. */
 export const HASH_SPACE = 4294967296;
 
-// One-entry memo: a first assignment hashes the same (salt, unit) for the sticky store's key and
-// for the bucket (the store keys each experiment's table by hash32(experimentKey, unitId), and the
-// salt is the key unless set), so the second hash is a comparison.
-let memoState = 0;
-let memoUnit: string | undefined;
-let memoHash = 0;
-
-/** `fmix32(fnv1aUpdate(state, unitId))`, remembered for the last (state, unitId). */
+/** `fmix32(fnv1aUpdate(state, unitId))`: the hash of `unitId` after a cached salt state. */
 export function hashFromState(state: number, unitId: string): number {
-  if (state === memoState && unitId === memoUnit) return memoHash;
-  const hash = fmix32(fnv1aUpdate(state, unitId));
-  memoState = state;
-  memoUnit = unitId;
-  memoHash = hash;
-  return hash;
+  return fmix32(fnv1aUpdate(state, unitId));
 }
