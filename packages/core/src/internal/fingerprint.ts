@@ -11,7 +11,11 @@
  * n² / 2^65 (3e-8 for a million units).
  */
 
-/** One lane's seed for an experiment, from its key (equal ids in two experiments differ). */
+/**
+ * One lane's seed for an experiment, from its key (equal ids in two experiments differ).
+ * @example
+ * const seedA = fingerprintSeed('support-persona', 0);
+ */
 export function fingerprintSeed(experimentKey: string, lane: 0 | 1): number {
   const out = new Int32Array(2);
   fingerprint(lane === 0 ? 0x2f6b1d3 : 0x61c88647, lane === 0 ? 0x7f4a7c15 : 0x165667b1, experimentKey, out);
@@ -21,6 +25,9 @@ export function fingerprintSeed(experimentKey: string, lane: 0 | 1): number {
 /**
  * Writes the two fingerprint lanes of `text` under the given seeds into `out[0]` and `out[1]`
  * (an out-parameter: returning a pair would allocate on every lookup).
+ * @example
+ * const out = new Int32Array(2);
+ * fingerprint(fingerprintSeed('exp', 0), fingerprintSeed('exp', 1), 'conv-1', out); // out = [laneA, laneB]
  */
 export function fingerprint(seedA: number, seedB: number, text: string, out: Int32Array): void {
   let a = seedA;
