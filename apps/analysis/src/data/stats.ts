@@ -262,12 +262,14 @@ capped AS (SELECT * REPLACE (${capPercentile} AS y) FROM valued)`;
 
 /**
  * Sums per (variation, segment, window) over `capped`, with the quantile point estimate (from the
- * per-unit value lists, or from the events `ev` joined to `capped` as u by `eventJoin`); ordered.
+ * per-unit value lists, or from the events `ev` joined to `capped` as u by `eventJoin`, grouped by
+ * capped's group number g: integer keys, not text, for a million events); ordered.
  */
 function aggregateSql(metric: MetricDefinition, withSamples: boolean, eventJoin?: string): string {
+  const byGroupNumber = metric.kind === 'quantile' && eventJoin !== undefined;
   return `,
 agg AS (
-  SELECT variation, segment, window_start,
+  SELECT variation, segment, window_start, ${byGroupNumber ? 'min(g) AS g,' : ''}
          count(*) AS units,
          count(*) FILTER (WHERE included) AS n,
          coalesce(sum(y) FILTER (WHERE included), 0) AS sum,
@@ -286,9 +288,9 @@ q AS (
   ${
     metric.kind === 'quantile'
       ? eventJoin
-        ? `SELECT u.variation, u.segment, u.window_start, quantile_cont(e.v, ${metric.quantile ?? 0.5}) AS quantile
+        ? `SELECT u.g, quantile_cont(e.v, ${metric.quantile ?? 0.5}) AS quantile
            FROM ev e JOIN capped u ON ${eventJoin} WHERE u.included AND e.v IS NOT NULL
-           GROUP BY ALL`
+           GROUP BY u.g`
         : `SELECT variation, segment, window_start, quantile_cont(v, ${metric.quantile ?? 0.5}) AS quantile
            FROM (SELECT variation, segment, window_start, unnest(vals) AS v FROM capped WHERE included AND vals IS NOT NULL)
            GROUP BY ALL`
@@ -296,8 +298,12 @@ q AS (
   }
 )
 SELECT agg.*, q.quantile
-FROM agg LEFT JOIN q ON agg.variation = q.variation AND agg.segment IS NOT DISTINCT FROM q.segment
-                     AND agg.window_start IS NOT DISTINCT FROM q.window_start
+FROM agg LEFT JOIN q ON ${
+    byGroupNumber
+      ? 'agg.g = q.g'
+      : `agg.variation = q.variation AND agg.segment IS NOT DISTINCT FROM q.segment
+                     AND agg.window_start IS NOT DISTINCT FROM q.window_start`
+  }
 ORDER BY agg.window_start NULLS FIRST, agg.segment NULLS FIRST, agg.variation`;
 }
 
