@@ -84,8 +84,8 @@ const FLAG_BITS = 8;
 // Probe index entries, 4 bytes: the top 8 bits of fingerprint lane A (a tag that rules out
 // almost every other unit without reading its record) and slot + 1 in the low 24 bits. 0 is an
 // empty position, -1 a deleted one (slot + 1 stays below 2^24 - 1: see MAX_UNITS). Four bytes a
-// position keep a million-unit index at 8 MB, small enough to stay in a shared 32 MB L3 cache
-// while ids, records and allocations stream past it.
+// position keep a million-unit index at 8 MB (random reads into it are what a sticky hit waits
+// for; the smaller it is, the more of it stays in cache while ids and records stream past).
 const EMPTY = 0;
 const TOMBSTONE = -1;
 const SLOT_BITS = 0xffffff;
