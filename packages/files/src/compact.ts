@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, renameSync, statSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
@@ -7,7 +7,7 @@ import { compactDirFor, describeFile, expandInputs, type DataFile } from './inte
 import { PARQUET_FORMAT, parquetPathFor, upToDateParquet, writeManifestEntry, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString } from './internal/sql.js';
 import { compactedRowsSql } from './internal/columns.js';
-import { flattenFiles, type FlattenedFile } from './internal/pool.js';
+import { FlattenPool, defaultThreads, flattenFiles, targetsFor, type FlattenedFile } from './internal/pool.js';
 
 /** Result of compacting one file. */
 export interface CompactFileResult {
@@ -217,47 +217,53 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
     }
     pending.push(file);
   }
-  // Files are parsed a batch at a time on worker threads (one file per core), then written one
-  // by one: the temporary row files of a batch are all that is on disk at once.
-  const batchSize = Math.max(1, options.threads ?? Math.min(4, availableParallelism()));
-  await withConnection(options, async (connection) => {
-    for (let first = 0; first < pending.length; first += batchSize) {
-      aborted(options.signal);
-      const batch = pending.slice(first, first + batchSize);
-      const work = mkdtempSync(join(tmpdir(), 'abtel-compact-'));
-      try {
-        let flattened: FlattenedFile[] | undefined;
+  // A pipeline: worker threads parse the next files while DuckDB writes the Parquet of the one
+  // before (both cores stay busy). At most `threads` files are parsed ahead of the writer, so the
+  // temporary row files of that many files (plus the one being written) are all that is on disk.
+  const threads = Math.max(1, options.threads ?? defaultThreads());
+  const work = mkdtempSync(join(tmpdir(), 'abtel-compact-'));
+  const pool = new FlattenPool(threads);
+  const onAbort = (): void => pool.cancelQueued('compaction interrupted');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await withConnection(options, async (connection) => {
+      const parsed: Promise<FlattenedFile | Error>[] = [];
+      const parseAhead = (upTo: number): void => {
+        for (let index = parsed.length; index < Math.min(upTo, pending.length); index++) {
+          const file = pending[index]!;
+          const targets = targetsFor(work, index);
+          parsed.push(
+            pool.flatten(file, targets).then(
+              (flat) => ({ file, targets, result: flat }),
+              (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+            ),
+          );
+        }
+      };
+      for (let index = 0; index < pending.length; index++) {
+        aborted(options.signal);
+        parseAhead(index + 1 + threads);
+        const one = await parsed[index]!;
+        aborted(options.signal);
         try {
-          flattened = await flattenFiles(batch, work, { threads: batchSize, signal: options.signal });
+          // One unreadable file does not fail the others.
+          if (one instanceof Error) throw one;
+          recordCompacted(one.file, await writeParquet(connection, one, options.signal));
         } catch (error) {
           aborted(options.signal);
-          // One unreadable file must not fail the others: read the batch file by file.
-          flattened = undefined;
-          for (const file of batch) {
-            try {
-              const [one] = await flattenFiles([file], work, { threads: 1 });
-              recordCompacted(file, await writeParquet(connection, one!, options.signal));
-            } catch (inner) {
-              aborted(options.signal);
-              result.failed.push({ file: file.path, error: inner instanceof Error ? inner.message : String(inner ?? error) });
-              report(file.path, 'failed');
-            }
-          }
+          result.failed.push({ file: pending[index]!.path, error: error instanceof Error ? error.message : String(error) });
+          report(pending[index]!.path, 'failed');
+        } finally {
+          const targets = targetsFor(work, index);
+          for (const path of [targets.spans, targets.events, targets.bad]) rmSync(path, { force: true });
         }
-        for (const one of flattened ?? []) {
-          try {
-            recordCompacted(one.file, await writeParquet(connection, one, options.signal));
-          } catch (error) {
-            aborted(options.signal);
-            result.failed.push({ file: one.file.path, error: error instanceof Error ? error.message : String(error) });
-            report(one.file.path, 'failed');
-          }
-        }
-      } finally {
-        rmSync(work, { recursive: true, force: true });
       }
-    }
-  });
+    });
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await pool.close();
+    rmSync(work, { recursive: true, force: true });
+  }
   function recordCompacted(file: DataFile, compacted: CompactFileResult): void {
     result.compacted.push(file.path);
     result.rows += compacted.rows;

@@ -306,4 +306,27 @@ describe('worker threads (the built package)', () => {
     }
     expect(threaded.map((f) => [f.result.spans, f.result.events, f.result.metricsLines])).toEqual([[8, 8, 0], [0, 0, 0], [0, 0, 4]]);
   });
+
+  test.runIf(existsSync(built))('a FlattenPool reuses its workers across files, and a file that fails fails alone', async () => {
+    const { FlattenPool, targetsFor } = (await import(built.href)) as typeof import('./internal/pool.js');
+    const traces = { path: join(FIXTURES, 'otel-spec-file-exporter-example-traces.jsonl'), signal: 'mixed' as const, format: 'jsonl' as const, gzip: false, size: 0, mtimeMs: 0 };
+    const missing = { ...traces, path: join(dir, 'no-such-file.jsonl') };
+    const out = mkdtempSync(join(dir, 'pool-'));
+    const pool = new FlattenPool(2);
+    try {
+      const files = [traces, missing, traces, traces, traces];
+      const settled = await Promise.allSettled(files.map((file, index) => pool.flatten(file, targetsFor(out, index))));
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(String((settled[1] as PromiseRejectedResult).reason)).toContain('no-such-file.jsonl');
+      for (const index of [0, 2, 3, 4]) {
+        expect((settled[index] as PromiseFulfilledResult<FlattenResult>).value.spans).toBe(8);
+        expect(readFileSync(targetsFor(out, index).spans, 'utf8')).toBe(readFileSync(targetsFor(out, 0).spans, 'utf8'));
+      }
+      // Still usable after a failure: a later file is parsed too.
+      expect((await pool.flatten(traces, targetsFor(out, 9))).spans).toBe(8);
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.flatten(traces, targetsFor(out, 10))).rejects.toThrow(/closed/);
+  });
 });
