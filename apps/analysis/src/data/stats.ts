@@ -430,25 +430,29 @@ async function unitSamples(ds: Dataset, unitsSql: string, valuesSql: string, gro
     }
   });
   const events = await ds.connection.run(valuesSql);
-  // Two passes over the materialised chunks (count per r, then place each value at its r's next
-  // slot): one array of all values, no per-event copies of the ids and values.
-  const starts = new Int32Array(groupOf.length + 1);
-  eachChunk(events, ([r], rows) => {
-    const ids = typedItems(r!, Int32Array);
-    if (ids && ids.length === rows) for (const id of ids) starts[id + 1]! += 1;
-    else for (let row = 0; row < rows; row++) starts[(r!.getItem(row) as number) + 1]! += 1;
+  // The chunks' columns once (reading a vector copies it out of DuckDB), then a counting sort by r:
+  // count per r, then place each value at its r's next slot; one array of all values.
+  const ids: Int32Array[] = [];
+  const doubles: Float64Array[] = [];
+  eachChunk(events, ([r, v], rows) => {
+    const rowIds = typedItems(r!, Int32Array);
+    const values = typedItems(v!, Float64Array);
+    if (rowIds && values && rowIds.length === rows && values.length === rows) {
+      ids.push(rowIds);
+      doubles.push(values);
+    } else {
+      ids.push(Int32Array.from({ length: rows }, (_, row) => r!.getItem(row) as number));
+      doubles.push(Float64Array.from({ length: rows }, (_, row) => v!.getItem(row) as number));
+    }
   });
+  const starts = new Int32Array(groupOf.length + 1);
+  for (const chunk of ids) for (const id of chunk) starts[id + 1]! += 1;
   for (let id = 1; id < starts.length; id++) starts[id]! += starts[id - 1]!;
   const sorted = new Float64Array(starts[starts.length - 1]!);
   const next = starts.slice(0, groupOf.length);
-  eachChunk(events, ([r, v], rows) => {
-    const ids = typedItems(r!, Int32Array);
-    const doubles = typedItems(v!, Float64Array);
-    if (ids && doubles && ids.length === rows && doubles.length === rows) {
-      for (let row = 0; row < rows; row++) sorted[next[ids[row]!]!++] = doubles[row]!;
-    } else {
-      for (let row = 0; row < rows; row++) sorted[next[r!.getItem(row) as number]!++] = v!.getItem(row) as number;
-    }
+  ids.forEach((chunk, index) => {
+    const values = doubles[index]!;
+    for (let row = 0; row < chunk.length; row++) sorted[next[chunk[row]!]!++] = values[row]!;
   });
   const groups: number[][][] = Array.from({ length: groupCount }, () => []);
   for (let id = 1; id < groupOf.length; id++) {
