@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import fc from 'fast-check';
@@ -229,6 +230,34 @@ test('repeated members (JSON.parse keeps the last) read the same through both pa
 });
 
 // Arbitrary OTLP values and spans (fast-check): whatever the scanner accepts, it reads as JSON.parse does.
+test('a plain file is split into the same lines as the gzip stream path, across read-buffer boundaries (CRLF, blank, torn last line)', async () => {
+  // Lines of many lengths (up to ~6 MB, more than the 4 MB read buffer) so that line ends fall
+  // everywhere relative to the buffer; the gzip path reads the same bytes through a zlib stream.
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < 11 << 20; i++) {
+    const spans = Array.from({ length: i % 7 === 3 ? 20_000 : 1 + ((i * 37) % 300) }, (_, j) => ({
+      traceId: '5b8efff798038103d269b633813fc60c', spanId: `eee19b7ec3c1b17${j % 10}`, name: `s${i}-${j}`, startTimeUnixNano: '1544712660000000000',
+      attributes: [kv('gen_ai.conversation.id', { stringValue: `c${i}` })],
+    }));
+    const text = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] });
+    lines.push(i % 5 === 1 ? `${text}\r` : i % 11 === 4 ? '' : text);
+    size += text.length;
+  }
+  const content = `${lines.join('\n')}\n{"resourceSpans":[{"scopeSp`;
+  const plain = join(dir, 'boundaries.jsonl');
+  writeFileSync(plain, content);
+  writeFileSync(`${plain}.gz`, gzipSync(content));
+  const targets = (name: string) => ({ spans: join(dir, `${name}.spans`), events: join(dir, `${name}.events`), bad: join(dir, `${name}.bad`) });
+  const fromPlain = await flattenFile({ path: plain, gzip: false, format: 'jsonl' }, targets('plain'));
+  const fromGzip = await flattenFile({ path: `${plain}.gz`, gzip: true, format: 'jsonl' }, targets('gzip'));
+  expect({ ...fromPlain, path: '' }).toEqual({ ...fromGzip, path: '' });
+  expect(fromPlain.lines).toBe(lines.length + 1);
+  expect(fromPlain.badLines).toBe(1);
+  expect(readFileSync(targets('plain').spans, 'utf8')).toBe(readFileSync(targets('gzip').spans, 'utf8'));
+  expect(readFileSync(targets('plain').bad, 'utf8')).toBe(`${lines.length + 1}\u001finvalid\n`);
+}, 30_000);
+
 const text = fc.oneof(fc.string(), fc.constantFrom('', 'a\\b', 'tab\there', 'quote"', '\u2028', 'é', '\u0001'));
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   text.map((stringValue) => ({ stringValue })),

@@ -10,6 +10,7 @@
  * → NULL, enums as numbers or names, times from unix nanoseconds (0 or missing → NULL).
  */
 import { createReadStream } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { DataFile } from './discover.js';
 import { FIELD_SEPARATOR, NULL_FIELD, ESCAPED_PREFIX } from './columns.js';
@@ -416,6 +417,51 @@ async function forEachLine(
   }
 }
 
+/**
+ * forEachLine for a plain file: reads into one reused buffer (a fresh 1 MB buffer per stream chunk
+ * cost ~10% of the parse in page faults and copies), lines handed out in place; a line longer than
+ * the buffer grows it.
+ */
+async function forEachLineOfFile(
+  path: string,
+  onLine: (bytes: Buffer, start: number, end: number, lineNumber: number) => void,
+): Promise<void> {
+  const handle = await openFile(path, 'r');
+  let buf = Buffer.allocUnsafe(4 << 20);
+  let filled = 0;
+  let lineNumber = 0;
+  const emit = (bytes: Buffer, start: number, end: number): void => {
+    lineNumber += 1;
+    if (end > start && bytes[end - 1] === 0x0d) end -= 1;
+    onLine(bytes, start, end, lineNumber);
+  };
+  try {
+    for (;;) {
+      if (filled === buf.length) {
+        const grown = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(grown, 0, 0, filled);
+        buf = grown;
+      }
+      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, null);
+      if (bytesRead === 0) break;
+      // The bytes before `filled` are the start of an unfinished line: no newline there.
+      const view = buf.subarray(0, filled + bytesRead);
+      let lineStart = 0;
+      let newline = view.indexOf(0x0a, filled);
+      while (newline !== -1) {
+        emit(view, lineStart, newline);
+        lineStart = newline + 1;
+        newline = view.indexOf(0x0a, lineStart);
+      }
+      filled = view.length - lineStart;
+      if (lineStart > 0 && filled > 0) buf.copyWithin(0, lineStart, view.length);
+    }
+    if (filled > 0) emit(buf, 0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
 async function readAll(stream: AsyncIterable<Buffer>): Promise<string> {
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(chunk);
@@ -451,12 +497,14 @@ export async function flattenFile(
       try {
         const scratch = new ByteRows(undefined, 1 << 16);
         const scanner = new OtlpScanner(rows.spans, rows.events, scratch);
-        await forEachLine(open(file), (bytes, start, end, lineNumber) => {
+        const onLine = (bytes: Buffer, start: number, end: number, lineNumber: number): void => {
           lines = lineNumber;
           if (end === start) return;
           if (!fast || !scanner.line(bytes, start, end, lineNumber)) rows.line(bytes.toString('utf8', start, end), lineNumber);
           rows.flushIfFull();
-        });
+        };
+        if (file.gzip) await forEachLine(open(file), onLine);
+        else await forEachLineOfFile(file.path, onLine);
       } catch (error) {
         // A truncated or corrupt gzip stream: what was read stays; the rest is one bad line.
         if (!file.gzip) throw error;
