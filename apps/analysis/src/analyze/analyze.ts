@@ -64,9 +64,11 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     if (quantileMetrics.length > 0) {
       // Worth a thread (which loads the statistics code first) only for many calls.
       const [calls] = await ds.query<{ n: number }>(`SELECT count(*) AS n FROM ${working.calls}`);
-      // Each worker costs ≈ 50 MB; next to raw JSON parsed into DuckDB (near its memory limit), one.
-      const count = ds.files.raw > 0 ? 1 : quantileMetrics.length * variants.length;
-      if ((calls?.n ?? 0) >= PARALLEL_BOOTSTRAP_MIN_CALLS) workers = QuantileWorkers.start(count);
+      // Each worker costs ≈ 50–70 MB, and a bootstrap ≈ 30 bytes per event: one worker next to raw
+      // JSON parsed into DuckDB (near its memory limit) or for very many calls, else one per comparison.
+      const n = calls?.n ?? 0;
+      const count = ds.files.raw > 0 || n > PARALLEL_BOOTSTRAP_MAX_CALLS ? 1 : quantileMetrics.length * variants.length;
+      if (n >= PARALLEL_BOOTSTRAP_MIN_CALLS) workers = QuantileWorkers.start(count);
     }
 
     // Quantile metrics first: their bootstraps run on workers while the rest is queried.
@@ -146,8 +148,10 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
   }
 }
 
-/** From this many gen_ai calls on, quantile bootstraps run on worker threads. */
+/** From this many gen_ai calls on, quantile bootstraps run on worker threads… */
 const PARALLEL_BOOTSTRAP_MIN_CALLS = 200_000;
+/** …and above this many, on one worker (one bootstrap's arrays in memory at a time). */
+const PARALLEL_BOOTSTRAP_MAX_CALLS = 4_000_000;
 
 /** Metric names the experiment refers to, primary first. */
 function metricNames(definition: ExperimentDefinition): string[] {

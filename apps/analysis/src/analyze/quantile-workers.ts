@@ -56,7 +56,8 @@ const PARALLEL_EVENT_LIMIT = 4_000_000;
 /** A small pool of bootstrap workers. */
 export class QuantileWorkers {
   private readonly pending = new Map<number, { worker: Worker; resolve: (result: Comparison | undefined) => void }>();
-  private readonly packed = new WeakMap<UnitValues, PackedUnitValues>();
+  /** The last baseline packed (the control arm is compared with each variant in turn), released on close. */
+  private lastPacked: { units: UnitValues; packed: PackedUnitValues } | undefined;
   private nextId = 0;
   private closed = false;
 
@@ -97,7 +98,7 @@ export class QuantileWorkers {
   compare(baseline: UnitValues, variant: UnitValues, quantile: number): Promise<Comparison | undefined> {
     if (this.closed || this.workers.length === 0) return Promise.resolve(undefined);
     const baselinePacked = this.pack(baseline);
-    const variantPacked = this.pack(variant);
+    const variantPacked = packUnitValues(variant);
     const events = baselinePacked.values.length + variantPacked.values.length;
     const id = this.nextId++;
     const worker = events > PARALLEL_EVENT_LIMIT ? this.workers[0]! : this.workers[id % this.workers.length]!;
@@ -112,17 +113,14 @@ export class QuantileWorkers {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.lastPacked = undefined;
     for (const id of [...this.pending.keys()]) this.settle(id, undefined);
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
   private pack(units: UnitValues): PackedUnitValues {
-    let packed = this.packed.get(units);
-    if (!packed) {
-      packed = packUnitValues(units);
-      this.packed.set(units, packed);
-    }
-    return packed;
+    if (this.lastPacked?.units !== units) this.lastPacked = { units, packed: packUnitValues(units) };
+    return this.lastPacked.packed;
   }
 
   private settle(id: number, result: Comparison | undefined): void {
