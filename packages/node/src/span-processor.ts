@@ -67,8 +67,8 @@ export class AbtelSpanProcessor implements SpanProcessor {
       const state = stateOf(parentContext);
       if (state !== undefined) {
         stampSpan(span, state);
-        // The span (just written) before the state: most spans are not gen_ai ones.
-        if (isGenAiSpan(span) && state.hasPendingExposure) {
+        // The flag first: once the exposure is out (the usual case), no span needs the gen_ai check.
+        if (state.hasPendingExposure && isGenAiSpan(span)) {
           this.#abtel.exposePending(state, trace.setSpan(parentContext, span));
         }
       }

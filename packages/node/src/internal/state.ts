@@ -44,8 +44,6 @@ export interface ConversationInfo {
  * context was created) is seen by every later span of that conversation.
  */
 export class ConversationState extends SpanStamp {
-  // Cached because the span processor asks at every gen_ai span start.
-  #pendingExposure: boolean | undefined;
   readonly conversationId: string | undefined;
   readonly userId: string | undefined;
   readonly accountId: string | undefined;
@@ -72,12 +70,12 @@ export class ConversationState extends SpanStamp {
   /** True while some exposed assignment has not emitted its exposure from this state yet. */
   get hasPendingExposure(): boolean {
     // Read on every span start: the rare recomputation stays out of this (inlined) getter.
-    return this.#pendingExposure ?? this.#computePendingExposure();
+    return this.pendingExposure ?? this.#computePendingExposure();
   }
 
   #computePendingExposure(): boolean {
-    this.#pendingExposure = this.#assignments.some((assignment) => assignment.exposed && !this.#exposed.has(assignment.experiment));
-    return this.#pendingExposure;
+    this.pendingExposure = this.#assignments.some((assignment) => assignment.exposed && !this.#exposed.has(assignment.experiment));
+    return this.pendingExposure;
   }
 
   /** Whether this state already emitted (or skipped as a duplicate) the exposure of `experimentKey`. */
@@ -88,7 +86,7 @@ export class ConversationState extends SpanStamp {
   /** Records that the exposure of `experimentKey` is done for this state. */
   noteExposed(experimentKey: string): void {
     this.#exposed.add(experimentKey);
-    this.#pendingExposure = undefined;
+    this.pendingExposure = undefined;
   }
 
   get(experimentKey: string): ActiveAssignment | undefined {
@@ -100,7 +98,7 @@ export class ConversationState extends SpanStamp {
     const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
     this.#assignments = [...others, assignment];
     this.invalidate();
-    this.#pendingExposure = undefined;
+    this.pendingExposure = undefined;
   }
 
   /** The conversation and its assignments as span attributes (the stamp, rebuilt after each change). */
