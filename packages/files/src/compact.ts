@@ -150,7 +150,14 @@ export interface CompactDirectoryOptions {
   minAgeMs?: number;
   /** Also compact the live files (`traces.jsonl`, `logs.jsonl`, …). Default false. */
   includeActive?: boolean;
+  /** Parsing worker threads (default: cores, at most 4); also DuckDB's threads when set. */
   threads?: number;
+  /**
+   * DuckDB threads of the private instance (default 1, or `threads` when given): the parsing
+   * workers keep the other cores busy meanwhile, and one DuckDB thread writes a file's Parquet
+   * with ~10% less CPU in total than two contending with the workers.
+   */
+  duckdbThreads?: number;
   /** DuckDB memory limit, e.g. '600MB'. */
   memoryLimit?: string;
 }
@@ -226,7 +233,8 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   const onAbort = (): void => pool.cancelQueued('compaction interrupted');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await withConnection(options, async (connection) => {
+    const duckdb = { ...options, threads: options.duckdbThreads ?? options.threads ?? 1 };
+    await withConnection(duckdb, async (connection) => {
       const parsed: Promise<FlattenedFile | Error>[] = [];
       const parseAhead = (upTo: number): void => {
         for (let index = parsed.length; index < Math.min(upTo, pending.length); index++) {
