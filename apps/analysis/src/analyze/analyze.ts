@@ -8,8 +8,6 @@ import { buildReport } from './build.js';
 import type { BuildReportInputs, DecisionOptions, GuardrailWindowsInput, SegmentInput } from './inputs.js';
 import { GUARDRAIL_DEFAULTS } from './guardrails.js';
 import * as data from '../data/index.js';
-import { rememberQuantileComparison } from './inference.js';
-import { QuantileWorkers } from './quantile-workers.js';
 
 /** Progress of a long scan: `done` of `total` in the named phase. */
 export interface AnalyzeProgress {
@@ -51,46 +49,13 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
   const segmentNames = [...(options.segments ?? definition.segments ?? [])];
   const windowMinutes = options.windowMinutes ?? 60;
 
-  const wanted = metricNames(definition);
-  const byName = new Map(metrics.map((metric) => [metric.name, metric]));
-  const quantileMetrics = resolvedMetrics(metrics, wanted).filter((metric) => metric.kind === 'quantile');
-  const variants = definition.variations.filter((variation) => variation.key !== definition.control);
   const ds = await data.openDataset({ inputs: [...options.data], ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  let workers: QuantileWorkers | undefined;
   try {
     const step = stepper(options, 4 + segmentNames.length);
+    const wanted = metricNames(definition);
+    const byName = new Map(metrics.map((metric) => [metric.name, metric]));
     // The experiment's units, calls and evaluations once, with every value its metrics read.
-    const working = await data.prepareExperiment(ds, definition, resolvedMetrics(metrics, wanted));
-    if (quantileMetrics.length > 0) {
-      // Worth a thread (which loads the statistics code first) only for many calls.
-      const [calls] = await ds.query<{ n: number }>(`SELECT count(*) AS n FROM ${working.calls}`);
-      // Each worker costs ≈ 50–70 MB, and a bootstrap ≈ 30 bytes per event: one worker next to raw
-      // JSON parsed into DuckDB (near its memory limit) or for very many calls, else one per comparison.
-      const n = calls?.n ?? 0;
-      const count = ds.files.raw > 0 || n > PARALLEL_BOOTSTRAP_MAX_CALLS ? 1 : quantileMetrics.length * variants.length;
-      if (n >= PARALLEL_BOOTSTRAP_MIN_CALLS) workers = QuantileWorkers.start(count);
-    }
-
-    // Quantile metrics first: their bootstraps run on workers while the rest is queried.
-    const computed = new Map<string, Awaited<ReturnType<typeof data.armMetricStats>>>();
-    const bootstraps: Promise<void>[] = [];
-    for (const metric of quantileMetrics) {
-      const arms = await data.armMetricStats(ds, definition, metric);
-      computed.set(metric.name, arms);
-      const baseline = arms.find((arm) => arm.variation === definition.control)?.samples;
-      for (const variant of variants) {
-        const samples = arms.find((arm) => arm.variation === variant.key)?.samples;
-        if (!workers || !baseline || !samples || baseline.length < 2 || samples.length < 2) continue;
-        const quantile = metric.quantile ?? 0.5;
-        bootstraps.push(
-          workers.compare(baseline, samples, quantile).then((result) => {
-            if (result) rememberQuantileComparison(baseline, samples, quantile, result);
-          }),
-        );
-      }
-      throwIfAborted(options.signal);
-    }
-
+    await data.prepareExperiment(ds, definition, resolvedMetrics(metrics, wanted));
     const population = { ...(await data.population(ds, definition)), excludedUnits: await data.excludedUnits(ds, definition) };
     const health = await data.health(ds, definition);
     step('health');
@@ -98,7 +63,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     const metricStats: Record<string, Awaited<ReturnType<typeof data.armMetricStats>>> = {};
     for (const name of wanted) {
       const metric = byName.get(name);
-      if (metric) metricStats[name] = computed.get(name) ?? (await data.armMetricStats(ds, definition, metric));
+      if (metric) metricStats[name] = await data.armMetricStats(ds, definition, metric);
       throwIfAborted(options.signal);
     }
     step('metrics');
@@ -124,7 +89,6 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     }
     const judgeTrend = await data.judgeTrend(ds, definition, windowMinutes);
     step('judge trend');
-    await Promise.all(bootstraps);
 
     const inputs: BuildReportInputs = {
       experiment: definition,
@@ -143,15 +107,9 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     };
     return buildReport(inputs);
   } finally {
-    await workers?.close();
     await ds.close();
   }
 }
-
-/** From this many gen_ai calls on, quantile bootstraps run on worker threads… */
-const PARALLEL_BOOTSTRAP_MIN_CALLS = 200_000;
-/** …and above this many, on one worker (one bootstrap's arrays in memory at a time). */
-const PARALLEL_BOOTSTRAP_MAX_CALLS = 4_000_000;
 
 /** Metric names the experiment refers to, primary first. */
 function metricNames(definition: ExperimentDefinition): string[] {

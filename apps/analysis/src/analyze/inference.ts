@@ -77,34 +77,7 @@ export function compareRatios(baseline: RatioArm, variant: RatioArm): Comparison
  * compareQuantiles([[120, 340], [95]], [[110], [90, 80, 400]], 0.95).estimate;
  */
 export function compareQuantiles(baseline: UnitValues, variant: UnitValues, quantile: number): Comparison {
-  const known = precomputedQuantiles.get(baseline)?.get(variant)?.get(quantile);
-  if (known) return known;
   return stats.compareQuantiles(baseline, variant, { q: quantile, resamples: bootstrapResamples(baseline, variant) });
-}
-
-/** Quantile comparisons computed ahead (on worker threads) for exactly these sample arrays. */
-const precomputedQuantiles = new WeakMap<UnitValues, WeakMap<UnitValues, Map<number, Comparison>>>();
-
-/**
- * Records the result of `compareQuantiles(baseline, variant, quantile)` computed elsewhere (the
- * same function on a worker thread, over copies of these arrays), so that the call with these very
- * arrays returns it instead of bootstrapping again. Keyed by array identity: other arrays, even
- * equal ones, are computed as usual.
- * @example
- * rememberQuantileComparison(control.samples, treatment.samples, 0.95, resultFromWorker);
- */
-export function rememberQuantileComparison(baseline: UnitValues, variant: UnitValues, quantile: number, result: Comparison): void {
-  let byVariant = precomputedQuantiles.get(baseline);
-  if (!byVariant) {
-    byVariant = new WeakMap();
-    precomputedQuantiles.set(baseline, byVariant);
-  }
-  let byQuantile = byVariant.get(variant);
-  if (!byQuantile) {
-    byQuantile = new Map();
-    byVariant.set(variant, byQuantile);
-  }
-  byQuantile.set(quantile, result);
 }
 
 /**
