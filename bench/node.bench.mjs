@@ -18,7 +18,7 @@
 // in that application, not every set-up of this file (which made the first scenario measured
 // differ from the same scenario measured later).
 //
-// Usage: node --expose-gc node.bench.mjs [--rounds 31] [--spans 100000] [--full]
+// Usage: node --expose-gc node.bench.mjs [--rounds 21] [--spans 200000] [--full]
 //   default memory run: 3,000,000 spans across 300,000 conversations;
 //   --full: 10,000,000 spans across 1,000,000 conversations (about 1-2 minutes on 2 cores).
 // Writes results/node.json.
@@ -37,9 +37,10 @@ import { createAbtel } from '@abtel/node';
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
-    // Many short rounds: a burst of load from other processes then hits few rounds, on both sides alike.
-    rounds: { type: 'string', default: '31' },
-    spans: { type: 'string', default: '100000' },
+    // Rounds of 100,000 spans spread twice as wide as rounds of 200,000 on a loaded machine
+    // (interquartile range of the per-round ratios 0.92-1.32 against 1.01-1.14).
+    rounds: { type: 'string', default: '21' },
+    spans: { type: 'string', default: '200000' },
     full: { type: 'boolean', default: false },
     // Internal: run one throughput scenario and print its result as JSON.
     scenario: { type: 'string' },
@@ -211,6 +212,17 @@ const median = (list) => {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
+/** First and third quartiles (linear interpolation, as numpy's default). */
+const quartiles = (list) => {
+  const sorted = [...list].sort((a, b) => a - b);
+  const at = (q) => {
+    const position = q * (sorted.length - 1);
+    const low = Math.floor(position);
+    return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (position - low);
+  };
+  return [at(0.25), at(0.75)];
+};
+
 /** Throws unless `span` carries exactly the conversation's six stamped values on top of `own`. */
 function checkStamped(span, own = {}) {
   const expected = { ...own, ...fixedStamps[0] };
@@ -286,6 +298,8 @@ async function compare({ label, baseline, candidate, attributes }) {
     baselineSpansPerCpuSecond: Math.round(median(baselineRates)),
     abtelSpansPerCpuSecond: Math.round(median(candidateRates)),
     cpuTimeRatioMedian: +median(cpuRatios).toFixed(4),
+    // The spread of the per-round ratios: how far one run's median can be trusted on this machine.
+    cpuTimeRatioQuartiles: quartiles(cpuRatios).map((ratio) => +ratio.toFixed(4)),
     wallTimeRatioMedian: +median(wallRatios).toFixed(4),
     cpuRatios: cpuRatios.map((ratio) => +ratio.toFixed(4)),
   };
@@ -314,7 +328,7 @@ for (const name of Object.keys(SCENARIOS)) {
   console.log(`  ${result.scenario}`);
   console.log(`    ${result.baseline} ${(result.baselineSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s, ${result.candidate} ${(result.abtelSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s (medians)`);
   console.log(
-    `    ratio ${result.candidate}/${result.baseline}: CPU time ${result.cpuTimeRatioMedian.toFixed(4)}, wall time ${result.wallTimeRatioMedian.toFixed(4)}` +
+    `    ratio ${result.candidate}/${result.baseline}: CPU time ${result.cpuTimeRatioMedian.toFixed(4)} (quartiles ${result.cpuTimeRatioQuartiles.map((q) => q.toFixed(3)).join('-')}), wall time ${result.wallTimeRatioMedian.toFixed(4)}` +
       (result.baseline === 'bare' ? ` (goal <= 1.05: ${result.cpuTimeRatioMedian <= 1.05 ? 'met' : 'NOT met'})` : ''),
   );
 }
