@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, renameSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
@@ -234,6 +234,11 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const duckdb = { ...options, threads: options.duckdbThreads ?? options.threads ?? 1 };
+    // Once every file is parsed, the cores the workers used are free: DuckDB may use them for the
+    // last files' Parquet (unless the caller chose its threads).
+    const widen = options.duckdbThreads === undefined && options.threads === undefined;
+    let parsedCount = 0;
+    let widened = false;
     await withConnection(duckdb, async (connection) => {
       const parsed: Promise<FlattenedFile | Error>[] = [];
       const parseAhead = (upTo: number): void => {
@@ -242,8 +247,14 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
           const targets = targetsFor(work, index);
           parsed.push(
             pool.flatten(file, targets).then(
-              (flat) => ({ file, targets, result: flat }),
-              (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+              (flat) => {
+                parsedCount += 1;
+                return { file, targets, result: flat };
+              },
+              (error: unknown) => {
+                parsedCount += 1;
+                return error instanceof Error ? error : new Error(String(error));
+              },
             ),
           );
         }
@@ -256,6 +267,10 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
         try {
           // One unreadable file does not fail the others.
           if (one instanceof Error) throw one;
+          if (widen && !widened && parsedCount === pending.length && index < pending.length - 1) {
+            widened = true;
+            await connection.run(`SET threads = ${availableParallelism()}`);
+          }
           recordCompacted(one.file, await writeParquet(connection, one, options.signal));
         } catch (error) {
           aborted(options.signal);
