@@ -429,22 +429,26 @@ async function unitSamples(ds: Dataset, unitsSql: string, valuesSql: string, gro
       groupOf[id] = g!.getItem(row) as number;
     }
   });
-  const events = await ds.connection.run(valuesSql);
-  // The chunks' columns once (reading a vector copies it out of DuckDB), then a counting sort by r:
-  // count per r, then place each value at its r's next slot; one array of all values.
+  // Streamed chunk by chunk (reading a vector copies it out of DuckDB, so DuckDB need not hold the
+  // whole result as well), then a counting sort by r: count per r, then place each value at its
+  // r's next slot; one array of all values.
+  const events = await ds.connection.stream(valuesSql);
   const ids: Int32Array[] = [];
   const doubles: Float64Array[] = [];
-  eachChunk(events, ([r, v], rows) => {
-    const rowIds = typedItems(r!, Int32Array);
-    const values = typedItems(v!, Float64Array);
+  for (let chunk = await events.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await events.fetchChunk()) {
+    const rows = chunk.rowCount;
+    const r = chunk.getColumnVector(0);
+    const v = chunk.getColumnVector(1);
+    const rowIds = typedItems(r, Int32Array);
+    const values = typedItems(v, Float64Array);
     if (rowIds && values && rowIds.length === rows && values.length === rows) {
       ids.push(rowIds);
       doubles.push(values);
     } else {
-      ids.push(Int32Array.from({ length: rows }, (_, row) => r!.getItem(row) as number));
-      doubles.push(Float64Array.from({ length: rows }, (_, row) => v!.getItem(row) as number));
+      ids.push(Int32Array.from({ length: rows }, (_, row) => r.getItem(row) as number));
+      doubles.push(Float64Array.from({ length: rows }, (_, row) => v.getItem(row) as number));
     }
-  });
+  }
   const starts = new Int32Array(groupOf.length + 1);
   for (const chunk of ids) for (const id of chunk) starts[id + 1]! += 1;
   for (let id = 1; id < starts.length; id++) starts[id]! += starts[id - 1]!;
