@@ -186,7 +186,7 @@ export async function loadFlattened(
   const paths = (kind: 'spans' | 'events' | 'bad'): RowFile[] =>
     flattened
       .filter((f) => (kind === 'spans' ? f.result.spans : kind === 'events' ? f.result.events : f.result.badLines + f.result.metricsLines) > 0)
-      .map((f) => ({ path: f.targets[kind], source: f.file.path }));
+      .map((f) => ({ path: f.targets[kind], source: f.file.path, escaped: f.result.escapedText }));
   // Temporary tables: in a database file a persistent table costs ~4x the CPU (compression and
   // checkpointing of data that lives only as long as the connection).
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${tables.spans} AS ${loadSql('spans', paths('spans'), longest)}`);

@@ -98,8 +98,8 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
     // so readers never miss a column; only the kinds of rows the file has are read.
     const rows = compactedRowsSql(
       {
-        spans: result.spans > 0 ? { path: targets.spans, source: file.path } : undefined,
-        events: result.events > 0 ? { path: targets.events, source: file.path } : undefined,
+        spans: result.spans > 0 ? { path: targets.spans, source: file.path, escaped: result.escapedText } : undefined,
+        events: result.events > 0 ? { path: targets.events, source: file.path, escaped: result.escapedText } : undefined,
         bad: result.badLines + result.metricsLines > 0 ? { path: targets.bad, source: file.path } : undefined,
       },
       result.longestRow,

@@ -42,7 +42,8 @@ async function read(file: string, fastScanner: boolean): Promise<Read> {
   const targets = { spans: join(dir, `${id}.spans`), events: join(dir, `${id}.events`), bad: join(dir, `${id}.bad`) };
   const result = await flattenFile({ path: file, gzip: false, format: 'jsonl' }, targets, { fastScanner });
   const rows = async (kind: 'spans' | 'events' | 'bad', count: number, order: string): Promise<Record<string, unknown>[]> => {
-    const select = loadSql(kind, count > 0 ? [{ path: targets[kind], source: file }] : [], result.longestRow);
+    // Decoding only when the flattening says a text field was escaped: a missed escape shows here.
+    const select = loadSql(kind, count > 0 ? [{ path: targets[kind], source: file, escaped: result.escapedText }] : [], result.longestRow);
     const json =
       kind === 'bad'
         ? '*'

@@ -10,6 +10,11 @@ export class ByteRows {
   rows = 0;
   /** Bytes of the longest row (the loader's line size limit must cover it). */
   longest = 0;
+  /**
+   * Set when a text field may be JSON-escaped behind `\J` (the loader then decodes text columns;
+   * most files have none, and the decoding costs ~10% of the load). May be set spuriously.
+   */
+  escaped = false;
   private rowStart = 0;
   private readonly fd: number | undefined;
 
@@ -87,6 +92,7 @@ export class ByteRows {
 
   /** A whole row given as a string that ends with its newline (the general path). */
   stringRow(row: string): void {
+    if (!this.escaped && row.includes('\\J')) this.escaped = true;
     const start = this.pos;
     this.string(row);
     this.rows += 1;

@@ -99,11 +99,12 @@ function projection(columns: readonly Column[], special: Record<string, string>,
   const sourceFile =
     files.length === 0 ? 'CAST(NULL AS VARCHAR)' : `CASE filename ${files.map((f) => `WHEN ${sqlString(f.path)} THEN ${sqlString(f.source)}`).join(' ')} END`;
   special = { ...special, source_line: `${sourceFile} AS source_file, source_line` };
+  const decode = files.some((f) => f.escaped !== false);
   return columns
     .filter(([name]) => special[name] !== '')
     .map(([name, type]) => {
       if (special[name] !== undefined) return special[name];
-      return type === 'VARCHAR' && !name.endsWith('attributes') ? `${decoded(name)} AS "${name}"` : `"${name}"`;
+      return decode && type === 'VARCHAR' && !name.endsWith('attributes') ? `${decoded(name)} AS "${name}"` : `"${name}"`;
     })
     .join(',\n  ');
 }
@@ -138,6 +139,8 @@ function emptySql(columns: readonly Column[]): string {
 export interface RowFile {
   path: string;
   source: string;
+  /** False when none of its text fields is JSON-escaped (FlattenResult.escapedText): no decoding. */
+  escaped?: boolean;
 }
 
 /**

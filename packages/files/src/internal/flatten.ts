@@ -31,6 +31,8 @@ export interface FlattenResult {
   longestRow: number;
   /** Lines the fast scanner left to the general path (JSON.parse). */
   generalLines: number;
+  /** False when no span or event text field was JSON-escaped (the loader can skip decoding). */
+  escapedText: boolean;
 }
 
 /** Where the rows of one file go. */
@@ -516,5 +518,5 @@ export async function flattenFile(
     rows.close();
   }
   return { path: file.path, spans: rows.spans.rows, events: rows.events.rows, badLines: rows.badLines, metricsLines: rows.metricsLines, lines, generalLines: rows.generalLines,
-    longestRow: Math.max(rows.spans.longest, rows.events.longest, rows.bad.longest) };
+    longestRow: Math.max(rows.spans.longest, rows.events.longest, rows.bad.longest), escapedText: rows.spans.escaped || rows.events.escaped };
 }

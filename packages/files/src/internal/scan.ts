@@ -1119,6 +1119,7 @@ export class OtlpScanner {
   private textField(out: ByteRows, f: Field, emptyIsNull: boolean): void {
     if (f.state < 0 || (emptyIsNull && f.end === f.start)) out.bytes(NULL_FIELD, 0, 2);
     else if (f.state === 1) {
+      out.escaped = true;
       out.ascii('\\J"');
       out.bytes(this.b, f.start, f.end);
       out.byte(QUOTE);
@@ -1147,6 +1148,7 @@ export class OtlpScanner {
     if (kind === V_NONE) out.bytes(NULL_FIELD, 0, 2);
     else if (kind !== V_STRING) throw FALLBACK;
     else if (s.flag[slot]) {
+      out.escaped = true;
       out.ascii('\\J"');
       out.bytes(this.b, s.start[slot]!, s.end[slot]!);
       out.byte(QUOTE);
