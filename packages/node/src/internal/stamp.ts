@@ -19,10 +19,9 @@ export class SpanStamp {
   // the per-conversation objects are rarely still in the CPU cache, so every extra object read is
   // a cache miss on the span's path (measured: 1,000 conversations in turn cost about 10 % of a
   // bare span more than a single one, with the attributes in a separate object).
-  // The span-limits object (one per tracer provider) the current values were checked against: the
-  // count and value-length limits cannot make a direct write differ from setAttributes' result.
-  // NOT_CHECKED while the values are stale, so `writeFast` declines before reading them.
-  #checkedLimits: unknown = NOT_CHECKED;
+  // The value-length limit a direct write of the current values needs (their longest string);
+  // BLOCKED while they are stale or invalid, so that `writeFast` declines before reading them.
+  #needsLength = BLOCKED;
   #layout: Layout = EMPTY_LAYOUT;
   #size = 0;
   /**
@@ -43,18 +42,16 @@ export class SpanStamp {
   /** @internal */ v6: unknown = undefined;
   /** @internal */ v7: unknown = undefined;
   /** @internal */ rest: readonly unknown[] = NO_VALUES;
-  // The checked limits' attribute count limit, NO_COUNT_LIMIT when there is none (a small
-  // integer either way: a field that once holds Infinity makes V8 box every value of it).
-  #countLimit = NO_COUNT_LIMIT;
   #stale = true;
   #longest = 0;
   #writable = true;
   #attributes: Readonly<Attributes> = NO_ATTRIBUTES;
   readonly #source: Attributes | undefined;
 
-  /** `attributes`: what to stamp; omitted by subclasses, which compute it in `stampAttributes`. */
+  /** `attributes`: what to stamp; omitted by subclasses, which compute it in `stampAttributes` and call `restamp`. */
   constructor(attributes?: Attributes) {
     this.#source = attributes;
+    if (attributes !== undefined) this.#refresh();
   }
 
   /** What to stamp. Subclasses compute it from their own state; asked again after `invalidate`. */
@@ -62,10 +59,16 @@ export class SpanStamp {
     return this.#source ?? {};
   }
 
-  /** Marks the values stale: the next span start recomputes them through `stampAttributes`. */
-  protected invalidate(): void {
+  /**
+   * Recomputes the values through `stampAttributes`, now: when a conversation starts or an
+   * assignment joins it, not at its next span, so that the span path never takes the slow
+   * recomputation (V8 would otherwise inline it into the SDK's span constructor, having seen it
+   * run at the first span of every conversation).
+   */
+  protected restamp(): void {
     this.#stale = true;
-    this.#checkedLimits = NOT_CHECKED;
+    this.#needsLength = BLOCKED;
+    this.#refresh();
   }
 
   #refresh(): void {
@@ -99,6 +102,7 @@ export class SpanStamp {
     this.v7 = values[7];
     this.#longest = longest;
     this.#writable = valid;
+    this.#needsLength = valid ? longest : BLOCKED;
     const frozen: Attributes = {};
     for (let i = 0; i < keys.length; i++) frozen[keys[i]!] = values[i] as AttributeValue;
     this.#attributes = Object.freeze(frozen);
@@ -145,10 +149,11 @@ export class SpanStamp {
    * Returns false, having changed nothing, when `stampSpan` has to decide.
    */
   writeFast(span: SdkSpanFields): boolean {
-    if (span._spanLimits !== this.#checkedLimits || span._ended !== false) return false;
+    if (span._spanLimits !== trusted.limits || this.#needsLength > trusted.lengthLimit || span._ended !== false) return false;
     const count = span._attributesCount;
     const current = span.attributes as Record<string, unknown>;
     if (count === 0) {
+      if (this.#size > trusted.countLimit) return false;
       for (const key in current) if (hasOwn.call(current, key)) return false;
       this.#layout.write(current, this);
       span._attributesCount = this.#size;
@@ -161,19 +166,9 @@ export class SpanStamp {
   #addFast(span: SdkSpanFields, count: unknown, current: Record<string, unknown>): boolean {
     // Attributes set at start (instrumentation-openai sets 8): same-named ones are overwritten
     // and new ones counted, as setAttribute does; only when the count limit cannot be crossed.
-    if (typeof count !== 'number' || !(count + this.#size <= this.#countLimit)) return false;
+    if (typeof count !== 'number' || !(count + this.#size <= trusted.countLimit)) return false;
     span._attributesCount = count + this.#layout.assign(current, this, hasOwn);
     return true;
-  }
-
-  /**
-   * Lets `writeFast` trust `limits` (with `countLimit`, Infinity for none) from now on, after
-   * `writeDirectly` checked the value-length limit against the current values.
-   */
-  limitsChecked(limits: unknown, countLimit: number): void {
-    if (this.#stale) return;
-    this.#checkedLimits = limits;
-    this.#countLimit = Math.min(Math.floor(countLimit), NO_COUNT_LIMIT);
   }
 
   /**
@@ -192,10 +187,27 @@ export class SpanStamp {
   }
 }
 
-// Above any attribute count a span can reach; still a V8 small integer.
-const NO_COUNT_LIMIT = 2 ** 30 - 1;
 // A unique object no span can have as its limits.
-const NOT_CHECKED: unknown = Object.freeze({});
+const NOT_CHECKED_YET: unknown = Object.freeze({});
+// Above any attribute count or string length; still a V8 small integer (a field that once holds
+// Infinity makes V8 box every value of it).
+const BLOCKED = 2 ** 30 - 1;
+
+/**
+ * The span-limits object (one per tracer provider, merged from its configuration at construction
+ * and never changed by the SDK) that `writeDirectly` last found a direct write safe under, with
+ * its count and value-length limits (capped below BLOCKED). The span's value-length limit is
+ * derived from that object, so the checks hold for every span under it; the count limit is
+ * compared with each span's count.
+ */
+const trusted = { limits: NOT_CHECKED_YET as unknown, countLimit: 0, lengthLimit: 0 };
+
+function trust(limits: unknown, countLimit: number, lengthLimit: number): void {
+  trusted.limits = limits;
+  trusted.countLimit = Math.min(Math.floor(countLimit), BLOCKED - 1);
+  trusted.lengthLimit = Math.min(Math.floor(lengthLimit), BLOCKED - 1);
+}
+
 const NO_VALUES: readonly unknown[] = Object.freeze([]);
 const NO_ATTRIBUTES: Readonly<Attributes> = Object.freeze({});
 
@@ -378,7 +390,7 @@ function writeDirectly(span: SdkSpanFields, stamp: SpanStamp): boolean {
     // at construction and never changes it; the span's value-length limit is derived from it.
     // So the checks above hold for every later span under the same limits object, except the
     // count limit, which writeFast checks against each span's count.
-    stamp.limitsChecked(limits, countLimit === undefined ? Infinity : (countLimit as number));
+    trust(limits, countLimit === undefined ? Infinity : (countLimit as number), lengthLimit);
     return true;
   } catch {
     // Some accessor behaved unexpectedly; setAttributes decides.

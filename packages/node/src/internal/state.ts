@@ -61,6 +61,7 @@ export class ConversationState extends SpanStamp {
     this.workflowId = info.workflowId;
     this.attributes = info.attributes ?? {};
     this.#assignments = [...inherited];
+    this.restamp();
   }
 
   get assignments(): readonly ActiveAssignment[] {
@@ -97,7 +98,7 @@ export class ConversationState extends SpanStamp {
   join(assignment: ActiveAssignment): void {
     const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
     this.#assignments = [...others, assignment];
-    this.invalidate();
+    this.restamp();
     this.pendingExposure = undefined;
   }
 
