@@ -104,7 +104,9 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
       },
       result.longestRow,
     );
-    await connection.run(`COPY (${rows}) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd)`);
+    // Snappy: ≈ 20% less CPU to write than zstd (0.24 vs 0.30 s per 100 k spans), read as fast;
+    // the files are ≈ 1.7× larger (≈ 115 MB per million spans, a tenth of the JSON).
+    await connection.run(`COPY (${rows}) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION snappy)`);
     aborted(signal);
     // The source may have changed while we read it (still being written): then do not claim it.
     const after = statSync(file.path);
