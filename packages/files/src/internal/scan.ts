@@ -873,16 +873,31 @@ export class OtlpScanner {
             const keyStart = this.sStart;
             const keyEnd = this.sEnd;
             this.uniqueKey(keyStart, keyEnd);
-            if (!first) out.byte(0x2c);
-            out.byte(QUOTE);
-            out.bytes(this.b, keyStart, keyEnd);
-            out.bytes(P_QUOTE_COLON, 0, 2);
             let slot = this.slotOf(keyStart, keyEnd);
             if (slot >= 0 && slots.kind[slot] !== V_NONE) {
               // A repeated key: the general path keeps the first occurrence only.
               if (strip) throw FALLBACK;
               slot = -1;
             }
+            if (strip && slot >= 0 && STRIP_BIT[slot] !== 0) {
+              // A string-valued promoted attribute is left out of the JSON: record it without
+              // writing it (most of a span's attributes; any other form takes the path below).
+              const valueAt = this.p;
+              if (this.lit(P_STRING_VALUE)) {
+                this.str();
+                if (this.p + 1 < this.n && this.b[this.p] === 0x7d && this.b[this.p + 1] === 0x7d) {
+                  this.p += 2;
+                  this.record(slots, slot, V_STRING, this.sStart, this.sEnd, this.sEsc ? 1 : 0);
+                  slots.stripped |= STRIP_BIT[slot]!;
+                  continue;
+                }
+              }
+              this.p = valueAt;
+            }
+            if (!first) out.byte(0x2c);
+            out.byte(QUOTE);
+            out.bytes(this.b, keyStart, keyEnd);
+            out.bytes(P_QUOTE_COLON, 0, 2);
             const kind = this.anyValue(slots, slot, 0);
             if (this.p < this.n && this.b[this.p] === 0x7d) {
               this.p++;
