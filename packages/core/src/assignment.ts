@@ -56,8 +56,13 @@ interface Compiled {
 }
 
 const compiledCache = new WeakMap<ExperimentDefinition, Compiled>();
+// The last definition compiled: callers assign one experiment many times in a row, and an
+// identity compare is cheaper than a WeakMap lookup per assignment.
+let lastDefinition: ExperimentDefinition | undefined;
+let lastCompiled: Compiled | undefined;
 
 function compile(def: ExperimentDefinition): Compiled {
+  if (def === lastDefinition) return lastCompiled as Compiled;
   let compiled = compiledCache.get(def);
   if (compiled === undefined) {
     const cumulative = cumulativeWeights(def);
@@ -72,6 +77,8 @@ function compile(def: ExperimentDefinition): Compiled {
     };
     compiledCache.set(def, compiled);
   }
+  lastDefinition = def;
+  lastCompiled = compiled;
   return compiled;
 }
 

@@ -116,14 +116,20 @@ const PAGE_MASK = PAGE_UNITS - 1;
 class VariationNames {
   readonly names: string[] = [];
   private readonly ids = new Map<string, number>();
+  // The last name looked up: stores write one experiment's few variation names over and over.
+  private lastName: string | undefined;
+  private lastId = 0;
 
   id(name: string): number {
+    if (name === this.lastName) return this.lastId;
     let id = this.ids.get(name);
     if (id === undefined) {
       id = this.names.length;
       this.names.push(name);
       this.ids.set(name, id);
     }
+    this.lastName = name;
+    this.lastId = id;
     return id;
   }
 }
@@ -155,6 +161,8 @@ class Table {
   /** Definition versions by index (an experiment has few), so a record holds a small integer. */
   private readonly versions: number[] = [];
   private readonly versionIndex = new Map<number, number>();
+  private lastVersion = Number.NaN;
+  private lastVersionId = 0;
   /** The fingerprint of the last `find` (lanes A and B). */
   readonly print = new Int32Array(2);
 
@@ -281,12 +289,15 @@ class Table {
   }
 
   private version(version: number): number {
+    if (version === this.lastVersion) return this.lastVersionId;
     let id = this.versionIndex.get(version);
     if (id === undefined) {
       id = this.versions.length;
       this.versions.push(version);
       this.versionIndex.set(version, id);
     }
+    this.lastVersion = version;
+    this.lastVersionId = id;
     return id;
   }
 
