@@ -2,7 +2,7 @@ import { trace, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_GEN_AI_OPERATION_NAME, ATTR_GEN_AI_RESPONSE_ID } from '@abtel/core';
 import type { Abtel } from './abtel.js';
-import { stateOf } from './internal/context.js';
+import { spanStateOf } from './internal/context.js';
 import { reportError } from './internal/safe.js';
 import { stampSpan } from './internal/stamp.js';
 
@@ -64,7 +64,7 @@ export class AbtelSpanProcessor implements SpanProcessor {
 
   onStart(span: Span, parentContext: Context): void {
     try {
-      const state = stateOf(parentContext);
+      const state = spanStateOf(parentContext);
       if (state !== undefined) {
         stampSpan(span, state);
         // The flag first: once the exposure is out (the usual case), no span needs the gen_ai check.
