@@ -49,6 +49,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
   const segmentNames = [...(options.segments ?? definition.segments ?? [])];
   const windowMinutes = options.windowMinutes ?? 60;
 
+  let inputs: BuildReportInputs;
   const ds = await data.openDataset({ inputs: [...options.data], ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   try {
     const step = stepper(options, 4 + segmentNames.length);
@@ -90,7 +91,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     const judgeTrend = await data.judgeTrend(ds, definition, windowMinutes);
     step('judge trend');
 
-    const inputs: BuildReportInputs = {
+    inputs = {
       experiment: definition,
       metrics: resolvedMetrics(metrics, wanted),
       generatedAt,
@@ -105,10 +106,11 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
       data: { inputs: [...options.data], files: ds.files },
       options: options.decision,
     };
-    return buildReport(inputs);
   } finally {
     await ds.close();
   }
+  // After closing: DuckDB's tables and buffers are freed before the bootstrap allocates its arrays.
+  return buildReport(inputs);
 }
 
 /** Metric names the experiment refers to, primary first. */

@@ -380,7 +380,7 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
     const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table}), ${ev}${aggregateSql(metric, false, eventJoin)}`);
     const samples = await unitSamples(
       ds,
-      `SELECT r, g FROM ${table} WHERE included`,
+      `SELECT r, g, events FROM ${table} WHERE included`,
       `WITH ${ev} SELECT u.r, CAST(e.v AS DOUBLE) AS v FROM ev e JOIN ${table} u ON ${eventJoin} WHERE u.included AND e.v IS NOT NULL`,
       rows.length,
     );
@@ -413,51 +413,49 @@ function eachChunk(result: DuckDBMaterializedResult, visit: (columns: DuckDBVect
 }
 
 /**
- * Per-group lists of per-unit event values of a quantile metric. `unitsSql` gives (r, g) for each
- * included per-unit row, `valuesSql` gives (r, v) for each event value in any order; a counting
- * sort by r puts the units in r order (unit-id order within each group) without a sort of events.
- * Every r in `valuesSql` must be one of `unitsSql`.
+ * Per-group lists of per-unit event values of a quantile metric. `unitsSql` gives (r, g, events)
+ * for each included per-unit row, `valuesSql` gives (r, v) for each event value in any order; a
+ * counting sort by r puts the units in r order (unit-id order within each group) without a sort of
+ * events. Every r in `valuesSql` must be one of `unitsSql`, with exactly `events` values.
  */
 async function unitSamples(ds: Dataset, unitsSql: string, valuesSql: string, groupCount: number): Promise<number[][][]> {
-  // r numbers every per-unit row, included or not: size by the largest r.
-  const units = await ds.connection.run(`SELECT r, g FROM (${unitsSql}) ORDER BY r DESC`);
+  // r numbers every per-unit row, included or not: size by the largest r. `events` is the number
+  // of non-NULL values of each row, so every r's slice of the one array of values is known first.
+  const units = await ds.connection.run(`SELECT r, g, CAST(events AS INTEGER) AS n FROM (${unitsSql}) ORDER BY r DESC`);
   let groupOf = new Int32Array(0);
-  eachChunk(units, ([r, g], rows) => {
+  let starts = new Int32Array(0);
+  eachChunk(units, ([r, g, n], rows) => {
     for (let row = 0; row < rows; row++) {
       const id = r!.getItem(row) as number;
-      if (groupOf.length === 0) groupOf = new Int32Array(id + 1);
+      if (groupOf.length === 0) {
+        groupOf = new Int32Array(id + 1);
+        starts = new Int32Array(id + 2);
+      }
       groupOf[id] = g!.getItem(row) as number;
+      starts[id + 1] = n!.getItem(row) as number;
     }
   });
-  // Streamed chunk by chunk (reading a vector copies it out of DuckDB, so DuckDB need not hold the
-  // whole result as well), then a counting sort by r: count per r, then place each value at its
-  // r's next slot; one array of all values.
+  for (let id = 1; id < starts.length; id++) starts[id]! += starts[id - 1]!;
+  const sorted = new Float64Array(starts[starts.length - 1] ?? 0);
+  const next = starts.slice(0, groupOf.length);
+  const mismatch = (): Error => new Error('quantile samples: the values read do not match the per-unit event counts (a bug: please report it)');
+  // Streamed chunk by chunk straight into each r's slice (reading a vector copies it out of DuckDB:
+  // only one chunk's copy at a time, and DuckDB does not hold the whole result either).
   const events = await ds.connection.stream(valuesSql);
-  const ids: Int32Array[] = [];
-  const doubles: Float64Array[] = [];
   for (let chunk = await events.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await events.fetchChunk()) {
     const rows = chunk.rowCount;
     const r = chunk.getColumnVector(0);
     const v = chunk.getColumnVector(1);
-    const rowIds = typedItems(r, Int32Array);
-    const values = typedItems(v, Float64Array);
-    if (rowIds && values && rowIds.length === rows && values.length === rows) {
-      ids.push(rowIds);
-      doubles.push(values);
-    } else {
-      ids.push(Int32Array.from({ length: rows }, (_, row) => r.getItem(row) as number));
-      doubles.push(Float64Array.from({ length: rows }, (_, row) => v.getItem(row) as number));
+    const rowIds = typedItems(r, Int32Array) ?? Int32Array.from({ length: rows }, (_, row) => r.getItem(row) as number);
+    const values = typedItems(v, Float64Array) ?? Float64Array.from({ length: rows }, (_, row) => v.getItem(row) as number);
+    if (rowIds.length !== rows || values.length !== rows) throw mismatch();
+    for (let row = 0; row < rows; row++) {
+      const id = rowIds[row]!;
+      if (id >= next.length || next[id]! >= starts[id + 1]!) throw mismatch();
+      sorted[next[id]!++] = values[row]!;
     }
   }
-  const starts = new Int32Array(groupOf.length + 1);
-  for (const chunk of ids) for (const id of chunk) starts[id + 1]! += 1;
-  for (let id = 1; id < starts.length; id++) starts[id]! += starts[id - 1]!;
-  const sorted = new Float64Array(starts[starts.length - 1]!);
-  const next = starts.slice(0, groupOf.length);
-  ids.forEach((chunk, index) => {
-    const values = doubles[index]!;
-    for (let row = 0; row < chunk.length; row++) sorted[next[chunk[row]!]!++] = values[row]!;
-  });
+  for (let id = 0; id < next.length; id++) if (next[id] !== starts[id + 1]) throw mismatch();
   const groups: number[][][] = Array.from({ length: groupCount }, () => []);
   for (let id = 1; id < groupOf.length; id++) {
     const from = starts[id]!;
