@@ -23,12 +23,18 @@ export interface Dataset {
 
 /** DuckDB's memory limit when none is given (DuckDB's own default is 80% of the machine's memory). */
 const DEFAULT_MEMORY_LIMIT = '600MB';
+/**
+ * The default limit once the files are read: the analysis' own tables (an experiment's working set:
+ * 10 M calls ≈ 320 MB) then spill sooner, which kept a 10 M-span analyze() at 888 MB of RSS
+ * instead of 1,097 MB (≈ 4% slower); reading (the parse) keeps the larger limit.
+ */
+const DEFAULT_ANALYSIS_MEMORY_LIMIT = '400MB';
 
 export interface OpenDatasetOptions {
   /** Files, directories or globs of OTLP JSON Lines (plain or .gz), JSON documents, or compacted Parquet. */
   inputs: string[];
   onProgress?: (progress: ReadProgress) => void;
-  /** DuckDB memory limit, e.g. '1GB' (default 600MB: with the parser's own buffers the process stays under 1 GB; larger work spills to a private temporary directory). */
+  /** DuckDB memory limit, e.g. '1GB' (default 600MB while the files are read — with the parser's own buffers the process stays under 1 GB — then 400MB for the analysis; larger work spills to a private temporary directory). A limit given here holds throughout. */
   memoryLimit?: string;
   threads?: number;
 }
@@ -65,6 +71,7 @@ export async function openDataset(options: OpenDatasetOptions): Promise<Dataset>
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     await defineViews(connection);
+    if (options.memoryLimit === undefined) await connection.run(`SET memory_limit = '${DEFAULT_ANALYSIS_MEMORY_LIMIT}'`);
     let closed = false;
     return {
       connection,
