@@ -247,10 +247,12 @@ describe('files', () => {
   it('finishes in-flight requests on close and then refuses new ones', async () => {
     const dir = await tempDir();
     const collector = await startCollector({ port: 0, dir, fsync: 'always', progress: false, log: () => {} });
-    const inflight = Array.from({ length: 10 }, () => postJson(`${collector.url}/v1/traces`, traces(50)));
+    // Settled from the start: a request still connecting when close() runs is reset, and its
+    // rejection must be handled then, not only after close() resolves.
+    const inflight = Promise.allSettled(Array.from({ length: 10 }, () => postJson(`${collector.url}/v1/traces`, traces(50))));
     await new Promise((resolve) => setTimeout(resolve, 5));
     await collector.close();
-    const replies = await Promise.allSettled(inflight);
+    const replies = await inflight;
     const ok = replies.filter((reply) => reply.status === 'fulfilled' && reply.value.status === 200).length;
     expect(await readSignalLines(dir, 'traces')).toHaveLength(ok);
     await expect(postJson(`${collector.url}/v1/traces`, traces(1))).rejects.toThrow();
