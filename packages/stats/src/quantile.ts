@@ -30,14 +30,40 @@ export function quantile(values: readonly number[], q: number): number {
   return sortedQuantile(sorted, q);
 }
 
-/** Events of one arm sorted once, each with the index of its unit. */
+/** Events of one arm sorted once, each with the index of its unit, plus each unit's event count. */
 interface SortedEvents {
   readonly values: Float64Array;
   readonly unitOf: Int32Array;
   readonly units: number;
+  readonly lengths: Int32Array;
+}
+
+/** An arm's sorted events and the values they were sorted from (to tell that the arm is unchanged). */
+interface SortedArm {
+  readonly raw: Float64Array;
+  readonly events: SortedEvents;
+}
+
+// Every variation is compared with the same control arm, so the control's events would be sorted
+// once per comparison. The sort is kept per arm array and reused only while every value is
+// unchanged (checked in O(events), far cheaper than the O(events·log events) sort).
+const sortedArms = new WeakMap<UnitValues, SortedArm>();
+
+function unchanged(units: UnitValues, arm: SortedArm): boolean {
+  const { raw, events } = arm;
+  if (units.length !== events.units) return false;
+  let at = 0;
+  for (let unit = 0; unit < units.length; unit++) {
+    const values = units[unit]!;
+    if (values.length !== events.lengths[unit]) return false;
+    for (let index = 0; index < values.length; index++) if (values[index] !== raw[at++]) return false;
+  }
+  return true;
 }
 
 function sortEvents(where: string, units: UnitValues): SortedEvents {
+  const cached = sortedArms.get(units);
+  if (cached && unchanged(units, cached)) return cached.events;
   let count = 0;
   for (const events of units) count += events.length;
   if (count === 0) throw new StatsError(`${where} has no events: a quantile needs at least one value`);
@@ -46,9 +72,11 @@ function sortEvents(where: string, units: UnitValues): SortedEvents {
   // an arm (a million calls in a large experiment), so no per-event allocation or string building.
   const raw = new Float64Array(count);
   const rawUnit = new Int32Array(count);
+  const lengths = new Int32Array(units.length);
   let at = 0;
   for (let unit = 0; unit < units.length; unit++) {
     const events = units[unit]!;
+    lengths[unit] = events.length;
     for (let index = 0; index < events.length; index++) {
       const value = events[index]!;
       if (!Number.isFinite(value)) assertFinite(`${where}[${unit}][${index}]`, value);
@@ -66,27 +94,47 @@ function sortEvents(where: string, units: UnitValues): SortedEvents {
     values[i] = raw[order[i]!]!;
     unitOf[i] = rawUnit[order[i]!]!;
   }
-  return { values, unitOf, units: units.length };
+  const events: SortedEvents = { values, unitOf, units: units.length, lengths };
+  sortedArms.set(units, { raw, events });
+  return events;
 }
 
 /**
- * Type-7 quantile of the resample in which unit u appears `copies[u]` times, without materialising
- * it: walk the sorted events accumulating copies until the order statistics at positions ⌊h⌋ and
- * ⌊h⌋+1 (0-based) of the resample are reached.
+ * Type-7 quantile of the resample in which unit u appears `copies[u]` times (`total` events in
+ * all), without materialising it: walk the sorted events accumulating copies until the order
+ * statistics at positions ⌊h⌋ and ⌊h⌋+1 (0-based) of the resample are reached. Each position is
+ * covered by exactly one event, so walking up from the smallest value or down from the largest
+ * finds the same two events and returns the same number; upper quantiles (p95, p99) walk down and
+ * touch only the top few percent of the events.
  */
-function resampledQuantile(events: SortedEvents, copies: Int32Array, q: number): number {
-  let total = 0;
-  for (let i = 0; i < events.values.length; i++) total += copies[events.unitOf[i]!]!;
+function resampledQuantile(events: SortedEvents, copies: Int32Array, total: number, q: number): number {
   if (total === 0) return Number.NaN;
+  const { values, unitOf } = events;
   const h = (total - 1) * q;
   const lo = Math.floor(h);
+  if (lo * 2 >= total) {
+    // Walking down, event i covers positions [total − seen, total − seen + copies) where `seen`
+    // counts the copies of event i and of every event above it.
+    const hiPos = lo + 1 < total ? lo + 1 : lo;
+    let seen = 0;
+    let high = Number.NaN;
+    for (let i = values.length - 1; i >= 0; i--) {
+      seen += copies[unitOf[i]!]!;
+      if (total - seen <= hiPos && Number.isNaN(high)) high = values[i]!;
+      if (total - seen <= lo) {
+        const low = values[i]!;
+        return low + (h - lo) * (high - low);
+      }
+    }
+    return Number.NaN; // unreachable: the copies sum to total
+  }
   let seen = 0;
   let low = Number.NaN;
-  for (let i = 0; i < events.values.length; i++) {
-    seen += copies[events.unitOf[i]!]!;
-    if (Number.isNaN(low) && seen > lo) low = events.values[i]!;
+  for (let i = 0; i < values.length; i++) {
+    seen += copies[unitOf[i]!]!;
+    if (Number.isNaN(low) && seen > lo) low = values[i]!;
     if (seen > lo + 1 || (seen > lo && lo + 1 >= total)) {
-      const high = seen > lo + 1 ? events.values[i]! : low;
+      const high = seen > lo + 1 ? values[i]! : low;
       return low + (h - lo) * (high - low);
     }
   }
@@ -94,14 +142,21 @@ function resampledQuantile(events: SortedEvents, copies: Int32Array, q: number):
 }
 
 function bootstrapVariance(events: SortedEvents, q: number, resamples: number, random: () => number): number {
-  const copies = new Int32Array(events.units);
+  const { units, lengths } = events;
+  const copies = new Int32Array(units);
   let mean = 0;
   let m2 = 0;
   let count = 0;
   for (let r = 0; r < resamples; r++) {
     copies.fill(0);
-    for (let i = 0; i < events.units; i++) copies[Math.floor(random() * events.units)]! += 1;
-    const value = resampledQuantile(events, copies, q);
+    // The resample's event count comes from the drawn units' event counts: O(units), not O(events).
+    let total = 0;
+    for (let i = 0; i < units; i++) {
+      const unit = Math.floor(random() * units);
+      copies[unit]! += 1;
+      total += lengths[unit]!;
+    }
+    const value = resampledQuantile(events, copies, total, q);
     if (Number.isNaN(value)) continue; // every drawn unit had no events; rare and uninformative
     count += 1;
     const delta = value - mean;
