@@ -61,6 +61,69 @@ function unchanged(units: UnitValues, arm: SortedArm): boolean {
   return true;
 }
 
+// Below this many events a comparison sort is cheaper than a radix sort's 4 × 65,536 counters.
+const RADIX_SORT_MIN = 4096;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Indices of `raw` in ascending order of value; equal values keep their input order (stable, like
+ * the comparison sort). Large arms use an LSD radix sort over the IEEE-754 bits (4 passes of 16
+ * bits, about 5× faster than sorting indices with a comparator for 300,000 events): flipping the
+ * sign bit of non-negative numbers and every bit of negative ones makes the bit patterns sort as
+ * unsigned integers in numeric order. The only order that differs is −0 before +0 (equal for the
+ * comparator); a type-7 quantile interpolated between zeros is +0 either way.
+ */
+function sortedOrder(raw: Float64Array): Uint32Array {
+  const count = raw.length;
+  let order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  if (count < RADIX_SORT_MIN || !LITTLE_ENDIAN) return order.sort((a, b) => raw[a]! - raw[b]!);
+  const words = new Uint32Array(raw.buffer, raw.byteOffset, count * 2);
+  const low = new Uint32Array(count);
+  const high = new Uint32Array(count);
+  const counts = new Uint32Array(4 * 65_536);
+  for (let i = 0; i < count; i++) {
+    let lo = words[2 * i]!;
+    let hi = words[2 * i + 1]!;
+    if (hi & 0x8000_0000) {
+      lo = ~lo >>> 0;
+      hi = ~hi >>> 0;
+    } else {
+      hi = (hi | 0x8000_0000) >>> 0;
+    }
+    low[i] = lo;
+    high[i] = hi;
+    counts[lo & 0xffff]! += 1;
+    counts[65_536 + (lo >>> 16)]! += 1;
+    counts[131_072 + (hi & 0xffff)]! += 1;
+    counts[196_608 + (hi >>> 16)]! += 1;
+  }
+  let next = new Uint32Array(count);
+  for (let pass = 0; pass < 4; pass++) {
+    const base = pass * 65_536;
+    // Turn this digit's counts into start offsets; a digit every value shares needs no pass.
+    let start = 0;
+    let single = false;
+    for (let digit = 0; digit < 65_536; digit++) {
+      const n = counts[base + digit]!;
+      if (n === count) single = true;
+      counts[base + digit] = start;
+      start += n;
+    }
+    if (single) continue;
+    const keys = pass < 2 ? low : high;
+    const shift = pass % 2 === 0 ? 0 : 16;
+    for (let i = 0; i < count; i++) {
+      const index = order[i]!;
+      const slot = base + ((keys[index]! >>> shift) & 0xffff);
+      next[counts[slot]!] = index;
+      counts[slot]! += 1;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
+
 function sortEvents(where: string, units: UnitValues): SortedEvents {
   const cached = sortedArms.get(units);
   if (cached && unchanged(units, cached)) return cached.events;
@@ -85,9 +148,7 @@ function sortEvents(where: string, units: UnitValues): SortedEvents {
       at++;
     }
   }
-  const order = new Uint32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  order.sort((a, b) => raw[a]! - raw[b]!);
+  const order = sortedOrder(raw);
   const values = new Float64Array(count);
   const unitOf = new Int32Array(count);
   for (let i = 0; i < count; i++) {
