@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { attachOtlp, linesSql, queryRows } from './index.js';
+import { attachOtlp, detectFormat, linesSql, queryRows } from './index.js';
 
 const FIXTURES = new URL('../../../../shared/fixtures/otlp/', import.meta.url).pathname;
 const fixture = (name: string): string => join(FIXTURES, name);
@@ -219,6 +219,19 @@ describe('very long lines', () => {
     expect(attached.badLines).toEqual([{ file, line: 3, reason: expect.stringMatching(/not valid JSON/) }]);
     const [row] = await queryRows<{ n: number; longest: number }>(connection, 'SELECT count(*) AS n, max(strlen(name)) AS longest FROM otlp_spans_all');
     expect(row).toEqual({ n: 4, longest: 17 * 1024 * 1024 });
+  });
+
+  test('a torn first line longer than 64 KB: the file is JSON Lines, that line is reported and the rest is read', async () => {
+    const traces = readFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), 'utf8').trimEnd().split('\n');
+    const long = traces[0]!.replace('"name":"operationA"', `"name":"${'x'.repeat(100 * 1024)}"`);
+    const file = join(dir, 'traces-torn-long-first.jsonl');
+    writeFileSync(file, [long.slice(0, 80 * 1024), traces[1], traces[0]].join('\n'));
+    expect(detectFormat(file, false)).toBe('jsonl');
+    const attached = await open([file]);
+    expect(attached.rawFiles[0]!.format).toBe('jsonl');
+    expect(attached.badLines).toEqual([{ file, line: 1, reason: expect.stringMatching(/not valid JSON/) }]);
+    const [row] = await queryRows<{ n: number }>(connection, 'SELECT count(*) AS n FROM otlp_spans_all');
+    expect(row!.n).toBeGreaterThan(0);
   });
 });
 

@@ -126,6 +126,10 @@ function head(path: string, gzip: boolean, bytes: number): string {
 export function detectFormat(path: string, gzip: boolean): 'jsonl' | 'document' {
   const start = head(path, gzip, 64 * 1024);
   const newline = start.indexOf('\n');
+  // No line break in the first 64 KB: a long first line, so JSON Lines (a pretty-printed document
+  // breaks its first line right after the opening brace). This saves reading and parsing a whole
+  // file of long lines only to find out that it is not one document.
+  if (newline < 0 && start.length >= 16 * 1024) return 'jsonl';
   const first = (newline >= 0 ? start.slice(0, newline) : start).trim();
   if (first === '') {
     if (start.trim() === '') return 'jsonl';
