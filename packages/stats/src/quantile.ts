@@ -46,8 +46,10 @@ interface SortedArm {
 
 // Every variation is compared with the same control arm, so the control's events would be sorted
 // once per comparison. The sort is kept per arm array and reused only while every value is
-// unchanged (checked in O(events), far cheaper than the O(events·log events) sort).
-const sortedArms = new WeakMap<UnitValues, SortedArm>();
+// unchanged (checked in O(events), cheaper than sorting again). It is held through a WeakRef so a
+// cached sort never outlives the next garbage collection it is not needed in: at 10 M events the
+// sorted copies of three arms would otherwise keep ≈ 200 MB alive for as long as the arms are.
+const sortedArms = new WeakMap<UnitValues, WeakRef<SortedArm>>();
 
 function unchanged(units: UnitValues, arm: SortedArm): boolean {
   const { raw, events } = arm;
@@ -68,7 +70,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * Indices of `raw` in ascending order of value; equal values keep their input order (stable, like
  * the comparison sort). Large arms use an LSD radix sort over the IEEE-754 bits (4 passes of 16
- * bits, about 5× faster than sorting indices with a comparator for 300,000 events): flipping the
+ * bits; 13 ms instead of 100 ms with a comparator for 333,000 events once compiled): flipping the
  * sign bit of non-negative numbers and every bit of negative ones makes the bit patterns sort as
  * unsigned integers in numeric order. The only order that differs is −0 before +0 (equal for the
  * comparator); a type-7 quantile interpolated between zeros is +0 either way.
@@ -125,7 +127,7 @@ function sortedOrder(raw: Float64Array): Uint32Array {
 }
 
 function sortEvents(where: string, units: UnitValues): SortedEvents {
-  const cached = sortedArms.get(units);
+  const cached = sortedArms.get(units)?.deref();
   if (cached && unchanged(units, cached)) return cached.events;
   let count = 0;
   for (const events of units) count += events.length;
@@ -156,7 +158,7 @@ function sortEvents(where: string, units: UnitValues): SortedEvents {
     unitOf[i] = rawUnit[order[i]!]!;
   }
   const events: SortedEvents = { values, unitOf, units: units.length, lengths };
-  sortedArms.set(units, { raw, events });
+  sortedArms.set(units, new WeakRef({ raw, events }));
   return events;
 }
 
