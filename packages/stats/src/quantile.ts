@@ -38,31 +38,6 @@ interface SortedEvents {
   readonly lengths: Int32Array;
 }
 
-/** An arm's sorted events and the values they were sorted from (to tell that the arm is unchanged). */
-interface SortedArm {
-  readonly raw: Float64Array;
-  readonly events: SortedEvents;
-}
-
-// Every variation is compared with the same control arm, so the control's events would be sorted
-// once per comparison. The sort is kept per arm array and reused only while every value is
-// unchanged (checked in O(events), cheaper than sorting again). It is held through a WeakRef so a
-// cached sort never outlives the next garbage collection it is not needed in: at 10 M events the
-// sorted copies of three arms would otherwise keep ≈ 200 MB alive for as long as the arms are.
-const sortedArms = new WeakMap<UnitValues, WeakRef<SortedArm>>();
-
-function unchanged(units: UnitValues, arm: SortedArm): boolean {
-  const { raw, events } = arm;
-  if (units.length !== events.units) return false;
-  let at = 0;
-  for (let unit = 0; unit < units.length; unit++) {
-    const values = units[unit]!;
-    if (values.length !== events.lengths[unit]) return false;
-    for (let index = 0; index < values.length; index++) if (values[index] !== raw[at++]) return false;
-  }
-  return true;
-}
-
 // Below this many events a comparison sort is cheaper than a radix sort's 4 × 65,536 counters.
 const RADIX_SORT_MIN = 4096;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -127,8 +102,6 @@ function sortedOrder(raw: Float64Array): Uint32Array {
 }
 
 function sortEvents(where: string, units: UnitValues): SortedEvents {
-  const cached = sortedArms.get(units)?.deref();
-  if (cached && unchanged(units, cached)) return cached.events;
   let count = 0;
   for (const events of units) count += events.length;
   if (count === 0) throw new StatsError(`${where} has no events: a quantile needs at least one value`);
@@ -157,9 +130,7 @@ function sortEvents(where: string, units: UnitValues): SortedEvents {
     values[i] = raw[order[i]!]!;
     unitOf[i] = rawUnit[order[i]!]!;
   }
-  const events: SortedEvents = { values, unitOf, units: units.length, lengths };
-  sortedArms.set(units, new WeakRef({ raw, events }));
-  return events;
+  return { values, unitOf, units: units.length, lengths };
 }
 
 /**
