@@ -466,22 +466,15 @@ function scalar(kind: number, field: FieldSpec, end: number): boolean {
           return number === 0;
         }
         case K_UINT64:
-          if (typeof value === 'number') {
-            ensure(1);
-            o[op++] = 0x22;
-            safeDigits(value);
-            ensure(1);
-            o[op++] = 0x22;
-          } else quotedAscii(String(value));
-          return value === 0;
         case K_INT64:
+          // A varint that fits a safe integer is the same for both; a bigint is read as unsigned.
           if (typeof value === 'number') {
             ensure(1);
             o[op++] = 0x22;
             safeDigits(value);
             ensure(1);
             o[op++] = 0x22;
-          } else quotedAscii(String(BigInt.asIntN(64, value)));
+          } else quotedAscii(String(kind === K_INT64 ? BigInt.asIntN(64, value) : value));
           return value === 0;
         default:
           throw new Fallback(`unhandled kind ${field.kind}`);
