@@ -19,12 +19,12 @@
 // --phases runs a subset in the usual order, e.g. --phases count-parquet,analyze-compacted while
 // working on the compacted analysis (compacted phases compact first when nothing is compacted;
 // raw phases remove the compacted files first). The results file is written only for a full run.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DATASET_MARKER, peakMb, runPhase as runPhaseInChild } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -81,11 +81,6 @@ const DEFINITION = {
     definitions: METRICS,
   },
 };
-
-function peakMb() {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
 
 function traceFiles() {
   return readdirSync(DATA).filter((n) => /^traces.*\.jsonl$/.test(n)).map((n) => join(DATA, n));
@@ -174,19 +169,7 @@ async function phase(name) {
 }
 
 function runPhase(name) {
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, '--data', DATA, '--spans', String(SPANS), '--memory-limit', values['memory-limit']], {
-    cwd: here,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (child.status !== 0) {
-    const error = child.stderr.split('\n').find((line) => /Error/.test(line)) ?? `exit ${child.status}`;
-    console.log(`${name.padEnd(18)} failed: ${error}`);
-    return { phase: name, failed: error, seconds: Number.NaN, cpuSeconds: Number.NaN, peakMb: 0 };
-  }
-  const result = JSON.parse(child.stdout.trim().split('\n').pop());
-  console.log(`${name.padEnd(18)} ${result.seconds.toFixed(2).padStart(7)} s  cpu ${result.cpuSeconds.toFixed(2).padStart(7)} s   peak ${Math.round(result.peakMb).toString().padStart(5)} MB${result.rows !== undefined ? `   rows ${result.rows}` : ''}`);
-  return result;
+  return runPhaseInChild(fileURLToPath(import.meta.url), name, ['--data', DATA, '--spans', String(SPANS), '--memory-limit', values['memory-limit']], 18);
 }
 
 function removeCompacted() {
@@ -194,7 +177,7 @@ function removeCompacted() {
 }
 
 async function main() {
-  const marker = join(DATA, '.bench-dataset.json');
+  const marker = join(DATA, DATASET_MARKER);
   // Data sets made before the marker was hidden keep their (identical) files.
   if (!existsSync(marker) && existsSync(join(DATA, 'bench-dataset.json'))) renameSync(join(DATA, 'bench-dataset.json'), marker);
   if (!existsSync(marker)) {

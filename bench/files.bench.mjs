@@ -11,11 +11,12 @@
 //
 // Usage: node files.bench.mjs [--spans 1000000]
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DATASET_MARKER, peakMb, runPhase as runPhaseInChild } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { spans: { type: 'string', default: '1000000' }, phase: { type: 'string' }, data: { type: 'string' } } });
@@ -23,10 +24,6 @@ const SPANS = Number(values.spans);
 const SOURCE = join(tmpdir(), `abtel-bench-analysis-${SPANS}`);
 const DATA = values.data ?? join(tmpdir(), `abtel-bench-files-${SPANS}`);
 const MEMORY_LIMIT = '600MB';
-
-function peakMb() {
-  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
-}
 
 function traceFiles(dir) {
   return readdirSync(dir).filter((n) => /^traces.*\.jsonl$/.test(n)).sort().map((n) => join(dir, n));
@@ -87,23 +84,11 @@ async function phase(name) {
 }
 
 function runPhase(name) {
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, '--data', DATA, '--spans', String(SPANS)], {
-    cwd: here,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (child.status !== 0) {
-    const error = child.stderr.split('\n').find((line) => /Error/.test(line)) ?? `exit ${child.status}`;
-    console.log(`${name.padEnd(8)} failed: ${error}`);
-    return { phase: name, failed: error, seconds: Number.NaN, cpuSeconds: Number.NaN, peakMb: 0 };
-  }
-  const result = JSON.parse(child.stdout.trim().split('\n').pop());
-  console.log(`${name.padEnd(8)} ${result.seconds.toFixed(2).padStart(7)} s  cpu ${result.cpuSeconds.toFixed(2).padStart(7)} s   peak ${Math.round(result.peakMb).toString().padStart(5)} MB   rows ${result.rows}`);
-  return result;
+  return runPhaseInChild(fileURLToPath(import.meta.url), name, ['--data', DATA, '--spans', String(SPANS)], 8);
 }
 
 async function main() {
-  if (!existsSync(join(SOURCE, 'bench-dataset.json'))) {
+  if (!existsSync(join(SOURCE, DATASET_MARKER))) {
     console.log(`generating the analysis data set into ${SOURCE} …`);
     const made = spawnSync(process.execPath, [join(here, 'analysis.bench.mjs'), '--spans', String(SPANS), '--phases', 'naive'], { stdio: 'inherit' });
     if (made.status !== 0) throw new Error('could not generate the data set (analysis.bench.mjs)');

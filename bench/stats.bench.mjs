@@ -14,7 +14,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bayesianBinary, compareQuantiles, groupSequentialBoundaries } from '@abtel/stats';
+import { bayesianBinary, compareQuantiles, groupSequentialBoundaries, seededRandom } from '@abtel/stats';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { draws: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' } } });
@@ -46,16 +46,11 @@ function progress(text) {
   if (process.stderr.isTTY) process.stderr.write(`\r${text.padEnd(60)}`);
 }
 
-// Seeded uniform (mulberry32) and the samplers the naive baseline needs.
+// The stats package's seeded uniform (mulberry32), shifted half a step into the open interval
+// (0, 1) that the samplers of the naive baseline need (they take logarithms), and those samplers.
 function uniform(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const random = seededRandom(seed);
+  return () => random() + 0.5 / 4294967296;
 }
 function normal(random) {
   return () => Math.sqrt(-2 * Math.log(random())) * Math.cos(2 * Math.PI * random());
