@@ -1,18 +1,35 @@
 /**
  * Distribution functions from stdlib (https://stdlib.io), re-exported under short names so the
- * rest of the package never hand-writes a special function. stdlib packages are CommonJS with
- * `export =` typings; NodeNext + esModuleInterop import them as default exports.
+ * rest of the package never hand-writes a special function. They are loaded through one CommonJS
+ * module, ./stdlib.cjs, which the build replaces by a single bundled file (see that file for why).
  */
-import normalCdfImpl from '@stdlib/stats-base-dists-normal-cdf';
-import normalQuantileImpl from '@stdlib/stats-base-dists-normal-quantile';
-import normalPdfImpl from '@stdlib/stats-base-dists-normal-pdf';
-import tCdfImpl from '@stdlib/stats-base-dists-t-cdf';
-import tQuantileImpl from '@stdlib/stats-base-dists-t-quantile';
-import gammaincImpl from '@stdlib/math-base-special-gammainc';
-import betaCdfImpl from '@stdlib/stats-base-dists-beta-cdf';
-import betaPdfImpl from '@stdlib/stats-base-dists-beta-pdf';
-import binomialCdfImpl from '@stdlib/stats-base-dists-binomial-cdf';
-import binomialPmfImpl from '@stdlib/stats-base-dists-binomial-pmf';
+import { createRequire } from 'node:module';
+
+/** The stdlib functions of ./stdlib.cjs, with stdlib's signatures. */
+interface Stdlib {
+  normalCdf(x: number, mu: number, sigma: number): number;
+  normalQuantile(p: number, mu: number, sigma: number): number;
+  normalPdf(x: number, mu: number, sigma: number): number;
+  tCdf(x: number, df: number): number;
+  tQuantile(p: number, df: number): number;
+  gammainc(x: number, s: number, regularized: boolean, upper: boolean): number;
+  betaCdf(x: number, alpha: number, beta: number): number;
+  betaPdf(x: number, alpha: number, beta: number): number;
+  binomialCdf(k: number, n: number, p: number): number;
+  binomialPmf(k: number, n: number, p: number): number;
+}
+
+const stdlib = createRequire(import.meta.url)('./stdlib.cjs') as Stdlib;
+const normalCdfImpl = stdlib.normalCdf;
+const normalQuantileImpl = stdlib.normalQuantile;
+const normalPdfImpl = stdlib.normalPdf;
+const tCdfImpl = stdlib.tCdf;
+const tQuantileImpl = stdlib.tQuantile;
+const gammaincImpl = stdlib.gammainc;
+const betaCdfImpl = stdlib.betaCdf;
+const betaPdfImpl = stdlib.betaPdf;
+const binomialCdfImpl = stdlib.binomialCdf;
+const binomialPmfImpl = stdlib.binomialPmf;
 
 /** Standard normal CDF Φ(x). */
 export const normalCdf = (x: number): number => normalCdfImpl(x, 0, 1);
