@@ -25,6 +25,9 @@ export type {
   GuardrailReport,
   GuardrailThreshold,
   Interval,
+  QuantileArm,
+  QuantileComparison,
+  QuantileMethod,
   KappaResult,
   MdeResult,
   MeanArm,
@@ -47,7 +50,16 @@ export { checkSrm, checkMultipleExposure, checkSegmentMix } from './health.js';
 export { compareBinary } from './binary.js';
 export { compareMeans, meanArmFromValues, capValues, percentileCap } from './means.js';
 export { compareRatios, ratioVariance, ratioArmFromUnits } from './ratio.js';
-export { quantile, compareQuantiles } from './quantile.js';
+export { quantile, compareQuantiles, quantileArmFromUnits } from './quantile.js';
+export type { QuantileIntervalChoice } from './quantile.js';
+export {
+  compareQuantileArms,
+  quantileOuterLevels,
+  quantileAsymptoticIssue,
+  QUANTILE_ASYMPTOTIC_MIN_UNITS,
+  QUANTILE_ASYMPTOTIC_MIN_EVENTS,
+} from './quantile-asymptotic.js';
+export type { QuantileCounts, QuantileOuterLevels } from './quantile-asymptotic.js';
 export { bonferroni, holm, benjaminiHochberg, adjustPValues } from './multiple.js';
 export { compareCuped, covariateArmFromValues, comparePostStratified } from './cuped.js';
 export { bayesianBinary, probabilityBest } from './bayes.js';

@@ -27,12 +27,12 @@ describe('quantile (type 7, as DuckDB quantile_cont)', () => {
   });
 });
 
-describe('compareQuantiles (unit-level cluster bootstrap)', () => {
+describe('compareQuantiles, method: bootstrap (unit-level cluster bootstrap)', () => {
   // Point estimates: numpy.quantile over all events. Standard error: an independent numpy cluster
   // bootstrap (4,000 resamples of whole units, separate generator); Monte Carlo error of both
   // bootstraps is a few percent, so the SE is compared at 12%.
   test.each(reference.quantile as any[])('matches numpy for q=$q', (ref) => {
-    const result = compareQuantiles(ref.baseline, ref.variant, { q: ref.q, resamples: 2000, seed: 11 });
+    const result = compareQuantiles(ref.baseline, ref.variant, { q: ref.q, resamples: 2000, seed: 11, method: 'bootstrap' });
     expectClose(result.baseline.value, ref.baselineValue, 1e-12);
     expectClose(result.variant.value, ref.variantValue, 1e-12);
     expectClose(result.estimate, ref.variantValue - ref.baselineValue, 1e-9);
@@ -42,16 +42,16 @@ describe('compareQuantiles (unit-level cluster bootstrap)', () => {
 
   test('deterministic for a seed', () => {
     const [ref] = reference.quantile as any[];
-    const a = compareQuantiles(ref.baseline, ref.variant, { q: 0.5, seed: 3 });
-    const b = compareQuantiles(ref.baseline, ref.variant, { q: 0.5, seed: 3 });
+    const a = compareQuantiles(ref.baseline, ref.variant, { q: 0.5, seed: 3, method: 'bootstrap' });
+    const b = compareQuantiles(ref.baseline, ref.variant, { q: 0.5, seed: 3, method: 'bootstrap' });
     expect(a).toEqual(b);
   });
 
   test('clustering widens the interval: duplicating events inside units is not new information', () => {
     const units = Array.from({ length: 200 }, (_, i) => [100 + ((i * 37) % 200)]);
     const tripled = units.map((events) => [...events, ...events, ...events]);
-    const single = compareQuantiles(units, units, { q: 0.5, seed: 5 });
-    const clustered = compareQuantiles(tripled, tripled, { q: 0.5, seed: 5 });
+    const single = compareQuantiles(units, units, { q: 0.5, seed: 5, method: 'bootstrap' });
+    const clustered = compareQuantiles(tripled, tripled, { q: 0.5, seed: 5, method: 'bootstrap' });
     // Same units, same information: the cluster bootstrap must not shrink the SE by √3.
     expect(clustered.standardError / single.standardError).toBeGreaterThan(0.8);
   });
@@ -89,12 +89,12 @@ function referenceVariance(units: UnitValues, q: number, resamples: number, rand
   }
   return count > 1 ? m2 / (count - 1) : Number.NaN;
 }
-function referenceCompare(baseline: UnitValues, variant: UnitValues, q: number, resamples: number, seed: number): Comparison {
+function referenceCompare(baseline: UnitValues, variant: UnitValues, q: number, resamples: number, seed: number): Comparison & { method: 'bootstrap' } {
   const random = seededRandom(seed);
   const value = (units: UnitValues) => referenceTypeSeven(units.flat().sort((a, b) => a - b), q);
   const varC = referenceVariance(baseline, q, resamples, random);
   const varT = referenceVariance(variant, q, resamples, random);
-  return zComparison('quantile', { n: baseline.length, value: value(baseline) }, { n: variant.length, value: value(variant) }, varC, varT);
+  return { ...zComparison('quantile', { n: baseline.length, value: value(baseline) }, { n: variant.length, value: value(variant) }, varC, varT), method: 'bootstrap' };
 }
 
 /** Units with 0..maxEvents events each; `levels` > 0 rounds values to that many distinct levels (ties). */
@@ -133,7 +133,7 @@ describe('compareQuantiles is bit-identical to a materialise-and-sort bootstrap'
       const big = baseline.length > 1000;
       const resamples = big ? 50 : 200;
       for (const seed of big ? seeds.slice(1, 3) : seeds) {
-        expect(compareQuantiles(baseline, variant, { q, resamples, seed })).toStrictEqual(referenceCompare(baseline, variant, q, resamples, seed));
+        expect(compareQuantiles(baseline, variant, { q, resamples, seed, method: 'bootstrap' })).toStrictEqual(referenceCompare(baseline, variant, q, resamples, seed));
       }
     });
   }
@@ -143,12 +143,12 @@ describe('compareQuantiles is bit-identical to a materialise-and-sort bootstrap'
     const first = makeUnits(210, 6, 8);
     const second = makeUnits(190, 6, 9, 30);
     for (const variant of [first, second]) {
-      expect(compareQuantiles(control, variant, { q: 0.95, resamples: 100, seed: 3 })).toStrictEqual(referenceCompare(control, variant, 0.95, 100, 3));
+      expect(compareQuantiles(control, variant, { q: 0.95, resamples: 100, seed: 3, method: 'bootstrap' })).toStrictEqual(referenceCompare(control, variant, 0.95, 100, 3));
     }
     const changed = control.find((events) => events.length > 0)!;
     changed[0] = 1e6; // a new largest value: a stale sort would miss it
     control[control.length - 1]!.push(2e6);
-    expect(compareQuantiles(control, first, { q: 0.99, resamples: 100, seed: 3 })).toStrictEqual(referenceCompare(control, first, 0.99, 100, 3));
+    expect(compareQuantiles(control, first, { q: 0.99, resamples: 100, seed: 3, method: 'bootstrap' })).toStrictEqual(referenceCompare(control, first, 0.99, 100, 3));
     control[0] = [Number.NaN];
     expect(() => compareQuantiles(control, first, { q: 0.5 })).toThrow(/baseline\[0\]\[0\]/);
   });

@@ -2,7 +2,8 @@ import { zComparison } from './internal/comparison.js';
 import { seededRandom } from './internal/random.js';
 import { assertFinite } from './internal/validate.js';
 import { StatsError } from './errors.js';
-import type { Comparison, UnitValues } from './types.js';
+import { compareQuantileArms, quantileAsymptoticIssue, quantileOuterLevels } from './quantile-asymptotic.js';
+import type { Comparison, QuantileArm, QuantileComparison, QuantileMethod, UnitValues } from './types.js';
 
 function checkLevel(q: number): void {
   if (!(q >= 0 && q <= 1)) throw new StatsError(`quantile level must be in [0, 1] (got ${q}); use 0.95 for p95`);
@@ -201,24 +202,92 @@ function bootstrapVariance(events: SortedEvents, q: number, resamples: number, r
 }
 
 /**
+ * The asymptotic interval's sufficient statistics of one arm from its per-unit event values (for
+ * tests and small data; the analysis computes the same numbers in DuckDB): units with events,
+ * events, the type-7 quantile, Σ I, Σ I², Σ N², Σ I·N with I_i = events of unit i at or below the
+ * quantile, and the type-7 quantiles at the outer levels of {@link quantileOuterLevels}.
+ * @example
+ * const arm = quantileArmFromUnits(controlUnits, 0.95);
+ * compareQuantileArms(arm, quantileArmFromUnits(treatmentUnits, 0.95)).ci95;
+ */
+export function quantileArmFromUnits(units: UnitValues, q: number, where = 'arm'): QuantileArm {
+  checkLevel(q);
+  const events = sortEvents(where, units);
+  const { values, unitOf, lengths } = events;
+  const value = sortedQuantile(values, q);
+  const below = new Int32Array(events.units);
+  // Sorted ascending: the events at or below the estimate are a prefix.
+  for (let i = 0; i < values.length && values[i]! <= value; i++) below[unitOf[i]!]! += 1;
+  let n = 0;
+  let sumI = 0;
+  let sumISquares = 0;
+  let sumNSquares = 0;
+  let sumIN = 0;
+  for (let unit = 0; unit < events.units; unit++) {
+    const count = lengths[unit]!;
+    if (count === 0) continue;
+    const at = below[unit]!;
+    n += 1;
+    sumI += at;
+    sumISquares += at * at;
+    sumNSquares += count * count;
+    sumIN += at * count;
+  }
+  const counts = { q, n, events: values.length, sumI, sumISquares, sumNSquares, sumIN };
+  // With fewer than 2 units the levels are undefined; the arm then carries its estimate only.
+  const levels = n >= 2 ? quantileOuterLevels(counts, where) : { lower: q, upper: q };
+  return { ...counts, value, lower: sortedQuantile(values, levels.lower), upper: sortedQuantile(values, levels.upper) };
+}
+
+/** How `compareQuantiles` chooses its interval. */
+export type QuantileIntervalChoice = 'auto' | QuantileMethod;
+
+/**
  * Compares a quantile (p50/p95/p99 latency) of event values between arms while respecting that
  * events cluster inside units (conversations). Point estimates: type-7 quantile over all events of
- * the arm. Interval: unit-level (cluster) bootstrap — resample whole units with replacement within
- * each arm (Davison & Hinkley 1997, "Bootstrap Methods and their Application", §3.8, two-stage
- * sampling with the first stage resampled), `resamples` times from a fixed `seed`; the bootstrap
- * variance of each arm's quantile gives a normal 95% interval and z test on the difference, and the
- * delta-method relative interval. Deterministic for a given seed.
+ * the arm. Interval (`method`):
+ * - `asymptotic`: the cluster-robust outer interval of Deng, Knoblich & Lu (2018) (see
+ *   {@link compareQuantileArms}); one sort per arm, no resampling.
+ * - `bootstrap`: unit-level (cluster) bootstrap — resample whole units with replacement within
+ *   each arm (Davison & Hinkley 1997, "Bootstrap Methods and their Application", §3.8, two-stage
+ *   sampling with the first stage resampled), `resamples` times from a fixed `seed`; the bootstrap
+ *   variance of each arm's quantile gives a normal 95% interval and z test on the difference, and
+ *   the delta-method relative interval. Deterministic for a given seed.
+ * - `auto` (default): asymptotic when both arms have ≥ 50 units with events, ≥ 200 events and
+ *   outer levels inside [0, 1] (see {@link quantileAsymptoticIssue}); the bootstrap otherwise,
+ *   where the normal approximation over units is not trusted. The result's `method` says which.
+ * Prefer the asymptotic interval for large arms (it is what the analysis computes in SQL, and a
+ * million events cost one sort instead of hundreds of resamples); force the bootstrap for small
+ * or very skewed data, or to cross-check.
  * @example
  * const result = compareQuantiles([[120, 340], [95]], [[110], [90, 80, 400]], { q: 0.95 });
  * result.estimate; // p95 difference
+ * result.method; // 'bootstrap' (far fewer than 50 units)
  */
 export function compareQuantiles(
   baseline: UnitValues,
   variant: UnitValues,
-  options: { q: number; resamples?: number; seed?: number },
-): Comparison {
+  options: { q: number; method?: QuantileIntervalChoice; resamples?: number; seed?: number },
+): QuantileComparison {
   const { q } = options;
   checkLevel(q);
+  const method = options.method ?? 'auto';
+  if (method !== 'auto' && method !== 'asymptotic' && method !== 'bootstrap') {
+    throw new StatsError(`method must be 'auto', 'asymptotic' or 'bootstrap' (got ${String(method)})`);
+  }
+  // The outer interval needs a level strictly inside (0, 1); the minimum and maximum keep the bootstrap.
+  if (method === 'asymptotic' || (method === 'auto' && q > 0 && q < 1)) {
+    const c = quantileArmFromUnits(baseline, q, 'baseline');
+    const t = quantileArmFromUnits(variant, q, 'variant');
+    if (method === 'asymptotic' || (quantileAsymptoticIssue(c) === undefined && quantileAsymptoticIssue(t) === undefined)) {
+      return compareQuantileArms(c, t);
+    }
+  }
+  return { ...bootstrapComparison(baseline, variant, options), kind: 'quantile', method: 'bootstrap' };
+}
+
+function bootstrapComparison(baseline: UnitValues, variant: UnitValues, options: { q: number; resamples?: number; seed?: number }): Comparison {
+  const { q } = options;
   const resamples = options.resamples ?? 1000;
   if (!Number.isInteger(resamples) || resamples < 50) throw new StatsError(`resamples must be an integer ≥ 50 (got ${resamples})`);
   const random = seededRandom(options.seed ?? 20_140_603);

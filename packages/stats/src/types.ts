@@ -57,6 +57,40 @@ export interface CovariateArm extends MeanArm {
 /** Per-unit event values of one arm for quantile metrics: `units[i]` = the values of unit i. */
 export type UnitValues = readonly (readonly number[])[];
 
+/**
+ * Quantile metric per arm, as sufficient statistics for the asymptotic cluster-robust interval of
+ * Deng, Knoblich & Lu (2018): per unit i (with at least one event) its event count N_i and the
+ * count I_i of its events at or below the arm's quantile estimate, summed over units, plus the
+ * arm's quantile at the two outer levels that {@link quantileOuterLevels} derives from those sums.
+ */
+export interface QuantileArm {
+  /** Quantile level in (0, 1), e.g. 0.95 for p95. */
+  readonly q: number;
+  /** Units with at least one event. */
+  readonly n: number;
+  /** Σ N: events of the arm. */
+  readonly events: number;
+  /** The arm's quantile over all its events (type 7, as DuckDB `quantile_cont`). */
+  readonly value: number;
+  /** Σ I, Σ I², Σ N², Σ I·N over the units. */
+  readonly sumI: number;
+  readonly sumISquares: number;
+  readonly sumNSquares: number;
+  readonly sumIN: number;
+  /** The arm's quantile (type 7) at the lower and upper outer level. */
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/** How the interval of a quantile comparison was computed. */
+export type QuantileMethod = 'asymptotic' | 'bootstrap';
+
+/** A quantile comparison, with the interval method it used. */
+export interface QuantileComparison extends Comparison {
+  readonly kind: 'quantile';
+  readonly method: QuantileMethod;
+}
+
 /** The size and point value of one arm in a comparison. */
 export interface ArmSummary {
   /** Units (the randomisation unit, normally conversations). */
