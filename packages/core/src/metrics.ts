@@ -65,6 +65,13 @@ export const MetricDefinition = z.strictObject({
   from: MetricSource,
   /** For `quantile` metrics: 0.5, 0.95, 0.99, … */
   quantile: z.number().gt(0).lt(1).optional(),
+  /**
+   * For `quantile` metrics, the interval method: `auto` (default) uses the asymptotic
+   * cluster-robust interval computed from sufficient statistics when every arm has enough units
+   * and events, and the unit bootstrap otherwise; `bootstrap` always resamples units (slower:
+   * every event value is read into memory).
+   */
+  interval: z.enum(['auto', 'bootstrap']).optional(),
   /** How a unit without a value counts: binary/count default to zero, mean/ratio to exclude. */
   missing: z.enum(['zero', 'exclude']).optional(),
   /** Only outcomes within this many hours of the unit's exposure count. */

@@ -93,4 +93,12 @@ describe('Report schema', () => {
     expect(MetricResult.safeParse({ ...metric, pValue: Number.NaN }).success).toBe(false);
     expect(MetricResult.safeParse({ ...metric, pValue: null }).success).toBe(true);
   });
+
+  it('a quantile result names its interval method: asymptotic or bootstrap', () => {
+    const metric = (minimalReport().comparisons as { metrics: unknown[] }[])[0]!.metrics[0] as Record<string, unknown>;
+    const p95 = { ...metric, name: 'latency_p95', kind: 'quantile' };
+    expect(MetricResult.parse({ ...p95, interval: 'asymptotic' }).interval).toBe('asymptotic');
+    expect(MetricResult.parse({ ...p95, interval: 'bootstrap' }).interval).toBe('bootstrap');
+    expect(MetricResult.safeParse({ ...p95, interval: 'jackknife' }).success).toBe(false);
+  });
 });

@@ -114,6 +114,11 @@ export const MetricResult = z.object({
   direction: z.enum(['increase', 'decrease']).optional(),
   /** The statistical test used (e.g. `two-proportion z`, `welch t`, `delta-method z`, `bootstrap`). */
   test: z.string().optional(),
+  /**
+   * Quantile metrics: how the 95% interval was computed. `asymptotic`: the cluster-robust outer
+   * interval over units (Deng, Knoblich & Lu 2018); `bootstrap`: the unit (cluster) bootstrap.
+   */
+  interval: z.enum(['asymptotic', 'bootstrap']).optional(),
   baseline: ArmValue,
   variant: ArmValue,
   /** variant − baseline. */
