@@ -18,6 +18,8 @@ import type {
   MeanArm,
   MeanInterval,
   MultipleExposureResult,
+  QuantileArm,
+  QuantileComparison,
   RatioArm,
   SegmentComparisonInput,
   SegmentMixResult,
@@ -39,6 +41,8 @@ export type {
   MeanArm,
   MeanInterval,
   MultipleExposureResult,
+  QuantileArm,
+  QuantileComparison,
   RatioArm,
   SegmentComparisonInput,
   SegmentMixResult,
@@ -72,12 +76,24 @@ export function compareRatios(baseline: RatioArm, variant: RatioArm): Comparison
   return stats.compareRatios(baseline, variant);
 }
 /**
- * Difference of quantiles with a unit-clustered interval.
+ * Difference of quantiles with a unit-clustered interval from per-unit event values: `auto` takes
+ * the asymptotic interval when both arms are large enough for it, the unit bootstrap otherwise;
+ * `bootstrap` always resamples. The result's `method` says which.
  * @example
  * compareQuantiles([[120, 340], [95]], [[110], [90, 80, 400]], 0.95).estimate;
  */
-export function compareQuantiles(baseline: UnitValues, variant: UnitValues, quantile: number): Comparison {
-  return stats.compareQuantiles(baseline, variant, { q: quantile, resamples: bootstrapResamples(baseline, variant) });
+export function compareQuantiles(baseline: UnitValues, variant: UnitValues, quantile: number, method: 'auto' | 'bootstrap' = 'auto'): QuantileComparison {
+  return stats.compareQuantiles(baseline, variant, { q: quantile, method, resamples: bootstrapResamples(baseline, variant) });
+}
+
+/**
+ * Difference of quantiles with the asymptotic cluster-robust interval (Deng, Knoblich & Lu 2018)
+ * from the arms' sufficient statistics (computed in DuckDB).
+ * @example
+ * compareQuantileArms(controlQuantileArm, treatmentQuantileArm).ci95;
+ */
+export function compareQuantileArms(baseline: QuantileArm, variant: QuantileArm): QuantileComparison {
+  return stats.compareQuantileArms(baseline, variant);
 }
 
 /**

@@ -4,6 +4,7 @@
  * hand-made sufficient statistics in tests) fit without conversion.
  */
 import type { MetricDefinition } from '@abtel/core';
+import type { QuantileArm } from '@abtel/stats';
 
 /** The parts of an experiment definition the report reads (an `ExperimentDefinition` fits). */
 export interface ReportExperimentInput {
@@ -49,8 +50,11 @@ export interface ArmStatsInput {
   readonly covariateSum?: number | undefined;
   readonly covariateSumSquares?: number | undefined;
   readonly covariateCrossSum?: number | undefined;
+  /** Quantile metrics: per-unit event values, where the unit bootstrap is needed. */
   readonly samples?: readonly (readonly number[])[] | undefined;
   readonly quantile?: number | undefined;
+  /** Quantile metrics: the asymptotic interval's sufficient statistics (see @abtel/stats `QuantileArm`). */
+  readonly quantileArm?: QuantileArm | undefined;
 }
 
 /** Exposed population (the data layer's `population()` result). */

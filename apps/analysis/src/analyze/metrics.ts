@@ -10,9 +10,11 @@ import {
   compareBinary,
   compareCuped,
   compareMeans,
+  compareQuantileArms,
   compareQuantiles,
   compareRatios,
   type Comparison,
+  type QuantileComparison,
 } from './inference.js';
 
 /**
@@ -53,7 +55,7 @@ export function testName(kind: MetricDefinition['kind']): string {
     case 'ratio':
       return 'delta-method z over units';
     case 'quantile':
-      return 'unit-clustered quantile difference';
+      return 'unit-clustered quantile difference, z';
     default:
       return 'Welch t';
   }
@@ -86,9 +88,13 @@ function runTest(metric: MetricDefinition, baseline: ArmStatsInput, variant: Arm
       return compareRatios(ratioArm(baseline), ratioArm(variant));
     }
     case 'quantile': {
+      // The asymptotic interval from DuckDB's sufficient statistics when both arms have them; the
+      // data layer reads event values only for arms the unit bootstrap must handle.
+      const bootstrap = metric.interval === 'bootstrap';
+      if (!bootstrap && baseline.quantileArm && variant.quantileArm) return compareQuantileArms(baseline.quantileArm, variant.quantileArm);
       if (!baseline.samples || !variant.samples) return { note: 'per-unit values were not collected; no interval' };
       if (baseline.samples.length < 2 || variant.samples.length < 2) return { note: 'an arm has fewer than 2 units with events' };
-      return compareQuantiles(baseline.samples, variant.samples, metric.quantile ?? 0.5);
+      return compareQuantiles(baseline.samples, variant.samples, metric.quantile ?? 0.5, bootstrap ? 'bootstrap' : 'auto');
     }
     default:
       if (baseline.n < 2 || variant.n < 2) return { note: 'an arm has fewer than 2 units with a value' };
@@ -168,6 +174,10 @@ export function metricResult(
     better: isBetter(metric.direction, absoluteDiff),
   };
   if ('note' in outcome) result.note = outcome.note;
+  if (comparison && isQuantileComparison(comparison)) {
+    result.interval = comparison.method;
+    result.test = quantileTestName(comparison.method);
+  }
 
   if (metric.covariate && comparison && metric.kind !== 'binary' && metric.kind !== 'ratio' && metric.kind !== 'quantile') {
     const covariate = metric.covariate.outcome ?? metric.covariate.attribute ?? 'covariate';
@@ -195,6 +205,21 @@ export function metricResult(
     };
   }
   return comparison ? { result, comparison } : { result };
+}
+
+function isQuantileComparison(comparison: Comparison): comparison is QuantileComparison {
+  return comparison.kind === 'quantile' && 'method' in comparison;
+}
+
+/**
+ * The test text of a quantile comparison by its interval method.
+ * @example
+ * quantileTestName('asymptotic'); // 'unit-clustered quantile difference, z: asymptotic interval (Deng, Knoblich & Lu 2018)'
+ */
+export function quantileTestName(method: QuantileComparison['method']): string {
+  return method === 'asymptotic'
+    ? 'unit-clustered quantile difference, z: asymptotic interval (Deng, Knoblich & Lu 2018)'
+    : 'unit-clustered quantile difference, z: unit bootstrap interval';
 }
 
 /** The value, or undefined when the computation rejects its input (the main test already noted why). */

@@ -7,6 +7,48 @@ import { openDataset, type Dataset } from './dataset.js';
 import { armMetricStats, excludedUnits, guardrailWindows, health, judgeTrend, metricStatsSql, population, segmentMix } from './stats.js';
 import { writeSyntheticDataset, type SyntheticResult, type SyntheticUnit } from './synthetic.js';
 
+/** Type-7 quantile of sorted values (numpy's default, DuckDB quantile_cont). */
+function typeSeven(sorted: readonly number[], level: number): number {
+  const h = (sorted.length - 1) * level;
+  const lo = Math.floor(h);
+  return sorted[lo]! + (h - lo) * (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!);
+}
+
+/**
+ * The asymptotic quantile interval's sufficient statistics written out from their definition
+ * (Deng, Knoblich & Lu 2018), without @abtel/stats: per unit I_i = its events at or below the
+ * arm's type-7 quantile and N_i = its events; σ_p² = (var_I − 2p̂·cov_IN + p̂²·var_N)/(n·mean_N²)
+ * with ddof = 1; the outer values are the type-7 quantiles at q ± 1.959964·σ_p.
+ */
+function independentQuantileArm(perUnit: readonly (readonly number[])[], q: number) {
+  const withEvents = perUnit.filter((unit) => unit.length > 0);
+  const sorted = withEvents.flat().sort((a, b) => a - b);
+  const value = typeSeven(sorted, q);
+  const I = withEvents.map((unit) => unit.filter((v) => v <= value).length);
+  const N = withEvents.map((unit) => unit.length);
+  const n = withEvents.length;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const cov = (xs: number[], ys: number[]) => {
+    const [mx, my] = [mean(xs), mean(ys)];
+    return xs.reduce((acc, x, i) => acc + (x - mx) * (ys[i]! - my), 0) / (xs.length - 1);
+  };
+  const p = I.reduce((a, b) => a + b, 0) / sorted.length;
+  const sigma = Math.sqrt((cov(I, I) - 2 * p * cov(I, N) + p * p * cov(N, N)) / (n * mean(N) ** 2));
+  const z = 1.959963984540054;
+  return {
+    q,
+    n,
+    events: sorted.length,
+    value,
+    sumI: I.reduce((a, b) => a + b, 0),
+    sumISquares: I.reduce((a, b) => a + b * b, 0),
+    sumNSquares: N.reduce((a, b) => a + b * b, 0),
+    sumIN: I.reduce((acc, x, i) => acc + x * N[i]!, 0),
+    lower: typeSeven(sorted, Math.max(0, q - z * sigma)),
+    upper: typeSeven(sorted, Math.min(1, q + z * sigma)),
+  };
+}
+
 const definition = ExperimentDefinition.parse({
   key: 'support-prompt',
   version: 1,
@@ -116,15 +158,46 @@ describe('sufficient statistics equal an independent computation over the genera
       expect(arm.sum).toBeCloseTo(expected[arm.variation]!.sum, 9);
     }
   });
-  test('quantile: per-unit samples and quantile_cont over events', async () => {
+  test('quantile: quantile_cont and the asymptotic interval statistics in DuckDB, no event values read', async () => {
     const metric: MetricDefinition = { name: 'p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease' };
     const arms = await armMetricStats(ds, definition, metric);
+    expect(arms).toHaveLength(2);
     for (const arm of arms) {
-      const values = units.filter((u) => u.variation === arm.variation).flatMap((u) => u.calls.map((c) => c.durationMs)).sort((a, b) => a - b);
-      const h = (values.length - 1) * 0.95;
-      const expected = values[Math.floor(h)]! + (h - Math.floor(h)) * (values[Math.ceil(h)]! - values[Math.floor(h)]!);
-      expect(arm.quantile).toBeCloseTo(expected, 6);
-      expect(arm.samples!.flat().length).toBe(values.length);
+      const perUnit = units.filter((u) => u.variation === arm.variation).map((u) => u.calls.map((c) => c.durationMs));
+      const expected = independentQuantileArm(perUnit, 0.95);
+      expect(arm.quantile).toBeCloseTo(expected.value, 6);
+      expect(arm.samples).toBeUndefined();
+      const got = arm.quantileArm!;
+      expect(got).toBeDefined();
+      for (const key of ['q', 'n', 'events', 'sumI', 'sumISquares', 'sumNSquares', 'sumIN'] as const) expect(got[key]).toBe(expected[key]);
+      for (const key of ['value', 'lower', 'upper'] as const) expect(got[key]).toBeCloseTo(expected[key], 6);
+      expect(got.lower).toBeLessThan(got.value);
+      expect(got.upper).toBeGreaterThan(got.value);
+    }
+  });
+  test('quantile with interval: bootstrap: per-unit event values, no asymptotic statistics', async () => {
+    const metric: MetricDefinition = { name: 'p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease', interval: 'bootstrap' };
+    const arms = await armMetricStats(ds, definition, metric);
+    for (const arm of arms) {
+      const perUnit = units.filter((u) => u.variation === arm.variation && u.calls.length > 0).map((u) => u.calls.map((c) => c.durationMs).sort((a, b) => a - b));
+      expect(arm.quantileArm).toBeUndefined();
+      expect(arm.samples!.map((unit) => [...unit].sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]! || a.length - b.length)).toEqual(
+        perUnit.sort((a, b) => a[0]! - b[0]! || a.length - b.length),
+      );
+    }
+  });
+  test('quantile: an arm below the asymptotic minimum (50 units) gets event values for the bootstrap, in every arm of its comparison', async () => {
+    const metric: MetricDefinition = { name: 'p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease' };
+    // Units first exposed in a short range: a few dozen per arm.
+    const times = units.map((u) => u.exposedAtMs).sort((a, b) => a - b);
+    const [from, to] = [new Date(times[0]!).toISOString(), new Date(times[60]! + 1).toISOString()];
+    const arms = await armMetricStats(ds, definition, metric, { from, to });
+    const inRange = units.filter((u) => u.exposedAtMs >= times[0]! && u.exposedAtMs <= times[60]!);
+    for (const arm of arms) {
+      const perUnit = inRange.filter((u) => u.variation === arm.variation && u.calls.length > 0);
+      expect(perUnit.length).toBeLessThan(50);
+      expect(arm.quantileArm).toBeUndefined();
+      expect(arm.samples!.flat().length).toBe(perUnit.reduce((n, u) => n + u.calls.length, 0));
     }
   });
   test('segments and mix', async () => {
@@ -193,7 +266,6 @@ describe('the materialised working set gives what the plain views give', () => {
     if (typeof a === 'number' && typeof b === 'number') expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
     else expect(a).toEqual(b);
   };
-  const sortedUnits = (samples: number[][] | null | undefined): number[][] => (samples ?? []).map((unit) => [...unit].sort((x, y) => x - y));
 
   test.each(metrics.map((metric) => [metric.name, metric] as const))('%s, per arm and per segment', async (_, metric) => {
     for (const options of [{}, { segment: 'plan' }]) {
@@ -210,12 +282,17 @@ describe('the materialised working set gives what the plain views give', () => {
         if (metric.covariate) close(arm.covariateCrossSum, row.covariate_cross_sum);
         if (metric.kind === 'quantile') {
           close(arm.quantile, row.quantile);
-          expect(sortedUnits(arm.samples)).toEqual(sortedUnits(row.samples));
+          // The view SQL lists each unit's values; the sufficient statistics are recomputed from them.
+          const expected = independentQuantileArm(row.samples ?? [], metric.quantile!);
+          const got = arm.quantileArm!;
+          expect(got).toBeDefined();
+          for (const key of ['n', 'events', 'sumI', 'sumISquares', 'sumNSquares', 'sumIN', 'value', 'lower', 'upper'] as const) close(got[key], expected[key]);
+          expect(arm.samples).toBeUndefined();
         }
       }
     }
   });
-  test('guardrail windows by call time, quantile samples per window', async () => {
+  test('guardrail windows by call time: a quantile per window, no interval statistics', async () => {
     const metric = metrics.find((m) => m.name === 'p90')!;
     const viaViews = await ds.query<Row & { window_start: string }>(metricStatsSql(definition, metric, { windowMinutes: 60 }));
     const windows = await guardrailWindows(ds, definition, metric, 60);
@@ -225,7 +302,8 @@ describe('the materialised working set gives what the plain views give', () => {
       close(arm.n, row.n);
       close(arm.sum, row.sum);
       close(arm.quantile, row.quantile);
-      expect(sortedUnits(arm.samples)).toEqual(sortedUnits(row.samples));
+      expect(arm.samples).toBeUndefined();
+      expect(arm.quantileArm).toBeUndefined();
     }
   });
   test("segment values equal the exposures view's segments column", async () => {

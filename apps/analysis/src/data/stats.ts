@@ -6,6 +6,7 @@
 import { bucketOf, variationForBucket, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
 import type { DuckDBMaterializedResult, DuckDBVector } from '@duckdb/node-api';
 import { sqlString } from '@abtel/files';
+import { quantileAsymptoticIssue, quantileOuterLevels, type QuantileArm } from '@abtel/stats';
 import type { Dataset } from './dataset.js';
 import { prepareExperiment, spanValueSql, type PreparedExperiment } from './prepare.js';
 
@@ -28,10 +29,20 @@ export interface ArmMetricStats {
   covariateSum?: number;
   covariateSumSquares?: number;
   covariateCrossSum?: number;
-  /** Quantile metrics: per-unit arrays of event values (for a clustered bootstrap). */
+  /**
+   * Quantile metrics: per-unit arrays of event values, only where the unit bootstrap is needed
+   * (the metric says `interval: bootstrap`, or an arm of the comparison is too small for the
+   * asymptotic interval; see `quantileArm`).
+   */
   samples?: number[][];
   /** Quantile metrics: the point estimate over all events of the arm (quantile_cont). */
   quantile?: number;
+  /**
+   * Quantile metrics: the sufficient statistics of the asymptotic cluster-robust interval (units
+   * and events, Σ I, Σ I², Σ N², Σ I·N, the quantile at the two outer levels), computed in DuckDB;
+   * absent when the arm is below the asymptotic interval's minimum or the metric asks for the bootstrap.
+   */
+  quantileArm?: QuantileArm;
 }
 
 export interface ArmMetricOptions {
@@ -166,6 +177,8 @@ function unitValueSql(metric: MetricDefinition): string {
 interface MetricSqlOptions extends ArmMetricOptions {
   /** Group by windows of this many minutes (event time for span metrics, exposure time otherwise). */
   windowMinutes?: number;
+  /** Quantile metrics: the statistics of an interval too (default), or only the point estimate (guardrail windows). */
+  quantileInterval?: boolean;
 }
 
 /**
@@ -337,6 +350,9 @@ interface StatsRow {
   covariate_cross_sum: number;
   samples: number[][] | null;
   quantile: number | null;
+  /** The group number of a quantile metric's row (1-based, in the result's order). */
+  g?: number;
+  quantile_arm?: QuantileArm;
 }
 
 function toArmStats(row: StatsRow, metric: MetricDefinition, quantileGroups = true): ArmMetricStats {
@@ -353,8 +369,9 @@ function toArmStats(row: StatsRow, metric: MetricDefinition, quantileGroups = tr
     stats.covariateCrossSum = row.covariate_cross_sum;
   }
   if (metric.kind === 'quantile' && quantileGroups) {
-    stats.samples = row.samples ?? [];
+    if (row.samples) stats.samples = row.samples;
     if (row.quantile !== null) stats.quantile = row.quantile;
+    if (row.quantile_arm) stats.quantileArm = row.quantile_arm;
   }
   return stats;
 }
@@ -366,9 +383,9 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   const { ctes, eventJoin } = perUnitCtes(def, metric, options, sources, false);
   if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric, false));
   // Quantiles: the per-unit rows once into a table (numbered r in the order of the result: window,
-  // segment, variation, unit id; g numbers the groups); sums from it; the event values fetched as
-  // typed columns and grouped per unit here (DuckDB lists of lists of a million values cost more
-  // to build and convert than the statistics themselves).
+  // segment, variation, unit id; g numbers the groups); sums and the point estimate from it; then
+  // the asymptotic interval's sufficient statistics in two more aggregate passes over the events.
+  // Event values reach JavaScript only for the groups that need the bootstrap.
   const table = `abtel_quantile_${working.units}`;
   const order = 'window_start NULLS FIRST, segment NULLS FIRST, variation';
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${ctes}
@@ -378,19 +395,92 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   try {
     const ev = `ev AS (${eventSql(def, metric, sources)})`;
     const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table}), ${ev}${aggregateSql(metric, false, eventJoin)}`);
-    const samples = await unitSamples(
-      ds,
-      `SELECT r, g, events FROM ${table} WHERE included`,
-      `WITH ${ev} SELECT u.r, CAST(e.v AS DOUBLE) AS v FROM ev e JOIN ${table} u ON ${eventJoin} WHERE u.included AND e.v IS NOT NULL`,
-      rows.length,
-    );
-    rows.forEach((row, index) => {
-      row.samples = samples[index] ?? [];
-    });
+    if (options.quantileInterval === false) return rows;
+    // The included units' event values (e) with their per-unit row (u); `join` adds a join.
+    const events = (join = ''): string => `ev e JOIN ${table} u ON ${eventJoin} ${join} WHERE u.included AND e.v IS NOT NULL`;
+    const level = metric.quantile ?? 0.5;
+    const bootstrap = new Set<number>();
+    if (metric.interval === 'bootstrap') {
+      for (const row of rows) bootstrap.add(row.g!);
+    } else {
+      const arms = await quantileArms(ds, ev, events, rows, level);
+      // A comparison is within one window and segment: when one of its arms is below the
+      // asymptotic interval's minimum, every arm of it gets the bootstrap's event lists.
+      const set = (row: StatsRow): string => `${row.window_start ?? ''}\u0000${row.segment ?? ''}`;
+      const small = new Set(rows.filter((row) => row.quantile !== null && !arms.has(row.g!)).map(set));
+      for (const row of rows) {
+        if (small.has(set(row))) bootstrap.add(row.g!);
+        if (arms.has(row.g!)) row.quantile_arm = arms.get(row.g!)!;
+      }
+    }
+    if (bootstrap.size > 0) {
+      const groups = [...bootstrap].join(', ');
+      const samples = await unitSamples(
+        ds,
+        `SELECT r, g, events FROM ${table} WHERE included AND g IN (${groups})`,
+        `WITH ${ev} SELECT u.r, CAST(e.v AS DOUBLE) AS v FROM ${events()} AND u.g IN (${groups})`,
+        rows.length,
+      );
+      for (const row of rows) if (bootstrap.has(row.g!)) row.samples = samples[row.g! - 1] ?? [];
+    }
     return rows;
   } finally {
     await ds.connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
+}
+
+/** A double as a DuckDB DOUBLE literal that reads back to the same number. */
+function doubleLiteral(value: number): string {
+  // toExponential() without digits gives the shortest exact form; the exponent makes it a DOUBLE, not a DECIMAL.
+  return value.toExponential();
+}
+
+/**
+ * The asymptotic quantile interval's sufficient statistics per group (Deng, Knoblich & Lu 2018,
+ * see @abtel/stats `compareQuantileArms`), for the groups that meet its minimum: pass 1 counts per
+ * unit its events N_i and those at or below the group's estimate I_i (the estimate from `rows`)
+ * and sums them per group; @abtel/stats turns the sums into each group's two outer levels; pass 2
+ * reads the group's quantiles at those levels with quantile_cont (the same type-7 quantile as the
+ * estimate). `events(join)` is the FROM … WHERE over `ev` e joined to the per-unit table u.
+ */
+async function quantileArms(ds: Dataset, ev: string, events: (join?: string) => string, rows: readonly StatsRow[], q: number): Promise<Map<number, QuantileArm>> {
+  const estimates = rows.filter((row) => row.quantile !== null && Number.isFinite(row.quantile));
+  const arms = new Map<number, QuantileArm>();
+  if (estimates.length === 0) return arms;
+  const values = estimates.map((row) => `(${row.g}, ${doubleLiteral(row.quantile!)})`).join(', ');
+  const sums = await ds.query<{ g: number; n: number; events: number; sum_i: number; sum_i2: number; sum_n2: number; sum_in: number }>(
+    `WITH ${ev}, estimate(g, q) AS (VALUES ${values}),
+     per_unit AS (
+       SELECT u.g, CAST(count(*) AS DOUBLE) AS n, CAST(count(*) FILTER (WHERE CAST(e.v AS DOUBLE) <= estimate.q) AS DOUBLE) AS i
+       FROM ${events('JOIN estimate ON estimate.g = u.g')}
+       GROUP BY u.r, u.g)
+     SELECT g, count(*) AS n, sum(n) AS events, sum(i) AS sum_i, sum(i * i) AS sum_i2, sum(n * n) AS sum_n2, sum(i * n) AS sum_in
+     FROM per_unit GROUP BY g`,
+  );
+  const levels = new Map<number, [number, number]>();
+  const counts = new Map<number, Omit<QuantileArm, 'lower' | 'upper' | 'value'>>();
+  for (const row of sums) {
+    const arm = { q, n: row.n, events: row.events, sumI: row.sum_i, sumISquares: row.sum_i2, sumNSquares: row.sum_n2, sumIN: row.sum_in };
+    if (quantileAsymptoticIssue(arm) !== undefined) continue;
+    const outer = quantileOuterLevels(arm);
+    counts.set(row.g, arm);
+    levels.set(row.g, [outer.lower, outer.upper]);
+  }
+  if (levels.size === 0) return arms;
+  // One list of every group's two levels (quantile_cont takes a constant list); each group picks its own pair.
+  const groups = [...levels.keys()];
+  const list = groups.flatMap((g) => levels.get(g)!.map(doubleLiteral)).join(', ');
+  const pick = (offset: number): string => `CASE g ${groups.map((g, index) => `WHEN ${g} THEN list_extract(o, ${2 * index + offset + 1})`).join(' ')} END`;
+  const outer = await ds.query<{ g: number; lower: number; upper: number }>(
+    `WITH ${ev} SELECT g, ${pick(0)} AS lower, ${pick(1)} AS upper
+     FROM (SELECT u.g, quantile_cont(CAST(e.v AS DOUBLE), [${list}]) AS o FROM ${events()} AND u.g IN (${groups.join(', ')}) GROUP BY u.g)`,
+  );
+  const estimateOf = new Map(estimates.map((row) => [row.g!, row.quantile!]));
+  for (const row of outer) {
+    const arm = counts.get(row.g);
+    if (arm) arms.set(row.g, { ...arm, value: estimateOf.get(row.g)!, lower: row.lower, upper: row.upper });
+  }
+  return arms;
 }
 
 /**
@@ -650,7 +740,8 @@ export async function guardrailWindows(
   metric: MetricDefinition,
   windowMinutes: number,
 ): Promise<{ windowStart: string; stats: ArmMetricStats[] }[]> {
-  const rows = await metricRows(ds, def, metric, { windowMinutes });
+  // Guardrail windows read each arm's value only: a quantile's point estimate, no interval statistics.
+  const rows = await metricRows(ds, def, metric, { windowMinutes, quantileInterval: false });
   const windows = new Map<string, ArmMetricStats[]>();
   for (const row of rows) {
     if (row.window_start === null) continue;

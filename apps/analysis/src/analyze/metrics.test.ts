@@ -1,0 +1,80 @@
+import { describe, expect, test } from 'vitest';
+import type { MetricDefinition } from '@abtel/core';
+import { metricResult } from './metrics.js';
+import type { ArmStatsInput } from './inputs.js';
+
+const p95: MetricDefinition = { name: 'latency_p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease' };
+
+/**
+ * 1,000 units of 5 events each; 750 units have all 5 events at or below the estimate, 250 have 4
+ * (Σ I = 4,750, Σ I² = 22,750, Σ N² = 25,000, Σ I·N = 23,750): the outer levels stay well inside
+ * (0, 1). The outer values are chosen by hand.
+ */
+function arm(variation: string, value: number, lower: number, upper: number): ArmStatsInput {
+  return {
+    variation,
+    units: 1000,
+    n: 1000,
+    sum: 0,
+    sumSquares: 0,
+    quantile: value,
+    quantileArm: { q: 0.95, n: 1000, events: 5000, value, sumI: 4750, sumISquares: 22_750, sumNSquares: 25_000, sumIN: 23_750, lower, upper },
+  };
+}
+
+describe('quantile metrics in the report: the asymptotic interval from sufficient statistics', () => {
+  test('numbers equal the formula computed by hand (scipy for the p-value), and the method is named', () => {
+    const { result } = metricResult(p95, 'secondary', arm('control', 800, 780, 830), arm('treatment', 760, 745, 790), 0.05);
+    // SE of each arm = outer width / (2·z); z = scipy.stats.norm.ppf(0.975).
+    const z = 1.959963984540054;
+    const se = Math.hypot(50 / (2 * z), 45 / (2 * z));
+    expect(se).toBeCloseTo(17.160550083055327, 10);
+    expect(result.absoluteDiff).toBe(-40);
+    expect(result.ci95[0]).toBeCloseTo(-40 - z * se, 9);
+    expect(result.ci95[1]).toBeCloseTo(-40 + z * se, 9);
+    expect(result.pValue).toBeCloseTo(0.019757177098021824, 9); // 2·scipy.stats.norm.sf(40 / se)
+    expect(result.relativeCi95[0]).toBeCloseTo(-0.090894538525945, 9);
+    expect(result.relativeCi95[1]).toBeCloseTo(-0.009105461474054999, 9);
+    expect(result.interval).toBe('asymptotic');
+    expect(result.test).toMatch(/asymptotic interval \(Deng, Knoblich & Lu 2018\)/);
+    expect(result.better).toBe(true);
+  });
+
+  test('arms with event values only (below the minimum): the unit bootstrap, named as such', () => {
+    const small = (variation: string, shift: number): ArmStatsInput => {
+      const samples = Array.from({ length: 30 }, (_, i) => [100 + i + shift, 140 + ((i * 7) % 30) + shift]);
+      const sorted = samples.flat().sort((a, b) => a - b);
+      const h = (sorted.length - 1) * 0.95;
+      const quantile = sorted[Math.floor(h)]! + (h - Math.floor(h)) * (sorted[Math.floor(h) + 1]! - sorted[Math.floor(h)]!);
+      return { variation, units: 30, n: 30, sum: 0, sumSquares: 0, samples, quantile };
+    };
+    const control = small('control', 0);
+    const treatment = small('treatment', 5);
+    const { result } = metricResult(p95, 'secondary', control, treatment, 0.05);
+    expect(result.interval).toBe('bootstrap');
+    expect(result.test).toMatch(/unit bootstrap/);
+    expect(result.absoluteDiff).toBeCloseTo(treatment.quantile! - control.quantile!, 9);
+    expect(result.ci95[0]).toBeLessThan(result.absoluteDiff!);
+    expect(result.ci95[1]).toBeGreaterThan(result.absoluteDiff!);
+  });
+
+  test('interval: bootstrap is honoured even when the asymptotic statistics are there', () => {
+    const withSamples = (base: ArmStatsInput, offset: number): ArmStatsInput => ({
+      ...base,
+      samples: Array.from({ length: 200 }, (_, i) => [500 + ((i * 37) % 400) + offset, 600 + ((i * 11) % 300) + offset]),
+    });
+    const metric: MetricDefinition = { ...p95, interval: 'bootstrap' };
+    const { result } = metricResult(metric, 'secondary', withSamples(arm('control', 800, 780, 830), 0), withSamples(arm('treatment', 760, 745, 790), 10), 0.05);
+    expect(result.interval).toBe('bootstrap');
+    const auto = metricResult(p95, 'secondary', withSamples(arm('control', 800, 780, 830), 0), withSamples(arm('treatment', 760, 745, 790), 10), 0.05);
+    expect(auto.result.interval).toBe('asymptotic');
+  });
+
+  test('no statistics and no values: no interval, and a note says why', () => {
+    const bare: ArmStatsInput = { variation: 'control', units: 10, n: 10, sum: 0, sumSquares: 0, quantile: 5 };
+    const { result } = metricResult(p95, 'secondary', bare, { ...bare, variation: 'treatment', quantile: 6 }, 0.05);
+    expect(result.interval).toBeUndefined();
+    expect(result.ci95).toEqual([null, null]);
+    expect(result.note).toMatch(/per-unit values were not collected/);
+  });
+});
