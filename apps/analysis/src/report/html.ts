@@ -83,6 +83,7 @@ export async function renderHtml(report: Report): Promise<string> {
           if (metric.cuped) notes.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (${formatNumber(metric.cuped.ci95[0])} to ${formatNumber(metric.cuped.ci95[1])}), p ${formatP(metric.cuped.pValue)}, θ ${formatNumber(metric.cuped.theta)}, variance −${formatPercent(metric.cuped.varianceReduction)}`);
           if (metric.bayes) notes.push(`chance to beat ${formatPercent(metric.bayes.chanceToBeat)}, expected loss ${formatNumber(metric.bayes.expectedLoss)}`);
           if (metric.sequential) notes.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length} (information ${formatPercent(metric.sequential.informationFraction)}), |z| ${formatNumber(metric.sequential.z === null ? null : Math.abs(metric.sequential.z))} vs ${formatNumber(metric.sequential.boundaryZ)}: ${metric.sequential.status}${metric.sequential.alwaysValidCi95 ? `; always-valid 95% CI ${formatInterval(metric, metric.sequential.alwaysValidCi95)}` : ''}`);
+          if (metric.interval) notes.push(`${metric.interval} interval`);
           if (metric.note) notes.push(metric.note);
           return [
             esc(metric.name),

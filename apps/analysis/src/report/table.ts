@@ -143,6 +143,7 @@ function extras(metric: Report['comparisons'][number]['metrics'][number]): strin
     const always = metric.sequential.alwaysValidCi95;
     parts.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length} ${metric.sequential.status}${always ? `, always-valid CI ${formatInterval(metric, always)}` : ''}`);
   }
+  if (metric.interval) parts.push(`${metric.interval} interval`);
   if (metric.note) parts.push(metric.note);
   return parts.join('; ');
 }
