@@ -25,12 +25,13 @@ export class SpanStamp {
   #layout: Layout = EMPTY_LAYOUT;
   #size = 0;
   /**
-   * For `ConversationState`: whether an exposure is still due (undefined: not known yet). Declared
-   * here, among the fields a span start reads anyway, because the span processor reads it at every
-   * span start and a subclass field would sit on a further cache line.
+   * For `ConversationState`: whether an exposure is still due, kept current whenever the
+   * assignments or the exposures change (so the span start reads a field and never computes).
+   * Declared here, among the fields a span start reads anyway, because the span processor reads
+   * it at every span start and a subclass field would sit on a further cache line.
    * @internal
    */
-  protected pendingExposure: boolean | undefined = undefined;
+  protected pendingExposure = false;
   // The values, in the order of the layout's names; public only for the compiled writers, which
   // read them by name (two arguments per call keep the inlined call sites small).
   /** @internal */ v0: unknown = undefined;

@@ -62,6 +62,7 @@ export class ConversationState extends SpanStamp {
     this.attributes = info.attributes ?? {};
     this.#assignments = [...inherited];
     this.restamp();
+    this.#updatePendingExposure();
   }
 
   get assignments(): readonly ActiveAssignment[] {
@@ -70,13 +71,12 @@ export class ConversationState extends SpanStamp {
 
   /** True while some exposed assignment has not emitted its exposure from this state yet. */
   get hasPendingExposure(): boolean {
-    // Read on every span start: the rare recomputation stays out of this (inlined) getter.
-    return this.pendingExposure ?? this.#computePendingExposure();
+    // Read on every span start: a plain field, recomputed only where it can change.
+    return this.pendingExposure;
   }
 
-  #computePendingExposure(): boolean {
+  #updatePendingExposure(): void {
     this.pendingExposure = this.#assignments.some((assignment) => assignment.exposed && !this.#exposed.has(assignment.experiment));
-    return this.pendingExposure;
   }
 
   /** Whether this state already emitted (or skipped as a duplicate) the exposure of `experimentKey`. */
@@ -87,7 +87,7 @@ export class ConversationState extends SpanStamp {
   /** Records that the exposure of `experimentKey` is done for this state. */
   noteExposed(experimentKey: string): void {
     this.#exposed.add(experimentKey);
-    this.pendingExposure = undefined;
+    this.#updatePendingExposure();
   }
 
   get(experimentKey: string): ActiveAssignment | undefined {
@@ -99,7 +99,7 @@ export class ConversationState extends SpanStamp {
     const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
     this.#assignments = [...others, assignment];
     this.restamp();
-    this.pendingExposure = undefined;
+    this.#updatePendingExposure();
   }
 
   /** The conversation and its assignments as span attributes (the stamp, rebuilt after each change). */
