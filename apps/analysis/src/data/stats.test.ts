@@ -259,6 +259,9 @@ describe('the materialised working set gives what the plain views give', () => {
     { name: 'errors', kind: 'ratio', from: { span_value: 'error' }, direction: 'decrease', window: { hours: 1 } },
     { name: 'latency', kind: 'ratio', from: { span_value: 'duration_ms' }, direction: 'decrease' },
     { name: 'p90', kind: 'quantile', quantile: 0.9, from: { span_value: 'duration_ms' }, direction: 'decrease' },
+    // Heavy ties: whole token counts, and 0/1 errors (the estimate's events fill the outer ranks).
+    { name: 'tokens_p75', kind: 'quantile', quantile: 0.75, from: { span_value: 'output_tokens' }, direction: 'decrease' },
+    { name: 'errors_p99', kind: 'quantile', quantile: 0.99, from: { span_value: 'error' }, direction: 'decrease' },
     { name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' },
   ];
   type Row = Record<string, unknown> & { samples: number[][] | null };
