@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { upToDateParquet } from './internal/manifest.js';
+import { upToDateParquet, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString, sqlStringList } from './internal/sql.js';
 import { queryRows } from './internal/convert.js';
 import { loadSql, type RowFile } from './internal/columns.js';
@@ -57,6 +57,24 @@ const REASONS: Record<string, string> = {
 };
 const METRICS_REASON = 'OTLP metrics (resourceMetrics) are not read by the analysis';
 
+/** A compacted Parquet file, with its manifest entry when abtel compacted it (not for a bare .parquet input). */
+interface CompactedFile {
+  path: string;
+  manifest?: ManifestEntry;
+}
+
+/**
+ * Whether a compacted file may hold rows of a kind. Without a manifest, or with one written before
+ * it counted a kind (`unreadLines` is newer), the answer is yes: the file is read.
+ */
+function holds(file: CompactedFile, kind: 'spans' | 'events' | 'bad'): boolean {
+  const manifest = file.manifest;
+  if (!manifest) return true;
+  if (kind === 'spans') return manifest.spans > 0;
+  if (kind === 'events') return manifest.events > 0;
+  return manifest.unreadLines === undefined || manifest.badLines + manifest.unreadLines > 0;
+}
+
 /**
  * Reads OTLP data into a DuckDB connection and defines the base relations the analysis views
  * build on: `otlp_spans_all` (one row per span), `otlp_events_all` (events from log records and
@@ -75,12 +93,12 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
   await connection.run(otlpMacrosSql());
 
   const raw: DataFile[] = [];
-  const parquet: string[] = [];
+  const parquet: CompactedFile[] = [];
   const skipped: SkippedData[] = [];
   paths.forEach((path, index) => {
     options.onProgress?.({ phase: 'discover', done: index, total: paths.length });
     if (path.toLowerCase().endsWith('.parquet')) {
-      parquet.push(path);
+      parquet.push({ path });
       return;
     }
     const file = describeFile(path);
@@ -89,7 +107,7 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
       return;
     }
     const compacted = upToDateParquet(file);
-    if (compacted) parquet.push(compacted.parquet);
+    if (compacted) parquet.push({ path: compacted.parquet, manifest: compacted });
     else raw.push(file);
   });
 
@@ -99,26 +117,29 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
   const eventColumns = (await queryRows<{ column_name: string }>(connection, 'DESCRIBE abtel_raw_events')).map((row) => row.column_name);
   const list = (columns: string[]): string => columns.map((name) => `"${name}"`).join(', ');
 
-  if (parquet.length > 0) {
-    await connection.run(`CREATE OR REPLACE TEMP VIEW abtel_parquet AS FROM read_parquet(${sqlStringList(parquet)}, union_by_name = true)`);
-  }
-  const fromParquet = (recordType: string, columns: string): string =>
-    parquet.length > 0 ? `UNION ALL BY NAME SELECT ${columns} FROM abtel_parquet WHERE record_type = ${sqlString(recordType)}` : '';
+  // Each kind of row is read only from the files whose manifest says they hold it (logs files
+  // hold no spans, traces files seldom events, few files bad lines): with 100 files, a query for
+  // events then opens a handful of them instead of reading every footer and row group.
+  const spanFiles = parquet.filter((file) => holds(file, 'spans'));
+  const eventFiles = parquet.filter((file) => holds(file, 'events'));
+  const badFiles = parquet.filter((file) => holds(file, 'bad'));
+  const fromParquet = (files: CompactedFile[], recordType: string, columns: string): string =>
+    files.length > 0
+      ? `UNION ALL BY NAME SELECT ${columns} FROM read_parquet(${sqlStringList(files.map((file) => file.path))}, union_by_name = true)
+         WHERE record_type = ${sqlString(recordType)}`
+      : '';
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_spans_all AS
-    SELECT ${list(spanColumns)} FROM abtel_raw_spans ${fromParquet('span', list(spanColumns))}`);
+    SELECT ${list(spanColumns)} FROM abtel_raw_spans ${fromParquet(spanFiles, 'span', list(spanColumns))}`);
   // Compacted events are few next to spans, and every analysis query reads them (exposures,
   // outcomes, evaluations): one temporary table instead of a Parquet scan per query.
-  const parquetEvents =
-    parquet.length > 0
-      ? `SELECT ${list(eventColumns)} FROM abtel_parquet WHERE record_type = 'event'`
-      : `SELECT ${list(eventColumns)} FROM abtel_raw_events LIMIT 0`;
+  const parquetEvents = `SELECT ${list(eventColumns)} FROM abtel_raw_events WHERE false ${fromParquet(eventFiles, 'event', list(eventColumns))}`;
   await connection.run(`CREATE OR REPLACE TEMP TABLE abtel_parquet_events AS ${parquetEvents}`);
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_events_all AS
     SELECT ${list(eventColumns)} FROM abtel_raw_events UNION ALL BY NAME SELECT ${list(eventColumns)} FROM abtel_parquet_events`);
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_bad_lines AS
     SELECT DISTINCT source_file, source_line, line_status FROM (
       SELECT source_file, source_line, line_status FROM abtel_raw_bad_lines
-      ${fromParquet('bad', 'source_file, source_line, line_status')})`);
+      ${fromParquet(badFiles, 'bad', 'source_file, source_line, line_status')})`);
 
   const counts = await queryRows<{ line_status: string; source_file: string; n: number }>(
     connection,
@@ -138,7 +159,14 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     line: row.source_line,
     reason: REASONS[row.line_status] ?? row.line_status,
   }));
-  return { badLines, badLineCount, skipped, files: { raw: raw.length, parquet: parquet.length }, rawFiles: raw, parquetFiles: parquet };
+  return {
+    badLines,
+    badLineCount,
+    skipped,
+    files: { raw: raw.length, parquet: parquet.length },
+    rawFiles: raw,
+    parquetFiles: parquet.map((file) => file.path),
+  };
 }
 
 /**

@@ -154,6 +154,37 @@ describe('compaction', () => {
     expect(none.attached.files).toEqual({ raw: 0, parquet: 1 });
     expect([none.spans, none.events, none.attached.badLines]).toEqual([[], [], []]);
   });
+  test('rows of each kind are read only from the files whose manifest counts them; metrics lines survive too', async () => {
+    const dir = join(root, 'kinds');
+    mkdirSync(dir, { recursive: true });
+    const traces = join(dir, 'traces-1.jsonl');
+    // Spans with span events, a metrics line (skipped and reported) and a torn line.
+    writeFileSync(traces, `${readFileSync(FIXTURE_TRACES, 'utf8').trimEnd()}\n{"resourceMetrics":[]}\n{"resourceSpans":[{"res\n`);
+    const before = await snapshot([traces]);
+    expect(await compactFile(traces)).toMatchObject({ spans: 8, events: 8, badLines: 1 });
+    expect(readManifestEntry(traces)).toMatchObject({ spans: 8, events: 8, badLines: 1, unreadLines: 1 });
+    const after = await snapshot([traces]);
+    expect(after.attached.files).toEqual({ raw: 0, parquet: 1 });
+    expect([after.spans, after.events, after.attached.badLines, after.attached.skipped]).toEqual([
+      before.spans,
+      before.events,
+      before.attached.badLines,
+      before.attached.skipped,
+    ]);
+    expect(after.attached.skipped).toEqual([{ file: traces, lines: 1, reason: expect.stringMatching(/metrics/) }]);
+
+    // The manifest decides which files are opened for which rows: one that says "no events" is not read for them.
+    const manifestPath = join(dir, '.abtel', 'traces-1.jsonl.manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, events: 0, badLines: 0, unreadLines: 0 }));
+    const pruned = await snapshot([traces]);
+    expect(pruned.spans).toEqual(before.spans);
+    expect([pruned.events, pruned.attached.badLines, pruned.attached.skipped]).toEqual([[], [], []]);
+    // A manifest from before unread lines were counted: bad rows are read (it cannot tell).
+    const { unreadLines: _dropped, ...older } = manifest;
+    writeFileSync(manifestPath, JSON.stringify(older));
+    expect((await snapshot([traces])).attached.badLines).toEqual(before.attached.badLines);
+  });
 });
 
 describe('compaction on worker threads (the built package)', () => {

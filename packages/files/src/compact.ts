@@ -123,6 +123,7 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
       spans: result.spans,
       events: result.events,
       badLines: result.badLines,
+      unreadLines: result.metricsLines,
       format: PARQUET_FORMAT,
       compactedAt: new Date().toISOString(),
     };

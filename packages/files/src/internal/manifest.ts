@@ -17,6 +17,11 @@ export interface ManifestEntry {
   spans: number;
   events: number;
   badLines: number;
+  /**
+   * Lines kept as `bad` rows that are not bad (OTLP metrics lines, skipped and reported). Absent in
+   * manifests written before it was counted: then the file is assumed to hold bad rows.
+   */
+  unreadLines?: number;
   /** Layout of the Parquet (PARQUET_FORMAT); an entry of another layout is compacted again. */
   format?: number;
   compactedAt: string;
