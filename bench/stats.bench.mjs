@@ -7,6 +7,9 @@
 //      only to CHECK the α spent by given boundaries (solving them by simulation costs far more).
 //   3. p95 difference with a unit-level cluster bootstrap: one walk over pre-sorted events per
 //      resample vs materialising and sorting every resample.
+//   4. The same bootstrap at 1,000,000 events against the previous bootstrap implementation.
+//   5. The asymptotic cluster-robust interval (Deng, Knoblich & Lu 2018) on the same 1,000,000
+//      events against the bootstrap, timed back to back in the same rounds; standard errors of both.
 //
 // Usage: node stats.bench.mjs [--draws 1000000] [--rounds 5]
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +17,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bayesianBinary, compareQuantiles, groupSequentialBoundaries, seededRandom } from '@abtel/stats';
+import { bayesianBinary, compareQuantileArms, compareQuantiles, groupSequentialBoundaries, quantileArmFromUnits, seededRandom } from '@abtel/stats';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { draws: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' } } });
@@ -135,7 +138,7 @@ function makeUnits(count, scale, seed) {
 }
 const unitsC = makeUnits(5000, 1, 21);
 const unitsT = makeUnits(5000, 1.05, 22);
-const exactQuantile = time(() => compareQuantiles(unitsC, unitsT, { q: 0.95, resamples: RESAMPLES, seed: 5 }));
+const exactQuantile = time(() => compareQuantiles(unitsC, unitsT, { q: 0.95, method: 'bootstrap', resamples: RESAMPLES, seed: 5 }));
 function naiveVariance(units, random) {
   let mean = 0;
   let m2 = 0;
@@ -254,11 +257,19 @@ function previousCompare(baseline, variant, q, resamples, seed) {
 }
 const largeCurrent = [];
 const largePrevious = [];
+const largeAsymptotic = [];
+const largeSummaries = [];
 for (let r = 0; r < ROUNDS; r++) {
   const [c, a, b] = freshArms();
-  largeCurrent.push(time1(() => [a, b].map((variant) => compareQuantiles(c, variant, { q: 0.95, resamples: LARGE_RESAMPLES, seed: 9 }).standardError)));
+  largeCurrent.push(time1(() => [a, b].map((variant) => compareQuantiles(c, variant, { q: 0.95, method: 'bootstrap', resamples: LARGE_RESAMPLES, seed: 9 }).standardError)));
   const [c2, a2, b2] = freshArms();
   largePrevious.push(time1(() => [a2, b2].map((variant) => previousCompare(c2, variant, 0.95, LARGE_RESAMPLES, 9))));
+  // 5. Asymptotic interval from the same per-unit lists (one sort per arm, no resampling) …
+  const [c3, a3, b3] = freshArms();
+  largeAsymptotic.push(time1(() => [a3, b3].map((variant) => compareQuantiles(c3, variant, { q: 0.95, method: 'asymptotic' }).standardError)));
+  // … and from sufficient statistics alone, as the analysis has them from DuckDB.
+  const arms = freshArms().map((arm) => quantileArmFromUnits(arm, 0.95));
+  largeSummaries.push(time1(() => [arms[1], arms[2]].map((variant) => compareQuantileArms(arms[0], variant).standardError)));
 }
 function time1(fn) {
   globalThis.gc?.();
@@ -325,6 +336,22 @@ const result = {
     identicalStandardErrors: largeSame,
     standardErrors: largeCurrent[0].result,
   },
+  quantileAsymptoticLarge: {
+    events: LARGE_EVENTS,
+    arms: 3,
+    comparisons: 2,
+    quantile: 0.95,
+    method: 'asymptotic cluster-robust outer interval (Deng, Knoblich & Lu 2018) from per-unit lists',
+    seconds: largeMedian(largeAsymptotic, 'seconds'),
+    cpuSeconds: largeMedian(largeAsymptotic, 'cpuSeconds'),
+    bootstrapSeconds: largeMedian(largeCurrent, 'seconds'),
+    bootstrapCpuSeconds: largeMedian(largeCurrent, 'cpuSeconds'),
+    speedupVsBootstrapCpu: round(largeMedian(largeCurrent, 'cpuSeconds') / largeMedian(largeAsymptotic, 'cpuSeconds'), 2),
+    speedupVsBootstrapWall: round(largeMedian(largeCurrent, 'seconds') / largeMedian(largeAsymptotic, 'seconds'), 2),
+    fromSufficientStatisticsSeconds: largeMedian(largeSummaries, 'seconds'),
+    standardErrors: largeAsymptotic[0].result,
+    bootstrapStandardErrors: largeCurrent[0].result,
+  },
 };
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'stats.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -333,4 +360,6 @@ console.log(`Boundaries (4 looks): recursive integration ${(exactBounds.seconds 
 console.log(`p95 cluster bootstrap (${result.quantileBootstrap.events.toLocaleString('en-US')} events, ${RESAMPLES} resamples): sorted walk ${(exactQuantile.seconds * 1e3).toFixed(0)} ms vs materialise+sort ${(naiveQuantile.seconds * 1e3).toFixed(0)} ms → ${result.quantileBootstrap.speedup}×`);
 const large = result.quantileBootstrapLarge;
 console.log(`p95 cluster bootstrap at 1,000,000 events (3 arms, 2 comparisons, ${LARGE_RESAMPLES} resamples): ${(large.cpuSeconds * 1e3).toFixed(0)} ms CPU (${(large.seconds * 1e3).toFixed(0)} ms wall) vs previous method ${(large.previousMethodCpuSeconds * 1e3).toFixed(0)} ms CPU (${(large.previousMethodSeconds * 1e3).toFixed(0)} ms wall) → ${large.speedupCpu}× by CPU, ${large.speedupWall}× wall; identical standard errors`);
+const asymptotic = result.quantileAsymptoticLarge;
+console.log(`p95 asymptotic interval at 1,000,000 events (same data, per-unit lists): ${(asymptotic.cpuSeconds * 1e3).toFixed(0)} ms CPU (${(asymptotic.seconds * 1e3).toFixed(0)} ms wall) vs bootstrap ${(asymptotic.bootstrapCpuSeconds * 1e3).toFixed(0)} ms CPU → ${asymptotic.speedupVsBootstrapCpu}× by CPU, ${asymptotic.speedupVsBootstrapWall}× wall; from sufficient statistics alone ${(asymptotic.fromSufficientStatisticsSeconds * 1e6).toFixed(0)} µs; standard errors ${asymptotic.standardErrors.map((se) => se.toFixed(3)).join(', ')} vs bootstrap ${asymptotic.bootstrapStandardErrors.map((se) => se.toFixed(3)).join(', ')}`);
 console.log('wrote results/stats.json');
