@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Report, assign, isAbtelError, loadExperiments } from '@abtel/core';
-import { compareBinary, compareMeans, compareRatios, checkSrm } from '@abtel/stats';
+import { compareBinary, compareMeans, compareQuantileArms, compareRatios, checkSrm, type QuantileArm } from '@abtel/stats';
 import { writeSyntheticDataset, type SyntheticResult, type SyntheticSpec, type SyntheticUnit } from '../src/data/synthetic.js';
 import { analyzeCommand } from '../src/analyze/command.js';
 import { renderReport } from '../src/report/render.js';
@@ -31,6 +31,11 @@ const METRICS_YAML = `metrics:
     direction: increase
   - name: latency_per_call
     kind: ratio
+    from: { span_value: duration_ms }
+    direction: decrease
+  - name: latency_p95
+    kind: quantile
+    quantile: 0.95
     from: { span_value: duration_ms }
     direction: decrease
   - name: error_rate
@@ -55,7 +60,7 @@ variations:
   - { key: control, weight: 1 }
   - { key: treatment, weight: 1 }
 segments: [locale]
-metrics: { primary: resolved, guardrails: [error_rate], secondary: [csat, latency_per_call] }
+metrics: { primary: resolved, guardrails: [error_rate], secondary: [csat, latency_per_call, latency_p95] }
 analysis: { alpha: 0.05 }
 ${extra}`;
 }
@@ -69,6 +74,43 @@ async function runAnalyze(args: string[], tty = false): Promise<{ code: number; 
   stderr.on('data', (chunk) => (err += String(chunk)));
   const code = await analyzeCommand.run(args, { stdout, stderr, env: {}, cwd: process.cwd() });
   return { code, stdout: out, stderr: err };
+}
+
+/** Type-7 quantile of sorted values (numpy's default, DuckDB quantile_cont). */
+function typeSeven(sorted: readonly number[], level: number): number {
+  const h = (sorted.length - 1) * level;
+  const lo = Math.floor(h);
+  return sorted[lo]! + (h - lo) * (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!);
+}
+
+/**
+ * The asymptotic quantile interval's sufficient statistics (Deng, Knoblich & Lu 2018) written out
+ * here from the records: I_i = a unit's calls at or below the arm's p95, N_i = its calls,
+ * σ_p² = (var_I − 2p̂·cov_IN + p̂²·var_N)/(n·mean_N²) (ddof = 1), outer values at 0.95 ± z·σ_p.
+ */
+function quantileArm(perUnit: readonly number[][], q: number): QuantileArm {
+  const sorted = perUnit.flat().sort((a, b) => a - b);
+  const value = typeSeven(sorted, q);
+  const I = perUnit.map((unit) => unit.filter((v) => v <= value).length);
+  const N = perUnit.map((unit) => unit.length);
+  const n = perUnit.length;
+  const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const cov = (xs: number[], ys: number[]) => (total(xs.map((x, i) => x * ys[i]!)) - (total(xs) * total(ys)) / n) / (n - 1);
+  const p = total(I) / sorted.length;
+  const sigma = Math.sqrt((cov(I, I) - 2 * p * cov(I, N) + p * p * cov(N, N)) / (n * (sorted.length / n) ** 2));
+  const z = 1.959963984540054;
+  return {
+    q,
+    n,
+    events: sorted.length,
+    value,
+    sumI: total(I),
+    sumISquares: total(I.map((i) => i * i)),
+    sumNSquares: total(N.map((x) => x * x)),
+    sumIN: total(I.map((i, k) => i * N[k]!)),
+    lower: typeSeven(sorted, q - z * sigma),
+    upper: typeSeven(sorted, q + z * sigma),
+  };
 }
 
 /** Per-arm sufficient statistics computed directly from the generated records. */
@@ -94,10 +136,11 @@ function armsFromRecords(units: readonly SyntheticUnit[], arms: readonly string[
             sumNSquares: latency.reduce((s, u) => s + u.n * u.n, 0),
             sumYN: latency.reduce((s, u) => s + u.y * u.n, 0),
           },
+          p95: quantileArm(withCalls.map((unit) => unit.calls.map((call) => call.durationMs)), 0.95),
         },
       ];
     }),
-  ) as Record<string, { units: number; resolved: { n: number; successes: number }; csat: { n: number; sum: number; sumSquares: number }; latency: { n: number; sumY: number; sumYSquares: number; sumN: number; sumNSquares: number; sumYN: number } }>;
+  ) as Record<string, { units: number; resolved: { n: number; successes: number }; csat: { n: number; sum: number; sumSquares: number }; latency: { n: number; sumY: number; sumYSquares: number; sumN: number; sumNSquares: number; sumYN: number }; p95: QuantileArm }>;
 }
 
 const rel = (actual: number | null | undefined, wanted: number, tolerance = 1e-9): void => {
@@ -231,6 +274,7 @@ describe('abtel analyze on synthetic data with injected effects', () => {
       ['resolved', compareBinary(c.resolved, t.resolved)],
       ['csat', compareMeans(c.csat, t.csat)],
       ['latency_per_call', compareRatios(c.latency, t.latency)],
+      ['latency_p95', compareQuantileArms(c.p95, t.p95)],
     ] as const;
     for (const [name, expected] of checks) {
       const m = metrics[name]!;
@@ -244,6 +288,7 @@ describe('abtel analyze on synthetic data with injected effects', () => {
       rel(m.pValue, expected.pValue, 1e-7);
       rel(m.relativeLift, expected.relativeLift);
     }
+    expect(metrics.latency_p95!.interval).toBe('asymptotic');
   });
 
   it('the true injected differences lie inside the reported 95% intervals', () => {
@@ -255,6 +300,8 @@ describe('abtel analyze on synthetic data with injected effects', () => {
     };
     inside('resolved', 0.06);
     inside('csat', 0.2);
+    // Call latency = mean·exp(0.3·Z − 0.045), Z standard normal: p95 = mean·exp(0.3·z₀.₉₅ − 0.045).
+    inside('latency_p95', (760 - 800) * Math.exp(0.3 * 1.6448536269514722 - 0.045));
   });
 
   it('the injected guardrail breach fires the rollback at the third breached window', () => {
