@@ -1,4 +1,5 @@
 export { attachOtlp } from './attach.js';
+export { DuckDBInstance } from './duckdb.js';
 export type { AttachOptions, AttachResult, BadLine, SkippedData, ReadProgress } from './attach.js';
 export { compactFile, compactDirectory } from './compact.js';
 export type {

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { attachOtlp, queryRows, type BadLine, type ReadProgress, type SkippedData } from '@abtel/files';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, attachOtlp, queryRows, type BadLine, type ReadProgress, type SkippedData } from '@abtel/files';
 import { defineViews } from './views.js';
 
 export type { BadLine, ReadProgress, SkippedData };
@@ -60,12 +60,17 @@ export async function openDataset(options: OpenDatasetOptions): Promise<Dataset>
   // Return freed memory to the OS promptly, so the process's RSS follows the limit.
   config.allocator_flush_threshold = '32MB';
   config.allocator_background_threads = 'true';
+
   if (options.threads) config.threads = String(options.threads);
   // A database file in the private directory, not ':memory:': tables of parsed JSON can then be
   // evicted to disk under a memory limit (in-memory tables cannot), and DuckDB compresses them.
   const instance = await DuckDBInstance.create(join(spill, 'abtel.duckdb'), config);
   const connection = await instance.connect();
   try {
+    // Every query re-binds the views over the compacted files: keep their Parquet footers in memory
+    // instead of reading them again each time (≈ 10 ms a query over the 104 files of 10 M spans).
+    // (A setting of the Parquet reader, so it cannot be passed before the instance has loaded it.)
+    await connection.run('SET parquet_metadata_cache = true');
     const attached = await attachOtlp(connection, {
       inputs: options.inputs,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
