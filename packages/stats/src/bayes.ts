@@ -29,14 +29,15 @@ function support(p: BetaPrior): [number, number] {
 
 /**
  * Bayesian comparison of a binary metric with Beta priors (default Beta(1, 1)) and binomial
- * likelihoods, so the posteriors are Beta(α + x, β + n − x). By adaptive Gauss–Kronrod quadrature
- * (tolerance 1e-13, no Monte Carlo):
+ * likelihoods, so the posteriors are Beta(α + x, β + n − x). Exact, no Monte Carlo: with whole
+ * posterior parameters (the default prior) and up to 200,000 of them by Miller's (2015) finite
+ * sums (see `greaterBySum`), otherwise by adaptive Gauss–Kronrod quadrature (tolerance 1e-13):
  * - chance to beat control P(p_t > p_c) = ∫ f_t(x)·F_c(x) dx;
  * - expected loss of choosing the variant E[max(p_c − p_t, 0)]
  *   = ∫ f_t(x)·[μ_c·(1 − I_x(α_c + 1, β_c)) − x·(1 − I_x(α_c, β_c))] dx, using
  *   ∫ₓ¹ c·f_c(c) dc = μ_c·(1 − I_x(α_c + 1, β_c)); symmetric for the baseline.
  * Checked against the closed form of Miller (2015, "Formulas for Bayesian A/B testing") and scipy
- * quad. Both losses are on the absolute rate scale.
+ * quad, and the two ways of computing against each other. Both losses are on the absolute rate scale.
  * @example
  * const result = bayesianBinary({ n: 1000, successes: 100 }, { n: 1000, successes: 120 });
  * result.chanceToBeat; // ≈ 0.92
@@ -55,17 +56,60 @@ export function bayesianBinary(baseline: BinaryArm, variant: BinaryArm, options:
   };
 }
 
-/** P(X > Y) for X ~ Beta(x), Y ~ Beta(y), integrated over the support of X. */
+/**
+ * Largest α + β of a posterior whose finite sum is used: a sum costs a logarithm and an exponential
+ * per unit of α + β. Measured per comparison (five sums): 0.45 ms at 6,600 units per arm against
+ * 4.7 ms by quadrature, 6.8 ms at 66,000 against 103 ms; the bound keeps a sum near 20 ms.
+ */
+const SUM_MAX_TERMS = 200_000;
+
+const whole = (p: BetaPrior): boolean => Number.isInteger(p.alpha) && Number.isInteger(p.beta);
+
+/**
+ * P(X > Y) for X ~ Beta(ax, bx) with whole ax and bx, Y ~ Beta(ay, by), by Miller's (2015) sum
+ *   Σ_{i<ax} B(ay + i, by + bx) / ((bx + i)·B(1 + i, bx)·B(ay, by)).
+ * Term 0 is B(ay, by + bx) / B(ay, by) = Π_{k<bx} (by + k)/(ay + by + k), and each next term is
+ * the previous one times (ay + i)/(ay + by + bx + i) · (bx + i)/(1 + i). Terms are carried as
+ * logarithms: with large samples the first ones lie far below the smallest double while the sum
+ * is of order 1. Every term is positive, so the sum loses no precision.
+ */
+function greaterBySum(x: BetaPrior, y: BetaPrior): number {
+  let logTerm = 0;
+  for (let k = 0; k < x.beta; k++) logTerm += Math.log1p(-y.alpha / (y.alpha + y.beta + k));
+  const total = y.alpha + y.beta + x.beta;
+  let sum = 0;
+  for (let i = 0; i < x.alpha; i++) {
+    sum += Math.exp(logTerm);
+    logTerm += Math.log(((y.alpha + i) / (total + i)) * ((x.beta + i) / (1 + i)));
+  }
+  return sum;
+}
+
+/** P(X > Y) for X ~ Beta(x), Y ~ Beta(y): a finite sum when one applies, else quadrature over the support of X. */
 function probabilityGreater(x: BetaPrior, y: BetaPrior): number {
-  const [lo, hi] = support(x);
-  const value = integrate((u) => betaPdf(u, x.alpha, x.beta) * betaCdf(u, y.alpha, y.beta), lo, hi);
+  let value: number;
+  if (whole(x) && whole(y) && Math.min(x.alpha + x.beta, y.alpha + y.beta) <= SUM_MAX_TERMS) {
+    // Sum over the smaller posterior; P(X > Y) = 1 − P(Y > X) (ties have probability zero).
+    value = x.alpha + x.beta <= y.alpha + y.beta ? greaterBySum(x, y) : 1 - greaterBySum(y, x);
+  } else {
+    const [lo, hi] = support(x);
+    value = integrate((u) => betaPdf(u, x.alpha, x.beta) * betaCdf(u, y.alpha, y.beta), lo, hi);
+  }
   return Math.min(1, Math.max(0, value));
 }
 
 /** E[max(Y − X, 0)] for X ~ Beta(x) (chosen) and Y ~ Beta(y) (the alternative). */
 function expectedShortfall(x: BetaPrior, y: BetaPrior): number {
-  const [lo, hi] = support(x);
+  const meanX = x.alpha / (x.alpha + x.beta);
   const meanY = y.alpha / (y.alpha + y.beta);
+  if (whole(x) && whole(y) && Math.min(x.alpha + x.beta, y.alpha + y.beta) + 1 <= SUM_MAX_TERMS) {
+    // E[Y·1(Y > X)] − E[X·1(Y > X)] with v·f(v) = mean·f⁺(v), f⁺ the Beta(α + 1, β) density
+    // (Stucchio 2015): μ_Y·P(Y⁺ > X) − μ_X·P(Y > X⁺).
+    const value =
+      meanY * probabilityGreater({ alpha: y.alpha + 1, beta: y.beta }, x) - meanX * probabilityGreater(y, { alpha: x.alpha + 1, beta: x.beta });
+    return Math.max(0, value);
+  }
+  const [lo, hi] = support(x);
   const value = integrate(
     (u) => betaPdf(u, x.alpha, x.beta) * (meanY * (1 - betaCdf(u, y.alpha + 1, y.beta)) - u * (1 - betaCdf(u, y.alpha, y.beta))),
     lo,
