@@ -6,7 +6,13 @@
 import { bucketOf, variationForBucket, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
 import type { DuckDBMaterializedResult, DuckDBVector } from '@duckdb/node-api';
 import { sqlString } from '@abtel/files';
-import { quantileAsymptoticIssue, quantileOuterLevels, type QuantileArm } from '@abtel/stats';
+import {
+  QUANTILE_ASYMPTOTIC_MIN_EVENTS,
+  QUANTILE_ASYMPTOTIC_MIN_UNITS,
+  quantileAsymptoticIssue,
+  quantileOuterLevels,
+  type QuantileArm,
+} from '@abtel/stats';
 import type { Dataset } from './dataset.js';
 import { prepareExperiment, spanValueSql, type PreparedExperiment } from './prepare.js';
 
@@ -278,8 +284,11 @@ capped AS (SELECT * REPLACE (${capPercentile} AS y) FROM valued)`;
  * per-unit value lists, or from the events `ev` joined to `capped` as u by `eventJoin`, grouped by
  * capped's group number g: integer keys, not text, for a million events); ordered.
  */
-function aggregateSql(metric: MetricDefinition, withSamples: boolean, eventJoin?: string): string {
+function aggregateSql(metric: MetricDefinition, withSamples: boolean, eventJoin?: string, extraLevels: readonly number[] = []): string {
   const byGroupNumber = metric.kind === 'quantile' && eventJoin !== undefined;
+  // By group number, one quantile_cont reads the estimate (first) and any extra levels in the same
+  // pass, and the events are counted (a check on the per-unit counts).
+  const levels = [metric.quantile ?? 0.5, ...extraLevels].map(doubleLiteral).join(', ');
   return `,
 agg AS (
   SELECT variation, segment, window_start, ${byGroupNumber ? 'min(g) AS g,' : ''}
@@ -301,7 +310,7 @@ q AS (
   ${
     metric.kind === 'quantile'
       ? eventJoin
-        ? `SELECT u.g, quantile_cont(e.v, ${metric.quantile ?? 0.5}) AS quantile
+        ? `SELECT u.g, quantile_cont(CAST(e.v AS DOUBLE), [${levels}]) AS levels, count(e.v) AS event_count
            FROM ev e JOIN capped u ON ${eventJoin} WHERE u.included AND e.v IS NOT NULL
            GROUP BY u.g`
         : `SELECT variation, segment, window_start, quantile_cont(v, ${metric.quantile ?? 0.5}) AS quantile
@@ -310,7 +319,7 @@ q AS (
       : 'SELECT NULL AS variation, NULL AS segment, NULL AS window_start, CAST(NULL AS DOUBLE) AS quantile WHERE false'
   }
 )
-SELECT agg.*, q.quantile
+SELECT agg.*, ${byGroupNumber ? 'q.levels[1] AS quantile, q.levels AS levels, q.event_count' : 'q.quantile'}
 FROM agg LEFT JOIN q ON ${
     byGroupNumber
       ? 'agg.g = q.g'
@@ -352,6 +361,10 @@ interface StatsRow {
   quantile: number | null;
   /** The group number of a quantile metric's row (1-based, in the result's order). */
   g?: number;
+  /** Quantile metrics by group number: quantile_cont at the estimate's level, then the extra levels asked for. */
+  levels?: number[] | null;
+  /** Quantile metrics by group number: the events the quantile was read from. */
+  event_count?: number | null;
   quantile_arm?: QuantileArm;
 }
 
@@ -383,9 +396,11 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   const { ctes, eventJoin } = perUnitCtes(def, metric, options, sources, false);
   if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric, false));
   // Quantiles: the per-unit rows once into a table (numbered r in the order of the result: window,
-  // segment, variation, unit id; g numbers the groups); sums and the point estimate from it; then
-  // the asymptotic interval's sufficient statistics in two more aggregate passes over the events.
-  // Event values reach JavaScript only for the groups that need the bootstrap.
+  // segment, variation, unit id; g numbers the groups); sums and the point estimate from it, with
+  // the values at the window of outer levels (see `outerWindow`) in the same quantile
+  // pass; then the asymptotic interval's sufficient statistics in one pass over the events at or
+  // above the window (see `quantileArms`). Event values reach JavaScript only for the groups that
+  // need the bootstrap.
   const table = `abtel_quantile_${working.units}`;
   const order = 'window_start NULLS FIRST, segment NULLS FIRST, variation';
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${ctes}
@@ -394,16 +409,19 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
     FROM capped`);
   try {
     const ev = `ev AS (${eventSql(def, metric, sources)})`;
-    const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table}), ${ev}${aggregateSql(metric, false, eventJoin)}`);
+    const level = metric.quantile ?? 0.5;
+    const asymptotic = options.quantileInterval !== false && metric.interval !== 'bootstrap';
+    const window = asymptotic ? await outerWindow(ds, table, level) : undefined;
+    const extraLevels = window ? [window.lowerLevel, window.upperLevel] : [];
+    const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table}), ${ev}${aggregateSql(metric, false, eventJoin, extraLevels)}`);
     if (options.quantileInterval === false) return rows;
     // The included units' event values (e) with their per-unit row (u); `join` adds a join.
     const events = (join = ''): string => `ev e JOIN ${table} u ON ${eventJoin} ${join} WHERE u.included AND e.v IS NOT NULL`;
-    const level = metric.quantile ?? 0.5;
     const bootstrap = new Set<number>();
-    if (metric.interval === 'bootstrap') {
+    if (!asymptotic) {
       for (const row of rows) bootstrap.add(row.g!);
     } else {
-      const arms = await quantileArms(ds, ev, events, rows, level);
+      const arms = window ? await quantileArms(ds, { ev, events, table }, rows, level, window) : new Map<number, QuantileArm>();
       // A comparison is within one window and segment: when one of its arms is below the
       // asymptotic interval's minimum, every arm of it gets the bootstrap's event lists.
       const set = (row: StatsRow): string => `${row.window_start ?? ''}\u0000${row.segment ?? ''}`;
@@ -436,82 +454,106 @@ function doubleLiteral(value: number): string {
 }
 
 /**
- * The asymptotic quantile interval's sufficient statistics per group (Deng, Knoblich & Lu 2018,
- * see @abtel/stats `compareQuantileArms`), for the groups that meet its minimum: pass 1 counts per
- * unit its events N_i and those at or below the group's estimate I_i (the estimate from `rows`)
- * and sums them per group; @abtel/stats turns the sums into each group's two outer levels; pass 2
- * reads the group's type-7 quantiles at those levels (as quantile_cont would) by rank from two
- * top-k lists. `events(join)` is the FROM … WHERE over `ev` e
- * joined to the per-unit table u.
+ * A window of levels [p − δ, p + δ] that certainly holds every group's asymptotic outer levels
+ * p ± z·σ_p: σ_p² = var(I − p̂N)/(n·mean_N²) over units, and |I_i − p̂N_i| ≤ N_i, so
+ * σ_p² ≤ Σ N² / ((n − 1)·n·mean_N²) ≤ 2·Σ N² / (Σ N)² (n ≥ 2); δ takes z = 2 (> 1.96) and the
+ * largest bound over the groups that can have the asymptotic interval (one window for all: each
+ * extra level costs quantile_cont another selection over every event, ≈ 0.1 s per 10 M). Read from
+ * the per-unit table alone (its `events` column is N_i), before any pass over the events.
  */
-async function quantileArms(ds: Dataset, ev: string, events: (join?: string) => string, rows: readonly StatsRow[], q: number): Promise<Map<number, QuantileArm>> {
-  const estimates = rows.filter((row) => row.quantile !== null && Number.isFinite(row.quantile));
+async function outerWindow(ds: Dataset, table: string, q: number): Promise<OuterWindow | undefined> {
+  const groups = await ds.query<{ g: number; n: number; sum_n: number; sum_n2: number }>(
+    `SELECT g, count(*) AS n, sum(events) AS sum_n, sum(events * events) AS sum_n2 FROM ${table} WHERE included AND events > 0 GROUP BY g`,
+  );
+  const events = new Map<number, number>();
+  let delta = 0;
+  for (const group of groups) {
+    // Groups below the minimum go to the bootstrap whatever the window; they must not widen it.
+    if (group.n < QUANTILE_ASYMPTOTIC_MIN_UNITS || group.sum_n < QUANTILE_ASYMPTOTIC_MIN_EVENTS) continue;
+    events.set(group.g, group.sum_n);
+    delta = Math.max(delta, (2 * Math.sqrt(2 * group.sum_n2)) / group.sum_n);
+  }
+  return events.size === 0 ? undefined : { lowerLevel: Math.max(0, q - delta), upperLevel: Math.min(1, q + delta), events };
+}
+
+/** The window of levels around the estimate (see `outerWindow`). */
+interface OuterWindow {
+  readonly lowerLevel: number;
+  readonly upperLevel: number;
+  /** Per group that may have the asymptotic interval, Σ N_i of the per-unit table: must equal the events the quantile was read from. */
+  readonly events: ReadonlyMap<number, number>;
+}
+
+/**
+ * The asymptotic quantile interval's sufficient statistics per group (Deng, Knoblich & Lu 2018,
+ * see @abtel/stats `compareQuantileArms`), for the groups that meet its minimum, in one pass over
+ * the events at or above the window's lower value a (read with the estimate, see `outerWindow`;
+ * a few percent of the events for a p95): per unit the events above the estimate, so that
+ * I_i = N_i − above_i (N_i from the per-unit table), summed per group; and the sorted values in
+ * [a, b] with the count of events ≥ a, which fixes their ranks. @abtel/stats turns the sums into
+ * the outer levels; their type-7 quantiles are read from that window by rank. A group whose counts
+ * do not add up, or whose outer ranks fall outside the window (neither should happen), gets no
+ * asymptotic statistics and goes to the bootstrap.
+ */
+async function quantileArms(
+  ds: Dataset,
+  sql: { ev: string; events: (join?: string) => string; table: string },
+  rows: readonly StatsRow[],
+  q: number,
+  window: OuterWindow,
+): Promise<Map<number, QuantileArm>> {
   const arms = new Map<number, QuantileArm>();
-  if (estimates.length === 0) return arms;
-  const values = estimates.map((row) => `(${row.g}, ${doubleLiteral(row.quantile!)})`).join(', ');
-  const sums = await ds.query<{ g: number; n: number; events: number; sum_i: number; sum_i2: number; sum_n2: number; sum_in: number }>(
-    `WITH ${ev}, estimate(g, q) AS (VALUES ${values}),
+  const bounds = new Map<number, { value: number; a: number; b: number }>();
+  for (const row of rows) {
+    const events = window.events.get(row.g!);
+    const levels = row.levels;
+    if (events === undefined || !levels || row.quantile === null || row.event_count !== events) continue;
+    const [value, a, b] = levels;
+    if (value === undefined || a === undefined || b === undefined || ![value, a, b].every(Number.isFinite)) continue;
+    bounds.set(row.g!, { value, a, b });
+  }
+  if (bounds.size === 0) return arms;
+  const groups = [...bounds.keys()];
+  // The smallest a as a constant too: DuckDB filters the events while scanning, before the join
+  // that gives each event its group (10 M events: ≈ 0.45 → 0.32 s CPU).
+  const lowest = Math.min(...[...bounds.values()].map((bound) => bound.a));
+  const values = groups.map((g) => {
+    const { value, a, b } = bounds.get(g)!;
+    return `(${g}, ${doubleLiteral(value)}, ${doubleLiteral(a)}, ${doubleLiteral(b)})`;
+  });
+  const result = await ds.query<{ g: number; n: number; events: number; sum_i: number; sum_i2: number; sum_n2: number; sum_in: number; from_a: number | null; nearby: number[] | null }>(
+    `WITH ${sql.ev}, bounds(g, q, a, b) AS (VALUES ${values.join(', ')}),
+     near AS (
+       SELECT u.r, u.g, CAST(e.v AS DOUBLE) AS v, bounds.q, bounds.b
+       FROM ${sql.events('JOIN bounds ON bounds.g = u.g')} AND CAST(e.v AS DOUBLE) >= bounds.a AND CAST(e.v AS DOUBLE) >= ${doubleLiteral(lowest)}),
+     above AS (SELECT r, count(*) FILTER (WHERE v > q) AS above FROM near GROUP BY r),
      per_unit AS (
-       SELECT u.g, CAST(count(*) AS DOUBLE) AS n, CAST(count(*) FILTER (WHERE CAST(e.v AS DOUBLE) <= estimate.q) AS DOUBLE) AS i
-       FROM ${events('JOIN estimate ON estimate.g = u.g')}
-       GROUP BY u.r, u.g)
-     SELECT g, count(*) AS n, sum(n) AS events, sum(i) AS sum_i, sum(i * i) AS sum_i2, sum(n * n) AS sum_n2, sum(i * n) AS sum_in
-     FROM per_unit GROUP BY g`,
+       SELECT x.g, x.events AS n, x.events - coalesce(p.above, 0) AS i
+       FROM ${sql.table} x LEFT JOIN above p ON p.r = x.r
+       WHERE x.included AND x.events > 0 AND x.g IN (${groups.join(', ')})),
+     sums AS (
+       SELECT g, count(*) AS n, sum(n) AS events, sum(i) AS sum_i, sum(i * i) AS sum_i2, sum(n * n) AS sum_n2, sum(i * n) AS sum_in
+       FROM per_unit GROUP BY g),
+     nearby AS (SELECT g, count(*) AS from_a, list(v ORDER BY v) FILTER (WHERE v <= b) AS nearby FROM near GROUP BY g)
+     SELECT sums.*, nearby.from_a, nearby.nearby FROM sums LEFT JOIN nearby ON nearby.g = sums.g`,
   );
-  const levels = new Map<number, [number, number]>();
-  const counts = new Map<number, Omit<QuantileArm, 'lower' | 'upper' | 'value'>>();
-  for (const row of sums) {
-    const arm = { q, n: row.n, events: row.events, sumI: row.sum_i, sumISquares: row.sum_i2, sumNSquares: row.sum_n2, sumIN: row.sum_in };
-    if (quantileAsymptoticIssue(arm) !== undefined) continue;
-    const outer = quantileOuterLevels(arm);
-    counts.set(row.g, arm);
-    levels.set(row.g, [outer.lower, outer.upper]);
-  }
-  if (levels.size === 0) return arms;
-  // The outer values are the type-7 quantiles at the outer levels: order statistics a few hundred
-  // ranks either side of the estimate's. With c = Σ I events at or below the estimate, rank r
-  // (0-based, ascending) is the (c − 1 − r)-th largest of those when r < c, else the (r − c)-th
-  // smallest of the events above it: two top-k lists per group (max(v, k), min(v, k)) in one scan,
-  // instead of another full quantile over every event.
-  const groups = [...levels.keys()];
-  const ranks = new Map<number, number[]>();
-  let below = 1;
-  let above = 1;
-  for (const g of groups) {
-    const arm = counts.get(g)!;
-    const needed = levels.get(g)!.flatMap((level) => {
-      const h = (arm.events - 1) * level;
+  for (const row of result) {
+    const counts = { q, n: row.n, events: row.events, sumI: row.sum_i, sumISquares: row.sum_i2, sumNSquares: row.sum_n2, sumIN: row.sum_in };
+    if (row.events !== window.events.get(row.g) || quantileAsymptoticIssue(counts) !== undefined) continue;
+    const outer = quantileOuterLevels(counts);
+    const nearby = row.nearby ?? [];
+    // The events below a are the first (events − from_a) ranks; nearby[j] has rank base + j.
+    const base = row.events - (row.from_a ?? 0);
+    const at = (rank: number): number => nearby[rank - base] ?? Number.NaN;
+    const typeSeven = (level: number): number => {
+      const h = (row.events - 1) * level;
       const lo = Math.floor(h);
-      return [lo, Math.min(lo + 1, arm.events - 1)];
-    });
-    ranks.set(g, needed);
-    for (const r of needed) {
-      if (r < arm.sumI) below = Math.max(below, arm.sumI - r);
-      else above = Math.max(above, r - arm.sumI + 1);
-    }
-  }
-  const outer = await ds.query<{ g: number; below: number[] | null; above: number[] | null }>(
-    `WITH ${ev}, estimate(g, q) AS (VALUES ${estimates.filter((row) => levels.has(row.g!)).map((row) => `(${row.g}, ${doubleLiteral(row.quantile!)})`).join(', ')})
-     SELECT u.g, max(CAST(e.v AS DOUBLE), ${below}) FILTER (WHERE CAST(e.v AS DOUBLE) <= estimate.q) AS below,
-            min(CAST(e.v AS DOUBLE), ${above}) FILTER (WHERE CAST(e.v AS DOUBLE) > estimate.q) AS above
-     FROM ${events('JOIN estimate ON estimate.g = u.g')} GROUP BY u.g`,
-  );
-  const estimateOf = new Map(estimates.map((row) => [row.g!, row.quantile!]));
-  for (const row of outer) {
-    const arm = counts.get(row.g);
-    const needed = ranks.get(row.g);
-    if (!arm || !needed) continue;
-    const at = (r: number): number => (r < arm.sumI ? row.below?.[arm.sumI - 1 - r] : row.above?.[r - arm.sumI]) ?? Number.NaN;
-    const typeSeven = (index: number, level: number): number => {
-      const h = (arm.events - 1) * level;
-      const low = at(needed[index]!);
-      return low + (h - Math.floor(h)) * (at(needed[index + 1]!) - low);
+      const low = at(lo);
+      return low + (h - lo) * (at(Math.min(lo + 1, row.events - 1)) - low);
     };
-    const [lowerLevel, upperLevel] = levels.get(row.g)!;
-    const lower = typeSeven(0, lowerLevel);
-    const upper = typeSeven(2, upperLevel);
-    // Cannot happen when Σ I counts the same events (a bug otherwise): the arm then gets no asymptotic interval.
-    if (Number.isFinite(lower) && Number.isFinite(upper)) arms.set(row.g, { ...arm, value: estimateOf.get(row.g)!, lower, upper });
+    const [lower, upper] = [typeSeven(outer.lower), typeSeven(outer.upper)];
+    if (!Number.isFinite(lower) || !Number.isFinite(upper)) continue;
+    arms.set(row.g, { ...counts, value: bounds.get(row.g)!.value, lower, upper });
   }
   return arms;
 }
