@@ -20,15 +20,29 @@ import type { QuantileArm, QuantileComparison } from './types.js';
 /**
  * Fewest units (with at least one event) per arm for the asymptotic interval. Below it the normal
  * approximation of p̂ over units is not trusted and `compareQuantiles` falls back to the bootstrap.
+ * @example
+ * arm.n >= QUANTILE_ASYMPTOTIC_MIN_UNITS; // 50
  */
 export const QUANTILE_ASYMPTOTIC_MIN_UNITS = 50;
-/** Fewest events per arm for the asymptotic interval (see {@link QUANTILE_ASYMPTOTIC_MIN_UNITS}). */
+/**
+ * Fewest events per arm for the asymptotic interval (see {@link QUANTILE_ASYMPTOTIC_MIN_UNITS}).
+ * @example
+ * arm.events >= QUANTILE_ASYMPTOTIC_MIN_EVENTS; // 200
+ */
 export const QUANTILE_ASYMPTOTIC_MIN_EVENTS = 200;
 
-/** The counts of a {@link QuantileArm} that fix its outer levels. */
+/**
+ * The counts of a {@link QuantileArm} that fix its outer levels.
+ * @example
+ * const counts: QuantileCounts = { q: 0.95, n: 1000, events: 5000, sumI: 4750, sumISquares: 22_750, sumNSquares: 25_000, sumIN: 23_750 };
+ */
 export type QuantileCounts = Pick<QuantileArm, 'q' | 'n' | 'events' | 'sumI' | 'sumISquares' | 'sumNSquares' | 'sumIN'>;
 
-/** The outer levels of one arm: p ± z·σ_p, and what they came from. */
+/**
+ * The outer levels of one arm: p ± z·σ_p, and what they came from.
+ * @example
+ * const { lower, upper }: QuantileOuterLevels = quantileOuterLevels(counts); // ≈ 0.9446, 0.9554
+ */
 export interface QuantileOuterLevels {
   /** p̂ = Σ I / Σ N: the share of events at or below the estimate (≥ p; equal without ties). */
   readonly proportion: number;

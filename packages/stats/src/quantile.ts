@@ -239,7 +239,11 @@ export function quantileArmFromUnits(units: UnitValues, q: number, where = 'arm'
   return { ...counts, value, lower: sortedQuantile(values, levels.lower), upper: sortedQuantile(values, levels.upper) };
 }
 
-/** How `compareQuantiles` chooses its interval. */
+/**
+ * How `compareQuantiles` chooses its interval.
+ * @example
+ * const method: QuantileIntervalChoice = 'auto'; // or 'asymptotic', 'bootstrap'
+ */
 export type QuantileIntervalChoice = 'auto' | QuantileMethod;
 
 /**

@@ -62,6 +62,8 @@ export type UnitValues = readonly (readonly number[])[];
  * Deng, Knoblich & Lu (2018): per unit i (with at least one event) its event count N_i and the
  * count I_i of its events at or below the arm's quantile estimate, summed over units, plus the
  * arm's quantile at the two outer levels that {@link quantileOuterLevels} derives from those sums.
+ * @example
+ * const arm: QuantileArm = quantileArmFromUnits([[120, 340], [95], [410, 88]], 0.95);
  */
 export interface QuantileArm {
   /** Quantile level in (0, 1), e.g. 0.95 for p95. */
@@ -82,10 +84,18 @@ export interface QuantileArm {
   readonly upper: number;
 }
 
-/** How the interval of a quantile comparison was computed. */
+/**
+ * How the interval of a quantile comparison was computed.
+ * @example
+ * compareQuantiles(control, treatment, { q: 0.95 }).method; // 'asymptotic' for large arms
+ */
 export type QuantileMethod = 'asymptotic' | 'bootstrap';
 
-/** A quantile comparison, with the interval method it used. */
+/**
+ * A quantile comparison, with the interval method it used.
+ * @example
+ * const result: QuantileComparison = compareQuantileArms(controlArm, treatmentArm);
+ */
 export interface QuantileComparison extends Comparison {
   readonly kind: 'quantile';
   readonly method: QuantileMethod;
