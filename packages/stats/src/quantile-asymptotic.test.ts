@@ -28,6 +28,16 @@ describe('the delta-method variance of p̂ = ΣI/ΣN over units', () => {
     expect(levels.clamped).toBe(true);
   });
 
+  test("GrowthBook's published QuantileStatistic vector: the outer width gives variance 10.0864 per event", () => {
+    // gbstats: n = 11,054 events, ν = 0.9, outer values 7.098780136176828 and 7.217194843758751;
+    // its per-observation variance (n − 1)·((upper − lower)/(2z))² is 10.0864 (to 2 decimals).
+    const n = 11_054;
+    const sumI = Math.round(0.9 * n);
+    const arm = { q: 0.9, n, events: n, value: 7.157987489967789, sumI, sumISquares: sumI, sumNSquares: n, sumIN: sumI, lower: 7.098780136176828, upper: 7.217194843758751 };
+    const armStandardError = compareQuantileArms(arm, arm).standardError / Math.SQRT2;
+    expect((n - 1) * armStandardError ** 2).toBeCloseTo(10.0864, 2);
+  });
+
   test('one event per unit: σ_p² is the binomial p̂(1 − p̂)/n, up to the ddof = 1 factor n/(n − 1)', () => {
     // With N_i = 1 the ratio variance reduces to the sample variance of the 0/1 indicators over n.
     const n = 1000;
