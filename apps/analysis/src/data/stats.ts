@@ -397,10 +397,9 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric, false));
   // Quantiles: the per-unit rows once into a table (numbered r in the order of the result: window,
   // segment, variation, unit id; g numbers the groups); sums and the point estimate from it, with
-  // the values at the window of outer levels (see `outerWindow`) in the same quantile
-  // pass; then the asymptotic interval's sufficient statistics in one pass over the events at or
-  // above the window (see `quantileArms`). Event values reach JavaScript only for the groups that
-  // need the bootstrap.
+  // the value a below every outer level (see `outerWindow`) in the same quantile pass; then the
+  // asymptotic interval's sufficient statistics from one pass over the events at or above a (see
+  // `quantileArms`). Event values reach JavaScript only for the groups that need the bootstrap.
   const table = `abtel_quantile_${working.units}`;
   const order = 'window_start NULLS FIRST, segment NULLS FIRST, variation';
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${ctes}
@@ -412,7 +411,7 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
     const level = metric.quantile ?? 0.5;
     const asymptotic = options.quantileInterval !== false && metric.interval !== 'bootstrap';
     const window = asymptotic ? await outerWindow(ds, table, level) : undefined;
-    const extraLevels = window ? [window.lowerLevel, window.upperLevel] : [];
+    const extraLevels = window ? [window.lowerLevel] : [];
     const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table}), ${ev}${aggregateSql(metric, false, eventJoin, extraLevels)}`);
     if (options.quantileInterval === false) return rows;
     // The included units' event values (e) with their per-unit row (u); `join` adds a join.
@@ -454,10 +453,10 @@ function doubleLiteral(value: number): string {
 }
 
 /**
- * A window of levels [p − δ, p + δ] that certainly holds every group's asymptotic outer levels
- * p ± z·σ_p: σ_p² = var(I − p̂N)/(n·mean_N²) over units, and |I_i − p̂N_i| ≤ N_i, so
+ * A level p − δ that is certainly below every group's lower asymptotic outer level p − z·σ_p:
+ * σ_p² = var(I − p̂N)/(n·mean_N²) over units, and |I_i − p̂N_i| ≤ N_i, so
  * σ_p² ≤ Σ N² / ((n − 1)·n·mean_N²) ≤ 2·Σ N² / (Σ N)² (n ≥ 2); δ takes z = 2 (> 1.96) and the
- * largest bound over the groups that can have the asymptotic interval (one window for all: each
+ * largest bound over the groups that can have the asymptotic interval (one level for all: each
  * extra level costs quantile_cont another selection over every event, ≈ 0.1 s per 10 M). Read from
  * the per-unit table alone (its `events` column is N_i), before any pass over the events.
  */
@@ -473,27 +472,27 @@ async function outerWindow(ds: Dataset, table: string, q: number): Promise<Outer
     events.set(group.g, group.sum_n);
     delta = Math.max(delta, (2 * Math.sqrt(2 * group.sum_n2)) / group.sum_n);
   }
-  return events.size === 0 ? undefined : { lowerLevel: Math.max(0, q - delta), upperLevel: Math.min(1, q + delta), events };
+  return events.size === 0 ? undefined : { lowerLevel: Math.max(0, q - delta), events };
 }
 
-/** The window of levels around the estimate (see `outerWindow`). */
+/** The level below every outer level (see `outerWindow`). */
 interface OuterWindow {
   readonly lowerLevel: number;
-  readonly upperLevel: number;
   /** Per group that may have the asymptotic interval, Σ N_i of the per-unit table: must equal the events the quantile was read from. */
   readonly events: ReadonlyMap<number, number>;
 }
 
 /**
  * The asymptotic quantile interval's sufficient statistics per group (Deng, Knoblich & Lu 2018,
- * see @abtel/stats `compareQuantileArms`), for the groups that meet its minimum, in one pass over
- * the events at or above the window's lower value a (read with the estimate, see `outerWindow`;
- * a few percent of the events for a p95): per unit the events above the estimate, so that
- * I_i = N_i − above_i (N_i from the per-unit table), summed per group; and the sorted values in
- * [a, b] with the count of events ≥ a, which fixes their ranks. @abtel/stats turns the sums into
- * the outer levels; their type-7 quantiles are read from that window by rank. A group whose counts
- * do not add up, or whose outer ranks fall outside the window (neither should happen), gets no
- * asymptotic statistics and goes to the bootstrap.
+ * see @abtel/stats `compareQuantileArms`), for the groups that meet its minimum, from one pass
+ * over the events: the events at or above the window's lower value a (read with the estimate, see
+ * `outerWindow`; a few percent of them for a p95) go to a small table. From it, per unit, the
+ * events above the estimate give I_i = N_i − above_i (N_i from the per-unit table), summed per
+ * group, and the count of events ≥ a fixes the ranks of the values in the table. @abtel/stats turns
+ * the sums into the outer levels, and DuckDB returns the type-7 quantiles' order statistics by
+ * rank: four values per group reach JavaScript, no list of events. A group whose counts do not add
+ * up, or whose outer ranks fall below the window (neither should happen), gets no asymptotic
+ * statistics and goes to the bootstrap.
  */
 async function quantileArms(
   ds: Dataset,
@@ -503,59 +502,76 @@ async function quantileArms(
   window: OuterWindow,
 ): Promise<Map<number, QuantileArm>> {
   const arms = new Map<number, QuantileArm>();
-  const bounds = new Map<number, { value: number; a: number; b: number }>();
+  const bounds = new Map<number, { value: number; a: number }>();
   for (const row of rows) {
     const events = window.events.get(row.g!);
     const levels = row.levels;
     if (events === undefined || !levels || row.quantile === null || row.event_count !== events) continue;
-    const [value, a, b] = levels;
-    if (value === undefined || a === undefined || b === undefined || ![value, a, b].every(Number.isFinite)) continue;
-    bounds.set(row.g!, { value, a, b });
+    const [value, a] = levels;
+    if (value === undefined || a === undefined || !Number.isFinite(value) || !Number.isFinite(a)) continue;
+    bounds.set(row.g!, { value, a });
   }
   if (bounds.size === 0) return arms;
   const groups = [...bounds.keys()];
   // The smallest a as a constant too: DuckDB filters the events while scanning, before the join
   // that gives each event its group (10 M events: ≈ 0.45 → 0.32 s CPU).
   const lowest = Math.min(...[...bounds.values()].map((bound) => bound.a));
-  const values = groups.map((g) => {
-    const { value, a, b } = bounds.get(g)!;
-    return `(${g}, ${doubleLiteral(value)}, ${doubleLiteral(a)}, ${doubleLiteral(b)})`;
-  });
-  const result = await ds.query<{ g: number; n: number; events: number; sum_i: number; sum_i2: number; sum_n2: number; sum_in: number; from_a: number | null; nearby: number[] | null }>(
-    `WITH ${sql.ev}, bounds(g, q, a, b) AS (VALUES ${values.join(', ')}),
-     near AS (
-       SELECT u.r, u.g, CAST(e.v AS DOUBLE) AS v, bounds.q, bounds.b
-       FROM ${sql.events('JOIN bounds ON bounds.g = u.g')} AND CAST(e.v AS DOUBLE) >= bounds.a AND CAST(e.v AS DOUBLE) >= ${doubleLiteral(lowest)}),
-     above AS (SELECT r, count(*) FILTER (WHERE v > q) AS above FROM near GROUP BY r),
-     per_unit AS (
-       SELECT x.g, x.events AS n, x.events - coalesce(p.above, 0) AS i
-       FROM ${sql.table} x LEFT JOIN above p ON p.r = x.r
-       WHERE x.included AND x.events > 0 AND x.g IN (${groups.join(', ')})),
-     sums AS (
-       SELECT g, count(*) AS n, sum(n) AS events, sum(i) AS sum_i, sum(i * i) AS sum_i2, sum(n * n) AS sum_n2, sum(i * n) AS sum_in
-       FROM per_unit GROUP BY g),
-     nearby AS (SELECT g, count(*) AS from_a, list(v ORDER BY v) FILTER (WHERE v <= b) AS nearby FROM near GROUP BY g)
-     SELECT sums.*, nearby.from_a, nearby.nearby FROM sums LEFT JOIN nearby ON nearby.g = sums.g`,
+  const boundsSql = `bounds(g, q, a) AS (VALUES ${groups.map((g) => `(${g}, ${doubleLiteral(bounds.get(g)!.value)}, ${doubleLiteral(bounds.get(g)!.a)})`).join(', ')})`;
+  const near = `${sql.table}_near`;
+  await ds.connection.run(
+    `CREATE OR REPLACE TEMP TABLE ${near} AS WITH ${sql.ev}, ${boundsSql}
+     SELECT u.r, u.g, CAST(e.v AS DOUBLE) AS v, CAST(e.v AS DOUBLE) > bounds.q AS above
+     FROM ${sql.events('JOIN bounds ON bounds.g = u.g')} AND CAST(e.v AS DOUBLE) >= bounds.a AND CAST(e.v AS DOUBLE) >= ${doubleLiteral(lowest)}`,
   );
-  for (const row of result) {
-    const counts = { q, n: row.n, events: row.events, sumI: row.sum_i, sumISquares: row.sum_i2, sumNSquares: row.sum_n2, sumIN: row.sum_in };
-    if (row.events !== window.events.get(row.g) || quantileAsymptoticIssue(counts) !== undefined) continue;
-    const outer = quantileOuterLevels(counts);
-    const nearby = row.nearby ?? [];
-    // The events below a are the first (events − from_a) ranks; nearby[j] has rank base + j.
-    const base = row.events - (row.from_a ?? 0);
-    const at = (rank: number): number => nearby[rank - base] ?? Number.NaN;
-    const typeSeven = (level: number): number => {
-      const h = (row.events - 1) * level;
-      const lo = Math.floor(h);
-      const low = at(lo);
-      return low + (h - lo) * (at(Math.min(lo + 1, row.events - 1)) - low);
-    };
-    const [lower, upper] = [typeSeven(outer.lower), typeSeven(outer.upper)];
-    if (!Number.isFinite(lower) || !Number.isFinite(upper)) continue;
-    arms.set(row.g, { ...counts, value: bounds.get(row.g)!.value, lower, upper });
+  try {
+    const sums = await ds.query<{ g: number; n: number; events: number; sum_i: number; sum_i2: number; sum_n2: number; sum_in: number; from_a: number | null }>(
+      `WITH above AS (SELECT r, count(*) FILTER (WHERE above) AS above FROM ${near} GROUP BY r),
+       per_unit AS (
+         SELECT x.g, x.events AS n, x.events - coalesce(p.above, 0) AS i
+         FROM ${sql.table} x LEFT JOIN above p ON p.r = x.r
+         WHERE x.included AND x.events > 0 AND x.g IN (${groups.join(', ')})),
+       sums AS (
+         SELECT g, count(*) AS n, sum(n) AS events, sum(i) AS sum_i, sum(i * i) AS sum_i2, sum(n * n) AS sum_n2, sum(i * n) AS sum_in
+         FROM per_unit GROUP BY g),
+       counted AS (SELECT g, count(*) AS from_a FROM ${near} GROUP BY g)
+       SELECT sums.*, counted.from_a FROM sums LEFT JOIN counted ON counted.g = sums.g`,
+    );
+    // Per group: its counts, and the 1-based positions in its table rows sorted by value of the
+    // two order statistics each outer level interpolates between (rank − (events − from_a) + 1).
+    const wanted = new Map<number, { counts: Omit<QuantileArm, 'value' | 'lower' | 'upper'>; levels: [number, number]; positions: number[] }>();
+    for (const row of sums) {
+      const counts = { q, n: row.n, events: row.events, sumI: row.sum_i, sumISquares: row.sum_i2, sumNSquares: row.sum_n2, sumIN: row.sum_in };
+      if (row.events !== window.events.get(row.g) || quantileAsymptoticIssue(counts) !== undefined) continue;
+      const outer = quantileOuterLevels(counts);
+      const base = row.events - (row.from_a ?? 0);
+      const positions = [outer.lower, outer.upper].flatMap((level) => {
+        const lo = Math.floor((row.events - 1) * level);
+        return [lo, Math.min(lo + 1, row.events - 1)].map((rank) => rank - base + 1);
+      });
+      if (positions.every((position) => position >= 1)) wanted.set(row.g, { counts, levels: [outer.lower, outer.upper], positions });
+    }
+    if (wanted.size === 0) return arms;
+    const pairs = [...wanted].flatMap(([g, { positions }]) => positions.map((position) => `(${g}, ${position})`));
+    const picked = await ds.query<{ g: number; k: number; v: number }>(
+      `WITH wanted(g, k) AS (VALUES ${[...new Set(pairs)].join(', ')})
+       SELECT g, k, v FROM (SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v) AS k FROM ${near} WHERE g IN (${[...wanted.keys()].join(', ')}))
+       JOIN wanted USING (g, k)`,
+    );
+    const valueAt = new Map(picked.map((row) => [`${row.g}:${row.k}`, row.v]));
+    for (const [g, { counts, levels, positions }] of wanted) {
+      const at = (index: number): number => valueAt.get(`${g}:${positions[index]}`) ?? Number.NaN;
+      const typeSeven = (level: number, index: number): number => {
+        const h = (counts.events - 1) * level;
+        const low = at(index);
+        return low + (h - Math.floor(h)) * (at(index + 1) - low);
+      };
+      const [lower, upper] = [typeSeven(levels[0], 0), typeSeven(levels[1], 2)];
+      if (Number.isFinite(lower) && Number.isFinite(upper)) arms.set(g, { ...counts, value: bounds.get(g)!.value, lower, upper });
+    }
+    return arms;
+  } finally {
+    await ds.connection.run(`DROP TABLE IF EXISTS ${near}`);
   }
-  return arms;
 }
 
 /**
