@@ -21,7 +21,7 @@
 // in that application, not every set-up of this file (which made the first scenario measured
 // differ from the same scenario measured later).
 //
-// Usage: node --expose-gc node.bench.mjs [--rounds 41] [--spans 200000] [--full]
+// Usage: node --expose-gc node.bench.mjs [--rounds 42] [--processes 3] [--spans 200000] [--full]
 //   default memory run: 3,000,000 spans across 300,000 conversations;
 //   --full: 10,000,000 spans across 1,000,000 conversations (about 1-2 minutes on 2 cores).
 // Writes results/node.json.
@@ -42,8 +42,11 @@ const { values } = parseArgs({
   options: {
     // Rounds of 100,000 spans spread twice as wide as rounds of 200,000 on a loaded machine
     // (interquartile range of the per-round ratios 0.92-1.32 against 1.01-1.14).
-    // 41 rounds: the 95 % interval of the median spans the 14th to the 28th of the sorted ratios.
-    rounds: { type: 'string', default: '41' },
+    // 42 rounds in all: the 95 % interval of the median spans the 15th to the 28th of the sorted ratios.
+    rounds: { type: 'string', default: '42' },
+    // Rounds are split over this many processes per scenario and pooled: V8's inlining decisions
+    // differ from process to process (by a few percent of a span here), so one process is one draw.
+    processes: { type: 'string', default: '3' },
     spans: { type: 'string', default: '200000' },
     full: { type: 'boolean', default: false },
     // Internal: run one throughput scenario and print its result as JSON.
@@ -51,6 +54,7 @@ const { values } = parseArgs({
   },
 });
 const ROUNDS = Number(values.rounds);
+const PROCESSES = Number(values.processes);
 const SPANS_PER_ROUND = Number(values.spans);
 const WARM_UP_ROUNDS = 3;
 const MEMORY_SPANS = values.full ? 10_000_000 : 3_000_000;
@@ -145,6 +149,8 @@ const fixedStamper = {
 
 const SET_UPS = {
   bare: () => setUp([]),
+  // A second, identical bare set-up: the A/A comparison shows the measurement's own bias and spread.
+  bareAgain: () => setUp([]),
   // abtel as users set it up: its processor wrapping the exporting one (what the drop-in does)...
   abtel: () => setUp([], true),
   // ...and the standalone form in front of it, for a NodeSDK configured with a list of processors.
@@ -238,6 +244,7 @@ function checkStamped(span, own = {}) {
 }
 
 const SCENARIOS = {
+  aa: { label: 'bare SDK against a second bare SDK (A/A: the bias and spread of the measurement itself)', baseline: 'bare', candidate: 'bareAgain' },
   empty: { label: 'spans without attributes of their own (the pessimistic case)', baseline: 'bare', candidate: 'abtel' },
   instrumented: {
     label: 'spans carrying 8 instrumentation-openai start attributes (a realistic gen_ai span)',
@@ -306,7 +313,7 @@ async function compare({ label, baseline, candidate, attributes }) {
     await run(cand.provider, SPANS_PER_ROUND, attributes);
   }
   await cand.batch.forceFlush();
-  checkStamped(cand.exporter.first, attributes);
+  if (candidate !== 'bareAgain') checkStamped(cand.exporter.first, attributes);
   const cpuRatios = [];
   const wallRatios = [];
   const baselineRates = [];
@@ -338,18 +345,29 @@ async function compare({ label, baseline, candidate, attributes }) {
   }
   await base.provider.shutdown();
   await cand.provider.shutdown();
+  return { cpuRatios, wallRatios, baselineRates, candidateRates };
+}
+
+/** One scenario's result from the rounds of all its processes, pooled. */
+function summarize({ label, baseline, candidate }, processes) {
+  const pooled = (key) => processes.flatMap((result) => result[key]);
+  const cpuRatios = pooled('cpuRatios');
   return {
     scenario: label,
     baseline,
     candidate,
-    baselineSpansPerCpuSecond: Math.round(median(baselineRates)),
-    abtelSpansPerCpuSecond: Math.round(median(candidateRates)),
+    processes: processes.length,
+    rounds: cpuRatios.length,
+    baselineSpansPerCpuSecond: Math.round(median(pooled('baselineRates'))),
+    abtelSpansPerCpuSecond: Math.round(median(pooled('candidateRates'))),
     cpuTimeRatioMedian: +median(cpuRatios).toFixed(4),
     // Distribution-free 95 % confidence interval of that median (order statistics).
     cpuTimeRatioMedianCI95: medianInterval(cpuRatios).map((ratio) => +ratio.toFixed(4)),
-    // The spread of the per-round ratios: how far one run's median can be trusted on this machine.
+    // The spread of the per-round ratios: how far one round can be trusted on this machine.
     cpuTimeRatioQuartiles: quartiles(cpuRatios).map((ratio) => +ratio.toFixed(4)),
-    wallTimeRatioMedian: +median(wallRatios).toFixed(4),
+    // Each process's own median: V8 makes its inlining decisions per process, and they differ.
+    cpuTimeRatioMedianPerProcess: processes.map((result) => +median(result.cpuRatios).toFixed(4)),
+    wallTimeRatioMedian: +median(pooled('wallRatios')).toFixed(4),
     cpuRatios: cpuRatios.map((ratio) => +ratio.toFixed(4)),
   };
 }
@@ -369,22 +387,29 @@ function goalVerdict({ cpuTimeRatioMedian, cpuTimeRatioMedianCI95: [, upper] }) 
   return cpuTimeRatioMedian <= 1.05 ? 'met by the median, not by the upper end of its 95% interval' : 'NOT met';
 }
 
-console.log(`span start+end, ${ROUNDS} paired rounds of ${SPANS_PER_ROUND.toLocaleString('en')} spans, BatchSpanProcessor + discarding exporter on both sides, one process per scenario`);
+const roundsPerProcess = Math.ceil(ROUNDS / PROCESSES);
+console.log(
+  `span start+end, ${roundsPerProcess * PROCESSES} paired rounds of ${SPANS_PER_ROUND.toLocaleString('en')} spans (${PROCESSES} processes per scenario, ${roundsPerProcess} rounds each), BatchSpanProcessor + discarding exporter on both sides`,
+);
 const scenarioResults = [];
 for (const name of Object.keys(SCENARIOS)) {
-  const child = spawnSync(
-    process.execPath,
-    ['--expose-gc', fileURLToPath(import.meta.url), '--scenario', name, '--rounds', String(ROUNDS), '--spans', String(SPANS_PER_ROUND)],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  if (child.status !== 0) throw new Error(`scenario ${name} failed (exit ${child.status})`);
-  const result = JSON.parse(child.stdout.trim().split('\n').at(-1));
+  const processes = [];
+  for (let p = 0; p < PROCESSES; p++) {
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', fileURLToPath(import.meta.url), '--scenario', name, '--rounds', String(roundsPerProcess), '--spans', String(SPANS_PER_ROUND)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    if (child.status !== 0) throw new Error(`scenario ${name} failed (exit ${child.status})`);
+    processes.push(JSON.parse(child.stdout.trim().split('\n').at(-1)));
+  }
+  const result = summarize(SCENARIOS[name], processes);
   scenarioResults.push(result);
   console.log(`  ${result.scenario}`);
   console.log(`    ${result.baseline} ${(result.baselineSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s, ${result.candidate} ${(result.abtelSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s (medians)`);
   console.log(
-    `    ratio ${result.candidate}/${result.baseline}: CPU time median ${result.cpuTimeRatioMedian.toFixed(4)} (95% CI ${result.cpuTimeRatioMedianCI95.map((q) => q.toFixed(3)).join('-')}, quartiles ${result.cpuTimeRatioQuartiles.map((q) => q.toFixed(3)).join('-')}), wall time ${result.wallTimeRatioMedian.toFixed(4)}` +
-      (result.baseline === 'bare' ? ` (goal <= 1.05: ${goalVerdict(result)})` : ''),
+    `    ratio ${result.candidate}/${result.baseline}: CPU time median ${result.cpuTimeRatioMedian.toFixed(4)} (95% CI ${result.cpuTimeRatioMedianCI95.map((q) => q.toFixed(3)).join('-')}, quartiles ${result.cpuTimeRatioQuartiles.map((q) => q.toFixed(3)).join('-')}, per process ${result.cpuTimeRatioMedianPerProcess.map((q) => q.toFixed(3)).join(', ')}), wall time ${result.wallTimeRatioMedian.toFixed(4)}` +
+      (result.baseline === 'bare' && result.candidate !== 'bareAgain' ? ` (goal <= 1.05: ${goalVerdict(result)})` : ''),
   );
 }
 
@@ -403,7 +428,9 @@ const memoryStart = process.hrtime.bigint();
 for (let c = 0; c < MEMORY_CONVERSATIONS; c++) {
   if (c === warmupConversations) before = memory();
   const { ctx } = await conversationContext(c);
-  tracer.startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat' } }, ctx).end();
+  const chat = tracer.startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat' } }, ctx);
+  chat.setAttribute('gen_ai.response.id', `chatcmpl-${c}`);
+  chat.end();
   for (let s = 1; s < spansPerConversation; s++) tracer.startSpan('retrieve', undefined, ctx).end();
   if ((c & 15) === 15) await yieldToLoop();
   if (process.stdout.isTTY && c % 50_000 === 0) process.stdout.write(`\r  memory run: ${c.toLocaleString('en')} / ${MEMORY_CONVERSATIONS.toLocaleString('en')} conversations`);
@@ -426,11 +453,12 @@ const result = {
   // Other processes compete for the cores; CPU-time ratios are less sensitive to that than wall time.
   loadAverageAtEnd: loadavg().map((value) => +value.toFixed(1)),
   throughput: {
-    rounds: ROUNDS,
+    rounds: roundsPerProcess * PROCESSES,
+    processesPerScenario: PROCESSES,
     spansPerRound: SPANS_PER_ROUND,
     stampedAttributes: 6,
     exporter: 'BatchSpanProcessor (defaults) with a discarding exporter, both sides; no span dropped',
-    isolation: 'each scenario in a process of its own with only its two set-ups',
+    isolation: `each scenario in ${PROCESSES} processes of its own (rounds pooled) with only its two set-ups`,
     measure: 'CPU time of the process (user + system, GC threads included) per round; wall time also reported',
     order: `ABBA (baseline first in even rounds), ${WARM_UP_ROUNDS} warm-up rounds discarded, batch queues flushed and a full GC before every timed run`,
     statistic: 'median of the per-round CPU-time ratios, with a distribution-free 95% confidence interval of the median (binomial order statistics)',
