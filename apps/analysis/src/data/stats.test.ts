@@ -331,3 +331,51 @@ describe('the materialised working set gives what the plain views give', () => {
     expect(result.assignmentMismatches).toBe(expected!.mismatches);
   });
 });
+
+describe('quantile metrics per segment: a small arm sends only its own comparison to the bootstrap', () => {
+  // A segment where the treatment is rare (weights 0.9 / 0.1 inside it): that segment's arms get
+  // per-unit event values; the large segment keeps the asymptotic statistics alone.
+  const segmented = ExperimentDefinition.parse({ ...definition, key: 'segmented', segments: ['tier'] });
+  let segmentDir: string;
+  let segmentData: SyntheticResult;
+  let segmentDs: Dataset;
+  beforeAll(async () => {
+    segmentDir = mkdtempSync(join(tmpdir(), 'abtel-stats-segments-'));
+    segmentData = await writeSyntheticDataset(segmentDir, {
+      conversations: 700,
+      seed: 21,
+      experimentKey: 'segmented',
+      variations: segmented.variations.map((v) => ({ key: v.key, weight: v.weight })),
+      callsPerConversation: 3,
+      outcomes: [{ name: 'resolved', kind: 'binary', rate: { control: 0.3, treatment: 0.3 } }],
+      segments: [{ name: 'tier', values: [{ value: 'big', share: 0.8 }, { value: 'small', share: 0.2, weights: { control: 0.9, treatment: 0.1 } }] }],
+    });
+    segmentDs = await openDataset({ inputs: [segmentDir] });
+  });
+  afterAll(async () => {
+    await segmentDs?.close();
+    rmSync(segmentDir, { recursive: true, force: true });
+  });
+
+  test('big: asymptotic statistics, no values; small: values for both arms, statistics where the arm is large enough', async () => {
+    const metric: MetricDefinition = { name: 'p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease' };
+    const arms = await armMetricStats(segmentDs, segmented, metric, { segment: 'tier' });
+    const exposed = segmentData.units!.filter((u) => u.exposed && u.calls.length > 0);
+    for (const arm of arms) {
+      const perUnit = exposed.filter((u) => u.variation === arm.variation && u.segments.tier === arm.segment).map((u) => u.calls.map((c) => c.durationMs));
+      const expected = independentQuantileArm(perUnit, 0.95);
+      if (arm.segment === 'big') {
+        expect(perUnit.length).toBeGreaterThanOrEqual(50);
+        expect(arm.samples).toBeUndefined();
+        for (const key of ['n', 'events', 'sumI', 'sumISquares', 'sumNSquares', 'sumIN'] as const) expect(arm.quantileArm![key]).toBe(expected[key]);
+        for (const key of ['lower', 'upper'] as const) expect(arm.quantileArm![key]).toBeCloseTo(expected[key], 6);
+      } else {
+        expect(arm.samples!.flat().length).toBe(expected.events);
+        if (perUnit.length >= 50) expect(arm.quantileArm!.sumI).toBe(expected.sumI);
+        else expect(arm.quantileArm).toBeUndefined();
+      }
+    }
+    const small = arms.filter((arm) => arm.segment === 'small');
+    expect(small.map((arm) => arm.quantileArm === undefined)).toEqual([false, true]);
+  });
+});
