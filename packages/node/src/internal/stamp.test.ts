@@ -149,6 +149,22 @@ describe('later spans of one stamp (the fast path) write exactly what span.setAt
     expect(ended.attributes).toEqual({});
   });
 
+  it('on the fast path, also counts exactly when attributes were written around setAttribute (count 0, object not empty)', () => {
+    const tracer = new BasicTracerProvider().getTracer('test');
+    const stamp = new SpanStamp(STAMP);
+    // The first span establishes the limits; the next ones take the fast path.
+    stampSpan(tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span, stamp);
+    for (const written of [{ 'abtel.experiment.key': 'x' }, { 'own.direct': 1 }, { 'abtel.assignment.id': 'u', 'gen_ai.conversation.id': 'c' }]) {
+      const viaStamp = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+      const viaSdk = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+      Object.assign(viaStamp.attributes, written);
+      Object.assign(viaSdk.attributes, written);
+      stampSpan(viaStamp, stamp);
+      viaSdk.setAttributes(STAMP);
+      expect(observable(viaStamp), JSON.stringify(written)).toEqual(observable(viaSdk));
+    }
+  });
+
   it('does not reuse limits checked under another tracer provider', () => {
     const stamp = new SpanStamp(STAMP);
     const roomy = sdkSpan(undefined);
