@@ -19,20 +19,13 @@ export class SpanStamp {
   // the per-conversation objects are rarely still in the CPU cache, so every extra object read is
   // a cache miss on the span's path (measured: 1,000 conversations in turn cost about 10 % of a
   // bare span more than a single one, with the attributes in a separate object). So everything a
-  // span start reads sits in the first 96 bytes of the object: no private methods (they would add
-  // a brand field in front), the attribute count read from the shared layout.
+  // span start reads sits in the first 88 bytes of the object (header, two fields, six values):
+  // no private methods (they would add a brand field in front), the attribute count read from the
+  // shared layout, the pending-exposure flag (read at gen_ai spans only) in the subclass.
   // The value-length limit a direct write of the current values needs (their longest string);
   // BLOCKED while they are stale or invalid, so that `writeFast` declines before reading them.
   #needsLength = BLOCKED;
   #layout: Layout = EMPTY_LAYOUT;
-  /**
-   * For `ConversationState`: whether an exposure is still due, kept current whenever the
-   * assignments or the exposures change (so the span start reads a field and never computes).
-   * Declared here, among the fields a span start reads anyway, because the span processor reads
-   * it at every span start and a subclass field would sit on a further cache line.
-   * @internal
-   */
-  protected pendingExposure = false;
   // The values, in the order of the layout's names; public only for the compiled writers, which
   // read them by name (two arguments per call keep the inlined call sites small).
   /** @internal */ v0: unknown = undefined;
