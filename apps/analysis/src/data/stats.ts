@@ -802,19 +802,20 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
  */
 async function assignmentAudit(ds: Dataset, def: ExperimentDefinition, units: string): Promise<{ checked: number; mismatches: number }> {
   const salt = def.salt ?? def.key;
-  const result = await ds.connection.run(
-    `SELECT unit_id, variation FROM ${units} WHERE experiment_version IS NULL OR experiment_version = ${Number(def.version)}`,
+  // Two JSON arrays in one row: decoding 200 k strings one by one from DuckDB's vectors cost
+  // ≈ 0.4 µs each, more than the hash; JSON.parse reads them in one native pass.
+  const [row] = await ds.query<{ ids: string | null; variations: string | null }>(
+    `SELECT CAST(to_json(list(unit_id ORDER BY unit_index)) AS VARCHAR) AS ids,
+            CAST(to_json(list(variation ORDER BY unit_index)) AS VARCHAR) AS variations
+     FROM ${units} WHERE experiment_version IS NULL OR experiment_version = ${Number(def.version)}`,
   );
-  let checked = 0;
+  const unitIds = JSON.parse(row?.ids ?? '[]') as string[];
+  const variations = JSON.parse(row?.variations ?? '[]') as (string | null)[];
   let mismatches = 0;
-  eachChunk(result, ([unitIds, variations], rows) => {
-    for (let row = 0; row < rows; row++) {
-      checked += 1;
-      const planned = variationForBucket(def, bucketOf(salt, unitIds!.getItem(row) as string));
-      if (planned !== variations!.getItem(row)) mismatches += 1;
-    }
-  });
-  return { checked, mismatches };
+  for (let index = 0; index < unitIds.length; index++) {
+    if (variationForBucket(def, bucketOf(salt, unitIds[index]!)) !== variations[index]) mismatches += 1;
+  }
+  return { checked: unitIds.length, mismatches };
 }
 
 /**
