@@ -25,6 +25,19 @@ describe('ResponseSpans', () => {
     expect(responses.get('chatcmpl-2')).toBeUndefined();
   });
 
+  it('reads spans that ended in start order as new ones are noted, so the queue stays short', () => {
+    const responses = new ResponseSpans(1000, 64);
+    const spans = [];
+    for (let i = 0; i < 500; i++) {
+      const span = chat(`seq-${i}`);
+      responses.noteStarted(span);
+      expect(responses.notedCount).toBeLessThanOrEqual(2);
+      span.end();
+      spans.push(span);
+    }
+    for (const i of [0, 250, 499]) expect(responses.get(`seq-${i}`)).toEqual(spans[i]!.spanContext());
+  });
+
   it('reads ended spans when the noted list is full, keeping running ones', () => {
     const responses = new ResponseSpans(100, 8);
     const running = chat('running');
