@@ -52,8 +52,6 @@ export class ConversationState extends SpanStamp {
   /** Experiments whose exposure this state already emitted (cheap check before the global dedupe). */
   readonly #exposed = new Set<string>();
   #assignments: ActiveAssignment[] = [];
-  /** Whether an exposure is still due; kept current where assignments or exposures change. */
-  #pendingExposure = false;
 
   constructor(info: Partial<ConversationInfo>, inherited: readonly ActiveAssignment[] = []) {
     super();
@@ -74,11 +72,11 @@ export class ConversationState extends SpanStamp {
   /** True while some exposed assignment has not emitted its exposure from this state yet. */
   get hasPendingExposure(): boolean {
     // Read at every gen_ai span start: a plain field, recomputed only where it can change.
-    return this.#pendingExposure;
+    return this.pendingExposure;
   }
 
   #updatePendingExposure(): void {
-    this.#pendingExposure = this.#assignments.some((assignment) => assignment.exposed && !this.#exposed.has(assignment.experiment));
+    this.pendingExposure = this.#assignments.some((assignment) => assignment.exposed && !this.#exposed.has(assignment.experiment));
   }
 
   /** Whether this state already emitted (or skipped as a duplicate) the exposure of `experimentKey`. */
