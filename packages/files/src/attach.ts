@@ -130,12 +130,12 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
       : '';
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_spans_all AS
     SELECT ${list(spanColumns)} FROM abtel_raw_spans ${fromParquet(spanFiles, 'span', list(spanColumns))}`);
-  // Compacted events are few next to spans, and every analysis query reads them (exposures,
-  // outcomes, evaluations): one temporary table instead of a Parquet scan per query.
-  const parquetEvents = `SELECT ${list(eventColumns)} FROM abtel_raw_events WHERE false ${fromParquet(eventFiles, 'event', list(eventColumns))}`;
-  await connection.run(`CREATE OR REPLACE TEMP TABLE abtel_parquet_events AS ${parquetEvents}`);
+  // Compacted events stay in their Parquet: each query reads only the columns it needs. A copy in a
+  // temporary table (all 29 columns, the attributes' JSON text among them) cost more than the few
+  // reads an analysis makes since it builds its working set once: full analyze() over 1 M spans
+  // ≈ 0.1 s and 35 MB less, over 10 M spans 7.1 instead of 9.0 s.
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_events_all AS
-    SELECT ${list(eventColumns)} FROM abtel_raw_events UNION ALL BY NAME SELECT ${list(eventColumns)} FROM abtel_parquet_events`);
+    SELECT ${list(eventColumns)} FROM abtel_raw_events ${fromParquet(eventFiles, 'event', list(eventColumns))}`);
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_bad_lines AS
     SELECT DISTINCT source_file, source_line, line_status FROM (
       SELECT source_file, source_line, line_status FROM abtel_raw_bad_lines
