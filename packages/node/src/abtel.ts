@@ -13,7 +13,6 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { LoggerProvider } from '@opentelemetry/api-logs';
-import type { Span as SdkSpan } from '@opentelemetry/sdk-trace-base';
 import {
   AbtelError,
   ATTR_ABTEL_EVALUATION_JUDGE_MODEL,
@@ -48,8 +47,7 @@ import {
   type RouteResult,
   type UnitContext,
 } from '@abtel/core';
-import { BoundedSet } from './internal/bounded.js';
-import { ResponseSpans } from './internal/response-spans.js';
+import { BoundedMap, BoundedSet } from './internal/bounded.js';
 import { AbtelLogRecordProcessor } from './log-processor.js';
 import { AbtelSpanProcessor, type AbtelSpanProcessorOptions } from './span-processor.js';
 import { stateOf, withState } from './internal/context.js';
@@ -183,7 +181,7 @@ export class Abtel {
   #router: StickyRouter;
   #events: EventRecorder;
   #exposureDedupe: BoundedSet<string>;
-  #responseSpans: ResponseSpans;
+  #responseSpans: BoundedMap<string, SpanContext>;
 
   constructor(options: AbtelOptions = {}) {
     this.#experiments = toExperimentSet(options.experiments);
@@ -194,7 +192,7 @@ export class Abtel {
       tracerProvider: options.tracerProvider,
     });
     this.#exposureDedupe = new BoundedSet(options.exposureDedupeSize ?? DEFAULT_EXPOSURE_DEDUPE_SIZE);
-    this.#responseSpans = new ResponseSpans(options.responseIdCacheSize ?? DEFAULT_RESPONSE_ID_CACHE_SIZE);
+    this.#responseSpans = new BoundedMap(options.responseIdCacheSize ?? DEFAULT_RESPONSE_ID_CACHE_SIZE);
   }
 
   /** Replaces the experiments, store or event mode (used by the `register` entry at start-up). */
@@ -362,16 +360,6 @@ export class Abtel {
   /** Emits the pending exposures of `state` (the span processor calls this at the first gen_ai span). */
   exposePending(state: ConversationState, context: Context): void {
     for (const assignment of state.assignments) this.#expose(state, assignment, context);
-  }
-
-  /**
-   * What the span processor does when a gen_ai span starts: notes it (its response id is read
-   * after it ends, for `recordEvaluation({ responseId })`) and, inside a conversation whose
-   * exposure is still due, emits the exposure as a child of that span.
-   */
-  genAiSpanStarted(span: SdkSpan, state: ConversationState | undefined, parentContext: Context): void {
-    this.#responseSpans.noteStarted(span);
-    if (state?.hasPendingExposure === true) this.exposePending(state, trace.setSpan(parentContext, span));
   }
 
   #expose(state: ConversationState, assignment: ActiveAssignment, context: Context): void {

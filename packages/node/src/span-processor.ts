@@ -1,6 +1,6 @@
-import type { Context } from '@opentelemetry/api';
+import { trace, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ATTR_GEN_AI_OPERATION_NAME } from '@abtel/core';
+import { ATTR_GEN_AI_OPERATION_NAME, ATTR_GEN_AI_RESPONSE_ID } from '@abtel/core';
 import type { Abtel } from './abtel.js';
 import { spanStateOf } from './internal/context.js';
 import { reportError } from './internal/safe.js';
@@ -40,9 +40,8 @@ export interface AbtelSpanProcessorOptions {
 
 /**
  * Stamps every span started inside a conversation context with the conversation and its
- * assignments, emits pending exposures at the first gen_ai span, and notes gen_ai spans (those
- * recognised at start: `gen_ai.operation.name` set, or a conventional `{operation} {model}` name)
- * so that `recordEvaluation` finds the span of a `gen_ai.response.id` (bounded). Never throws; errors of
+ * assignments, emits pending exposures at the first gen_ai span, and remembers which span
+ * produced each `gen_ai.response.id` (bounded) for `recordEvaluation`. Never throws; errors of
  * the `next` processor propagate exactly as they would from the provider's own list.
  * @example
  * // Alone, in front of the exporting processor:
@@ -63,25 +62,29 @@ export class AbtelSpanProcessor implements SpanProcessor {
     if (next?.onEnding !== undefined) this.onEnding = (span) => next.onEnding?.(span);
   }
 
-  // Kept small on purpose: V8 inlines it into the SDK's span constructor, whose inlining budget
-  // the SDK's own helpers need (what does not fit there is called, and allocates more).
   onStart(span: Span, parentContext: Context): void {
     try {
       const state = spanStateOf(parentContext);
-      if (state !== undefined) stampSpan(span, state);
-      // Gen_ai spans (few) are noted for their response ids and may carry a pending exposure.
-      if (isGenAiSpan(span)) this.#abtel.genAiSpanStarted(span, state, parentContext);
+      if (state !== undefined) {
+        stampSpan(span, state);
+        // The flag first: once the exposure is out (the usual case), no span needs the gen_ai check.
+        if (state.hasPendingExposure && isGenAiSpan(span)) {
+          this.#abtel.exposePending(state, trace.setSpan(parentContext, span));
+        }
+      }
     } catch (error) {
       reportError('stamping a span', error);
     }
     this.#next?.onStart(span, parentContext);
   }
 
-  /**
-   * Only forwards: response ids are read from the gen_ai spans noted at start, after they ended,
-   * so ending a span costs nothing here (see ResponseSpans).
-   */
   onEnd(span: ReadableSpan): void {
+    try {
+      const responseId = span.attributes[ATTR_GEN_AI_RESPONSE_ID];
+      if (typeof responseId === 'string') this.#abtel.rememberResponse(responseId, span.spanContext());
+    } catch (error) {
+      reportError('remembering a response id', error);
+    }
     this.#next?.onEnd(span);
   }
 

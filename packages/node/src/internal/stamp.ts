@@ -19,9 +19,9 @@ export class SpanStamp {
   // the per-conversation objects are rarely still in the CPU cache, so every extra object read is
   // a cache miss on the span's path (measured: 1,000 conversations in turn cost about 10 % of a
   // bare span more than a single one, with the attributes in a separate object). So everything a
-  // span start reads sits in the first 88 bytes of the object (header, two fields, six values),
-  // 96 with the pending-exposure flag read at gen_ai spans: no private methods (they would add a
-  // brand field in front), the attribute count read from the shared layout.
+  // span start reads sits in the first 96 bytes of the object (header, two fields, six values,
+  // the pending-exposure flag): no private methods (they would add a brand field in front), the
+  // attribute count read from the shared layout.
   // The value-length limit a direct write of the current values needs (their longest string);
   // BLOCKED while they are stale or invalid, so that `writeFast` declines before reading them.
   #needsLength = BLOCKED;
@@ -36,8 +36,8 @@ export class SpanStamp {
   /** @internal */ v5: unknown = undefined;
   /**
    * For `ConversationState`: whether an exposure is still due, kept current where the assignments
-   * or the exposures change. Read at every gen_ai span start, so it follows the values (a field of
-   * the subclass would sit on a further cache line).
+   * or the exposures change. The span processor reads it at every span start (before the gen_ai
+   * check), so it follows the values (a field of the subclass would sit on a further cache line).
    * @internal
    */
   protected pendingExposure = false;

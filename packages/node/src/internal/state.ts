@@ -71,7 +71,7 @@ export class ConversationState extends SpanStamp {
 
   /** True while some exposed assignment has not emitted its exposure from this state yet. */
   get hasPendingExposure(): boolean {
-    // Read at every gen_ai span start: a plain field, recomputed only where it can change.
+    // Read at every span start: a plain field, recomputed only where it can change.
     return this.pendingExposure;
   }
 
