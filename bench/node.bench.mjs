@@ -21,7 +21,7 @@
 // in that application, not every set-up of this file (which made the first scenario measured
 // differ from the same scenario measured later).
 //
-// Usage: node --expose-gc node.bench.mjs [--rounds 42] [--processes 3] [--spans 200000] [--full]
+// Usage: node --expose-gc node.bench.mjs [--rounds 44] [--processes 4] [--spans 200000] [--full]
 //   default memory run: 3,000,000 spans across 300,000 conversations;
 //   --full: 10,000,000 spans across 1,000,000 conversations (about 1-2 minutes on 2 cores).
 // Writes results/node.json.
@@ -42,15 +42,17 @@ const { values } = parseArgs({
   options: {
     // Rounds of 100,000 spans spread twice as wide as rounds of 200,000 on a loaded machine
     // (interquartile range of the per-round ratios 0.92-1.32 against 1.01-1.14).
-    // 42 rounds in all: the 95 % interval of the median spans the 15th to the 28th of the sorted ratios.
-    rounds: { type: 'string', default: '42' },
+    // 44 rounds in all: the 95 % interval of the median spans the 16th to the 29th of the sorted ratios.
+    rounds: { type: 'string', default: '44' },
     // Rounds are split over this many processes per scenario and pooled: V8's inlining decisions
     // differ from process to process (by a few percent of a span here), so one process is one draw.
-    processes: { type: 'string', default: '3' },
+    // An even number: half of them create and time the candidate first.
+    processes: { type: 'string', default: '4' },
     spans: { type: 'string', default: '200000' },
     full: { type: 'boolean', default: false },
     // Internal: run one throughput scenario and print its result as JSON.
     scenario: { type: 'string' },
+    'candidate-first': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -299,13 +301,22 @@ async function settle(...setUps) {
 }
 
 /**
- * Paired rounds in ABBA order (baseline first in even rounds, candidate first in odd ones), each
+ * Paired rounds in ABBA order (one side first in even rounds, the other in odd ones), each
  * timed run after `settle`; medians of the per-round ratios (candidate / baseline) with their 95 %
  * confidence interval. Warm-up rounds are run and discarded first.
  */
-async function compare({ label, baseline, candidate, attributes }) {
-  const base = SET_UPS[baseline]();
-  const cand = SET_UPS[candidate]();
+async function compare({ baseline, candidate, attributes }, candidateFirst) {
+  // Which set-up is created first and timed first in even rounds alternates between processes,
+  // so that neither side owns the first-seen hidden classes and inline-cache entries everywhere.
+  let base;
+  let cand;
+  if (candidateFirst) {
+    cand = SET_UPS[candidate]();
+    base = SET_UPS[baseline]();
+  } else {
+    base = SET_UPS[baseline]();
+    cand = SET_UPS[candidate]();
+  }
   // Warm-up (JIT, inline caches, heap sizing) on both sides, discarded; then the check that the
   // candidate really stamps.
   for (let i = 0; i < WARM_UP_ROUNDS; i++) {
@@ -325,7 +336,7 @@ async function compare({ label, baseline, candidate, attributes }) {
   for (let round = 0; round < ROUNDS; round++) {
     let b;
     let a;
-    if (round % 2 === 0) {
+    if ((round % 2 === 0) !== candidateFirst) {
       b = await timed(base);
       a = await timed(cand);
     } else {
@@ -376,7 +387,7 @@ if (values.scenario !== undefined) {
   // One scenario in this process; the parent reads the JSON line.
   const scenario = SCENARIOS[values.scenario];
   if (scenario === undefined) throw new Error(`unknown scenario ${values.scenario} (known: ${Object.keys(SCENARIOS).join(', ')})`);
-  console.log(JSON.stringify(await compare(scenario)));
+  console.log(JSON.stringify(await compare(scenario, values['candidate-first'])));
   await loggerProvider.shutdown();
   process.exit(0);
 }
@@ -397,7 +408,17 @@ for (const name of Object.keys(SCENARIOS)) {
   for (let p = 0; p < PROCESSES; p++) {
     const child = spawnSync(
       process.execPath,
-      ['--expose-gc', fileURLToPath(import.meta.url), '--scenario', name, '--rounds', String(roundsPerProcess), '--spans', String(SPANS_PER_ROUND)],
+      [
+        '--expose-gc',
+        fileURLToPath(import.meta.url),
+        '--scenario',
+        name,
+        '--rounds',
+        String(roundsPerProcess),
+        '--spans',
+        String(SPANS_PER_ROUND),
+        ...(p % 2 === 1 ? ['--candidate-first'] : []),
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     if (child.status !== 0) throw new Error(`scenario ${name} failed (exit ${child.status})`);
@@ -460,7 +481,7 @@ const result = {
     exporter: 'BatchSpanProcessor (defaults) with a discarding exporter, both sides; no span dropped',
     isolation: `each scenario in ${PROCESSES} processes of its own (rounds pooled) with only its two set-ups`,
     measure: 'CPU time of the process (user + system, GC threads included) per round; wall time also reported',
-    order: `ABBA (baseline first in even rounds), ${WARM_UP_ROUNDS} warm-up rounds discarded, batch queues flushed and a full GC before every timed run`,
+    order: `ABBA (in half of the processes the baseline is created first and timed first in even rounds, in the other half the candidate), ${WARM_UP_ROUNDS} warm-up rounds discarded, batch queues flushed and a full GC before every timed run`,
     statistic: 'median of the per-round CPU-time ratios, with a distribution-free 95% confidence interval of the median (binomial order statistics)',
     goal: 'time ratio <= 1.05',
     scenarios: scenarioResults,
