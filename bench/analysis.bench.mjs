@@ -24,7 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DATASET_MARKER, peakMb, runPhase as runPhaseInChild } from './support.mjs';
+import { DATASET_MARKER, duckdbCount, naiveSpanCount, runPhase as runPhaseInChild, timePhase, traceFiles } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -82,10 +82,6 @@ const DEFINITION = {
   },
 };
 
-function traceFiles() {
-  return readdirSync(DATA).filter((n) => /^traces.*\.jsonl$/.test(n)).map((n) => join(DATA, n));
-}
-
 /** The analysis queries a report runs, through the data layer. */
 async function runAnalysis(data, ds) {
   const { ExperimentDefinition } = await import('@abtel/core');
@@ -101,31 +97,12 @@ async function runAnalysis(data, ds) {
   return out;
 }
 
-async function phase(name) {
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const result = { phase: name };
+async function phase(result, started) {
+  const name = result.phase;
   if (name === 'naive') {
-    const { DuckDBInstance } = await import('@duckdb/node-api');
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    const files = `[${traceFiles().map((f) => `'${f}'`).join(', ')}]`;
-    const reader = await connection.runAndReadAll(
-      `SELECT count(*) AS n FROM (SELECT unnest(ss.spans) FROM (SELECT unnest(rs.scopeSpans) AS ss FROM (SELECT unnest(resourceSpans) AS rs FROM read_json(${files}))))`,
-    );
-    result.rows = Number(reader.getRows()[0][0]);
-    connection.closeSync();
-    instance.closeSync();
+    result.rows = await naiveSpanCount(traceFiles(DATA));
   } else if (name === 'count-parquet') {
-    const { DuckDBInstance } = await import('@duckdb/node-api');
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    const reader = await connection.runAndReadAll(
-      `SELECT count(*) AS n FROM read_parquet('${DATA}/.abtel/traces*.parquet') WHERE record_type = 'span'`,
-    );
-    result.rows = Number(reader.getRows()[0][0]);
-    connection.closeSync();
-    instance.closeSync();
+    result.rows = await duckdbCount(`SELECT count(*) AS n FROM read_parquet('${DATA}/.abtel/traces*.parquet') WHERE record_type = 'span'`);
   } else if (name === 'raw' || name === 'compacted') {
     const data = await import('@abtel/analysis/data');
     const ds = await data.openDataset({ inputs: [DATA], memoryLimit: values['memory-limit'] });
@@ -160,12 +137,6 @@ async function phase(name) {
       }
     }
   }
-  result.seconds = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  // CPU time (all DuckDB threads) next to wall time: on a shared machine wall time is stretched unevenly.
-  result.cpuSeconds = (used.user + used.system) / 1e6;
-  result.peakMb = peakMb();
-  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 function runPhase(name) {
@@ -293,5 +264,5 @@ async function main() {
   );
 }
 
-if (values.phase) await phase(values.phase);
+if (values.phase) await timePhase(values.phase, phase);
 else await main();

@@ -11,12 +11,12 @@
 //
 // Usage: node files.bench.mjs [--spans 1000000]
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DATASET_MARKER, peakMb, runPhase as runPhaseInChild } from './support.mjs';
+import { DATASET_MARKER, naiveSpanCount, runPhase as runPhaseInChild, timePhase, traceFiles } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { spans: { type: 'string', default: '1000000' }, phase: { type: 'string' }, data: { type: 'string' } } });
@@ -25,26 +25,12 @@ const SOURCE = join(tmpdir(), `abtel-bench-analysis-${SPANS}`);
 const DATA = values.data ?? join(tmpdir(), `abtel-bench-files-${SPANS}`);
 const MEMORY_LIMIT = '600MB';
 
-function traceFiles(dir) {
-  return readdirSync(dir).filter((n) => /^traces.*\.jsonl$/.test(n)).sort().map((n) => join(dir, n));
-}
-
-async function phase(name) {
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const result = { phase: name };
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+async function phase(result, started) {
+  const name = result.phase;
   if (name === 'naive') {
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    const files = `[${traceFiles(DATA).map((f) => `'${f}'`).join(', ')}]`;
-    const reader = await connection.runAndReadAll(
-      `SELECT count(*) AS n FROM (SELECT unnest(ss.spans) FROM (SELECT unnest(rs.scopeSpans) AS ss FROM (SELECT unnest(resourceSpans) AS rs FROM read_json(${files}))))`,
-    );
-    result.rows = Number(reader.getRows()[0][0]);
-    connection.closeSync();
-    instance.closeSync();
+    result.rows = await naiveSpanCount(traceFiles(DATA));
   } else if (name === 'read') {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
     const { attachOtlp, queryRows } = await import('@abtel/files');
     // Like the analysis: a database file in a scratch directory (spill space), 600 MB limit.
     const scratch = mkdtempSync(join(tmpdir(), 'abtel-bench-files-db-'));
@@ -75,12 +61,6 @@ async function phase(name) {
     result.rows = compacted.rows;
     result.failed = compacted.failed;
   }
-  result.seconds = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  // CPU time of every thread (DuckDB's and the parsing workers'): on a shared machine wall time is stretched unevenly.
-  result.cpuSeconds = (used.user + used.system) / 1e6;
-  result.peakMb = peakMb();
-  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 function runPhase(name) {
@@ -133,5 +113,5 @@ async function main() {
   }
 }
 
-if (values.phase) await phase(values.phase);
+if (values.phase) await timePhase(values.phase, phase);
 else await main();
