@@ -14,7 +14,7 @@ import {
   type QuantileArm,
 } from '@abtel/stats';
 import type { Dataset } from './dataset.js';
-import { prepareExperiment, spanValueSql, type PreparedExperiment } from './prepare.js';
+import { prepareExperiment, spanValueSql } from './prepare.js';
 
 /** Per-arm sufficient statistics of one metric (see the contract in the README). */
 export interface ArmMetricStats {
@@ -101,16 +101,6 @@ function viewSources(def: ExperimentDefinition): MetricSources {
   return {
     units,
     evaluations: `(SELECT x.unit_index, v.* FROM evaluations v JOIN ${units} x ON x.unit_id = v.unit_id WHERE v.experiment_key = ${key})`,
-  };
-}
-
-function preparedSources(working: PreparedExperiment): MetricSources {
-  return {
-    units: working.units,
-    evaluations: working.evaluations,
-    calls: working.calls,
-    callColumns: working.callColumns,
-    unitCalls: working.unitCalls,
   };
 }
 
@@ -391,8 +381,8 @@ function toArmStats(row: StatsRow, metric: MetricDefinition, quantileGroups = tr
 
 /** Runs a metric's statistics over the experiment's working set: one row per (window, segment, variation). */
 async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions): Promise<StatsRow[]> {
-  const working = await prepareExperiment(ds, def);
-  const sources = preparedSources(working);
+  // A prepared experiment is itself a MetricSources (its tables under the same names).
+  const sources = await prepareExperiment(ds, def);
   const { ctes, eventJoin } = perUnitCtes(def, metric, options, sources, false);
   if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric, false));
   // Quantiles: the per-unit rows once into a table (numbered r in the order of the result: window,
@@ -400,7 +390,7 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   // the value a below every outer level (see `outerWindow`) in the same quantile pass; then the
   // asymptotic interval's sufficient statistics from one pass over the events at or above a (see
   // `quantileArms`). Event values reach JavaScript only for the groups that need the bootstrap.
-  const table = `abtel_quantile_${working.units}`;
+  const table = `abtel_quantile_${sources.units}`;
   const order = 'window_start NULLS FIRST, segment NULLS FIRST, variation';
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${ctes}
     SELECT *, CAST(row_number() OVER (ORDER BY ${order}, unit_index) AS INTEGER) AS r,
