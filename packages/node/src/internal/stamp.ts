@@ -23,7 +23,8 @@ export class SpanStamp {
   // the pending-exposure flag): no private methods (they would add a brand field in front), the
   // attribute count read from the shared layout.
   // The value-length limit a direct write of the current values needs (their longest string);
-  // BLOCKED while they are stale or invalid, so that `writeFast` declines before reading them.
+  // BLOCKED before the first `restamp` and while they are invalid, so that `writeFast` declines
+  // before reading them.
   #needsLength = BLOCKED;
   #layout: Layout = EMPTY_LAYOUT;
   // The values, in the order of the layout's names; public only for the compiled writers, which
@@ -44,42 +45,26 @@ export class SpanStamp {
   /** @internal */ v6: unknown = undefined;
   /** @internal */ v7: unknown = undefined;
   /** @internal */ rest: readonly unknown[] = NO_VALUES;
-  #stale = true;
   #longest = 0;
   #writable = true;
   #attributes: Readonly<Attributes> = NO_ATTRIBUTES;
-  readonly #source: Attributes | undefined;
 
-  /** `attributes`: what to stamp; omitted by subclasses, which compute it in `stampAttributes` and call `restamp`. */
+  /** `attributes`: what to stamp; omitted by subclasses, which call `restamp` once their state is set. */
   constructor(attributes?: Attributes) {
-    this.#source = attributes;
-    if (attributes !== undefined) this.refreshStamp();
-  }
-
-  /** What to stamp. Subclasses compute it from their own state; asked again after `invalidate`. */
-  protected stampAttributes(): Attributes {
-    return this.#source ?? {};
+    if (attributes !== undefined) this.restamp(attributes);
   }
 
   /**
-   * Recomputes the values through `stampAttributes`, now: when a conversation starts or an
-   * assignment joins it, not at its next span, so that the span path never takes the slow
-   * recomputation (V8 would otherwise inline it into the SDK's span constructor, having seen it
-   * run at the first span of every conversation).
+   * Replaces the values. Called where they change (a conversation starts, an assignment joins
+   * it), never from the span path: V8 would inline the computation into the SDK's span
+   * constructor, having seen it run at the first span of every conversation.
    */
-  protected restamp(): void {
-    this.#stale = true;
-    this.#needsLength = BLOCKED;
-    this.refreshStamp();
-  }
-
-  private refreshStamp(): void {
-    if (!this.#stale) return;
+  protected restamp(attributes: Attributes): void {
     const keys: string[] = [];
     const values: unknown[] = [];
     let valid = true;
     let longest = 0;
-    for (const [key, value] of Object.entries(this.stampAttributes())) {
+    for (const [key, value] of Object.entries(attributes)) {
       // setAttribute ignores null and undefined values without a word.
       if (value === null || value === undefined) continue;
       // An invalid name or value stays in, so the SDK's setAttribute path rejects it with its warning.
@@ -107,30 +92,25 @@ export class SpanStamp {
     const frozen: Attributes = {};
     for (let i = 0; i < keys.length; i++) frozen[keys[i]!] = values[i] as AttributeValue;
     this.#attributes = Object.freeze(frozen);
-    this.#stale = false;
   }
 
   /** The attributes (frozen; arrays frozen too). What `span.setAttributes` receives on the slow path. */
   spanAttributes(): Readonly<Attributes> {
-    this.refreshStamp();
     return this.#attributes;
   }
 
   /** Attribute names, in insertion order (shared by every stamp with the same names). */
   get keys(): readonly string[] {
-    this.refreshStamp();
     return this.#layout.keys;
   }
 
   /** Number of attributes. */
   get size(): number {
-    this.refreshStamp();
     return this.#layout.size;
   }
 
   /** Length of the longest string (alone or in an array): the direct write needs a value-length limit at least this long. */
   get longestString(): number {
-    this.refreshStamp();
     return this.#longest;
   }
 
@@ -139,7 +119,6 @@ export class SpanStamp {
    * attribute value), so writing them directly stores exactly what `setAttribute` would store.
    */
   get writableDirectly(): boolean {
-    this.refreshStamp();
     return this.#writable;
   }
 
@@ -166,13 +145,11 @@ export class SpanStamp {
    * attribute object): in place, so a stamped span allocates no attribute object of its own.
    */
   writeInto(target: Record<string, unknown>): void {
-    this.refreshStamp();
     this.#layout.write(target, this);
   }
 
   /** Writes the attributes into `target`, overwriting same-named ones; returns how many were new there. */
   assignTo(target: Record<string, unknown>): number {
-    this.refreshStamp();
     return this.#layout.assign(target, this, hasOwn);
   }
 }

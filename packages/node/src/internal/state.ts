@@ -61,7 +61,7 @@ export class ConversationState extends SpanStamp {
     this.workflowId = info.workflowId;
     this.attributes = info.attributes ?? {};
     this.#assignments = [...inherited];
-    this.restamp();
+    this.restamp(buildSpanAttributes(this));
     this.#updatePendingExposure();
   }
 
@@ -98,16 +98,12 @@ export class ConversationState extends SpanStamp {
   join(assignment: ActiveAssignment): void {
     const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
     this.#assignments = [...others, assignment];
-    this.restamp();
+    this.restamp(buildSpanAttributes(this));
     this.#updatePendingExposure();
-  }
-
-  /** The conversation and its assignments as span attributes (the stamp, rebuilt after each change). */
-  protected override stampAttributes(): Attributes {
-    return buildSpanAttributes(this);
   }
 }
 
+/** The conversation and its assignments as span attributes (the stamp, rebuilt after each change). */
 function buildSpanAttributes(state: ConversationState): Attributes {
   const attributes: Attributes = {};
   if (state.conversationId !== undefined) attributes[ATTR_GEN_AI_CONVERSATION_ID] = state.conversationId;
