@@ -274,8 +274,10 @@ capped AS (SELECT * REPLACE (${capPercentile} AS y) FROM valued)`;
  * per-unit value lists, or from the events `ev` joined to `capped` as u by `eventJoin`, grouped by
  * capped's group number g: integer keys, not text, for a million events); ordered.
  */
-function aggregateSql(metric: MetricDefinition, withSamples: boolean, eventJoin?: string, extraLevels: readonly number[] = []): string {
+function aggregateSql(metric: MetricDefinition, eventJoin?: string, extraLevels: readonly number[] = []): string {
   const byGroupNumber = metric.kind === 'quantile' && eventJoin !== undefined;
+  // Without the events to join, a quantile reads the per-unit value lists: those are its samples too.
+  const withSamples = metric.kind === 'quantile' && !byGroupNumber;
   // By group number, one quantile_cont reads the estimate (first) and any extra levels in the same
   // pass, and the events are counted (a check on the per-unit counts).
   const levels = [metric.quantile ?? 0.5, ...extraLevels].map(doubleLiteral).join(', ');
@@ -292,7 +294,7 @@ agg AS (
          coalesce(sum(x_value) FILTER (WHERE included), 0) AS covariate_sum,
          coalesce(sum(x_value * x_value) FILTER (WHERE included), 0) AS covariate_sum_squares,
          coalesce(sum(x_value * y) FILTER (WHERE included), 0) AS covariate_cross_sum,
-         ${metric.kind === 'quantile' && withSamples ? 'list(vals ORDER BY unit_index) FILTER (WHERE included AND len(vals) > 0)' : 'CAST(NULL AS DOUBLE[][])'} AS samples
+         ${withSamples ? 'list(vals ORDER BY unit_index) FILTER (WHERE included AND len(vals) > 0)' : 'CAST(NULL AS DOUBLE[][])'} AS samples
   FROM capped
   GROUP BY ALL
 ),
@@ -330,7 +332,7 @@ ORDER BY agg.window_start NULLS FIRST, agg.segment NULLS FIRST, agg.variation`;
  * const sql = metricStatsSql(definition, { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' });
  */
 export function metricStatsSql(def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions = {}): string {
-  return perUnitCtes(def, metric, options, viewSources(def), true).ctes + aggregateSql(metric, true);
+  return perUnitCtes(def, metric, options, viewSources(def), true).ctes + aggregateSql(metric);
 }
 
 interface StatsRow {
@@ -358,7 +360,7 @@ interface StatsRow {
   quantile_arm?: QuantileArm;
 }
 
-function toArmStats(row: StatsRow, metric: MetricDefinition, quantileGroups = true): ArmMetricStats {
+function toArmStats(row: StatsRow, metric: MetricDefinition): ArmMetricStats {
   const stats: ArmMetricStats = { variation: row.variation, units: row.units, n: row.n, sum: row.sum, sumSquares: row.sum_squares };
   if (row.segment !== null) stats.segment = row.segment;
   if (metric.kind === 'ratio') {
@@ -371,7 +373,7 @@ function toArmStats(row: StatsRow, metric: MetricDefinition, quantileGroups = tr
     stats.covariateSumSquares = row.covariate_sum_squares;
     stats.covariateCrossSum = row.covariate_cross_sum;
   }
-  if (metric.kind === 'quantile' && quantileGroups) {
+  if (metric.kind === 'quantile') {
     if (row.samples) stats.samples = row.samples;
     if (row.quantile !== null) stats.quantile = row.quantile;
     if (row.quantile_arm) stats.quantileArm = row.quantile_arm;
@@ -384,7 +386,7 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   // A prepared experiment is itself a MetricSources (its tables under the same names).
   const sources = await prepareExperiment(ds, def);
   const { ctes, eventJoin } = perUnitCtes(def, metric, options, sources, false);
-  if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric, false));
+  if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric));
   // Quantiles: the per-unit rows once into a table (numbered r in the order of the result: window,
   // segment, variation, unit id; g numbers the groups); sums and the point estimate from it, with
   // the value a below every outer level (see `outerWindow`) in the same quantile pass; then the
@@ -402,7 +404,7 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
     const asymptotic = options.quantileInterval !== false && metric.interval !== 'bootstrap';
     const window = asymptotic ? await outerWindow(ds, table, level) : undefined;
     const extraLevels = window ? [window.lowerLevel] : [];
-    const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table}), ${ev}${aggregateSql(metric, false, eventJoin, extraLevels)}`);
+    const rows = await ds.query<StatsRow>(`WITH capped AS (FROM ${table}), ${ev}${aggregateSql(metric, eventJoin, extraLevels)}`);
     if (options.quantileInterval === false) return rows;
     // The included units' event values (e) with their per-unit row (u); `join` adds a join.
     const events = (join = ''): string => `ev e JOIN ${table} u ON ${eventJoin} ${join} WHERE u.included AND e.v IS NOT NULL`;
