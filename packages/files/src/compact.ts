@@ -6,7 +6,7 @@ import { DuckDBInstance } from './duckdb.js';
 import { AbtelError } from '@abtel/core';
 import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
 import { PARQUET_FORMAT, parquetPathFor, upToDateParquet, writeManifestEntry, type ManifestEntry } from './internal/manifest.js';
-import { otlpMacrosSql, sqlString } from './internal/sql.js';
+import { sqlString } from './internal/sql.js';
 import { compactedRowsSql } from './internal/columns.js';
 import { FlattenPool, defaultThreads, flattenFiles, targetsFor, type FlattenedFile } from './internal/pool.js';
 
@@ -52,7 +52,6 @@ async function withConnection<T>(
   const instance = await DuckDBInstance.create(':memory:', config);
   const connection = await instance.connect();
   try {
-    await connection.run(otlpMacrosSql());
     return await work(connection);
   } finally {
     connection.closeSync();
