@@ -533,7 +533,8 @@ async function quantileArms(
     const wanted = new Map<number, { counts: Omit<QuantileArm, 'value' | 'lower' | 'upper'>; levels: [number, number]; positions: number[] }>();
     for (const row of sums) {
       const counts = { q, n: row.n, events: row.events, sumI: row.sum_i, sumISquares: row.sum_i2, sumNSquares: row.sum_n2, sumIN: row.sum_in };
-      if (row.events !== window.events.get(row.g) || quantileAsymptoticIssue(counts) !== undefined) continue;
+      // (row.events is the sum outerWindow took over the same rows: already checked against the events read.)
+      if (quantileAsymptoticIssue(counts) !== undefined) continue;
       const outer = quantileOuterLevels(counts);
       const base = row.events - (row.from_a ?? 0);
       const positions = [outer.lower, outer.upper].flatMap((level) => {
