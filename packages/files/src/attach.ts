@@ -8,7 +8,7 @@ import { upToDateParquet, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString, sqlStringList } from './internal/sql.js';
 import { queryRows } from './internal/convert.js';
 import { loadSql, type RowFile } from './internal/columns.js';
-import { flattenFiles, type FlattenedFile } from './internal/pool.js';
+import { flattenFiles, rowFileOf, type FlattenedFile } from './internal/pool.js';
 
 /** A line that could not be read, with where it is and why. */
 export interface BadLine {
@@ -212,9 +212,7 @@ export async function loadFlattened(
 ): Promise<void> {
   const longest = flattened.reduce((max, f) => Math.max(max, f.result.longestRow), 0);
   const paths = (kind: 'spans' | 'events' | 'bad'): RowFile[] =>
-    flattened
-      .filter((f) => (kind === 'spans' ? f.result.spans : kind === 'events' ? f.result.events : f.result.badLines + f.result.metricsLines) > 0)
-      .map((f) => ({ path: f.targets[kind], source: f.file.path, escaped: f.result.escapedText }));
+    flattened.map((f) => rowFileOf(f, kind)).filter((file): file is RowFile => file !== undefined);
   // Temporary tables: in a database file a persistent table costs ~4x the CPU (compression and
   // checkpointing of data that lives only as long as the connection).
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${tables.spans} AS ${loadSql('spans', paths('spans'), longest)}`);

@@ -3,12 +3,25 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DataFile } from './discover.js';
 import { flattenFile, type FlattenResult, type FlattenTargets } from './flatten.js';
+import type { RowFile } from './columns.js';
 
 /** One flattened file: its result and where its rows are. */
 export interface FlattenedFile {
   file: DataFile;
   result: FlattenResult;
   targets: FlattenTargets;
+}
+
+/**
+ * The row file of one kind of a flattened file, as loadSql reads it; undefined when the file has
+ * no rows of that kind (bad rows include the metrics lines).
+ * @example
+ * const spans = rowFileOf(flattened, 'spans'); // { path: '…/0.spans', source: 'traces.jsonl', escaped: false }
+ */
+export function rowFileOf(flattened: FlattenedFile, kind: 'spans' | 'events' | 'bad'): RowFile | undefined {
+  const { file, result, targets } = flattened;
+  const rows = kind === 'spans' ? result.spans : kind === 'events' ? result.events : result.badLines + result.metricsLines;
+  return rows > 0 ? { path: targets[kind], source: file.path, escaped: result.escapedText } : undefined;
 }
 
 export interface FlattenFilesOptions {
