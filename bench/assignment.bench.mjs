@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExperimentDefinition, ExperimentSet, MemoryAssignmentStore, StickyRouter, assign, bucketOf } from '@abtel/core';
 import { GrowthBookClient } from '@growthbook/growthbook';
+import { median, progress } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { ids: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' } } });
@@ -73,11 +74,6 @@ const definition = ExperimentDefinition.parse({
 });
 const experiments = new ExperimentSet([definition]);
 
-function median(list) {
-  const sorted = [...list].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 // Wall time is what a service sees; CPU time (user + system of this process) is also recorded
 // because on a shared machine other processes stretch wall time unevenly across phases.
 // `input` (a fresh copy of the ids) is built by the caller, outside the timing.
@@ -99,10 +95,6 @@ async function timeAsync(fn, input) {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const used = process.cpuUsage(cpu);
   return { seconds, cpuSeconds: (used.user + used.system) / 1e6, checksum };
-}
-
-function progress(text) {
-  if (process.stderr.isTTY) process.stderr.write(`\r${text.padEnd(60)}`);
 }
 
 // ---- abtel: cold (not yet stored) and sticky hit -----------------------------------------------

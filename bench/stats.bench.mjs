@@ -18,16 +18,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bayesianBinary, compareQuantileArms, compareQuantiles, groupSequentialBoundaries, quantileArmFromUnits, seededRandom } from '@abtel/stats';
+import { median, progress } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { draws: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' } } });
 const DRAWS = Number(values.draws);
 const ROUNDS = Number(values.rounds);
-
-function median(list) {
-  const sorted = [...list].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function time(fn) {
   const seconds = [];
@@ -43,10 +39,6 @@ function time(fn) {
     cpuSeconds.push((used.user + used.system) / 1e6);
   }
   return { seconds: median(seconds), cpuSeconds: median(cpuSeconds), result };
-}
-
-function progress(text) {
-  if (process.stderr.isTTY) process.stderr.write(`\r${text.padEnd(60)}`);
 }
 
 // The stats package's seeded uniform (mulberry32), shifted half a step into the open interval

@@ -72,3 +72,15 @@ export function naiveSpanCount(files) {
   const list = `[${files.map((f) => `'${f}'`).join(', ')}]`;
   return duckdbCount(`SELECT count(*) AS n FROM (SELECT unnest(ss.spans) FROM (SELECT unnest(rs.scopeSpans) AS ss FROM (SELECT unnest(resourceSpans) AS rs FROM read_json(${list}))))`);
 }
+
+/** The median (the mean of the two middle values of an even count). */
+export function median(list) {
+  const sorted = [...list].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** A progress line on a terminal (stderr), overwritten in place; nothing when stderr is not a TTY. */
+export function progress(text) {
+  if (process.stderr.isTTY) process.stderr.write(`\r${text.padEnd(60)}`);
+}
