@@ -32,12 +32,8 @@ export interface PreparedExperiment {
   readonly evaluations: string;
 }
 
-/**
- * Span values readable from gen_ai_calls (metric `from: { span_value }`), as SQL over its columns.
- * @example
- * SPAN_VALUE_COLUMNS.error; // 'is_error'
- */
-export const SPAN_VALUE_COLUMNS: Readonly<Record<string, string>> = {
+/** Span values readable from gen_ai_calls (metric `from: { span_value }`), as SQL over its columns. */
+const SPAN_VALUE_COLUMNS: Readonly<Record<string, string>> = {
   duration_ms: 'duration_ms',
   error: 'is_error',
   input_tokens: 'input_tokens',
@@ -46,47 +42,34 @@ export const SPAN_VALUE_COLUMNS: Readonly<Record<string, string>> = {
   cost_usd: 'cost_usd',
   calls: '1.0',
 };
-/**
- * Span attributes that gen_ai_calls already has as a column (metric `from: { span_attribute }`).
- * @example
- * ATTRIBUTE_COLUMNS['abtel.usage.cost_usd']; // 'cost_usd'
- */
-export const ATTRIBUTE_COLUMNS: Readonly<Record<string, string>> = {
+/** Span attributes that gen_ai_calls already has as a column (metric `from: { span_attribute }`). */
+const ATTRIBUTE_COLUMNS: Readonly<Record<string, string>> = {
   'abtel.usage.cost_usd': 'cost_usd',
   'gen_ai.usage.input_tokens': 'input_tokens',
   'gen_ai.usage.output_tokens': 'output_tokens',
 };
 
 /**
- * The value of any span attribute of a call, as a number (NULL when absent or not numeric).
- * @example
- * spanAttributeSql('gen_ai.usage.input_tokens'); // 'input_tokens'
- */
-export function spanAttributeSql(attribute: string): string {
-  return ATTRIBUTE_COLUMNS[attribute] ?? `otlp_json_attr_num(attributes, ${sqlString(attribute)})`;
-}
-
-/**
- * The SQL expression over `gen_ai_calls` a span metric reads, or undefined for other sources.
+ * The SQL expression over `gen_ai_calls` a span metric reads, or undefined for other sources. Any
+ * span attribute without its own column is read from `attributes` as a number (NULL when absent or
+ * not numeric).
  * @example
  * spanValueSql({ from: { span_value: 'duration_ms' } }); // 'duration_ms'
  */
 export function spanValueSql(metric: Pick<MetricDefinition, 'from'>): string | undefined {
   const from = metric.from;
   if ('span_value' in from) return SPAN_VALUE_COLUMNS[from.span_value] ?? 'NULL';
-  if ('span_attribute' in from) return spanAttributeSql(from.span_attribute);
+  if ('span_attribute' in from) {
+    return ATTRIBUTE_COLUMNS[from.span_attribute] ?? `otlp_json_attr_num(attributes, ${sqlString(from.span_attribute)})`;
+  }
   return undefined;
 }
 
 const prepared = new WeakMap<Dataset, Map<string, Promise<PreparedExperiment>>>();
 let tableCounter = 0;
 
-/**
- * Experiments whose exposures come from feature flags: make `exposures` see them.
- * @example
- * await registerFlagExposures(ds, definition); // no-op unless definition.exposure.source is 'feature_flag'
- */
-export async function registerFlagExposures(ds: Dataset, def: ExperimentDefinition): Promise<void> {
+/** Experiments whose exposures come from feature flags: make `exposures` see them. */
+async function registerFlagExposures(ds: Dataset, def: ExperimentDefinition): Promise<void> {
   const exposure = (def as { exposure?: { source?: string; flagKey?: string } }).exposure;
   if (exposure?.source !== 'feature_flag') return;
   const flagKey = exposure.flagKey ?? def.key;
