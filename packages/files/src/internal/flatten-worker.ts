@@ -7,14 +7,13 @@ import { flattenFile, type FlattenTargets } from './flatten.js';
 import type { DataFile } from './discover.js';
 
 interface Job {
-  index: number;
   file: Pick<DataFile, 'path' | 'gzip' | 'format'>;
   targets: FlattenTargets;
 }
 
 parentPort?.on('message', (job: Job) => {
   flattenFile(job.file, job.targets).then(
-    (result) => parentPort?.postMessage({ index: job.index, result }),
-    (error: unknown) => parentPort?.postMessage({ index: job.index, error: error instanceof Error ? error.message : String(error) }),
+    (result) => parentPort?.postMessage({ result }),
+    (error: unknown) => parentPort?.postMessage({ error: error instanceof Error ? error.message : String(error) }),
   );
 });

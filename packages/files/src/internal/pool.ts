@@ -131,7 +131,7 @@ export class FlattenPool {
       const job = this.queue.shift()!;
       this.running.set(worker, job);
       const { path, gzip, format } = job.file;
-      worker.postMessage({ index: 0, file: { path, gzip, format }, targets: job.targets });
+      worker.postMessage({ file: { path, gzip, format }, targets: job.targets });
     }
   }
 
