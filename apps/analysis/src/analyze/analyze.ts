@@ -55,8 +55,9 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     const step = stepper(options, 4 + segmentNames.length);
     const wanted = metricNames(definition);
     const byName = new Map(metrics.map((metric) => [metric.name, metric]));
+    const resolved = resolvedMetrics(metrics, wanted);
     // The experiment's units, calls and evaluations once, with every value its metrics read.
-    await data.prepareExperiment(ds, definition, resolvedMetrics(metrics, wanted));
+    await data.prepareExperiment(ds, definition, resolved);
     const population = { ...(await data.population(ds, definition)), excludedUnits: await data.excludedUnits(ds, definition) };
     const health = await data.health(ds, definition);
     step('health');
@@ -93,7 +94,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
 
     inputs = {
       experiment: definition,
-      metrics: resolvedMetrics(metrics, wanted),
+      metrics: resolved,
       generatedAt,
       population,
       health,
