@@ -205,7 +205,7 @@ async function withProgress<T>(connection: DuckDBConnection, phase: string, onPr
 }
 
 /** Loads flattened row files into three tables (created or replaced). */
-export async function loadFlattened(
+async function loadFlattened(
   connection: DuckDBConnection,
   flattened: readonly FlattenedFile[],
   tables: { spans: string; events: string; bad: string },

@@ -15,7 +15,7 @@ export const ESCAPED_PREFIX = '\\J';
 type Column = readonly [name: string, type: string];
 
 /** Span rows as written (nanosecond times and numbers converted by SPAN_SELECT). */
-export const SPAN_COLUMNS: readonly Column[] = [
+const SPAN_COLUMNS: readonly Column[] = [
   ['trace_id', 'VARCHAR'],
   ['span_id', 'VARCHAR'],
   ['parent_span_id', 'VARCHAR'],
@@ -48,7 +48,7 @@ export const SPAN_COLUMNS: readonly Column[] = [
   ['source_line', 'BIGINT'],
 ];
 
-export const EVENT_COLUMNS: readonly Column[] = [
+const EVENT_COLUMNS: readonly Column[] = [
   ['time_ns', 'BIGINT'],
   ['event_name', 'VARCHAR'],
   ['origin', 'VARCHAR'],
@@ -79,7 +79,7 @@ export const EVENT_COLUMNS: readonly Column[] = [
   ['source_line', 'BIGINT'],
 ];
 
-export const BAD_COLUMNS: readonly Column[] = [
+const BAD_COLUMNS: readonly Column[] = [
   ['source_line', 'BIGINT'],
   ['line_status', 'VARCHAR'],
 ];

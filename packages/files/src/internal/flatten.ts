@@ -233,7 +233,7 @@ interface SpanContext {
 const F = FIELD_SEPARATOR;
 
 /** The general path: JSON.parse and a walk, for every line the fast scanner does not take. */
-export class FlatRows {
+class FlatRows {
   readonly spans: ByteRows;
   readonly events: ByteRows;
   readonly bad: ByteRows;

@@ -15,7 +15,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ByteRows } from './bytes.js';
 
 /** Thrown (one preallocated instance, no stack capture per throw) when the general path must read the line. */
-export const FALLBACK = { fallback: true } as const;
+const FALLBACK = { fallback: true } as const;
 
 const enc = (text: string): Buffer => Buffer.from(text, 'latin1');
 
@@ -182,7 +182,6 @@ const K_BYTES_VALUE = enc('bytesValue');
 const NULL_FIELD = enc('\\N');
 const INT64_MAX = enc('9223372036854775807');
 const SEP = 0x1f;
-const NL = 0x0a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
