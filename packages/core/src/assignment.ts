@@ -4,7 +4,7 @@
  * definition and unit give the same answer in every process (and, through `bucketSql`, in DuckDB).
  */
 import type { Condition, ExperimentDefinition, Targeting } from './experiment.js';
-import { FNV_OFFSET_BASIS, HASH_SPACE, fmix32, fnv1aUpdate, hashFromState, saltState } from './internal/hash.js';
+import { FNV_OFFSET_BASIS, HASH_SPACE, fmix32, fnv1aUpdate, saltState } from './internal/hash.js';
 
 /** The unit being assigned (normally a conversation) and the attributes targeting may read. */
 export interface UnitContext {
@@ -137,7 +137,7 @@ export function variationForBucket(def: ExperimentDefinition, bucket: number): s
 export function assign(def: ExperimentDefinition, unit: UnitContext): Assignment {
   const compiled = compile(def);
   const id = unit.id;
-  const bucket = hashFromState(compiled.salt, id) / HASH_SPACE;
+  const bucket = fmix32(fnv1aUpdate(compiled.salt, id)) / HASH_SPACE;
   if (def.state !== 'running') return { experiment: def.key, variation: null, inExperiment: false, bucket, reason: 'not_running' };
   if (def.targeting !== undefined && !matchesTargeting(def.targeting, unit.attributes)) {
     return { experiment: def.key, variation: null, inExperiment: false, bucket, reason: 'not_targeted' };

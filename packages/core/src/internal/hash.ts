@@ -65,8 +65,3 @@ export function fmix32(state: number): number {
 
 /** 2^32, the number of distinct hash values. */
 export const HASH_SPACE = 4294967296;
-
-/** `fmix32(fnv1aUpdate(state, unitId))`: the hash of `unitId` after a cached salt state. */
-export function hashFromState(state: number, unitId: string): number {
-  return fmix32(fnv1aUpdate(state, unitId));
-}
