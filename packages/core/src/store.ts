@@ -199,8 +199,8 @@ class Table {
     }
   }
 
-  /** Stores a unit known to be absent, with fingerprint lanes `a` and `b`; returns its slot. */
-  insert(a: number, b: number, value: StoredAssignment): number {
+  /** Stores a unit known to be absent, with fingerprint lanes `a` and `b`. */
+  insert(a: number, b: number, value: StoredAssignment): void {
     // Linear probing stays short up to a load of 0.75 (a probe compares the tag inside the index);
     // a smaller index stays in cache longer.
     if ((this.live + this.tombstones + 1) * 4 > (this.mask + 1) * 3) this.rehash();
@@ -219,7 +219,6 @@ class Table {
     if (this.index[i] === TOMBSTONE) this.tombstones--;
     this.index[i] = ((a >>> 24) << 24) | (slot + 1);
     this.live++;
-    return slot;
   }
 
   remove(slot: number): void {
