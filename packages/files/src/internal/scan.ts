@@ -13,6 +13,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { ByteRows } from './bytes.js';
+import { NULL_FIELD as NULL_TEXT } from './columns.js';
 
 /** Thrown (one preallocated instance, no stack capture per throw) when the general path must read the line. */
 const FALLBACK = { fallback: true } as const;
@@ -179,7 +180,7 @@ const K_ARRAY_VALUE = enc('arrayValue');
 const K_KVLIST_VALUE = enc('kvlistValue');
 const K_BYTES_VALUE = enc('bytesValue');
 
-const NULL_FIELD = enc('\\N');
+const NULL_FIELD = enc(NULL_TEXT);
 const INT64_MAX = enc('9223372036854775807');
 const SEP = 0x1f;
 const QUOTE = 0x22;
@@ -192,7 +193,7 @@ for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 interface Field {
   start: number;
   end: number;
-  /** -1 absent, 0 present. */
+  /** -1 absent, 0 present, 1 present with JSON escapes (strings only). */
   state: number;
 }
 const field = (): Field => ({ start: 0, end: 0, state: -1 });
@@ -933,7 +934,7 @@ export class OtlpScanner {
             out.bytes(this.b, this.sStart, this.sEnd);
             out.byte(QUOTE);
             out.byte(0x3a);
-            slot = this.sEsc ? -1 : this.slotOf(this.sStart, this.sEnd);
+            slot = this.slotOf(this.sStart, this.sEnd);
             if (slot >= 0 && slots.kind[slot] !== V_NONE) {
               if (strip) throw FALLBACK;
               slot = -1;
