@@ -212,7 +212,10 @@ function bootstrapVariance(events: SortedEvents, q: number, resamples: number, r
  */
 export function quantileArmFromUnits(units: UnitValues, q: number, where = 'arm'): QuantileArm {
   checkLevel(q);
-  const events = sortEvents(where, units);
+  return armFromSorted(sortEvents(where, units), q, where);
+}
+
+function armFromSorted(events: SortedEvents, q: number, where: string): QuantileArm {
   const { values, unitOf, lengths } = events;
   const value = sortedQuantile(values, q);
   const below = new Int32Array(events.units);
@@ -280,23 +283,33 @@ export function compareQuantiles(
     throw new StatsError(`method must be 'auto', 'asymptotic' or 'bootstrap' (got ${String(method)})`);
   }
   // The outer interval needs a level strictly inside (0, 1); the minimum and maximum keep the bootstrap.
+  // Arms sorted for the asymptotic interval are kept for the bootstrap when `auto` falls back to it.
+  let sorted: { c: SortedEvents; t: SortedEvents } | undefined;
   if (method === 'asymptotic' || (method === 'auto' && q > 0 && q < 1)) {
-    const c = quantileArmFromUnits(baseline, q, 'baseline');
-    const t = quantileArmFromUnits(variant, q, 'variant');
-    if (method === 'asymptotic' || (quantileAsymptoticIssue(c) === undefined && quantileAsymptoticIssue(t) === undefined)) {
-      return compareQuantileArms(c, t);
+    const c = sortEvents('baseline', baseline);
+    const armC = armFromSorted(c, q, 'baseline');
+    const t = sortEvents('variant', variant);
+    const armT = armFromSorted(t, q, 'variant');
+    if (method === 'asymptotic' || (quantileAsymptoticIssue(armC) === undefined && quantileAsymptoticIssue(armT) === undefined)) {
+      return compareQuantileArms(armC, armT);
     }
+    sorted = { c, t };
   }
-  return { ...bootstrapComparison(baseline, variant, options), kind: 'quantile', method: 'bootstrap' };
+  return { ...bootstrapComparison(baseline, variant, options, sorted), kind: 'quantile', method: 'bootstrap' };
 }
 
-function bootstrapComparison(baseline: UnitValues, variant: UnitValues, options: { q: number; resamples?: number; seed?: number }): Comparison {
+function bootstrapComparison(
+  baseline: UnitValues,
+  variant: UnitValues,
+  options: { q: number; resamples?: number; seed?: number },
+  sorted?: { c: SortedEvents; t: SortedEvents },
+): Comparison {
   const { q } = options;
   const resamples = options.resamples ?? 1000;
   if (!Number.isInteger(resamples) || resamples < 50) throw new StatsError(`resamples must be an integer ≥ 50 (got ${resamples})`);
   const random = seededRandom(options.seed ?? 20_140_603);
-  const c = sortEvents('baseline', baseline);
-  const t = sortEvents('variant', variant);
+  const c = sorted?.c ?? sortEvents('baseline', baseline);
+  const t = sorted?.t ?? sortEvents('variant', variant);
   const valueC = sortedQuantile(c.values, q);
   const valueT = sortedQuantile(t.values, q);
   const varC = bootstrapVariance(c, q, resamples, random);
