@@ -99,11 +99,6 @@ export class SpanStamp {
     return this.#attributes;
   }
 
-  /** Attribute names, in insertion order (shared by every stamp with the same names). */
-  get keys(): readonly string[] {
-    return this.#layout.keys;
-  }
-
   /** Number of attributes. */
   get size(): number {
     return this.#layout.size;
@@ -298,10 +293,8 @@ function longestStringIn(value: unknown): number {
 /**
  * The fields of the SDK's span (`SpanImpl` of `@opentelemetry/sdk-trace-base` 2.x) that
  * `Span.setAttribute` reads and writes. Typed `unknown` on purpose: every one is checked before use.
- * @example
- * stamp.writeFast(span as unknown as SdkSpanFields);
  */
-export interface SdkSpanFields {
+interface SdkSpanFields {
   attributes: unknown;
   _attributesCount: unknown;
   _ended: unknown;
