@@ -24,7 +24,7 @@ export interface CompactFileResult {
 
 export interface CompactFileOptions {
   signal?: AbortSignal;
-  /** Reuse a connection (compactDirectory does); otherwise a private in-memory DuckDB is used. */
+  /** Reuse a connection; otherwise a private in-memory DuckDB is used. */
   connection?: DuckDBConnection;
   /** DuckDB threads for a private instance (a collector compacting in the background may want 1). */
   threads?: number;
