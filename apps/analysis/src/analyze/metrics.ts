@@ -211,15 +211,9 @@ function isQuantileComparison(comparison: Comparison): comparison is QuantileCom
   return comparison.kind === 'quantile' && 'method' in comparison;
 }
 
-/**
- * The test text of a quantile comparison by its interval method.
- * @example
- * quantileTestName('asymptotic'); // 'unit-clustered quantile difference, z: asymptotic interval (Deng, Knoblich & Lu 2018)'
- */
-export function quantileTestName(method: QuantileComparison['method']): string {
-  return method === 'asymptotic'
-    ? 'unit-clustered quantile difference, z: asymptotic interval (Deng, Knoblich & Lu 2018)'
-    : 'unit-clustered quantile difference, z: unit bootstrap interval';
+/** The quantile test's text with the method of its interval, e.g. '…, z: unit bootstrap interval'. */
+function quantileTestName(method: QuantileComparison['method']): string {
+  return `${testName('quantile')}: ${method === 'asymptotic' ? 'asymptotic interval (Deng, Knoblich & Lu 2018)' : 'unit bootstrap interval'}`;
 }
 
 /** The value, or undefined when the computation rejects its input (the main test already noted why). */
