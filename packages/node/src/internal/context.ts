@@ -18,7 +18,8 @@ export function withState(context: Context, state: ConversationState): Context {
  * upstream service sent in baggage, else undefined.
  */
 export function stateOf(context: Context): ConversationState | undefined {
-  // Called at every span start: the rarer baggage path stays out of this (inlined) function.
+  // Called for every log record and injected request: the rarer baggage path stays out of this
+  // (inlined) function.
   return (context.getValue(STATE_KEY) as ConversationState | undefined) ?? stateFromBaggage(context);
 }
 
