@@ -317,8 +317,8 @@ class Table {
 
   /**
    * Rebuilds the probe index (dropping tombstones), doubling it when live units need the room.
-   * It walks the records in slot order (sequential reads), since an index entry no longer holds
-   * the lane A that places it.
+   * It walks the records in slot order (sequential reads): an index entry holds only the top 8
+   * bits of the lane A that places it.
    */
   private rehash(): void {
     let size = this.mask + 1;
