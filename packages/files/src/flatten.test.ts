@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { flattenFile, type FlattenResult } from './internal/flatten.js';
 import { loadSql } from './internal/columns.js';
+import { targetsFor } from './internal/pool.js';
 import { queryRows } from './internal/convert.js';
 import { otlpMacrosSql } from './internal/sql.js';
 
@@ -38,8 +39,7 @@ interface Read {
 
 /** Flattens `file` with or without the fast scanner and reads the rows back through DuckDB. */
 async function read(file: string, fastScanner: boolean): Promise<Read> {
-  const id = counter++;
-  const targets = { spans: join(dir, `${id}.spans`), events: join(dir, `${id}.events`), bad: join(dir, `${id}.bad`) };
+  const targets = targetsFor(dir, counter++);
   const result = await flattenFile({ path: file, gzip: false, format: 'jsonl' }, targets, { fastScanner });
   const rows = async (kind: 'spans' | 'events' | 'bad', count: number, order: string): Promise<Record<string, unknown>[]> => {
     // Decoding only when the flattening says a text field was escaped: a missed escape shows here.
@@ -249,14 +249,15 @@ test('a plain file is split into the same lines as the gzip stream path, across 
   const plain = join(dir, 'boundaries.jsonl');
   writeFileSync(plain, content);
   writeFileSync(`${plain}.gz`, gzipSync(content));
-  const targets = (name: string) => ({ spans: join(dir, `${name}.spans`), events: join(dir, `${name}.events`), bad: join(dir, `${name}.bad`) });
-  const fromPlain = await flattenFile({ path: plain, gzip: false, format: 'jsonl' }, targets('plain'));
-  const fromGzip = await flattenFile({ path: `${plain}.gz`, gzip: true, format: 'jsonl' }, targets('gzip'));
+  const plainTargets = targetsFor(dir, counter++);
+  const gzipTargets = targetsFor(dir, counter++);
+  const fromPlain = await flattenFile({ path: plain, gzip: false, format: 'jsonl' }, plainTargets);
+  const fromGzip = await flattenFile({ path: `${plain}.gz`, gzip: true, format: 'jsonl' }, gzipTargets);
   expect({ ...fromPlain, path: '' }).toEqual({ ...fromGzip, path: '' });
   expect(fromPlain.lines).toBe(lines.length + 1);
   expect(fromPlain.badLines).toBe(1);
-  expect(readFileSync(targets('plain').spans, 'utf8')).toBe(readFileSync(targets('gzip').spans, 'utf8'));
-  expect(readFileSync(targets('plain').bad, 'utf8')).toBe(`${lines.length + 1}\u001finvalid\n`);
+  expect(readFileSync(plainTargets.spans, 'utf8')).toBe(readFileSync(gzipTargets.spans, 'utf8'));
+  expect(readFileSync(plainTargets.bad, 'utf8')).toBe(`${lines.length + 1}\u001finvalid\n`);
 }, 30_000);
 
 const text = fc.oneof(fc.string(), fc.constantFrom('', 'a\\b', 'tab\there', 'quote"', '\u2028', 'é', '\u0001'));
@@ -326,7 +327,7 @@ describe('worker threads (the built package)', () => {
     const inlineDir = mkdtempSync(join(dir, 'inline-'));
     const inline = await Promise.all(
       files.map(async (file, index) => {
-        const targets = { spans: join(inlineDir, `${index}.spans`), events: join(inlineDir, `${index}.events`), bad: join(inlineDir, `${index}.bad`) };
+        const targets = targetsFor(inlineDir, index);
         return { targets, result: await flattenFile(file, targets) };
       }),
     );
