@@ -14,6 +14,7 @@ import { compareBinary, compareMeans, compareQuantileArms, compareRatios, checkS
 import { writeSyntheticDataset, type SyntheticResult, type SyntheticSpec, type SyntheticUnit } from '../src/data/synthetic.js';
 import { analyzeCommand } from '../src/analyze/command.js';
 import { renderReport } from '../src/report/render.js';
+import { independentQuantileArm } from './quantile-reference.js';
 
 const START = '2026-11-01T00:00:00.000Z';
 const hour = (h: number): string => new Date(Date.parse(START) + h * 3_600_000).toISOString();
@@ -76,43 +77,6 @@ async function runAnalyze(args: string[], tty = false): Promise<{ code: number; 
   return { code, stdout: out, stderr: err };
 }
 
-/** Type-7 quantile of sorted values (numpy's default, DuckDB quantile_cont). */
-function typeSeven(sorted: readonly number[], level: number): number {
-  const h = (sorted.length - 1) * level;
-  const lo = Math.floor(h);
-  return sorted[lo]! + (h - lo) * (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!);
-}
-
-/**
- * The asymptotic quantile interval's sufficient statistics (Deng, Knoblich & Lu 2018) written out
- * here from the records: I_i = a unit's calls at or below the arm's p95, N_i = its calls,
- * σ_p² = (var_I − 2p̂·cov_IN + p̂²·var_N)/(n·mean_N²) (ddof = 1), outer values at 0.95 ± z·σ_p.
- */
-function quantileArm(perUnit: readonly number[][], q: number): QuantileArm {
-  const sorted = perUnit.flat().sort((a, b) => a - b);
-  const value = typeSeven(sorted, q);
-  const I = perUnit.map((unit) => unit.filter((v) => v <= value).length);
-  const N = perUnit.map((unit) => unit.length);
-  const n = perUnit.length;
-  const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const cov = (xs: number[], ys: number[]) => (total(xs.map((x, i) => x * ys[i]!)) - (total(xs) * total(ys)) / n) / (n - 1);
-  const p = total(I) / sorted.length;
-  const sigma = Math.sqrt((cov(I, I) - 2 * p * cov(I, N) + p * p * cov(N, N)) / (n * (sorted.length / n) ** 2));
-  const z = 1.959963984540054;
-  return {
-    q,
-    n,
-    events: sorted.length,
-    value,
-    sumI: total(I),
-    sumISquares: total(I.map((i) => i * i)),
-    sumNSquares: total(N.map((x) => x * x)),
-    sumIN: total(I.map((i, k) => i * N[k]!)),
-    lower: typeSeven(sorted, q - z * sigma),
-    upper: typeSeven(sorted, q + z * sigma),
-  };
-}
-
 /** Per-arm sufficient statistics computed directly from the generated records. */
 function armsFromRecords(units: readonly SyntheticUnit[], arms: readonly string[]) {
   const exposed = units.filter((unit) => unit.exposed);
@@ -136,7 +100,7 @@ function armsFromRecords(units: readonly SyntheticUnit[], arms: readonly string[
             sumNSquares: latency.reduce((s, u) => s + u.n * u.n, 0),
             sumYN: latency.reduce((s, u) => s + u.y * u.n, 0),
           },
-          p95: quantileArm(withCalls.map((unit) => unit.calls.map((call) => call.durationMs)), 0.95),
+          p95: independentQuantileArm(withCalls.map((unit) => unit.calls.map((call) => call.durationMs)), 0.95),
         },
       ];
     }),
