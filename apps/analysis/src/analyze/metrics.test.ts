@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { MetricDefinition } from '@abtel/core';
 import { metricResult } from './metrics.js';
 import type { ArmStatsInput } from './inputs.js';
+import { typeSeven } from '../../test/quantile-reference.js';
 
 const p95: MetricDefinition = { name: 'latency_p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease' };
 
@@ -43,9 +44,7 @@ describe('quantile metrics in the report: the asymptotic interval from sufficien
   test('arms with event values only (below the minimum): the unit bootstrap, named as such', () => {
     const small = (variation: string, shift: number): ArmStatsInput => {
       const samples = Array.from({ length: 30 }, (_, i) => [100 + i + shift, 140 + ((i * 7) % 30) + shift]);
-      const sorted = samples.flat().sort((a, b) => a - b);
-      const h = (sorted.length - 1) * 0.95;
-      const quantile = sorted[Math.floor(h)]! + (h - Math.floor(h)) * (sorted[Math.floor(h) + 1]! - sorted[Math.floor(h)]!);
+      const quantile = typeSeven(samples.flat().sort((a, b) => a - b), 0.95);
       return { variation, units: 30, n: 30, sum: 0, sumSquares: 0, samples, quantile };
     };
     const control = small('control', 0);
