@@ -65,6 +65,10 @@ const SUM_MAX_TERMS = 200_000;
 
 const whole = (p: BetaPrior): boolean => Number.isInteger(p.alpha) && Number.isInteger(p.beta);
 
+/** Whether the finite sums apply: whole parameters, and the smaller α + β (plus `extra`) within SUM_MAX_TERMS. */
+const summable = (x: BetaPrior, y: BetaPrior, extra = 0): boolean =>
+  whole(x) && whole(y) && Math.min(x.alpha + x.beta, y.alpha + y.beta) + extra <= SUM_MAX_TERMS;
+
 /**
  * P(X > Y) for X ~ Beta(ax, bx) with whole ax and bx, Y ~ Beta(ay, by), by Miller's (2015) sum
  *   Σ_{i<ax} B(ay + i, by + bx) / ((bx + i)·B(1 + i, bx)·B(ay, by)).
@@ -88,7 +92,7 @@ function greaterBySum(x: BetaPrior, y: BetaPrior): number {
 /** P(X > Y) for X ~ Beta(x), Y ~ Beta(y): a finite sum when one applies, else quadrature over the support of X. */
 function probabilityGreater(x: BetaPrior, y: BetaPrior): number {
   let value: number;
-  if (whole(x) && whole(y) && Math.min(x.alpha + x.beta, y.alpha + y.beta) <= SUM_MAX_TERMS) {
+  if (summable(x, y)) {
     // Sum over the smaller posterior; P(X > Y) = 1 − P(Y > X) (ties have probability zero).
     value = x.alpha + x.beta <= y.alpha + y.beta ? greaterBySum(x, y) : 1 - greaterBySum(y, x);
   } else {
@@ -102,7 +106,8 @@ function probabilityGreater(x: BetaPrior, y: BetaPrior): number {
 function expectedShortfall(x: BetaPrior, y: BetaPrior): number {
   const meanX = x.alpha / (x.alpha + x.beta);
   const meanY = y.alpha / (y.alpha + y.beta);
-  if (whole(x) && whole(y) && Math.min(x.alpha + x.beta, y.alpha + y.beta) + 1 <= SUM_MAX_TERMS) {
+  // The sums below read the posteriors with α + 1: those must qualify too.
+  if (summable(x, y, 1)) {
     // E[Y·1(Y > X)] − E[X·1(Y > X)] with v·f(v) = mean·f⁺(v), f⁺ the Beta(α + 1, β) density
     // (Stucchio 2015): μ_Y·P(Y⁺ > X) − μ_X·P(Y > X⁺).
     const value =
