@@ -176,17 +176,10 @@ function makeArms() {
 }
 const largeArms = makeArms();
 const freshArms = () => largeArms.map((arm) => arm.map((events) => events.slice()));
-// The previous implementation, kept here as the baseline (mulberry32 as in @abtel/stats, without
-// the +0.5 offset of `uniform` above).
+// The previous implementation, kept here as the baseline (with @abtel/stats' own seeded uniform,
+// without the +0.5 offset of `uniform` above, so its resamples are the library's).
 function previousCompare(baseline, variant, q, resamples, seed) {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   const sortArm = (units) => {
     let count = 0;
     for (const events of units) count += events.length;
