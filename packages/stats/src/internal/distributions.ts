@@ -20,39 +20,29 @@ interface Stdlib {
 }
 
 const stdlib = createRequire(import.meta.url)('./stdlib.cjs') as Stdlib;
-const normalCdfImpl = stdlib.normalCdf;
-const normalQuantileImpl = stdlib.normalQuantile;
-const normalPdfImpl = stdlib.normalPdf;
-const tCdfImpl = stdlib.tCdf;
-const tQuantileImpl = stdlib.tQuantile;
-const gammaincImpl = stdlib.gammainc;
-const betaCdfImpl = stdlib.betaCdf;
-const betaPdfImpl = stdlib.betaPdf;
-const binomialCdfImpl = stdlib.binomialCdf;
-const binomialPmfImpl = stdlib.binomialPmf;
 
 /** Standard normal CDF Φ(x). */
-export const normalCdf = (x: number): number => normalCdfImpl(x, 0, 1);
+export const normalCdf = (x: number): number => stdlib.normalCdf(x, 0, 1);
 /** Standard normal survival 1 − Φ(x), computed as Φ(−x) to keep precision in the upper tail. */
-export const normalSf = (x: number): number => normalCdfImpl(-x, 0, 1);
+export const normalSf = (x: number): number => stdlib.normalCdf(-x, 0, 1);
 /** Standard normal quantile Φ⁻¹(p). */
-export const normalQuantile = (p: number): number => normalQuantileImpl(p, 0, 1);
+export const normalQuantile = (p: number): number => stdlib.normalQuantile(p, 0, 1);
 /** Standard normal density φ(x). */
-export const normalPdf = (x: number): number => normalPdfImpl(x, 0, 1);
+export const normalPdf = (x: number): number => stdlib.normalPdf(x, 0, 1);
 /** Student t CDF with `df` degrees of freedom. */
-export const tCdf = (x: number, df: number): number => tCdfImpl(x, df);
+export const tCdf = (x: number, df: number): number => stdlib.tCdf(x, df);
 /** Student t quantile with `df` degrees of freedom. */
-export const tQuantile = (p: number, df: number): number => tQuantileImpl(p, df);
+export const tQuantile = (p: number, df: number): number => stdlib.tQuantile(p, df);
 /**
  * Chi-square survival P(X > x) with `df` degrees of freedom, as the regularised upper incomplete
  * gamma Q(df/2, x/2), so that tiny p-values (a gross SRM) keep their precision instead of 1 − CDF = 0.
  */
-export const chisquareSf = (x: number, df: number): number => (x <= 0 ? 1 : gammaincImpl(x / 2, df / 2, true, true));
+export const chisquareSf = (x: number, df: number): number => (x <= 0 ? 1 : stdlib.gammainc(x / 2, df / 2, true, true));
 /** Beta(a, b) CDF. */
-export const betaCdf = (x: number, a: number, b: number): number => betaCdfImpl(x, a, b);
+export const betaCdf = (x: number, a: number, b: number): number => stdlib.betaCdf(x, a, b);
 /** Beta(a, b) density. */
-export const betaPdf = (x: number, a: number, b: number): number => betaPdfImpl(x, a, b);
+export const betaPdf = (x: number, a: number, b: number): number => stdlib.betaPdf(x, a, b);
 /** Binomial(n, p) CDF P(X ≤ k). */
-export const binomialCdf = (k: number, n: number, p: number): number => binomialCdfImpl(k, n, p);
+export const binomialCdf = (k: number, n: number, p: number): number => stdlib.binomialCdf(k, n, p);
 /** Binomial(n, p) mass P(X = k). */
-export const binomialPmf = (k: number, n: number, p: number): number => binomialPmfImpl(k, n, p);
+export const binomialPmf = (k: number, n: number, p: number): number => stdlib.binomialPmf(k, n, p);
