@@ -57,7 +57,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     const byName = new Map(metrics.map((metric) => [metric.name, metric]));
     const resolved = resolvedMetrics(metrics, wanted);
     // The experiment's units, calls and evaluations once, with every value its metrics read.
-    await data.prepareExperiment(ds, definition, resolved);
+    await data.prepareExperiment(ds, definition, resolved, segmentNames);
     const population = { ...(await data.population(ds, definition)), excludedUnits: await data.excludedUnits(ds, definition) };
     const health = await data.health(ds, definition);
     step('health');

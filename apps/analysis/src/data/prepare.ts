@@ -7,6 +7,7 @@
  */
 import type { ExperimentDefinition, MetricDefinition } from '@abtel/core';
 import { sqlString } from '@abtel/files';
+import { jsonPath } from './json-path.js';
 import type { Dataset } from './dataset.js';
 
 /** Names of the tables that hold one experiment's working set, and what they contain. */
@@ -14,10 +15,17 @@ export interface PreparedExperiment {
   readonly key: string;
   /**
    * Exposed units: unit_index (1…n in unit-id order), unit_id, conversation_id, variation,
-   * experiment_version, first_exposure_time, exposure_count, variation_count, attributes (segment
-   * values are its `abtel.segment.<name>` attributes: the `segments` column of the view, not built here).
+   * experiment_version, first_exposure_time, exposure_count, variation_count and attributes: of
+   * the first exposure's attributes, only those named in `unitAttributes`.
    */
   readonly units: string;
+  /**
+   * The exposure attributes kept in `units.attributes`: the segments asked for when preparing
+   * (`abtel.segment.<name>`) and the metrics' covariate attributes. Exposures carry a few hundred
+   * bytes of attributes each: keeping all of them for 200 k units made DuckDB evict the 10 M-call
+   * working set to disk under its memory limit; see `unitsWithAttributes` for the others.
+   */
+  readonly unitAttributes: ReadonlySet<string>;
   /** The exposed units' gen_ai calls: u (unit_index), t (start time) and one column per value read. */
   readonly calls: string;
   /** Value columns present in `calls`, by the SQL expression over `gen_ai_calls` they hold. */
@@ -82,7 +90,9 @@ async function registerFlagExposures(ds: Dataset, def: ExperimentDefinition): Pr
 /**
  * Materialises an experiment's working set on the dataset (once; later calls return the same
  * tables). Pass every metric the analysis will compute so that their call values are collected in
- * the same scan; a metric whose value is not collected is still computed, from `gen_ai_calls`.
+ * the same scan, and the segments it will read out (default: the experiment's `segments`) so that
+ * the units keep those attributes; anything else is still computed, more slowly (from
+ * `gen_ai_calls`, or with the exposures' attributes joined back).
  * @example
  * const ds = await openDataset({ inputs: ['./data'] });
  * const working = await prepareExperiment(ds, definition, metrics);
@@ -92,6 +102,7 @@ export function prepareExperiment(
   ds: Dataset,
   def: ExperimentDefinition,
   metrics: readonly MetricDefinition[] = [],
+  segments: readonly string[] = def.segments ?? [],
 ): Promise<PreparedExperiment> {
   let byKey = prepared.get(ds);
   if (!byKey) {
@@ -102,7 +113,7 @@ export function prepareExperiment(
   const key = JSON.stringify([def.key, (def as { exposure?: unknown }).exposure ?? null]);
   const cached = byKey.get(key);
   if (cached) return cached;
-  const work = materialise(ds, def, metrics);
+  const work = materialise(ds, def, metrics, segments);
   byKey.set(key, work);
   work.catch(() => byKey.delete(key));
   return work;
@@ -123,7 +134,12 @@ function callColumnsFor(metrics: readonly MetricDefinition[]): Map<string, strin
   return new Map([...expressions].map((expression, index) => [expression, `c${index}`]));
 }
 
-async function materialise(ds: Dataset, def: ExperimentDefinition, metrics: readonly MetricDefinition[]): Promise<PreparedExperiment> {
+async function materialise(
+  ds: Dataset,
+  def: ExperimentDefinition,
+  metrics: readonly MetricDefinition[],
+  segments: readonly string[],
+): Promise<PreparedExperiment> {
   await registerFlagExposures(ds, def);
   const id = ++tableCounter;
   const key = sqlString(def.key);
@@ -132,10 +148,18 @@ async function materialise(ds: Dataset, def: ExperimentDefinition, metrics: read
   const evaluations = `abtel_evaluations_${id}`;
   const unitCalls = `abtel_unit_calls_${id}`;
   const callColumns = callColumnsFor(metrics);
+  const unitAttributes = new Set([
+    ...segments.map((name) => `abtel.segment.${name}`),
+    ...metrics.flatMap((metric) => covariateAttributes(metric)),
+  ]);
+  const attributes =
+    unitAttributes.size === 0
+      ? `'{}'::JSON`
+      : `json_object(${[...unitAttributes].map((name) => `${sqlString(name)}, json_extract(attributes, ${jsonPath(name)})`).join(', ')})`;
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${units} AS
     SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_index,
            unit_id, conversation_id, variation, experiment_version, first_exposure_time,
-           exposure_count, variation_count, attributes
+           exposure_count, variation_count, ${attributes} AS attributes
     FROM exposures WHERE experiment_key = ${key}`);
   const values = [...callColumns].map(([expression, column]) => `, ${expression} AS ${column}`).join('');
   // gen_ai_calls is read once here, keeping only the exposed units' calls, keyed by an integer.
@@ -154,5 +178,29 @@ async function materialise(ds: Dataset, def: ExperimentDefinition, metrics: read
     SELECT x.unit_index, v.time, v.conversation_id, v.unit_id, v.name, v.score, v.label, x.variation
     FROM evaluation_events_resolved v JOIN ${units} x ON x.unit_id = v.unit_id
     WHERE v.experiment_key IS NULL OR v.experiment_key = ${key}`);
-  return { key: def.key, units, calls, callColumns, unitCalls, evaluations };
+  return { key: def.key, units, unitAttributes, calls, callColumns, unitCalls, evaluations };
+}
+
+/**
+ * The exposure attributes a metric's covariate reads: the attribute itself, then (when it has no
+ * number) the segment of the same name.
+ * @example
+ * covariateAttributes({ covariate: { attribute: 'tenure' } }); // ['tenure', 'abtel.segment.tenure']
+ */
+export function covariateAttributes(metric: Pick<MetricDefinition, 'covariate'>): string[] {
+  const attribute = metric.covariate?.attribute;
+  return attribute === undefined ? [] : [attribute, `abtel.segment.${attribute.replace(/^abtel\.segment\./, '')}`];
+}
+
+/**
+ * The prepared units as SQL that has every attribute in `names` in its `attributes` column: the
+ * units table itself when it keeps them, else the units with their first exposure's attributes
+ * joined back from the exposures view (a segment or covariate that was not prepared).
+ * @example
+ * unitsWithAttributes(prepared, def, ['abtel.segment.plan']); // 'abtel_units_1'
+ */
+export function unitsWithAttributes(prepared: PreparedExperiment, def: ExperimentDefinition, names: readonly string[]): string {
+  if (names.every((name) => prepared.unitAttributes.has(name))) return prepared.units;
+  return `(SELECT x.* REPLACE (e.attributes AS attributes) FROM ${prepared.units} x
+           JOIN exposures e ON e.experiment_key = ${sqlString(def.key)} AND e.unit_id = x.unit_id)`;
 }

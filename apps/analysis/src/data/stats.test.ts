@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExperimentDefinition, assign, bucketSql, sqlString, variationSql, type MetricDefinition } from '@abtel/core';
 import { openDataset, type Dataset } from './dataset.js';
+import { prepareExperiment } from './prepare.js';
 import { armMetricStats, excludedUnits, guardrailWindows, health, judgeTrend, metricStatsSql, population, segmentMix } from './stats.js';
 import { writeSyntheticDataset, type SyntheticResult, type SyntheticUnit } from './synthetic.js';
 import { independentQuantileArm } from '../../test/quantile-reference.js';
@@ -336,5 +337,66 @@ describe('quantile metrics per segment: a small arm sends only its own compariso
     }
     const small = arms.filter((arm) => arm.segment === 'small');
     expect(small.map((arm) => arm.quantileArm === undefined)).toEqual([false, true]);
+  });
+});
+
+describe('exposure attributes the units table does not keep are joined back', () => {
+  // Units keep only the segments asked for and the prepared metrics' covariate attributes; a
+  // segment or covariate read later comes from the exposures view. Both ways must give what the
+  // plain views give, and the covariate must actually read the attribute (numbers, not 0).
+  const tenured = ExperimentDefinition.parse({ ...definition, key: 'tenured', segments: ['plan'] });
+  const metric: MetricDefinition = {
+    name: 'resolved',
+    kind: 'binary',
+    from: { outcome: 'resolved' },
+    direction: 'increase',
+    covariate: { attribute: 'tenure' },
+  };
+  let tenureDir: string;
+  let tenureData: SyntheticResult;
+  beforeAll(async () => {
+    tenureDir = mkdtempSync(join(tmpdir(), 'abtel-stats-tenure-'));
+    tenureData = await writeSyntheticDataset(tenureDir, {
+      conversations: 400,
+      seed: 5,
+      experimentKey: 'tenured',
+      variations: tenured.variations.map((v) => ({ key: v.key, weight: v.weight })),
+      callsPerConversation: 2,
+      outcomes: [{ name: 'resolved', kind: 'binary', rate: { control: 0.3, treatment: 0.4 } }],
+      segments: [
+        { name: 'plan', values: [{ value: 'free', share: 0.6 }, { value: 'pro', share: 0.4 }] },
+        { name: 'tenure', values: [{ value: '1', share: 0.5 }, { value: '3', share: 0.3 }, { value: '12', share: 0.2 }] },
+      ],
+    });
+  });
+  afterAll(() => rmSync(tenureDir, { recursive: true, force: true }));
+
+  test.each([
+    ['not kept (joined back)', [] as MetricDefinition[], [] as string[]],
+    ['kept by prepareExperiment', [metric], ['plan', 'tenure']],
+  ])('%s', async (_, prepareMetrics, segments) => {
+    const ds = await openDataset({ inputs: [tenureDir] });
+    try {
+      const prepared = await prepareExperiment(ds, tenured, prepareMetrics, segments);
+      expect(prepared.unitAttributes.has('abtel.segment.tenure')).toBe(segments.includes('tenure'));
+      const arms = await armMetricStats(ds, tenured, metric, { segment: 'tenure' });
+      const viaViews = await ds.query<Record<string, number | string | null>>(metricStatsSql(tenured, metric, { segment: 'tenure' }));
+      expect(arms).toHaveLength(viaViews.length);
+      const exposed = tenureData.units!.filter((u) => u.exposed);
+      for (const row of viaViews) {
+        const arm = arms.find((a) => a.variation === row.variation && a.segment === row.segment)!;
+        expect(arm.n).toBe(row.n);
+        expect(arm.covariateSum).toBeCloseTo(row.covariate_sum as number, 9);
+        // Independently: every unit of this segment value carries it as its covariate.
+        const group = exposed.filter((u) => u.variation === arm.variation && u.segments.tenure === arm.segment);
+        expect(arm.covariateSum).toBe(group.length * Number(arm.segment));
+      }
+      const mix = await segmentMix(ds, tenured, 'tenure');
+      for (const row of mix) {
+        expect(row.units).toBe(exposed.filter((u) => u.variation === row.variation && u.segments.tenure === row.value).length);
+      }
+    } finally {
+      await ds.close();
+    }
   });
 });

@@ -14,7 +14,8 @@ import {
   type QuantileArm,
 } from '@abtel/stats';
 import type { Dataset } from './dataset.js';
-import { prepareExperiment, spanValueSql } from './prepare.js';
+import { jsonPath } from './json-path.js';
+import { covariateAttributes, prepareExperiment, spanValueSql, unitsWithAttributes } from './prepare.js';
 
 /** Per-arm sufficient statistics of one metric (see the contract in the README). */
 export interface ArmMetricStats {
@@ -59,17 +60,16 @@ export interface ArmMetricOptions {
   to?: string;
 }
 
-function jsonPath(key: string): string {
-  return sqlString(`$."${key.replaceAll('"', '\\"')}"`);
-}
 
 /**
  * A unit's segment value: its first exposure's `abtel.segment.<name>` attribute as text — the
  * `segments` column of the exposures view, read without building that JSON object for every unit.
  */
 function segmentValueSql(alias: string, name: string): string {
-  return `json_extract_string(${alias}.attributes, ${jsonPath(`abtel.segment.${name}`)})`;
+  return `json_extract_string(${alias}.attributes, ${jsonPath(segmentAttribute(name))})`;
 }
+
+const segmentAttribute = (name: string): string => `abtel.segment.${name}`;
 
 function defaultMissing(metric: MetricDefinition): 'zero' | 'exclude' {
   if (metric.missing) return metric.missing;
@@ -204,9 +204,9 @@ function perUnitCtes(
       WHERE o.name = ${sqlString(metric.covariate.outcome)} AND o.time < x.first_exposure_time
       GROUP BY x.unit_index),`;
   } else if (metric.covariate?.attribute) {
-    const attr = metric.covariate.attribute;
-    covariate = `coalesce(try_cast(json_extract_string(x.attributes, ${jsonPath(attr)}) AS DOUBLE),
-                          try_cast(${segmentValueSql('x', attr.replace(/^abtel\.segment\./, ''))} AS DOUBLE), 0)`;
+    const [own, segment] = covariateAttributes(metric) as [string, string];
+    covariate = `coalesce(try_cast(json_extract_string(x.attributes, ${jsonPath(own)}) AS DOUBLE),
+                          try_cast(json_extract_string(x.attributes, ${jsonPath(segment)}) AS DOUBLE), 0)`;
   }
   const unitsSelect = metric.covariate?.outcome
     ? `SELECT x.unit_index, x.variation, x.first_exposure_time, ${segment} AS segment, coalesce(pre.x_value, 0) AS x_value
@@ -384,7 +384,10 @@ function toArmStats(row: StatsRow, metric: MetricDefinition): ArmMetricStats {
 /** Runs a metric's statistics over the experiment's working set: one row per (window, segment, variation). */
 async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: MetricDefinition, options: MetricSqlOptions): Promise<StatsRow[]> {
   // A prepared experiment is itself a MetricSources (its tables under the same names).
-  const sources = await prepareExperiment(ds, def);
+  const prepared = await prepareExperiment(ds, def);
+  // The exposure attributes this metric reads: its segment and its covariate attribute.
+  const attributes = [...(options.segment ? [segmentAttribute(options.segment)] : []), ...covariateAttributes(metric)];
+  const sources: MetricSources = { ...prepared, units: unitsWithAttributes(prepared, def, attributes) };
   const { ctes, eventJoin } = perUnitCtes(def, metric, options, sources, false);
   if (metric.kind !== 'quantile') return ds.query<StatsRow>(ctes + aggregateSql(metric));
   // Quantiles: the per-unit rows once into a table (numbered r in the order of the result: window,
@@ -392,7 +395,7 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
   // the value a below every outer level (see `outerWindow`) in the same quantile pass; then the
   // asymptotic interval's sufficient statistics from one pass over the events at or above a (see
   // `quantileArms`). Event values reach JavaScript only for the groups that need the bootstrap.
-  const table = `abtel_quantile_${sources.units}`;
+  const table = `abtel_quantile_${prepared.units}`;
   const order = 'window_start NULLS FIRST, segment NULLS FIRST, variation';
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${ctes}
     SELECT *, CAST(row_number() OVER (ORDER BY ${order}, unit_index) AS INTEGER) AS r,
@@ -869,7 +872,7 @@ export async function segmentMix(
   def: ExperimentDefinition,
   segment: string,
 ): Promise<{ value: string; variation: string; units: number }[]> {
-  const { units } = await prepareExperiment(ds, def);
+  const units = unitsWithAttributes(await prepareExperiment(ds, def), def, [segmentAttribute(segment)]);
   return ds.query(
     `SELECT coalesce(${segmentValueSql('x', segment)}, '(none)') AS value, variation, count(*) AS units
      FROM ${units} x GROUP BY ALL ORDER BY value, variation`,
