@@ -222,6 +222,8 @@ describe('the materialised working set gives what the plain views give', () => {
     // Heavy ties: whole token counts, and 0/1 errors (the estimate's events fill the outer ranks).
     { name: 'tokens_p75', kind: 'quantile', quantile: 0.75, from: { span_value: 'output_tokens' }, direction: 'decrease' },
     { name: 'errors_p99', kind: 'quantile', quantile: 0.99, from: { span_value: 'error' }, direction: 'decrease' },
+    // A low level: no room for a bound below the outer levels, so quantile_cont over all events.
+    { name: 'p02', kind: 'quantile', quantile: 0.02, from: { span_value: 'duration_ms' }, direction: 'decrease' },
     { name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' },
   ];
   type Row = Record<string, unknown> & { samples: number[][] | null };
@@ -397,6 +399,58 @@ describe('exposure attributes the units table does not keep are joined back', ()
       }
     } finally {
       await ds.close();
+    }
+  });
+});
+
+describe('quantiles from the largest events: a subsample bound at scale', () => {
+  // 2 × ≈ 4,500 units: the bound comes from every 2nd unit, not from all of them. The estimate and
+  // the asymptotic statistics must still be exact: equal to quantile_cont over the views and to an
+  // independent computation from each unit's values; and quantile_cont over all events is skipped.
+  const scaled = ExperimentDefinition.parse({ ...definition, key: 'scaled', segments: [] });
+  let scaledDir: string;
+  let scaledDs: Dataset;
+  beforeAll(async () => {
+    scaledDir = mkdtempSync(join(tmpdir(), 'abtel-stats-scaled-'));
+    await writeSyntheticDataset(scaledDir, {
+      conversations: 9000,
+      seed: 11,
+      experimentKey: 'scaled',
+      variations: scaled.variations.map((v) => ({ key: v.key, weight: v.weight })),
+      callsPerConversation: 2,
+      outcomes: [],
+    });
+    scaledDs = await openDataset({ inputs: [scaledDir] });
+  });
+  afterAll(async () => {
+    await scaledDs?.close();
+    rmSync(scaledDir, { recursive: true, force: true });
+  });
+
+  test.each([0.5, 0.95, 0.99])('p%s', async (level) => {
+    const metric: MetricDefinition = { name: 'latency', kind: 'quantile', quantile: level, from: { span_value: 'duration_ms' }, direction: 'decrease' };
+    const statements: string[] = [];
+    const query = scaledDs.query;
+    scaledDs.query = (sql, params) => {
+      statements.push(sql);
+      return query(sql, params);
+    };
+    let arms;
+    try {
+      arms = await armMetricStats(scaledDs, scaled, metric);
+    } finally {
+      scaledDs.query = query;
+    }
+    expect(statements.some((sql) => sql.includes('% 2 = 0'))).toBe(true);
+    expect(statements.some((sql) => /quantile_cont[\s\S]*NOT IN \(1, 2\)/.test(sql))).toBe(true);
+    const viaViews = await scaledDs.query<{ variation: string; quantile: number; samples: number[][] }>(metricStatsSql(scaled, metric));
+    for (const row of viaViews) {
+      const arm = arms.find((a) => a.variation === row.variation)!;
+      expect(arm.n).toBeGreaterThan(2000);
+      expect(arm.quantile).toBeCloseTo(row.quantile, 9);
+      const expected = independentQuantileArm(row.samples, level);
+      for (const key of ['n', 'events', 'sumI', 'sumISquares', 'sumNSquares', 'sumIN'] as const) expect(arm.quantileArm![key]).toBe(expected[key]);
+      for (const key of ['value', 'lower', 'upper'] as const) expect(arm.quantileArm![key]).toBeCloseTo(expected[key], 9);
     }
   });
 });
