@@ -15,6 +15,7 @@ import {
 } from '@abtel/stats';
 import type { Dataset } from './dataset.js';
 import { jsonPath } from './json-path.js';
+import { bucketKeySql, bucketStartSql } from './time-bucket.js';
 import { covariateAttributes, prepareExperiment, spanValueSql, unitsWithAttributes } from './prepare.js';
 
 /** Per-arm sufficient statistics of one metric (see the contract in the README). */
@@ -215,12 +216,14 @@ function perUnitCtes(
        FROM ${sources.units} x WHERE ${exposureFilters.join(' AND ')}`;
 
   const windowed = options.windowMinutes !== undefined;
-  const interval = `INTERVAL '${Math.max(1, Math.round(options.windowMinutes ?? 60))} minutes'`;
+  const minutes = Math.max(1, Math.round(options.windowMinutes ?? 60));
+  const interval = `INTERVAL '${minutes} minutes'`;
   const eventWindows = windowed && isSpanSource(metric);
+  // Event windows are grouped by an integer bucket key (see time-bucket.ts), exposure cohorts by time_bucket.
   const windowExpr = !windowed
     ? 'CAST(NULL AS TIMESTAMP)'
     : eventWindows
-      ? `time_bucket(${interval}, e.t)`
+      ? bucketStartSql('p.event_bucket', minutes)
       : `time_bucket(${interval}, u.first_exposure_time)`;
   const windowFilter = metric.window
     ? `AND e.t >= u.first_exposure_time AND e.t <= u.first_exposure_time + to_microseconds(CAST(${Math.round(metric.window.hours * 3_600_000_000)} AS BIGINT))`
@@ -234,21 +237,21 @@ function perUnitCtes(
       ? `least(${capExpr}, (SELECT quantile_cont(y, ${metric.cap.percentile / 100}) FROM valued WHERE included))`
       : capExpr;
 
-  const eventJoin = `e.unit_index = u.unit_index ${eventWindows ? `AND u.window_start = time_bucket(${interval}, e.t)` : ''} ${windowFilter}`;
+  const eventJoin = `e.unit_index = u.unit_index ${eventWindows ? `AND u.window_start = ${bucketStartSql(bucketKeySql('e.t', minutes), minutes)}` : ''} ${windowFilter}`;
   const preAggregated = windowed || listValues ? undefined : preAggregatedSql(metric, sources);
   const perUnit = preAggregated
     ? `SELECT u.unit_index, u.variation, u.segment, u.x_value, u.first_exposure_time, CAST(NULL AS TIMESTAMP) AS window_start,
               ${preAggregated.y} AS raw_y, ${preAggregated.n} AS events, CAST(NULL AS DOUBLE[]) AS vals
        FROM units u LEFT JOIN ${sources.unitCalls} p ON p.u = u.unit_index`
     : `SELECT u.unit_index, u.variation, u.segment, u.x_value, u.first_exposure_time,
-              ${eventWindows ? 'p.event_window' : windowExpr} AS window_start,
+              ${windowExpr} AS window_start,
               ${metric.kind === 'count' ? 'coalesce(p.raw_y, 0.0)' : 'p.raw_y'} AS raw_y, coalesce(p.events, 0.0) AS events, p.vals
        FROM units u ${join} per_unit_events p ON p.unit_index = u.unit_index`;
   // The events are aggregated per unit (and event-time window) on integer keys first, and only
   // then joined to the units' attributes (variation, segment, covariate): grouping a million
   // events by those text and double columns cost twice as much.
   const perUnitEvents = `
-  SELECT e.unit_index, ${eventWindows ? `time_bucket(${interval}, e.t)` : 'CAST(NULL AS TIMESTAMP)'} AS event_window,
+  SELECT e.unit_index, ${eventWindows ? bucketKeySql('e.t', minutes) : 'CAST(NULL AS BIGINT)'} AS event_bucket,
          ${unitValueSql(metric)} AS raw_y, CAST(count(e.v) AS DOUBLE) AS events,
          ${metric.kind === 'quantile' && listValues ? 'list(e.v) FILTER (WHERE e.v IS NOT NULL)' : 'CAST(NULL AS DOUBLE[])'} AS vals
   FROM ev e ${windowFilter ? `JOIN units u ON u.unit_index = e.unit_index ${windowFilter}` : ''}
