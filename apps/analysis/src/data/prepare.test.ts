@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ExperimentDefinition } from '@abtel/core';
 import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
+import { health } from './stats.js';
 
 // The prepared units restate the exposures view's first exposure per unit (earliest by time, then
 // by variation) and its counts: they must agree row for row, also for the cases the synthetic
@@ -86,4 +87,8 @@ test("prepared units equal the exposures view's rows, with only the kept attribu
     { 'abtel.segment.plan': 'free' },
   ]);
   expect(viaView.map((row) => (row.plan as { plan: string }).plan)).toEqual(['free', 'pro', 'free', 'free']);
+});
+
+test('without calls or spans, the newest event is the newest exposure', async () => {
+  expect((await health(ds, definition)).lastEventTime).toBe(new Date(T0 + 5000).toISOString());
 });

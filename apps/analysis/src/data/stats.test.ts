@@ -194,6 +194,11 @@ describe('population and health', () => {
     expect(result.outcomesWithoutExposure).toBe(7);
     expect(result.badLines).toBe(2);
     expect(ds.badLines.map((b) => [b.file, b.line])).toEqual(data.badLines.map((b) => [b.file, b.line]));
+    // The newest event or span end, read from every span (health prunes the files by their statistics).
+    const [newest] = await ds.query<{ last: string }>('SELECT greatest((SELECT max(time) FROM events), (SELECT max(end_time) FROM spans)) AS last');
+    expect(result.lastEventTime).toBe(newest!.last);
+    const callEnds = units.flatMap((u) => u.calls.map((c) => c.startMs + c.durationMs));
+    expect(Date.parse(result.lastEventTime!)).toBeGreaterThanOrEqual(Math.max(...callEnds) - 1);
   });
   test('judge trend and guardrail windows', async () => {
     const trend = await judgeTrend(ds, definition, 24 * 60);

@@ -883,9 +883,10 @@ export interface Health {
  * const { assignmentMismatches, assignmentChecked } = await health(ds, definition);
  */
 export async function health(ds: Dataset, def: ExperimentDefinition): Promise<Health> {
-  const { units, unitCalls } = await prepareExperiment(ds, def);
+  const { units, unitCalls, calls } = await prepareExperiment(ds, def);
   const key = sqlString(def.key);
   const audit = await assignmentAudit(ds, def, units);
+  const spanEnd = await newestSpanEnd(ds, calls);
   const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; last_event: string | null }>(
     `SELECT
        (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${unitCalls} c WHERE c.u = x.unit_index)) AS without_call,
@@ -896,7 +897,7 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
           AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = o.unit_id))
        + (SELECT count(*) FROM outcomes o WHERE o.experiment_key IS NULL
           AND NOT EXISTS (SELECT 1 FROM exposure_events x WHERE x.unit_id = o.unit_id)) AS orphan_outcomes,
-       greatest((SELECT max(time) FROM events), (SELECT max(end_time) FROM spans)) AS last_event`,
+       greatest((SELECT max(time) FROM events), ${spanEnd}) AS last_event`,
   );
   const result: Health = {
     assignmentMismatches: audit.mismatches,
@@ -907,6 +908,33 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
   };
   if (counts?.last_event) result.lastEventTime = counts.last_event;
   return result;
+}
+
+/**
+ * The newest span end as SQL (a literal, or NULL without spans). A span ends at or after it
+ * starts, so when some span ends at or after the experiment's newest call started, the newest end
+ * is among those: filtered by a constant, the Parquet reader skips every file whose statistics end
+ * earlier (one or two files instead of a scan of every span's end time, ≈ 0.1 s at 10 M spans).
+ * Otherwise (no calls, or clocks that end spans before they start) every span is read.
+ */
+async function newestSpanEnd(ds: Dataset, calls: string): Promise<string> {
+  // Microseconds since the epoch (below 2^53 until the year 2255: exact as numbers).
+  const [newestCall] = await ds.query<{ us: number | null }>(`SELECT epoch_us(max(t)) AS us FROM ${calls}`);
+  const read = async (where: string): Promise<number | null> => {
+    const [row] = await ds.query<{ us: number | null }>(`SELECT epoch_us(max(end_time)) AS us FROM spans ${where}`);
+    return row?.us ?? null;
+  };
+  const since = newestCall?.us ?? null;
+  const newest = (since === null ? null : await read(`WHERE end_time >= ${timestampLiteral(since)}`)) ?? (await read(''));
+  return newest === null ? 'CAST(NULL AS TIMESTAMP)' : `make_timestamp(${newest})`;
+}
+
+/**
+ * A TIMESTAMP literal at or before epoch microseconds `us` (whole milliseconds): a constant that
+ * DuckDB compares with Parquet statistics, where `make_timestamp(us)` is not folded in time.
+ */
+function timestampLiteral(us: number): string {
+  return `TIMESTAMP '${new Date(Math.floor(us / 1000)).toISOString().replace('T', ' ').replace('Z', '')}'`;
 }
 
 /**
