@@ -174,9 +174,11 @@ async function materialise(
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${calls} AS
     SELECT x.unit_index AS u, c.start_time AS t${values}
     FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = c.unit_id`);
+  // cN_b: the maximum of a boolean is NULL over NULLs alone, as the binary metric's value over no
+  // values is (a CASE per row cost ≈ 12 ms more per column at 10 M calls).
   const sums = [...callColumns.values()]
     .map((column) => `, sum(CAST(${column} AS DOUBLE)) AS ${column}_s, count(${column}) AS ${column}_n,
-       max(CASE WHEN ${column} > 0 THEN 1.0 WHEN ${column} IS NOT NULL THEN 0.0 END) AS ${column}_b`)
+       CAST(max(${column} > 0) AS DOUBLE) AS ${column}_b`)
     .join('');
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${unitCalls} AS
     SELECT u, count(*) AS calls, CAST(count(*) AS DOUBLE) AS calls_s, count(*) AS calls_n, 1.0 AS calls_b,

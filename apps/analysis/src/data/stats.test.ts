@@ -221,6 +221,7 @@ describe('the materialised working set gives what the plain views give', () => {
     { name: 'csat', kind: 'mean', from: { outcome: 'csat' }, direction: 'increase', covariate: { outcome: 'resolved' } },
     { name: 'cost', kind: 'sum', from: { span_attribute: 'abtel.usage.cost_usd' }, direction: 'decrease', cap: { percentile: 90 } },
     { name: 'calls', kind: 'count', from: { span_value: 'calls' }, direction: 'decrease' },
+    { name: 'any_error', kind: 'binary', from: { span_value: 'error' }, direction: 'decrease' },
     { name: 'errors', kind: 'ratio', from: { span_value: 'error' }, direction: 'decrease', window: { hours: 1 } },
     { name: 'latency', kind: 'ratio', from: { span_value: 'duration_ms' }, direction: 'decrease' },
     { name: 'p90', kind: 'quantile', quantile: 0.9, from: { span_value: 'duration_ms' }, direction: 'decrease' },

@@ -883,10 +883,10 @@ export interface Health {
  * const { assignmentMismatches, assignmentChecked } = await health(ds, definition);
  */
 export async function health(ds: Dataset, def: ExperimentDefinition): Promise<Health> {
-  const { units, unitCalls, calls } = await prepareExperiment(ds, def);
+  const { units, unitCalls } = await prepareExperiment(ds, def);
   const key = sqlString(def.key);
   const audit = await assignmentAudit(ds, def, units);
-  const spanEnd = await newestSpanEnd(ds, calls);
+  const spanEnd = await newestSpanEnd(ds, units);
   const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; last_event: string | null }>(
     `SELECT
        (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${unitCalls} c WHERE c.u = x.unit_index)) AS without_call,
@@ -911,20 +911,20 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
 }
 
 /**
- * The newest span end as SQL (a literal, or NULL without spans). A span ends at or after it
- * starts, so when some span ends at or after the experiment's newest call started, the newest end
- * is among those: filtered by a constant, the Parquet reader skips every file whose statistics end
- * earlier (one or two files instead of a scan of every span's end time, ≈ 0.1 s at 10 M spans).
- * Otherwise (no calls, or clocks that end spans before they start) every span is read.
+ * The newest span end as SQL (a literal, or NULL without spans). When some span ends at or after
+ * the experiment's newest exposure (its calls come after it), the newest end is among those:
+ * filtered by a constant, the Parquet reader skips every file whose statistics end earlier (one or
+ * two files instead of a scan of every span's end time, ≈ 0.1 s at 10 M spans). Otherwise (no
+ * exposures, or no span ending after them) every span is read.
  */
-async function newestSpanEnd(ds: Dataset, calls: string): Promise<string> {
+async function newestSpanEnd(ds: Dataset, units: string): Promise<string> {
   // Microseconds since the epoch (below 2^53 until the year 2255: exact as numbers).
-  const [newestCall] = await ds.query<{ us: number | null }>(`SELECT epoch_us(max(t)) AS us FROM ${calls}`);
+  const [newestExposure] = await ds.query<{ us: number | null }>(`SELECT epoch_us(max(first_exposure_time)) AS us FROM ${units}`);
   const read = async (where: string): Promise<number | null> => {
     const [row] = await ds.query<{ us: number | null }>(`SELECT epoch_us(max(end_time)) AS us FROM spans ${where}`);
     return row?.us ?? null;
   };
-  const since = newestCall?.us ?? null;
+  const since = newestExposure?.us ?? null;
   const newest = (since === null ? null : await read(`WHERE end_time >= ${timestampLiteral(since)}`)) ?? (await read(''));
   return newest === null ? 'CAST(NULL AS TIMESTAMP)' : `make_timestamp(${newest})`;
 }
