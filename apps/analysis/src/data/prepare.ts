@@ -1,7 +1,7 @@
 /**
  * The per-experiment working set of an analysis, materialised once per dataset: the exposed units
  * (numbered in unit-id order), their gen_ai calls reduced to the columns the metrics read, and the
- * experiment's evaluations. Every statistic of a report then reads these small, typed, in-memory
+ * experiment's outcomes and evaluations. Every statistic of a report then reads these small, typed, in-memory
  * tables instead of scanning the spans (Parquet or parsed JSON) and re-deriving the first exposure
  * per unit again for each metric, segment and window.
  */
@@ -38,6 +38,11 @@ export interface PreparedExperiment {
   readonly unitCalls: string;
   /** The experiment's evaluations with the unit_index of their unit. */
   readonly evaluations: string;
+  /**
+   * The outcomes of the exposed units that name this experiment or none: unit_index, name, value,
+   * time. Read once instead of from the events for each outcome metric and segment readout.
+   */
+  readonly outcomes: string;
 }
 
 /** Span values readable from gen_ai_calls (metric `from: { span_value }`), as SQL over its columns. */
@@ -146,6 +151,7 @@ async function materialise(
   const units = `abtel_units_${id}`;
   const calls = `abtel_calls_${id}`;
   const evaluations = `abtel_evaluations_${id}`;
+  const outcomes = `abtel_outcomes_${id}`;
   const unitCalls = `abtel_unit_calls_${id}`;
   const callColumns = callColumnsFor(metrics);
   const unitAttributes = new Set([
@@ -188,7 +194,11 @@ async function materialise(
     SELECT x.unit_index, v.time, v.conversation_id, v.unit_id, v.name, v.score, v.label, x.variation
     FROM evaluation_events_resolved v JOIN ${units} x ON x.unit_id = v.unit_id
     WHERE v.experiment_key IS NULL OR v.experiment_key = ${key}`);
-  return { key: def.key, units, unitAttributes, calls, callColumns, unitCalls, evaluations };
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${outcomes} AS
+    SELECT x.unit_index, o.name, o.value, o.time
+    FROM outcomes o JOIN ${units} x ON x.unit_id = o.unit_id
+    WHERE o.experiment_key IS NULL OR o.experiment_key = ${key}`);
+  return { key: def.key, units, unitAttributes, calls, callColumns, unitCalls, evaluations, outcomes };
 }
 
 /**

@@ -93,6 +93,8 @@ interface MetricSources {
   readonly callColumns?: ReadonlyMap<string, string>;
   /** Per-unit sums of the call columns (see prepare.ts): spares a pass over the calls per metric. */
   readonly unitCalls?: string;
+  /** The units' outcomes for this experiment (unit_index, name, value, time) when materialised. */
+  readonly outcomes?: string;
 }
 
 /** Sources over the views alone (for SQL a user runs in the duckdb CLI). */
@@ -110,6 +112,7 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: 
   const key = sqlString(def.key);
   const from = metric.from;
   if ('outcome' in from) {
+    if (sources.outcomes) return `SELECT unit_index, value AS v, time AS t FROM ${sources.outcomes} WHERE name = ${sqlString(from.outcome)}`;
     return `SELECT x.unit_index, o.value AS v, o.time AS t FROM outcomes o JOIN ${sources.units} x ON x.unit_id = o.unit_id
             WHERE o.name = ${sqlString(from.outcome)} AND (o.experiment_key IS NULL OR o.experiment_key = ${key})`;
   }
