@@ -540,18 +540,21 @@ function byGroup(column: string, values: ReadonlyMap<number, number>): string {
 }
 
 /**
- * The included events of the listed groups at or above their group's bound (r, g, v) in a
- * temporary table, and how many each group has there. The bounds are constants in a CASE, not a
- * joined table: joined, DuckDB paired every event with every bound before the per-unit join.
+ * The included events of the listed groups at or above their group's bound in a temporary table
+ * (r, g, v, and k: the position by value within the group), and how many each group has there.
+ * The bounds are constants in a CASE, not a joined table: joined, DuckDB paired every event with
+ * every bound before the per-unit join.
  */
 async function nearTable(ds: Dataset, sql: NearSql, bounds: ReadonlyMap<number, number>): Promise<{ name: string; held: Map<number, number> }> {
   const name = `${sql.table}_near`;
   // The smallest bound as a constant too: DuckDB filters the events while scanning, before the
   // join that gives each event its group.
   const lowest = Math.min(...bounds.values());
+  // k: the row's 1-based position by value within its group, numbered once here for every
+  // order statistic read later (see valuesAt).
   await ds.connection.run(
     `CREATE OR REPLACE TEMP TABLE ${name} AS WITH ${sql.ev}
-     SELECT u.r, u.g, CAST(e.v AS DOUBLE) AS v
+     SELECT u.r, u.g, CAST(e.v AS DOUBLE) AS v, row_number() OVER (PARTITION BY u.g ORDER BY CAST(e.v AS DOUBLE)) AS k
      FROM ${sql.events()} AND u.g IN (${[...bounds.keys()].join(', ')})
        AND CAST(e.v AS DOUBLE) >= ${doubleLiteral(lowest)} AND CAST(e.v AS DOUBLE) >= ${byGroup('u.g', bounds)}`,
   );
@@ -559,16 +562,12 @@ async function nearTable(ds: Dataset, sql: NearSql, bounds: ReadonlyMap<number, 
   return { name, held: new Map(counted.map((row) => [row.g, row.held])) };
 }
 
-/**
- * The values at 1-based positions of each group's near-table rows sorted by value, by
- * "g:position".
- */
+/** The values at 1-based positions (k) of each group's near-table rows sorted by value, by "g:position". */
 async function valuesAt(ds: Dataset, near: string, positions: ReadonlyMap<number, readonly number[]>): Promise<Map<string, number>> {
   const pairs = [...positions].flatMap(([g, list]) => list.map((position) => `(${g}, ${position})`));
   const picked = await ds.query<{ g: number; k: number; v: number }>(
     `WITH wanted(g, k) AS (VALUES ${[...new Set(pairs)].join(', ')})
-     SELECT g, k, v FROM (SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v) AS k FROM ${near} WHERE g IN (${[...positions.keys()].join(', ')}))
-     JOIN wanted USING (g, k)`,
+     SELECT g, k, v FROM ${near} JOIN wanted USING (g, k)`,
   );
   return new Map(picked.map((row) => [`${row.g}:${row.k}`, row.v]));
 }
