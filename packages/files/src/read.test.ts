@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -185,6 +185,33 @@ describe('bad lines', () => {
 
   test('a missing input is a clear error', async () => {
     await expect(open([join(dir, 'nope')])).rejects.toThrow(/no such file, directory or matching glob/);
+  });
+
+  test('symbolic links in a directory are followed: to files, and to directories once (a link cycle ends)', async () => {
+    const linked = mkdtempSync(join(tmpdir(), 'abtel-links-'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'abtel-link-targets-'));
+    try {
+      copyFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), join(elsewhere, 'traces.jsonl'));
+      mkdirSync(join(elsewhere, 'older'));
+      copyFileSync(fixture('otel-spec-file-exporter-example-logs.jsonl'), join(elsewhere, 'older', 'logs.jsonl'));
+      symlinkSync(join(elsewhere, 'traces.jsonl'), join(linked, 'current.jsonl'));
+      symlinkSync(join(elsewhere, 'older'), join(linked, 'older'));
+      symlinkSync(linked, join(elsewhere, 'older', 'back')); // a cycle: linked/older/back → linked
+      symlinkSync(join(elsewhere, 'gone.jsonl'), join(linked, 'broken.jsonl'));
+      // A link next to the file it points to (log rotation's "current") is read once, as the file.
+      copyFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), join(linked, 'traces-0001.jsonl'));
+      symlinkSync(join(linked, 'traces-0001.jsonl'), join(linked, 'latest.jsonl'));
+      const attached = await open([linked, join(linked, 'traces-0001.jsonl')]);
+      expect(attached.files.raw).toBe(3);
+      expect(attached.rawFiles.map((file) => file.path.slice(linked.length + 1)).sort()).toEqual(['current.jsonl', 'older/logs.jsonl', 'traces-0001.jsonl']);
+      const [spans] = await queryRows<{ n: number }>(connection, 'SELECT count(*) AS n FROM otlp_spans_all');
+      expect(spans!.n).toBeGreaterThan(0);
+      const [events] = await queryRows<{ n: number }>(connection, 'SELECT count(*) AS n FROM otlp_events_all');
+      expect(events!.n).toBeGreaterThan(0);
+    } finally {
+      rmSync(linked, { recursive: true, force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   test('globs select files', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
@@ -45,9 +45,18 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${out}$`);
 }
 
-function walk(dir: string, out: string[]): void {
+/**
+ * Adds the files under `dir` to `out`. Symbolic links are followed (log directories often link
+ * the current file, or whole directories, from elsewhere): a link to a file is a file, a link to
+ * a directory is walked once (`seen` holds the real paths walked, so a link cycle ends); a broken
+ * link is skipped.
+ */
+function walk(dir: string, out: string[], seen = new Set<string>()): void {
   let entries;
   try {
+    const real = realpathSync(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
@@ -55,8 +64,17 @@ function walk(dir: string, out: string[]): void {
   for (const entry of entries) {
     if (entry.name === COMPACT_DIR || entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) walk(path, out);
-    else if (entry.isFile()) out.push(path);
+    let kind: 'file' | 'directory' | undefined = entry.isDirectory() ? 'directory' : entry.isFile() ? 'file' : undefined;
+    if (entry.isSymbolicLink()) {
+      try {
+        const target = statSync(path);
+        kind = target.isDirectory() ? 'directory' : target.isFile() ? 'file' : undefined;
+      } catch {
+        kind = undefined;
+      }
+    }
+    if (kind === 'directory') walk(path, out, seen);
+    else if (kind === 'file') out.push(path);
   }
 }
 
@@ -93,7 +111,28 @@ export function expandInputs(inputs: readonly string[]): { files: string[]; miss
       found.filter((file) => DATA_FILE.test(file)).forEach((file) => files.add(file));
     } else files.add(absolute);
   }
-  return { files: [...files].sort(), missing };
+  return { files: onePathPerFile([...files].sort()), missing };
+}
+
+/**
+ * One path per file: a file reached twice (a link such as `current.jsonl` next to the file it
+ * points to, or overlapping inputs) would otherwise be read twice. Keeps the file's own path when
+ * it is among them, else the first; order is kept.
+ */
+function onePathPerFile(paths: readonly string[]): string[] {
+  const chosen = new Map<string, string>();
+  for (const path of paths) {
+    let real = path;
+    try {
+      real = realpathSync(path);
+    } catch {
+      // Gone since it was listed: reading it reports the error.
+    }
+    const previous = chosen.get(real);
+    if (previous === undefined || (path === real && previous !== real)) chosen.set(real, path);
+  }
+  const kept = new Set(chosen.values());
+  return paths.filter((path) => kept.has(path));
 }
 
 /** Reads up to `bytes` from the start of a file, gunzipped when it is gzip. */
