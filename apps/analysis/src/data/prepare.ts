@@ -1,9 +1,9 @@
 /**
  * The per-experiment working set of an analysis, materialised once per dataset: the exposed units
  * (numbered in unit-id order), their gen_ai calls reduced to the columns the metrics read, and the
- * experiment's outcomes and evaluations. Every statistic of a report then reads these small, typed, in-memory
- * tables instead of scanning the spans (Parquet or parsed JSON) and re-deriving the first exposure
- * per unit again for each metric, segment and window.
+ * experiment's outcomes and evaluations. Every statistic of a report then reads these small,
+ * typed, in-memory tables instead of scanning the spans (Parquet or parsed JSON) and re-deriving
+ * the first exposure per unit again for each metric, segment and window.
  */
 import type { ExperimentDefinition, MetricDefinition } from '@abtel/core';
 import { sqlString } from '@abtel/files';
