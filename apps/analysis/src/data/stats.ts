@@ -927,16 +927,23 @@ async function newestSpanEnd(ds: Dataset, units: string): Promise<string> {
     return row?.us ?? null;
   };
   const since = newestExposure?.us ?? null;
-  const newest = (since === null ? null : await read(`WHERE end_time >= ${timestampLiteral(since)}`)) ?? (await read(''));
+  const bound = since === null ? undefined : timestampLiteral(since);
+  const newest = (bound === undefined ? null : await read(`WHERE end_time >= ${bound}`)) ?? (await read(''));
   return newest === null ? 'CAST(NULL AS TIMESTAMP)' : `make_timestamp(${newest})`;
 }
 
 /**
  * A TIMESTAMP literal at or before epoch microseconds `us` (whole milliseconds): a constant that
  * DuckDB compares with Parquet statistics, where `make_timestamp(us)` is not folded in time.
+ * Undefined outside the years 0–9999, which ISO 8601 writes with a sign (OTLP's unsigned
+ * nanoseconds end in 2554; a timestamp can come from elsewhere).
  */
-function timestampLiteral(us: number): string {
-  return `TIMESTAMP '${new Date(Math.floor(us / 1000)).toISOString().replace('T', ' ').replace('Z', '')}'`;
+function timestampLiteral(us: number): string | undefined {
+  const ms = Math.floor(us / 1000);
+  // Beyond ±8.64e15 ms a JavaScript Date is invalid (toISOString throws).
+  if (!(Math.abs(ms) <= 8.64e15)) return undefined;
+  const iso = new Date(ms).toISOString();
+  return /^\d{4}-/.test(iso) ? `TIMESTAMP '${iso.replace('T', ' ').replace('Z', '')}'` : undefined;
 }
 
 /**
