@@ -412,8 +412,8 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
     const ev = `ev AS (${eventSql(def, metric, sources)})`;
     const level = metric.quantile ?? 0.5;
     const asymptotic = options.quantileInterval !== false && metric.interval !== 'bootstrap';
-    // The included units' event values (e) with their per-unit row (u); `join` adds a join.
-    const events = (join = ''): string => `ev e JOIN ${table} u ON ${eventJoin} ${join} WHERE u.included AND e.v IS NOT NULL`;
+    // The included units' event values (e) with their per-unit row (u).
+    const events = `ev e JOIN ${table} u ON ${eventJoin} WHERE u.included AND e.v IS NOT NULL`;
     const window = asymptotic ? await outerWindow(ds, table, level) : undefined;
     // The groups that may have the asymptotic interval, estimates included, from their largest
     // events alone when that works; else (and for the other groups) quantile_cont over all events.
@@ -442,7 +442,7 @@ async function metricRows(ds: Dataset, def: ExperimentDefinition, metric: Metric
       const samples = await unitSamples(
         ds,
         `SELECT r, g, events FROM ${table} WHERE included AND g IN (${groups})`,
-        `WITH ${ev} SELECT u.r, CAST(e.v AS DOUBLE) AS v FROM ${events()} AND u.g IN (${groups})`,
+        `WITH ${ev} SELECT u.r, CAST(e.v AS DOUBLE) AS v FROM ${events} AND u.g IN (${groups})`,
         rows.length,
       );
       for (const row of rows) if (bootstrap.has(row.g!)) row.samples = samples[row.g! - 1] ?? [];
@@ -530,7 +530,7 @@ async function quantileArms(
 /** SQL pieces of a quantile metric: the events CTE, the included events joined to the per-unit table, that table. */
 interface NearSql {
   readonly ev: string;
-  readonly events: (join?: string) => string;
+  readonly events: string;
   readonly table: string;
 }
 
@@ -555,7 +555,7 @@ async function nearTable(ds: Dataset, sql: NearSql, bounds: ReadonlyMap<number, 
   await ds.connection.run(
     `CREATE OR REPLACE TEMP TABLE ${name} AS WITH ${sql.ev}
      SELECT u.r, u.g, CAST(e.v AS DOUBLE) AS v, row_number() OVER (PARTITION BY u.g ORDER BY CAST(e.v AS DOUBLE)) AS k
-     FROM ${sql.events()} AND u.g IN (${[...bounds.keys()].join(', ')})
+     FROM ${sql.events} AND u.g IN (${[...bounds.keys()].join(', ')})
        AND CAST(e.v AS DOUBLE) >= ${doubleLiteral(lowest)} AND CAST(e.v AS DOUBLE) >= ${byGroup('u.g', bounds)}`,
   );
   const counted = await ds.query<{ g: number; held: number }>(`SELECT g, count(*) AS held FROM ${name} GROUP BY g`);
@@ -662,7 +662,7 @@ async function nearFirstQuantiles(
   const every = Math.max(1, Math.floor(Math.min(...window.units.values()) / NEAR_SAMPLE_UNITS));
   const sampled = await ds.query<{ g: number; b: number | null }>(
     `WITH ${sql.ev} SELECT u.g, quantile_cont(CAST(e.v AS DOUBLE), ${doubleLiteral(level)}) AS b
-     FROM ${sql.events()} AND u.g IN (${groups.join(', ')}) AND u.unit_index % ${every} = 0 GROUP BY u.g`,
+     FROM ${sql.events} AND u.g IN (${groups.join(', ')}) AND u.unit_index % ${every} = 0 GROUP BY u.g`,
   );
   const bounds = new Map(sampled.filter((row) => row.b !== null && Number.isFinite(row.b)).map((row) => [row.g, row.b as number]));
   if (bounds.size !== groups.length) return undefined;
