@@ -154,6 +154,33 @@ describe('compaction', () => {
     expect(none.attached.files).toEqual({ raw: 0, parquet: 1 });
     expect([none.spans, none.events, none.attached.badLines]).toEqual([[], [], []]);
   });
+  test('compacted Parquet next to a Parquet with fewer columns: both read, the missing columns NULL', async () => {
+    const dir = join(root, 'shapes');
+    mkdirSync(dir, { recursive: true });
+    const spans = join(dir, 'traces-a.jsonl');
+    writeFileSync(spans, readFileSync(FIXTURE_TRACES, 'utf8'));
+    await compactFile(spans);
+    const compacted = readManifestEntry(spans)!.parquet;
+    // A Parquet of another shape (say, trimmed by hand): only a few span columns.
+    const trimmed = join(dir, 'trimmed.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(
+        `COPY (SELECT record_type, trace_id, span_id, name, start_time, end_time FROM read_parquet('${compacted}') WHERE record_type = 'span')
+         TO '${trimmed}' (FORMAT parquet)`,
+      );
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    const both = await snapshot([compacted, trimmed]);
+    expect(both.attached.files).toEqual({ raw: 0, parquet: 2 });
+    expect(both.spans).toHaveLength(16);
+    const fromTrimmed = both.spans.filter((span) => span['source_file'] === null);
+    expect(fromTrimmed).toHaveLength(8);
+    expect(fromTrimmed.every((span) => span['conversation_id'] === null && span['name'] !== null)).toBe(true);
+  });
   test('rows of each kind are read only from the files whose manifest counts them; metrics lines survive too', async () => {
     const dir = join(root, 'kinds');
     mkdirSync(dir, { recursive: true });
