@@ -5,7 +5,7 @@
  * typed, in-memory tables instead of scanning the spans (Parquet or parsed JSON) and re-deriving
  * the first exposure per unit again for each metric, segment and window.
  */
-import type { ExperimentDefinition, MetricDefinition } from '@abtel/core';
+import { ATTR_ABTEL_SEGMENT_PREFIX, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
 import { sqlString } from '@abtel/files';
 import { jsonPath } from './json-path.js';
 import type { Dataset } from './dataset.js';
@@ -155,7 +155,7 @@ async function materialise(
   const unitCalls = `abtel_unit_calls_${id}`;
   const callColumns = callColumnsFor(metrics);
   const unitAttributes = new Set([
-    ...segments.map((name) => `abtel.segment.${name}`),
+    ...segments.map(segmentAttribute),
     ...metrics.flatMap((metric) => covariateAttributes(metric)),
   ]);
   const attributes =
@@ -209,7 +209,18 @@ async function materialise(
  */
 export function covariateAttributes(metric: Pick<MetricDefinition, 'covariate'>): string[] {
   const attribute = metric.covariate?.attribute;
-  return attribute === undefined ? [] : [attribute, `abtel.segment.${attribute.replace(/^abtel\.segment\./, '')}`];
+  if (attribute === undefined) return [];
+  const name = attribute.startsWith(ATTR_ABTEL_SEGMENT_PREFIX) ? attribute.slice(ATTR_ABTEL_SEGMENT_PREFIX.length) : attribute;
+  return [attribute, segmentAttribute(name)];
+}
+
+/**
+ * The exposure attribute that carries segment `name`.
+ * @example
+ * segmentAttribute('plan'); // 'abtel.segment.plan'
+ */
+export function segmentAttribute(name: string): string {
+  return `${ATTR_ABTEL_SEGMENT_PREFIX}${name}`;
 }
 
 /**

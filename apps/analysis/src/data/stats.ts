@@ -16,7 +16,7 @@ import {
 import type { Dataset } from './dataset.js';
 import { jsonPath } from './json-path.js';
 import { bucketKeySql, bucketStartSql } from './time-bucket.js';
-import { covariateAttributes, prepareExperiment, spanValueSql, unitsWithAttributes } from './prepare.js';
+import { covariateAttributes, prepareExperiment, segmentAttribute, spanValueSql, unitsWithAttributes } from './prepare.js';
 
 /** Per-arm sufficient statistics of one metric (see the contract in the README). */
 export interface ArmMetricStats {
@@ -61,7 +61,6 @@ export interface ArmMetricOptions {
   to?: string;
 }
 
-
 /**
  * A unit's segment value: its first exposure's `abtel.segment.<name>` attribute as text — the
  * `segments` column of the exposures view, read without building that JSON object for every unit.
@@ -69,8 +68,6 @@ export interface ArmMetricOptions {
 function segmentValueSql(alias: string, name: string): string {
   return `json_extract_string(${alias}.attributes, ${jsonPath(segmentAttribute(name))})`;
 }
-
-const segmentAttribute = (name: string): string => `abtel.segment.${name}`;
 
 function defaultMissing(metric: MetricDefinition): 'zero' | 'exclude' {
   if (metric.missing) return metric.missing;
