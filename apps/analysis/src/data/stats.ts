@@ -517,8 +517,7 @@ async function quantileArms(
   if (bounds.size === 0) return new Map();
   const near = await nearTable(ds, sql, new Map([...bounds].map(([g, bound]) => [g, bound.a])));
   try {
-    const groups = new Map([...bounds].map(([g, { value }]) => [g, { value, events: window.events.get(g)!, held: near.held.get(g) ?? 0 }]));
-    return await armsFromNear(ds, sql.table, near.name, groups, q);
+    return await armsFromNear(ds, sql.table, near, new Map([...bounds].map(([g, bound]) => [g, bound.value])), window.events, q);
   } finally {
     await ds.connection.run(`DROP TABLE IF EXISTS ${near.name}`);
   }
@@ -587,47 +586,47 @@ function typeSeven(events: number, level: number, low: number, high: number): nu
 }
 
 /**
- * From a near table (the largest events of each group, see `nearTable`) and each group's estimate:
- * per unit, the events above the estimate give I_i = N_i − above_i (N_i from the per-unit table),
- * summed per group; @abtel/stats turns the sums into the outer levels, and DuckDB returns the
- * type-7 quantiles' order statistics by position: four values per group reach JavaScript, no list
- * of events. A group whose outer ranks fall below the near table gets no statistics.
+ * From a near table (the largest events of each group, see `nearTable`) and each group's estimate
+ * (and its Σ N_i, `events`): per unit, the events above the estimate give I_i = N_i − above_i (N_i
+ * from the per-unit table), summed per group; @abtel/stats turns the sums into the outer levels,
+ * and DuckDB returns the type-7 quantiles' order statistics by position: four values per group
+ * reach JavaScript, no list of events. A group whose outer ranks fall below the near table gets no
+ * statistics.
  */
 async function armsFromNear(
   ds: Dataset,
   table: string,
-  near: string,
-  groups: ReadonlyMap<number, { value: number; events: number; held: number }>,
+  near: { name: string; held: ReadonlyMap<number, number> },
+  estimates: ReadonlyMap<number, number>,
+  events: ReadonlyMap<number, number>,
   q: number,
 ): Promise<Map<number, QuantileArm>> {
   const arms = new Map<number, QuantileArm>();
-  const estimates = new Map([...groups].map(([g, { value }]) => [g, value]));
   const sums = await ds.query<{ g: number; n: number; events: number; sum_i: number; sum_i2: number; sum_n2: number; sum_in: number }>(
-    `WITH above AS (SELECT r, count(*) FILTER (WHERE v > ${byGroup('g', estimates)}) AS above FROM ${near} GROUP BY r),
+    `WITH above AS (SELECT r, count(*) FILTER (WHERE v > ${byGroup('g', estimates)}) AS above FROM ${near.name} GROUP BY r),
      per_unit AS (
        SELECT x.g, x.events AS n, x.events - coalesce(p.above, 0) AS i
        FROM ${table} x LEFT JOIN above p ON p.r = x.r
-       WHERE x.included AND x.events > 0 AND x.g IN (${[...groups.keys()].join(', ')}))
+       WHERE x.included AND x.events > 0 AND x.g IN (${[...estimates.keys()].join(', ')}))
      SELECT g, count(*) AS n, sum(n) AS events, sum(i) AS sum_i, sum(i * i) AS sum_i2, sum(n * n) AS sum_n2, sum(i * n) AS sum_in
      FROM per_unit GROUP BY g`,
   );
   const wanted = new Map<number, { counts: Omit<QuantileArm, 'value' | 'lower' | 'upper'>; levels: [number, number]; positions: number[] }>();
   for (const row of sums) {
-    const group = groups.get(row.g);
-    if (group === undefined || row.events !== group.events) continue;
+    if (row.events !== events.get(row.g)) continue;
     const counts = { q, n: row.n, events: row.events, sumI: row.sum_i, sumISquares: row.sum_i2, sumNSquares: row.sum_n2, sumIN: row.sum_in };
     if (quantileAsymptoticIssue(counts) !== undefined) continue;
     const outer = quantileOuterLevels(counts);
-    const positions = [outer.lower, outer.upper].flatMap((level) => typeSevenPositions(row.events, group.held, level));
+    const positions = [outer.lower, outer.upper].flatMap((level) => typeSevenPositions(row.events, near.held.get(row.g) ?? 0, level));
     if (positions.every((position) => position >= 1)) wanted.set(row.g, { counts, levels: [outer.lower, outer.upper], positions });
   }
   if (wanted.size === 0) return arms;
-  const values = await valuesAt(ds, near, new Map([...wanted].map(([g, { positions }]) => [g, positions])));
+  const values = await valuesAt(ds, near.name, new Map([...wanted].map(([g, { positions }]) => [g, positions])));
   for (const [g, { counts, levels, positions }] of wanted) {
     const at = (index: number): number => values.get(`${g}:${positions[index]}`) ?? Number.NaN;
     const lower = typeSeven(counts.events, levels[0], at(0), at(1));
     const upper = typeSeven(counts.events, levels[1], at(2), at(3));
-    if (Number.isFinite(lower) && Number.isFinite(upper)) arms.set(g, { ...counts, value: groups.get(g)!.value, lower, upper });
+    if (Number.isFinite(lower) && Number.isFinite(upper)) arms.set(g, { ...counts, value: estimates.get(g)!, lower, upper });
   }
   return arms;
 }
@@ -681,8 +680,7 @@ async function nearFirstQuantiles(
       if (!Number.isFinite(value)) return undefined;
       values.set(g, value);
     }
-    const withCounts = new Map(groups.map((g) => [g, { value: values.get(g)!, events: window.events.get(g)!, held: near.held.get(g) ?? 0 }]));
-    return { values, arms: await armsFromNear(ds, sql.table, near.name, withCounts, q) };
+    return { values, arms: await armsFromNear(ds, sql.table, near, values, window.events, q) };
   } finally {
     await ds.connection.run(`DROP TABLE IF EXISTS ${near.name}`);
   }
