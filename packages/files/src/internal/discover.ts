@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
@@ -45,6 +45,15 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${out}$`);
 }
 
+/** What a symbolic link points to (statSync follows it), or undefined for a broken or looping link. */
+function linkTarget(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Adds the files under `dir` to `out`. Symbolic links are followed (log directories often link
  * the current file, or whole directories, from elsewhere): a link to a file is a file, a link to
@@ -64,17 +73,9 @@ function walk(dir: string, out: string[], seen = new Set<string>()): void {
   for (const entry of entries) {
     if (entry.name === COMPACT_DIR || entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    let kind: 'file' | 'directory' | undefined = entry.isDirectory() ? 'directory' : entry.isFile() ? 'file' : undefined;
-    if (entry.isSymbolicLink()) {
-      try {
-        const target = statSync(path);
-        kind = target.isDirectory() ? 'directory' : target.isFile() ? 'file' : undefined;
-      } catch {
-        kind = undefined;
-      }
-    }
-    if (kind === 'directory') walk(path, out, seen);
-    else if (kind === 'file') out.push(path);
+    const kind = entry.isSymbolicLink() ? linkTarget(path) : entry;
+    if (kind?.isDirectory()) walk(path, out, seen);
+    else if (kind?.isFile()) out.push(path);
   }
 }
 
