@@ -6,8 +6,33 @@ import { ExperimentDefinition, assign, bucketSql, sqlString, variationSql, type 
 import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
 import { armMetricStats, excludedUnits, guardrailWindows, health, judgeTrend, metricStatsSql, population, segmentMix } from './stats.js';
-import { writeSyntheticDataset, type SyntheticResult, type SyntheticUnit } from './synthetic.js';
+import { writeSyntheticDataset, type SyntheticResult, type SyntheticSpec, type SyntheticUnit } from './synthetic.js';
 import { independentQuantileArm } from '../../test/quantile-reference.js';
+
+/**
+ * A synthetic data set of `experiment` (its key and weights), written before a describe's tests
+ * with a dataset opened on it, and removed after them. The fields are set in `beforeAll`.
+ */
+function experimentData(
+  experiment: ExperimentDefinition,
+  spec: Omit<SyntheticSpec, 'experimentKey' | 'variations'>,
+): { dir: string; data: SyntheticResult; ds: Dataset } {
+  const made = {} as { dir: string; data: SyntheticResult; ds: Dataset };
+  beforeAll(async () => {
+    made.dir = mkdtempSync(join(tmpdir(), `abtel-stats-${experiment.key}-`));
+    made.data = await writeSyntheticDataset(made.dir, {
+      ...spec,
+      experimentKey: experiment.key,
+      variations: experiment.variations.map((v) => ({ key: v.key, weight: v.weight })),
+    });
+    made.ds = await openDataset({ inputs: [made.dir] });
+  });
+  afterAll(async () => {
+    await made.ds?.close();
+    if (made.dir) rmSync(made.dir, { recursive: true, force: true });
+  });
+  return made;
+}
 
 const definition = ExperimentDefinition.parse({
   key: 'support-prompt',
@@ -304,31 +329,18 @@ describe('quantile metrics per segment: a small arm sends only its own compariso
   // A segment where the treatment is rare (weights 0.9 / 0.1 inside it): that segment's arms get
   // per-unit event values; the large segment keeps the asymptotic statistics alone.
   const segmented = ExperimentDefinition.parse({ ...definition, key: 'segmented', segments: ['tier'] });
-  let segmentDir: string;
-  let segmentData: SyntheticResult;
-  let segmentDs: Dataset;
-  beforeAll(async () => {
-    segmentDir = mkdtempSync(join(tmpdir(), 'abtel-stats-segments-'));
-    segmentData = await writeSyntheticDataset(segmentDir, {
-      conversations: 700,
-      seed: 21,
-      experimentKey: 'segmented',
-      variations: segmented.variations.map((v) => ({ key: v.key, weight: v.weight })),
-      callsPerConversation: 3,
-      outcomes: [{ name: 'resolved', kind: 'binary', rate: { control: 0.3, treatment: 0.3 } }],
-      segments: [{ name: 'tier', values: [{ value: 'big', share: 0.8 }, { value: 'small', share: 0.2, weights: { control: 0.9, treatment: 0.1 } }] }],
-    });
-    segmentDs = await openDataset({ inputs: [segmentDir] });
-  });
-  afterAll(async () => {
-    await segmentDs?.close();
-    rmSync(segmentDir, { recursive: true, force: true });
+  const segmentedData = experimentData(segmented, {
+    conversations: 700,
+    seed: 21,
+    callsPerConversation: 3,
+    outcomes: [{ name: 'resolved', kind: 'binary', rate: { control: 0.3, treatment: 0.3 } }],
+    segments: [{ name: 'tier', values: [{ value: 'big', share: 0.8 }, { value: 'small', share: 0.2, weights: { control: 0.9, treatment: 0.1 } }] }],
   });
 
   test('big: asymptotic statistics, no values; small: values for both arms, statistics where the arm is large enough', async () => {
     const metric: MetricDefinition = { name: 'p95', kind: 'quantile', quantile: 0.95, from: { span_value: 'duration_ms' }, direction: 'decrease' };
-    const arms = await armMetricStats(segmentDs, segmented, metric, { segment: 'tier' });
-    const exposed = segmentData.units!.filter((u) => u.exposed && u.calls.length > 0);
+    const arms = await armMetricStats(segmentedData.ds, segmented, metric, { segment: 'tier' });
+    const exposed = segmentedData.data.units!.filter((u) => u.exposed && u.calls.length > 0);
     for (const arm of arms) {
       const perUnit = exposed.filter((u) => u.variation === arm.variation && u.segments.tier === arm.segment).map((u) => u.calls.map((c) => c.durationMs));
       const expected = independentQuantileArm(perUnit, 0.95);
@@ -360,37 +372,30 @@ describe('exposure attributes the units table does not keep are joined back', ()
     direction: 'increase',
     covariate: { attribute: 'tenure' },
   };
-  let tenureDir: string;
-  let tenureData: SyntheticResult;
-  beforeAll(async () => {
-    tenureDir = mkdtempSync(join(tmpdir(), 'abtel-stats-tenure-'));
-    tenureData = await writeSyntheticDataset(tenureDir, {
-      conversations: 400,
-      seed: 5,
-      experimentKey: 'tenured',
-      variations: tenured.variations.map((v) => ({ key: v.key, weight: v.weight })),
-      callsPerConversation: 2,
-      outcomes: [{ name: 'resolved', kind: 'binary', rate: { control: 0.3, treatment: 0.4 } }],
-      segments: [
-        { name: 'plan', values: [{ value: 'free', share: 0.6 }, { value: 'pro', share: 0.4 }] },
-        { name: 'tenure', values: [{ value: '1', share: 0.5 }, { value: '3', share: 0.3 }, { value: '12', share: 0.2 }] },
-      ],
-    });
+  const tenureData = experimentData(tenured, {
+    conversations: 400,
+    seed: 5,
+    callsPerConversation: 2,
+    outcomes: [{ name: 'resolved', kind: 'binary', rate: { control: 0.3, treatment: 0.4 } }],
+    segments: [
+      { name: 'plan', values: [{ value: 'free', share: 0.6 }, { value: 'pro', share: 0.4 }] },
+      { name: 'tenure', values: [{ value: '1', share: 0.5 }, { value: '3', share: 0.3 }, { value: '12', share: 0.2 }] },
+    ],
   });
-  afterAll(() => rmSync(tenureDir, { recursive: true, force: true }));
 
   test.each([
     ['not kept (joined back)', [] as MetricDefinition[], [] as string[]],
     ['kept by prepareExperiment', [metric], ['plan', 'tenure']],
   ])('%s', async (_, prepareMetrics, segments) => {
-    const ds = await openDataset({ inputs: [tenureDir] });
+    // A dataset of its own per case: the working set is prepared once per dataset.
+    const ds = await openDataset({ inputs: [tenureData.dir] });
     try {
       const prepared = await prepareExperiment(ds, tenured, prepareMetrics, segments);
       expect(prepared.unitAttributes.has('abtel.segment.tenure')).toBe(segments.includes('tenure'));
       const arms = await armMetricStats(ds, tenured, metric, { segment: 'tenure' });
       const viaViews = await ds.query<Record<string, number | string | null>>(metricStatsSql(tenured, metric, { segment: 'tenure' }));
       expect(arms).toHaveLength(viaViews.length);
-      const exposed = tenureData.units!.filter((u) => u.exposed);
+      const exposed = tenureData.data.units!.filter((u) => u.exposed);
       for (const row of viaViews) {
         const arm = arms.find((a) => a.variation === row.variation && a.segment === row.segment)!;
         expect(arm.n).toBe(row.n);
@@ -414,42 +419,25 @@ describe('quantiles from the largest events: a subsample bound at scale', () => 
   // the asymptotic statistics must still be exact: equal to quantile_cont over the views and to an
   // independent computation from each unit's values; and quantile_cont over all events is skipped.
   const scaled = ExperimentDefinition.parse({ ...definition, key: 'scaled', segments: [] });
-  let scaledDir: string;
-  let scaledDs: Dataset;
-  beforeAll(async () => {
-    scaledDir = mkdtempSync(join(tmpdir(), 'abtel-stats-scaled-'));
-    await writeSyntheticDataset(scaledDir, {
-      conversations: 9000,
-      seed: 11,
-      experimentKey: 'scaled',
-      variations: scaled.variations.map((v) => ({ key: v.key, weight: v.weight })),
-      callsPerConversation: 2,
-      outcomes: [],
-    });
-    scaledDs = await openDataset({ inputs: [scaledDir] });
-  });
-  afterAll(async () => {
-    await scaledDs?.close();
-    rmSync(scaledDir, { recursive: true, force: true });
-  });
+  const scaledData = experimentData(scaled, { conversations: 9000, seed: 11, callsPerConversation: 2, outcomes: [] });
 
   test.each([0.5, 0.95, 0.99])('p%s', async (level) => {
     const metric: MetricDefinition = { name: 'latency', kind: 'quantile', quantile: level, from: { span_value: 'duration_ms' }, direction: 'decrease' };
     const statements: string[] = [];
-    const query = scaledDs.query;
-    scaledDs.query = (sql, params) => {
+    const query = scaledData.ds.query;
+    scaledData.ds.query = (sql, params) => {
       statements.push(sql);
       return query(sql, params);
     };
     let arms;
     try {
-      arms = await armMetricStats(scaledDs, scaled, metric);
+      arms = await armMetricStats(scaledData.ds, scaled, metric);
     } finally {
-      scaledDs.query = query;
+      scaledData.ds.query = query;
     }
     expect(statements.some((sql) => sql.includes('% 2 = 0'))).toBe(true);
     expect(statements.some((sql) => /quantile_cont[\s\S]*NOT IN \(1, 2\)/.test(sql))).toBe(true);
-    const viaViews = await scaledDs.query<{ variation: string; quantile: number; samples: number[][] }>(metricStatsSql(scaled, metric));
+    const viaViews = await scaledData.ds.query<{ variation: string; quantile: number; samples: number[][] }>(metricStatsSql(scaled, metric));
     for (const row of viaViews) {
       const arm = arms.find((a) => a.variation === row.variation)!;
       expect(arm.n).toBeGreaterThan(2000);
