@@ -60,10 +60,9 @@ export async function openDataset(options: OpenDatasetOptions): Promise<Dataset>
   // Return freed memory to the OS promptly, so the process's RSS follows the limit.
   config.allocator_flush_threshold = '32MB';
   config.allocator_background_threads = 'true';
-
   if (options.threads) config.threads = String(options.threads);
   // A database file in the private directory, not ':memory:': tables of parsed JSON can then be
-  // evicted to disk under a memory limit (in-memory tables cannot), and DuckDB compresses them.
+  // evicted to disk under a memory limit (in-memory tables cannot).
   const instance = await DuckDBInstance.create(join(spill, 'abtel.duckdb'), config);
   const connection = await instance.connect();
   try {
