@@ -109,6 +109,19 @@ describe('stamping spans', () => {
     });
   });
 
+  it('keeps describing the first experiment assigned when an earlier experiment is routed again', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-4', userId: 'user-4' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      await h.abtel.experiment('support-retrieval').variation();
+      await h.abtel.experiment('support-persona').variation();
+      tracer().startSpan('after re-routing').end();
+    });
+    const attributes = plain(h.spans().find((s) => s.name === 'after re-routing')!.attributes);
+    expect(attributes['abtel.experiment.key']).toBe('support-persona');
+    expect(attributes['abtel.experiment.variation']).toBe(expected(persona, 'conv-4'));
+    expect(attributes['abtel.experiments']).toEqual([`support-persona=${expected(persona, 'conv-4')}`, `support-retrieval=${expected(retrieval, 'user-4')}`]);
+  });
+
   it('serves the control without joining when the context lacks the unit id, and says why through diag', async () => {
     await h.abtel.withConversation({ conversationId: 'conv-4' }, async () => {
       const variation = await h.abtel.experiment('support-retrieval').variation();
@@ -264,12 +277,25 @@ describe('outcomes and evaluations', () => {
     expect(() => h.abtel.recordOutcome({ name: 'resolved', value: true })).not.toThrow();
     expect(() => h.abtel.recordOutcome({ conversationId: 'c', name: 'x', value: Number.NaN })).not.toThrow();
     expect(() => h.abtel.recordOutcome(null as never)).not.toThrow();
+    expect(() => h.abtel.recordOutcome(undefined as never)).not.toThrow();
+    expect(() => h.abtel.recordOutcome({ conversationId: 'c', name: 'revenue', value: 1e308 })).not.toThrow();
+    expect(() => h.abtel.recordOutcome({ conversationId: 'c', name: 'x', value: 1, attributes: 'oops' as never })).not.toThrow();
     expect(h.events('abtel.outcome')).toHaveLength(0);
     expect(diagMessages.filter((m) => m.level === 'error').map((m) => m.message)).toEqual([
       '@abtel/node: recordOutcome dropped an outcome: outcome "resolved" has no conversationId and no conversation is active; pass conversationId',
       '@abtel/node: recordOutcome dropped an outcome: outcome "x": value must be a finite number or a boolean (got NaN)',
-      expect.stringContaining('recordOutcome'),
+      '@abtel/node: recordOutcome dropped an outcome: expected an object { conversationId, name, value }',
+      '@abtel/node: recordOutcome dropped an outcome: expected an object { conversationId, name, value }',
+      '@abtel/node: recordOutcome dropped an outcome: outcome "revenue": value 1e+308 is a whole number beyond ±2^53, which OTLP cannot carry exactly (whole numbers travel as int64); send it in larger units (e.g. thousands)',
+      '@abtel/node: recordOutcome dropped an outcome: outcome "x": attributes must be an object of attribute values (got string)',
     ]);
+  });
+
+  it('records whole numbers up to ±2^53 and fractions', () => {
+    h.abtel.recordOutcome({ conversationId: 'c', name: 'big', value: Number.MAX_SAFE_INTEGER });
+    h.abtel.recordOutcome({ conversationId: 'c', name: 'small', value: Number.MIN_SAFE_INTEGER });
+    h.abtel.recordOutcome({ conversationId: 'c', name: 'ratio', value: -2.5e-300 });
+    expect(h.events('abtel.outcome').map((r) => plain(r.attributes)['abtel.outcome.value'])).toEqual([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, -2.5e-300]);
   });
 
   it('parents evaluations to the evaluated span, given or found by response id', async () => {
@@ -296,6 +322,37 @@ describe('outcomes and evaluations', () => {
     h.abtel.recordEvaluation({ responseId: 'r', name: 'x', score: 1, judge, sampleRate: 1, source: 'robot' as never });
     expect(h.events('gen_ai.evaluation.result')).toHaveLength(2);
     expect(diagMessages.filter((m) => m.level === 'error')).toHaveLength(2);
+  });
+
+  it('drops an evaluation it cannot locate or carry, and says which field is wrong', () => {
+    const judge = { model: 'gpt-4o-mini', version: 'rubric-2' };
+    const base = { conversationId: 'conv-31', name: 'helpfulness', judge, sampleRate: 1, source: 'online' as const };
+    expect(() => {
+      h.abtel.recordEvaluation({ ...base, span: {} as never, score: 1 });
+      h.abtel.recordEvaluation({ ...base, span: 'span-1' as never, score: 1 });
+      h.abtel.recordEvaluation({ ...base, responseId: 'r-1', label: 3 as never });
+      h.abtel.recordEvaluation({ ...base, responseId: 'r-1', score: 1, explanation: { why: 'x' } as never });
+      h.abtel.recordEvaluation({ ...base, responseId: 'r-1', score: -1e300 });
+    }).not.toThrow();
+    expect(h.events('gen_ai.evaluation.result')).toHaveLength(0);
+    expect(diagMessages.filter((m) => m.level === 'error').map((m) => m.message.replace('@abtel/node: recordEvaluation dropped an evaluation: ', ''))).toEqual([
+      'evaluation "helpfulness": span is neither a span nor a valid span context (pass the span object, span.spanContext(), or responseId)',
+      'evaluation "helpfulness": span is neither a span nor a valid span context (pass the span object, span.spanContext(), or responseId)',
+      'evaluation "helpfulness": label must be a string (got number)',
+      'evaluation "helpfulness": explanation must be a string (got object)',
+      'evaluation "helpfulness": score -1e+300 is a whole number beyond ±2^53, which OTLP cannot carry exactly (whole numbers travel as int64); send it in larger units (e.g. thousands)',
+    ]);
+  });
+
+  it('falls back to the response id when the span given is not a valid span context', () => {
+    const judged = chatSpan('chatcmpl-78');
+    const judge = { model: 'gpt-4o-mini', version: 'rubric-2' };
+    h.abtel.recordEvaluation({ span: {} as never, responseId: 'chatcmpl-78', conversationId: 'conv-32', name: 'tone', score: 1, judge, sampleRate: 1, source: 'online' });
+    const [evaluation] = h.events('gen_ai.evaluation.result');
+    expect(evaluation?.spanContext?.spanId).toBe(judged.spanContext().spanId);
+    expect(diagMessages.filter((m) => m.level === 'warn').map((m) => m.message)).toEqual([
+      '@abtel/node: recordEvaluation "tone": span is not a valid span or span context; locating the call by responseId',
+    ]);
   });
 });
 
@@ -335,6 +392,32 @@ describe('log records', () => {
       'abtel.assignment.unit': 'conversation',
     });
     expect(second!.attributes['gen_ai.conversation.id']).toBe('conv-50');
+  });
+});
+
+describe('configure', () => {
+  it('changes only what it is given: a new store keeps the experiments, the event settings and the exposures already emitted', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-50' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      chatSpan();
+    });
+    h.abtel.configure({ store: new MemoryAssignmentStore() });
+    expect(h.abtel.experiments.all().map((def) => def.key).sort()).toEqual(['support-persona', 'support-retrieval']);
+    await h.abtel.withConversation({ conversationId: 'conv-50' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      chatSpan();
+    });
+    h.abtel.recordOutcome({ conversationId: 'conv-50', name: 'resolved', value: true });
+    // Still one exposure for the unit, and events still reach the instance's logger provider.
+    expect(h.events('abtel.exposure')).toHaveLength(1);
+    expect(h.events('abtel.outcome')).toHaveLength(1);
+  });
+
+  it('refuses experiments that are not definitions, naming the fix, and changes nothing', () => {
+    expect(() => h.abtel.configure({ experiments: './experiments' as never })).toThrow(
+      'experiments must be an ExperimentSet (from loadExperiments) or an array of definitions, got the string "./experiments"; to load a directory, pass experiments: await loadExperiments(path)',
+    );
+    expect(h.abtel.experiments.all()).toHaveLength(2);
   });
 });
 

@@ -183,7 +183,11 @@ export class Abtel {
   #exposureDedupe: BoundedSet<string>;
   #responseSpans: BoundedMap<string, SpanContext>;
 
+  /** The options in effect (what `configure` leaves out stays as it is). */
+  #options: AbtelOptions;
+
   constructor(options: AbtelOptions = {}) {
+    this.#options = { ...options };
     this.#experiments = toExperimentSet(options.experiments);
     this.#router = new StickyRouter({ experiments: this.#experiments, store: options.store ?? new MemoryAssignmentStore() });
     this.#events = new EventRecorder({
@@ -195,14 +199,24 @@ export class Abtel {
     this.#responseSpans = new BoundedMap(options.responseIdCacheSize ?? DEFAULT_RESPONSE_ID_CACHE_SIZE);
   }
 
-  /** Replaces the experiments, store or event mode (used by the `register` entry at start-up). */
+  /**
+   * Changes the experiments, store, event settings or memory sizes. What `options` leaves out
+   * stays as it is: an app calling `configureAbtel({ store })` under the `register` entry keeps
+   * the definitions loaded from ABTEL_EXPERIMENTS. Bad options throw AbtelError here, at
+   * configuration time, and change nothing.
+   */
   configure(options: AbtelOptions): void {
-    const fresh = new Abtel(options);
-    this.#experiments = fresh.#experiments;
-    this.#router = fresh.#router;
-    this.#events = fresh.#events;
-    this.#exposureDedupe = fresh.#exposureDedupe;
-    this.#responseSpans = fresh.#responseSpans;
+    const given = Object.fromEntries(Object.entries(options ?? {}).filter(([, value]) => value !== undefined)) as AbtelOptions;
+    // Built in full before anything is replaced, so a bad option leaves the instance as it was.
+    const next = new Abtel({ ...this.#options, ...given });
+    this.#options = next.#options;
+    this.#experiments = next.#experiments;
+    this.#router = next.#router;
+    this.#events = next.#events;
+    // The memories survive a change that does not resize them: exposures already emitted are not
+    // emitted again, and evaluations still find the spans of recent responses.
+    if (given.exposureDedupeSize !== undefined) this.#exposureDedupe = next.#exposureDedupe;
+    if (given.responseIdCacheSize !== undefined) this.#responseSpans = next.#responseSpans;
   }
 
   get experiments(): ExperimentSet {
@@ -385,7 +399,8 @@ export class Abtel {
       'recordOutcome',
       () => {
         const active = contextApi.active();
-        const conversationId = outcome.conversationId ?? stateOf(active)?.conversationId;
+        // Read fields only from an object: `recordOutcome(null)` gets the same clear message as other bad input.
+        const conversationId = isObject(outcome) ? (outcome.conversationId ?? stateOf(active)?.conversationId) : undefined;
         const problem = outcomeProblem(outcome, conversationId);
         if (problem !== undefined) {
           diag.error(`@abtel/node: recordOutcome dropped an outcome: ${problem}`);
@@ -438,8 +453,9 @@ export class Abtel {
 
   #evaluatedSpan(evaluation: EvaluationInput): SpanContext | undefined {
     if (evaluation.span !== undefined) {
-      const spanContext = 'spanContext' in evaluation.span ? evaluation.span.spanContext() : evaluation.span;
-      if (isSpanContextValid(spanContext)) return spanContext;
+      const spanContext = spanContextOf(evaluation.span);
+      if (spanContext !== undefined) return spanContext;
+      diag.warn(`@abtel/node: recordEvaluation "${evaluation.name}": span is not a valid span or span context; locating the call by responseId`);
     }
     if (evaluation.responseId !== undefined) {
       const found = this.#responseSpans.get(evaluation.responseId);
@@ -472,6 +488,15 @@ function toExperimentSet(experiments: AbtelOptions['experiments']): ExperimentSe
   if (experiments === undefined) return parseExperiments([]);
   if (Array.isArray(experiments)) {
     return parseExperiments(experiments.map((content, index) => ({ file: `experiments[${index}]`, content })));
+  }
+  // Checked by shape, not instanceof: a second copy of @abtel/core makes its own ExperimentSet class.
+  const set = experiments as Partial<Record<'get' | 'require' | 'all', unknown>> | null;
+  if (typeof set !== 'object' || set === null || typeof set.get !== 'function' || typeof set.require !== 'function' || typeof set.all !== 'function') {
+    const got = typeof experiments === 'string' ? `the string ${JSON.stringify(experiments)}` : typeof experiments;
+    throw new AbtelError(
+      'invalid_input',
+      `experiments must be an ExperimentSet (from loadExperiments) or an array of definitions, got ${got}; to load a directory, pass experiments: await loadExperiments(path)`,
+    );
   }
   return experiments as ExperimentSet;
 }
@@ -540,11 +565,35 @@ function outcomeProblem(outcome: OutcomeInput, conversationId: string | undefine
   if (typeof conversationId !== 'string' || conversationId === '') {
     return `outcome "${outcome.name}" has no conversationId and no conversation is active; pass conversationId`;
   }
+  if (outcome.attributes !== undefined && !isObject(outcome.attributes)) {
+    return `outcome "${outcome.name}": attributes must be an object of attribute values (got ${typeof outcome.attributes})`;
+  }
   if (typeof outcome.value === 'boolean') return undefined;
   if (typeof outcome.value !== 'number' || !Number.isFinite(outcome.value)) {
     return `outcome "${outcome.name}": value must be a finite number or a boolean (got ${String(outcome.value)})`;
   }
-  return undefined;
+  return unsendableInteger(`outcome "${outcome.name}": value`, outcome.value);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * OpenTelemetry JS sends every whole number as an OTLP `intValue` (int64), so a whole number
+ * beyond ±2^53 cannot be sent exactly, and beyond int64 it makes an invalid request that a strict
+ * receiver rejects with the rest of its batch. Such a value is refused here, with the fix.
+ */
+function unsendableInteger(what: string, value: number): string | undefined {
+  if (!Number.isInteger(value) || Number.isSafeInteger(value)) return undefined;
+  return `${what} ${value} is a whole number beyond ±2^53, which OTLP cannot carry exactly (whole numbers travel as int64); send it in larger units (e.g. thousands)`;
+}
+
+/** The valid span context of a span or span context given by the caller, else undefined. */
+function spanContextOf(span: unknown): SpanContext | undefined {
+  if (!isObject(span)) return undefined;
+  const spanContext: unknown = typeof span['spanContext'] === 'function' ? (span as unknown as Span).spanContext() : span;
+  return isObject(spanContext) && isSpanContextValid(spanContext as unknown as SpanContext) ? (spanContext as unknown as SpanContext) : undefined;
 }
 
 function evaluationProblem(evaluation: EvaluationInput): string | undefined {
@@ -553,11 +602,25 @@ function evaluationProblem(evaluation: EvaluationInput): string | undefined {
   if (evaluation.span === undefined && evaluation.responseId === undefined) {
     return `evaluation "${evaluation.name}" needs span or responseId to locate the evaluated call`;
   }
+  if (evaluation.responseId !== undefined && (typeof evaluation.responseId !== 'string' || evaluation.responseId === '')) {
+    return `evaluation "${evaluation.name}": responseId must be a non-empty string (got ${String(evaluation.responseId)})`;
+  }
+  if (evaluation.span !== undefined && spanContextOf(evaluation.span) === undefined && evaluation.responseId === undefined) {
+    return `evaluation "${evaluation.name}": span is neither a span nor a valid span context (pass the span object, span.spanContext(), or responseId)`;
+  }
+  for (const field of ['label', 'explanation', 'conversationId'] as const) {
+    const value = evaluation[field];
+    if (value !== undefined && typeof value !== 'string') return `evaluation "${evaluation.name}": ${field} must be a string (got ${typeof value})`;
+  }
   if (evaluation.score === undefined && evaluation.label === undefined) {
     return `evaluation "${evaluation.name}" needs a score or a label`;
   }
   if (evaluation.score !== undefined && (typeof evaluation.score !== 'number' || !Number.isFinite(evaluation.score))) {
     return `evaluation "${evaluation.name}": score must be a finite number (got ${String(evaluation.score)})`;
+  }
+  if (evaluation.score !== undefined) {
+    const problem = unsendableInteger(`evaluation "${evaluation.name}": score`, evaluation.score);
+    if (problem !== undefined) return problem;
   }
   if (typeof evaluation.judge?.model !== 'string' || typeof evaluation.judge?.version !== 'string') {
     return `evaluation "${evaluation.name}": judge must be { model, version } strings`;

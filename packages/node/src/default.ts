@@ -33,13 +33,15 @@ export function defaultAbtel(): Abtel {
 
 /**
  * Configures the process-wide instance (experiments, store, event mode). The `register` entry
- * calls it from `ABTEL_*` variables; apps with their own SDK call it once at start-up.
+ * calls it from `ABTEL_*` variables; apps with their own SDK call it once at start-up. What
+ * `options` leaves out stays as it is, so `configureAbtel({ store })` under the `register` entry
+ * keeps the definitions it loaded. Bad options throw AbtelError and change nothing.
  * @example
  * configureAbtel({ experiments: await loadExperiments('./experiments'), store: new RedisAssignmentStore({ client: redis }) });
  */
 export function configureAbtel(options: AbtelOptions): Abtel {
   const abtel = defaultAbtel();
-  abtel.configure({ events: eventsModeFromEnv(), ...options });
+  abtel.configure(options);
   return abtel;
 }
 

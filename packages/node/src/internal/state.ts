@@ -94,10 +94,14 @@ export class ConversationState extends SpanStamp {
     return this.#assignments.find((assignment) => assignment.experiment === experimentKey);
   }
 
-  /** Adds (or replaces) the assignment of one experiment. */
+  /**
+   * Adds the assignment of one experiment, or replaces it in place: the order stays the order in
+   * which experiments were first assigned, so the single-valued span attributes keep describing
+   * the first one (as the contract says) when an experiment is routed again later.
+   */
   join(assignment: ActiveAssignment): void {
-    const others = this.#assignments.filter((existing) => existing.experiment !== assignment.experiment);
-    this.#assignments = [...others, assignment];
+    const at = this.#assignments.findIndex((existing) => existing.experiment === assignment.experiment);
+    this.#assignments = at < 0 ? [...this.#assignments, assignment] : this.#assignments.with(at, assignment);
     this.restamp(buildSpanAttributes(this));
     this.#updatePendingExposure();
   }
