@@ -42,6 +42,20 @@ await withConversation({ conversationId: process.env.CONVERSATION_ID, attributes
 });
 `;
 
+// The same conversation, calling downstream with the global fetch (undici) instead of node:http.
+const UPSTREAM_FETCH_ESM = `
+import OpenAI from 'openai';
+import { withConversation, experiment } from '@abtel/node';
+
+const client = new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: 'test-key', maxRetries: 0 });
+await withConversation({ conversationId: process.env.CONVERSATION_ID, attributes: { plan: 'pro' } }, async () => {
+  const persona = await experiment('support-persona').variation();
+  await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Where is my parcel?' }] });
+  const response = await fetch(process.env.DOWNSTREAM_URL);
+  console.log(JSON.stringify({ variation: persona.key, downstream: await response.json() }));
+});
+`;
+
 const DOWNSTREAM_CJS = `
 const http = require('node:http');
 const { OpenAI } = require('openai');
@@ -86,6 +100,7 @@ beforeAll(async () => {
   await Promise.all([receiver.start(), model.start()]);
   app = createAppDir({
     'upstream.mjs': UPSTREAM_ESM,
+    'upstream-fetch.mjs': UPSTREAM_FETCH_ESM,
     'downstream.cjs': DOWNSTREAM_CJS,
     'simple.cjs': SIMPLE_CJS,
     'experiments/support-persona.json': JSON.stringify(definition),
@@ -196,6 +211,66 @@ describe('node --import @abtel/node/register', () => {
     // Message content is off by default: no log record or span carries the prompt text.
     const everything = JSON.stringify([receiver.spans, receiver.logs]);
     expect(everything).not.toContain('Where is my parcel');
+    expect(receiver.rejected).toBe(0);
+  });
+
+  it('carries the conversation and its assignment to a downstream service called with the global fetch', async () => {
+    const conversationId = 'conv-dropin-fetch';
+    const expected = variationOf(conversationId);
+    const downstream = startApp(app.dir, 'downstream.cjs', baseEnv({ OTEL_SERVICE_NAME: 'retrieval' }));
+    const { port } = (await downstream.firstJsonLine()) as { port: number };
+    const upstream = await runApp(
+      app.dir,
+      'upstream-fetch.mjs',
+      baseEnv({ OTEL_SERVICE_NAME: 'agent', CONVERSATION_ID: conversationId, DOWNSTREAM_URL: `http://127.0.0.1:${port}/search` }),
+    );
+    expect(upstream.stderr).toBe('');
+    expect(upstream.code).toBe(0);
+    // 'reused': the downstream read the assignment from the baggage instead of routing again.
+    expect(JSON.parse(upstream.stdout.trim())).toEqual({ variation: expected, downstream: { variation: expected, reason: 'reused' } });
+    await downstream.stop('SIGTERM');
+
+    await receiver.waitFor('upstream and downstream spans', () =>
+      receiver.spans.some((s) => s.serviceName === 'agent' && s.name === 'chat gpt-4o-mini') &&
+      receiver.spans.some((s) => s.serviceName === 'retrieval' && s.name.startsWith('embeddings')) &&
+      receiver.logs.filter((l) => l.eventName === 'abtel.exposure').length === 2,
+    );
+    const stamp = {
+      'gen_ai.conversation.id': conversationId,
+      'abtel.experiment.key': 'support-persona',
+      'abtel.experiment.variation': expected,
+      'abtel.experiment.version': 3,
+      'abtel.assignment.unit': 'conversation',
+    };
+    const fetchSpan = receiver.spans.find((s) => s.serviceName === 'agent' && s.kind === 3 && s.name === 'GET')!;
+    expect(fetchSpan).toBeDefined();
+    expect(fetchSpan.attributes).toMatchObject({ 'http.request.method': 'GET', 'url.full': `http://127.0.0.1:${port}/search`, 'http.response.status_code': 200 });
+    const serverSpan = receiver.spans.find((s) => s.serviceName === 'retrieval' && s.kind === 2)!;
+    expect(serverSpan.traceId).toBe(fetchSpan.traceId);
+    expect(serverSpan.parentSpanId).toBe(fetchSpan.spanId);
+    // Every span of both services is stamped: the chat and embeddings spans, the openai client's
+    // own POST spans under them, the fetch client span and the downstream's server span.
+    const names = (service: string) => receiver.spans.filter((s) => s.serviceName === service).map((s) => s.name).sort();
+    expect(names('agent')).toEqual(['GET', 'POST', 'chat gpt-4o-mini']);
+    expect(names('retrieval')).toEqual(['GET', 'POST', 'embeddings text-embedding-3-small']);
+    for (const span of receiver.spans) expect(stampOf(span), `${span.serviceName} ${span.name}`).toEqual(stamp);
+    // The openai client's requests go through fetch too: one HTTP client span under each gen_ai span.
+    const chat = receiver.spans.find((s) => s.serviceName === 'agent' && s.name === 'chat gpt-4o-mini')!;
+    expect(receiver.spans.find((s) => s.serviceName === 'agent' && s.name === 'POST')!.parentSpanId).toBe(chat.spanId);
+    const downstreamGenAi = receiver.spans.find((s) => s.serviceName === 'retrieval' && s.name.startsWith('embeddings'))!;
+    expect(receiver.spans.find((s) => s.serviceName === 'retrieval' && s.name === 'POST')!.parentSpanId).toBe(downstreamGenAi.spanId);
+
+    // The downstream's exposure is at its gen_ai span and names the upstream assignment as reused.
+    const downstreamExposure = receiver.logs.find((l) => l.eventName === 'abtel.exposure' && l.serviceName === 'retrieval')!;
+    expect(downstreamExposure.spanId).toBe(downstreamGenAi.spanId);
+    expect(downstreamExposure.attributes).toEqual({
+      ...stamp,
+      'feature_flag.key': 'support-persona',
+      'feature_flag.result.variant': expected,
+      'feature_flag.result.reason': 'cached',
+      'feature_flag.context.id': conversationId,
+      'feature_flag.provider.name': 'abtel',
+    });
     expect(receiver.rejected).toBe(0);
   });
 

@@ -3,6 +3,7 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -26,8 +27,9 @@ export interface StartedSdk {
 
 /**
  * Starts the OpenTelemetry Node SDK the way the `register` entry does: OTLP/HTTP traces and logs
- * (endpoint default http://127.0.0.1:4318, all `OTEL_*` variables honoured), instrumentation-openai
- * and instrumentation-http, the abtel span and log processors, W3C trace context + abtel baggage.
+ * (endpoint default http://127.0.0.1:4318, all `OTEL_*` variables honoured), instrumentation-openai,
+ * instrumentation-http and instrumentation-undici, the abtel span and log processors, W3C trace
+ * context + abtel baggage.
  * Throws AbtelError for bad `ABTEL_*` configuration or unloadable definitions.
  */
 export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<StartedSdk> {
@@ -52,7 +54,10 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
     ],
     // Metrics are not part of abtel's contract: only exported when OTEL_METRICS_EXPORTER asks for them.
     ...((env['OTEL_METRICS_EXPORTER']?.trim() ?? '') === '' ? { metricReaders: [] } : {}),
-    instrumentations: [openai, new HttpInstrumentation()],
+    // Outgoing requests carry the conversation only through an instrumentation that injects the
+    // propagator's headers: `node:http`/`https` through instrumentation-http, the global `fetch`
+    // (undici, which the openai SDK uses too) through instrumentation-undici.
+    instrumentations: [openai, new HttpInstrumentation(), new UndiciInstrumentation()],
     textMapPropagator: abtelPropagator(),
   });
   sdk.start();
