@@ -1,4 +1,4 @@
-import { diag } from '@opentelemetry/api';
+import { diag, trace } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -6,12 +6,30 @@ import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Abtel } from '../abtel.js';
 import { loadExperimentsFrom, readRegisterConfig, type RegisterConfig } from '../config.js';
 import { configureAbtel } from '../default.js';
 import { abtelPropagator } from '../propagator.js';
+import { isGenAiSpan } from '../span-processor.js';
 import { reportError } from './safe.js';
+
+/**
+ * True for a request made while a gen_ai span is active: the model client's own HTTP call (the
+ * openai SDK uses fetch). Such requests are left alone: the gen_ai span already records the call,
+ * and the model provider gets no trace context and, above all, no baggage with the conversation id
+ * and the assignments. Requests to the app's own services (made outside a gen_ai span) carry them.
+ */
+function insideGenAiCall(): boolean {
+  try {
+    const span = trace.getActiveSpan() as Partial<Pick<ReadableSpan, 'attributes' | 'name'>> | undefined;
+    // A non-recording span (not sampled) has neither: it cannot be told apart and is traced as usual.
+    if (span === undefined || typeof span.name !== 'string' || typeof span.attributes !== 'object' || span.attributes === null) return false;
+    return isGenAiSpan(span as Pick<ReadableSpan, 'attributes' | 'name'>);
+  } catch {
+    return false;
+  }
+}
 
 /** A started drop-in SDK. */
 export interface StartedSdk {
@@ -57,7 +75,7 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
     // Outgoing requests carry the conversation only through an instrumentation that injects the
     // propagator's headers: `node:http`/`https` through instrumentation-http, the global `fetch`
     // (undici, which the openai SDK uses too) through instrumentation-undici.
-    instrumentations: [openai, new HttpInstrumentation(), new UndiciInstrumentation()],
+    instrumentations: [openai, new HttpInstrumentation(), new UndiciInstrumentation({ ignoreRequestHook: insideGenAiCall })],
     textMapPropagator: abtelPropagator(),
   });
   sdk.start();

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  * that a variation's config reached the model.
  */
 export class OpenAICompatibleServer {
-  readonly requests: { path: string; body: Record<string, unknown> }[] = [];
+  readonly requests: { path: string; body: Record<string, unknown>; headers: import('node:http').IncomingHttpHeaders }[] = [];
   #server: Server | undefined;
   #counter = 0;
 
@@ -29,7 +29,7 @@ export class OpenAICompatibleServer {
           res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'body is not JSON', type: 'invalid_request_error' } }));
           return;
         }
-        this.requests.push({ path: req.url ?? '', body });
+        this.requests.push({ path: req.url ?? '', body, headers: req.headers });
         if (req.method === 'POST' && req.url === '/v1/chat/completions') this.#chat(body, res);
         else if (req.method === 'POST' && req.url === '/v1/embeddings') this.#embeddings(body, res);
         else res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.url}`, type: 'invalid_request_error' } }));
