@@ -152,7 +152,7 @@ describe('drop-in: node --import @abtel/node/register', () => {
     { sampler: 'traceidratio', arg: '0.25', conversations: 40 },
     { sampler: 'always_off', arg: '', conversations: 10 },
   ];
-  for (const events of ['logs'] as const) {
+  for (const events of ['logs', 'spans'] as const) {
     for (const { sampler, arg, conversations } of sampling) {
       it(`emits one exposure per conversation under OTEL_TRACES_SAMPLER=${sampler}${arg === '' ? '' : ` ${arg}`} (ABTEL_EVENTS=${events})`, async () => {
         const prefix = `${sampler}-${events}-conv-`;
@@ -193,7 +193,7 @@ describe('drop-in: node --import @abtel/node/register', () => {
           const [exposure, ...more] = exposures.filter((event) => event.attributes['gen_ai.conversation.id'] === conversationId);
           expect(more).toHaveLength(0);
           expect(exposure?.attributes['abtel.experiment.variation']).toBe(variation);
-          // A sampled conversation's exposure is still parented to its chat span.
+          // A sampled conversation's exposure is still parented to (logs) or recorded on (spans) its chat span.
           const chat = chats.find((span) => span.attributes['gen_ai.conversation.id'] === conversationId);
           if (chat !== undefined) expect([exposure?.traceId, exposure?.spanId]).toEqual([chat.traceId, chat.spanId]);
         }

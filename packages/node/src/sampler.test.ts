@@ -19,6 +19,7 @@ import {
   SamplingDecision,
   TraceIdRatioBasedSampler,
   type IdGenerator,
+  type ReadableSpan,
   type Sampler,
   type SamplingResult,
 } from '@opentelemetry/sdk-trace-base';
@@ -315,3 +316,77 @@ describe('abtel.sampler(inner): exposures whatever the sampling', () => {
     }
   });
 });
+
+describe('abtel.sampler(inner) in span-event mode', () => {
+  /** Span events by name, each with the span that carries it. */
+  function spanEvents(h: Harness, name: string): { span: ReadableSpan; attributes: Record<string, unknown> }[] {
+    return h.spans().flatMap((span) => span.events.filter((event) => event.name === name).map((event) => ({ span, attributes: plain(event.attributes ?? {}) })));
+  }
+
+  it('always_off: every exposure and outcome is on a span of its own, which is kept (none without the wrapper)', async () => {
+    const bare = harness({ events: 'spans', sampler: () => new AlwaysOffSampler() });
+    for (let index = 0; index < 10; index += 1) await conversation(bare, `spans-off-${index}`, (tracer) => chat(tracer));
+    expect(bare.spans()).toHaveLength(0);
+
+    const h = harness({ events: 'spans', sampler: (abtel) => abtel.sampler(new AlwaysOffSampler()) });
+    let parent: SpanContext | undefined;
+    for (let index = 0; index < 10; index += 1) {
+      await conversation(h, `spans-off-${index}`, (tracer) => {
+        const turn = tracer.startSpan('handle turn');
+        if (index === 0) parent = turn.spanContext();
+        chat(tracer, trace.setSpan(context.active(), turn));
+        turn.end();
+      });
+    }
+    expect(h.spans().map((span) => span.name).sort()).toEqual([...Array<string>(10).fill('abtel.exposure'), ...Array<string>(10).fill('abtel.outcome')]);
+    const exposures = spanEvents(h, 'abtel.exposure');
+    expect(exposures.map(({ attributes }) => attributes['gen_ai.conversation.id'])).toEqual(Array.from({ length: 10 }, (_, index) => `spans-off-${index}`));
+    expect(spanEvents(h, 'abtel.outcome')).toHaveLength(10);
+    const first = exposures[0]!.span;
+    expect(first.spanContext().traceFlags).toBe(TraceFlags.SAMPLED);
+    // The carrier is a child of the span the dropped chat span would have had as parent, and stamped like any span of the conversation.
+    expect([first.spanContext().traceId, first.parentSpanContext?.spanId]).toEqual([parent!.traceId, parent!.spanId]);
+    expect(first.attributes['abtel.experiment.variation']).toBe(exposures[0]!.attributes['abtel.experiment.variation']);
+    // Only the carriers are kept: the application's spans stay dropped.
+    expect(h.spans().some((span) => span.name === 'handle turn' || span.name.startsWith('chat'))).toBe(false);
+  });
+
+  it('traceidratio 0.25: a sampled conversation has its exposure on its chat span, the others on a kept span of their own', async () => {
+    // Chat spans, and the exposure and outcome carriers started as roots, each take a trace id.
+    const ids = traceIds('spans-ratio', 120);
+    const ratio = new TraceIdRatioBasedSampler(0.25);
+    const h = harness({ events: 'spans', sampler: (abtel) => abtel.sampler(ratio), idGenerator: new FixedIds(ids) });
+    const chats = new Map<string, Span>();
+    for (let index = 0; index < 40; index += 1) await conversation(h, `spans-ratio-${index}`, (tracer) => chats.set(`spans-ratio-${index}`, chat(tracer)));
+    const sampled = [...chats].filter(([, span]) => decides(ratio, span.spanContext().traceId) === SamplingDecision.RECORD_AND_SAMPLED).map(([id]) => id);
+    expect(sampled.length).toBeGreaterThan(0);
+    expect(sampled.length).toBeLessThan(40);
+    const exposures = spanEvents(h, 'abtel.exposure');
+    expect(exposures).toHaveLength(40);
+    expect(spanEvents(h, 'abtel.outcome')).toHaveLength(40);
+    for (const [id, span] of chats) {
+      const mine = exposures.filter(({ attributes }) => attributes['gen_ai.conversation.id'] === id);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.span.name).toBe(sampled.includes(id) ? 'chat gpt-4o-mini' : 'abtel.exposure');
+      if (sampled.includes(id)) expect(mine[0]!.span.spanContext().spanId).toBe(span.spanContext().spanId);
+    }
+  });
+
+  it('moves an event off a span that is recorded but not sampled (never exported)', async () => {
+    const recordOnly: Sampler = {
+      shouldSample: (_context, _traceId, name) => ({ decision: name === 'handle turn' ? SamplingDecision.RECORD : SamplingDecision.NOT_RECORD }),
+      toString: () => 'RecordOnly',
+    };
+    const h = harness({ events: 'spans', sampler: (abtel) => abtel.sampler(recordOnly) });
+    await h.abtel.withConversation({ conversationId: 'record-only' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      const turn = h.tracerProvider.getTracer('app').startSpan('handle turn');
+      expect(turn.isRecording()).toBe(true);
+      context.with(trace.setSpan(context.active(), turn), () => h.abtel.recordOutcome({ name: 'resolved', value: 1 }));
+      turn.end();
+    });
+    // The turn span is not exported (RECORD only); the outcome is, on its own span under the turn.
+    expect(h.spans().map((span) => [span.name, span.parentSpanContext?.spanId !== undefined])).toEqual([['abtel.outcome', true]]);
+  });
+});
+
