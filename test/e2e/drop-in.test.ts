@@ -21,6 +21,56 @@ interface FlatSpan {
   attributes: Record<string, unknown>;
 }
 
+interface OtlpAttribute {
+  key: string;
+  value: Record<string, unknown>;
+}
+
+function flat(attributes: OtlpAttribute[] | undefined): Record<string, unknown> {
+  return Object.fromEntries((attributes ?? []).map((kv) => [kv.key, Object.values(kv.value)[0]]));
+}
+
+/** A span, or an event (a log record or a span event), as found in the collector's files. */
+interface Recorded {
+  name: string;
+  traceId: string;
+  spanId: string;
+  attributes: Record<string, unknown>;
+}
+
+/** Every span, log-record event and span event in the files under `dir`. */
+async function recorded(dir: string): Promise<{ spans: Recorded[]; events: Recorded[] }> {
+  const spans: Recorded[] = [];
+  const events: Recorded[] = [];
+  for (const file of await readdir(dir, { recursive: true })) {
+    if (!String(file).endsWith('.jsonl')) continue;
+    for (const line of (await readFile(join(dir, String(file)), 'utf8')).split('\n')) {
+      if (!line.trim()) continue;
+      const data = JSON.parse(line) as {
+        resourceSpans?: { scopeSpans: { spans: { name: string; traceId: string; spanId: string; attributes?: OtlpAttribute[]; events?: { name: string; attributes?: OtlpAttribute[] }[] }[] }[] }[];
+        resourceLogs?: { scopeLogs: { logRecords: { eventName?: string; traceId?: string; spanId?: string; attributes?: OtlpAttribute[] }[] }[] }[];
+      };
+      for (const rs of data.resourceSpans ?? []) {
+        for (const ss of rs.scopeSpans) {
+          for (const span of ss.spans) {
+            const { name, traceId, spanId } = span;
+            spans.push({ name, traceId, spanId, attributes: flat(span.attributes) });
+            for (const event of span.events ?? []) events.push({ name: event.name, traceId, spanId, attributes: { ...flat(span.attributes), ...flat(event.attributes) } });
+          }
+        }
+      }
+      for (const rl of data.resourceLogs ?? []) {
+        for (const sl of rl.scopeLogs) {
+          for (const record of sl.logRecords) {
+            if (record.eventName) events.push({ name: record.eventName, traceId: record.traceId ?? '', spanId: record.spanId ?? '', attributes: flat(record.attributes) });
+          }
+        }
+      }
+    }
+  }
+  return { spans, events };
+}
+
 async function chatSpans(dir: string): Promise<FlatSpan[]> {
   const spans: FlatSpan[] = [];
   for (const file of await readdir(dir, { recursive: true })) {
@@ -93,5 +143,61 @@ describe('drop-in: node --import @abtel/node/register', () => {
       const exposed = counts.exposures.get('support-persona');
       for (const result of summary.results) expect(exposed?.get(result.conversationId)).toBe(result.variation);
     });
+  }
+
+  // Trace sampling must not decide which conversations count as exposed: outcomes are kept
+  // whatever the sampler does, so an exposure lost with its span would take the conversation out
+  // of its arm while its outcome stays (biased rates, sample ratio mismatch).
+  const sampling = [
+    { sampler: 'traceidratio', arg: '0.25', conversations: 40 },
+    { sampler: 'always_off', arg: '', conversations: 10 },
+  ];
+  for (const events of ['logs', 'spans'] as const) {
+    for (const { sampler, arg, conversations } of sampling) {
+      it(`emits one exposure per conversation under OTEL_TRACES_SAMPLER=${sampler}${arg === '' ? '' : ` ${arg}`} (ABTEL_EVENTS=${events})`, async () => {
+        const prefix = `${sampler}-${events}-conv-`;
+        const run = await runNode(['--import', '@abtel/node/register', join(FIXTURES, 'sampled-agent.mjs')], {
+          env: {
+            OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+            OTEL_SERVICE_NAME: `sampled-${sampler}-${events}`,
+            OTEL_TRACES_SAMPLER: sampler,
+            OTEL_TRACES_SAMPLER_ARG: arg,
+            ABTEL_EXPERIMENTS: DEMO_EXPERIMENTS,
+            ABTEL_EVENTS: events,
+            MODEL_URL: model.baseURL,
+            CONVERSATIONS: String(conversations),
+            CONVERSATION_PREFIX: prefix,
+          },
+          timeoutMs: 60_000,
+        });
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        const { results } = summaryOf<{ results: { conversationId: string; variation: string }[] }>(run.stdout);
+        expect(results).toHaveLength(conversations);
+        const mine = (record: Recorded) => String(record.attributes['gen_ai.conversation.id'] ?? '').startsWith(prefix);
+        const { spans, events: all } = await recorded(dir);
+        const chats = spans.filter((span) => span.name === 'chat tiny-1' && mine(span));
+        const exposures = all.filter((event) => event.name === 'abtel.exposure' && mine(event));
+        const outcomes = all.filter((event) => event.name === 'abtel.outcome' && mine(event));
+        if (sampler === 'always_off') {
+          expect(chats).toHaveLength(0);
+        } else {
+          // The sampler kept some traces and dropped others (P(all 40 or none) < 1e-4).
+          expect(chats.length).toBeGreaterThan(0);
+          expect(chats.length).toBeLessThan(conversations);
+        }
+        // Whatever it kept, every conversation has exactly one exposure, with its variation, and its outcome.
+        expect(outcomes).toHaveLength(conversations);
+        expect(exposures).toHaveLength(conversations);
+        for (const { conversationId, variation } of results) {
+          const [exposure, ...more] = exposures.filter((event) => event.attributes['gen_ai.conversation.id'] === conversationId);
+          expect(more).toHaveLength(0);
+          expect(exposure?.attributes['abtel.experiment.variation']).toBe(variation);
+          // A sampled conversation's exposure is still parented to (logs) or recorded on (spans) its chat span.
+          const chat = chats.find((span) => span.attributes['gen_ai.conversation.id'] === conversationId);
+          if (chat !== undefined) expect([exposure?.traceId, exposure?.spanId]).toEqual([chat.traceId, chat.spanId]);
+        }
+      });
+    }
   }
 });

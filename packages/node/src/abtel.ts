@@ -13,6 +13,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { LoggerProvider } from '@opentelemetry/api-logs';
+import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import {
   AbtelError,
   ATTR_ABTEL_EVALUATION_JUDGE_MODEL,
@@ -49,6 +50,7 @@ import {
 } from '@abtel/core';
 import { BoundedMap, BoundedSet } from './internal/bounded.js';
 import { AbtelLogRecordProcessor } from './log-processor.js';
+import { AbtelSampler } from './sampler.js';
 import { AbtelSpanProcessor, type AbtelSpanProcessorOptions } from './span-processor.js';
 import { stateOf, withState } from './internal/context.js';
 import { EventRecorder, type EventsMode } from './internal/events.js';
@@ -471,6 +473,14 @@ export class Abtel {
    */
   spanProcessor(options: AbtelSpanProcessorOptions = {}): AbtelSpanProcessor {
     return new AbtelSpanProcessor(this, options);
+  }
+
+  /**
+   * `inner` wrapped so that a conversation's exposure is emitted even when `inner` drops its
+   * gen_ai span (the decisions stay `inner`'s). Pass it as the provider's `sampler`.
+   */
+  sampler(inner: Sampler): AbtelSampler {
+    return new AbtelSampler(this, inner);
   }
 
   /** A log-record processor that stamps log records of a conversation like spans. */

@@ -1,4 +1,5 @@
 import type { Context } from '@opentelemetry/api';
+import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import {
   Abtel,
   type AbtelOptions,
@@ -9,6 +10,7 @@ import {
   type OutcomeInput,
 } from './abtel.js';
 import type { AbtelLogRecordProcessor } from './log-processor.js';
+import type { AbtelSampler } from './sampler.js';
 import type { AbtelSpanProcessor, AbtelSpanProcessorOptions } from './span-processor.js';
 
 // The process-wide instance hangs off a registry symbol so that two copies of this package (or a
@@ -103,6 +105,20 @@ export function recordEvaluation(evaluation: EvaluationInput): void {
  */
 export function abtelSpanProcessor(options: AbtelSpanProcessorOptions = {}): AbtelSpanProcessor {
   return defaultAbtel().spanProcessor(options);
+}
+
+/**
+ * The application's sampler wrapped for the process-wide instance: its decisions are unchanged,
+ * and a conversation whose first gen_ai span the sampler drops still gets its exposure (emitted
+ * from the sampler, since span processors never see dropped spans).
+ * @example
+ * new NodeSDK({
+ *   sampler: abtelSampler(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) })),
+ *   spanProcessors: [abtelSpanProcessor({ next: new BatchSpanProcessor(new OTLPTraceExporter()) })],
+ * });
+ */
+export function abtelSampler(inner: Sampler): AbtelSampler {
+  return defaultAbtel().sampler(inner);
 }
 
 /**

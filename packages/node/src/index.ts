@@ -12,6 +12,7 @@ export type {
 } from './abtel.js';
 export {
   abtelLogRecordProcessor,
+  abtelSampler,
   abtelSpanProcessor,
   configureAbtel,
   defaultAbtel,
@@ -24,6 +25,7 @@ export {
 export { AbtelSpanProcessor, isGenAiSpan } from './span-processor.js';
 export type { AbtelSpanProcessorOptions } from './span-processor.js';
 export { AbtelLogRecordProcessor } from './log-processor.js';
+export { AbtelSampler } from './sampler.js';
 export { AbtelBaggagePropagator, abtelPropagator } from './propagator.js';
 export { RedisAssignmentStore } from './redis-store.js';
 export type { RedisAssignmentStoreOptions } from './redis-store.js';

@@ -13,6 +13,7 @@ import { configureAbtel } from '../default.js';
 import { abtelPropagator } from '../propagator.js';
 import { isGenAiSpan } from '../span-processor.js';
 import { reportError } from './safe.js';
+import { samplerFromEnvironment } from './sampler-env.js';
 
 /**
  * True for a request made while a gen_ai span is active: the model client's own HTTP call (the
@@ -59,7 +60,10 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   // ABTEL_CAPTURE_CONTENT, when set, wins over OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT.
   if (config.captureContent !== undefined) openai.setConfig({ ...openai.getConfig(), captureMessageContent: config.captureContent });
 
+  // The sampler of OTEL_TRACES_SAMPLER, wrapped: exposures must not be lost with dropped spans.
+  const sampling = samplerFromEnvironment(env);
   const sdk = new NodeSDK({
+    sampler: abtel.sampler(sampling.sampler),
     // One processor in the chain: abtel wraps the exporting one.
     spanProcessors: [
       abtel.spanProcessor({
@@ -78,6 +82,8 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
     instrumentations: [openai, new HttpInstrumentation(), new UndiciInstrumentation({ ignoreRequestHook: insideGenAiCall })],
     textMapPropagator: abtelPropagator(),
   });
+  // After the constructor, which installs the OTEL_LOG_LEVEL diag logger (as the SDK's own builder reports).
+  sampling.reportProblems();
   sdk.start();
 
   let done: Promise<boolean> | undefined;

@@ -1,7 +1,14 @@
 import { context, ProxyTracerProvider, type Attributes } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type IdGenerator,
+  type ReadableSpan,
+  type Sampler,
+} from '@opentelemetry/sdk-trace-base';
 import { AbtelLogRecordProcessor, createAbtel, type Abtel, type AbtelOptions } from '../../src/index.js';
 
 /** Installs an AsyncLocalStorage context manager for the test file; returns the disable function. */
@@ -26,9 +33,19 @@ export interface Harness {
   shutdown(): Promise<void>;
 }
 
-/** `chained`: abtel's span processor wraps the exporting one (`spanProcessor({ next })`) instead of preceding it. */
-export function createHarness(options: Omit<AbtelOptions, 'loggerProvider' | 'tracerProvider'> & { chained?: boolean } = {}): Harness {
-  const { chained = false, ...abtelOptions } = options;
+/** Options of {@link createHarness} besides the instance's own. */
+export interface HarnessOptions {
+  /** abtel's span processor wraps the exporting one (`spanProcessor({ next })`) instead of preceding it. */
+  chained?: boolean;
+  /** The tracer provider's sampler, given the instance (to wrap a sampler in `abtel.sampler()`). Default: the SDK's. */
+  sampler?: (abtel: Abtel) => Sampler;
+  /** The tracer provider's id generator (fixed trace ids make sampling decisions reproducible). */
+  idGenerator?: IdGenerator;
+}
+
+/** A fresh abtel instance, tracer provider and logger provider, all exporting to memory. */
+export function createHarness(options: Omit<AbtelOptions, 'loggerProvider' | 'tracerProvider'> & HarnessOptions = {}): Harness {
+  const { chained = false, sampler, idGenerator, ...abtelOptions } = options;
   const spanExporter = new InMemorySpanExporter();
   const logExporter = new InMemoryLogRecordExporter();
   // The instance needs the tracer provider for span-mode events, and the tracer provider needs the
@@ -38,7 +55,11 @@ export function createHarness(options: Omit<AbtelOptions, 'loggerProvider' | 'tr
   const instance = createAbtel({ ...abtelOptions, loggerProvider: logProvider, tracerProvider: proxy });
   const exporting = new SimpleSpanProcessor(spanExporter);
   const spanProcessors = chained ? [instance.spanProcessor({ next: exporting })] : [instance.spanProcessor(), exporting];
-  const tracerProvider = new BasicTracerProvider({ spanProcessors });
+  const tracerProvider = new BasicTracerProvider({
+    spanProcessors,
+    ...(sampler === undefined ? {} : { sampler: sampler(instance) }),
+    ...(idGenerator === undefined ? {} : { idGenerator }),
+  });
   proxy.setDelegate(tracerProvider);
   return {
     abtel: instance,
