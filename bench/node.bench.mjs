@@ -9,7 +9,8 @@
 // many conversations (each conversation routed, stamped and exposed once at a gen_ai span):
 // heap and RSS after a warm-up and at the end, after a forced GC.
 // abtel runs as `abtel.spanProcessor({ next: batch })` (one processor in the provider, as the
-// drop-in sets it up) except in scenario (3).
+// drop-in sets it up) except in scenario (3), with the SDK's default sampler wrapped by
+// `abtel.sampler` (as the drop-in wraps OTEL_TRACES_SAMPLER's) where the bare side has the default.
 // Scenarios: (1) bare SDK spans with no attributes of their own (what the goal is stated for),
 // (2) spans carrying the 8 attributes instrumentation-openai sets at start, (3) as (1) with the
 // standalone form `[abtel.spanProcessor(), batch]` (two processors in the provider), (4) abtel against a
@@ -33,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { ExperimentDefinition, ExperimentSet } from '@abtel/core';
 import { createAbtel } from '@abtel/node';
 import { median } from './support.mjs';
@@ -131,11 +132,14 @@ const abtel = createAbtel({ experiments, loggerProvider });
 // The production set-up on every side: a BatchSpanProcessor (default settings) in front of a
 // discarding exporter that counts, so the run can prove no span was dropped by a full queue.
 /** A tracer provider with the given processors in front of a batch processor, and its exporter. */
-function setUp(before, wrap = false) {
+function setUp(before, wrap = false, sampled = false) {
   const exporter = discardingExporter();
   const batch = new BatchSpanProcessor(exporter);
   const spanProcessors = wrap ? [abtel.spanProcessor({ next: batch })] : [...before, batch];
-  return { provider: new BasicTracerProvider({ spanProcessors }), exporter, batch };
+  // abtel's set-ups also wrap the SDK's default sampler (parent-based always-on), as the drop-in
+  // does with OTEL_TRACES_SAMPLER's: that call is part of abtel's cost per span.
+  const sampler = sampled ? { sampler: abtel.sampler(new ParentBasedSampler({ root: new AlwaysOnSampler() })) } : {};
+  return { provider: new BasicTracerProvider({ spanProcessors, ...sampler }), exporter, batch };
 }
 
 // Same per-conversation values as abtel stamps, visited in the same order as the contexts, so the
@@ -155,9 +159,9 @@ const SET_UPS = {
   // A second, identical bare set-up: the A/A comparison shows the measurement's own bias and spread.
   bareAgain: () => setUp([]),
   // abtel as users set it up: its processor wrapping the exporting one (what the drop-in does)...
-  abtel: () => setUp([], true),
+  abtel: () => setUp([], true, true),
   // ...and the standalone form in front of it, for a NodeSDK configured with a list of processors.
-  standalone: () => setUp([abtel.spanProcessor()]),
+  standalone: () => setUp([abtel.spanProcessor()], false, true),
   // A processor setting the same six values through the SDK's validating path.
   setAttributes: () => setUp([fixedStamper]),
 };
