@@ -23,8 +23,9 @@ try {
 
 const { shutdown } = started;
 
-// The app's event loop is empty: flush what is buffered (bounded). If the flush timed out (the
-// collector is unreachable), only the exporters' own retries keep the process alive, so end it.
+// The app's event loop is empty: flush what is buffered (bounded). If the flush timed out, end
+// the process: an export can still hold it through an open connection (a collector that accepts
+// connections and does not answer) until the exporter's own request timeout.
 process.once('beforeExit', () => {
   void shutdown().then((flushed) => {
     if (!flushed) process.exit();

@@ -10,6 +10,7 @@ import type { Abtel } from '../abtel.js';
 import { loadExperimentsFrom, readRegisterConfig, type RegisterConfig } from '../config.js';
 import { configureAbtel } from '../default.js';
 import { abtelPropagator } from '../propagator.js';
+import { unrefExportTimers } from './export-timers.js';
 import { reportError } from './safe.js';
 
 /** A started drop-in SDK. */
@@ -39,17 +40,17 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   // ABTEL_CAPTURE_CONTENT, when set, wins over OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT.
   if (config.captureContent !== undefined) openai.setConfig({ ...openai.getConfig(), captureMessageContent: config.captureContent });
 
+  const spanBatches = new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl }));
+  const logBatches = new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) });
+  // An export that waits for a collector must not keep the process alive once the app is done
+  // (the flush at exit takes over, bounded): see export-timers.ts for why this is done here.
+  unrefExportTimers(spanBatches, 'span');
+  unrefExportTimers(logBatches, 'log');
+
   const sdk = new NodeSDK({
     // One processor in the chain: abtel wraps the exporting one.
-    spanProcessors: [
-      abtel.spanProcessor({
-        next: new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl })),
-      }),
-    ],
-    logRecordProcessors: [
-      abtel.logRecordProcessor(),
-      new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) }),
-    ],
+    spanProcessors: [abtel.spanProcessor({ next: spanBatches })],
+    logRecordProcessors: [abtel.logRecordProcessor(), logBatches],
     // Metrics are not part of abtel's contract: only exported when OTEL_METRICS_EXPORTER asks for them.
     ...((env['OTEL_METRICS_EXPORTER']?.trim() ?? '') === '' ? { metricReaders: [] } : {}),
     instrumentations: [openai, new HttpInstrumentation()],
@@ -60,12 +61,14 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   let done: Promise<boolean> | undefined;
   const shutdown = (): Promise<boolean> => {
     done ??= new Promise<boolean>((resolve) => {
-      // An unreachable collector must not hold the process: the flush gets a bounded time.
+      // The flush gets a bounded time, and all of it: the exports' own timers do not hold the
+      // process (export-timers.ts), so this one does, until the flush ends or the time is up.
+      // An unreachable collector therefore holds the process for ABTEL_FLUSH_TIMEOUT_MS at most,
+      // and a retry that is due within it (say after a 503) still runs.
       const timer = setTimeout(() => {
         diag.warn(`@abtel/node: telemetry flush did not finish within ${config.flushTimeoutMs} ms; exiting without it`);
         resolve(false);
       }, config.flushTimeoutMs);
-      timer.unref();
       sdk.shutdown().then(
         () => {
           clearTimeout(timer);
