@@ -31,6 +31,36 @@ describe('readRegisterConfig', () => {
     expect(readRegisterConfig({ ABTEL_CAPTURE_CONTENT: 'off' }).captureContent).toBe(false);
   });
 
+  it('accepts http and https OTLP endpoints, and treats blank ones as unset', () => {
+    expect(() =>
+      readRegisterConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.internal',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: ' http://127.0.0.1:4318/v1/traces ',
+        OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'HTTPS://logs.example:443/v1/logs',
+      }),
+    ).not.toThrow();
+    expect(readRegisterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '  ' })).toMatchObject({ defaultTracesUrl: 'http://127.0.0.1:4318/v1/traces' });
+  });
+
+  it('rejects an OTLP endpoint that is not an http(s) URL, naming the variable, the value and the fix', () => {
+    const fixes = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: "the collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318, or unset it for that local collector",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'the full URL for traces, e.g. http://127.0.0.1:4318/v1/traces, or unset it to use OTEL_EXPORTER_OTLP_ENDPOINT',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'the full URL for logs, e.g. http://127.0.0.1:4318/v1/logs, or unset it to use OTEL_EXPORTER_OTLP_ENDPOINT',
+    };
+    for (const [name, fix] of Object.entries(fixes)) {
+      for (const value of ['not-a-url', 'ftp://x', 'http://[bad', 'localhost:4318', 'grpc://collector:4317']) {
+        let thrown: unknown;
+        try {
+          readRegisterConfig({ [name]: value });
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toMatchObject({ code: 'usage', message: `${name} must be an http:// or https:// URL (got "${value}"); set it to ${fix}` });
+      }
+    }
+  });
+
   it('rejects bad values naming the variable, the value and the fix', () => {
     expect(() => readRegisterConfig({ ABTEL_CAPTURE_CONTENT: 'maybe' })).toThrow('ABTEL_CAPTURE_CONTENT must be true or false (got "maybe"); message content is off by default');
     expect(() => readRegisterConfig({ ABTEL_FLUSH_TIMEOUT_MS: '-1' })).toThrow('ABTEL_FLUSH_TIMEOUT_MS must be a non-negative integer of milliseconds (got "-1")');

@@ -27,9 +27,27 @@ export const DEFAULT_OTLP_ENDPOINT = 'http://127.0.0.1:4318';
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
+// The OTLP exporters take an endpoint they cannot use (not a URL, another scheme) with a diag
+// warning and send to their own default instead, or nowhere: the drop-in refuses to start.
+const ENDPOINT_VARIABLES = [
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', `the collector's OTLP/HTTP base URL, e.g. ${DEFAULT_OTLP_ENDPOINT}, or unset it for that local collector`],
+  ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', `the full URL for traces, e.g. ${DEFAULT_OTLP_ENDPOINT}/v1/traces, or unset it to use OTEL_EXPORTER_OTLP_ENDPOINT`],
+  ['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', `the full URL for logs, e.g. ${DEFAULT_OTLP_ENDPOINT}/v1/logs, or unset it to use OTEL_EXPORTER_OTLP_ENDPOINT`],
+] as const;
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Reads and validates the `ABTEL_*` variables; throws AbtelError `usage` naming the variable,
- * the bad value and the accepted ones.
+ * Reads and validates the `ABTEL_*` variables and the OTLP endpoint variables (each, when set,
+ * must be an http:// or https:// URL); throws AbtelError `usage` naming the variable, the bad
+ * value and the accepted ones.
  * @example
  * const config = readRegisterConfig(process.env);
  */
@@ -49,6 +67,12 @@ export function readRegisterConfig(env: NodeJS.ProcessEnv): RegisterConfig {
   const flushTimeoutMs = flushText === undefined || flushText === '' ? 2000 : Number(flushText);
   if (!Number.isInteger(flushTimeoutMs) || flushTimeoutMs < 0) {
     throw new AbtelError('usage', `ABTEL_FLUSH_TIMEOUT_MS must be a non-negative integer of milliseconds (got "${flushText}")`);
+  }
+  for (const [name, fix] of ENDPOINT_VARIABLES) {
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== '' && !isHttpUrl(value)) {
+      throw new AbtelError('usage', `${name} must be an http:// or https:// URL (got "${value}"); set it to ${fix}`);
+    }
   }
   const experiments = env['ABTEL_EXPERIMENTS']?.trim() || undefined;
   const anyEndpoint = (name: string): boolean => (env[name]?.trim() ?? '') !== '';

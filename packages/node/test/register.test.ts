@@ -238,6 +238,12 @@ describe('node --import @abtel/node/register', () => {
     expect(badEvents.code).toBe(1);
     expect(badEvents.stdout).toBe('');
     expect(badEvents.stderr).toBe('@abtel/node/register: ABTEL_EVENTS must be "logs" or "spans" (got "kafka"); unset it for OpenTelemetry log events\n');
+    const badEndpoint = await runApp(app.dir, 'simple.cjs', baseEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not-a-url' }));
+    expect(badEndpoint.code).toBe(1);
+    expect(badEndpoint.stdout).toBe('');
+    expect(badEndpoint.stderr).toBe(
+      `@abtel/node/register: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (got "not-a-url"); set it to the collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318, or unset it for that local collector\n`,
+    );
     const missingDir = await runApp(app.dir, 'simple.cjs', baseEnv({ ABTEL_EXPERIMENTS: 'no-such-dir' }));
     expect(missingDir.code).toBe(1);
     expect(missingDir.stderr).toMatch(/^@abtel\/node\/register: cannot read experiment directory no-such-dir: ENOENT; pass an existing directory/);
