@@ -1,4 +1,4 @@
-import { AbtelError, DefinitionError, loadExperiments, parseDefinitionText, parseExperiments, type ExperimentSet } from '@abtel/core';
+import { AbtelError, DefinitionError, isAbtelError, loadExperiments, parseDefinitionText, parseExperiments, type ExperimentSet } from '@abtel/core';
 import type { EventsMode } from './internal/events.js';
 
 /** The drop-in's configuration, read from the environment. */
@@ -101,9 +101,11 @@ export async function loadExperimentsFrom(source: string, timeoutMs = 5000): Pro
     if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
     text = await response.text();
   } catch (error) {
+    // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause.
+    const reason = (error as { cause?: { code?: unknown } }).cause?.code;
     throw new AbtelError(
       'io',
-      `cannot fetch experiment definitions from ABTEL_EXPERIMENTS=${source}: ${(error as Error).message}; check the URL or point it at a directory`,
+      `cannot fetch experiment definitions from ${source}: ${(error as Error).message}${typeof reason === 'string' ? ` (${reason})` : ''}; check the URL or point it at a directory`,
       { cause: error },
     );
   }
@@ -111,4 +113,26 @@ export async function loadExperimentsFrom(source: string, timeoutMs = 5000): Pro
   const parsed = parseDefinitionText(new URL(source).pathname, text);
   if (Array.isArray(parsed)) throw new DefinitionError(parsed);
   return parseExperiments([{ file: source, content: parsed.content }]);
+}
+
+/**
+ * Loads the drop-in's definitions from `ABTEL_EXPERIMENTS` (see {@link loadExperimentsFrom}). Every
+ * error is an AbtelError whose message is one line: `ABTEL_EXPERIMENTS=<value>: <problem>; <fix>`,
+ * with the loader's own detail (the errno code, every problem in every file) kept.
+ * @example
+ * const experiments = await loadRegisterExperiments('./experiments'); // as ABTEL_EXPERIMENTS=./experiments
+ */
+export async function loadRegisterExperiments(source: string): Promise<ExperimentSet> {
+  try {
+    return await loadExperimentsFrom(source);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    let message: string;
+    // The loader's io errors already end with what to do (`…: ENOENT; pass an existing directory…`).
+    if (isAbtelError(error, 'io')) message = detail;
+    else if (isAbtelError(error, 'invalid_definition')) message = `${detail}; fix the definitions, or point ABTEL_EXPERIMENTS at valid ones`;
+    else message = `cannot load experiment definitions: ${detail}; check that the definitions can be read, or point ABTEL_EXPERIMENTS elsewhere`;
+    const code = isAbtelError(error, 'invalid_definition') ? 'invalid_definition' : 'io';
+    throw new AbtelError(code, `ABTEL_EXPERIMENTS=${source}: ${message}`.replace(/\s*\n\s*/g, ' '), { cause: error });
+  }
 }

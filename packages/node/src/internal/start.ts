@@ -7,7 +7,7 @@ import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Abtel } from '../abtel.js';
-import { loadExperimentsFrom, readRegisterConfig, type RegisterConfig } from '../config.js';
+import { loadRegisterExperiments, readRegisterConfig, type RegisterConfig } from '../config.js';
 import { configureAbtel } from '../default.js';
 import { abtelPropagator } from '../propagator.js';
 import { unrefExportTimers } from './export-timers.js';
@@ -29,11 +29,12 @@ export interface StartedSdk {
  * Starts the OpenTelemetry Node SDK the way the `register` entry does: OTLP/HTTP traces and logs
  * (endpoint default http://127.0.0.1:4318, all `OTEL_*` variables honoured), instrumentation-openai
  * and instrumentation-http, the abtel span and log processors, W3C trace context + abtel baggage.
- * Throws AbtelError for bad `ABTEL_*` configuration or unloadable definitions.
+ * Throws AbtelError for bad configuration or unloadable definitions, with a one-line message that
+ * names the variable.
  */
 export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<StartedSdk> {
   const config = readRegisterConfig(env);
-  const experiments = config.experiments === undefined ? undefined : await loadExperimentsFrom(config.experiments);
+  const experiments = config.experiments === undefined ? undefined : await loadRegisterExperiments(config.experiments);
   const abtel = configureAbtel({ events: config.events, ...(experiments === undefined ? {} : { experiments }) });
 
   const openai = new OpenAIInstrumentation();
