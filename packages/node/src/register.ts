@@ -23,20 +23,27 @@ try {
 
 const { shutdown } = started;
 
-// The app's event loop is empty: flush what is buffered (bounded). If the flush timed out (the
-// collector is unreachable), only the exporters' own retries keep the process alive, so end it.
+// The app's event loop is empty: flush what is buffered (bounded). If the flush timed out, end
+// the process: an export can still hold it through an open connection (a collector that accepts
+// connections and does not answer) until the exporter's own request timeout.
 process.once('beforeExit', () => {
   void shutdown().then((flushed) => {
     if (!flushed) process.exit();
   });
 });
 
-// A signal's default action would kill the process before the flush; flush, then re-raise the
-// signal so the exit status is the one the app would have had (unless the app handles it itself).
+// A signal's default action would kill the process before the flush: flush, then re-raise the
+// signal so that the exit status is the one the process would have had, unless the app handles
+// the signal itself. Whether it does is decided when the signal arrives, before anything is
+// awaited: an app's own `process.once(signal, …)` listener is removed as soon as it has run, so a
+// count taken after the flush would miss it and kill the app in the middle of its graceful
+// shutdown. This listener is registered before the app's code runs; every other one is the app's.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
+  const flushOnSignal = (): void => {
+    const appHandlesSignal = process.listeners(signal).some((listener) => listener !== flushOnSignal);
     void shutdown().then(() => {
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      if (!appHandlesSignal) process.kill(process.pid, signal);
     });
-  });
+  };
+  process.once(signal, flushOnSignal);
 }

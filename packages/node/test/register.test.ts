@@ -104,6 +104,17 @@ beforeAll(async () => {
     'downstream.cjs': DOWNSTREAM_CJS,
     'simple.cjs': SIMPLE_CJS,
     'experiments/support-persona.json': JSON.stringify(definition),
+    'invalid-experiments/persona.json': JSON.stringify({
+      key: 'persona',
+      version: 1,
+      owner: 'me',
+      surface: 'persona',
+      control: 'zz',
+      variations: [
+        { key: 'a', weight: 0 },
+        { key: 'b', weight: 1 },
+      ],
+    }),
   });
   definitions = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/yaml' }).end(`key: support-persona\nversion: 3\nowner: support-team\nsurface: persona\nstate: running\ncontrol: classic\nvariations:\n  - { key: classic, weight: 1, config: { name: Sam, tone: neutral } }\n  - { key: warm, weight: 1, config: { name: Ava, tone: warm and encouraging } }\n`);
@@ -317,8 +328,25 @@ describe('node --import @abtel/node/register', () => {
     expect(badEvents.code).toBe(1);
     expect(badEvents.stdout).toBe('');
     expect(badEvents.stderr).toBe('@abtel/node/register: ABTEL_EVENTS must be "logs" or "spans" (got "kafka"); unset it for OpenTelemetry log events\n');
+    const badEndpoint = await runApp(app.dir, 'simple.cjs', baseEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not-a-url' }));
+    expect(badEndpoint.code).toBe(1);
+    expect(badEndpoint.stdout).toBe('');
+    expect(badEndpoint.stderr).toBe(
+      `@abtel/node/register: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (got "not-a-url"); set it to the collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318, or unset it for that local collector\n`,
+    );
     const missingDir = await runApp(app.dir, 'simple.cjs', baseEnv({ ABTEL_EXPERIMENTS: 'no-such-dir' }));
     expect(missingDir.code).toBe(1);
-    expect(missingDir.stderr).toMatch(/^@abtel\/node\/register: cannot read experiment directory no-such-dir: ENOENT; pass an existing directory/);
+    expect(missingDir.stdout).toBe('');
+    expect(missingDir.stderr).toBe(
+      '@abtel/node/register: ABTEL_EXPERIMENTS=no-such-dir: cannot read experiment directory no-such-dir: ENOENT; pass an existing directory of *.yaml/*.json definitions\n',
+    );
+    const invalid = await runApp(app.dir, 'simple.cjs', baseEnv({ ABTEL_EXPERIMENTS: 'invalid-experiments' }));
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toBe('');
+    expect(invalid.stderr).toBe(
+      '@abtel/node/register: ABTEL_EXPERIMENTS=invalid-experiments: 2 problems in experiment definitions: ' +
+        'invalid-experiments/persona.json: variations[0].weight must be > 0 (got 0); invalid-experiments/persona.json: control must be one of the variation keys "a", "b" (got "zz"); ' +
+        'fix the definitions, or point ABTEL_EXPERIMENTS at valid ones\n',
+    );
   });
 });

@@ -8,10 +8,11 @@ import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Abtel } from '../abtel.js';
-import { loadExperimentsFrom, readRegisterConfig, type RegisterConfig } from '../config.js';
+import { loadRegisterExperiments, readRegisterConfig, type RegisterConfig } from '../config.js';
 import { configureAbtel } from '../default.js';
 import { abtelPropagator } from '../propagator.js';
 import { isGenAiSpan } from '../span-processor.js';
+import { unrefExportTimers } from './export-timers.js';
 import { reportError } from './safe.js';
 import { samplerFromEnvironment } from './sampler-env.js';
 
@@ -47,13 +48,14 @@ export interface StartedSdk {
 /**
  * Starts the OpenTelemetry Node SDK the way the `register` entry does: OTLP/HTTP traces and logs
  * (endpoint default http://127.0.0.1:4318, all `OTEL_*` variables honoured), instrumentation-openai,
- * instrumentation-http and instrumentation-undici, the abtel span and log processors, W3C trace
- * context + abtel baggage.
- * Throws AbtelError for bad `ABTEL_*` configuration or unloadable definitions.
+ * instrumentation-http and instrumentation-undici, the abtel span and log processors, the sampler of
+ * OTEL_TRACES_SAMPLER wrapped by abtel's, W3C trace context + abtel baggage.
+ * Throws AbtelError for bad configuration or unloadable definitions, with a one-line message that
+ * names the variable.
  */
 export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<StartedSdk> {
   const config = readRegisterConfig(env);
-  const experiments = config.experiments === undefined ? undefined : await loadExperimentsFrom(config.experiments);
+  const experiments = config.experiments === undefined ? undefined : await loadRegisterExperiments(config.experiments);
   const abtel = configureAbtel({ events: config.events, ...(experiments === undefined ? {} : { experiments }) });
 
   const openai = new OpenAIInstrumentation();
@@ -62,18 +64,18 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
 
   // The sampler of OTEL_TRACES_SAMPLER, wrapped: exposures must not be lost with dropped spans.
   const sampling = samplerFromEnvironment(env);
+  const spanBatches = new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl }));
+  const logBatches = new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) });
+  // An export that waits for a collector must not keep the process alive once the app is done
+  // (the flush at exit takes over, bounded): see export-timers.ts for why this is done here.
+  unrefExportTimers(spanBatches, 'span');
+  unrefExportTimers(logBatches, 'log');
+
   const sdk = new NodeSDK({
     sampler: abtel.sampler(sampling.sampler),
     // One processor in the chain: abtel wraps the exporting one.
-    spanProcessors: [
-      abtel.spanProcessor({
-        next: new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl })),
-      }),
-    ],
-    logRecordProcessors: [
-      abtel.logRecordProcessor(),
-      new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) }),
-    ],
+    spanProcessors: [abtel.spanProcessor({ next: spanBatches })],
+    logRecordProcessors: [abtel.logRecordProcessor(), logBatches],
     // Metrics are not part of abtel's contract: only exported when OTEL_METRICS_EXPORTER asks for them.
     ...((env['OTEL_METRICS_EXPORTER']?.trim() ?? '') === '' ? { metricReaders: [] } : {}),
     // Outgoing requests carry the conversation only through an instrumentation that injects the
@@ -89,12 +91,14 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   let done: Promise<boolean> | undefined;
   const shutdown = (): Promise<boolean> => {
     done ??= new Promise<boolean>((resolve) => {
-      // An unreachable collector must not hold the process: the flush gets a bounded time.
+      // The flush gets a bounded time, and all of it: the exports' own timers do not hold the
+      // process (export-timers.ts), so this one does, until the flush ends or the time is up.
+      // An unreachable collector therefore holds the process for ABTEL_FLUSH_TIMEOUT_MS at most,
+      // and a retry that is due within it (say after a 503) still runs.
       const timer = setTimeout(() => {
         diag.warn(`@abtel/node: telemetry flush did not finish within ${config.flushTimeoutMs} ms; exiting without it`);
         resolve(false);
       }, config.flushTimeoutMs);
-      timer.unref();
       sdk.shutdown().then(
         () => {
           clearTimeout(timer);

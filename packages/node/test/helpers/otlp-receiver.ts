@@ -55,11 +55,15 @@ function attributesOf(list: KeyValue[] | undefined): Record<string, Value> {
 /**
  * A minimal OTLP/HTTP JSON receiver for tests: POST /v1/traces and /v1/logs, answers 200 `{}`,
  * keeps decoded spans and log records. Bodies that are not JSON are counted and answered 415.
+ * {@link failNext} makes it answer 503 (retryable, no Retry-After) to the next requests instead.
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   readonly logs: ReceivedLog[] = [];
   rejected = 0;
+  /** Requests answered 503 by {@link failNext}. */
+  unavailable = 0;
+  #failures = 0;
   #server: Server | undefined;
 
   get endpoint(): string {
@@ -78,6 +82,12 @@ export class OtlpReceiver {
         } catch {
           this.rejected += 1;
           res.writeHead(415).end();
+          return;
+        }
+        if (this.#failures > 0) {
+          this.#failures -= 1;
+          this.unavailable += 1;
+          res.writeHead(503).end();
           return;
         }
         if (req.url === '/v1/traces') this.#traces(body);
@@ -99,6 +109,13 @@ export class OtlpReceiver {
   clear(): void {
     this.spans.length = 0;
     this.logs.length = 0;
+    this.unavailable = 0;
+    this.#failures = 0;
+  }
+
+  /** Answers the next `count` requests with 503 Service Unavailable and keeps nothing of them. */
+  failNext(count: number): void {
+    this.#failures = count;
   }
 
   /** Resolves once `predicate` holds (polling), or rejects after `timeoutMs` naming `what`. */
