@@ -40,14 +40,41 @@ export function formatPercent(value: number | null | undefined, signed = false):
 }
 
 /**
- * A p-value: 2 significant digits, `<0.0001` below that.
+ * A p-value: 2 significant digits, `<0.0001` below that. Given the threshold it is compared with
+ * (alpha), more digits are shown where two would round onto or across the threshold, so that
+ * `p 0.0497` is never printed as `0.05` next to alpha 0.05.
  * @example
  * formatP(0.02371); // '0.024'
+ * formatP(0.0497, 0.05); // '0.0497'
  */
-export function formatP(value: number | null | undefined): string {
+export function formatP(value: number | null | undefined, threshold?: number): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
-  if (value < 1e-4) return '<0.0001';
-  return Number(value.toPrecision(2)).toString();
+  if (value < 1e-4 && !(threshold !== undefined && threshold <= 1e-4)) return '<0.0001';
+  return pValueDigits(value, threshold);
+}
+
+/**
+ * A p-value for a sentence: 2 significant digits (scientific below 1e-4), more where two would
+ * round onto or across `threshold`.
+ * @example
+ * formatPText(0.0497, 0.05); // '0.0497' (so 'p = 0.0497 < alpha 0.05' reads correctly)
+ * formatPText(0.00002); // '2.0e-5'
+ */
+export function formatPText(value: number | null | undefined, threshold?: number): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';
+  if (value < 1e-4 && !(threshold !== undefined && threshold <= 1e-4)) return value.toExponential(1);
+  return pValueDigits(value, threshold);
+}
+
+/** Up to 6 significant digits: the fewest (≥ 2) whose rounding stays on p's side of the threshold. */
+function pValueDigits(value: number, threshold: number | undefined): string {
+  let digits = 2;
+  const rounded = (): number => Number(value.toPrecision(digits));
+  const misleading = (): boolean =>
+    threshold !== undefined && value !== threshold && (rounded() === threshold || rounded() < threshold !== value < threshold);
+  while (digits < 6 && misleading()) digits += 1;
+  const number = rounded();
+  return number !== 0 && Math.abs(number) < 1e-4 ? number.toExponential(digits - 1) : number.toString();
 }
 
 /**

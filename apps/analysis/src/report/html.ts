@@ -58,7 +58,7 @@ export async function renderHtml(report: Report): Promise<string> {
     tableHtml(
       ['check', 'value', 'status'],
       [
-        ['sample ratio mismatch', `χ² ${formatNumber(health.srm.statistic)}, df ${health.srm.df}, p ${formatP(health.srm.pValue)}`, flag(health.srm.flagged, 'SRM')],
+        ['sample ratio mismatch', `χ² ${formatNumber(health.srm.statistic)}, df ${health.srm.df}, p ${formatP(health.srm.pValue, 0.001)}`, flag(health.srm.flagged, 'SRM')],
         ['multiple exposures', `${formatCount(health.multipleExposures.units)} (${formatPercent(health.multipleExposures.share)})`, flag(health.multipleExposures.flagged, 'fail')],
         ['assignment audit', `${formatCount(health.assignment.mismatches)} of ${formatCount(health.assignment.checked)}`, flag(health.assignment.flagged, 'fail')],
         ['duplicate exposure events', formatCount(report.population.duplicateExposures), 'info'],
@@ -80,7 +80,7 @@ export async function renderHtml(report: Report): Promise<string> {
         comparison.metrics.map((metric) => {
           const cls = verdict(metric);
           const notes: string[] = [];
-          if (metric.cuped) notes.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (${formatNumber(metric.cuped.ci95[0])} to ${formatNumber(metric.cuped.ci95[1])}), p ${formatP(metric.cuped.pValue)}, θ ${formatNumber(metric.cuped.theta)}, variance −${formatPercent(metric.cuped.varianceReduction)}`);
+          if (metric.cuped) notes.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (${formatNumber(metric.cuped.ci95[0])} to ${formatNumber(metric.cuped.ci95[1])}), p ${formatP(metric.cuped.pValue, report.experiment.alpha)}, θ ${formatNumber(metric.cuped.theta)}, variance −${formatPercent(metric.cuped.varianceReduction)}`);
           if (metric.bayes) notes.push(`chance to beat ${formatPercent(metric.bayes.chanceToBeat)}, expected loss ${formatNumber(metric.bayes.expectedLoss)}`);
           if (metric.sequential) notes.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length} (information ${formatPercent(metric.sequential.informationFraction)}), |z| ${formatNumber(metric.sequential.z === null ? null : Math.abs(metric.sequential.z))} vs ${formatNumber(metric.sequential.boundaryZ)}: ${metric.sequential.status}${metric.sequential.alwaysValidCi95 ? `; always-valid 95% CI ${formatInterval(metric, metric.sequential.alwaysValidCi95)}` : ''}`);
           if (metric.interval) notes.push(`${metric.interval} interval`);
@@ -94,9 +94,9 @@ export async function renderHtml(report: Report): Promise<string> {
             formatInterval(metric, metric.ci95),
             formatPercent(metric.relativeLift, true),
             formatRelativeInterval(metric.relativeCi95),
-            formatP(metric.pValue),
-            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedBH),
-            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedHolm),
+            formatP(metric.pValue, report.experiment.alpha),
+            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedBH, report.experiment.alpha),
+            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedHolm, report.experiment.alpha),
             esc(notes.join('; ')),
           ];
         }),
@@ -144,7 +144,7 @@ export async function renderHtml(report: Report): Promise<string> {
             `${formatNumber(row.variant.value)} <small>n ${formatCount(row.variant.n)}</small>`,
             formatNumber(row.absoluteDiff),
             row.ci95[0] === null ? '—' : `${formatNumber(row.ci95[0])} to ${formatNumber(row.ci95[1])}`,
-            formatP(row.pValue),
+            formatP(row.pValue, report.experiment.alpha),
           ]),
         ),
       );

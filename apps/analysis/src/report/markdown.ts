@@ -34,7 +34,7 @@ export function renderMarkdown(report: Report): string {
   const health = report.health;
   out.push(
     `Exposed: ${exposed} (total ${formatCount(report.population.total)}${report.population.plannedUnits ? ` of ${formatCount(report.population.plannedUnits)} planned` : ''}) · ` +
-      `SRM p ${formatP(health.srm.pValue)}${health.srm.flagged ? ' ⚠️' : ''} · bad lines ${formatCount(health.badLines)}${health.badLines > 0 ? ' ⚠️' : ''} · ` +
+      `SRM p ${formatP(health.srm.pValue, 0.001)}${health.srm.flagged ? ' ⚠️' : ''} · bad lines ${formatCount(health.badLines)}${health.badLines > 0 ? ' ⚠️' : ''} · ` +
       `newest event ${health.freshness.lastEventTime ?? '—'}${health.freshness.stale ? ' ⚠️ stale' : ''}`,
   );
   const failing = [
@@ -52,14 +52,14 @@ export function renderMarkdown(report: Report): string {
     for (const metric of comparison.metrics) {
       const mark = verdict(metric) === 'better' ? '✅' : verdict(metric) === 'worse' ? '❌' : '';
       const extra: string[] = [];
-      if (metric.cuped) extra.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (p ${formatP(metric.cuped.pValue)})`);
+      if (metric.cuped) extra.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (p ${formatP(metric.cuped.pValue, report.experiment.alpha)})`);
       if (metric.bayes) extra.push(`P(beat) ${formatPercent(metric.bayes.chanceToBeat)}`);
       if (metric.sequential) extra.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length}: ${metric.sequential.status}`);
       if (metric.interval) extra.push(`${metric.interval} interval`);
       out.push(
         `| ${metric.name} | ${metric.role} | ${formatMetricValue(metric, metric.baseline.value)} | ${formatMetricValue(metric, metric.variant.value)} | ` +
           `${formatDiff(metric, metric.absoluteDiff)} (${formatInterval(metric, metric.ci95)}) | ${formatPercent(metric.relativeLift, true)} (${formatRelativeInterval(metric.relativeCi95)}) | ` +
-          `${formatP(metric.pValue)} | ${metric.role === 'primary' ? '—' : `${formatP(metric.pAdjustedBH)} / ${formatP(metric.pAdjustedHolm)}`} | ${mark} ${escape(extra.join('; '))} |`,
+          `${formatP(metric.pValue, report.experiment.alpha)} | ${metric.role === 'primary' ? '—' : `${formatP(metric.pAdjustedBH, report.experiment.alpha)} / ${formatP(metric.pAdjustedHolm, report.experiment.alpha)}`} | ${mark} ${escape(extra.join('; '))} |`,
       );
     }
   }
