@@ -8,6 +8,8 @@ import type { Report } from '@abtel/core';
 import { renderCharts } from './charts.js';
 import {
   formatCount,
+  freshnessStatus,
+  freshnessValue,
   formatDiff,
   formatInterval,
   formatMetricValue,
@@ -15,6 +17,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  srmStatus,
+  srmValue,
   verdict,
 } from './format.js';
 
@@ -58,14 +62,14 @@ export async function renderHtml(report: Report): Promise<string> {
     tableHtml(
       ['check', 'value', 'status'],
       [
-        ['sample ratio mismatch', `χ² ${formatNumber(health.srm.statistic)}, df ${health.srm.df}, p ${formatP(health.srm.pValue, 0.001)}`, flag(health.srm.flagged, 'SRM')],
+        ['sample ratio mismatch', esc(srmValue(health.srm, 'χ²')), status(srmStatus(health.srm))],
         ['multiple exposures', `${formatCount(health.multipleExposures.units)} (${formatPercent(health.multipleExposures.share)})`, flag(health.multipleExposures.flagged, 'fail')],
         ['assignment audit', `${formatCount(health.assignment.mismatches)} of ${formatCount(health.assignment.checked)}`, flag(health.assignment.flagged, 'fail')],
         ['duplicate exposure events', formatCount(report.population.duplicateExposures), 'info'],
         ['never exposed (excluded)', formatCount(report.population.excluded), 'info'],
         ['exposed without gen_ai call', formatCount(health.exposuresWithoutCall), 'info'],
         ['outcomes without exposure', formatCount(health.outcomesWithoutExposure), 'info'],
-        ['newest event', `${esc(health.freshness.lastEventTime ?? '—')} (${formatNumber(health.freshness.ageMinutes)} min ago)`, flag(health.freshness.stale, 'stale')],
+        ['newest event', esc(freshnessValue(health.freshness)), status(freshnessStatus(health.freshness))],
         ['unreadable lines', formatCount(health.badLines), flag(health.badLines > 0, 'gap')],
       ],
       true,
@@ -168,6 +172,11 @@ function tableHtml(header: string[], rows: string[][], textColumns: boolean | 'l
   const isText = (i: number, length: number): boolean => (textColumns === 'last' ? i === length - 1 : textColumns && i > 0);
   const body = rows.map((row) => `<tr>${row.map((cell, i) => `<td${isText(i, row.length) ? ' class="text"' : ''}>${cell}</td>`).join('')}</tr>`).join('');
   return `<table>${head}${body}</table>`;
+}
+
+/** A check's status: `ok` plain, anything else flagged. */
+function status(label: string): string {
+  return label === 'ok' ? 'ok' : `<span class="flag">${esc(label)}</span>`;
 }
 
 function flag(flagged: boolean, label: string): string {

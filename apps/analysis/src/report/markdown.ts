@@ -5,6 +5,7 @@
 import type { Report } from '@abtel/core';
 import {
   formatCount,
+  freshnessStatus,
   formatDiff,
   formatInterval,
   formatMetricValue,
@@ -12,6 +13,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  srmStatus,
+  srmValue,
   verdict,
 } from './format.js';
 
@@ -34,8 +37,8 @@ export function renderMarkdown(report: Report): string {
   const health = report.health;
   out.push(
     `Exposed: ${exposed} (total ${formatCount(report.population.total)}${report.population.plannedUnits ? ` of ${formatCount(report.population.plannedUnits)} planned` : ''}) · ` +
-      `SRM p ${formatP(health.srm.pValue, 0.001)}${health.srm.flagged ? ' ⚠️' : ''} · bad lines ${formatCount(health.badLines)}${health.badLines > 0 ? ' ⚠️' : ''} · ` +
-      `newest event ${health.freshness.lastEventTime ?? '—'}${health.freshness.stale ? ' ⚠️ stale' : ''}`,
+      `${srmText(health.srm)} · bad lines ${formatCount(health.badLines)}${health.badLines > 0 ? ' ⚠️' : ''} · ` +
+      `${freshnessText(health.freshness)}`,
   );
   const failing = [
     health.multipleExposures.flagged && `${formatCount(health.multipleExposures.units)} units exposed to several variations`,
@@ -106,6 +109,19 @@ export function renderMarkdown(report: Report): string {
     text = `${text.slice(0, MARKDOWN_LIMIT - 200)}\n\n… truncated to fit a comment; see the JSON or HTML report for everything.\n`;
   }
   return text;
+}
+
+function srmText(srm: Report['health']['srm']): string {
+  const status = srmStatus(srm);
+  if (status === 'not computed') return `SRM ⚠️ ${srmValue(srm, 'chi²')}`;
+  return `SRM p ${formatP(srm.pValue, 0.001)}${status === 'SRM' ? ' ⚠️' : status === 'skipped' ? ` (skipped: ${srm.reason ?? 'too few units'})` : ''}`;
+}
+
+function freshnessText(freshness: Report['health']['freshness']): string {
+  const status = freshnessStatus(freshness);
+  if (status === 'no data') return 'newest event: ⚠️ no data';
+  if (status === 'in the future') return `newest event ${freshness.lastEventTime} ⚠️ after the readout time`;
+  return `newest event ${freshness.lastEventTime}${status === 'stale' ? ' ⚠️ stale' : ''}`;
 }
 
 /** Keeps table cells intact: pipes and newlines would break the row. */

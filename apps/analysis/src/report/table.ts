@@ -5,6 +5,8 @@
 import type { Report } from '@abtel/core';
 import {
   formatCount,
+  freshnessStatus,
+  freshnessValue,
   formatDiff,
   formatInterval,
   formatMetricValue,
@@ -12,6 +14,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  srmStatus,
+  srmValue,
   verdict,
 } from './format.js';
 
@@ -48,12 +52,12 @@ export function renderTable(report: Report, options: { colour?: boolean } = {}):
     table(
       ['check', 'value', 'status'],
       [
-        ['sample ratio', `chi2 ${formatNumber(health.srm.statistic)}, df ${health.srm.df}, p ${formatP(health.srm.pValue, 0.001)}`, flag(health.srm.flagged, health.srm.flagged ? 'SRM' : 'ok')],
+        ['sample ratio', srmValue(health.srm, 'chi2'), flag(srmStatus(health.srm) !== 'ok', srmStatus(health.srm))],
         ['multiple exposures', `${formatCount(health.multipleExposures.units)} (${formatPercent(health.multipleExposures.share)})`, flag(health.multipleExposures.flagged, health.multipleExposures.flagged ? 'fail' : 'ok')],
         ['assignment audit', `${formatCount(health.assignment.mismatches)} mismatches of ${formatCount(health.assignment.checked)}`, flag(health.assignment.flagged, health.assignment.flagged ? 'fail' : 'ok')],
         ['exposed without gen_ai call', formatCount(health.exposuresWithoutCall), 'info'],
         ['outcomes without exposure', formatCount(health.outcomesWithoutExposure), 'info'],
-        ['freshness', `${health.freshness.lastEventTime ?? '—'} (${formatNumber(health.freshness.ageMinutes)} min)`, flag(health.freshness.stale, health.freshness.stale ? 'stale' : 'ok')],
+        ['freshness', freshnessValue(health.freshness), flag(freshnessStatus(health.freshness) !== 'ok', freshnessStatus(health.freshness))],
         ['bad lines', formatCount(health.badLines), flag(health.badLines > 0, health.badLines > 0 ? 'gap' : 'ok')],
       ],
     ),
