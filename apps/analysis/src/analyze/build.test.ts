@@ -350,6 +350,25 @@ describe('segments', () => {
     expect(report.warnings.join(' ')).toMatch(/Simpson/);
   });
 
+  it('a requested segment on no exposure: a warning naming it and the segments seen, in every format, and no all-(none) readout', async () => {
+    const nosuch: SegmentInput = {
+      segment: 'nosuch',
+      mix: [
+        { value: '(none)', variation: 'control', units: 1000 },
+        { value: '(none)', variation: 'warm', units: 1000 },
+      ],
+      stats: [],
+    };
+    const report = Report.parse(buildReport(inputs({ segments: [nosuch, segment], segmentAttributesSeen: ['locale', 'plan'] })));
+    expect(report.segments.map((result) => result.segment)).toEqual(['locale']);
+    const warning = 'segment nosuch is on no exposure of support-persona (no abtel.segment.nosuch attribute), so it has no readout; segment attributes seen on exposures: locale, plan';
+    expect(report.warnings).toContain(warning);
+    for (const format of ['table', 'json', 'md', 'html'] as const) expect(await renderReport(report, format), format).toContain(format === 'json' ? JSON.stringify(warning) : warning);
+    const none = buildReport(inputs({ segments: [nosuch], segmentAttributesSeen: [] }));
+    expect(none.segments).toEqual([]);
+    expect(none.warnings.join('\n')).toMatch(/segment nosuch is on no exposure .*; segment attributes seen on exposures: none$/m);
+  });
+
   it('no flag when segments agree with the pooled direction', () => {
     const agreeing: SegmentInput = {
       ...segment,

@@ -3,7 +3,7 @@
  * health counts, per-arm sufficient statistics, windows, segment mixes) to the versioned
  * `Report`. No I/O, so every rule is testable with hand-made sufficient statistics.
  */
-import { REPORT_SCHEMA_VERSION, type Comparison, type MetricDefinition, type MetricResult, type MetricRole, type Report } from '@abtel/core';
+import { ATTR_ABTEL_SEGMENT_PREFIX, REPORT_SCHEMA_VERSION, type Comparison, type MetricDefinition, type MetricResult, type MetricRole, type Report } from '@abtel/core';
 import type { BuildReportInputs } from './inputs.js';
 import { decide, type UndecidedReport } from './decision.js';
 import { evaluateGuardrail, GUARDRAIL_DEFAULTS } from './guardrails.js';
@@ -170,8 +170,18 @@ export function buildReport(inputs: BuildReportInputs): Report {
 
   // Segments
   const primary = experiment.metrics?.primary ? metricsByName.get(experiment.metrics.primary) : undefined;
+  const seen = inputs.segmentAttributesSeen;
+  const absent = seen ? inputs.segments.filter((segment) => !seen.includes(segment.segment)).map((segment) => segment.segment) : [];
+  for (const name of absent) {
+    warnings.push(
+      `segment ${name} is on no exposure of ${experiment.key} (no ${ATTR_ABTEL_SEGMENT_PREFIX}${name} attribute), so it has no readout; ` +
+        `segment attributes seen on exposures: ${seen!.length > 0 ? seen!.join(', ') : 'none'}`,
+    );
+  }
   const segments = primary
-    ? inputs.segments.flatMap((segment) => evaluateSegment(primary, segment, control, arms, pooledPrimary, options.minSegmentUnits))
+    ? inputs.segments
+        .filter((segment) => !absent.includes(segment.segment))
+        .flatMap((segment) => evaluateSegment(primary, segment, control, arms, pooledPrimary, options.minSegmentUnits))
     : [];
   for (const segment of segments) {
     if (segment.simpson.flagged && segment.simpson.note) warnings.push(`Simpson reversal in ${segment.variation}: ${segment.simpson.note}`);
