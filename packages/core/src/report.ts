@@ -142,7 +142,7 @@ export const MetricResult = z.object({
   cuped: CupedResult.optional(),
   bayes: BayesResult.optional(),
   sequential: SequentialResult.optional(),
-  /** Why a number is missing, when it is. */
+  /** Why a number is missing, when it is, or why one should not be read (e.g. an unreliable relative interval). */
   note: z.string().optional(),
 });
 export type MetricResult = z.infer<typeof MetricResult>;

@@ -59,6 +59,7 @@ export function renderMarkdown(report: Report): string {
       if (metric.bayes) extra.push(`P(beat) ${formatPercent(metric.bayes.chanceToBeat)}`);
       if (metric.sequential) extra.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length}: ${metric.sequential.status}`);
       if (metric.interval) extra.push(`${metric.interval} interval`);
+      if (metric.note) extra.push(metric.note);
       out.push(
         `| ${metric.name} | ${metric.role} | ${formatMetricValue(metric, metric.baseline.value)} | ${formatMetricValue(metric, metric.variant.value)} | ` +
           `${formatDiff(metric, metric.absoluteDiff)} (${formatInterval(metric, metric.ci95)}) | ${formatPercent(metric.relativeLift, true)} (${formatRelativeInterval(metric.relativeCi95)}) | ` +
