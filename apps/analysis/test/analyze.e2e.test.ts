@@ -311,6 +311,18 @@ describe('abtel analyze on synthetic data with injected effects', () => {
     expect(segment.simpson.pooledDiff!).toBeGreaterThan(0);
   });
 
+  it('--segments with an attribute no exposure carries warns, naming the segments that are there', async () => {
+    const result = await runAnalyze(['--data', mainDir, '--experiments', experiments, '--experiment', 'main', '--format', 'json', '--now', hour(24.5), '--segments', 'nosuch,locale']);
+    const other = Report.parse(JSON.parse(result.stdout));
+    expect(other.warnings).toContain(
+      'segment nosuch is on no exposure of main (no abtel.segment.nosuch attribute), so it has no readout; segment attributes seen on exposures: locale',
+    );
+    expect([...new Set(other.segments.map((s) => s.segment))]).toEqual(['locale']);
+    expect(other.segments[0]!.rows.map((row) => row.value).sort()).toEqual(['de', 'en']);
+    // A segment that is present raises no such warning.
+    expect(report.warnings.join('\n')).not.toMatch(/is on no exposure/);
+  });
+
   it('the same data as span events in rotated gzip files gives the same report', async () => {
     const dir = join(root, 'main-span-events');
     await writeSyntheticDataset(dir, { ...mainSpec, eventsAs: 'span_event', gzip: true, recordsPerLine: 64, linesPerFile: 25 });

@@ -48,6 +48,20 @@ describe('the abtel bin', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('analyze: an --out directory that does not exist exits 1 before the analysis; an empty --fail-on item exits 2; one line each', () => {
+    const out = join(packageDir, 'no-such-dir', 'report.json');
+    // The experiments do not exist either: the --out check comes first.
+    const missing = abtel('analyze', '--data', 'none', '--experiments', 'none', '--experiment', 'x', '--out', out);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toEqual([
+      `abtel analyze: --out ${out}: directory ${dirname(out)} does not exist; create it (mkdir -p ${dirname(out)}) or write the report elsewhere (run with --debug for details)`,
+    ]);
+    const empty = abtel('analyze', '--data', 'none', '--experiments', 'none', '--experiment', 'x', '--fail-on', 'srm,,guardrail');
+    expect(empty.status).toBe(2);
+    expect(empty.stderr.trim().split('\n')).toHaveLength(1);
+    expect(empty.stderr).toMatch(/--fail-on "srm,,guardrail" has an empty condition; give a comma-separated list of srm, guardrail, /);
+  });
+
   it('assign prints the routing JSON and validate accepts the example definitions', () => {
     const assign = abtel('assign', '--experiments', examples, '--experiment', 'support-persona', '--unit', 'conv-1', '--attr', 'locale=en');
     expect(assign.stderr).toBe('');

@@ -72,6 +72,17 @@ describe('Report schema', () => {
     expect(Report.parse(JSON.parse(JSON.stringify(parsed)))).toEqual(parsed);
   });
 
+  it('health statuses: optional (reports written before them still parse), null SRM numbers when not computed', () => {
+    const report = minimalReport() as { health: { srm: Record<string, unknown>; freshness: Record<string, unknown> } };
+    report.health.srm = { ...report.health.srm, statistic: null, pValue: null, status: 'not_computed', reason: 'no exposed units' };
+    report.health.freshness = { ageMinutes: null, stale: false, status: 'no_data' };
+    expect(Report.parse(report).health.srm.status).toBe('not_computed');
+    report.health.freshness = { lastEventTime: '2026-11-22T07:00:00.000Z', ageMinutes: 0, stale: false, status: 'future' };
+    expect(Report.parse(report).health.freshness.status).toBe('future');
+    report.health.freshness = { ageMinutes: 0, stale: false, status: 'fresh' };
+    expect(() => Report.parse(report)).toThrow();
+  });
+
   it('rejects another schema version', () => {
     const result = Report.safeParse({ ...minimalReport(), schemaVersion: 2 });
     expect(result.success).toBe(false);

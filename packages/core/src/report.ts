@@ -142,7 +142,7 @@ export const MetricResult = z.object({
   cuped: CupedResult.optional(),
   bayes: BayesResult.optional(),
   sequential: SequentialResult.optional(),
-  /** Why a number is missing, when it is. */
+  /** Why a number is missing, when it is, or why one should not be read (e.g. an unreliable relative interval). */
   note: z.string().optional(),
 });
 export type MetricResult = z.infer<typeof MetricResult>;
@@ -305,11 +305,21 @@ export const Report = z.object({
   health: z.object({
     /** Sample ratio mismatch: chi-square goodness of fit against the planned weights, flagged at p < 0.001. */
     srm: z.object({
+      /** Null when not computed (no exposed units). */
       statistic: num,
       df: z.number().int().nonnegative(),
+      /** Null when not computed (no exposed units). */
       pValue: num,
       flagged: z.boolean(),
       expected: z.record(z.string(), z.number()),
+      /**
+       * `ok`; `mismatch` (flagged); `skipped`: computed but not judged because an arm has too few
+       * units; `not_computed`: no exposed units, `statistic` and `pValue` are null. Added in
+       * schema version 1 (absent from reports written before it; read `flagged` there).
+       */
+      status: z.enum(['ok', 'mismatch', 'skipped', 'not_computed']).optional(),
+      /** Why the check was skipped or not computed. */
+      reason: z.string().optional(),
     }),
     /** Units seen in more than one variation. */
     multipleExposures: z.object({ units: z.number().int().nonnegative(), share: num, flagged: z.boolean() }),
@@ -317,7 +327,19 @@ export const Report = z.object({
     assignment: z.object({ checked: z.number().int().nonnegative(), mismatches: z.number().int().nonnegative(), flagged: z.boolean() }),
     exposuresWithoutCall: z.number().int().nonnegative(),
     outcomesWithoutExposure: z.number().int().nonnegative(),
-    freshness: z.object({ lastEventTime: z.string().optional(), ageMinutes: num, stale: z.boolean() }),
+    freshness: z.object({
+      lastEventTime: z.string().optional(),
+      /** Minutes from the newest event to the readout time; null without data, 0 when the newest event is after the readout time. */
+      ageMinutes: num,
+      stale: z.boolean(),
+      /**
+       * `ok`; `stale` (older than the stale limit); `no_data`: no event at all (`ageMinutes` null);
+       * `future`: the newest event is after the readout time (`--now` earlier than the data, or a
+       * clock ahead), `ageMinutes` is 0 and a warning says by how much. Added in schema version 1
+       * (absent from reports written before it).
+       */
+      status: z.enum(['ok', 'stale', 'no_data', 'future']).optional(),
+    }),
     badLines: z.number().int().nonnegative(),
   }),
   comparisons: z.array(Comparison),

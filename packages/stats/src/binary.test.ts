@@ -62,3 +62,12 @@ describe('compareBinary', () => {
     );
   });
 });
+
+describe('compareBinary: Fieller g of the relative interval', () => {
+  test('is z²·var_c/c², from the baseline alone', () => {
+    const z = 1.959963984540054;
+    const result = compareBinary({ n: 20, successes: 6 }, { n: 20, successes: 18 });
+    expect(result.relativeFiellerG!).toBeCloseTo((z * z * (0.3 * 0.7)) / 20 / 0.09, 12);
+    expect(compareBinary({ n: 20, successes: 0 }, { n: 20, successes: 3 }).relativeFiellerG).toBeNaN();
+  });
+});

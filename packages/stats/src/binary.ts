@@ -51,6 +51,7 @@ export function compareBinary(baseline: BinaryArm, variant: BinaryArm): Comparis
     df: undefined,
     relativeLift: relative.lift,
     relativeCi95: relative.ci,
+    relativeFiellerG: relative.fiellerG,
     baseline: { n: baseline.n, value: pc },
     variant: { n: variant.n, value: pt },
   };

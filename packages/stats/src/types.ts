@@ -134,6 +134,13 @@ export interface Comparison {
   readonly relativeLift: number;
   /** 95% delta-method interval on the relative lift. */
   readonly relativeCi95: Interval;
+  /**
+   * Fieller's g = z²·var_baseline/baseline² of the relative interval (Fieller 1954): the
+   * delta-method interval is a fair approximation while g is small (≲ 0.1, the baseline's own 95%
+   * half-width under ~30% of its value); at g ≥ 1 the exact (Fieller) interval is unbounded.
+   * NaN when the baseline is 0; absent where a comparison does not compute it.
+   */
+  readonly relativeFiellerG?: number;
   readonly baseline: ArmSummary;
   readonly variant: ArmSummary;
 }

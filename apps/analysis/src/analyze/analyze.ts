@@ -82,8 +82,18 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
 
     const primary = definition.metrics?.primary ? byName.get(definition.metrics.primary) : undefined;
     const segments: SegmentInput[] = [];
+    let segmentAttributesSeen: string[] | undefined;
     for (const segment of segmentNames) {
       const mix = await data.segmentMix(ds, definition, segment);
+      // Every unit without the attribute: either it was never sent, or no first exposure has it.
+      if (mix.length > 0 && mix.every((row) => row.value === '(none)')) {
+        segmentAttributesSeen ??= await data.segmentAttributesSeen(ds, definition);
+        if (!segmentAttributesSeen.includes(segment)) {
+          segments.push({ segment, mix, stats: [] });
+          step(`segment ${segment}`);
+          continue;
+        }
+      }
       const stats = primary ? await data.armMetricStats(ds, definition, primary, { segment }) : [];
       segments.push({ segment, mix, stats });
       step(`segment ${segment}`);
@@ -101,6 +111,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
       metricStats,
       guardrails,
       segments,
+      ...(segmentAttributesSeen ? { segmentAttributesSeen } : {}),
       judgeTrend,
       badLines: ds.badLines,
       badLineCount: ds.badLineCount,

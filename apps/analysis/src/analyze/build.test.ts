@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Report, type MetricDefinition } from '@abtel/core';
 import { buildReport } from './build.js';
+import { renderReport } from '../report/render.js';
 import type { ArmStatsInput, BuildReportInputs, GuardrailWindowsInput, ReportExperimentInput, SegmentInput } from './inputs.js';
 
 /**
@@ -349,6 +350,25 @@ describe('segments', () => {
     expect(report.warnings.join(' ')).toMatch(/Simpson/);
   });
 
+  it('a requested segment on no exposure: a warning naming it and the segments seen, in every format, and no all-(none) readout', async () => {
+    const nosuch: SegmentInput = {
+      segment: 'nosuch',
+      mix: [
+        { value: '(none)', variation: 'control', units: 1000 },
+        { value: '(none)', variation: 'warm', units: 1000 },
+      ],
+      stats: [],
+    };
+    const report = Report.parse(buildReport(inputs({ segments: [nosuch, segment], segmentAttributesSeen: ['locale', 'plan'] })));
+    expect(report.segments.map((result) => result.segment)).toEqual(['locale']);
+    const warning = 'segment nosuch is on no exposure of support-persona (no abtel.segment.nosuch attribute), so it has no readout; segment attributes seen on exposures: locale, plan';
+    expect(report.warnings).toContain(warning);
+    for (const format of ['table', 'json', 'md', 'html'] as const) expect(await renderReport(report, format), format).toContain(format === 'json' ? JSON.stringify(warning) : warning);
+    const none = buildReport(inputs({ segments: [nosuch], segmentAttributesSeen: [] }));
+    expect(none.segments).toEqual([]);
+    expect(none.warnings.join('\n')).toMatch(/segment nosuch is on no exposure .*; segment attributes seen on exposures: none$/m);
+  });
+
   it('no flag when segments agree with the pooled direction', () => {
     const agreeing: SegmentInput = {
       ...segment,
@@ -356,5 +376,75 @@ describe('segments', () => {
     };
     const report = buildReport(inputs({ segments: [agreeing] }));
     expect(report.segments[0]!.simpson.flagged).toBe(false);
+  });
+});
+
+describe('health with no data, and with data newer than the readout time', () => {
+  const emptyInputs = (): BuildReportInputs => {
+    const { lastEventTime: _ignored, ...health } = inputs().health;
+    const zero = (variation: string): ArmStatsInput => ({ variation, units: 0, n: 0, sum: 0, sumSquares: 0 });
+    return inputs({
+      population: { exposed: { control: 0, warm: 0 }, duplicateExposures: 0, multipleExposureUnits: 0, timeline: [] },
+      health: { ...health, assignmentChecked: 0 },
+      metricStats: Object.fromEntries(metrics.map((metric) => [metric.name, [zero('control'), zero('warm')]])),
+    });
+  };
+  /** The row of a health check in the plain-text table, or in the HTML table. */
+  const tableRow = (text: string, check: string): string => text.split('\n').find((line) => line.trimStart().startsWith(check))!;
+  const htmlRow = (html: string, check: string): string => new RegExp(`<tr><td>${check}</td>.*?</tr>`).exec(html)![0];
+
+  it('no exposures: SRM is not computed (not ok) and freshness says no data, in every format', async () => {
+    const report = Report.parse(buildReport(emptyInputs()));
+    expect(report.decision.recommendation).toBe('pause');
+    expect(report.health.srm).toMatchObject({ statistic: null, pValue: null, flagged: false, status: 'not_computed', reason: 'no exposed units' });
+    expect(report.health.freshness).toEqual({ ageMinutes: null, stale: false, status: 'no_data' });
+
+    const table = await renderReport(report, 'table');
+    expect(tableRow(table, 'sample ratio')).toMatch(/^ +sample ratio +not computed: no exposed units +not computed$/);
+    expect(tableRow(table, 'freshness')).toMatch(/^ +freshness +no data +no data$/);
+    const md = await renderReport(report, 'md');
+    expect(md).toContain('SRM ⚠️ not computed: no exposed units');
+    expect(md).toContain('newest event: ⚠️ no data');
+    expect(md).not.toMatch(/SRM p /);
+    const html = await renderReport(report, 'html');
+    expect(htmlRow(html, 'sample ratio mismatch')).toContain('<span class="flag">not computed</span>');
+    expect(htmlRow(html, 'newest event')).toBe('<tr><td>newest event</td><td class="text">no data</td><td class="text"><span class="flag">no data</span></td></tr>');
+    const json = JSON.parse(await renderReport(report, 'json')) as Report;
+    expect(json.health.srm.status).toBe('not_computed');
+    expect(json.health.freshness.status).toBe('no_data');
+  });
+
+  it('a few units: the SRM test is shown but marked skipped, not ok', async () => {
+    const report = buildReport(inputs({ population: { ...inputs().population, exposed: { control: 5, warm: 6 } } }));
+    expect(report.health.srm).toMatchObject({ flagged: false, status: 'skipped', reason: 'fewer than 8 units in an arm' });
+    expect(report.health.srm.pValue).not.toBeNull();
+    expect(tableRow(await renderReport(report, 'table'), 'sample ratio')).toMatch(/chi2 .*\(fewer than 8 units in an arm\) +skipped$/);
+  });
+
+  it('the newest event after --now: flagged, age 0 and "in the future", never a negative age', async () => {
+    // The readout is 325.6 days (468,874 minutes) before the newest event.
+    const lastEventTime = '2026-11-20T11:55:00.000Z';
+    const generatedAt = new Date(Date.parse(lastEventTime) - 468_874 * 60_000).toISOString();
+    const report = Report.parse(buildReport(inputs({ generatedAt, health: { ...inputs().health, lastEventTime } })));
+    expect(report.health.freshness).toEqual({ lastEventTime, ageMinutes: 0, stale: false, status: 'future' });
+    expect(report.warnings).toContain(
+      `the newest event (${lastEventTime}) is 326 days after the readout time ${generatedAt} (--now, default the current time); freshness is shown as 0 — pass a later --now, or check the clock of the machines that wrote the data`,
+    );
+    for (const format of ['table', 'md', 'html'] as const) {
+      const text = await renderReport(report, format);
+      expect(text, format).not.toMatch(/-468|−468/);
+      expect(text, format).toContain('after the readout time');
+    }
+    const table = await renderReport(report, 'table');
+    expect(tableRow(table, 'freshness')).toMatch(/\(0 min: after the readout time\) +in the future$/);
+    expect(htmlRow(await renderReport(report, 'html'), 'newest event')).toContain('<span class="flag">in the future</span>');
+    expect(await renderReport(report, 'md')).toContain(`newest event ${lastEventTime} ⚠️ after the readout time`);
+  });
+
+  it('ordinary data: ok, with its age', async () => {
+    const report = buildReport(inputs());
+    expect(report.health.srm.status).toBe('ok');
+    expect(report.health.freshness).toEqual({ lastEventTime: '2026-11-20T11:55:00.000Z', ageMinutes: 5, stale: false, status: 'ok' });
+    expect(tableRow(await renderReport(report, 'table'), 'freshness')).toMatch(/2026-11-20T11:55:00.000Z \(5 min ago\) +ok$/);
   });
 });

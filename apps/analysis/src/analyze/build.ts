@@ -3,7 +3,7 @@
  * health counts, per-arm sufficient statistics, windows, segment mixes) to the versioned
  * `Report`. No I/O, so every rule is testable with hand-made sufficient statistics.
  */
-import { REPORT_SCHEMA_VERSION, type Comparison, type MetricDefinition, type MetricResult, type MetricRole, type Report } from '@abtel/core';
+import { ATTR_ABTEL_SEGMENT_PREFIX, REPORT_SCHEMA_VERSION, type Comparison, type MetricDefinition, type MetricResult, type MetricRole, type Report } from '@abtel/core';
 import type { BuildReportInputs } from './inputs.js';
 import { decide, type UndecidedReport } from './decision.js';
 import { evaluateGuardrail, GUARDRAIL_DEFAULTS } from './guardrails.js';
@@ -18,6 +18,7 @@ import {
 } from './inference.js';
 import { finite, metricResult } from './metrics.js';
 import { evaluateSegment } from './segments.js';
+import { formatPText } from '../report/format.js';
 
 /**
  * Defaults of the decision thresholds that are not part of the experiment definition.
@@ -67,7 +68,11 @@ export function buildReport(inputs: BuildReportInputs): Report {
   const weightSum = weights.reduce((a, b) => a + b, 0);
   const weightOf = (key: string): number => experiment.variations.find((variation) => variation.key === key)?.weight ?? 0;
   const srm = sampleRatioMismatch(arms.map((arm) => exposed[arm] ?? 0), weights);
-  if (srm.reason) warnings.push(`SRM check skipped: ${srm.reason}`);
+  // Without units there is no test at all: chi-square 0 and p 1 would read as a passed check.
+  const srmComputed = total > 0;
+  const srmStatus = !srmComputed ? 'not_computed' : srm.flagged ? 'mismatch' : srm.status === 'skipped' ? 'skipped' : 'ok';
+  const srmReason = !srmComputed ? 'no exposed units' : srm.reason;
+  if (srmComputed && srm.reason) warnings.push(`SRM check skipped: ${srm.reason}`);
   const expected: Record<string, number> = {};
   arms.forEach((arm, i) => (expected[arm] = (total * (weights[i] ?? 0)) / weightSum));
   const multi = multipleExposure(Math.min(toCount(inputs.population.multipleExposureUnits), total), total);
@@ -77,8 +82,17 @@ export function buildReport(inputs: BuildReportInputs): Report {
   const assignmentFlagged = checked > 0 && mismatches / checked > options.assignmentMismatchShare;
   if (mismatches > 0 && !assignmentFlagged) warnings.push(`${mismatches} of ${checked} audited unit(s) are in a variation the current definition would not assign (a weight change or ramp can explain a few)`);
   const lastEventTime = inputs.health.lastEventTime;
-  const ageMinutes = lastEventTime ? (Date.parse(inputs.generatedAt) - Date.parse(lastEventTime)) / 60_000 : null;
+  const rawAge = lastEventTime ? (Date.parse(inputs.generatedAt) - Date.parse(lastEventTime)) / 60_000 : null;
+  // Data newer than the readout time has no age; it is flagged instead of shown as a negative age.
+  const future = rawAge !== null && rawAge < 0;
+  const ageMinutes = rawAge === null ? null : Math.max(0, rawAge);
   const stale = experiment.state === 'running' && ageMinutes !== null && ageMinutes > options.staleAfterMinutes;
+  const freshnessStatus = rawAge === null ? 'no_data' : future ? 'future' : stale ? 'stale' : 'ok';
+  if (future) {
+    warnings.push(
+      `the newest event (${lastEventTime}) is ${formatMinutes(-rawAge)} after the readout time ${inputs.generatedAt} (--now, default the current time); freshness is shown as 0 — pass a later --now, or check the clock of the machines that wrote the data`,
+    );
+  }
   const badLineCount = toCount(inputs.badLineCount ?? inputs.badLines.length);
   if (inputs.health.exposuresWithoutCall > 0) warnings.push(`${inputs.health.exposuresWithoutCall} exposed unit(s) have no gen_ai call`);
   if (inputs.health.outcomesWithoutExposure > 0) warnings.push(`${inputs.health.outcomesWithoutExposure} outcome(s) belong to no exposed unit`);
@@ -156,8 +170,18 @@ export function buildReport(inputs: BuildReportInputs): Report {
 
   // Segments
   const primary = experiment.metrics?.primary ? metricsByName.get(experiment.metrics.primary) : undefined;
+  const seen = inputs.segmentAttributesSeen;
+  const absent = seen ? inputs.segments.filter((segment) => !seen.includes(segment.segment)).map((segment) => segment.segment) : [];
+  for (const name of absent) {
+    warnings.push(
+      `segment ${name} is on no exposure of ${experiment.key} (no ${ATTR_ABTEL_SEGMENT_PREFIX}${name} attribute), so it has no readout; ` +
+        `segment attributes seen on exposures: ${seen!.length > 0 ? seen!.join(', ') : 'none'}`,
+    );
+  }
   const segments = primary
-    ? inputs.segments.flatMap((segment) => evaluateSegment(primary, segment, control, arms, pooledPrimary, options.minSegmentUnits))
+    ? inputs.segments
+        .filter((segment) => !absent.includes(segment.segment))
+        .flatMap((segment) => evaluateSegment(primary, segment, control, arms, pooledPrimary, options.minSegmentUnits))
     : [];
   for (const segment of segments) {
     if (segment.simpson.flagged && segment.simpson.note) warnings.push(`Simpson reversal in ${segment.variation}: ${segment.simpson.note}`);
@@ -206,12 +230,20 @@ export function buildReport(inputs: BuildReportInputs): Report {
       timeline: inputs.population.timeline.map((point) => ({ ...point, cumulative: toCount(point.cumulative) })),
     },
     health: {
-      srm: { statistic: finite(srm.chiSquare), df: srm.df, pValue: finite(srm.pValue), flagged: srm.flagged, expected },
+      srm: {
+        statistic: srmComputed ? finite(srm.chiSquare) : null,
+        df: srm.df,
+        pValue: srmComputed ? finite(srm.pValue) : null,
+        flagged: srm.flagged,
+        expected,
+        status: srmStatus,
+        ...(srmReason ? { reason: srmReason } : {}),
+      },
       multipleExposures: { units: multi.multiExposedUnits, share: finite(multi.share), flagged: multi.status === 'fail' },
       assignment: { checked, mismatches, flagged: assignmentFlagged },
       exposuresWithoutCall: toCount(inputs.health.exposuresWithoutCall),
       outcomesWithoutExposure: toCount(inputs.health.outcomesWithoutExposure),
-      freshness: { ...(lastEventTime ? { lastEventTime } : {}), ageMinutes: finite(ageMinutes), stale },
+      freshness: { ...(lastEventTime ? { lastEventTime } : {}), ageMinutes: finite(ageMinutes), stale, status: freshnessStatus },
       badLines: badLineCount,
     },
     comparisons,
@@ -223,7 +255,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
   };
   // Failing health checks are listed here too: a rollback reason replaces the pause reasons, and
   // the reader still needs to know the data had problems.
-  if (srm.flagged) warnings.push(`sample ratio mismatch: chi-square ${srm.chiSquare.toPrecision(3)}, p = ${srm.pValue.toExponential(1)}`);
+  if (srm.flagged) warnings.push(`sample ratio mismatch: chi-square ${srm.chiSquare.toPrecision(3)}, p = ${formatPText(srm.pValue, 0.001)}`);
   if (multi.status === 'fail') warnings.push(`${multi.multiExposedUnits} unit(s) were exposed to more than one variation (${pct(multi.share)})`);
   if (assignmentFlagged) warnings.push(`${mismatches} of ${checked} audited unit(s) are in a variation the definition does not assign them to`);
   if (stale) warnings.push(`stale data: the newest event is ${Math.round(ageMinutes ?? 0)} minutes old`);
@@ -287,6 +319,13 @@ function safely<T>(compute: () => T): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Minutes as text, in hours or days when that is easier to read. */
+function formatMinutes(minutes: number): string {
+  if (minutes < 120) return `${Number(minutes.toPrecision(3))} min`;
+  if (minutes < 2 * 1440) return `${Number((minutes / 60).toPrecision(3))} h`;
+  return `${Number((minutes / 1440).toPrecision(3))} days`;
 }
 
 function pct(value: number): string {

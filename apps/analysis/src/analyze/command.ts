@@ -2,10 +2,10 @@
  * `abtel analyze`: the CLI over `analyze()`. Exit codes: 0 ok, 3 when a `--fail-on` condition
  * holds (the report is still written first), 2 usage errors, 1 other failures (one line).
  */
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { access, constants, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Report } from '@abtel/core';
-import { numberFlag, parseFlags, requireFlag, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
+import { AbtelError, numberFlag, parseFlags, requireFlag, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import { analyze } from './analyze.js';
 import { progressBar } from './progress.js';
 import { renderReport, REPORT_FORMATS, type ReportFormat } from '../report/render.js';
@@ -118,17 +118,14 @@ export const analyzeCommand: Command = {
     if (!REPORT_FORMATS.includes(format)) {
       throw new UsageError(`abtel analyze: --format must be one of ${REPORT_FORMATS.join(', ')} (got "${values.format}")`);
     }
-    const failOn = list(values['fail-on']);
-    for (const condition of failOn) {
-      if (!(condition in FAIL_ON_CONDITIONS)) {
-        throw new UsageError(`abtel analyze: --fail-on "${condition}" is not a condition; use ${Object.keys(FAIL_ON_CONDITIONS).join(', ')}`);
-      }
-    }
+    const failOn = failOnList(values['fail-on']);
     const now = values.now;
     if (now !== undefined && Number.isNaN(Date.parse(now))) throw new UsageError(`abtel analyze: --now must be an ISO time such as 2026-11-22T12:00:00Z (got "${now}")`);
     const windowMinutes = numberFlag('analyze', 'window-minutes', values['window-minutes'], { min: 0, exclusive: true });
     const maxBadLines = numberFlag('analyze', 'max-bad-lines', values['max-bad-lines'], { min: 0, integer: true });
     const staleAfterMinutes = numberFlag('analyze', 'stale-after', values['stale-after'], { min: 0, exclusive: true });
+    // Checked before the analysis, which can take minutes, rather than failing when it is done.
+    const target = values.out === undefined ? undefined : await checkOutPath(values.out, resolve(io.cwd, values.out));
 
     // JSON output stays silent on stderr too: it is the machine format.
     const bar = format === 'json' ? progressBar({ write: () => true }) : progressBar(io.stderr as { write(text: string): unknown; isTTY?: boolean });
@@ -151,9 +148,12 @@ export const analyzeCommand: Command = {
 
     const colour = format === 'table' && values.out === undefined && io.stdout.isTTY === true && !io.env.NO_COLOR;
     const text = await renderReport(report, format, { colour });
-    if (values.out !== undefined) {
-      const target = resolve(io.cwd, values.out);
-      await writeFile(target, text);
+    if (target !== undefined) {
+      try {
+        await writeFile(target, text);
+      } catch (error) {
+        throw new AbtelError('io', `--out ${target}: cannot write the report (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+      }
       if (format !== 'json') io.stderr.write(`abtel analyze: ${report.decision.recommendation} — report written to ${target}\n`);
     } else {
       io.stdout.write(text);
@@ -167,6 +167,44 @@ export const analyzeCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * `--fail-on` as a list of known conditions. An empty item (`--fail-on ""`, `srm,,guardrail`) is a
+ * usage error: a CI gate that silently checks nothing would pass every build.
+ */
+function failOnList(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const accepted = Object.keys(FAIL_ON_CONDITIONS).join(', ');
+  const items = raw.split(',').map((item) => item.trim());
+  if (items.some((item) => item.length === 0)) {
+    throw new UsageError(`abtel analyze: --fail-on "${raw}" has an empty condition; give a comma-separated list of ${accepted}`);
+  }
+  for (const condition of items) {
+    if (!(condition in FAIL_ON_CONDITIONS)) throw new UsageError(`abtel analyze: --fail-on "${condition}" is not a condition; use ${accepted}`);
+  }
+  return items;
+}
+
+/**
+ * The absolute `--out` path when the report can be written there: its directory exists and is
+ * writable, and the path is not a directory. A missing path is `not_found` and an unwritable one
+ * `io` (exit 1), as for `--data` and `--experiments`.
+ */
+async function checkOutPath(given: string, target: string): Promise<string> {
+  const dir = dirname(target);
+  const dirStat = await stat(dir).catch(() => undefined);
+  if (!dirStat) throw new AbtelError('not_found', `--out ${given}: directory ${dir} does not exist; create it (mkdir -p ${dir}) or write the report elsewhere`);
+  if (!dirStat.isDirectory()) throw new AbtelError('not_found', `--out ${given}: ${dir} is not a directory; give a file path inside an existing directory`);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new AbtelError('io', `--out ${given}: ${target} is a directory; give a file path such as ${join(target, 'report.json')}`);
+  const [path, what] = existing ? [target, 'file'] : [dir, 'directory'];
+  try {
+    await access(path, constants.W_OK);
+  } catch (error) {
+    throw new AbtelError('io', `--out ${given}: ${what} ${path} is not writable; fix its permissions or write the report elsewhere`, { cause: error });
+  }
+  return target;
+}
 
 function list(raw: string | undefined): string[] {
   return (raw ?? '')

@@ -81,4 +81,15 @@ describe('decision with several variations', () => {
     expect(primary.bayes).toBeUndefined();
     expect(report.decision.recommendation).toBe('continue');
   });
+
+  it('the reason prints p with enough digits to read correctly against alpha', () => {
+    // 101 vs 129 of 1000: pooled z = 0.028 / √(0.115·0.885·2/1000) = 1.963, p = 0.0497, which two digits round to 0.05.
+    const report = buildReport(inputs([binary('a', 1000, 101), binary('b', 1000, 129)]));
+    const primary = report.comparisons[0]!.metrics[0]!;
+    expect(primary.pValue!).toBeGreaterThan(0.0495);
+    expect(primary.pValue!).toBeLessThan(0.05);
+    expect(report.decision.recommendation).toBe('ship');
+    expect(report.decision.reasons[0]).toContain('p = 0.0497 < alpha 0.05');
+    expect(report.decision.reasons[0]).not.toContain('p = 0.05 ');
+  });
 });

@@ -19,7 +19,10 @@
 import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
 import type { ReportExperimentInput } from './inputs.js';
 import { isObjective } from './guardrails.js';
-import { formatDiff, formatInterval, formatMetricValue } from '../report/format.js';
+import { formatDiff, formatInterval, formatMetricValue, formatPText } from '../report/format.js';
+
+/** The SRM flag threshold of the statistics contract (the report's `health.srm.flagged`). */
+const SRM_THRESHOLD = 0.001;
 
 /** The report without its decision: what the rules look at. */
 export type UndecidedReport = Omit<Report, 'decision'>;
@@ -63,7 +66,7 @@ export function decide(
   const health = report.health;
   if (health.srm.flagged) {
     pause.push(
-      `sample ratio mismatch: chi-square ${fmt(health.srm.statistic)}, p = ${fmtP(health.srm.pValue)} < 0.001 (exposed ${describeCounts(report.population.exposed)} vs planned weights); find the cause before reading any metric`,
+      `sample ratio mismatch: chi-square ${fmt(health.srm.statistic)}, p = ${formatPText(health.srm.pValue, SRM_THRESHOLD)} < ${SRM_THRESHOLD} (exposed ${describeCounts(report.population.exposed)} vs planned weights); find the cause before reading any metric`,
     );
   }
   if (health.badLines > (options.maxBadLines ?? 0)) {
@@ -97,7 +100,7 @@ export function decide(
     const significant = sequential ? sequential.status === 'efficacy' : result.significant;
     const how = sequential
       ? `|z| = ${fmt(abs(sequential.z))} ≥ boundary ${fmt(sequential.boundaryZ)} at look ${sequential.currentLook} of ${sequential.looks.length}`
-      : `p = ${fmtP(result.pValue)} < alpha ${report.experiment.alpha}`;
+      : `p = ${formatPText(result.pValue, report.experiment.alpha)} < alpha ${report.experiment.alpha}`;
     if (significant && result.better === true && !actionFired) {
       winners.push({
         variation: comparison.variation,
@@ -109,7 +112,7 @@ export function decide(
     } else if (significant && actionFired) {
       notSignificant.push(`primary metric ${result.name} is better in ${comparison.variation}, but a guardrail action fired for it`);
     } else {
-      notSignificant.push(`primary metric ${result.name} is not significant in ${comparison.variation} (p = ${fmtP(result.pValue)})`);
+      notSignificant.push(`primary metric ${result.name} is not significant in ${comparison.variation} (p = ${formatPText(result.pValue, report.experiment.alpha)}})`);
     }
   }
   if (winners.length > 0) {
@@ -151,11 +154,6 @@ function describeCounts(counts: Record<string, number>): string {
 function fmt(value: number | null | undefined): string {
   if (value === null || value === undefined) return 'n/a';
   return Number(value.toPrecision(3)).toString();
-}
-
-function fmtP(value: number | null | undefined): string {
-  if (value === null || value === undefined) return 'n/a';
-  return value < 1e-4 ? value.toExponential(1) : Number(value.toPrecision(2)).toString();
 }
 
 function fmtPct(value: number | null): string {

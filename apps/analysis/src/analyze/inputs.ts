@@ -141,6 +141,12 @@ export interface BuildReportInputs {
   readonly metricStats: Readonly<Record<string, readonly ArmStatsInput[]>>;
   readonly guardrails: readonly GuardrailWindowsInput[];
   readonly segments: readonly SegmentInput[];
+  /**
+   * Segment names (`abtel.segment.<name>`, prefix removed) present on any exposure of the
+   * experiment, when the data layer looked them up (it does when a segment has no value on any
+   * unit). A requested segment missing from it gets a warning instead of an all-`(none)` readout.
+   */
+  readonly segmentAttributesSeen?: readonly string[] | undefined;
   readonly judgeTrend: readonly JudgeTrendInput[];
   /** The unreadable lines (samples) and their total count. */
   readonly badLines: readonly BadLineInput[];

@@ -77,3 +77,42 @@ describe('quantile metrics in the report: the asymptotic interval from sufficien
     expect(result.note).toMatch(/per-unit values were not collected/);
   });
 });
+
+describe('relative lift over a small baseline: the delta-method interval is correct but unreliable, and says so', () => {
+  const resolved: MetricDefinition = { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' };
+  const binary = (variation: string, n: number, successes: number): ArmStatsInput => ({ variation, units: n, n, sum: successes, sumSquares: successes });
+  const z = 1.959963984540054;
+
+  test('6/20 vs 18/20: the interval equals the delta method by hand; Fieller excludes 0 where it does not; a note says so', () => {
+    const { result } = metricResult(resolved, 'primary', binary('control', 20, 6), binary('warm', 20, 18), 0.05);
+    const [c, t] = [0.3, 0.9];
+    const [varC, varT] = [(c * (1 - c)) / 20, (t * (1 - t)) / 20];
+    // Delta method (statistics contract): var_rel = var_t/c² + t²·var_c/c⁴ = 0.05 + 1.05 = 1.1.
+    const half = z * Math.sqrt(varT / c ** 2 + (t ** 2 * varC) / c ** 4);
+    expect(result.relativeLift!).toBeCloseTo(2, 12);
+    expect(result.relativeCi95[0]!).toBeCloseTo(2 - half, 12);
+    expect(result.relativeCi95[1]!).toBeCloseTo(2 + half, 12);
+    expect(result.relativeCi95[0]!).toBeCloseTo(-0.0556, 4);
+    expect(result.relativeCi95[1]!).toBeCloseTo(4.0556, 4);
+    // The absolute interval (+36 pp to +84 pp) and the pooled test (p ≈ 0.0001) exclude 0.
+    expect(result.ci95[0]!).toBeCloseTo(0.36, 2);
+    expect(result.ci95[1]!).toBeCloseTo(0.84, 2);
+    expect(result.pValue!).toBeLessThan(0.001);
+    // Fieller: ρ = t/c solves (t − ρc)² = z²(var_t + ρ²var_c): a ρ² − b ρ + k = 0.
+    const a = c ** 2 - z ** 2 * varC;
+    const b = 2 * t * c;
+    const k = t ** 2 - z ** 2 * varT;
+    const root = Math.sqrt(b ** 2 - 4 * a * k);
+    const fieller = [(b - root) / (2 * a) - 1, (b + root) / (2 * a) - 1];
+    expect(fieller[0]!).toBeCloseTo(0.75, 2);
+    expect(fieller[1]!).toBeCloseTo(8.12, 2);
+    // g = z²·var_c/c² = 0.448: the baseline's 95% interval is ±67% of its value.
+    expect(result.note).toBe("relative interval unreliable: the baseline's 95% interval is ±67% of its value, too wide for the delta method; read the absolute difference, its interval and p");
+  });
+
+  test('a large baseline sample: delta method and Fieller agree, no note', () => {
+    const { result } = metricResult(resolved, 'primary', binary('control', 2000, 600), binary('warm', 2000, 690), 0.05);
+    expect(result.note).toBeUndefined();
+    expect(result.relativeCi95[0]!).toBeGreaterThan(0);
+  });
+});

@@ -174,6 +174,8 @@ export function metricResult(
     better: isBetter(metric.direction, absoluteDiff),
   };
   if ('note' in outcome) result.note = outcome.note;
+  const caveat = comparison ? relativeIntervalCaveat(comparison) : undefined;
+  if (caveat) result.note = caveat;
   if (comparison && isQuantileComparison(comparison)) {
     result.interval = comparison.method;
     result.test = quantileTestName(comparison.method);
@@ -205,6 +207,38 @@ export function metricResult(
     };
   }
   return comparison ? { result, comparison } : { result };
+}
+
+/**
+ * Fieller's g above which the delta-method relative interval is flagged: the baseline's own 95%
+ * half-width is then more than √0.1 ≈ 32% of its value, and the symmetric delta-method interval
+ * departs visibly from Fieller's exact, asymmetric one (Fieller 1954; Hirschberg & Lye 2010,
+ * "A geometric comparison of the delta and Fieller confidence intervals", Am. Stat. 64).
+ */
+export const RELATIVE_INTERVAL_MAX_G = 0.1;
+
+/**
+ * Why the relative-lift interval should not be read, or undefined. The interval is the contract's
+ * delta method, computed correctly; with a small or noisy baseline it is still a poor
+ * approximation, and can cross 0 while the absolute interval and the test clearly do not.
+ * @example
+ * relativeIntervalCaveat(compareBinary({ n: 20, successes: 6 }, { n: 20, successes: 18 }));
+ * // 'relative interval unreliable: the baseline's 95% interval is ±67% of its value …'
+ */
+export function relativeIntervalCaveat(comparison: Comparison): string | undefined {
+  const [lo, hi] = comparison.relativeCi95;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return undefined;
+  const read = 'read the absolute difference, its interval and p';
+  const g = comparison.relativeFiellerG;
+  if (g !== undefined && Number.isFinite(g) && g > RELATIVE_INTERVAL_MAX_G) {
+    return `relative interval unreliable: the baseline's 95% interval is ±${Number((Math.sqrt(g) * 100).toPrecision(2))}% of its value, too wide for the delta method; ${read}`;
+  }
+  const [absLo, absHi] = comparison.ci95;
+  const excludesZero = (a: number, b: number): boolean => a > 0 || b < 0;
+  if (excludesZero(absLo, absHi) !== excludesZero(lo, hi)) {
+    return `relative interval unreliable: it and the absolute interval disagree about 0 (delta-method approximation); ${read}`;
+  }
+  return undefined;
 }
 
 function isQuantileComparison(comparison: Comparison): comparison is QuantileComparison {

@@ -1,6 +1,6 @@
 export { openDataset } from './dataset.js';
 export type { Dataset, OpenDatasetOptions, BadLine, ReadProgress, SkippedData } from './dataset.js';
-export { armMetricStats, population, health, guardrailWindows, judgeTrend, segmentMix, metricStatsSql, excludedUnits } from './stats.js';
+export { armMetricStats, population, health, guardrailWindows, judgeTrend, segmentMix, segmentAttributesSeen, metricStatsSql, excludedUnits } from './stats.js';
 export { prepareExperiment } from './prepare.js';
 export type { PreparedExperiment } from './prepare.js';
 export type { ArmMetricStats, ArmMetricOptions, Population, Health } from './stats.js';

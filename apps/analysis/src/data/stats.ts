@@ -3,7 +3,7 @@
  * mix, computed by DuckDB over the views. @abtel/stats turns these numbers into tests; nothing here
  * does inference.
  */
-import { bucketOf, variationForBucket, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
+import { ATTR_ABTEL_SEGMENT_PREFIX, bucketOf, variationForBucket, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
 import type { DuckDBMaterializedResult, DuckDBVector } from '@duckdb/node-api';
 import { sqlString } from '@abtel/files';
 import {
@@ -1028,6 +1028,23 @@ export async function segmentMix(
     `SELECT coalesce(${segmentValueSql('x', segment)}, '(none)') AS value, variation, count(*) AS units
      FROM ${units} x GROUP BY ALL ORDER BY value, variation`,
   );
+}
+
+/**
+ * Segment names (`abtel.segment.<name>` attributes, prefix removed) present on any exposure of the
+ * experiment, sorted. Read over every exposure event, not only first exposures, so a segment that
+ * appears only on later exposures still counts as present.
+ * @example
+ * await segmentAttributesSeen(ds, definition); // ['locale', 'plan']
+ */
+export async function segmentAttributesSeen(ds: Dataset, def: ExperimentDefinition): Promise<string[]> {
+  const prefix = sqlString(ATTR_ABTEL_SEGMENT_PREFIX);
+  const rows = await ds.query<{ name: string }>(
+    `SELECT DISTINCT substr(k, length(${prefix}) + 1) AS name
+     FROM (SELECT unnest(json_keys(attributes)) AS k FROM exposure_events WHERE experiment_key = ${sqlString(def.key)})
+     WHERE starts_with(k, ${prefix}) ORDER BY name`,
+  );
+  return rows.map((row) => row.name);
 }
 
 /**

@@ -3,7 +3,7 @@
  * in every format: rates as percentages, rate differences in percentage points, other values with
  * three significant digits.
  */
-import type { MetricResult } from '@abtel/core';
+import type { MetricResult, Report } from '@abtel/core';
 
 /**
  * Three significant digits, thousands separators for large values; `—` for null.
@@ -40,14 +40,41 @@ export function formatPercent(value: number | null | undefined, signed = false):
 }
 
 /**
- * A p-value: 2 significant digits, `<0.0001` below that.
+ * A p-value: 2 significant digits, `<0.0001` below that. Given the threshold it is compared with
+ * (alpha), more digits are shown where two would round onto or across the threshold, so that
+ * `p 0.0497` is never printed as `0.05` next to alpha 0.05.
  * @example
  * formatP(0.02371); // '0.024'
+ * formatP(0.0497, 0.05); // '0.0497'
  */
-export function formatP(value: number | null | undefined): string {
+export function formatP(value: number | null | undefined, threshold?: number): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
-  if (value < 1e-4) return '<0.0001';
-  return Number(value.toPrecision(2)).toString();
+  if (value < 1e-4 && !(threshold !== undefined && threshold <= 1e-4)) return '<0.0001';
+  return pValueDigits(value, threshold);
+}
+
+/**
+ * A p-value for a sentence: 2 significant digits (scientific below 1e-4), more where two would
+ * round onto or across `threshold`.
+ * @example
+ * formatPText(0.0497, 0.05); // '0.0497' (so 'p = 0.0497 < alpha 0.05' reads correctly)
+ * formatPText(0.00002); // '2.0e-5'
+ */
+export function formatPText(value: number | null | undefined, threshold?: number): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';
+  if (value < 1e-4 && !(threshold !== undefined && threshold <= 1e-4)) return value.toExponential(1);
+  return pValueDigits(value, threshold);
+}
+
+/** Up to 6 significant digits: the fewest (≥ 2) whose rounding stays on p's side of the threshold. */
+function pValueDigits(value: number, threshold: number | undefined): string {
+  let digits = 2;
+  const rounded = (): number => Number(value.toPrecision(digits));
+  const misleading = (): boolean =>
+    threshold !== undefined && value !== threshold && (rounded() === threshold || rounded() < threshold !== value < threshold);
+  while (digits < 6 && misleading()) digits += 1;
+  const number = rounded();
+  return number !== 0 && Math.abs(number) < 1e-4 ? number.toExponential(digits - 1) : number.toString();
 }
 
 /**
@@ -98,4 +125,50 @@ export function formatRelativeInterval(interval: readonly [number | null, number
 export function verdict(metric: Pick<MetricResult, 'significant' | 'better'>): 'better' | 'worse' | 'flat' {
   if (!metric.significant || metric.better === null) return 'flat';
   return metric.better ? 'better' : 'worse';
+}
+
+/**
+ * The SRM check's status for a reader. Reports written before `status` existed fall back on
+ * `flagged` and a null statistic.
+ * @example
+ * srmStatus({ statistic: null, df: 1, pValue: null, flagged: false, expected: {}, status: 'not_computed' }); // 'not computed'
+ */
+export function srmStatus(srm: Report['health']['srm']): 'SRM' | 'ok' | 'skipped' | 'not computed' {
+  if (srm.flagged || srm.status === 'mismatch') return 'SRM';
+  if (srm.status === 'not_computed' || srm.statistic === null || srm.pValue === null) return 'not computed';
+  return srm.status === 'skipped' ? 'skipped' : 'ok';
+}
+
+/**
+ * The SRM check's value: the test, or why there is none.
+ * @example
+ * srmValue(srm, 'chi2'); // 'chi2 0.18, df 1, p 0.67' or 'not computed: no exposed units'
+ */
+export function srmValue(srm: Report['health']['srm'], chi: string): string {
+  if (srmStatus(srm) === 'not computed') return `not computed: ${srm.reason ?? 'no exposed units'}`;
+  const test = `${chi} ${formatNumber(srm.statistic)}, df ${srm.df}, p ${formatP(srm.pValue, 0.001)}`;
+  return srm.status === 'skipped' && srm.reason ? `${test} (${srm.reason})` : test;
+}
+
+/**
+ * The freshness check's status for a reader.
+ * @example
+ * freshnessStatus({ ageMinutes: null, stale: false, status: 'no_data' }); // 'no data'
+ */
+export function freshnessStatus(freshness: Report['health']['freshness']): 'ok' | 'stale' | 'no data' | 'in the future' {
+  if (freshness.status === 'future') return 'in the future';
+  if (freshness.status === 'no_data' || freshness.lastEventTime === undefined) return 'no data';
+  return freshness.stale ? 'stale' : 'ok';
+}
+
+/**
+ * The freshness check's value: the newest event and its age.
+ * @example
+ * freshnessValue({ lastEventTime: '2026-11-20T11:50:00.000Z', ageMinutes: 10, stale: false }); // '2026-11-20T11:50:00.000Z (10 min ago)'
+ */
+export function freshnessValue(freshness: Report['health']['freshness']): string {
+  const status = freshnessStatus(freshness);
+  if (status === 'no data') return 'no data';
+  if (status === 'in the future') return `${freshness.lastEventTime} (0 min: after the readout time)`;
+  return `${freshness.lastEventTime} (${formatNumber(freshness.ageMinutes)} min ago)`;
 }

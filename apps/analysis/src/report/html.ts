@@ -8,6 +8,8 @@ import type { Report } from '@abtel/core';
 import { renderCharts } from './charts.js';
 import {
   formatCount,
+  freshnessStatus,
+  freshnessValue,
   formatDiff,
   formatInterval,
   formatMetricValue,
@@ -15,6 +17,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  srmStatus,
+  srmValue,
   verdict,
 } from './format.js';
 
@@ -58,14 +62,14 @@ export async function renderHtml(report: Report): Promise<string> {
     tableHtml(
       ['check', 'value', 'status'],
       [
-        ['sample ratio mismatch', `χ² ${formatNumber(health.srm.statistic)}, df ${health.srm.df}, p ${formatP(health.srm.pValue)}`, flag(health.srm.flagged, 'SRM')],
+        ['sample ratio mismatch', esc(srmValue(health.srm, 'χ²')), status(srmStatus(health.srm))],
         ['multiple exposures', `${formatCount(health.multipleExposures.units)} (${formatPercent(health.multipleExposures.share)})`, flag(health.multipleExposures.flagged, 'fail')],
         ['assignment audit', `${formatCount(health.assignment.mismatches)} of ${formatCount(health.assignment.checked)}`, flag(health.assignment.flagged, 'fail')],
         ['duplicate exposure events', formatCount(report.population.duplicateExposures), 'info'],
         ['never exposed (excluded)', formatCount(report.population.excluded), 'info'],
         ['exposed without gen_ai call', formatCount(health.exposuresWithoutCall), 'info'],
         ['outcomes without exposure', formatCount(health.outcomesWithoutExposure), 'info'],
-        ['newest event', `${esc(health.freshness.lastEventTime ?? '—')} (${formatNumber(health.freshness.ageMinutes)} min ago)`, flag(health.freshness.stale, 'stale')],
+        ['newest event', esc(freshnessValue(health.freshness)), status(freshnessStatus(health.freshness))],
         ['unreadable lines', formatCount(health.badLines), flag(health.badLines > 0, 'gap')],
       ],
       true,
@@ -80,7 +84,7 @@ export async function renderHtml(report: Report): Promise<string> {
         comparison.metrics.map((metric) => {
           const cls = verdict(metric);
           const notes: string[] = [];
-          if (metric.cuped) notes.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (${formatNumber(metric.cuped.ci95[0])} to ${formatNumber(metric.cuped.ci95[1])}), p ${formatP(metric.cuped.pValue)}, θ ${formatNumber(metric.cuped.theta)}, variance −${formatPercent(metric.cuped.varianceReduction)}`);
+          if (metric.cuped) notes.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (${formatNumber(metric.cuped.ci95[0])} to ${formatNumber(metric.cuped.ci95[1])}), p ${formatP(metric.cuped.pValue, report.experiment.alpha)}, θ ${formatNumber(metric.cuped.theta)}, variance −${formatPercent(metric.cuped.varianceReduction)}`);
           if (metric.bayes) notes.push(`chance to beat ${formatPercent(metric.bayes.chanceToBeat)}, expected loss ${formatNumber(metric.bayes.expectedLoss)}`);
           if (metric.sequential) notes.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length} (information ${formatPercent(metric.sequential.informationFraction)}), |z| ${formatNumber(metric.sequential.z === null ? null : Math.abs(metric.sequential.z))} vs ${formatNumber(metric.sequential.boundaryZ)}: ${metric.sequential.status}${metric.sequential.alwaysValidCi95 ? `; always-valid 95% CI ${formatInterval(metric, metric.sequential.alwaysValidCi95)}` : ''}`);
           if (metric.interval) notes.push(`${metric.interval} interval`);
@@ -94,9 +98,9 @@ export async function renderHtml(report: Report): Promise<string> {
             formatInterval(metric, metric.ci95),
             formatPercent(metric.relativeLift, true),
             formatRelativeInterval(metric.relativeCi95),
-            formatP(metric.pValue),
-            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedBH),
-            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedHolm),
+            formatP(metric.pValue, report.experiment.alpha),
+            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedBH, report.experiment.alpha),
+            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedHolm, report.experiment.alpha),
             esc(notes.join('; ')),
           ];
         }),
@@ -144,7 +148,7 @@ export async function renderHtml(report: Report): Promise<string> {
             `${formatNumber(row.variant.value)} <small>n ${formatCount(row.variant.n)}</small>`,
             formatNumber(row.absoluteDiff),
             row.ci95[0] === null ? '—' : `${formatNumber(row.ci95[0])} to ${formatNumber(row.ci95[1])}`,
-            formatP(row.pValue),
+            formatP(row.pValue, report.experiment.alpha),
           ]),
         ),
       );
@@ -168,6 +172,11 @@ function tableHtml(header: string[], rows: string[][], textColumns: boolean | 'l
   const isText = (i: number, length: number): boolean => (textColumns === 'last' ? i === length - 1 : textColumns && i > 0);
   const body = rows.map((row) => `<tr>${row.map((cell, i) => `<td${isText(i, row.length) ? ' class="text"' : ''}>${cell}</td>`).join('')}</tr>`).join('');
   return `<table>${head}${body}</table>`;
+}
+
+/** A check's status: `ok` plain, anything else flagged. */
+function status(label: string): string {
+  return label === 'ok' ? 'ok' : `<span class="flag">${esc(label)}</span>`;
 }
 
 function flag(flagged: boolean, label: string): string {

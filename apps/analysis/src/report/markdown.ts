@@ -5,6 +5,7 @@
 import type { Report } from '@abtel/core';
 import {
   formatCount,
+  freshnessStatus,
   formatDiff,
   formatInterval,
   formatMetricValue,
@@ -12,6 +13,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  srmStatus,
+  srmValue,
   verdict,
 } from './format.js';
 
@@ -34,8 +37,8 @@ export function renderMarkdown(report: Report): string {
   const health = report.health;
   out.push(
     `Exposed: ${exposed} (total ${formatCount(report.population.total)}${report.population.plannedUnits ? ` of ${formatCount(report.population.plannedUnits)} planned` : ''}) · ` +
-      `SRM p ${formatP(health.srm.pValue)}${health.srm.flagged ? ' ⚠️' : ''} · bad lines ${formatCount(health.badLines)}${health.badLines > 0 ? ' ⚠️' : ''} · ` +
-      `newest event ${health.freshness.lastEventTime ?? '—'}${health.freshness.stale ? ' ⚠️ stale' : ''}`,
+      `${srmText(health.srm)} · bad lines ${formatCount(health.badLines)}${health.badLines > 0 ? ' ⚠️' : ''} · ` +
+      `${freshnessText(health.freshness)}`,
   );
   const failing = [
     health.multipleExposures.flagged && `${formatCount(health.multipleExposures.units)} units exposed to several variations`,
@@ -52,14 +55,15 @@ export function renderMarkdown(report: Report): string {
     for (const metric of comparison.metrics) {
       const mark = verdict(metric) === 'better' ? '✅' : verdict(metric) === 'worse' ? '❌' : '';
       const extra: string[] = [];
-      if (metric.cuped) extra.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (p ${formatP(metric.cuped.pValue)})`);
+      if (metric.cuped) extra.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (p ${formatP(metric.cuped.pValue, report.experiment.alpha)})`);
       if (metric.bayes) extra.push(`P(beat) ${formatPercent(metric.bayes.chanceToBeat)}`);
       if (metric.sequential) extra.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length}: ${metric.sequential.status}`);
       if (metric.interval) extra.push(`${metric.interval} interval`);
+      if (metric.note) extra.push(metric.note);
       out.push(
         `| ${metric.name} | ${metric.role} | ${formatMetricValue(metric, metric.baseline.value)} | ${formatMetricValue(metric, metric.variant.value)} | ` +
           `${formatDiff(metric, metric.absoluteDiff)} (${formatInterval(metric, metric.ci95)}) | ${formatPercent(metric.relativeLift, true)} (${formatRelativeInterval(metric.relativeCi95)}) | ` +
-          `${formatP(metric.pValue)} | ${metric.role === 'primary' ? '—' : `${formatP(metric.pAdjustedBH)} / ${formatP(metric.pAdjustedHolm)}`} | ${mark} ${escape(extra.join('; '))} |`,
+          `${formatP(metric.pValue, report.experiment.alpha)} | ${metric.role === 'primary' ? '—' : `${formatP(metric.pAdjustedBH, report.experiment.alpha)} / ${formatP(metric.pAdjustedHolm, report.experiment.alpha)}`} | ${mark} ${escape(extra.join('; '))} |`,
       );
     }
   }
@@ -106,6 +110,19 @@ export function renderMarkdown(report: Report): string {
     text = `${text.slice(0, MARKDOWN_LIMIT - 200)}\n\n… truncated to fit a comment; see the JSON or HTML report for everything.\n`;
   }
   return text;
+}
+
+function srmText(srm: Report['health']['srm']): string {
+  const status = srmStatus(srm);
+  if (status === 'not computed') return `SRM ⚠️ ${srmValue(srm, 'chi²')}`;
+  return `SRM p ${formatP(srm.pValue, 0.001)}${status === 'SRM' ? ' ⚠️' : status === 'skipped' ? ` (skipped: ${srm.reason ?? 'too few units'})` : ''}`;
+}
+
+function freshnessText(freshness: Report['health']['freshness']): string {
+  const status = freshnessStatus(freshness);
+  if (status === 'no data') return 'newest event: ⚠️ no data';
+  if (status === 'in the future') return `newest event ${freshness.lastEventTime} ⚠️ after the readout time`;
+  return `newest event ${freshness.lastEventTime}${status === 'stale' ? ' ⚠️ stale' : ''}`;
 }
 
 /** Keeps table cells intact: pipes and newlines would break the row. */

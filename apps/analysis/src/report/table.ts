@@ -5,6 +5,8 @@
 import type { Report } from '@abtel/core';
 import {
   formatCount,
+  freshnessStatus,
+  freshnessValue,
   formatDiff,
   formatInterval,
   formatMetricValue,
@@ -12,6 +14,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  srmStatus,
+  srmValue,
   verdict,
 } from './format.js';
 
@@ -48,12 +52,12 @@ export function renderTable(report: Report, options: { colour?: boolean } = {}):
     table(
       ['check', 'value', 'status'],
       [
-        ['sample ratio', `chi2 ${formatNumber(health.srm.statistic)}, df ${health.srm.df}, p ${formatP(health.srm.pValue)}`, flag(health.srm.flagged, health.srm.flagged ? 'SRM' : 'ok')],
+        ['sample ratio', srmValue(health.srm, 'chi2'), flag(srmStatus(health.srm) !== 'ok', srmStatus(health.srm))],
         ['multiple exposures', `${formatCount(health.multipleExposures.units)} (${formatPercent(health.multipleExposures.share)})`, flag(health.multipleExposures.flagged, health.multipleExposures.flagged ? 'fail' : 'ok')],
         ['assignment audit', `${formatCount(health.assignment.mismatches)} mismatches of ${formatCount(health.assignment.checked)}`, flag(health.assignment.flagged, health.assignment.flagged ? 'fail' : 'ok')],
         ['exposed without gen_ai call', formatCount(health.exposuresWithoutCall), 'info'],
         ['outcomes without exposure', formatCount(health.outcomesWithoutExposure), 'info'],
-        ['freshness', `${health.freshness.lastEventTime ?? '—'} (${formatNumber(health.freshness.ageMinutes)} min)`, flag(health.freshness.stale, health.freshness.stale ? 'stale' : 'ok')],
+        ['freshness', freshnessValue(health.freshness), flag(freshnessStatus(health.freshness) !== 'ok', freshnessStatus(health.freshness))],
         ['bad lines', formatCount(health.badLines), flag(health.badLines > 0, health.badLines > 0 ? 'gap' : 'ok')],
       ],
     ),
@@ -72,9 +76,9 @@ export function renderTable(report: Report, options: { colour?: boolean } = {}):
         paint(formatDiff(metric, metric.absoluteDiff), ...colour),
         formatInterval(metric, metric.ci95),
         `${formatPercent(metric.relativeLift, true)} (${formatRelativeInterval(metric.relativeCi95)})`,
-        formatP(metric.pValue),
-        metric.role === 'primary' ? '—' : `${formatP(metric.pAdjustedBH)} / ${formatP(metric.pAdjustedHolm)}`,
-        extras(metric),
+        formatP(metric.pValue, report.experiment.alpha),
+        metric.role === 'primary' ? '—' : `${formatP(metric.pAdjustedBH, report.experiment.alpha)} / ${formatP(metric.pAdjustedHolm, report.experiment.alpha)}`,
+        extras(metric, report.experiment.alpha),
       ];
     });
     out.push(table(['metric', 'role', comparison.baseline, comparison.variation, 'diff', '95% CI', 'lift (95% CI)', 'p', 'p BH / Holm', 'more'], rows));
@@ -114,7 +118,7 @@ export function renderTable(report: Report, options: { colour?: boolean } = {}):
             `${formatNumber(row.variant.value)} (n ${formatCount(row.variant.n)})`,
             formatNumber(row.absoluteDiff),
             row.ci95[0] === null ? '—' : `${formatNumber(row.ci95[0])} to ${formatNumber(row.ci95[1])}`,
-            formatP(row.pValue),
+            formatP(row.pValue, report.experiment.alpha),
           ]),
           '    ',
         ),
@@ -135,9 +139,9 @@ export function renderTable(report: Report, options: { colour?: boolean } = {}):
   return `${out.join('\n')}\n`;
 }
 
-function extras(metric: Report['comparisons'][number]['metrics'][number]): string {
+function extras(metric: Report['comparisons'][number]['metrics'][number], alpha: number): string {
   const parts: string[] = [];
-  if (metric.cuped) parts.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} p ${formatP(metric.cuped.pValue)} (−${formatPercent(metric.cuped.varianceReduction)} var)`);
+  if (metric.cuped) parts.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} p ${formatP(metric.cuped.pValue, alpha)} (−${formatPercent(metric.cuped.varianceReduction)} var)`);
   if (metric.bayes) parts.push(`P(beat) ${formatPercent(metric.bayes.chanceToBeat)}`);
   if (metric.sequential) {
     const always = metric.sequential.alwaysValidCi95;

@@ -9,12 +9,14 @@ export const Z95 = normalQuantile(0.975);
  * (first-order Taylor expansion of t/c; e.g. Deng, Knoblich & Lu 2018, "Applying the delta method
  * in metric analytics", eq. for the percent change).
  */
-export function relativeLift(c: number, t: number, varC: number, varT: number): { lift: number; ci: Interval } {
-  if (c === 0) return { lift: Number.NaN, ci: [Number.NaN, Number.NaN] };
+export function relativeLift(c: number, t: number, varC: number, varT: number): { lift: number; ci: Interval; fiellerG: number } {
+  if (c === 0) return { lift: Number.NaN, ci: [Number.NaN, Number.NaN], fiellerG: Number.NaN };
   const lift = (t - c) / c;
   const variance = varT / (c * c) + (t * t * varC) / (c * c * c * c);
   const half = Z95 * Math.sqrt(variance);
-  return { lift, ci: [lift - half, lift + half] };
+  // Fieller's g = z²·var_c/c² (Fieller 1954, "Some problems in interval estimation", JRSS B 16):
+  // the delta-method interval approximates Fieller's exact one only while g is small.
+  return { lift, ci: [lift - half, lift + half], fiellerG: (Z95 * Z95 * varC) / (c * c) };
 }
 
 /** Builds a z-test comparison from arm values and the variances of those values. */
@@ -41,6 +43,7 @@ export function zComparison(
     df: undefined,
     relativeLift: relative.lift,
     relativeCi95: relative.ci,
+    relativeFiellerG: relative.fiellerG,
     baseline,
     variant,
   };

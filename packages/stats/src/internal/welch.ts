@@ -39,6 +39,7 @@ export function welchFromMoments(
     df,
     relativeLift: relative.lift,
     relativeCi95: relative.ci,
+    relativeFiellerG: relative.fiellerG,
     baseline: { n: baseline.n, value: baseline.mean },
     variant: { n: variant.n, value: variant.mean },
   };
