@@ -75,6 +75,38 @@ describe('abtel sql', () => {
     expect(out()).toContain('arm_stats');
   });
 
+  test('-c with several statements prints the last result, whatever the statements are', async () => {
+    const two = capture();
+    expect(await sqlCommand.run([dir, '-c', "SELECT 'first' AS a; SELECT 'second' AS b", '--format', 'json'], two.io)).toBe(0);
+    expect(JSON.parse(two.out())).toEqual([{ b: 'second' }]);
+    const created = capture();
+    await sqlCommand.run([dir, '-c', 'CREATE TEMP TABLE t AS SELECT 42 AS x; SELECT x FROM t', '--format', 'json'], created.io);
+    expect(JSON.parse(created.out())).toEqual([{ x: 42 }]);
+    const empty = capture();
+    expect(await sqlCommand.run([dir, '-c', ' ; -- nothing'], empty.io)).toBe(0);
+    expect(empty.out()).toBe('');
+  });
+
+  test('-c stops at the first failing statement and names it', async () => {
+    const { io, out } = capture();
+    await expect(sqlCommand.run([dir, '-c', 'CREATE TEMP TABLE t AS SELECT 1 AS x; SELECT nope FROM t; SELECT 3 AS three'], io)).rejects.toThrow(
+      /SQL error: statement 2 of 3 failed: .*nope.*; the statements after it were not run/,
+    );
+    expect(out()).toBe('');
+    await expect(sqlCommand.run([dir, '-c', 'SELEC 1; SELECT 2'], capture().io)).rejects.toThrow(/SQL error: Parser Error: syntax error at or near "SELEC"/);
+  });
+
+  test('interactive shell: several statements on one line print the last result', async () => {
+    const { io, out, err } = capture();
+    const stdin = new PassThrough();
+    const running = sqlCommand.run([dir, '--format', 'csv'], { ...io, stdin } as never);
+    stdin.end("SELECT 'first' AS a; SELECT 'second' AS b;\nSELECT 1 AS x; SELECT nope; SELECT 3 AS y;\n");
+    expect(await running).toBe(0);
+    // Prompts aside, only the last statement's result is printed.
+    expect(out().replaceAll('abtel> ', '')).toBe('b\r\nsecond\r\n');
+    expect(err()).toMatch(/error: statement 2 of 3 failed: .*nope.*not run/);
+  });
+
   test('usage and SQL errors', async () => {
     await expect(sqlCommand.run([], capture().io)).rejects.toThrow(/give the data directory/);
     await expect(sqlCommand.run([dir, '--format', 'xml'], capture().io)).rejects.toThrow(/--format must be one of/);
