@@ -107,6 +107,16 @@ describe('abtel sql', () => {
     expect(err()).toMatch(/error: statement 2 of 3 failed: .*nope.*not run/);
   });
 
+  test('interactive shell runs a last statement without ";" when the input ends', async () => {
+    const { io, out, err } = capture();
+    const stdin = new PassThrough();
+    const running = sqlCommand.run([dir, '--format', 'csv'], { ...io, stdin } as never);
+    stdin.end("SELECT 'done' AS a;\nSELECT 'unfinished'\n  AS b");
+    expect(await running).toBe(0);
+    expect(out().replaceAll('abtel> ', '').replaceAll('   ...> ', '')).toBe('a\r\ndone\r\nb\r\nunfinished\r\n');
+    expect(err()).not.toContain('error');
+  });
+
   test('usage and SQL errors', async () => {
     await expect(sqlCommand.run([], capture().io)).rejects.toThrow(/give the data directory/);
     await expect(sqlCommand.run([dir, '--format', 'xml'], capture().io)).rejects.toThrow(/--format must be one of/);

@@ -90,7 +90,10 @@ function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
-/** The interactive shell: statements end with ";" (dot commands do not need one). */
+/**
+ * The interactive shell: statements end with ";" (dot commands do not need one); a statement
+ * left open when the input ends is run too.
+ */
 async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number> {
   const input = (io as { stdin?: NodeJS.ReadableStream }).stdin ?? process.stdin;
   const rl = createInterface({ input, output: io.stdout, prompt: 'abtel> ', terminal: Boolean((input as { isTTY?: boolean }).isTTY) });
@@ -105,6 +108,13 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
     if (closed) return;
     if (text !== undefined) rl.setPrompt(text);
     rl.prompt();
+  };
+  const runAndPrint = async (sql: string): Promise<void> => {
+    try {
+      io.stdout.write(render(format, await runSql(ds, sql)));
+    } catch (error) {
+      io.stderr.write(`error: ${firstLine(error)}\n`);
+    }
   };
   let buffer = '';
   prompt();
@@ -124,14 +134,13 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
     }
     const statement = buffer;
     buffer = '';
-    try {
-      io.stdout.write(render(format, await runSql(ds, statement)));
-    } catch (error) {
-      io.stderr.write(`error: ${firstLine(error)}\n`);
-    }
+    await runAndPrint(statement);
     prompt('abtel> ');
   }
   rl.close();
+  // Input ended inside a statement (piped SQL whose last statement has no ";"): run it rather
+  // than drop it.
+  if (buffer.trim() !== '') await runAndPrint(buffer);
   return 0;
 }
 
