@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -162,6 +162,46 @@ describe('the SQL files are plain DuckDB SQL', () => {
       await ds.close();
       connection.closeSync();
       instance.closeSync();
+    }
+  });
+
+  test('the duckdb CLI recipe reads only the JSON Lines files of a compacted directory, never .abtel/', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'abtel-sql-recipe-'));
+    const [plain, compacted] = [join(root, 'plain'), join(root, 'compacted')];
+    try {
+      const spec = { conversations: 120, seed: 5, linesPerFile: 2, recordsPerLine: 50, badLines: 1, gzip: true } as const;
+      await writeSyntheticDataset(plain, spec);
+      cpSync(plain, compacted, { recursive: true });
+      const result = capture();
+      await compactCommand.run([compacted, '--include-active', '--min-age', '0', '--format', 'json'], result.io);
+      expect((JSON.parse(result.out()) as { compacted: string[] }).compacted.length).toBeGreaterThan(0);
+      expect(readdirSync(join(compacted, '.abtel')).some((name) => name.endsWith('.jsonl.gz.parquet'))).toBe(true);
+      const counts = async (data: string): Promise<unknown> => {
+        const script = viewSqlFiles({ includeSources: true })
+          .map((file) => file.sql)
+          .join('\n')
+          .replaceAll('__ABTEL_DATA__', data);
+        const instance = await DuckDBInstance.create(':memory:');
+        const connection = await instance.connect();
+        try {
+          await connection.run(script);
+          return await queryRows(
+            connection,
+            `SELECT (SELECT count(*) FROM otlp_spans_all) AS spans, (SELECT count(*) FROM otlp_events_all) AS events,
+                    (SELECT count(*) FROM otlp_bad_lines) AS bad_lines, (SELECT count(*) FROM exposures) AS exposures,
+                    (SELECT count(*) FROM unit_metrics) AS unit_metrics,
+                    (SELECT count(*) FROM otlp_spans_all WHERE source_file LIKE '%.abtel%') AS from_abtel_dir`,
+          );
+        } finally {
+          connection.closeSync();
+          instance.closeSync();
+        }
+      };
+      const before = await counts(plain);
+      expect(before).toEqual([expect.objectContaining({ bad_lines: 1, from_abtel_dir: 0 })]);
+      expect(await counts(compacted)).toEqual(before);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
