@@ -121,6 +121,10 @@ describe('abtel sql', () => {
     await expect(sqlCommand.run([], capture().io)).rejects.toThrow(/give the data directory/);
     await expect(sqlCommand.run([dir, '--format', 'xml'], capture().io)).rejects.toThrow(/--format must be one of/);
     await expect(sqlCommand.run([dir, '-c', 'SELECT * FROM nothing_here'], capture().io)).rejects.toThrow(/SQL error: .*nothing_here/);
+    const missing = join(dir, 'no-such-dir');
+    const notFound = sqlCommand.run([missing, '-c', 'SELECT 1'], capture().io);
+    await expect(notFound).rejects.toThrow(`no such file, directory or matching glob: ${missing}; check the path`);
+    await expect(notFound).rejects.not.toThrow(/--data/);
     expect(sqlCommand.help).toMatch(/Example:\n\s+abtel sql/);
   });
 });
