@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -115,6 +115,27 @@ describe('abtel sql', () => {
     expect(await running).toBe(0);
     expect(out().replaceAll('abtel> ', '').replaceAll('   ...> ', '')).toBe('a\r\ndone\r\nb\r\nunfinished\r\n');
     expect(err()).not.toContain('error');
+  });
+
+  test('metrics files, and metrics lines in other files, are reported as skipped on stderr', async () => {
+    const metricsDir = mkdtempSync(join(tmpdir(), 'abtel-sql-metrics-'));
+    try {
+      const metricsLine = JSON.stringify({ resourceMetrics: [{ resource: { attributes: [] }, scopeMetrics: [] }] });
+      writeFileSync(join(metricsDir, 'metrics.jsonl'), `${metricsLine}\n${metricsLine}\n`);
+      const only = capture();
+      expect(await sqlCommand.run([metricsDir, '-c', 'SELECT count(*) AS n FROM spans', '--format', 'json'], only.io)).toBe(0);
+      expect(JSON.parse(only.out())).toEqual([{ n: 0 }]);
+      expect(only.err()).toContain(`abtel sql: skipped ${join(metricsDir, 'metrics.jsonl')}: OTLP metrics (resourceMetrics) are not read by the analysis\n`);
+      // A file not named after a signal is read; its metrics lines are skipped and counted.
+      writeFileSync(join(metricsDir, 'otlp.jsonl'), `${metricsLine}\n`);
+      const mixed = capture();
+      await sqlCommand.run([metricsDir, '-c', 'SELECT 1 AS one', '--format', 'json'], mixed.io);
+      expect(mixed.err()).toContain(
+        `abtel sql: skipped ${join(metricsDir, 'metrics.jsonl')}, ${join(metricsDir, 'otlp.jsonl')} (1 line(s)): OTLP metrics (resourceMetrics) are not read by the analysis\n`,
+      );
+    } finally {
+      rmSync(metricsDir, { recursive: true, force: true });
+    }
   });
 
   test('usage and SQL errors', async () => {

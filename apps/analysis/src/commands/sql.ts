@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { AbtelError, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import type { DuckDBResultReader } from '@duckdb/node-api';
 import { plainRows } from '@abtel/files';
-import { openDataset, type Dataset } from '../data/dataset.js';
+import { openDataset, type Dataset, type SkippedData } from '../data/dataset.js';
 import { progressBar } from '../analyze/progress.js';
 import { formatCsv, formatTable } from './format.js';
 
@@ -84,6 +84,23 @@ function render(format: Format, result: SqlResult | undefined): string {
   if (format === 'json') return `${JSON.stringify(result.rows, null, 2)}\n`;
   if (format === 'csv') return formatCsv(result.rows, result.columns);
   return formatTable(result.rows, result.columns);
+}
+
+/** Files listed per reason before the rest is only counted. */
+const SKIPPED_LISTED = 5;
+
+/**
+ * What was deliberately not read (metrics files, metrics lines in mixed files), one line per
+ * reason: otherwise a query over metrics-only data returns no rows and no word why.
+ */
+function skippedLines(skipped: readonly SkippedData[]): string[] {
+  const byReason = new Map<string, SkippedData[]>();
+  for (const entry of skipped) byReason.set(entry.reason, [...(byReason.get(entry.reason) ?? []), entry]);
+  return [...byReason].map(([reason, entries]) => {
+    const listed = entries.slice(0, SKIPPED_LISTED).map((entry) => (entry.lines > 0 ? `${entry.file} (${entry.lines} line(s))` : entry.file));
+    const more = entries.length > SKIPPED_LISTED ? ` and ${entries.length - SKIPPED_LISTED} more` : '';
+    return `skipped ${listed.join(', ')}${more}: ${reason}`;
+  });
 }
 
 function firstLine(error: unknown): string {
@@ -172,6 +189,7 @@ export const sqlCommand: Command = {
           `abtel sql: ${ds.badLineCount} unreadable line(s) skipped${first ? `, first at ${first.file}:${first.line} (${first.reason})` : ''}\n`,
         );
       }
+      for (const line of skippedLines(ds.skipped)) io.stderr.write(`abtel sql: ${line}\n`);
       if (values.command === undefined) return await shell(ds, io, format);
       let result;
       try {
