@@ -246,7 +246,8 @@ describe('abtel compact', () => {
     expect(result.skipped).toHaveLength(2);
     const second = capture();
     await compactCommand.run([dir], second.io);
-    expect(second.out()).toMatch(/compacted 0 file\(s\).*\d+ already up to date/);
+    expect(second.out()).toMatch(/compacted 0 file\(s\).*\d+ already up to date; 2 skipped\n/);
+    expect(second.out()).toContain(`  skipped ${result.skipped.map((s) => (s as { file: string }).file).join(', ')}: still being written (the live file)\n`);
     await expect(compactCommand.run([], capture().io)).rejects.toThrow(/exactly one data directory/);
     // abtel sql still sees everything (Parquet + the live files).
     const sql = capture();
