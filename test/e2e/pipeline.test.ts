@@ -279,6 +279,35 @@ describe('determinism', () => {
   });
 });
 
+describe('abtel demo --compact', () => {
+  it('compacts a small run (no rotation yet) and the analysis of the Parquet equals that of the JSON', async () => {
+    const { cp, readdir, rm } = await import('node:fs/promises');
+    const out = await tempDir('compact');
+    const run = await runCli(['demo', '--conversations', '30', '--seed', 'compact', '--compact', '--out', out]);
+    expect(run.code, run.stderr).toBe(0);
+    const compacted = /abtel compact: compacted (\d+) file\(s\)/.exec(run.stdout);
+    expect(compacted, run.stdout).not.toBeNull();
+    expect(Number(compacted![1])).toBeGreaterThan(0);
+    const parquet = (await readdir(join(out, 'data', '.abtel'))).filter((name) => name.endsWith('.parquet'));
+    expect(parquet.sort()).toEqual(['logs.jsonl.parquet', 'traces.jsonl.parquet']);
+
+    // The same files without their Parquet, analysed from the JSON.
+    const raw = join(out, 'raw');
+    await cp(join(out, 'data'), raw, { recursive: true });
+    await rm(join(raw, '.abtel'), { recursive: true });
+    const fromJson = await runCli(['analyze', '--data', raw, '--experiments', DEMO_EXPERIMENTS, '--experiment', 'support-retrieval', '--window-minutes', '1', '--format', 'json']);
+    expect(fromJson.code, fromJson.stderr).toBe(0);
+    const json = JSON.parse(fromJson.stdout) as Report;
+    const fromParquet = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Report;
+    expect(fromParquet.population).toEqual(json.population);
+    expect(fromParquet.comparisons).toEqual(json.comparisons);
+    expect(fromParquet.guardrails).toEqual(json.guardrails);
+    expect(fromParquet.decision.recommendation).toBe(json.decision.recommendation);
+    expect(fromParquet.decision.winner).toBe(json.decision.winner);
+    expect(fromParquet.population.total).toBe(30);
+  });
+});
+
 describe('abtel demo --keep-running', () => {
   it('leaves the collector up for exploration until Ctrl+C, then stops it', async () => {
     const { spawn } = await import('node:child_process');

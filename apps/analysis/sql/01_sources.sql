@@ -1,18 +1,29 @@
--- duckdb CLI only: defines the base relations over every OTLP JSON Lines file (plain or .gz)
--- under a data directory. abtel itself skips the 0*_*.sql files and builds the same relations
--- with @abtel/files (which also uses compacted Parquet and reads pretty-printed JSON documents).
+-- duckdb CLI only: defines the base relations over every OTLP JSON Lines file (.jsonl or .ndjson,
+-- plain or .gz) under a data directory. abtel itself skips the 0*_*.sql files and builds the same
+-- relations with @abtel/files (which also uses compacted Parquet and reads pretty-printed JSON
+-- documents). This path reads the JSON Lines files only: compaction leaves them in place, so a
+-- compacted directory gives the same rows; what `abtel compact` wrote under `.abtel/` (Parquet,
+-- manifests) is never read, nor anything else in a hidden file or directory (as abtel skips them).
 --
 -- The one placeholder: __ABTEL_DATA__ (the data directory). Run everything with:
 --   sed 's#__ABTEL_DATA__#/var/lib/abtel/data#g' apps/analysis/sql/*.sql > /tmp/abtel.sql
 --   duckdb -init /tmp/abtel.sql
 -- then e.g. SELECT * FROM arm_stats;
-SET VARIABLE abtel_data = '__ABTEL_DATA__';
+SET VARIABLE abtel_data = rtrim('__ABTEL_DATA__', '/');
+-- The files to read: by extension (a glob such as '**/*.jsonl*' also matches
+-- .abtel/*.jsonl.parquet), outside hidden directories. When none match, the glob is passed on so
+-- that DuckDB's error names the directory.
+SET VARIABLE abtel_files = (
+  SELECT coalesce(list(file ORDER BY file), [getvariable('abtel_data') || '/**/*.jsonl'])
+  FROM glob(getvariable('abtel_data') || '/**')
+  WHERE regexp_matches(file, '\.(jsonl|ndjson)(\.gz)?$', 'i')
+    AND NOT regexp_matches(file[length(getvariable('abtel_data')) + 2:], '(^|/)\.'));
 
 -- One row per non-blank line, numbered per file in file order.
 CREATE OR REPLACE TABLE abtel_cli_lines AS
 WITH numbered AS (
   SELECT filename AS source_file, line, row_number() OVER () AS n
-  FROM read_csv(getvariable('abtel_data') || '/**/*.jsonl*',
+  FROM read_csv(getvariable('abtel_files'),
                 columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='', header=false, auto_detect=false,
                 strict_mode=false, max_line_size=67108864, buffer_size=67108864, compression='auto', filename=true)
 )

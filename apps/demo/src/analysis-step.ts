@@ -71,9 +71,14 @@ export async function analyseDemo(options: {
     try {
       const { compactCommand } = (await import('@abtel/analysis/commands/compact')) as CompactModule;
       const quiet = quietIo(io);
-      // Every closed file is complete once the count check passed, so no minimum age is needed.
-      const code = await compactCommand.run([dataDir, '--min-age', '0'], quiet);
-      const last = quiet.text().trim().split('\n').pop() ?? '';
+      // The count check passed, so every file holds all that the processes sent, and nothing else
+      // is sent before the analysis: the live files are complete too. Without --include-active a
+      // small run (no rotation yet) would compact nothing. Should the collector, left running by
+      // --keep-running, append to a live file later, its Parquet no longer matches the file's size
+      // and the file is read as JSON again.
+      const code = await compactCommand.run([dataDir, '--include-active', '--min-age', '0'], quiet);
+      const lines = quiet.text().trim().split('\n');
+      const last = lines.find((text) => text.startsWith('abtel compact:')) ?? lines.pop() ?? '';
       io.stdout.write(code === 0 ? `  ${last}\n\n` : `  abtel compact exited ${code}: ${last}; analysing the raw files\n\n`);
     } catch (error) {
       io.stdout.write(`  abtel compact is not available (${(error as Error).message.split('\n')[0]}); analysing the raw files\n`);

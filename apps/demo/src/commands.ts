@@ -22,7 +22,7 @@ Flags:
   --out DIR          output directory (default ./abtel-demo): data/, conversations.jsonl,
                      report.html, report.json, report.md, summary.json
   --keep-running     leave the collector running afterwards to explore with abtel sql (Ctrl+C stops)
-  --compact          compact the files to Parquet before the analysis
+  --compact          compact the files (the live ones too) to Parquet before the analysis
   --concurrency N    conversations in flight at once (default 12)
   --events MODE      how exposures and outcomes travel: logs (default, OpenTelemetry events) or
                      spans (span events, for trace-only backends); the analysis reads both

@@ -206,8 +206,8 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
   let collector: { child: Child; endpoint: string } | undefined;
   let model: ModelServer | undefined;
   try {
-    // With --compact the collector rotates small files, so that closed files exist to be
-    // compacted to Parquet while the live file stays JSON (as in a long-running deployment).
+    // With --compact the collector rotates small files, as in a long-running deployment (it
+    // compacts each rotated file); the analysis step then compacts the rest, live files included.
     collector = await startCollector(dataDir, baseEnv, options.compact ? ['--rotate-max-bytes', '512KiB'] : []);
     model = await startModelServer({ seed, latencyScale: options.latencyScale ?? 1 });
     line(io, `  collector   ${collector.endpoint} → ${dataDir}`);

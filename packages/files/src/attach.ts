@@ -99,7 +99,9 @@ function holds(file: CompactedFile, kind: 'spans' | 'events' | 'bad'): boolean {
 export async function attachOtlp(connection: DuckDBConnection, options: AttachOptions): Promise<AttachResult> {
   const { files: paths, missing } = expandInputs(options.inputs);
   if (missing.length > 0) {
-    throw new AbtelError('not_found', `no such file, directory or matching glob: ${missing.join(', ')} (check the --data path)`);
+    // Neutral wording: commands take the inputs as a flag (analyze --data) or as arguments (sql).
+    const check = missing.length === 1 ? 'check the path' : 'check the paths';
+    throw new AbtelError('not_found', `no such file, directory or matching glob: ${missing.join(', ')}; ${check}`);
   }
   await connection.run(otlpMacrosSql());
 

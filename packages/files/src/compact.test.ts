@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { attachOtlp, compactDirectory, compactFile, queryRows, readManifestEntry } from './index.js';
@@ -93,6 +94,24 @@ describe('compaction', () => {
     // The live file too, when asked.
     const live = await compactDirectory(dir, { includeActive: true, minAgeMs: 0 });
     expect(live.compacted.sort()).toEqual([join(dir, 'logs.jsonl'), join(dir, 'traces.jsonl')]);
+  });
+
+  test('skipped files say why: the live file, a file younger than the minimum age, metrics', async () => {
+    const dir = join(root, 'reasons');
+    makeData(dir);
+    // Just rotated: closed, but modified a moment ago.
+    const rotated = join(dir, '2026-11-22', 'traces-0000.jsonl.gz');
+    writeFileSync(rotated, gzipSync('{"resourceSpans":[]}\n'));
+    writeFileSync(join(dir, 'metrics.jsonl'), '');
+    const result = await compactDirectory(dir);
+    expect(result.skipped.sort((a, b) => a.file.localeCompare(b.file))).toEqual([
+      { file: rotated, reason: 'modified less than 2 s ago; compacted once older (or pass --min-age 0)' },
+      { file: join(dir, 'logs.jsonl'), reason: 'still being written (the live file)' },
+      { file: join(dir, 'metrics.jsonl'), reason: 'metrics are not read by the analysis' },
+      { file: join(dir, 'traces.jsonl'), reason: 'still being written (the live file)' },
+    ]);
+    const waited = await compactDirectory(dir, { minAgeMs: 0 });
+    expect(waited.compacted).toEqual([rotated]);
   });
 
   test('interrupt-safe: an aborted run leaves no partial file and the next run finishes the work', async () => {

@@ -176,6 +176,11 @@ function isActiveName(path: string): boolean {
   return /^(traces|logs|metrics|otlp|telemetry|data)\.(jsonl|json|ndjson)$/i.test(basename(path));
 }
 
+/** A minimum age for a message: `2 s`, `1.5 s`, `250 ms`. */
+function formatAge(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(3))} s`;
+}
+
 /**
  * Incrementally compacts every OTLP file under `dir` (recursively) into Parquet. Remembers what it
  * compacted (path + size + mtime), so a re-run only does new work; safe to interrupt (each file is
@@ -211,8 +216,14 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
       report(path, 'skipped_metrics');
       continue;
     }
-    if (!options.includeActive && (isActiveName(path) || Date.now() - file.mtimeMs < minAge)) {
+    if (!options.includeActive && isActiveName(path)) {
       result.skipped.push({ file: path, reason: 'still being written (the live file)' });
+      report(path, 'skipped_active');
+      continue;
+    }
+    // A rotated file this young may still be being finished (or copied in): left for a later run.
+    if (!options.includeActive && Date.now() - file.mtimeMs < minAge) {
+      result.skipped.push({ file: path, reason: `modified less than ${formatAge(minAge)} ago; compacted once older (or pass --min-age 0)` });
       report(path, 'skipped_active');
       continue;
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -75,10 +75,77 @@ describe('abtel sql', () => {
     expect(out()).toContain('arm_stats');
   });
 
+  test('-c with several statements prints the last result, whatever the statements are', async () => {
+    const two = capture();
+    expect(await sqlCommand.run([dir, '-c', "SELECT 'first' AS a; SELECT 'second' AS b", '--format', 'json'], two.io)).toBe(0);
+    expect(JSON.parse(two.out())).toEqual([{ b: 'second' }]);
+    const created = capture();
+    await sqlCommand.run([dir, '-c', 'CREATE TEMP TABLE t AS SELECT 42 AS x; SELECT x FROM t', '--format', 'json'], created.io);
+    expect(JSON.parse(created.out())).toEqual([{ x: 42 }]);
+    const empty = capture();
+    expect(await sqlCommand.run([dir, '-c', ' ; -- nothing'], empty.io)).toBe(0);
+    expect(empty.out()).toBe('');
+  });
+
+  test('-c stops at the first failing statement and names it', async () => {
+    const { io, out } = capture();
+    await expect(sqlCommand.run([dir, '-c', 'CREATE TEMP TABLE t AS SELECT 1 AS x; SELECT nope FROM t; SELECT 3 AS three'], io)).rejects.toThrow(
+      /SQL error: statement 2 of 3 failed: .*nope.*; the statements after it were not run/,
+    );
+    expect(out()).toBe('');
+    await expect(sqlCommand.run([dir, '-c', 'SELEC 1; SELECT 2'], capture().io)).rejects.toThrow(/SQL error: Parser Error: syntax error at or near "SELEC"/);
+  });
+
+  test('interactive shell: several statements on one line print the last result', async () => {
+    const { io, out, err } = capture();
+    const stdin = new PassThrough();
+    const running = sqlCommand.run([dir, '--format', 'csv'], { ...io, stdin } as never);
+    stdin.end("SELECT 'first' AS a; SELECT 'second' AS b;\nSELECT 1 AS x; SELECT nope; SELECT 3 AS y;\n");
+    expect(await running).toBe(0);
+    // Prompts aside, only the last statement's result is printed.
+    expect(out().replaceAll('abtel> ', '')).toBe('b\r\nsecond\r\n');
+    expect(err()).toMatch(/error: statement 2 of 3 failed: .*nope.*not run/);
+  });
+
+  test('interactive shell runs a last statement without ";" when the input ends', async () => {
+    const { io, out, err } = capture();
+    const stdin = new PassThrough();
+    const running = sqlCommand.run([dir, '--format', 'csv'], { ...io, stdin } as never);
+    stdin.end("SELECT 'done' AS a;\nSELECT 'unfinished'\n  AS b");
+    expect(await running).toBe(0);
+    expect(out().replaceAll('abtel> ', '').replaceAll('   ...> ', '')).toBe('a\r\ndone\r\nb\r\nunfinished\r\n');
+    expect(err()).not.toContain('error');
+  });
+
+  test('metrics files, and metrics lines in other files, are reported as skipped on stderr', async () => {
+    const metricsDir = mkdtempSync(join(tmpdir(), 'abtel-sql-metrics-'));
+    try {
+      const metricsLine = JSON.stringify({ resourceMetrics: [{ resource: { attributes: [] }, scopeMetrics: [] }] });
+      writeFileSync(join(metricsDir, 'metrics.jsonl'), `${metricsLine}\n${metricsLine}\n`);
+      const only = capture();
+      expect(await sqlCommand.run([metricsDir, '-c', 'SELECT count(*) AS n FROM spans', '--format', 'json'], only.io)).toBe(0);
+      expect(JSON.parse(only.out())).toEqual([{ n: 0 }]);
+      expect(only.err()).toContain(`abtel sql: skipped ${join(metricsDir, 'metrics.jsonl')}: OTLP metrics (resourceMetrics) are not read by the analysis\n`);
+      // A file not named after a signal is read; its metrics lines are skipped and counted.
+      writeFileSync(join(metricsDir, 'otlp.jsonl'), `${metricsLine}\n`);
+      const mixed = capture();
+      await sqlCommand.run([metricsDir, '-c', 'SELECT 1 AS one', '--format', 'json'], mixed.io);
+      expect(mixed.err()).toContain(
+        `abtel sql: skipped ${join(metricsDir, 'metrics.jsonl')}, ${join(metricsDir, 'otlp.jsonl')} (1 line(s)): OTLP metrics (resourceMetrics) are not read by the analysis\n`,
+      );
+    } finally {
+      rmSync(metricsDir, { recursive: true, force: true });
+    }
+  });
+
   test('usage and SQL errors', async () => {
     await expect(sqlCommand.run([], capture().io)).rejects.toThrow(/give the data directory/);
     await expect(sqlCommand.run([dir, '--format', 'xml'], capture().io)).rejects.toThrow(/--format must be one of/);
     await expect(sqlCommand.run([dir, '-c', 'SELECT * FROM nothing_here'], capture().io)).rejects.toThrow(/SQL error: .*nothing_here/);
+    const missing = join(dir, 'no-such-dir');
+    const notFound = sqlCommand.run([missing, '-c', 'SELECT 1'], capture().io);
+    await expect(notFound).rejects.toThrow(`no such file, directory or matching glob: ${missing}; check the path`);
+    await expect(notFound).rejects.not.toThrow(/--data/);
     expect(sqlCommand.help).toMatch(/Example:\n\s+abtel sql/);
   });
 });
@@ -123,6 +190,46 @@ describe('the SQL files are plain DuckDB SQL', () => {
     }
   });
 
+  test('the duckdb CLI recipe reads only the JSON Lines files of a compacted directory, never .abtel/', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'abtel-sql-recipe-'));
+    const [plain, compacted] = [join(root, 'plain'), join(root, 'compacted')];
+    try {
+      const spec = { conversations: 120, seed: 5, linesPerFile: 2, recordsPerLine: 50, badLines: 1, gzip: true } as const;
+      await writeSyntheticDataset(plain, spec);
+      cpSync(plain, compacted, { recursive: true });
+      const result = capture();
+      await compactCommand.run([compacted, '--include-active', '--min-age', '0', '--format', 'json'], result.io);
+      expect((JSON.parse(result.out()) as { compacted: string[] }).compacted.length).toBeGreaterThan(0);
+      expect(readdirSync(join(compacted, '.abtel')).some((name) => name.endsWith('.jsonl.gz.parquet'))).toBe(true);
+      const counts = async (data: string): Promise<unknown> => {
+        const script = viewSqlFiles({ includeSources: true })
+          .map((file) => file.sql)
+          .join('\n')
+          .replaceAll('__ABTEL_DATA__', data);
+        const instance = await DuckDBInstance.create(':memory:');
+        const connection = await instance.connect();
+        try {
+          await connection.run(script);
+          return await queryRows(
+            connection,
+            `SELECT (SELECT count(*) FROM otlp_spans_all) AS spans, (SELECT count(*) FROM otlp_events_all) AS events,
+                    (SELECT count(*) FROM otlp_bad_lines) AS bad_lines, (SELECT count(*) FROM exposures) AS exposures,
+                    (SELECT count(*) FROM unit_metrics) AS unit_metrics,
+                    (SELECT count(*) FROM otlp_spans_all WHERE source_file LIKE '%.abtel%') AS from_abtel_dir`,
+          );
+        } finally {
+          connection.closeSync();
+          instance.closeSync();
+        }
+      };
+      const before = await counts(plain);
+      expect(before).toEqual([expect.objectContaining({ bad_lines: 1, from_abtel_dir: 0 })]);
+      expect(await counts(compacted)).toEqual(before);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('00_otlp.sql is the same file as @abtel/files sql/otlp.sql', () => {
     const here = readFileSync(new URL('../../sql/00_otlp.sql', import.meta.url), 'utf8');
     const files = readFileSync(new URL('../../../../packages/files/sql/otlp.sql', import.meta.url), 'utf8');
@@ -139,7 +246,8 @@ describe('abtel compact', () => {
     expect(result.skipped).toHaveLength(2);
     const second = capture();
     await compactCommand.run([dir], second.io);
-    expect(second.out()).toMatch(/compacted 0 file\(s\).*\d+ already up to date/);
+    expect(second.out()).toMatch(/compacted 0 file\(s\).*\d+ already up to date; 2 skipped\n/);
+    expect(second.out()).toContain(`  skipped ${result.skipped.map((s) => (s as { file: string }).file).join(', ')}: still being written (the live file)\n`);
     await expect(compactCommand.run([], capture().io)).rejects.toThrow(/exactly one data directory/);
     // abtel sql still sees everything (Parquet + the live files).
     const sql = capture();

@@ -6,8 +6,9 @@
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AbtelError, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
+import type { DuckDBResultReader } from '@duckdb/node-api';
 import { plainRows } from '@abtel/files';
-import { openDataset, type Dataset } from '../data/dataset.js';
+import { openDataset, type Dataset, type SkippedData } from '../data/dataset.js';
 import { progressBar } from '../analyze/progress.js';
 import { formatCsv, formatTable } from './format.js';
 
@@ -18,12 +19,14 @@ const HELP = `abtel sql — SQL over collected OTLP files (DuckDB), with the ana
 
 Usage: abtel sql DIR... [-c "SELECT …"] [--format table|json|csv]
 
-Without -c it opens an interactive shell: end a statement with ";", ".tables" lists the views,
-".exit" (or Ctrl-D) leaves. Views: spans, events, exposures, outcomes, gen_ai_calls, evaluations,
-unit_metrics, arm_stats (apps/analysis/sql/*.sql). Compacted files are read from Parquet.
+Without -c it opens an interactive shell: end a statement with ";" (of several on one line, the
+last result is printed), ".tables" lists the views, ".exit" (or Ctrl-D) leaves. Views: spans,
+events, exposures, outcomes, gen_ai_calls, evaluations, unit_metrics, arm_stats
+(apps/analysis/sql/*.sql). Compacted files are read from Parquet.
 
 Flags:
-  -c, --command SQL   run SQL (several statements allowed; the last result is printed) and exit
+  -c, --command SQL   run SQL (several statements run in order, stopping at the first error; the
+                      last result is printed) and exit
   --format FORMAT     table (default), json or csv
   --memory-limit SIZE DuckDB memory limit, e.g. 1GB
 
@@ -32,22 +35,82 @@ Example:
   abtel sql ./data -c "SELECT * FROM exposures LIMIT 5" --format json
 `;
 
-async function runSql(ds: Dataset, sql: string): Promise<{ rows: Record<string, unknown>[]; columns: string[] }> {
-  const reader = await ds.connection.runAndReadAll(sql);
+interface SqlResult {
+  rows: Record<string, unknown>[];
+  columns: string[];
+}
+
+function readResult(reader: DuckDBResultReader): SqlResult {
   return { rows: plainRows<Record<string, unknown>>(reader), columns: reader.deduplicatedColumnNames() };
 }
 
-function render(format: Format, result: { rows: Record<string, unknown>[]; columns: string[] }): string {
+/**
+ * Runs every statement of `sql` in order and returns the last one's result (undefined when the
+ * text holds no statement). DuckDB itself splits the text: `runAndReadAll` of a multi-statement
+ * string returns the first SELECT's result, not the last. Stops at the first failing statement.
+ */
+async function runSql(ds: Dataset, sql: string): Promise<SqlResult | undefined> {
+  let extracted;
+  try {
+    extracted = await ds.connection.extractStatements(sql);
+  } catch {
+    // Text without a statement (blank, ";", only comments) makes extraction fail with a bare
+    // "Error in native callback". Running the text instead gives the parser's own message, or an
+    // empty result when there is nothing to run (a text that does not parse runs no statement).
+    const reader = await ds.connection.runAndReadAll(sql);
+    return reader.columnCount === 0 ? undefined : readResult(reader);
+  }
+  let last: SqlResult | undefined;
+  for (let index = 0; index < extracted.count; index += 1) {
+    try {
+      // Prepared one at a time: a statement may refer to what an earlier one created.
+      const prepared = await extracted.prepare(index);
+      try {
+        last = readResult(await prepared.runAndReadAll());
+      } finally {
+        prepared.destroySync();
+      }
+    } catch (error) {
+      if (extracted.count === 1) throw error;
+      const rest = index + 1 < extracted.count ? '; the statements after it were not run' : '';
+      throw new Error(`statement ${index + 1} of ${extracted.count} failed: ${firstLine(error)}${rest}`, { cause: error });
+    }
+  }
+  return last;
+}
+
+function render(format: Format, result: SqlResult | undefined): string {
+  if (result === undefined) return '';
   if (format === 'json') return `${JSON.stringify(result.rows, null, 2)}\n`;
   if (format === 'csv') return formatCsv(result.rows, result.columns);
   return formatTable(result.rows, result.columns);
+}
+
+/** Files listed per reason before the rest is only counted. */
+const SKIPPED_LISTED = 5;
+
+/**
+ * What was deliberately not read (metrics files, metrics lines in mixed files), one line per
+ * reason: otherwise a query over metrics-only data returns no rows and no word why.
+ */
+function skippedLines(skipped: readonly SkippedData[]): string[] {
+  const byReason = new Map<string, SkippedData[]>();
+  for (const entry of skipped) byReason.set(entry.reason, [...(byReason.get(entry.reason) ?? []), entry]);
+  return [...byReason].map(([reason, entries]) => {
+    const listed = entries.slice(0, SKIPPED_LISTED).map((entry) => (entry.lines > 0 ? `${entry.file} (${entry.lines} line(s))` : entry.file));
+    const more = entries.length > SKIPPED_LISTED ? ` and ${entries.length - SKIPPED_LISTED} more` : '';
+    return `skipped ${listed.join(', ')}${more}: ${reason}`;
+  });
 }
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
-/** The interactive shell: statements end with ";" (dot commands do not need one). */
+/**
+ * The interactive shell: statements end with ";" (dot commands do not need one); a statement
+ * left open when the input ends is run too.
+ */
 async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number> {
   const input = (io as { stdin?: NodeJS.ReadableStream }).stdin ?? process.stdin;
   const rl = createInterface({ input, output: io.stdout, prompt: 'abtel> ', terminal: Boolean((input as { isTTY?: boolean }).isTTY) });
@@ -62,6 +125,13 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
     if (closed) return;
     if (text !== undefined) rl.setPrompt(text);
     rl.prompt();
+  };
+  const runAndPrint = async (sql: string): Promise<void> => {
+    try {
+      io.stdout.write(render(format, await runSql(ds, sql)));
+    } catch (error) {
+      io.stderr.write(`error: ${firstLine(error)}\n`);
+    }
   };
   let buffer = '';
   prompt();
@@ -81,14 +151,13 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
     }
     const statement = buffer;
     buffer = '';
-    try {
-      io.stdout.write(render(format, await runSql(ds, statement)));
-    } catch (error) {
-      io.stderr.write(`error: ${firstLine(error)}\n`);
-    }
+    await runAndPrint(statement);
     prompt('abtel> ');
   }
   rl.close();
+  // Input ended inside a statement (piped SQL whose last statement has no ";"): run it rather
+  // than drop it.
+  if (buffer.trim() !== '') await runAndPrint(buffer);
   return 0;
 }
 
@@ -120,6 +189,7 @@ export const sqlCommand: Command = {
           `abtel sql: ${ds.badLineCount} unreadable line(s) skipped${first ? `, first at ${first.file}:${first.line} (${first.reason})` : ''}\n`,
         );
       }
+      for (const line of skippedLines(ds.skipped)) io.stderr.write(`abtel sql: ${line}\n`);
       if (values.command === undefined) return await shell(ds, io, format);
       let result;
       try {
