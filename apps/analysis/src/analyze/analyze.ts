@@ -115,6 +115,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
       judgeTrend,
       badLines: ds.badLines,
       badLineCount: ds.badLineCount,
+      skipped: ds.skipped,
       data: { inputs: [...options.data], files: ds.files },
       options: options.decision,
     };

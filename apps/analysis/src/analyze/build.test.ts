@@ -241,6 +241,18 @@ describe('decision rules', () => {
     expect(empty.decision.recommendation).toBe('pause');
   });
 
+  it('says which files were not read and why, grouped by reason, without changing the decision', () => {
+    const reason = 'OTLP metrics (resourceMetrics) are not read by the analysis';
+    const files = Array.from({ length: 7 }, (_, i) => ({ file: `m${i}/metrics.jsonl`, lines: 0, reason }));
+    const report = buildReport(inputs({ skipped: [...files, { file: 'mixed.jsonl', lines: 3, reason }] }));
+    expect(report.warnings.filter((warning) => warning.startsWith('not read:'))).toEqual([
+      `not read: m0/metrics.jsonl, m1/metrics.jsonl, m2/metrics.jsonl, m3/metrics.jsonl, m4/metrics.jsonl and 3 more: ${reason}`,
+    ]);
+    const one = buildReport(inputs({ skipped: [{ file: 'mixed.jsonl', lines: 3, reason }] }));
+    expect(one.warnings).toContain(`not read: mixed.jsonl (3 line(s)): ${reason}`);
+    expect(one.decision.recommendation).toBe(buildReport(inputs()).decision.recommendation);
+  });
+
   it('inconclusive when the planned end has passed without significance; continue before it', () => {
     const flat = { ...metricStats(), resolved: [arm('control', { n: 1000, sum: 400, sumSquares: 400 }), arm('warm', { n: 1000, sum: 410, sumSquares: 410 })] };
     const ended = buildReport(inputs({ metricStats: flat, experiment: { ...experiment, analysis: { alpha: 0.05, plannedEnd: '2026-11-20T00:00:00.000Z' } } }));

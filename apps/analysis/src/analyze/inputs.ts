@@ -151,6 +151,8 @@ export interface BuildReportInputs {
   /** The unreadable lines (samples) and their total count. */
   readonly badLines: readonly BadLineInput[];
   readonly badLineCount?: number | undefined;
+  /** Files or lines deliberately not read (OTLP metrics), with why: said in the warnings. */
+  readonly skipped?: readonly { readonly file: string; readonly lines: number; readonly reason: string }[] | undefined;
   readonly data?: { readonly inputs: readonly string[]; readonly files: { readonly raw: number; readonly parquet: number } } | undefined;
   readonly options?: DecisionOptions | undefined;
 }
