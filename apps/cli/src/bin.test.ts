@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +14,26 @@ const examples = join(packageDir, '..', '..', 'packages', 'core', 'examples', 'e
 
 function abtel(...args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+/** Runs the bin with piped stdio; `onStdout` sees each chunk (and the child) as it arrives. */
+function abtelPiped(args: string[], onStdout: (chunk: string, child: ReturnType<typeof spawn>) => void) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+  child.stdout.on('data', (chunk: Buffer) => onStdout(String(chunk), child));
+  // The parent closing its end early is the point of some tests.
+  child.stdout.on('error', () => {});
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  return {
+    child,
+    done: new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+      child.on('close', (code, signal) => {
+        clearTimeout(killer);
+        resolve({ code, signal, stderr });
+      }),
+    ),
+  };
 }
 
 describe('the abtel bin', () => {
@@ -38,6 +60,21 @@ describe('the abtel bin', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('--no-such-flag');
+  });
+
+  it('a reader that closes the pipe early ends the command quietly with exit 0', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'abtel-epipe-'));
+    try {
+      const { done } = abtelPiped([
+        'sql', empty, '-c', 'SELECT range AS n, repeat(\'x\', 40) AS pad FROM range(300000)', '--format', 'json',
+      ], (_chunk, child) => child.stdout!.destroy());
+      const { code, signal, stderr } = await done;
+      expect(stderr).toBe('');
+      expect(signal).toBeNull();
+      expect(code).toBe(0);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('unknown commands and flags exit 2; bad values exit 2 with the expectation', () => {

@@ -1,6 +1,17 @@
 #!/usr/bin/env node
 import { run } from './run.js';
 
+// A reader that stops early (`abtel sql … | head -1`) closes the pipe; like other CLIs, end
+// quietly with success instead of crashing on the unhandled EPIPE error event.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+// Nothing more can be said on a closed stderr; the command carries on and sets the exit code.
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => controller.abort(new Error(`received ${signal}`)));
