@@ -1,7 +1,9 @@
 /**
  * `abtel collector`: runs the OTLP/HTTP collector until SIGINT/SIGTERM.
  */
-import { numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
+import { mkdir, open, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { AbtelError, numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import { startCollector } from './internal/collector.js';
 import { coerce, resolveConfig } from './internal/config.js';
 
@@ -58,6 +60,48 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/**
+ * Creates `dir` one level at a time. Node's `mkdir(…, { recursive: true })` retries forever on
+ * some file systems (procfs answers ENOENT for a directory it will never create), so the parents
+ * are created here and each level is tried once.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error('it exists and is not a directory'), { code: 'ENOTDIR' });
+      return;
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    await makeDirectory(parent);
+    await mkdir(dir);
+  }
+}
+
+/**
+ * Fails start-up when the data directory cannot be created or written, instead of listening and
+ * answering every request 503. Later failures (a disk that fills up) stay the writers' concern.
+ */
+async function checkDataDirectory(dir: string): Promise<void> {
+  const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  try {
+    await makeDirectory(dir);
+  } catch (error) {
+    throw new AbtelError('io', `--dir ${dir}: cannot create the data directory (${describe(error)})`, { cause: error });
+  }
+  const probe = join(dir, `.abtel-collector-probe-${process.pid}`);
+  try {
+    const handle = await open(probe, 'w');
+    await handle.close();
+    await unlink(probe);
+  } catch (error) {
+    throw new AbtelError('io', `--dir ${dir}: cannot write in the data directory (${describe(error)})`, { cause: error });
+  }
+}
+
 async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseFlags('collector', argv, FLAGS);
   if (positionals.length > 0) throw new UsageError(`abtel collector: unexpected argument "${positionals[0]}" (use --dir for the data directory; see abtel collector --help)`);
@@ -80,6 +124,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   if (values.quiet) flags.progress = false;
 
   const config = await resolveConfig({ flags, env: io.env, cwd: io.cwd, ...(values.config !== undefined ? { configPath: values.config } : {}) });
+  await checkDataDirectory(config.dir);
   const collector = await startCollector({
     ...config,
     log: (message) => io.stderr.write(`abtel collector: ${message}\n`),

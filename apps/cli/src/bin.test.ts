@@ -77,6 +77,25 @@ describe('the abtel bin', () => {
     }
   });
 
+  it('SIGTERM ends a command that does not listen for the abort (the SQL shell waiting for input)', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'abtel-signal-'));
+    try {
+      let sent = false;
+      const { done } = abtelPiped(['sql', empty], (_chunk, child) => {
+        if (!sent) child.kill('SIGTERM');
+        sent = true;
+      });
+      const started = Date.now();
+      const { code, stderr } = await done;
+      expect(sent).toBe(true);
+      expect(stderr).not.toMatch(/Error|at /);
+      expect(code).toBe(143);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('unknown commands and flags exit 2; bad values exit 2 with the expectation', () => {
     expect(abtel('nope').status).toBe(2);
     expect(abtel('--bogus').status).toBe(2);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { abortOnSignals } from '@abtel/core/cli';
 import { run } from './run.js';
 
 // A reader that stops early (`abtel sql … | head -1`) closes the pipe; like other CLIs, end
@@ -12,14 +13,10 @@ process.stderr.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
 });
 
-const controller = new AbortController();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => controller.abort(new Error(`received ${signal}`)));
-}
 process.exitCode = await run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   cwd: process.cwd(),
-  signal: controller.signal,
+  signal: abortOnSignals(),
 });

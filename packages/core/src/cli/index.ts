@@ -3,6 +3,8 @@
  * dispatches and maps error codes to exit codes, so every command is testable in-process with
  * `command.run(argv, io)`.
  */
+import { getEventListeners } from 'node:events';
+import { constants } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type ParsedFlags<T extends FlagSpec> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>>;
@@ -91,4 +93,28 @@ export function requireFlag<T>(command: string, flag: string, value: T | undefin
 /** True when argv asks for help. */
 export function wantsHelp(argv: readonly string[]): boolean {
   return argv.includes('--help') || argv.includes('-h');
+}
+
+/**
+ * For a bin: SIGINT and SIGTERM abort the returned signal, so a command that listens for the abort
+ * (the collector) stops cleanly. A signal that arrives while nothing listens (a command still
+ * starting, or one that never listens) ends the process at once, and so does a second signal, with
+ * the shell's status for a signal (128 + its number: 130 for SIGINT, 143 for SIGTERM). Without
+ * this, the handler installed for the clean stop would swallow signals the command never sees.
+ * @example
+ * process.exitCode = await run(argv, { ...io, signal: abortOnSignals() });
+ */
+export function abortOnSignals(exit: (code: number) => void = (code) => process.exit(code)): AbortSignal {
+  const controller = new AbortController();
+  for (const name of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(name, () => {
+      const listening = getEventListeners(controller.signal, 'abort').length > 0;
+      if (controller.signal.aborted || !listening) {
+        exit(128 + constants.signals[name]);
+        return;
+      }
+      controller.abort(new Error(`received ${name}`));
+    });
+  }
+  return controller.signal;
 }
