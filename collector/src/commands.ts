@@ -3,9 +3,9 @@
  */
 import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AbtelError, numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
+import { AbtelError, isAbtelError, numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import { startCollector } from './internal/collector.js';
-import { coerce, resolveConfig } from './internal/config.js';
+import { checkSetting, coerce, resolveConfig, setPath } from './internal/config.js';
 
 const HELP = `abtel collector — OTLP/HTTP receiver that writes OpenTelemetry Collector-compatible files
 
@@ -110,20 +110,32 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const port = numberFlag('collector', 'port', values.port, { min: 0, max: 65535, integer: true });
   if (port !== undefined) flags.port = port;
   if (values.dir !== undefined) flags.dir = values.dir;
-  const sized = (flag: string, raw: string | undefined) => (raw === undefined ? undefined : coerce(raw, 'size', `--${flag}`));
-  if (values['max-body-bytes'] !== undefined) flags.maxBodyBytes = sized('max-body-bytes', values['max-body-bytes']);
-  const rotation: Record<string, unknown> = {};
-  if (values['rotate-max-bytes'] !== undefined) rotation.maxBytes = sized('rotate-max-bytes', values['rotate-max-bytes']);
-  if (values['rotate-max-age'] !== undefined) rotation.maxAge = coerce(values['rotate-max-age'], 'duration', '--rotate-max-age');
-  if (values.gzip) rotation.gzip = true;
-  if (Object.keys(rotation).length > 0) flags.rotation = rotation;
-  if (values.layout !== undefined) flags.layout = values.layout;
-  if (values.fsync !== undefined) flags.fsync = values.fsync;
+  // Each value is checked on its own, so a bad one is a usage error naming its flag.
+  const setting = (flag: keyof typeof FLAGS, path: string, type: 'string' | 'size' | 'duration') => {
+    const raw = values[flag];
+    if (typeof raw !== 'string') return;
+    const value = coerce(raw, type, `abtel collector: --${flag}`);
+    checkSetting(path, value, `abtel collector: --${flag}`);
+    setPath(flags, path, value);
+  };
+  setting('max-body-bytes', 'maxBodyBytes', 'size');
+  setting('rotate-max-bytes', 'rotation.maxBytes', 'size');
+  setting('rotate-max-age', 'rotation.maxAge', 'duration');
+  if (values.gzip) setPath(flags, 'rotation.gzip', true);
+  setting('layout', 'layout', 'string');
+  setting('fsync', 'fsync', 'string');
   if (values.compaction) flags.compaction = true;
   if (values.progress) flags.progress = true;
   if (values.quiet) flags.progress = false;
 
-  const config = await resolveConfig({ flags, env: io.env, cwd: io.cwd, ...(values.config !== undefined ? { configPath: values.config } : {}) });
+  let config;
+  try {
+    config = await resolveConfig({ flags, env: io.env, cwd: io.cwd, ...(values.config !== undefined ? { configPath: values.config } : {}) });
+  } catch (error) {
+    // A bad ABTEL_COLLECTOR_* value: the message names the variable; say which command read it.
+    if (isAbtelError(error, 'usage')) throw new UsageError(`abtel collector: ${error.message}`, { cause: error });
+    throw error;
+  }
   await checkDataDirectory(config.dir);
   const collector = await startCollector({
     ...config,

@@ -96,6 +96,29 @@ describe('the abtel bin', () => {
     }
   });
 
+  it('bad collector flag values and --memory-limit exit 2 with one line naming the flag', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'abtel-usage-'));
+    try {
+      const cases: [string[], Record<string, string>, RegExp][] = [
+        [['collector', '--port', '0', '--dir', empty, '--layout', 'weird'], {}, /^abtel collector: --layout must be one of flat, date \(got "weird"\)$/],
+        [['collector', '--port', '0', '--dir', empty, '--fsync', 'sometimes'], {}, /--fsync .*"sometimes"/],
+        [['collector', '--dir', empty], { ABTEL_COLLECTOR_PORT: 'abc' }, /^abtel collector: ABTEL_COLLECTOR_PORT must be an integer \(got "abc"\)$/],
+        [['sql', empty, '-c', 'SELECT 1', '--memory-limit', 'abc'], {}, /^abtel sql: --memory-limit must be a size like 600MB, 2GB or 1\.5GiB \(got "abc"\)$/],
+        [['compact', empty, '--memory-limit', 'zz'], {}, /^abtel compact: --memory-limit must be a size like 600MB, 2GB or 1\.5GiB \(got "zz"\)$/],
+      ];
+      for (const [args, env, message] of cases) {
+        const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+        expect(result.status, args.join(' ')).toBe(2);
+        const lines = result.stderr.trim().split('\n');
+        expect(lines, args.join(' ')).toHaveLength(1);
+        expect(lines[0]).toMatch(message);
+      }
+      expect(abtel('sql', empty, '-c', 'SELECT 1 AS one', '--memory-limit', '1.5GiB').status).toBe(0);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('unknown commands and flags exit 2; bad values exit 2 with the expectation', () => {
     expect(abtel('nope').status).toBe(2);
     expect(abtel('--bogus').status).toBe(2);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAbtelError } from '../errors.js';
-import { numberFlag, parseFlags, requireFlag } from './index.js';
+import { memoryLimitFlag, numberFlag, parseFlags, requireFlag } from './index.js';
 
 describe('parseFlags', () => {
   it('turns an unknown flag into a one-line usage error naming the command', () => {
@@ -34,5 +34,22 @@ describe('numberFlag', () => {
 
   it('requireFlag names the missing flag', () => {
     expect(() => requireFlag('validate', 'experiments', undefined)).toThrow('abtel validate: --experiments is required');
+  });
+});
+
+describe('memoryLimitFlag', () => {
+  it('accepts the sizes DuckDB accepts and rejects the rest as usage errors naming the flag', () => {
+    for (const size of ['600MB', '2GB', '1.5GiB', '1 GB', '1gb', '1G', '512MiB', '1TB', '.5GB']) expect(memoryLimitFlag('sql', size)).toBe(size);
+    expect(memoryLimitFlag('sql', undefined)).toBeUndefined();
+    for (const bad of ['abc', 'zz', '80%', '100', '', '-1GB', '2 parsecs']) {
+      let caught: unknown;
+      try {
+        memoryLimitFlag('compact', bad);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isAbtelError(caught, 'usage'), bad).toBe(true);
+      expect((caught as Error).message).toBe(`abtel compact: --memory-limit must be a size like 600MB, 2GB or 1.5GiB (got "${bad}")`);
+    }
   });
 });

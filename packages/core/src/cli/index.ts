@@ -81,6 +81,22 @@ export function numberFlag(
 }
 
 /**
+ * Checks a `--memory-limit` for DuckDB up front, so a typo is a usage error instead of DuckDB's
+ * bare "Failed to set config". Accepts what DuckDB's `memory_limit` does for sizes: a number, an
+ * optional space and a unit (B, KB/KiB, MB/MiB, GB/GiB, TB/TiB, or K/M/G/T; any case). Percentages
+ * and bare numbers are rejected by DuckDB 1.x, so they are here too.
+ * @example
+ * const memoryLimit = memoryLimitFlag('sql', values['memory-limit']); // '2GB' or undefined
+ */
+export function memoryLimitFlag(command: string, raw: string | undefined, flag = 'memory-limit'): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^(\d+(\.\d*)?|\.\d+)\s*(b|[kmgt]i?b|[kmgt])$/i.test(raw.trim())) {
+    throw new UsageError(`abtel ${command}: --${flag} must be a size like 600MB, 2GB or 1.5GiB (got "${raw}")`);
+  }
+  return raw.trim();
+}
+
+/**
  * Throws a UsageError when a required flag is missing.
  * @example
  * const dir = requireFlag('validate', 'experiments', values.experiments);
