@@ -119,6 +119,24 @@ describe('the abtel bin', () => {
     }
   });
 
+  it('a negative number is a flag value; unknown, repeated and empty flags are one-line usage errors', () => {
+    const negative = abtel('power', '--baseline', '0.6', '--mde', '-0.05', '--format', 'json');
+    expect(negative.stderr).toBe('');
+    expect(negative.status).toBe(0);
+    expect(JSON.parse(negative.stdout)).toEqual(JSON.parse(abtel('power', '--baseline', '0.6', '--mde=-0.05', '--format', 'json').stdout));
+    const usage: [string[], string][] = [
+      [['power', '--baseline', '0.6', '--mde', '0.05', '--bogus'], 'unknown option --bogus for abtel power; see abtel power --help'],
+      [['assign', '--experiments', examples, '--experiment', 'support-persona', '--unit', ''], 'abtel assign: --unit must not be empty (give the unit id, e.g. --unit conv-1)'],
+      [['assign', '--experiments', examples, '--experiment', 'support-persona', '--unit', 'c', '--unit', 'd'], 'abtel assign: --unit was given twice ("c", then "d"); give it once (see abtel assign --help)'],
+    ];
+    for (const [args, message] of usage) {
+      const result = abtel(...args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`${message}\n`);
+    }
+  });
+
   it('unknown commands and flags exit 2; bad values exit 2 with the expectation', () => {
     expect(abtel('nope').status).toBe(2);
     expect(abtel('--bogus').status).toBe(2);

@@ -35,18 +35,66 @@ export interface Command {
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
+/** `-0.05`, `-3`, `-1e-3`: a token that is a negative number, not a flag. */
+function isNegativeNumber(token: string): boolean {
+  return /^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(token);
+}
+
 /**
- * Strict flag parsing whose errors are one-line `UsageError`s naming the command.
+ * parseArgs reads `--mde -0.05` as a flag without its value followed by an unknown flag; joining
+ * it into `--mde=-0.05` lets a negative number be the value of any flag that takes one.
+ */
+function joinNegativeValues(argv: readonly string[], options: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const token = argv[index]!;
+    if (token === '--') {
+      out.push(...argv.slice(index));
+      break;
+    }
+    const next = argv[index + 1];
+    const name = token.startsWith('--')
+      ? token.slice(2)
+      : /^-[^-]$/.test(token)
+        ? Object.keys(options).find((key) => options[key]!.short === token.slice(1))
+        : undefined;
+    if (next !== undefined && name !== undefined && options[name]?.type === 'string' && isNegativeNumber(next)) {
+      out.push(`--${name}=${next}`);
+      index += 1;
+    } else out.push(token);
+  }
+  return out;
+}
+
+/**
+ * Strict flag parsing whose errors are one-line `UsageError`s naming the command. A negative number
+ * is accepted as a flag's value (`--mde -0.05`), and a single-valued flag given twice is an error
+ * rather than silently keeping the last.
  * @example
  * const { values } = parseFlags('power', argv, { baseline: { type: 'string' } });
  */
 export function parseFlags<const T extends FlagSpec>(command: string, argv: readonly string[], options: T): ParsedFlags<T> {
+  let parsed;
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals: true, tokens: true });
   } catch (error) {
+    const unknown = (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && error instanceof Error ? /'([^']+)'/.exec(error.message)?.[1] : undefined;
+    if (unknown !== undefined) {
+      throw new UsageError(`unknown option ${unknown} for abtel ${command}; see abtel ${command} --help`, { cause: error });
+    }
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new UsageError(`abtel ${command}: ${message} (see abtel ${command} --help)`, { cause: error });
   }
+  const seen = new Map<string, string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || options[token.name]?.type !== 'string' || options[token.name]?.multiple) continue;
+    const previous = seen.get(token.name);
+    if (previous !== undefined) {
+      throw new UsageError(`abtel ${command}: --${token.name} was given twice ("${previous}", then "${token.value ?? ''}"); give it once (see abtel ${command} --help)`);
+    }
+    seen.set(token.name, token.value ?? '');
+  }
+  return { values: parsed.values, positionals: parsed.positionals } as ParsedFlags<T>;
 }
 
 /**
