@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { isAbtelError, type CommandIo } from '@abtel/core/cli';
-import { powerCommand } from './power.js';
+import { formatNumber, powerCommand } from './power.js';
 
 function io(): CommandIo & { out: () => string } {
   let text = '';
@@ -58,6 +58,19 @@ describe('abtel power', () => {
     const target = io();
     await powerCommand.run(['--n', '5000', '--baseline', '0.6'], target);
     expect(target.out()).toMatch(/Minimum detectable effect with 5,000 units/);
+  });
+
+  test('computed inputs print as typed, not with floating-point noise', async () => {
+    const up = io();
+    await powerCommand.run(['--baseline', '0.55', '--mde', '0.15', '--power', '0.9'], up);
+    expect(up.out().split('\n')[0]).toBe('Sample size for a proportion 0.55 → 0.7 (+0.15), two-sided α 0.05, power 0.9:');
+    const down = io();
+    await powerCommand.run(['--baseline', '0.6', '--mde', '-0.05'], down);
+    // 0.6 - 0.05 is 0.5499999999999999 in binary floating point.
+    expect(down.out().split('\n')[0]).toBe('Sample size for a proportion 0.6 → 0.55 (-0.05), two-sided α 0.05, power 0.8:');
+    expect(formatNumber(0.1 + 0.2)).toBe('0.3');
+    expect(formatNumber(1 / 3)).toBe('0.333333333333');
+    expect(formatNumber(1234.5)).toBe('1234.5');
   });
 
   test('means with --sd', async () => {
