@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,21 @@ describe('the abtel bin', () => {
       expect(result.status, args.join(' ')).toBe(2);
       expect(result.stdout).toBe('');
       expect(result.stderr).toBe(`${message}\n`);
+    }
+  });
+
+  it('validate reports a single bad shared metric once, not as undefined references everywhere', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'abtel-validate-'));
+    try {
+      cpSync(join(packageDir, '..', 'demo', 'experiments'), dir, { recursive: true });
+      const metrics = join(dir, 'metrics.yaml');
+      writeFileSync(metrics, readFileSync(metrics, 'utf8').replace(/(- name: csat\n(?:.*\n)*?\s+kind: )mean/, '$1binry'));
+      const result = abtel('validate', '--experiments', dir);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe(`${metrics}: metrics[1].kind must be one of "binary", "mean", "sum", "ratio", "quantile", "count" (got "binry") (metric "csat")\n`);
+      expect(result.stderr).toBe(`abtel validate: 1 problem in ${dir}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
