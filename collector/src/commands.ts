@@ -1,9 +1,11 @@
 /**
  * `abtel collector`: runs the OTLP/HTTP collector until SIGINT/SIGTERM.
  */
-import { numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
+import { mkdir, open, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { AbtelError, isAbtelError, numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import { startCollector } from './internal/collector.js';
-import { coerce, resolveConfig } from './internal/config.js';
+import { checkSetting, coerce, resolveConfig, setPath } from './internal/config.js';
 
 const HELP = `abtel collector — OTLP/HTTP receiver that writes OpenTelemetry Collector-compatible files
 
@@ -58,6 +60,48 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/**
+ * Creates `dir` one level at a time. Node's `mkdir(…, { recursive: true })` retries forever on
+ * some file systems (procfs answers ENOENT for a directory it will never create), so the parents
+ * are created here and each level is tried once.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error('it exists and is not a directory'), { code: 'ENOTDIR' });
+      return;
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    await makeDirectory(parent);
+    await mkdir(dir);
+  }
+}
+
+/**
+ * Fails start-up when the data directory cannot be created or written, instead of listening and
+ * answering every request 503. Later failures (a disk that fills up) stay the writers' concern.
+ */
+async function checkDataDirectory(dir: string): Promise<void> {
+  const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  try {
+    await makeDirectory(dir);
+  } catch (error) {
+    throw new AbtelError('io', `--dir ${dir}: cannot create the data directory (${describe(error)})`, { cause: error });
+  }
+  const probe = join(dir, `.abtel-collector-probe-${process.pid}`);
+  try {
+    const handle = await open(probe, 'w');
+    await handle.close();
+    await unlink(probe);
+  } catch (error) {
+    throw new AbtelError('io', `--dir ${dir}: cannot write in the data directory (${describe(error)})`, { cause: error });
+  }
+}
+
 async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseFlags('collector', argv, FLAGS);
   if (positionals.length > 0) throw new UsageError(`abtel collector: unexpected argument "${positionals[0]}" (use --dir for the data directory; see abtel collector --help)`);
@@ -66,20 +110,33 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const port = numberFlag('collector', 'port', values.port, { min: 0, max: 65535, integer: true });
   if (port !== undefined) flags.port = port;
   if (values.dir !== undefined) flags.dir = values.dir;
-  const sized = (flag: string, raw: string | undefined) => (raw === undefined ? undefined : coerce(raw, 'size', `--${flag}`));
-  if (values['max-body-bytes'] !== undefined) flags.maxBodyBytes = sized('max-body-bytes', values['max-body-bytes']);
-  const rotation: Record<string, unknown> = {};
-  if (values['rotate-max-bytes'] !== undefined) rotation.maxBytes = sized('rotate-max-bytes', values['rotate-max-bytes']);
-  if (values['rotate-max-age'] !== undefined) rotation.maxAge = coerce(values['rotate-max-age'], 'duration', '--rotate-max-age');
-  if (values.gzip) rotation.gzip = true;
-  if (Object.keys(rotation).length > 0) flags.rotation = rotation;
-  if (values.layout !== undefined) flags.layout = values.layout;
-  if (values.fsync !== undefined) flags.fsync = values.fsync;
+  // Each value is checked on its own, so a bad one is a usage error naming its flag.
+  const setting = (flag: keyof typeof FLAGS, path: string, type: 'string' | 'size' | 'duration') => {
+    const raw = values[flag];
+    if (typeof raw !== 'string') return;
+    const value = coerce(raw, type, `abtel collector: --${flag}`);
+    checkSetting(path, value, `abtel collector: --${flag}`);
+    setPath(flags, path, value);
+  };
+  setting('max-body-bytes', 'maxBodyBytes', 'size');
+  setting('rotate-max-bytes', 'rotation.maxBytes', 'size');
+  setting('rotate-max-age', 'rotation.maxAge', 'duration');
+  if (values.gzip) setPath(flags, 'rotation.gzip', true);
+  setting('layout', 'layout', 'string');
+  setting('fsync', 'fsync', 'string');
   if (values.compaction) flags.compaction = true;
   if (values.progress) flags.progress = true;
   if (values.quiet) flags.progress = false;
 
-  const config = await resolveConfig({ flags, env: io.env, cwd: io.cwd, ...(values.config !== undefined ? { configPath: values.config } : {}) });
+  let config;
+  try {
+    config = await resolveConfig({ flags, env: io.env, cwd: io.cwd, ...(values.config !== undefined ? { configPath: values.config } : {}) });
+  } catch (error) {
+    // A bad ABTEL_COLLECTOR_* value: the message names the variable; say which command read it.
+    if (isAbtelError(error, 'usage')) throw new UsageError(`abtel collector: ${error.message}`, { cause: error });
+    throw error;
+  }
+  await checkDataDirectory(config.dir);
   const collector = await startCollector({
     ...config,
     log: (message) => io.stderr.write(`abtel collector: ${message}\n`),

@@ -71,6 +71,27 @@ describe('abtel collector command', () => {
     }
   });
 
+  it('bad flag and ABTEL_COLLECTOR_* values are usage errors naming the flag or variable, the value and the accepted form', async () => {
+    const dir = await tempDir();
+    const cases: [string[], Record<string, string>, string][] = [
+      [['--layout', 'weird'], {}, 'abtel collector: --layout must be one of flat, date (got "weird")'],
+      [['--fsync', 'sometimes'], {}, 'abtel collector: --fsync must be one of none, always, interval (got "sometimes")'],
+      [['--max-body-bytes', 'lots'], {}, 'abtel collector: --max-body-bytes must be bytes or a size like 512KiB, 64MiB or 1GiB (got "lots")'],
+      [['--rotate-max-bytes', '1parsec'], {}, 'abtel collector: --rotate-max-bytes must be bytes or a size like 512KiB, 64MiB or 1GiB (got "1parsec")'],
+      [['--rotate-max-age', '5parsecs'], {}, 'abtel collector: --rotate-max-age must be milliseconds or a duration like 500ms, 30s, 10m, 1h or 1d (got "5parsecs")'],
+      [[], { ABTEL_COLLECTOR_PORT: 'abc' }, 'abtel collector: ABTEL_COLLECTOR_PORT must be an integer (got "abc")'],
+      [[], { ABTEL_COLLECTOR_PORT: '70000' }, 'abtel collector: ABTEL_COLLECTOR_PORT must be at most 65535 (got "70000")'],
+      [[], { ABTEL_COLLECTOR_LAYOUT: 'x' }, 'abtel collector: ABTEL_COLLECTOR_LAYOUT must be one of flat, date (got "x")'],
+      [[], { ABTEL_COLLECTOR_ROTATE_GZIP: 'maybe' }, 'abtel collector: ABTEL_COLLECTOR_ROTATE_GZIP must be true or false (got "maybe")'],
+    ];
+    for (const [argv, env, message] of cases) {
+      const { io: streams, out } = io();
+      const running = collectorCommand.run(['--port', '0', '--dir', dir, '--quiet', ...argv], { ...streams, env });
+      await expect(running, message).rejects.toSatisfy((error: unknown) => isAbtelError(error, 'usage') && (error as Error).message === message);
+      expect(out()).toBe('');
+    }
+  });
+
   it('prints the machine-readable listening line, serves, and stops on abort', async () => {
     const dir = await tempDir();
     const controller = new AbortController();

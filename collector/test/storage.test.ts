@@ -2,12 +2,12 @@
  * Disk full and unwritable directories: 503 with Retry-After and a clear log line, no crash, no
  * partial line, and recovery once writing works again.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
-import { post, postJson, tempDir } from './helpers.js';
+import { BIN, post, postJson, startChild, stopChild, tempDir } from './helpers.js';
 
 const spans = (count: number, name: string) => ({
   resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: count }, (_, index) => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: (index + 1).toString(16).padStart(16, '0'), name, attributes: [{ key: 'pad', value: { stringValue: 'p'.repeat(100) } }] })) }] }],
@@ -94,5 +94,29 @@ describe('storage failures', () => {
     } finally {
       await collector.close();
     }
+  });
+});
+
+describe('abtel-collector start-up with a data directory it cannot use', () => {
+  it('exits 1 with one line naming --dir before listening (a file, a path under a file, procfs)', async () => {
+    const base = await tempDir();
+    const file = join(base, 'a-file');
+    await writeFile(file, 'not a directory');
+    const dirs = [file, join(file, 'data'), ...(process.platform === 'linux' ? ['/proc/abtel-nope', '/proc'] : [])];
+    for (const dir of dirs) {
+      const result = spawnSync(process.execPath, [BIN, '--port', '0', '--dir', dir, '--quiet'], { encoding: 'utf8', timeout: 15_000 });
+      expect(result.signal, dir).toBeNull();
+      expect(result.status, dir).toBe(1);
+      expect(result.stdout, dir).toBe('');
+      const lines = result.stderr.trim().split('\n');
+      expect(lines, dir).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`--dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot (create|write in) the data directory \\(.+\\)$`));
+    }
+  });
+
+  it('with a usable --dir, the first SIGTERM still stops it cleanly (exit 0)', async () => {
+    const { child, stderr } = await startChild(['--port', '0', '--dir', await tempDir(), '--quiet']);
+    expect(await stopChild(child)).toBe(0);
+    expect(stderr()).toMatch(/abtel collector: stopped; accepted 0 spans/);
   });
 });

@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +14,26 @@ const examples = join(packageDir, '..', '..', 'packages', 'core', 'examples', 'e
 
 function abtel(...args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+/** Runs the bin with piped stdio; `onStdout` sees each chunk (and the child) as it arrives. */
+function abtelPiped(args: string[], onStdout: (chunk: string, child: ReturnType<typeof spawn>) => void) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+  child.stdout.on('data', (chunk: Buffer) => onStdout(String(chunk), child));
+  // The parent closing its end early is the point of some tests.
+  child.stdout.on('error', () => {});
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  return {
+    child,
+    done: new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+      child.on('close', (code, signal) => {
+        clearTimeout(killer);
+        resolve({ code, signal, stderr });
+      }),
+    ),
+  };
 }
 
 describe('the abtel bin', () => {
@@ -38,6 +60,96 @@ describe('the abtel bin', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('--no-such-flag');
+  });
+
+  it('a reader that closes the pipe early ends the command quietly with exit 0', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'abtel-epipe-'));
+    try {
+      const { done } = abtelPiped([
+        'sql', empty, '-c', 'SELECT range AS n, repeat(\'x\', 40) AS pad FROM range(300000)', '--format', 'json',
+      ], (_chunk, child) => child.stdout!.destroy());
+      const { code, signal, stderr } = await done;
+      expect(stderr).toBe('');
+      expect(signal).toBeNull();
+      expect(code).toBe(0);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM ends a command that does not listen for the abort (the SQL shell waiting for input)', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'abtel-signal-'));
+    try {
+      let sent = false;
+      const { done } = abtelPiped(['sql', empty], (_chunk, child) => {
+        if (!sent) child.kill('SIGTERM');
+        sent = true;
+      });
+      const started = Date.now();
+      const { code, stderr } = await done;
+      expect(sent).toBe(true);
+      expect(stderr).not.toMatch(/Error|at /);
+      expect(code).toBe(143);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('bad collector flag values and --memory-limit exit 2 with one line naming the flag', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'abtel-usage-'));
+    try {
+      const cases: [string[], Record<string, string>, RegExp][] = [
+        [['collector', '--port', '0', '--dir', empty, '--layout', 'weird'], {}, /^abtel collector: --layout must be one of flat, date \(got "weird"\)$/],
+        [['collector', '--port', '0', '--dir', empty, '--fsync', 'sometimes'], {}, /--fsync .*"sometimes"/],
+        [['collector', '--dir', empty], { ABTEL_COLLECTOR_PORT: 'abc' }, /^abtel collector: ABTEL_COLLECTOR_PORT must be an integer \(got "abc"\)$/],
+        [['sql', empty, '-c', 'SELECT 1', '--memory-limit', 'abc'], {}, /^abtel sql: --memory-limit must be a size like 600MB, 2GB or 1\.5GiB \(got "abc"\)$/],
+        [['compact', empty, '--memory-limit', 'zz'], {}, /^abtel compact: --memory-limit must be a size like 600MB, 2GB or 1\.5GiB \(got "zz"\)$/],
+      ];
+      for (const [args, env, message] of cases) {
+        const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+        expect(result.status, args.join(' ')).toBe(2);
+        const lines = result.stderr.trim().split('\n');
+        expect(lines, args.join(' ')).toHaveLength(1);
+        expect(lines[0]).toMatch(message);
+      }
+      expect(abtel('sql', empty, '-c', 'SELECT 1 AS one', '--memory-limit', '1.5GiB').status).toBe(0);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('a negative number is a flag value; unknown, repeated and empty flags are one-line usage errors', () => {
+    const negative = abtel('power', '--baseline', '0.6', '--mde', '-0.05', '--format', 'json');
+    expect(negative.stderr).toBe('');
+    expect(negative.status).toBe(0);
+    expect(JSON.parse(negative.stdout)).toEqual(JSON.parse(abtel('power', '--baseline', '0.6', '--mde=-0.05', '--format', 'json').stdout));
+    const usage: [string[], string][] = [
+      [['power', '--baseline', '0.6', '--mde', '0.05', '--bogus'], 'unknown option --bogus for abtel power; see abtel power --help'],
+      [['assign', '--experiments', examples, '--experiment', 'support-persona', '--unit', ''], 'abtel assign: --unit must not be empty (give the unit id, e.g. --unit conv-1)'],
+      [['assign', '--experiments', examples, '--experiment', 'support-persona', '--unit', 'c', '--unit', 'd'], 'abtel assign: --unit was given twice ("c", then "d"); give it once (see abtel assign --help)'],
+    ];
+    for (const [args, message] of usage) {
+      const result = abtel(...args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`${message}\n`);
+    }
+  });
+
+  it('validate reports a single bad shared metric once, not as undefined references everywhere', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'abtel-validate-'));
+    try {
+      cpSync(join(packageDir, '..', 'demo', 'experiments'), dir, { recursive: true });
+      const metrics = join(dir, 'metrics.yaml');
+      writeFileSync(metrics, readFileSync(metrics, 'utf8').replace(/(- name: csat\n(?:.*\n)*?\s+kind: )mean/, '$1binry'));
+      const result = abtel('validate', '--experiments', dir);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe(`${metrics}: metrics[1].kind must be one of "binary", "mean", "sum", "ratio", "quantile", "count" (got "binry") (metric "csat")\n`);
+      expect(result.stderr).toBe(`abtel validate: 1 problem in ${dir}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('unknown commands and flags exit 2; bad values exit 2 with the expectation', () => {

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { AbtelError } from '@abtel/core';
+import { AbtelError, UsageError } from '@abtel/core';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -109,17 +109,51 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, 'string' | 'numbe
   ['ABTEL_COLLECTOR_COMPACTION', 'compaction', 'boolean'],
 ];
 
-/** Converts a flag or env string into the type the schema expects (sizes/durations stay strings when they carry a unit). */
+/**
+ * Converts a flag or env string into the type the schema expects (sizes/durations stay strings
+ * when they carry a unit). A value of the wrong form is a usage error naming `source`.
+ */
 export function coerce(raw: string, type: 'string' | 'number' | 'boolean' | 'size' | 'duration', source: string): unknown {
   if (type === 'string') return raw;
   if (type === 'boolean') {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off)$/i.test(raw)) return false;
-    throw new AbtelError('invalid_input', `${source} must be true or false (got "${raw}")`);
+    throw new UsageError(`${source} must be true or false (got "${raw}")`);
   }
   if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
-  if (type === 'number') throw new AbtelError('invalid_input', `${source} must be an integer (got "${raw}")`);
+  if (type === 'number') throw new UsageError(`${source} must be an integer (got "${raw}")`);
   return raw.trim();
+}
+
+/** The schema of one setting, by its dotted path (`rotation.maxAge`). */
+function settingSchema(path: string): z.ZodType {
+  const [head, tail] = path.split('.') as [string, string | undefined];
+  const field = CollectorConfig.shape[head as keyof typeof CollectorConfig.shape] as z.ZodType;
+  if (tail === undefined) return field;
+  // `rotation` is a defaulted object; its fields are read from the object inside the default.
+  const inner = (field as z.ZodDefault<z.ZodObject>).unwrap();
+  return inner.shape[tail] as z.ZodType;
+}
+
+/**
+ * Checks one setting given as a flag or environment variable (after `coerce`), so that a bad value
+ * is a usage error naming where it came from, the value and the accepted form.
+ * @example
+ * checkSetting('layout', 'weird', '--layout'); // throws UsageError: --layout must be one of flat, date (got "weird")
+ */
+export function checkSetting(path: string, value: unknown, source: string): void {
+  const result = settingSchema(path).safeParse(value);
+  if (result.success) return;
+  const issue = result.error.issues[0]!;
+  const expected =
+    issue.code === 'invalid_value'
+      ? `one of ${issue.values.map(String).join(', ')}`
+      : issue.code === 'too_big'
+        ? `at most ${String(issue.maximum)}`
+        : issue.code === 'too_small'
+          ? `at least ${String(issue.minimum)}`
+          : issue.message.replace(/^(Invalid input: )?expected /, '');
+  throw new UsageError(`${source} must be ${expected} (got "${String(value)}")`);
 }
 
 /** Sets `path` (dotted) in a nested plain object. */
@@ -201,7 +235,10 @@ export async function resolveConfig(input: {
   const fromEnv: Record<string, unknown> = {};
   for (const [name, path, type] of ENV_VARS) {
     const raw = input.env[name];
-    if (raw !== undefined && raw !== '') setPath(fromEnv, path, coerce(raw, type, name));
+    if (raw === undefined || raw === '') continue;
+    const value = coerce(raw, type, name);
+    checkSetting(path, value, name);
+    setPath(fromEnv, path, value);
   }
   const merged = mergeDeep(mergeDeep(fromFile, fromEnv), input.flags);
   const config = parseConfig(merged, configPath ? `${configPath}, ABTEL_COLLECTOR_* and flags` : 'ABTEL_COLLECTOR_* and flags');

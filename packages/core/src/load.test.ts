@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,8 +77,8 @@ colour: blue
 `,
     });
     expect(await problemsOf(dir)).toEqual([
-      'experiments/metrics.yaml: metrics[1].from must be one of { outcome: <name> }, { span_attribute: <attribute> }, { span_value: duration_ms|error|input_tokens|output_tokens|total_tokens|cost_usd|calls }, { evaluation: <name> } (got an object)',
-      'experiments/metrics.yaml: metrics[1].direction must be one of "increase", "decrease" (got "down")',
+      'experiments/metrics.yaml: metrics[1].from must be one of { outcome: <name> }, { span_attribute: <attribute> }, { span_value: duration_ms|error|input_tokens|output_tokens|total_tokens|cost_usd|calls }, { evaluation: <name> } (got an object) (metric "latency")',
+      'experiments/metrics.yaml: metrics[1].direction must be one of "increase", "decrease" (got "down") (metric "latency")',
       'experiments/support.yaml: version must be >= 1 (got 0)',
       'experiments/support.yaml: surface must be one of "prompt", "model", "retrieval", "tool_policy", "persona", "cta", "trigger", "other" (got "chatbot")',
       'experiments/support.yaml: variations[1].weight must be > 0 (got 0)',
@@ -108,6 +108,33 @@ colour: blue
       'experiments/b.json: layer.range [0.5, 1] overlaps experiment "support" (experiments/a.yaml, [0, 0.6]) in layer "bot"; experiments running in one layer need disjoint ranges, so move one of them',
       'experiments/e.yaml: layer.range [0.6, 1] overlaps experiment "other" (experiments/b.json, [0.5, 1]) in layer "bot"; experiments running in one layer need disjoint ranges, so move one of them',
     ]);
+  });
+
+  it('one bad shared metric is reported alone; the valid ones still resolve references (demo definitions)', async () => {
+    const demo = fileURLToPath(new URL('../../../apps/demo/experiments', import.meta.url));
+    const files: Record<string, string> = {};
+    for (const name of await readdir(demo)) files[name] = await readFile(join(demo, name), 'utf8');
+    expect(await problemsOf(await dirWith(files))).toEqual([]);
+    const csat = files['metrics.yaml']!.indexOf('- name: csat');
+    expect(csat).toBeGreaterThan(0);
+    const kind = files['metrics.yaml']!.indexOf('kind: mean', csat);
+    files['metrics.yaml'] = `${files['metrics.yaml']!.slice(0, kind)}kind: binry${files['metrics.yaml']!.slice(kind + 'kind: mean'.length)}`;
+    const dir = await dirWith(files);
+    expect(await problemsOf(dir)).toEqual([
+      'experiments/metrics.yaml: metrics[1].kind must be one of "binary", "mean", "sum", "ratio", "quantile", "count" (got "binry") (metric "csat")',
+    ]);
+    // A reference to a metric that is not in the file at all is still reported, listing the valid ones.
+    files['support-persona.yaml'] = files['support-persona.yaml']!.replace('primary: csat', 'primary: csatt');
+    const [problem, ...others] = await problemsOf(await dirWith(files));
+    expect(others).toHaveLength(1);
+    expect([problem, ...others].join('\n')).toMatch(/support-persona\.yaml: metrics\.primary references metric "csatt", which is not defined; .*\(defined: resolved, latency_per_call, /);
+  });
+
+  it('a malformed shared-metrics file is still reported as a whole', async () => {
+    expect(await problemsOf(await dirWith({ 'a.yaml': valid, 'metrics.yaml': 'metrics: {}\n' }))).toEqual([
+      expect.stringMatching(/^experiments\/metrics\.yaml: metrics /),
+    ]);
+    expect(await problemsOf(await dirWith({ 'a.yaml': valid, 'metrics.yaml': 'metrics: []\nextra: 1\n' }))).toEqual([expect.stringMatching(/^experiments\/metrics\.yaml: .*extra/)]);
   });
 
   it('reports YAML and JSON syntax errors, empty files and a missing winner', async () => {

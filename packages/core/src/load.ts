@@ -9,7 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { AbtelError, DefinitionError, type DefinitionProblem } from './errors.js';
 import { ExperimentDefinition } from './experiment.js';
 import { ExperimentSet } from './experiment-set.js';
-import { MetricsFile, type MetricDefinition } from './metrics.js';
+import { MetricDefinition, MetricsFile } from './metrics.js';
 import { formatPath, issueMessages } from './internal/issues.js';
 
 // The YAML parser is loaded on the first YAML file (synchronously, so parsing stays synchronous):
@@ -53,15 +53,32 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
   const definitions: { def: ExperimentDefinition; file: string; path: PropertyKey[] }[] = [];
   const sharedMetrics: MetricDefinition[] = [];
   const sharedMetricFiles = new Map<string, string>();
+  /** Names of shared metrics that are defined but invalid: already reported, so references to them are not. */
+  const brokenSharedMetrics = new Set<string>();
 
   for (const doc of docs) {
     if (METRICS_FILE.test(basename(doc.file))) {
-      const parsed = MetricsFile.safeParse(doc.content, { reportInput: true });
-      if (!parsed.success) {
-        problems.push(...zodProblems(doc.file, [], parsed.error, doc.content));
+      // Each metric is checked on its own: one bad metric is reported and the others still resolve
+      // the experiments' references (instead of the whole file being dropped).
+      const content = doc.content;
+      const list = typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as { metrics?: unknown }).metrics : undefined;
+      if (!Array.isArray(list)) {
+        const parsed = MetricsFile.safeParse(content, { reportInput: true });
+        if (!parsed.success) problems.push(...zodProblems(doc.file, [], parsed.error, content));
         continue;
       }
-      parsed.data.metrics.forEach((metric, index) => {
+      const rest = MetricsFile.safeParse({ ...(content as object), metrics: [] }, { reportInput: true });
+      if (!rest.success) problems.push(...zodProblems(doc.file, [], rest.error, content));
+      list.forEach((item: unknown, index) => {
+        const parsed = MetricDefinition.safeParse(item, { reportInput: true });
+        if (!parsed.success) {
+          const name = typeof item === 'object' && item !== null ? (item as { name?: unknown }).name : undefined;
+          const named = typeof name === 'string' && name !== '' ? ` (metric "${name}")` : '';
+          problems.push(...zodProblems(doc.file, ['metrics', index], parsed.error, item).map((problem) => ({ ...problem, message: `${problem.message}${named}` })));
+          if (typeof name === 'string') brokenSharedMetrics.add(name);
+          return;
+        }
+        const metric = parsed.data;
         const previous = sharedMetricFiles.get(metric.name);
         if (previous !== undefined) {
           problems.push({ file: doc.file, path: formatPath(['metrics', index, 'name']), message: `duplicates metric "${metric.name}" already defined in ${previous}; rename one of them` });
@@ -108,7 +125,7 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
       ...def.metrics.secondary.map((name, index): [PropertyKey[], string] => [['metrics', 'secondary', index], name]),
     ];
     for (const [at, name] of references) {
-      if (!local.has(name) && !sharedNames.has(name)) {
+      if (!local.has(name) && !sharedNames.has(name) && !brokenSharedMetrics.has(name)) {
         problems.push({
           file,
           path: formatPath([...path, ...at]),

@@ -3,7 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { compactDirectory, type CompactDirectoryResult } from '@abtel/files';
-import { numberFlag, parseFlags, UsageError, type Command } from '@abtel/core/cli';
+import { memoryLimitFlag, numberFlag, parseFlags, UsageError, type Command } from '@abtel/core/cli';
 import { progressBar } from '../analyze/progress.js';
 
 const HELP = `abtel compact — flatten collected OTLP JSON Lines into Parquet (incremental, safe to interrupt)
@@ -66,12 +66,13 @@ export const compactCommand: Command = {
     if (format !== 'text' && format !== 'json') throw new UsageError(`abtel compact: --format must be text or json (got "${format}")`);
     const minAge = numberFlag('compact', 'min-age', values['min-age'], { min: 0 });
     const threads = numberFlag('compact', 'threads', values.threads, { min: 1, integer: true });
+    const memoryLimit = memoryLimitFlag('compact', values['memory-limit']);
     const bar = format === 'text' ? progressBar(io.stderr as never) : progressBar({ write: () => true });
     const result = await compactDirectory(resolve(io.cwd, positionals[0]!), {
       ...(values['include-active'] ? { includeActive: true } : {}),
       ...(minAge !== undefined ? { minAgeMs: minAge * 1000 } : {}),
       ...(threads !== undefined ? { threads } : {}),
-      ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
+      ...(memoryLimit !== undefined ? { memoryLimit } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (p) => bar.update({ phase: p.file, done: p.done, total: p.total }),
     });

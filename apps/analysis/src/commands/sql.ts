@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AbtelError, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
+import { AbtelError, memoryLimitFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import type { DuckDBResultReader } from '@duckdb/node-api';
 import { plainRows } from '@abtel/files';
 import { openDataset, type Dataset, type SkippedData } from '../data/dataset.js';
@@ -175,11 +175,12 @@ export const sqlCommand: Command = {
     if (positionals.length === 0) throw new UsageError('abtel sql: give the data directory, e.g. abtel sql ./data (see abtel sql --help)');
     const format = (values.format ?? 'table') as Format;
     if (!FORMATS.includes(format)) throw new UsageError(`abtel sql: --format must be one of ${FORMATS.join(', ')} (got "${values.format}")`);
+    const memoryLimit = memoryLimitFlag('sql', values['memory-limit']);
     const bar = format === 'table' ? progressBar(io.stderr as never) : progressBar({ write: () => true });
     const ds = await openDataset({
       inputs: positionals.map((p) => resolve(io.cwd, p)),
       onProgress: (p) => bar.update(p),
-      ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
+      ...(memoryLimit !== undefined ? { memoryLimit } : {}),
     });
     bar.done();
     try {

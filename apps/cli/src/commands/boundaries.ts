@@ -3,7 +3,7 @@
  */
 import { numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import { groupSequentialBoundaries, isStatsError } from '@abtel/stats';
-import { parseFormat } from './power.js';
+import { formatNumber, parseFormat } from './power.js';
 
 const HELP = `abtel boundaries — group-sequential z boundaries (Lan–DeMets O'Brien–Fleming spending)
 
@@ -39,7 +39,7 @@ export function parseLooks(raw: string | undefined): number[] {
   const bad = parts.findIndex((part, i) => part === '' || !Number.isFinite(fractions[i]!) || fractions[i]! <= 0 || fractions[i]! > 1);
   if (bad >= 0) throw new UsageError(`abtel boundaries: --looks must be fractions in (0, 1] separated by commas; look ${bad + 1} is "${parts[bad]}"`);
   for (let i = 1; i < fractions.length; i++) {
-    if (!(fractions[i]! > fractions[i - 1]!)) throw new UsageError(`abtel boundaries: --looks must increase strictly (look ${i + 1}: ${fractions[i]} after ${fractions[i - 1]})`);
+    if (!(fractions[i]! > fractions[i - 1]!)) throw new UsageError(`abtel boundaries: --looks must increase strictly (look ${i + 1}: ${parts[i]} after ${parts[i - 1]})`);
   }
   return fractions;
 }
@@ -63,7 +63,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
     return 0;
   }
   const lines = [
-    `Lan–DeMets O'Brien–Fleming boundaries, two-sided α ${alpha}:`,
+    `Lan–DeMets O'Brien–Fleming boundaries, two-sided α ${formatNumber(alpha)}:`,
     '  look  fraction   |z| ≥    nominal p   α spent',
     ...looks.map(
       (look) =>

@@ -69,6 +69,16 @@ function armLabel(index: number, arms: number): string {
 }
 
 const integer = (value: number): string => value.toLocaleString('en-US');
+
+/**
+ * A number for display: 12 significant digits, trailing zeros dropped, so that sums of inputs read
+ * as typed (0.55 + 0.15 prints 0.7, not 0.7000000000000001).
+ * @example
+ * formatNumber(0.55 + 0.15); // '0.7'
+ */
+export function formatNumber(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}
 const percent = (value: number): string => `${(value * 100).toFixed(2).replace(/\.?0+$/, '')}%`;
 
 /** Runs a stats call, turning its input errors into one-line usage errors. */
@@ -103,7 +113,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   }
   const options = { alpha, power, ...(allocation ? { allocation } : {}), ...(arms ? { arms } : {}), ...(dailyUnits ? { dailyUnits } : {}) };
   const metric = baseline !== undefined ? 'proportion' : 'mean';
-  const design = `two-sided α ${alpha}, power ${power}`;
+  const design = `two-sided α ${formatNumber(alpha)}, power ${formatNumber(power)}`;
 
   if (mde !== undefined) {
     const result = usage(() => (baseline !== undefined ? sampleSizeProportions({ baseline, mde, ...options }) : sampleSizeMeans({ sd: sd!, mde, ...options })));
@@ -111,7 +121,10 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
       io.stdout.write(`${JSON.stringify({ kind: 'sample_size', metric, baseline: baseline ?? null, sd: sd ?? null, mde, alpha, power, allocation: result.allocation, perArm: result.perArm, total: result.total, dailyUnits: dailyUnits ?? null, days: result.days ?? null }, null, 2)}\n`);
       return 0;
     }
-    const what = baseline !== undefined ? `proportion ${baseline} → ${baseline + mde} (${mde > 0 ? '+' : ''}${mde})` : `mean, σ ${sd}, δ ${mde}`;
+    const what =
+      baseline !== undefined
+        ? `proportion ${formatNumber(baseline)} → ${formatNumber(baseline + mde)} (${mde > 0 ? '+' : ''}${formatNumber(mde)})`
+        : `mean, σ ${formatNumber(sd!)}, δ ${formatNumber(mde)}`;
     const width = Math.max(...result.perArm.map((_, i) => armLabel(i, result.perArm.length).length), 5);
     const lines = [`Sample size for a ${what}, ${design}:`];
     result.perArm.forEach((count, i) => lines.push(`  ${armLabel(i, result.perArm.length).padEnd(width)}  ${integer(count).padStart(10)}  (${percent(result.allocation[i]!)})`));
@@ -130,7 +143,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const relative = Number.isFinite(result.relative) ? ` (${percent(result.relative)} relative)` : '';
   io.stdout.write(
     `Minimum detectable effect with ${integer(total)} units (${result.perArm.map(integer).join(' / ')} per arm), ${design}:\n` +
-      `  ${baseline !== undefined ? `${baseline} → ${(baseline + result.absolute).toFixed(4)}: +${result.absolute.toFixed(4)} absolute` : `δ = ${result.absolute.toPrecision(4)}`}${relative}\n`,
+      `  ${baseline !== undefined ? `${formatNumber(baseline)} → ${(baseline + result.absolute).toFixed(4)}: +${result.absolute.toFixed(4)} absolute` : `δ = ${result.absolute.toPrecision(4)}`}${relative}\n`,
   );
   return 0;
 }

@@ -68,7 +68,7 @@ describe('abtel validate', () => {
 
   it('usage errors: missing or unknown flags, stray arguments', async () => {
     expect(await usageError(validateCommand.run([], capture()))).toBe('abtel validate: --experiments is required (see abtel validate --help)');
-    expect(await usageError(validateCommand.run(['--experiments', 'x', '--nope'], capture()))).toMatch(/^abtel validate: .*--nope/);
+    expect(await usageError(validateCommand.run(['--experiments', 'x', '--nope'], capture()))).toBe('unknown option --nope for abtel validate; see abtel validate --help');
     expect(await usageError(validateCommand.run(['--experiments', 'x', 'extra'], capture()))).toBe('abtel validate: unexpected argument "extra" (see abtel validate --help)');
     expect(validateCommand.help).toMatch(/Example:\n  abtel validate --experiments/);
   });
@@ -105,6 +105,12 @@ describe('abtel assign', () => {
   it('usage and lookup errors', async () => {
     expect(await usageError(assignCommand.run([...base, '--experiment', 'x'], capture()))).toBe('abtel assign: --unit is required (see abtel assign --help)');
     expect(await usageError(assignCommand.run([...base, '--experiment', 'x', '--unit', 'u', '--attr', 'novalue'], capture()))).toBe('abtel assign: --attr must be name=value (got "novalue")');
+    expect(await usageError(assignCommand.run([...base, '--experiment', 'support-persona', '--unit', ''], capture()))).toBe(
+      'abtel assign: --unit must not be empty (give the unit id, e.g. --unit conv-1)',
+    );
+    expect(await usageError(assignCommand.run([...base, '--experiment', 'support-persona', '--unit', 'c', '--unit', 'd'], capture()))).toBe(
+      'abtel assign: --unit was given twice ("c", then "d"); give it once (see abtel assign --help)',
+    );
     await expect(assignCommand.run([...base, '--experiment', 'nope', '--unit', 'u'], capture())).rejects.toThrow('experiment "nope" is not defined (known: retrieval-profile, support-persona)');
   });
 });

@@ -124,6 +124,7 @@ export const assignCommand: Command = {
     const dir = requireFlag('assign', 'experiments', values.experiments);
     const key = requireFlag('assign', 'experiment', values.experiment);
     const id = requireFlag('assign', 'unit', values.unit);
+    if (id === '') throw new UsageError('abtel assign: --unit must not be empty (give the unit id, e.g. --unit conv-1)');
     const unit: UnitContext = { id, attributes: parseAttributes(values.attr) };
     const set = await loadExperiments(dir, { cwd: io.cwd });
     const def = set.require(key);
