@@ -116,7 +116,8 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     }
     const file = describeFile(path);
     if (file.signal === 'metrics') {
-      skipped.push({ file: path, lines: 0, reason: METRICS_REASON });
+      // An empty file (a collector creates its three files up front) holds nothing to skip.
+      if (file.size > 0) skipped.push({ file: path, lines: 0, reason: METRICS_REASON });
       return;
     }
     const compacted = upToDateParquet(file);

@@ -88,6 +88,12 @@ describe('every public OTLP fixture reads correctly', () => {
     const again = await open([mixed]);
     expect(again.badLineCount).toBe(0);
     expect(again.skipped).toEqual([{ file: mixed, lines: 4, reason: expect.stringContaining('metrics') }]);
+    // An empty metrics file (a collector creates its files up front) skips nothing, so says nothing.
+    const empty = join(dir, 'metrics.jsonl');
+    writeFileSync(empty, '');
+    connection.closeSync();
+    instance.closeSync();
+    expect((await open([empty])).skipped).toEqual([]);
   });
 
   test('pretty-printed trace document: UPPERCASE ids lower-cased, scope and resource', async () => {
