@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatP, formatPText } from './format.js';
+import { formatP, formatPText, freshnessValue } from './format.js';
 
 describe('p-values next to a threshold', () => {
   it('two significant digits when they read correctly against the threshold', () => {
@@ -31,5 +31,16 @@ describe('p-values next to a threshold', () => {
       expect(shown < 0.05, `${p} shown as ${shown}`).toBe(p < 0.05);
       expect(shown).not.toBe(0.05);
     }
+  });
+});
+
+describe('freshness as people read it', () => {
+  const at = '2026-11-20T11:50:00.000Z';
+  it('seconds under a minute, minutes under two hours, hours after', () => {
+    expect(freshnessValue({ lastEventTime: at, ageMinutes: 0.00517, stale: false })).toBe(`${at} (0 s ago)`);
+    expect(freshnessValue({ lastEventTime: at, ageMinutes: 0.5, stale: false })).toBe(`${at} (30 s ago)`);
+    expect(freshnessValue({ lastEventTime: at, ageMinutes: 10, stale: false })).toBe(`${at} (10 min ago)`);
+    expect(freshnessValue({ lastEventTime: at, ageMinutes: 119, stale: false })).toBe(`${at} (119 min ago)`);
+    expect(freshnessValue({ lastEventTime: at, ageMinutes: 180, stale: true })).toBe(`${at} (3 h ago)`);
   });
 });

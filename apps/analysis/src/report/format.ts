@@ -170,5 +170,12 @@ export function freshnessValue(freshness: Report['health']['freshness']): string
   const status = freshnessStatus(freshness);
   if (status === 'no data') return 'no data';
   if (status === 'in the future') return `${freshness.lastEventTime} (0 min: after the readout time)`;
-  return `${freshness.lastEventTime} (${formatNumber(freshness.ageMinutes)} min ago)`;
+  return `${freshness.lastEventTime} (${ageText(freshness.ageMinutes ?? 0)})`;
+}
+
+/** An age in minutes as people say it: seconds under a minute, minutes under two hours, then hours. */
+function ageText(minutes: number): string {
+  if (minutes < 1) return `${Math.round(minutes * 60)} s ago`;
+  if (minutes < 120) return `${formatNumber(minutes)} min ago`;
+  return `${formatNumber(minutes / 60)} h ago`;
 }
