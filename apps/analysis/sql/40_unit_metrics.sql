@@ -1,13 +1,17 @@
 -- unit_metrics: one row per (experiment, variation, unit) with the standard per-unit aggregates.
--- Units are the exposed units; a unit without calls has calls = 0.
+-- Units are the exposed units; a unit without calls has calls = 0. A unit's calls are the calls
+-- with its unit id that carry the experiment (abtel.experiment.key, or an abtel.experiments entry
+-- `key=variation`): a user in two user-level experiments has calls of the other one too.
 CREATE OR REPLACE VIEW unit_metrics AS
 WITH calls AS (
-  SELECT unit_id, count(*) AS calls, sum(is_error) AS errors,
-         sum(duration_ms) AS duration_ms_sum, sum(input_tokens) AS input_tokens_sum,
-         sum(output_tokens) AS output_tokens_sum, sum(total_tokens) AS total_tokens_sum, sum(cost_usd) AS cost_usd_sum
-  FROM gen_ai_calls
-  WHERE unit_id IS NOT NULL
-  GROUP BY unit_id
+  SELECT x.experiment_key, x.unit_id, count(*) AS calls, sum(c.is_error) AS errors,
+         sum(c.duration_ms) AS duration_ms_sum, sum(c.input_tokens) AS input_tokens_sum,
+         sum(c.output_tokens) AS output_tokens_sum, sum(c.total_tokens) AS total_tokens_sum, sum(c.cost_usd) AS cost_usd_sum
+  FROM exposures x
+  JOIN gen_ai_calls c ON c.unit_id = x.unit_id
+  WHERE c.experiment_key = x.experiment_key
+     OR list_contains(list_transform(c.experiments, e -> split_part(e, '=', 1)), x.experiment_key)
+  GROUP BY x.experiment_key, x.unit_id
 ),
 scores AS (
   SELECT experiment_key, unit_id, count(score) AS eval_count, sum(score) AS eval_score_sum
@@ -23,5 +27,5 @@ SELECT x.experiment_key, x.variation, x.unit_id, x.conversation_id, x.first_expo
        coalesce(c.cost_usd_sum, 0) AS cost_usd_sum,
        coalesce(s.eval_count, 0) AS eval_count, coalesce(s.eval_score_sum, 0) AS eval_score_sum
 FROM exposures x
-LEFT JOIN calls c ON c.unit_id = x.unit_id
+LEFT JOIN calls c ON c.unit_id = x.unit_id AND c.experiment_key = x.experiment_key
 LEFT JOIN scores s ON s.unit_id = x.unit_id AND s.experiment_key = x.experiment_key;

@@ -189,6 +189,9 @@ describe('buildReport numbers against independent scipy references', () => {
     const point = withJudge.judgeTrend[0]!;
     close(point.ci95![0], expected.judgeCi[0]);
     close(point.ci95![1], expected.judgeCi[1]);
+    // One score in a window: no standard deviation and no interval (not an sd of 0).
+    const single = buildReport(inputs({ judgeTrend: [{ windowStart: '2026-11-20T10:00:00.000Z', variation: 'warm', name: 'helpfulness', n: 1, mean: 4, sd: null }] }));
+    expect(single.judgeTrend[0]).toEqual({ windowStart: '2026-11-20T10:00:00.000Z', variation: 'warm', name: 'helpfulness', n: 1, mean: 4, sd: null });
   });
 
   it('a relative guardrail threshold compares (variant − control) / control', () => {
@@ -259,6 +262,7 @@ describe('decision rules', () => {
     expect(ended.decision.recommendation).toBe('inconclusive');
     const running = buildReport(inputs({ metricStats: flat }));
     expect(running.decision.recommendation).toBe('continue');
+    expect(running.decision.reasons).toContainEqual(expect.stringMatching(/^primary metric resolved is not significant in warm \(p = 0\.\d+\)$/));
   });
 
   it('sequential: at information 0.5 of 4 equally spaced looks the O\'Brien–Fleming boundary is 2.9631', () => {

@@ -205,7 +205,8 @@ export function buildReport(inputs: BuildReportInputs): Report {
 
   // Judge trend with t intervals
   const judgeTrend = inputs.judgeTrend.map((point) => {
-    const interval = point.n >= 2 && Number.isFinite(point.sd) ? safely(() => meanInterval(point.n, point.mean, point.sd)) : undefined;
+    const sd = point.sd;
+    const interval = point.n >= 2 && sd !== null && Number.isFinite(sd) ? safely(() => meanInterval(point.n, point.mean, sd)) : undefined;
     return {
       windowStart: point.windowStart,
       variation: point.variation,

@@ -112,7 +112,7 @@ export function decide(
     } else if (significant && actionFired) {
       notSignificant.push(`primary metric ${result.name} is better in ${comparison.variation}, but a guardrail action fired for it`);
     } else {
-      notSignificant.push(`primary metric ${result.name} is not significant in ${comparison.variation} (p = ${formatPText(result.pValue, report.experiment.alpha)}})`);
+      notSignificant.push(`primary metric ${result.name} is not significant in ${comparison.variation} (p = ${formatPText(result.pValue, report.experiment.alpha)})`);
     }
   }
   if (winners.length > 0) {

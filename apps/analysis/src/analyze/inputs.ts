@@ -101,7 +101,8 @@ export interface JudgeTrendInput {
   readonly name: string;
   readonly n: number;
   readonly mean: number;
-  readonly sd: number;
+  /** Null when the window has a single score (a sample standard deviation needs two). */
+  readonly sd: number | null;
 }
 
 /** A line of input that could not be read. */

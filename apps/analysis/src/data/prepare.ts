@@ -176,10 +176,13 @@ async function materialise(
                  count(*) AS exposure_count, count(DISTINCT variation) AS variation_count
           FROM exposure_events WHERE experiment_key = ${key} GROUP BY unit_id)`);
   const values = [...callColumns].map(([expression, column]) => `, ${expression} AS ${column}`).join('');
-  // gen_ai_calls is read once here, keeping only the exposed units' calls, keyed by an integer.
+  // gen_ai_calls is read once here, keeping only the exposed units' calls that carry the
+  // experiment, keyed by an integer. A unit id alone is not enough: a user in two user-level
+  // experiments has calls in conversations of the other one, and conversation ids can repeat.
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${calls} AS
     SELECT x.unit_index AS u, c.start_time AS t${values}
-    FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = c.unit_id`);
+    FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = c.unit_id
+    WHERE ${carriesExperiment('c', key)}`);
   // cN_b: the maximum of a boolean is NULL over NULLs alone, as the binary metric's value over no
   // values is (a CASE per row cost ≈ 12 ms more per column at 10 M calls).
   const sums = [...callColumns.values()]
@@ -199,6 +202,17 @@ async function materialise(
     FROM outcomes o JOIN ${units} x ON x.unit_id = o.unit_id
     WHERE o.experiment_key IS NULL OR o.experiment_key = ${key}`);
   return { key: def.key, units, unitAttributes, calls, callColumns, unitCalls, evaluations, outcomes };
+}
+
+/**
+ * SQL: whether the span row `alias` carries the experiment whose key is the SQL string `key`, as its
+ * single-valued `abtel.experiment.key` or as an entry of `abtel.experiments` (`key=variation`).
+ * Spans from before the assignment carry neither: they are not the treatment's.
+ * @example
+ * carriesExperiment('c', "'support-persona'"); // c.experiment_key = 'support-persona' OR …
+ */
+export function carriesExperiment(alias: string, key: string): string {
+  return `(${alias}.experiment_key = ${key} OR list_contains(list_transform(${alias}.experiments, e -> split_part(e, '=', 1)), ${key}))`;
 }
 
 /**

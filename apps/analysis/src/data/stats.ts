@@ -16,7 +16,7 @@ import {
 import type { Dataset } from './dataset.js';
 import { jsonPath } from './json-path.js';
 import { bucketKeySql, bucketStartSql } from './time-bucket.js';
-import { covariateAttributes, prepareExperiment, segmentAttribute, spanValueSql, unitsWithAttributes } from './prepare.js';
+import { carriesExperiment, covariateAttributes, prepareExperiment, segmentAttribute, spanValueSql, unitsWithAttributes } from './prepare.js';
 
 /** Per-arm sufficient statistics of one metric (see the contract in the README). */
 export interface ArmMetricStats {
@@ -880,10 +880,10 @@ export interface Health {
  * const { assignmentMismatches, assignmentChecked } = await health(ds, definition);
  */
 export async function health(ds: Dataset, def: ExperimentDefinition): Promise<Health> {
-  const { units, unitCalls } = await prepareExperiment(ds, def);
+  const { units, unitCalls, outcomes, evaluations } = await prepareExperiment(ds, def);
   const key = sqlString(def.key);
   const audit = await assignmentAudit(ds, def, units);
-  const spanEnd = await newestSpanEnd(ds, units);
+  const spanEnd = await newestSpanEnd(ds, units, key);
   const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; last_event: string | null }>(
     `SELECT
        (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${unitCalls} c WHERE c.u = x.unit_index)) AS without_call,
@@ -894,7 +894,10 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
           AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = o.unit_id))
        + (SELECT count(*) FROM outcomes o WHERE o.experiment_key IS NULL
           AND NOT EXISTS (SELECT 1 FROM exposure_events x WHERE x.unit_id = o.unit_id)) AS orphan_outcomes,
-       greatest((SELECT max(time) FROM events), ${spanEnd}) AS last_event`,
+       -- The experiment's own newest data (other experiments in the same files may still flow):
+       -- its events, the outcomes and judge scores of its units, the spans that carry it.
+       greatest((SELECT max(time) FROM events WHERE experiment_key = ${key}), (SELECT max(time) FROM ${outcomes}),
+                (SELECT max(time) FROM ${evaluations}), ${spanEnd}) AS last_event`,
   );
   const result: Health = {
     assignmentMismatches: audit.mismatches,
@@ -908,22 +911,23 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
 }
 
 /**
- * The newest span end as SQL (a literal, or NULL without spans). When some span ends at or after
- * the experiment's newest exposure (its calls come after it), the newest end is among those:
+ * The newest end of a span that carries the experiment (`key`, an SQL string), as SQL (a literal,
+ * or NULL without such spans). When some span ends at or after the experiment's newest exposure
+ * (its calls come after it), the newest end is among those:
  * filtered by a constant, the Parquet reader skips every file whose statistics end earlier (one or
  * two files instead of a scan of every span's end time, ≈ 0.1 s at 10 M spans). Otherwise (no
  * exposures, or no span ending after them) every span is read.
  */
-async function newestSpanEnd(ds: Dataset, units: string): Promise<string> {
+async function newestSpanEnd(ds: Dataset, units: string, key: string): Promise<string> {
   // Microseconds since the epoch (below 2^53 until the year 2255: exact as numbers).
   const [newestExposure] = await ds.query<{ us: number | null }>(`SELECT epoch_us(max(first_exposure_time)) AS us FROM ${units}`);
   const read = async (where: string): Promise<number | null> => {
-    const [row] = await ds.query<{ us: number | null }>(`SELECT epoch_us(max(end_time)) AS us FROM spans ${where}`);
+    const [row] = await ds.query<{ us: number | null }>(`SELECT epoch_us(max(end_time)) AS us FROM spans s WHERE ${carriesExperiment('s', key)}${where}`);
     return row?.us ?? null;
   };
   const since = newestExposure?.us ?? null;
   const bound = since === null ? undefined : timestampLiteral(since);
-  const newest = (bound === undefined ? null : await read(`WHERE end_time >= ${bound}`)) ?? (await read(''));
+  const newest = (bound === undefined ? null : await read(` AND end_time >= ${bound}`)) ?? (await read(''));
   return newest === null ? 'CAST(NULL AS TIMESTAMP)' : `make_timestamp(${newest})`;
 }
 
@@ -994,7 +998,8 @@ export async function guardrailWindows(
 }
 
 /**
- * Judge scores per time window, arm and evaluation name: n, mean and sample standard deviation.
+ * Judge scores per time window, arm and evaluation name: n, mean and sample standard deviation
+ * (null for a window with one score, where it is undefined).
  * @example
  * const trend = await judgeTrend(ds, definition, 60);
  */
@@ -1002,12 +1007,12 @@ export async function judgeTrend(
   ds: Dataset,
   def: ExperimentDefinition,
   windowMinutes: number,
-): Promise<{ windowStart: string; variation: string; name: string; n: number; mean: number; sd: number }[]> {
+): Promise<{ windowStart: string; variation: string; name: string; n: number; mean: number; sd: number | null }[]> {
   const { evaluations } = await prepareExperiment(ds, def);
   const interval = `INTERVAL '${Math.max(1, Math.round(windowMinutes))} minutes'`;
   return ds.query(
     `SELECT time_bucket(${interval}, time) AS windowStart, variation, name, count(score) AS n,
-            avg(score) AS mean, coalesce(stddev_samp(score), 0) AS sd
+            avg(score) AS mean, stddev_samp(score) AS sd
      FROM ${evaluations} WHERE score IS NOT NULL AND name IS NOT NULL
      GROUP BY ALL ORDER BY windowStart, name, variation`,
   );
