@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseConfig, type CollectorConfig, type CollectorConfigInput } from './config.js';
 import { Receiver } from './server.js';
 import type { CollectorStats } from './stats.js';
-import { gzipFile, SignalWriter, type Signal } from './writer.js';
+import { gzipFile, recoverInterruptedGzip, SignalWriter, type Signal } from './writer.js';
 
 export interface CollectorOptions extends CollectorConfigInput {
   /** Where log lines go (default: stderr, prefixed `abtel collector:`). */
@@ -83,13 +83,14 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   let compactFile: Promise<CompactFile | undefined> | undefined;
   let receiver: Receiver | undefined;
 
-  const onRotated = (rotated: string) => {
+  /** Background work on one rotated file: gzip (when configured, or to finish an interrupted one), then compaction. */
+  const processRotated = (rotated: string, gzip: boolean) => {
     const counters = receiver!.counters.background;
-    if (!config.rotation.gzip && !config.compaction) return;
+    if (!gzip && !config.compaction) return;
     background.push(
       async () => {
         let path = rotated;
-        if (config.rotation.gzip) {
+        if (gzip) {
           try {
             path = await gzipFile(rotated);
             counters.gzipped += 1;
@@ -117,6 +118,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       (error) => log(`background work on ${rotated} failed: ${error instanceof Error ? error.message : String(error)}`),
     );
   };
+  const onRotated = (rotated: string) => processRotated(rotated, config.rotation.gzip);
+  // A gzip cut short by a crash leaves the plain file beside a partial .gz or temporary: finish it
+  // before readers count the data twice (also when gzip is now off: the plain file is complete).
+  const interrupted = await recoverInterruptedGzip(dir, log);
 
   const makeWriter = (signal: Signal) =>
     new SignalWriter({
@@ -155,6 +160,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     await Promise.all(Object.values(writers).map((writer) => writer.close()));
     throw error;
   }
+  for (const path of interrupted) processRotated(path, true);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   const timers: NodeJS.Timeout[] = [];

@@ -12,8 +12,8 @@
  *   `fsync: 'always'` it also waited for `fdatasync`, so it survives a power loss.
  */
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 
@@ -283,17 +283,88 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+/** Where `gzipFile` writes before the rename: hidden (leading dot), so no reader picks it up. */
+export function gzipTempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.gz.tmp`);
+}
+
 /**
  * Compresses a rotated file to `<path>.gz` and removes the original (the Collector's
  * `rotation.compress` does the same).
+ *
+ * Crash-safe: the compressed bytes go to a hidden temporary (`gzipTempPath`), are synced, and only
+ * then renamed to `<path>.gz`; the plain file is removed last. At every instant either the plain
+ * file alone, or both (the `.gz` complete), or the `.gz` alone is visible, and
+ * `recoverInterruptedGzip` resolves the middle state at the next start.
  * @example
  * await gzipFile('/data/traces-2026-11-22T05-30-00.000.jsonl');
  */
 export async function gzipFile(path: string): Promise<string> {
   const target = `${path}.gz`;
-  await pipeline(createReadStream(path), createGzip(), createWriteStream(target));
+  const temp = gzipTempPath(path);
+  try {
+    await pipeline(createReadStream(path), createGzip(), createWriteStream(temp));
+    const handle = await open(temp, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(dirname(target));
   await unlink(path);
   return target;
+}
+
+/** Makes a rename durable; not every file system lets a directory be opened and synced. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  await handle.sync().catch(() => undefined);
+  await handle.close().catch(() => undefined);
+}
+
+const ROTATED = /^(traces|logs|metrics)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}\.jsonl$/;
+const GZIP_TEMP = /^\.(traces|logs|metrics)-.*\.jsonl\.gz\.tmp$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Cleans up after a gzip that a crash (or a second signal) interrupted: removes leftover
+ * temporaries and returns the rotated files whose compression must be redone — those that still
+ * exist beside a `.gz` or a temporary. The plain file is the complete copy (it is removed only after
+ * the `.gz` was synced and renamed), so a `.gz` beside it may be partial (written in place by an
+ * earlier version) and is replaced. Looks in `dir` and its `YYYY-MM-DD` folders (`layout: date`).
+ * @example
+ * for (const path of await recoverInterruptedGzip('/data')) await gzipFile(path);
+ */
+export async function recoverInterruptedGzip(dir: string, log: (message: string) => void = () => undefined): Promise<string[]> {
+  const redo: string[] = [];
+  const folders = [dir];
+  const top = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of top) if (entry.isDirectory() && DAY.test(entry.name)) folders.push(join(dir, entry.name));
+  for (const folder of folders) {
+    const names = new Set(folder === dir ? top.map((entry) => entry.name) : await readdir(folder).catch(() => []));
+    for (const name of names) {
+      if (GZIP_TEMP.test(name)) {
+        await unlink(join(folder, name)).catch(() => undefined);
+        const plain = name.slice(1, -'.gz.tmp'.length);
+        if (names.has(plain)) {
+          log(`removed ${join(folder, name)}, an unfinished gzip of ${plain} (interrupted); compressing it again`);
+          redo.push(join(folder, plain));
+        } else {
+          log(`removed ${join(folder, name)}, an unfinished gzip (interrupted)`);
+        }
+      } else if (ROTATED.test(name) && names.has(`${name}.gz`) && !names.has(`.${name}.gz.tmp`)) {
+        log(`${join(folder, name)} and its .gz both exist (gzip was interrupted); compressing it again`);
+        redo.push(join(folder, name));
+      }
+    }
+  }
+  return redo.sort();
 }
 
 /** True when the path exists. */

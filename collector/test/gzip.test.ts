@@ -1,0 +1,74 @@
+/**
+ * Gzip of rotated files is crash-safe: an interrupted compression (kill -9, a second signal) is
+ * finished at the next start, so exactly one readable copy of each rotated file remains.
+ */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { startCollector } from '../src/index.js';
+import { postJson, readSignal, tempDir } from './helpers.js';
+
+const line = (name: string) =>
+  `${JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name, attributes: [{ key: 'pad', value: { stringValue: name.repeat(200) } }] }] }] }] })}\n`;
+const content = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => line(`${prefix}${index}`)).join('');
+const names = (lines: unknown[]) => lines.map((item: any) => item.resourceSpans[0].scopeSpans[0].spans[0].name as string).sort();
+
+describe('gzip of rotated files', () => {
+  it('finishes a compression a crash interrupted: plain file + partial .gz, or plain file + temporary', async () => {
+    const dir = await tempDir();
+    const day = '2026-11-21';
+    await mkdir(join(dir, day));
+    // As an earlier version left it: a partial .gz written in place next to the complete plain file.
+    const a = 'traces-2026-11-22T05-30-00.000.jsonl';
+    const aText = content('a', 50);
+    await writeFile(join(dir, a), aText);
+    const aGzip = gzipSync(aText);
+    await writeFile(join(dir, `${a}.gz`), aGzip.subarray(0, Math.floor(aGzip.length / 2)));
+    // As this version leaves it: a partial hidden temporary (layout: date folder).
+    const b = 'logs-2026-11-21T23-00-00.000.jsonl';
+    await writeFile(join(dir, day, b), content('b', 20));
+    await writeFile(join(dir, day, `.${b}.gz.tmp`), gzipSync(content('b', 20)).subarray(0, 40));
+    // A temporary whose plain file is gone (the rename happened): only removed.
+    await writeFile(join(dir, '.traces-2026-11-20T00-00-00.000.jsonl.gz.tmp'), 'partial');
+    // Neither are touched: a finished .gz, and a plain rotated file with nothing beside it.
+    const c = 'traces-2026-11-22T04-00-00.000.jsonl';
+    await writeFile(join(dir, `${c}.gz`), gzipSync(content('c', 5)));
+    const d = 'traces-2026-11-22T06-00-00.000.jsonl';
+    await writeFile(join(dir, d), content('d', 3));
+
+    const messages: string[] = [];
+    const collector = await startCollector({ port: 0, dir, progress: false, log: (message) => messages.push(message) });
+    try {
+      await collector.idle();
+      expect((await readdir(dir)).sort()).toEqual([day, 'logs.jsonl', 'metrics.jsonl', c + '.gz', a + '.gz', d, 'traces.jsonl'].sort());
+      expect(await readdir(join(dir, day))).toEqual([`${b}.gz`]);
+      const traces = names(await readSignal(dir, 'traces'));
+      expect(traces).toEqual([...Array.from({ length: 50 }, (_, i) => `a${i}`), 'c0', 'c1', 'c2', 'c3', 'c4', 'd0', 'd1', 'd2'].sort());
+      expect(await readSignal(join(dir, day), 'logs')).toHaveLength(20);
+      expect(collector.stats().background.gzipped).toBe(2);
+      expect(messages.join('\n')).toMatch(/gzip was interrupted/);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('a normal rotation with gzip leaves only the .gz (no plain file, no temporary)', async () => {
+    const dir = await tempDir();
+    const collector = await startCollector({ port: 0, dir, rotation: { gzip: true }, progress: false, log: () => {} });
+    try {
+      const body = JSON.parse(line('x').trim());
+      for (let index = 0; index < 3; index++) expect((await postJson(`${collector.url}/v1/traces`, body)).status).toBe(200);
+      await collector.rotate();
+      await collector.idle();
+      const entries = await readdir(dir);
+      expect(entries.filter((name) => name.startsWith('.'))).toEqual([]);
+      const rotated = entries.filter((name) => name.startsWith('traces-'));
+      expect(rotated).toHaveLength(1);
+      expect(rotated[0]).toMatch(/^traces-.*\.jsonl\.gz$/);
+      expect(await readSignal(dir, 'traces')).toHaveLength(3);
+    } finally {
+      await collector.close();
+    }
+  });
+});
