@@ -61,6 +61,9 @@ export class SignalWriter {
   private size = 0;
   private openedAt = 0;
   private openedDay = '';
+  /** Identity of the open file, to notice when its path no longer leads to it. */
+  private openedDev = 0;
+  private openedIno = 0;
   private queue: Pending[] = [];
   private writing = false;
   private rotateRequested = false;
@@ -167,6 +170,7 @@ export class SignalWriter {
     let bytes = 0;
     for (const entry of batch) bytes += entry.chunk.length;
     try {
+      await this.ensureCurrent();
       await this.ensureOpen();
       const { maxBytes, layout } = this.options;
       const dayChanged = layout === 'date' && this.size > 0 && utcDay(Date.now()) !== this.openedDay;
@@ -221,12 +225,32 @@ export class SignalWriter {
     await handle.close().catch(() => undefined);
   }
 
+  /**
+   * Drops the open handle when its path no longer leads to it (the file or the data directory was
+   * removed or moved): writing on would put acknowledged lines into an unlinked file. Checked before
+   * every batch: a `stat` costs ≈ 25 µs of latency against ≈ 1.5 ms for writing a 600 KiB batch.
+   */
+  private async ensureCurrent(): Promise<void> {
+    const handle = this.handle;
+    if (!handle) return;
+    const current = await stat(this.activePath).catch(() => undefined);
+    if (current && current.dev === this.openedDev && current.ino === this.openedIno) return;
+    this.handle = undefined;
+    this.options.log(`${this.activePath} was ${current ? 'replaced' : 'removed or moved'} while open; opening it again`);
+    if (this.dirty && this.options.fsync !== 'none') await handle.datasync().catch(() => undefined);
+    this.dirty = false;
+    await handle.close().catch(() => undefined);
+  }
+
   private async ensureOpen(): Promise<void> {
     if (this.handle) return;
     await mkdir(this.options.dir, { recursive: true });
     const handle = await open(this.activePath, constants.O_CREAT | constants.O_RDWR | constants.O_APPEND, 0o644);
     try {
-      let size = (await handle.stat()).size;
+      const opened = await handle.stat();
+      this.openedDev = opened.dev;
+      this.openedIno = opened.ino;
+      let size = opened.size;
       if (size > 0) {
         // A crash in the middle of a write can leave a torn last line. It was never acknowledged;
         // ending it with a newline keeps every later line whole, and readers skip and count it.

@@ -1,0 +1,78 @@
+/**
+ * The data directory or the open file removed or moved while the collector runs: the next request
+ * is written to a new file at the configured path (or answered 503), never acknowledged into an
+ * unlinked file.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startCollector } from '../src/index.js';
+import { postJson, tempDir } from './helpers.js';
+
+const spans = (name: string) => ({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name }] }] }] });
+const namesIn = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line).resourceSpans[0].scopeSpans[0].spans[0].name as string);
+
+describe('data directory or open file removed while running', () => {
+  it('data directory removed: recreated, and the spans of the next request are on disk', async () => {
+    const dir = join(await tempDir(), 'data');
+    const messages: string[] = [];
+    const collector = await startCollector({ port: 0, dir, progress: false, log: (line) => messages.push(line) });
+    try {
+      expect((await postJson(`${collector.url}/v1/traces`, spans('before'))).status).toBe(200);
+      await rm(dir, { recursive: true });
+      expect((await postJson(`${collector.url}/v1/traces`, spans('after'))).status).toBe(200);
+      expect(await namesIn(join(dir, 'traces.jsonl'))).toEqual(['after']);
+      expect(messages.join('\n')).toMatch(/traces\.jsonl was removed or moved while open; opening it again/);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('open file removed: a new one is created for the next request', async () => {
+    const dir = await tempDir();
+    const collector = await startCollector({ port: 0, dir, progress: false, log: () => {} });
+    try {
+      expect((await postJson(`${collector.url}/v1/traces`, spans('before'))).status).toBe(200);
+      await rm(join(dir, 'traces.jsonl'));
+      expect((await postJson(`${collector.url}/v1/traces`, spans('after'))).status).toBe(200);
+      expect(await namesIn(join(dir, 'traces.jsonl'))).toEqual(['after']);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('open file moved away (external rotation): earlier lines stay in the moved file, later ones go to the path', async () => {
+    const dir = await tempDir();
+    const collector = await startCollector({ port: 0, dir, progress: false, log: () => {} });
+    try {
+      expect((await postJson(`${collector.url}/v1/traces`, spans('before'))).status).toBe(200);
+      await rename(join(dir, 'traces.jsonl'), join(dir, 'moved.jsonl'));
+      expect((await postJson(`${collector.url}/v1/traces`, spans('after'))).status).toBe(200);
+      expect(await namesIn(join(dir, 'moved.jsonl'))).toEqual(['before']);
+      expect(await namesIn(join(dir, 'traces.jsonl'))).toEqual(['after']);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('data directory replaced by a file: 503, never 200; writes again once the directory is back', async () => {
+    const dir = join(await tempDir(), 'data');
+    const collector = await startCollector({ port: 0, dir, progress: false, log: () => {} });
+    try {
+      expect((await postJson(`${collector.url}/v1/traces`, spans('before'))).status).toBe(200);
+      await rm(dir, { recursive: true });
+      await writeFile(dir, 'not a directory');
+      expect((await postJson(`${collector.url}/v1/traces`, spans('lost'))).status).toBe(503);
+      await rm(dir);
+      await mkdir(dir);
+      expect((await postJson(`${collector.url}/v1/traces`, spans('after'))).status).toBe(200);
+      expect(await namesIn(join(dir, 'traces.jsonl'))).toEqual(['after']);
+    } finally {
+      await collector.close();
+    }
+  });
+});
