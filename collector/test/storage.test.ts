@@ -59,10 +59,13 @@ describe('storage failures', () => {
       for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
       expect(lines).toHaveLength(1);
 
+      // Still not ready while the space left is less than the batch that failed needed.
+      expect((await post(`${collector.url}/readyz`, '', {}, 'GET')).status).toBe(503);
       await rm(filler);
+      // Ready again before any client request succeeded (a readiness probe alone must recover).
+      expect((await post(`${collector.url}/readyz`, '', {}, 'GET')).status).toBe(200);
       const after = await postJson(`${collector.url}/v1/traces`, spans(200, 'after'));
       expect(after.status).toBe(200);
-      expect((await post(`${collector.url}/readyz`, '', {}, 'GET')).status).toBe(200);
       expect(messages.join('\n')).toMatch(/works again/);
       const names = (await readFile(join(dir, 'traces.jsonl'), 'utf8'))
         .trim()

@@ -76,10 +76,11 @@ export class Receiver {
     await closed;
   }
 
-  ready(): { ready: boolean; reason?: string } {
+  /** Ready when listening and every file is writable; a failing writer is re-checked on each call. */
+  async ready(): Promise<{ ready: boolean; reason?: string }> {
     if (this.shuttingDown) return { ready: false, reason: 'shutting down' };
     for (const writer of Object.values(this.options.writers)) {
-      if (!writer.healthy) return { ready: false, reason: writer.lastError ?? 'storage failing' };
+      if (!writer.healthy && !(await writer.probe())) return { ready: false, reason: writer.lastError ?? 'storage failing' };
     }
     return { ready: true };
   }
@@ -132,7 +133,7 @@ export class Receiver {
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (path === '/healthz') return send(res, 200, 'json', Buffer.from('{"status":"ok"}'));
       if (path === '/readyz') {
-        const state = this.ready();
+        const state = await this.ready();
         return send(res, state.ready ? 200 : 503, 'json', Buffer.from(JSON.stringify(state.ready ? { status: 'ready' } : { status: 'not ready', reason: state.reason })));
       }
       if (path === '/metrics.json') {

@@ -12,7 +12,7 @@
  *   `fsync: 'always'` it also waited for `fdatasync`, so it survives a power loss.
  */
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -67,6 +67,9 @@ export class SignalWriter {
   private queue: Pending[] = [];
   private writing = false;
   private rotateRequested = false;
+  private probeRequested = false;
+  /** Size of the batch whose write failed last: the probe wants room for at least that much. */
+  private failedBytes = 0;
   private dirty = false;
   private closed = false;
   private lastStamp = 0;
@@ -100,6 +103,19 @@ export class SignalWriter {
       this.queue.push({ chunk, resolve, reject });
       if (!this.writing) void this.drain();
     });
+  }
+
+  /**
+   * While unhealthy: checks whether writing works again (opens the file at its path, recreating the
+   * directory, and writes one byte to a hidden probe file beside it), so readiness recovers without
+   * waiting for a client request. Resolves with the health afterwards.
+   */
+  async probe(): Promise<boolean> {
+    if (this.healthy || this.closed) return this.healthy;
+    this.probeRequested = true;
+    if (!this.writing) void this.drain();
+    await this.whenIdle();
+    return this.healthy;
   }
 
   /** Bytes waiting to be written. */
@@ -140,6 +156,7 @@ export class SignalWriter {
       this.rotateRequested = true;
       if (!this.writing) void this.drain();
     }
+    if (!this.healthy && !this.writing) void this.probe();
     if (fsync === 'interval' && this.dirty && !this.writing && this.handle) {
       this.dirty = false;
       this.handle.datasync().catch((error: unknown) => this.options.log(`fsync of ${this.activePath} failed: ${describe(error)}`));
@@ -150,7 +167,13 @@ export class SignalWriter {
     this.writing = true;
     this.idle = new Promise<void>((resolve) => (this.wakeIdle = resolve));
     try {
-      while (this.queue.length > 0 || this.rotateRequested) {
+      while (this.queue.length > 0 || this.rotateRequested || this.probeRequested) {
+        if (this.probeRequested) {
+          this.probeRequested = false;
+          // A batch written meanwhile settles health by itself.
+          if (!this.healthy && this.queue.length === 0) await this.checkWritable();
+          continue;
+        }
         if (this.rotateRequested) {
           this.rotateRequested = false;
           if (this.size > 0) await this.rotate().catch((error: unknown) => this.options.log(`rotation of ${this.activePath} failed: ${describe(error)}`));
@@ -203,6 +226,7 @@ export class SignalWriter {
       this.lastError = undefined;
       for (const entry of batch) entry.resolve();
     } catch (error) {
+      this.failedBytes = bytes;
       this.counters.writeErrors += batch.length;
       const message = `cannot write ${this.options.signal} to ${this.activePath}: ${describe(error)}`;
       if (this.healthy || this.lastError !== message) this.options.log(`${message}; answering 503 until it works again`);
@@ -210,6 +234,33 @@ export class SignalWriter {
       this.lastError = message;
       const failure = error instanceof StorageError ? error : new StorageError(message, { cause: error });
       for (const entry of batch) entry.reject(failure);
+    }
+  }
+
+  private async checkWritable(): Promise<void> {
+    const probePath = join(this.options.dir, `.${this.options.signal}.jsonl.probe`);
+    try {
+      await this.ensureCurrent();
+      await this.ensureOpen();
+      const handle = await open(probePath, 'w');
+      try {
+        // One byte: a full disk refuses it, where a zero-byte write would succeed.
+        await handle.write(Buffer.from('\n'));
+      } finally {
+        await handle.close();
+        await unlink(probePath).catch(() => undefined);
+      }
+      const space = await statfs(this.options.dir).catch(() => undefined);
+      if (space && space.bavail * space.bsize < this.failedBytes) {
+        throw new StorageError(`${space.bavail * space.bsize} bytes free, the batch that failed needed ${this.failedBytes} (is the disk full?)`);
+      }
+      this.options.log(`writing ${this.activePath} works again`);
+      this.healthy = true;
+      this.lastError = undefined;
+    } catch (error) {
+      const message = `cannot write ${this.options.signal} to ${this.activePath}: ${describe(error)}`;
+      if (this.lastError !== message) this.options.log(`${message}; answering 503 until it works again`);
+      this.lastError = message;
     }
   }
 

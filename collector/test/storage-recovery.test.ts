@@ -1,13 +1,13 @@
 /**
  * The data directory or the open file removed or moved while the collector runs: the next request
  * is written to a new file at the configured path (or answered 503), never acknowledged into an
- * unlinked file.
+ * unlinked file. And readiness recovers by itself once writing works again.
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
-import { postJson, tempDir } from './helpers.js';
+import { post, postJson, tempDir } from './helpers.js';
 
 const spans = (name: string) => ({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name }] }] }] });
 const namesIn = async (path: string) =>
@@ -71,6 +71,49 @@ describe('data directory or open file removed while running', () => {
       await mkdir(dir);
       expect((await postJson(`${collector.url}/v1/traces`, spans('after'))).status).toBe(200);
       expect(await namesIn(join(dir, 'traces.jsonl'))).toEqual(['after']);
+    } finally {
+      await collector.close();
+    }
+  });
+});
+
+describe('readiness after a write failure', () => {
+  it('/readyz turns ready again once writing works, without a client request', async () => {
+    const dir = join(await tempDir(), 'data');
+    const messages: string[] = [];
+    const collector = await startCollector({ port: 0, dir, progress: false, log: (line) => messages.push(line) });
+    try {
+      expect((await post(`${collector.url}/readyz`, '', {}, 'GET')).status).toBe(200);
+      await rm(dir, { recursive: true });
+      await writeFile(dir, 'not a directory');
+      expect((await postJson(`${collector.url}/v1/traces`, spans('refused'))).status).toBe(503);
+      const unready = await post(`${collector.url}/readyz`, '', {}, 'GET');
+      expect(unready.status).toBe(503);
+      expect(JSON.parse(unready.body.toString()).reason).toMatch(/cannot write traces/);
+      await rm(dir);
+      await mkdir(dir);
+      const ready = await post(`${collector.url}/readyz`, '', {}, 'GET');
+      expect(ready.status).toBe(200);
+      expect(collector.stats().requests.received).toBe(1);
+      expect(messages.join('\n')).toMatch(/writing .*traces\.jsonl works again/);
+      expect((await postJson(`${collector.url}/v1/traces`, spans('after'))).status).toBe(200);
+      expect(await namesIn(join(dir, 'traces.jsonl'))).toEqual(['after']);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('re-checks in the background while unhealthy (no /readyz call needed)', async () => {
+    const dir = join(await tempDir(), 'data');
+    const messages: string[] = [];
+    const collector = await startCollector({ port: 0, dir, progress: false, log: (line) => messages.push(line) });
+    try {
+      await rm(dir, { recursive: true });
+      await writeFile(dir, 'not a directory');
+      expect((await postJson(`${collector.url}/v1/traces`, spans('refused'))).status).toBe(503);
+      await rm(dir);
+      await mkdir(dir);
+      await expect.poll(() => messages.join('\n'), { timeout: 3000 }).toMatch(/writing .*traces\.jsonl works again/);
     } finally {
       await collector.close();
     }
