@@ -27,6 +27,7 @@ Flags (override ABTEL_COLLECTOR_* environment variables, which override the YAML
   --gzip                   gzip rotated files
   --layout <flat|date>     rotated files beside the open one, or under YYYY-MM-DD/ (UTC)
   --fsync <none|always|interval>  when to fdatasync (default none: acknowledged = written to the OS)
+  --shutdown-timeout <dur> on SIGINT/SIGTERM, close connections still busy after this (default 10s)
   --compaction             flatten each rotated file into Parquet beside it, in the background
   --progress / --quiet     force the ingest-rate line on / off (default: on when stderr is a terminal)
 The bearer token is read from ABTEL_COLLECTOR_TOKEN or the YAML file (never a flag, so it stays out of ps).
@@ -47,6 +48,7 @@ const FLAGS = {
   gzip: { type: 'boolean' },
   layout: { type: 'string' },
   fsync: { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
   compaction: { type: 'boolean' },
   progress: { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -124,6 +126,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   if (values.gzip) setPath(flags, 'rotation.gzip', true);
   setting('layout', 'layout', 'string');
   setting('fsync', 'fsync', 'string');
+  setting('shutdown-timeout', 'shutdownTimeout', 'duration');
   if (values.compaction) flags.compaction = true;
   if (values.progress) flags.progress = true;
   if (values.quiet) flags.progress = false;

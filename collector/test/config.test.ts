@@ -12,6 +12,7 @@ describe('configuration', () => {
     const config = parseConfig({}, 'test');
     expect(config).toMatchObject({ host: '127.0.0.1', port: 4318, dir: './data', fsync: 'none', layout: 'flat', compaction: false });
     expect(config.rotation).toEqual({ maxBytes: 64 * 1024 * 1024, maxAge: 3_600_000, gzip: false });
+    expect(config.shutdownTimeout).toBe(10_000);
   });
 
   it('names the setting and the source in errors, and rejects unknown keys', () => {
@@ -30,7 +31,7 @@ describe('configuration', () => {
     await writeFile(join(cwd, 'collector.yaml'), 'port: 1111\nhost: 127.0.0.1\nrotation:\n  maxBytes: 1MiB\n  maxAge: 10m\n  gzip: true\nlayout: date\n');
     const config = await resolveConfig({
       flags: { port: 3333 },
-      env: { ABTEL_COLLECTOR_PORT: '2222', ABTEL_COLLECTOR_ROTATE_MAX_BYTES: '2MiB', ABTEL_COLLECTOR_DIR: 'spans', ABTEL_COLLECTOR_TOKEN: 't' },
+      env: { ABTEL_COLLECTOR_PORT: '2222', ABTEL_COLLECTOR_ROTATE_MAX_BYTES: '2MiB', ABTEL_COLLECTOR_DIR: 'spans', ABTEL_COLLECTOR_TOKEN: 't', ABTEL_COLLECTOR_SHUTDOWN_TIMEOUT: '30s' },
       cwd,
       configPath: 'collector.yaml',
     });
@@ -39,6 +40,7 @@ describe('configuration', () => {
     expect(config.layout).toBe('date');
     expect(config.dir).toBe(join(cwd, 'spans'));
     expect(config.token).toBe('t');
+    expect(config.shutdownTimeout).toBe(30_000);
   });
 
   it('explains a broken YAML file and a missing one', async () => {

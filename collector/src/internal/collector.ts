@@ -216,7 +216,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     close: () => {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
-        await receiver!.shutdown();
+        await receiver!.shutdown(config.shutdownTimeout);
         await Promise.all(Object.values(writers).map((writer) => writer.close()));
         // Work on rotated files is resumable by `abtel compact`; stop a long compaction.
         aborter.abort(new Error('collector is shutting down'));

@@ -59,6 +59,9 @@ export const CollectorConfig = z
      * fdatasync before acknowledging (survives power loss); `interval`: fdatasync every `fsyncInterval`. */
     fsync: z.enum(['none', 'always', 'interval']).default('none'),
     fsyncInterval: Duration.default(1000),
+    /** On SIGINT/SIGTERM (`close()`), how long in-flight requests may take before their connections
+     * are closed; what was already received is written before the files are closed. */
+    shutdownTimeout: Duration.default(10_000),
     /** Flatten each rotated file into Parquet beside it (background, one file at a time). */
     compaction: z.boolean().default(false),
     /** Export the collector's own counters as OTLP metrics. */
@@ -106,6 +109,7 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, 'string' | 'numbe
   ['ABTEL_COLLECTOR_LAYOUT', 'layout', 'string'],
   ['ABTEL_COLLECTOR_FSYNC', 'fsync', 'string'],
   ['ABTEL_COLLECTOR_FSYNC_INTERVAL', 'fsyncInterval', 'duration'],
+  ['ABTEL_COLLECTOR_SHUTDOWN_TIMEOUT', 'shutdownTimeout', 'duration'],
   ['ABTEL_COLLECTOR_COMPACTION', 'compaction', 'boolean'],
 ];
 

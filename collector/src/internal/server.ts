@@ -33,6 +33,8 @@ const PREALLOCATE_MAX = 4 << 20;
 
 class TooLarge extends Error {}
 class Overloaded extends Error {}
+/** The client closed the connection before its body arrived (or it was closed at shutdown). */
+class ClientGone extends Error {}
 
 /** The HTTP side of the collector. */
 export class Receiver {
@@ -66,12 +68,25 @@ export class Receiver {
     return this.server.address() as AddressInfo;
   }
 
-  /** Stops accepting, answers 503 to new requests on open connections, waits for in-flight ones. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops accepting, answers 503 to new requests on open connections, waits up to `timeoutMs` for
+   * in-flight ones, then closes the connections still open (a stalled client must not hold the
+   * shutdown for Node's 300 s request timeout). Lines already handed to a writer are still written:
+   * the writers are closed after this, and closing waits for their queue.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
     this.shuttingDown = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    if (this.inflightRequests > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (this.inflightRequests > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        new Promise<boolean>((resolve) => (this.drained = () => resolve(true))),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!drained) this.options.log(`${this.inflightRequests} request(s) still in progress after the shutdown timeout of ${timeoutMs} ms; closing their connections`);
+    }
     this.server.closeAllConnections();
     await closed;
   }
@@ -199,6 +214,11 @@ export class Receiver {
         if (error instanceof TooLarge) {
           return this.reject(req, res, 413, encoding, 'too_large', GRPC.INVALID_ARGUMENT, `body exceeds the limit of ${maxBodyBytes} bytes; send smaller batches`);
         }
+        if (error instanceof ClientGone) {
+          // Nobody is left to answer; nothing of the request was written.
+          res.destroy();
+          return;
+        }
         if (error instanceof Overloaded) {
           res.setHeader('Retry-After', '1');
           return this.reject(req, res, 429, encoding, 'overloaded', GRPC.RESOURCE_EXHAUSTED, 'the collector is busy writing earlier requests; retry after a second');
@@ -303,8 +323,8 @@ export class Receiver {
         if (target !== undefined) resolve(total === target.length ? target : target.subarray(0, total));
         else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
       });
-      req.once('error', (error) => fail(error));
-      req.once('aborted', () => fail(new Error('client aborted the request')));
+      req.once('error', (error) => fail(new ClientGone('client connection failed', { cause: error })));
+      req.once('aborted', () => fail(new ClientGone('client aborted the request')));
     });
   }
 
