@@ -1,5 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -309,6 +310,51 @@ describe('reused request buffers', () => {
         expect(new Set(spans.map((span) => span.name))).toEqual(new Set([index < sizes.length ? `step-${index}` : 'chunked']));
         expect(spans.map((span) => span.attributes[0]!.value.intValue)).toEqual(spans.map((_, position) => String(position)));
       });
+    } finally {
+      await collector.close();
+    }
+  });
+});
+
+describe('request counters', () => {
+  it('count each request once: received = accepted + Σ rejected (partial success once, 404/405 included)', async () => {
+    const dir = await tempDir();
+    const collector = await startCollector({ port: 0, dir, token: 't0ken', maxBodyBytes: 1024, progress: false, log: () => {} });
+    const auth = { authorization: 'Bearer t0ken' };
+    try {
+      const partial = traces(3, 'partial');
+      partial.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId = 'not-hex';
+      partial.resourceSpans[0]!.scopeSpans[0]!.spans[1]!.spanId = 'short';
+      const allInvalid = traces(1, 'invalid');
+      allInvalid.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId = 'not-hex';
+      const statuses = [
+        (await postJson(`${collector.url}/v1/traces`, traces(2, 'ok'), auth)).status,
+        (await postJson(`${collector.url}/v1/traces`, partial, auth)).status,
+        (await postJson(`${collector.url}/v1/traces`, allInvalid, auth)).status,
+        (await postJson(`${collector.url}/v1/traces`, '{"resourceSpans":7}', auth)).status,
+        (await post(`${collector.url}/v1/traces`, 'x', { 'content-type': 'text/plain', ...auth })).status,
+        (await postJson(`${collector.url}/v1/traces`, 'x'.repeat(2048), auth)).status,
+        (await postJson(`${collector.url}/v1/traces`, traces(1))).status,
+        (await post(`${collector.url}/v1/profiles`, '{}', { 'content-type': 'application/json', ...auth })).status,
+        (await post(`${collector.url}/v1/traces`, '', auth, 'GET')).status,
+        (await post(`${collector.url}/metrics.json`, '', {}, 'GET')).status,
+        (await post(`${collector.url}/healthz`, '', {}, 'GET')).status,
+        (await post(`${collector.url}/readyz`, '', {}, 'GET')).status,
+      ];
+      expect(statuses).toEqual([200, 200, 200, 400, 415, 413, 401, 404, 405, 401, 200, 200]);
+      // A client that goes away in the middle of its body.
+      const socket = connect(collector.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"resourceSpans":');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      await expect.poll(() => collector.stats().requests.rejected.aborted).toBe(1);
+      const stats = JSON.parse((await post(`${collector.url}/metrics.json`, '', auth, 'GET')).body.toString());
+      const rejected = Object.values(stats.requests.rejected as Record<string, number>).reduce((a, b) => a + b, 0);
+      expect(stats.requests).toMatchObject({ received: 11, accepted: 1 });
+      expect(stats.requests.rejected).toMatchObject({ invalid_item: 2, invalid_body: 1, unsupported_media_type: 1, too_large: 1, unauthorized: 2, not_found: 2 });
+      expect(stats.requests.received).toBe(stats.requests.accepted + rejected);
+      expect(stats.signals.traces).toMatchObject({ itemsReceived: 6, itemsAccepted: 3, itemsRejected: 3 });
     } finally {
       await collector.close();
     }

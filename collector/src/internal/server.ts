@@ -121,6 +121,12 @@ export class Receiver {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    // Health, readiness and counter reads are not counted as requests (unless refused, see route).
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const probe = (req.method === 'GET' || req.method === 'HEAD') && (path === '/healthz' || path === '/readyz' || path === '/metrics.json');
+    if (!probe) this.counters.requests.received += 1;
     this.inflightRequests += 1;
     res.once('close', () => {
       this.inflightRequests -= 1;
@@ -128,6 +134,8 @@ export class Receiver {
     });
     this.route(req, res).catch((error: unknown) => {
       this.options.log(`internal error answering ${req.method} ${req.url}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      if (probe) this.counters.requests.received += 1;
+      this.counters.requests.rejected.internal += 1;
       if (!res.headersSent) send(res, 500, 'json', statusBody('json', 13, 'internal error; see the collector log'));
       else res.destroy();
     });
@@ -152,7 +160,10 @@ export class Receiver {
         return send(res, state.ready ? 200 : 503, 'json', Buffer.from(JSON.stringify(state.ready ? { status: 'ready' } : { status: 'not ready', reason: state.reason })));
       }
       if (path === '/metrics.json') {
-        if (!this.authorized(req)) return this.reject(req, res, 401, 'json', 'unauthorized', GRPC.UNAUTHENTICATED, 'a valid bearer token is required');
+        if (!this.authorized(req)) {
+          this.counters.requests.received += 1;
+          return this.reject(req, res, 401, 'json', 'unauthorized', GRPC.UNAUTHENTICATED, 'a valid bearer token is required');
+        }
         return send(res, 200, 'json', Buffer.from(JSON.stringify(this.stats())));
       }
     }
@@ -169,7 +180,6 @@ export class Receiver {
 
   private async export(signal: Signal, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const counters = this.counters;
-    counters.requests.received += 1;
     counters.signals[signal].requests += 1;
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const encoding: Encoding | undefined =
@@ -216,6 +226,7 @@ export class Receiver {
         }
         if (error instanceof ClientGone) {
           // Nobody is left to answer; nothing of the request was written.
+          counters.requests.rejected.aborted += 1;
           res.destroy();
           return;
         }
@@ -251,7 +262,6 @@ export class Receiver {
       const signalCounters = counters.signals[signal];
       signalCounters.itemsReceived += decoded.accepted + decoded.rejected;
       signalCounters.itemsRejected += decoded.rejected;
-      if (decoded.rejected > 0) counters.requests.rejected.invalid_item += decoded.rejected;
 
       // The body is no longer needed (the line is a buffer of its own).
       this.pool.give(body);
@@ -269,7 +279,9 @@ export class Receiver {
         }
         signalCounters.itemsAccepted += decoded.accepted;
       }
-      counters.requests.accepted += 1;
+      // Counted once: a partial success is a rejection (the accepted items are in itemsAccepted).
+      if (decoded.rejected > 0) counters.requests.rejected.invalid_item += 1;
+      else counters.requests.accepted += 1;
       send(res, 200, encoding, exportResponse(signal, encoding, decoded.rejected, decoded.rejection));
     } finally {
       this.inflightBytes -= held;

@@ -1,17 +1,22 @@
 /** The collector's counters, exposed at `/metrics.json` and as OTLP metrics. */
 import type { Signal } from './writer.js';
 
-/** Why a request or item was not accepted. */
+/**
+ * Why a request was not accepted. Each received request is counted once, as accepted or under one
+ * reason, so `received = accepted + Σ rejected` (once every request has been answered).
+ */
 export type RejectReason =
   | 'invalid_body' // 400: undecodable or not OTLP
-  | 'invalid_item' // partial success: one span/log record/data point with an invalid id
+  | 'invalid_item' // 200 with partial success: some spans/log records/data points invalid (the rest written)
   | 'too_large' // 413
   | 'unsupported_media_type' // 415
   | 'unauthorized' // 401
   | 'overloaded' // 429
   | 'storage' // 503: the file could not be written
   | 'shutting_down' // 503
-  | 'not_found'; // 404/405
+  | 'not_found' // 404/405
+  | 'aborted' // the client went away before its body arrived (or it was cut off at shutdown)
+  | 'internal'; // 500
 
 export interface SignalCounters {
   /** Requests that reached the signal's endpoint. */
@@ -60,6 +65,8 @@ export function newCounters() {
         storage: 0,
         shutting_down: 0,
         not_found: 0,
+        aborted: 0,
+        internal: 0,
       } as Record<RejectReason, number>,
     },
     signals: { traces: signal(), logs: signal(), metrics: signal() } as Record<Signal, SignalCounters>,
