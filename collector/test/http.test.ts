@@ -360,3 +360,39 @@ describe('request counters', () => {
     }
   });
 });
+
+describe('64-bit integers', () => {
+  it('answers 400 naming the path for values outside the fixed64/int64 range, quoted or bare; accepts the limits', async () => {
+    const dir = await tempDir();
+    const collector = await startCollector({ port: 0, dir, progress: false, log: () => {} });
+    try {
+      const withValues = (start: string, int: string) =>
+        `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"00f067aa0ba902b7","name":"n","startTimeUnixNano":${start},"attributes":[{"key":"k","value":{"intValue":${int}}}]}]}]}]}`;
+      const cases: Array<[string, string, RegExp]> = [
+        ['"18446744073709551616"', '"1"', /resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.startTimeUnixNano: unsigned 64-bit integer out of range/],
+        ['18446744073709551616', '"1"', /spans\[0\]\.startTimeUnixNano: unsigned 64-bit integer out of range/],
+        ['"99999999999999999999"', '"1"', /startTimeUnixNano: unsigned 64-bit integer out of range/],
+        ['"1"', '"9223372036854775808"', /spans\[0\]\.attributes\[0\]\.value\.intValue: 64-bit integer out of range/],
+        ['"1"', '-9223372036854775809', /intValue: 64-bit integer out of range/],
+        ['"1"', '1e19', /intValue: 64-bit integer out of range/],
+      ];
+      for (const [start, int, message] of cases) {
+        const reply = await postJson(`${collector.url}/v1/traces`, withValues(start, int));
+        expect(reply.status, `${start} ${int}`).toBe(400);
+        expect(JSON.parse(reply.body.toString()).message).toMatch(message);
+      }
+      const limits = [
+        ['"18446744073709551615"', '"9223372036854775807"'],
+        ['18446744073709551615', '-9223372036854775808'],
+      ];
+      for (const [start, int] of limits) expect((await postJson(`${collector.url}/v1/traces`, withValues(start!, int!))).status).toBe(200);
+      const lines = await readSignal(dir, 'traces');
+      expect(lines.map((line: any) => [line.resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano, line.resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.intValue])).toEqual([
+        ['18446744073709551615', '9223372036854775807'],
+        ['18446744073709551615', '-9223372036854775808'],
+      ]);
+    } finally {
+      await collector.close();
+    }
+  });
+});

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, normaliseOtlp } from '../../test/helpers.js';
 import { BodyError, decodeJson, decodeProtobuf, decodeProtobufObjects } from './decode.js';
-import { scanJson } from './jsonscan.js';
+import { digitsFit64, scanJson } from './jsonscan.js';
 import { uint64Decimal } from './protojson.js';
 import { LogsData, MetricsData, TracesData, type MessageSpec } from './schema.js';
 
@@ -409,6 +409,24 @@ describe('uint64Decimal', () => {
     fc.assert(
       fc.property(fc.nat({ max: 0xffffffff }), fc.array(fc.nat({ max: 0xffffffff }), { minLength: 2, maxLength: 20 }), (high, lows) => lows.forEach((low) => check(high, low))),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('digitsFit64', () => {
+  it('agrees with BigInt on digit strings around the int64 and uint64 limits (leading zeros too)', () => {
+    const near = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 65n }),
+      fc.bigInt({ min: 2n ** 63n - 1000n, max: 2n ** 63n + 1000n }),
+      fc.bigInt({ min: 2n ** 64n - 1000n, max: 2n ** 64n + 1000n }),
+    );
+    fc.assert(
+      fc.property(near, fc.nat({ max: 3 }), fc.boolean(), (value, zeros, negative) => {
+        const digits = Buffer.from(`${'0'.repeat(zeros)}${value}`);
+        expect(digitsFit64(digits, 0, digits.length, false, false)).toBe(value < 2n ** 64n);
+        expect(digitsFit64(digits, 0, digits.length, true, negative)).toBe(negative ? value <= 2n ** 63n : value < 2n ** 63n);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

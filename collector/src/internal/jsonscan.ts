@@ -24,6 +24,28 @@ const K_SPAN_ID = 8;
 const K_BYTES = 9;
 const K_MESSAGE = 10;
 
+const UINT64_MAX = Buffer.from('18446744073709551615');
+const INT64_MAX = Buffer.from('9223372036854775807');
+const INT64_MIN_DIGITS = Buffer.from('9223372036854775808');
+
+/**
+ * Whether the decimal digits `b[from, to)` fit a 64-bit integer (unsigned, or signed with the sign
+ * already skipped). Digit strings of the same length compare like their values, so only those as
+ * long as the limit are compared, byte by byte.
+ */
+export function digitsFit64(b: Uint8Array, from: number, to: number, signed: boolean, negative: boolean): boolean {
+  const limit = signed ? (negative ? INT64_MIN_DIGITS : INT64_MAX) : UINT64_MAX;
+  while (to - from > limit.length && b[from] === 0x30) from++;
+  const length = to - from;
+  if (length !== limit.length) return length < limit.length;
+  for (let index = 0; index < length; index++) {
+    const digit = b[from + index]!;
+    const max = limit[index]!;
+    if (digit !== max) return digit < max;
+  }
+  return true;
+}
+
 function kindCode(kind: FieldKind): number {
   switch (kind) {
     case 'string':
@@ -260,6 +282,8 @@ export function scanJson(spec: MessageSpec, body: Buffer, allocate: (size: numbe
             const digits = i;
             while ((c = b[i]!) >= 0x30 && c <= 0x39) i++;
             if (c !== 0x22 || i === digits || i - start > 20) return undefined;
+            // Out of range: the general decoder rejects it with the path.
+            if (i - digits >= (nextKind === K_INT64 ? 19 : 20) && !digitsFit64(b, digits, i, nextKind === K_INT64, digits !== start)) return undefined;
             i++;
             break;
           }
@@ -272,6 +296,7 @@ export function scanJson(spec: MessageSpec, body: Buffer, allocate: (size: numbe
           while ((c = b[i]!) >= 0x30 && c <= 0x39) i++;
           if (i === digits || i - start > 20 || c === 0x2e || c === 0x65 || c === 0x45) return undefined;
           if (b[digits] === 0x30 && i - digits > 1) return undefined;
+          if (i - digits >= (nextKind === K_INT64 ? 19 : 20) && !digitsFit64(b, digits, i, nextKind === K_INT64, digits !== start)) return undefined;
           quotes.push(start, i);
           break;
         }
