@@ -212,6 +212,25 @@ describe('files', () => {
     }
   });
 
+  it('counts a file\'s age from its first line, not from when the collector opened it', async () => {
+    const dir = await tempDir();
+    const collector = await startCollector({ port: 0, dir, rotation: { maxAge: 1000 }, progress: false, log: () => {} });
+    try {
+      // Idle for longer than maxAge, then one line: it stays in the open file until it is 1 s old.
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      const postedAt = Date.now();
+      expect((await postJson(`${collector.url}/v1/traces`, traces(1, 'late'))).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      const rotated = async () => (await readdir(dir)).filter((name) => /^traces-.*\.jsonl$/.test(name));
+      expect(await rotated()).toEqual([]);
+      await expect.poll(rotated, { timeout: 3000 }).toHaveLength(1);
+      expect(Date.now() - postedAt).toBeGreaterThanOrEqual(1000);
+      expect(await readSignalLines(dir, 'traces')).toHaveLength(1);
+    } finally {
+      await collector.close();
+    }
+  });
+
   it('terminates a torn last line left by a crash so every later line is whole', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'traces.jsonl'), `${JSON.stringify(traces(1, 'before'))}\n{"resourceSpans":[{"scopeSp`);

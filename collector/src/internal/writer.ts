@@ -26,7 +26,7 @@ export interface WriterOptions {
   readonly signal: Signal;
   /** Rotate before the file would grow past this many bytes (0: never by size). */
   readonly maxBytes: number;
-  /** Rotate a non-empty file this long after it was opened (0: never by age). */
+  /** Rotate a non-empty file this long after its first line was written (0: never by age). */
   readonly maxAgeMs: number;
   readonly layout: Layout;
   readonly fsync: FsyncPolicy;
@@ -60,6 +60,12 @@ export class SignalWriter {
   private handle: FileHandle | undefined;
   private size = 0;
   private openedAt = 0;
+  /**
+   * When the open file got its first line (0 while it is empty): the age that `maxAgeMs` bounds.
+   * Counting from the open instead rotated a file written to long after start-up at once, and
+   * every restart reset the age of a file that already held lines.
+   */
+  private firstLineAt = 0;
   private openedDay = '';
   /** Identity of the open file, to notice when its path no longer leads to it. */
   private openedDev = 0;
@@ -152,7 +158,7 @@ export class SignalWriter {
   private onTick(): void {
     const { maxAgeMs, layout, fsync } = this.options;
     const now = Date.now();
-    if (this.size > 0 && ((maxAgeMs > 0 && now - this.openedAt >= maxAgeMs) || (layout === 'date' && utcDay(now) !== this.openedDay))) {
+    if (this.size > 0 && ((maxAgeMs > 0 && this.firstLineAt > 0 && now - this.firstLineAt >= maxAgeMs) || (layout === 'date' && utcDay(now) !== this.openedDay))) {
       this.rotateRequested = true;
       if (!this.writing) void this.drain();
     }
@@ -213,6 +219,7 @@ export class SignalWriter {
         await this.cutBack(handle);
         throw new StorageError(`short write to ${this.activePath} (${written} of ${bytes} bytes; is the disk full?)`);
       }
+      if (this.size === 0) this.firstLineAt = Date.now();
       this.size += bytes;
       this.dirty = true;
       if (this.options.fsync === 'always') {
@@ -297,8 +304,10 @@ export class SignalWriter {
     if (this.handle) return;
     await mkdir(this.options.dir, { recursive: true });
     const handle = await open(this.activePath, constants.O_CREAT | constants.O_RDWR | constants.O_APPEND, 0o644);
+    let created = 0;
     try {
       const opened = await handle.stat();
+      created = opened.birthtimeMs;
       this.openedDev = opened.dev;
       this.openedIno = opened.ino;
       let size = opened.size;
@@ -322,11 +331,15 @@ export class SignalWriter {
     this.handle = handle;
     this.openedAt = Date.now();
     this.openedDay = utcDay(this.openedAt);
+    // A file that already holds lines (a restart) keeps its age: from its creation where the file
+    // system records it, else from now.
+    this.firstLineAt = this.size === 0 ? 0 : created > 0 ? Math.min(created, this.openedAt) : this.openedAt;
   }
 
   private async rotate(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
+    this.firstLineAt = 0;
     if (handle) {
       if (this.dirty && this.options.fsync !== 'none') await handle.datasync().catch(() => undefined);
       this.dirty = false;
