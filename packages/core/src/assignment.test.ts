@@ -165,6 +165,12 @@ describe('targeting', () => {
     [{ attribute: 'seats', range: { min: 10, max: 50 } }, '25', true],
     [{ attribute: 'seats', range: { min: 10, max: 50 } }, 51, false],
     [{ attribute: 'seats', range: { min: 10 } }, 'many', false],
+    // Decimal text only: Number() would read these as 16, 3 and 8.
+    [{ attribute: 'seats', range: { min: 10 } }, '0x10', false],
+    [{ attribute: 'seats', range: { min: 1 } }, '0b11', false],
+    [{ attribute: 'seats', range: { min: 1 } }, '0o10', false],
+    [{ attribute: 'seats', range: { min: 100 } }, '1e2', true],
+    [{ attribute: 'seats', range: { min: -2 } }, ' -1.5 ', true],
     [{ attribute: 'seats', range: { max: 5 } }, undefined, false],
     [{ attribute: 'email', exists: true }, 'a@b.c', true],
     [{ attribute: 'email', exists: true }, undefined, false],
@@ -188,6 +194,13 @@ describe('targeting', () => {
     expect(matchesTargeting(targeting, { locale: 'en', plan: 'free', seats: 5 })).toBe(false);
     expect(matchesTargeting(targeting, { locale: 'de', plan: 'pro' })).toBe(false);
     expect(matchesTargeting({}, undefined)).toBe(true);
+  });
+
+  it('reads only the attributes the unit has, not inherited object properties', () => {
+    expect(matchesTargeting({ all: [{ attribute: 'constructor', exists: true }] }, {})).toBe(false);
+    expect(matchesTargeting({ all: [{ attribute: 'toString', exists: false }] }, {})).toBe(true);
+    expect(matchesTargeting({ any: [{ attribute: 'hasOwnProperty', exists: true }] }, { plan: 'pro' })).toBe(false);
+    expect(matchesTargeting({ all: [{ attribute: 'constructor', equals: 'x' }] }, { constructor: 'x' } as never)).toBe(true);
   });
 
   it('a unit outside targeting is not in the experiment', () => {

@@ -168,15 +168,20 @@ export function assign(def: ExperimentDefinition, unit: UnitContext): Assignment
  */
 export function matchesTargeting(targeting: Targeting, attributes: UnitContext['attributes']): boolean {
   const values = attributes ?? {};
+  // Own properties only: `constructor` or `toString` are not attributes the unit has.
+  const valueOf = (name: string) => (Object.hasOwn(values, name) ? values[name] : undefined);
   if (targeting.all !== undefined) {
-    for (const condition of targeting.all) if (!matchesCondition(condition, values[condition.attribute])) return false;
+    for (const condition of targeting.all) if (!matchesCondition(condition, valueOf(condition.attribute))) return false;
   }
   if (targeting.any !== undefined) {
-    for (const condition of targeting.any) if (matchesCondition(condition, values[condition.attribute])) return true;
+    for (const condition of targeting.any) if (matchesCondition(condition, valueOf(condition.attribute))) return true;
     return false;
   }
   return true;
 }
+
+/** A decimal number written as text (`25`, `-1.5`, `2e3`): `Number()` would also take `0x10` or `0b11`. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 function sameValue(actual: string | number | boolean, expected: string | number | boolean): boolean {
   return actual === expected || String(actual) === String(expected);
@@ -194,7 +199,7 @@ export function matchesCondition(condition: Condition, value: string | number | 
   if (condition.in !== undefined) return condition.in.some((expected) => sameValue(value, expected));
   if (condition.not_in !== undefined) return !condition.not_in.some((expected) => sameValue(value, expected));
   if (condition.range !== undefined) {
-    const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+    const number = typeof value === 'number' ? value : typeof value === 'string' && DECIMAL.test(value.trim()) ? Number(value) : Number.NaN;
     if (!Number.isFinite(number)) return false;
     const { min, max } = condition.range;
     return (min === undefined || number >= min) && (max === undefined || number <= max);

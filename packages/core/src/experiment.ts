@@ -200,7 +200,11 @@ const ExperimentDefinitionObject = z
     surface: z.enum(SURFACES),
     unit: z.enum(ASSIGNMENT_UNITS).default('conversation'),
     /** Hash salt; defaults to the key. Changing it reshuffles every unit, so it is explicit. */
-    salt: z.string().min(1).optional(),
+    salt: z
+      .string()
+      .min(1)
+      .refine((salt) => !salt.startsWith('layer:'), { message: 'must not start with "layer:", which layer salts use (an experiment with its layer\'s salt sends every enrolled unit to one variation); choose another salt' })
+      .optional(),
     variations: z.array(Variation).min(2),
     control: Key,
     state: z.enum(EXPERIMENT_STATES).default('draft'),
@@ -239,6 +243,15 @@ function crossFieldChecks(def: Record<string, unknown>, ctx: z.RefinementCtx): v
   }
   if (typeof def.winner === 'string' && !keys.includes(def.winner)) {
     ctx.addIssue({ code: 'custom', path: ['winner'], message: `must be one of the variation keys ${known} (got "${def.winner}")` });
+  }
+  if (def.winner !== undefined && def.state !== 'shipped' && def.state !== 'archived') {
+    // Archived routing serves the winner: a stray one on a running (then rolled back, then
+    // archived) experiment would serve a treatment that never shipped to everyone.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['winner'],
+      message: `is only for a shipped experiment (or an archived one that shipped), not state "${String(def.state ?? 'draft')}"; remove it, and name the winner when shipping`,
+    });
   }
   if (def.state === 'shipped' && def.winner === undefined) {
     ctx.addIssue({ code: 'custom', path: ['winner'], message: `is required when state is "shipped": name the variation that shipped (one of ${known})` });

@@ -129,6 +129,36 @@ describe('transitions', () => {
     expect(() => transition(definition(), 'shipped', { by: 'ana', reason: 'x' })).toThrow(/winner/);
     expect(() => transition(definition(), 'shipped', { by: 'ana', reason: 'x', winner: 'nope' })).toThrow(/winner/);
     expect(() => transition(definition(), 'paused', { by: '', reason: 'x' })).toThrow(/by/);
+    // Bad input is an abtel error with the fix, not a JavaScript TypeError or RangeError.
+    for (const decision of [{ by: 'ana' }, { by: 'ana', reason: 'x', at: 'yesterday-ish' }] as never[]) {
+      let caught: unknown;
+      try {
+        transition(definition(), 'paused', decision);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isAbtelError(caught, 'invalid_transition'), String(caught)).toBe(true);
+    }
+  });
+
+  it('only a shipped experiment keeps a winner: a rolled-back one, once archived, serves control', () => {
+    const running = { ...definition(), winner: 'warm' } as ExperimentDefinition; // built in code, past validation
+    const { definition: rolledBack } = transition(running, 'rolled_back', { by: 'ana', reason: 'guardrail' });
+    expect(rolledBack.winner).toBeUndefined();
+    const { definition: archived } = transition(rolledBack, 'archived', { by: 'ana', reason: 'done' });
+    expect(route(archived, { id: 'zz' }).variation).toBe('neutral');
+    const { definition: shipped } = transition(definition(), 'shipped', { by: 'ana', reason: 'wins', winner: 'warm' });
+    const { definition: archivedAfterShip } = transition(shipped, 'archived', { by: 'ana', reason: 'done' });
+    expect(route(archivedAfterShip, { id: 'zz' }).variation).toBe('warm');
+    // In a definition file, a winner on any other state is refused with the fix.
+    expect(() => definition({ state: 'running', winner: 'warm' })).toThrow(/winner[\s\S]*only for a shipped experiment/);
+    expect(() => definition({ state: 'draft', winner: 'warm' })).toThrow(/only for a shipped experiment/);
+    expect(definition({ state: 'archived', winner: 'warm' }).winner).toBe('warm');
+  });
+
+  it('refuses an experiment salt in the layer salts\' namespace', () => {
+    expect(() => definition({ salt: 'layer:bot' })).toThrow(/must not start with .*layer:/);
+    expect(definition({ salt: 'bot-2026' }).salt).toBe('bot-2026');
   });
 
   it('starting sets startedAt', () => {

@@ -125,16 +125,23 @@ export function transition(
       `${def.key}: cannot go from ${from} to ${to}; from ${from} the legal next states are ${legal.length > 0 ? legal.join(', ') : 'none (archived is final)'}`,
     );
   }
-  if (decision.by.trim() === '' || decision.reason.trim() === '') {
+  if (typeof decision?.by !== 'string' || typeof decision.reason !== 'string' || decision.by.trim() === '' || decision.reason.trim() === '') {
     throw new AbtelError('invalid_transition', `${def.key}: a decision needs "by" (who decided) and "reason" (why)`);
   }
   const keys = def.variations.map((variation) => variation.key);
   if (to === 'shipped' && (decision.winner === undefined || !keys.includes(decision.winner))) {
     throw new AbtelError('invalid_transition', `${def.key}: shipping needs "winner", one of ${keys.join(', ')} (got ${decision.winner ?? 'none'})`);
   }
-  const at = decision.at === undefined ? new Date().toISOString() : new Date(decision.at).toISOString();
+  const when = decision.at === undefined ? new Date() : new Date(decision.at);
+  if (Number.isNaN(when.getTime())) {
+    throw new AbtelError('invalid_transition', `${def.key}: "at" must be a date or an ISO 8601 time (got ${JSON.stringify(String(decision.at))})`);
+  }
+  const at = when.toISOString();
   const definition: ExperimentDefinition = { ...def, state: to };
   if (to === 'shipped') definition.winner = decision.winner;
+  // Only a shipped experiment has a winner, and an archived one keeps it only if it shipped:
+  // archived routing serves the winner to everyone.
+  else if (!(to === 'archived' && from === 'shipped')) delete definition.winner;
   if (to === 'running' && definition.startedAt === undefined) definition.startedAt = at;
   const record: DecisionRecord = { experiment: def.key, from, to, at, by: decision.by, reason: decision.reason };
   if (to === 'shipped') record.winner = decision.winner;
