@@ -110,6 +110,24 @@ colour: blue
     ]);
   });
 
+  it('a definition that fails the schema still takes part in the checks across definitions: one run reports every problem', async () => {
+    const dir = await dirWith({
+      'a.yaml': `${valid.replace('weight: 1', 'weight: 0')}layer: { name: bot, range: [0, 0.6] }\nmetrics: { primary: nope }\n`,
+      'b.json': JSON.stringify({ key: 'other', version: 1, owner: 'me', surface: 'prompt', state: 'running', control: 'x', variations: [{ key: 'x', weight: 1 }, { key: 'y', weight: 2 }], layer: { name: 'bot', range: [0.5, 1] } }),
+      'c.yaml': `${valid.replace('key: support', 'key: copied').replace('owner:', 'bogus: 1\nowner:')}salt: support\n`,
+    });
+    const problems = await problemsOf(dir);
+    expect(problems).toContainEqual(expect.stringMatching(/^experiments\/a\.yaml: variations\[0\]\.weight /));
+    expect(problems).toContainEqual(expect.stringMatching(/^experiments\/c\.yaml: .*bogus/));
+    expect(problems).toContainEqual(
+      'experiments/a.yaml: metrics.primary references metric "nope", which is not defined; define it in metrics.yaml or under metrics.definitions (defined: none)',
+    );
+    expect(problems).toContainEqual(
+      'experiments/a.yaml: layer.range [0, 0.6] overlaps experiment "other" (experiments/b.json, [0.5, 1]) in layer "bot"; experiments running in one layer need disjoint ranges, so move one of them',
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/^experiments\/c\.yaml: salt "support" is also the salt of running experiment "support" \(experiments\/a\.yaml\)/));
+  });
+
   it('one bad shared metric is reported alone; the valid ones still resolve references (demo definitions)', async () => {
     const demo = fileURLToPath(new URL('../../../apps/demo/experiments', import.meta.url));
     const files: Record<string, string> = {};

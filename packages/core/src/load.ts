@@ -51,6 +51,9 @@ function zodProblems(file: string, prefix: PropertyKey[], error: import('zod').Z
 export function parseExperiments(docs: readonly DefinitionDocument[]): ExperimentSet {
   const problems: DefinitionProblem[] = [];
   const definitions: { def: ExperimentDefinition; file: string; path: PropertyKey[] }[] = [];
+  // Definitions that failed the schema still take part in the checks across definitions, with the
+  // fields they have in the right shape, so that one run reports every problem.
+  const partial: { def: CrossCheckFields; file: string; path: PropertyKey[] }[] = [];
   const sharedMetrics: MetricDefinition[] = [];
   const sharedMetricFiles = new Map<string, string>();
   /** Names of shared metrics that are defined but invalid: already reported, so references to them are not. */
@@ -101,11 +104,17 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
       const parsed = ExperimentDefinition.safeParse(item.content, { reportInput: true });
       if (!parsed.success) problems.push(...zodProblems(doc.file, item.path, parsed.error, item.content));
       else definitions.push({ def: parsed.data, file: doc.file, path: item.path });
+      if (!parsed.success) {
+        const fields = crossCheckFields(item.content);
+        if (fields !== undefined) partial.push({ def: fields, file: doc.file, path: item.path });
+      }
     }
   }
 
+  const checked: { def: CrossCheckFields; file: string; path: PropertyKey[] }[] = [...definitions.map((entry) => ({ ...entry, def: fieldsOf(entry.def) })), ...partial];
   const files = new Map<string, string>();
-  for (const { def, file, path } of definitions) {
+  for (const { def, file, path } of checked) {
+    if (def.key === undefined) continue;
     const previous = files.get(def.key);
     if (previous !== undefined) {
       problems.push({ file, path: formatPath([...path, 'key']), message: `duplicates experiment "${def.key}" already defined in ${previous}; experiment keys must be unique` });
@@ -115,12 +124,12 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
   }
 
   const sharedNames = new Set(sharedMetrics.map((metric) => metric.name));
-  for (const { def, file, path } of definitions) {
+  for (const { def, file, path } of checked) {
     if (def.metrics === undefined) continue;
-    const local = new Set(def.metrics.definitions.map((metric) => metric.name));
+    const local = new Set(def.metrics.local);
     const available = [...new Set([...sharedNames, ...local])];
     const references: [PropertyKey[], string][] = [
-      [['metrics', 'primary'], def.metrics.primary],
+      ...(def.metrics.primary === undefined ? [] : [[['metrics', 'primary'], def.metrics.primary] as [PropertyKey[], string]]),
       ...def.metrics.guardrails.map((name, index): [PropertyKey[], string] => [['metrics', 'guardrails', index], name]),
       ...def.metrics.secondary.map((name, index): [PropertyKey[], string] => [['metrics', 'secondary', index], name]),
     ];
@@ -136,13 +145,13 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
   }
 
   // Running (and paused, which will resume) experiments of one layer must own disjoint ranges.
-  const occupying = definitions.filter(({ def }) => def.layer !== undefined && (def.state === 'running' || def.state === 'paused'));
+  const occupying = checked.filter(({ def }) => def.layer !== undefined && (def.state === 'running' || def.state === 'paused'));
   for (let i = 0; i < occupying.length; i++) {
     for (let j = 0; j < i; j++) {
       const a = occupying[i] as (typeof occupying)[number];
       const b = occupying[j] as (typeof occupying)[number];
-      const la = a.def.layer as NonNullable<ExperimentDefinition['layer']>;
-      const lb = b.def.layer as NonNullable<ExperimentDefinition['layer']>;
+      const la = a.def.layer as NonNullable<CrossCheckFields['layer']>;
+      const lb = b.def.layer as NonNullable<CrossCheckFields['layer']>;
       if (la.name !== lb.name || a.def.key === b.def.key) continue;
       if (la.range[0] < lb.range[1] && lb.range[0] < la.range[1]) {
         problems.push({
@@ -156,12 +165,13 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
 
   // Independence across experiments rests on distinct salts: two live experiments with one salt
   // put every unit in the same bucket of both (a copied file that kept its salt does this).
-  const live = definitions.filter(({ def }) => def.state === 'running' || def.state === 'paused');
+  const live = checked.filter(({ def }) => (def.state === 'running' || def.state === 'paused') && def.salt !== undefined);
   const saltOwners = new Map<string, (typeof live)[number]>();
   for (const entry of live) {
-    const owner = saltOwners.get(entry.def.salt);
+    const salt = entry.def.salt as string;
+    const owner = saltOwners.get(salt);
     if (owner === undefined) {
-      saltOwners.set(entry.def.salt, entry);
+      saltOwners.set(salt, entry);
     } else if (owner.def.key !== entry.def.key) {
       problems.push({
         file: entry.file,
@@ -239,4 +249,60 @@ export async function loadExperiments(dir: string, options: { cwd?: string } = {
     if (error instanceof DefinitionError && problems.length > 0 && error.problems !== problems) throw new DefinitionError([...problems, ...error.problems]);
     throw error;
   }
+}
+
+/** What the checks across definitions read from a definition. */
+interface CrossCheckFields {
+  key: string | undefined;
+  state: string;
+  salt: string | undefined;
+  layer: { name: string; range: [number, number] } | undefined;
+  metrics: { primary: string | undefined; guardrails: string[]; secondary: string[]; local: string[] } | undefined;
+}
+
+function fieldsOf(def: ExperimentDefinition): CrossCheckFields {
+  return {
+    key: def.key,
+    state: def.state,
+    salt: def.salt,
+    layer: def.layer === undefined ? undefined : { name: def.layer.name, range: [def.layer.range[0], def.layer.range[1]] },
+    metrics:
+      def.metrics === undefined
+        ? undefined
+        : { primary: def.metrics.primary, guardrails: def.metrics.guardrails, secondary: def.metrics.secondary, local: def.metrics.definitions.map((metric) => metric.name) },
+  };
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+const texts = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item !== '') : []);
+const record = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+
+/**
+ * The cross-check fields of a definition that failed the schema, each read only where it has the
+ * right shape (a field of the wrong shape is already reported by the schema). Defaults as the
+ * schema applies them: state draft, salt = key.
+ */
+function crossCheckFields(content: unknown): CrossCheckFields | undefined {
+  const def = record(content);
+  if (def === undefined) return undefined;
+  const key = text(def['key']);
+  const layerObject = record(def['layer']);
+  const range = layerObject?.['range'];
+  const layer =
+    layerObject !== undefined && text(layerObject['name']) !== undefined && Array.isArray(range) && range.length === 2 && range.every((end) => typeof end === 'number' && Number.isFinite(end))
+      ? { name: text(layerObject['name']) as string, range: [range[0] as number, range[1] as number] as [number, number] }
+      : undefined;
+  const metricsObject = record(def['metrics']);
+  const metrics =
+    metricsObject === undefined
+      ? undefined
+      : {
+          primary: text(metricsObject['primary']),
+          guardrails: texts(metricsObject['guardrails']),
+          secondary: texts(metricsObject['secondary']),
+          // Names of local definitions even when a definition is otherwise invalid: a reference to it is not "undefined".
+          local: (Array.isArray(metricsObject['definitions']) ? metricsObject['definitions'] : []).map((metric) => text(record(metric)?.['name'])).filter((name): name is string => name !== undefined),
+        };
+  return { key, state: text(def['state']) ?? 'draft', salt: text(def['salt']) ?? key, layer, metrics };
 }
