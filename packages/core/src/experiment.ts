@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ASSIGNMENT_UNITS } from './names.js';
 import { MetricDefinition, MetricName } from './metrics.js';
+import { isRecord } from './internal/issues.js';
 
 /**
  * Experiment, variation and layer keys: they end up in span attributes and SQL, so keep them plain.
@@ -223,10 +224,6 @@ const ExperimentDefinitionObject = z
   // Runs even when other fields are invalid (`when`), so that every problem is reported at once;
   // the value may therefore be partly unparsed and is read defensively.
   .superRefine((def, ctx) => crossFieldChecks(def as unknown as Record<string, unknown>, ctx), { when: (payload) => isRecord(payload.value) });
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function crossFieldChecks(def: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const variations = Array.isArray(def.variations) ? def.variations.map((variation: unknown) => (isRecord(variation) ? variation : {})) : [];

@@ -10,7 +10,7 @@ import { AbtelError, DefinitionError, type DefinitionProblem } from './errors.js
 import { ExperimentDefinition } from './experiment.js';
 import { ExperimentSet } from './experiment-set.js';
 import { MetricDefinition, MetricsFile } from './metrics.js';
-import { formatPath, issueMessages } from './internal/issues.js';
+import { formatPath, isRecord, issueMessages } from './internal/issues.js';
 
 // The YAML parser is loaded on the first YAML file (synchronously, so parsing stays synchronous):
 // it is ≈ 45 ms of start-up that JSON definitions, and every process that only routes, never need.
@@ -52,7 +52,8 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
   const problems: DefinitionProblem[] = [];
   const definitions: { def: ExperimentDefinition; file: string; path: PropertyKey[] }[] = [];
   // Definitions that failed the schema still take part in the checks across definitions, with the
-  // fields they have in the right shape, so that one run reports every problem.
+  // fields they have in the right shape, so that one run reports every problem. They come after
+  // the valid ones there, which therefore own a key, a salt or a layer range first.
   const partial: { def: CrossCheckFields; file: string; path: PropertyKey[] }[] = [];
   const sharedMetrics: MetricDefinition[] = [];
   const sharedMetricFiles = new Map<string, string>();
@@ -64,7 +65,7 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
       // Each metric is checked on its own: one bad metric is reported and the others still resolve
       // the experiments' references (instead of the whole file being dropped).
       const content = doc.content;
-      const list = typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as { metrics?: unknown }).metrics : undefined;
+      const list = isRecord(content) ? content['metrics'] : undefined;
       if (!Array.isArray(list)) {
         const parsed = MetricsFile.safeParse(content, { reportInput: true });
         if (!parsed.success) problems.push(...zodProblems(doc.file, [], parsed.error, content));
@@ -102,16 +103,17 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
         continue;
       }
       const parsed = ExperimentDefinition.safeParse(item.content, { reportInput: true });
-      if (!parsed.success) problems.push(...zodProblems(doc.file, item.path, parsed.error, item.content));
-      else definitions.push({ def: parsed.data, file: doc.file, path: item.path });
-      if (!parsed.success) {
-        const fields = crossCheckFields(item.content);
-        if (fields !== undefined) partial.push({ def: fields, file: doc.file, path: item.path });
+      if (parsed.success) {
+        definitions.push({ def: parsed.data, file: doc.file, path: item.path });
+        continue;
       }
+      problems.push(...zodProblems(doc.file, item.path, parsed.error, item.content));
+      const fields = crossCheckFields(item.content);
+      if (fields !== undefined) partial.push({ def: fields, file: doc.file, path: item.path });
     }
   }
 
-  const checked: { def: CrossCheckFields; file: string; path: PropertyKey[] }[] = [...definitions.map((entry) => ({ ...entry, def: fieldsOf(entry.def) })), ...partial];
+  const checked = [...definitions.map((entry) => ({ ...entry, def: fieldsOf(entry.def) })), ...partial];
   const files = new Map<string, string>();
   for (const { def, file, path } of checked) {
     if (def.key === undefined) continue;
@@ -275,8 +277,7 @@ function fieldsOf(def: ExperimentDefinition): CrossCheckFields {
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 const texts = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item !== '') : []);
-const record = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+const record = (value: unknown): Record<string, unknown> | undefined => (isRecord(value) ? value : undefined);
 
 /**
  * The cross-check fields of a definition that failed the schema, each read only where it has the

@@ -89,3 +89,13 @@ export function issueMessages(error: z.ZodError, input: unknown): { path: Proper
   }
   return out;
 }
+
+/**
+ * Whether `value` is a plain mapping (not null, not an array): how input that failed or has not
+ * yet passed its schema is read defensively.
+ * @example
+ * isRecord({ key: 'a' }); // true
+ */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -38,20 +38,17 @@ export function samplerFromEnvironment(env: NodeJS.ProcessEnv): SamplerFromEnvir
     }
     return value;
   };
-  const sdkDefault = (): Sampler => new ParentBasedSampler({ root: new AlwaysOnSampler() });
-
   const name = stringFrom(env, 'OTEL_TRACES_SAMPLER');
   let sampler: Sampler;
   switch (name) {
-    case undefined:
-      sampler = sdkDefault();
-      break;
     case 'always_on':
       sampler = new AlwaysOnSampler();
       break;
     case 'always_off':
       sampler = new AlwaysOffSampler();
       break;
+    // The provider's default, also for an unset or unknown value.
+    case undefined:
     case 'parentbased_always_on':
       sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() });
       break;
@@ -66,7 +63,7 @@ export function samplerFromEnvironment(env: NodeJS.ProcessEnv): SamplerFromEnvir
       break;
     default:
       problems.push({ level: 'error', message: `unknown OTEL_TRACES_SAMPLER value "${name}", using default` });
-      sampler = sdkDefault();
+      sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() });
   }
   return {
     sampler,
