@@ -4,6 +4,14 @@ import { StatsError } from './errors.js';
 import type { MultipleExposureResult, SegmentMixResult, SrmResult } from './types.js';
 
 /**
+ * The p-value below which a sample ratio mismatch is flagged by default (and against which reports
+ * print SRM p-values).
+ * @example
+ * checkSrm(counts, weights).pValue < SRM_THRESHOLD; // flagged
+ */
+export const SRM_THRESHOLD = 0.001;
+
+/**
  * Sample ratio mismatch: Pearson chi-square goodness of fit of exposed units per arm against the
  * normalised planned weights, df = k − 1, flagged (`status: 'fail'`) at p < `threshold` (0.001).
  * Skipped while any arm has fewer than `minUnitsPerArm` (8) units, where the chi-square
@@ -17,7 +25,7 @@ export function checkSrm(
   weights: readonly number[],
   options: { threshold?: number; minUnitsPerArm?: number } = {},
 ): SrmResult {
-  const threshold = options.threshold ?? 0.001;
+  const threshold = options.threshold ?? SRM_THRESHOLD;
   const minUnits = options.minUnitsPerArm ?? 8;
   if (observed.length < 2) throw new StatsError(`SRM needs at least 2 arms (got ${observed.length})`);
   if (weights.length !== observed.length) throw new StatsError(`SRM: ${observed.length} observed counts but ${weights.length} weights; give one weight per arm`);

@@ -46,7 +46,7 @@ export type {
 } from './types.js';
 export { StatsError, isStatsError } from './errors.js';
 export type { StatsErrorCode } from './errors.js';
-export { checkSrm, checkMultipleExposure, checkSegmentMix } from './health.js';
+export { checkSrm, checkMultipleExposure, checkSegmentMix, SRM_THRESHOLD } from './health.js';
 export { compareBinary } from './binary.js';
 export { compareMeans, meanArmFromValues, capValues, percentileCap } from './means.js';
 export { compareRatios, ratioVariance, ratioArmFromUnits } from './ratio.js';

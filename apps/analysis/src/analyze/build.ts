@@ -19,6 +19,7 @@ import {
 import { finite, metricResult } from './metrics.js';
 import { evaluateSegment } from './segments.js';
 import { formatPText } from '../report/format.js';
+import { SRM_THRESHOLD } from '@abtel/stats';
 
 /**
  * Defaults of the decision thresholds that are not part of the experiment definition.
@@ -270,7 +271,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
   };
   // Failing health checks are listed here too: a rollback reason replaces the pause reasons, and
   // the reader still needs to know the data had problems.
-  if (srm.flagged) warnings.push(`sample ratio mismatch: chi-square ${srm.chiSquare.toPrecision(3)}, p = ${formatPText(srm.pValue, 0.001)}`);
+  if (srm.flagged) warnings.push(`sample ratio mismatch: chi-square ${srm.chiSquare.toPrecision(3)}, p = ${formatPText(srm.pValue, SRM_THRESHOLD)}`);
   if (multi.status === 'fail') warnings.push(`${multi.multiExposedUnits} unit(s) were exposed to more than one variation (${pct(multi.share)})`);
   if (assignmentFlagged) warnings.push(`${mismatches} of ${checked} audited unit(s) are in a variation the definition does not assign them to`);
   if (stale) warnings.push(`stale data: the newest event is ${Math.round(ageMinutes ?? 0)} minutes old`);

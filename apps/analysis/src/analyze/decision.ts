@@ -20,9 +20,9 @@ import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
 import type { ReportExperimentInput } from './inputs.js';
 import { isObjective } from './guardrails.js';
 import { formatDiff, formatInterval, formatMetricValue, formatPText } from '../report/format.js';
+import { SRM_THRESHOLD } from '@abtel/stats';
 
 /** The SRM flag threshold of the statistics contract (the report's `health.srm.flagged`). */
-const SRM_THRESHOLD = 0.001;
 
 /** The report without its decision: what the rules look at. */
 export type UndecidedReport = Omit<Report, 'decision'>;

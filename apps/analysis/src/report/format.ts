@@ -4,6 +4,7 @@
  * three significant digits.
  */
 import type { MetricResult, Report } from '@abtel/core';
+import { SRM_THRESHOLD } from '@abtel/stats';
 
 /**
  * Three significant digits, thousands separators for large values; `—` for null.
@@ -146,7 +147,7 @@ export function srmStatus(srm: Report['health']['srm']): 'SRM' | 'ok' | 'skipped
  */
 export function srmValue(srm: Report['health']['srm'], chi: string): string {
   if (srmStatus(srm) === 'not computed') return `not computed: ${srm.reason ?? 'no exposed units'}`;
-  const test = `${chi} ${formatNumber(srm.statistic)}, df ${srm.df}, p ${formatP(srm.pValue, 0.001)}`;
+  const test = `${chi} ${formatNumber(srm.statistic)}, df ${srm.df}, p ${formatP(srm.pValue, SRM_THRESHOLD)}`;
   return srm.status === 'skipped' && srm.reason ? `${test} (${srm.reason})` : test;
 }
 

@@ -3,6 +3,7 @@
  * comparison, guardrails and segments only where they say something, details folded.
  */
 import type { Report } from '@abtel/core';
+import { SRM_THRESHOLD } from '@abtel/stats';
 import {
   formatCount,
   freshnessStatus,
@@ -115,7 +116,7 @@ export function renderMarkdown(report: Report): string {
 function srmText(srm: Report['health']['srm']): string {
   const status = srmStatus(srm);
   if (status === 'not computed') return `SRM ⚠️ ${srmValue(srm, 'chi²')}`;
-  return `SRM p ${formatP(srm.pValue, 0.001)}${status === 'SRM' ? ' ⚠️' : status === 'skipped' ? ` (skipped: ${srm.reason ?? 'too few units'})` : ''}`;
+  return `SRM p ${formatP(srm.pValue, SRM_THRESHOLD)}${status === 'SRM' ? ' ⚠️' : status === 'skipped' ? ` (skipped: ${srm.reason ?? 'too few units'})` : ''}`;
 }
 
 function freshnessText(freshness: Report['health']['freshness']): string {
