@@ -5,6 +5,12 @@ SELECT time, conversation_id, coalesce(assignment_id, conversation_id) AS unit_i
 FROM events
 WHERE event_name = 'abtel.outcome' AND outcome_name IS NOT NULL;
 
+-- Whether a span carries experiment `wanted`: as its abtel.experiment.key, or as an entry
+-- `key=variation` of abtel.experiments (a conversation in several experiments). Spans from before
+-- the assignment carry neither. unit_metrics and abtel's own analysis attribute calls with it.
+CREATE OR REPLACE MACRO abtel_carries_experiment(experiment_key, experiments, wanted) AS
+  experiment_key = wanted OR list_contains(list_transform(experiments, e -> split_part(e, '=', 1)), wanted);
+
 -- gen_ai_calls: one row per gen_ai span (a span with gen_ai.operation.name or a request model).
 CREATE OR REPLACE VIEW gen_ai_calls AS
 SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id,

@@ -7,10 +7,11 @@ WITH calls AS (
   SELECT x.experiment_key, x.unit_id, count(*) AS calls, sum(c.is_error) AS errors,
          sum(c.duration_ms) AS duration_ms_sum, sum(c.input_tokens) AS input_tokens_sum,
          sum(c.output_tokens) AS output_tokens_sum, sum(c.total_tokens) AS total_tokens_sum, sum(c.cost_usd) AS cost_usd_sum
-  FROM exposures x
+  -- The exposed (experiment, unit) pairs, without the exposures view's window functions: the
+  -- outer query reads that view once.
+  FROM (SELECT DISTINCT experiment_key, unit_id FROM exposure_events) x
   JOIN gen_ai_calls c ON c.unit_id = x.unit_id
-  WHERE c.experiment_key = x.experiment_key
-     OR list_contains(list_transform(c.experiments, e -> split_part(e, '=', 1)), x.experiment_key)
+  WHERE abtel_carries_experiment(c.experiment_key, c.experiments, x.experiment_key)
   GROUP BY x.experiment_key, x.unit_id
 ),
 scores AS (

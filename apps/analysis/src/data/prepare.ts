@@ -205,14 +205,14 @@ async function materialise(
 }
 
 /**
- * SQL: whether the span row `alias` carries the experiment whose key is the SQL string `key`, as its
- * single-valued `abtel.experiment.key` or as an entry of `abtel.experiments` (`key=variation`).
- * Spans from before the assignment carry neither: they are not the treatment's.
+ * SQL: whether the span row `alias` carries the experiment whose key is the SQL string `key`, through
+ * the views' `abtel_carries_experiment` macro (sql/30_outcomes_calls.sql), so that abtel's analysis
+ * and the `unit_metrics` view attribute calls by one rule.
  * @example
- * carriesExperiment('c', "'support-persona'"); // c.experiment_key = 'support-persona' OR …
+ * carriesExperiment('c', "'support-persona'"); // abtel_carries_experiment(c.experiment_key, c.experiments, 'support-persona')
  */
 export function carriesExperiment(alias: string, key: string): string {
-  return `(${alias}.experiment_key = ${key} OR list_contains(list_transform(${alias}.experiments, e -> split_part(e, '=', 1)), ${key}))`;
+  return `abtel_carries_experiment(${alias}.experiment_key, ${alias}.experiments, ${key})`;
 }
 
 /**
