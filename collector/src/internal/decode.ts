@@ -435,24 +435,24 @@ function jsonInteger(value: unknown, field: FieldSpec, tally: Tally): number {
 }
 
 function jsonInt64(value: unknown, signed: boolean, tally: Tally, name: string): string {
-  const range = signed ? '-9223372036854775808 to 9223372036854775807' : '0 to 18446744073709551615';
-  if (typeof value === 'string') {
-    if ((signed ? SIGNED : UNSIGNED).test(value) && value.length <= 20) {
-      const negative = value.startsWith('-');
-      if (value.length < 19 || digitsFit64(Buffer.from(value, 'latin1'), negative ? 1 : 0, value.length, signed, negative)) return value;
-      throw new BodyError(`${signed ? '' : 'unsigned '}64-bit integer out of range (${range}), got "${value}"`);
-    }
-    if ((signed ? SIGNED : UNSIGNED).test(value)) throw new BodyError(`${signed ? '' : 'unsigned '}64-bit integer out of range (${range}), got "${value}"`);
-    throw new BodyError(`expected a ${signed ? '' : 'non-negative '}64-bit integer, got ${typeName(value)}`);
+  const outOfRange = (got: string): BodyError =>
+    new BodyError(`${signed ? '' : 'unsigned '}64-bit integer out of range (${signed ? '-9223372036854775808 to 9223372036854775807' : '0 to 18446744073709551615'}), got ${got}`);
+  if (typeof value === 'string' && (signed ? SIGNED : UNSIGNED).test(value)) {
+    if (value.length > 20) throw outOfRange(`"${value}"`);
+    const negative = value.startsWith('-');
+    // Fewer digits than the limit always fit (every 19-digit unsigned nanosecond time among them).
+    if (value.length - (negative ? 1 : 0) < (signed ? 19 : 20)) return value;
+    if (digitsFit64(Buffer.from(value, 'latin1'), negative ? 1 : 0, value.length, signed, negative)) return value;
+    throw outOfRange(`"${value}"`);
   }
   if (typeof value === 'number' && Number.isInteger(value) && (signed || value >= 0)) {
     // Bare numbers of 16+ digits arrive here as strings (see quoteLongIntegers); this catches
     // smaller spellings of huge values such as 1e20.
     const big = BigInt(value);
-    if (signed ? big < -(2n ** 63n) || big >= 2n ** 63n : big >= 2n ** 64n) throw new BodyError(`${signed ? '' : 'unsigned '}64-bit integer out of range (${range}), got ${value}`);
+    if (signed ? big < -(2n ** 63n) || big >= 2n ** 63n : big >= 2n ** 64n) throw outOfRange(String(value));
     tally.quoted += 1;
     (tally.quotedNames ??= new Set()).add(name);
-    return Number.isSafeInteger(value) ? String(value) : BigInt(value).toString();
+    return Number.isSafeInteger(value) ? String(value) : big.toString();
   }
   throw new BodyError(`expected a ${signed ? '' : 'non-negative '}64-bit integer, got ${typeName(value)}`);
 }
