@@ -132,7 +132,7 @@ export class Receiver {
       this.inflightRequests -= 1;
       if (this.inflightRequests === 0) this.drained?.();
     });
-    this.route(req, res).catch((error: unknown) => {
+    this.route(req, res, path).catch((error: unknown) => {
       this.options.log(`internal error answering ${req.method} ${req.url}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       if (probe) this.counters.requests.received += 1;
       this.counters.requests.rejected.internal += 1;
@@ -141,10 +141,8 @@ export class Receiver {
     });
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
+  /** Answers one request; `path` is its URL without the query (handle() has split it once). */
+  private async route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const signal = ROUTES[path];
     if (signal !== undefined) {
       if (req.method !== 'POST') {
