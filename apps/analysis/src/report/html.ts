@@ -176,7 +176,7 @@ function tableHtml(header: string[], rows: string[][], textColumns: boolean | 'l
 
 /** A check's status: `ok` plain, anything else flagged. */
 function status(label: string): string {
-  return label === 'ok' ? 'ok' : `<span class="flag">${esc(label)}</span>`;
+  return flag(label !== 'ok', esc(label));
 }
 
 function flag(flagged: boolean, label: string): string {
