@@ -18,7 +18,7 @@ import {
 } from './inference.js';
 import { finite, metricResult } from './metrics.js';
 import { evaluateSegment } from './segments.js';
-import { formatPText } from '../report/format.js';
+import { formatPText, skippedByReason } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
 
 /**
@@ -35,20 +35,6 @@ export const DECISION_DEFAULTS = {
 
 /** How many unreadable lines are listed by file and line in the report (all are counted). */
 const BAD_LINE_SAMPLES = 20;
-
-/** How many skipped files a warning names before "and N more". */
-const SKIPPED_FILES_NAMED = 5;
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const name = key(item);
-    const group = groups.get(name);
-    if (group === undefined) groups.set(name, [item]);
-    else group.push(item);
-  }
-  return groups;
-}
 
 /**
  * Builds the report. Metrics are ordered primary, guardrails, secondary; BH and Holm adjust the
@@ -275,11 +261,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
   if (multi.status === 'fail') warnings.push(`${multi.multiExposedUnits} unit(s) were exposed to more than one variation (${pct(multi.share)})`);
   if (assignmentFlagged) warnings.push(`${mismatches} of ${checked} audited unit(s) are in a variation the definition does not assign them to`);
   if (stale) warnings.push(`stale data: the newest event is ${Math.round(ageMinutes ?? 0)} minutes old`);
-  for (const [reason, files] of groupBy(inputs.skipped ?? [], (item) => item.reason)) {
-    const named = files.slice(0, SKIPPED_FILES_NAMED).map((item) => (item.lines > 0 ? `${item.file} (${item.lines} line(s))` : item.file));
-    const more = files.length > SKIPPED_FILES_NAMED ? ` and ${files.length - SKIPPED_FILES_NAMED} more` : '';
-    warnings.push(`not read: ${named.join(', ')}${more}: ${reason}`);
-  }
+  for (const phrase of skippedByReason(inputs.skipped ?? [])) warnings.push(`not read: ${phrase}`);
   if (badLineCount > 0 && badLineCount <= options.maxBadLines) {
     warnings.push(`${badLineCount} unreadable input line(s), within the tolerated ${options.maxBadLines}`);
   }

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { compactDirectory, type CompactDirectoryResult } from '@abtel/files';
 import { memoryLimitFlag, numberFlag, parseFlags, UsageError, type Command } from '@abtel/core/cli';
 import { progressBar } from '../analyze/progress.js';
+import { skippedByReason } from '../report/format.js';
 
 const HELP = `abtel compact — flatten collected OTLP JSON Lines into Parquet (incremental, safe to interrupt)
 
@@ -27,9 +28,6 @@ Example:
   abtel compact ./data && abtel analyze --data ./data --experiments ./experiments --experiment support-prompt
 `;
 
-/** Skipped files named per reason before the rest is only counted. */
-const SKIPPED_LISTED = 5;
-
 function summary(result: CompactDirectoryResult): string {
   const parts = [
     `compacted ${result.compacted.length} file(s): ${result.rows.toLocaleString('en-US')} rows, ${result.badLines} bad line(s) kept as records, ${result.seconds.toFixed(1)} s`,
@@ -38,12 +36,7 @@ function summary(result: CompactDirectoryResult): string {
   if (result.skipped.length > 0) parts.push(`${result.skipped.length} skipped`);
   const lines = [`abtel compact: ${parts.join('; ')}`];
   // One line per reason (the live file, too recent, metrics), naming the first few files.
-  const byReason = new Map<string, string[]>();
-  for (const { file, reason } of result.skipped) byReason.set(reason, [...(byReason.get(reason) ?? []), file]);
-  for (const [reason, files] of byReason) {
-    const more = files.length > SKIPPED_LISTED ? ` and ${files.length - SKIPPED_LISTED} more` : '';
-    lines.push(`  skipped ${files.slice(0, SKIPPED_LISTED).join(', ')}${more}: ${reason}`);
-  }
+  for (const phrase of skippedByReason(result.skipped)) lines.push(`  skipped ${phrase}`);
   for (const failure of result.failed) lines.push(`  failed: ${failure.file}: ${failure.error}`);
   return `${lines.join('\n')}\n`;
 }

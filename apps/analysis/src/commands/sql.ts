@@ -11,6 +11,7 @@ import { plainRows } from '@abtel/files';
 import { openDataset, type Dataset, type SkippedData } from '../data/dataset.js';
 import { progressBar } from '../analyze/progress.js';
 import { formatCsv, formatTable } from './format.js';
+import { skippedByReason } from '../report/format.js';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 type Format = (typeof FORMATS)[number];
@@ -87,20 +88,12 @@ function render(format: Format, result: SqlResult | undefined): string {
 }
 
 /** Files listed per reason before the rest is only counted. */
-const SKIPPED_LISTED = 5;
-
 /**
  * What was deliberately not read (metrics files, metrics lines in mixed files), one line per
  * reason: otherwise a query over metrics-only data returns no rows and no word why.
  */
 function skippedLines(skipped: readonly SkippedData[]): string[] {
-  const byReason = new Map<string, SkippedData[]>();
-  for (const entry of skipped) byReason.set(entry.reason, [...(byReason.get(entry.reason) ?? []), entry]);
-  return [...byReason].map(([reason, entries]) => {
-    const listed = entries.slice(0, SKIPPED_LISTED).map((entry) => (entry.lines > 0 ? `${entry.file} (${entry.lines} line(s))` : entry.file));
-    const more = entries.length > SKIPPED_LISTED ? ` and ${entries.length - SKIPPED_LISTED} more` : '';
-    return `skipped ${listed.join(', ')}${more}: ${reason}`;
-  });
+  return skippedByReason(skipped).map((phrase) => `skipped ${phrase}`);
 }
 
 function firstLine(error: unknown): string {

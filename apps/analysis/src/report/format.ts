@@ -180,3 +180,20 @@ function ageText(minutes: number): string {
   if (minutes < 120) return `${formatNumber(minutes)} min ago`;
   return `${formatNumber(minutes / 60)} h ago`;
 }
+
+/**
+ * Files left unread, one phrase per reason (in the order the reasons first appear): the first
+ * `named` files (with their line count when only some lines were skipped), then how many more.
+ * Callers put their own word in front (`not read:`, `skipped`).
+ * @example
+ * skippedByReason([{ file: 'metrics.jsonl', reason: 'OTLP metrics are not read' }]); // ['metrics.jsonl: OTLP metrics are not read']
+ */
+export function skippedByReason(items: readonly { file: string; lines?: number; reason: string }[], named = 5): string[] {
+  const byReason = new Map<string, (typeof items)[number][]>();
+  for (const item of items) byReason.set(item.reason, [...(byReason.get(item.reason) ?? []), item]);
+  return [...byReason].map(([reason, files]) => {
+    const listed = files.slice(0, named).map((item) => (item.lines !== undefined && item.lines > 0 ? `${item.file} (${item.lines} line(s))` : item.file));
+    const more = files.length > named ? ` and ${files.length - named} more` : '';
+    return `${listed.join(', ')}${more}: ${reason}`;
+  });
+}
