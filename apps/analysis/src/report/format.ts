@@ -49,9 +49,7 @@ export function formatPercent(value: number | null | undefined, signed = false):
  * formatP(0.0497, 0.05); // '0.0497'
  */
 export function formatP(value: number | null | undefined, threshold?: number): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
-  if (value < 1e-4 && !(threshold !== undefined && threshold <= 1e-4)) return '<0.0001';
-  return pValueDigits(value, threshold);
+  return pValueText(value, threshold, '—', () => '<0.0001');
 }
 
 /**
@@ -62,8 +60,16 @@ export function formatP(value: number | null | undefined, threshold?: number): s
  * formatPText(0.00002); // '2.0e-5'
  */
 export function formatPText(value: number | null | undefined, threshold?: number): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';
-  if (value < 1e-4 && !(threshold !== undefined && threshold <= 1e-4)) return value.toExponential(1);
+  return pValueText(value, threshold, 'n/a', (tiny) => tiny.toExponential(1));
+}
+
+/**
+ * formatP and formatPText, which differ only in the text for a missing p and for p below 1e-4
+ * (printed by its digits instead when the threshold itself is that small).
+ */
+function pValueText(value: number | null | undefined, threshold: number | undefined, missing: string, tiny: (value: number) => string): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return missing;
+  if (value < 1e-4 && !(threshold !== undefined && threshold <= 1e-4)) return tiny(value);
   return pValueDigits(value, threshold);
 }
 
