@@ -228,17 +228,12 @@ export class SignalWriter {
       }
       this.counters.bytesWritten += bytes;
       this.counters.linesWritten += batch.length;
-      if (!this.healthy) this.options.log(`writing ${this.activePath} works again`);
-      this.healthy = true;
-      this.lastError = undefined;
+      this.markHealthy();
       for (const entry of batch) entry.resolve();
     } catch (error) {
       this.failedBytes = bytes;
       this.counters.writeErrors += batch.length;
-      const message = `cannot write ${this.options.signal} to ${this.activePath}: ${describe(error)}`;
-      if (this.healthy || this.lastError !== message) this.options.log(`${message}; answering 503 until it works again`);
-      this.healthy = false;
-      this.lastError = message;
+      const message = this.markFailed(error);
       const failure = error instanceof StorageError ? error : new StorageError(message, { cause: error });
       for (const entry of batch) entry.reject(failure);
     }
@@ -261,14 +256,26 @@ export class SignalWriter {
       if (space && space.bavail * space.bsize < this.failedBytes) {
         throw new StorageError(`${space.bavail * space.bsize} bytes free, the batch that failed needed ${this.failedBytes} (is the disk full?)`);
       }
-      this.options.log(`writing ${this.activePath} works again`);
-      this.healthy = true;
-      this.lastError = undefined;
+      this.markHealthy();
     } catch (error) {
-      const message = `cannot write ${this.options.signal} to ${this.activePath}: ${describe(error)}`;
-      if (this.lastError !== message) this.options.log(`${message}; answering 503 until it works again`);
-      this.lastError = message;
+      this.markFailed(error);
     }
+  }
+
+  /** Writing works (again): said once when it recovers. */
+  private markHealthy(): void {
+    if (!this.healthy) this.options.log(`writing ${this.activePath} works again`);
+    this.healthy = true;
+    this.lastError = undefined;
+  }
+
+  /** Writing failed: said when it starts failing or fails differently. Returns the message. */
+  private markFailed(error: unknown): string {
+    const message = `cannot write ${this.options.signal} to ${this.activePath}: ${describe(error)}`;
+    if (this.healthy || this.lastError !== message) this.options.log(`${message}; answering 503 until it works again`);
+    this.healthy = false;
+    this.lastError = message;
+    return message;
   }
 
   /** Removes a partly written batch so the file again ends with a whole line. */
