@@ -241,13 +241,15 @@ function crossFieldChecks(def: Record<string, unknown>, ctx: z.RefinementCtx): v
   if (typeof def.winner === 'string' && !keys.includes(def.winner)) {
     ctx.addIssue({ code: 'custom', path: ['winner'], message: `must be one of the variation keys ${known} (got "${def.winner}")` });
   }
-  if (def.winner !== undefined && def.state !== 'shipped' && def.state !== 'archived') {
+  // A state of the wrong type is the schema's to report (and cannot be printed safely).
+  const state = def.state ?? 'draft';
+  if (def.winner !== undefined && typeof state === 'string' && state !== 'shipped' && state !== 'archived') {
     // Archived routing serves the winner: a stray one on a running (then rolled back, then
     // archived) experiment would serve a treatment that never shipped to everyone.
     ctx.addIssue({
       code: 'custom',
       path: ['winner'],
-      message: `is only for a shipped experiment (or an archived one that shipped), not state "${String(def.state ?? 'draft')}"; remove it, and name the winner when shipping`,
+      message: `is only for a shipped experiment (or an archived one that shipped), not state "${state}"; remove it, and name the winner when shipping`,
     });
   }
   if (def.state === 'shipped' && def.winner === undefined) {

@@ -227,6 +227,8 @@ describe('parsing arbitrary input (property)', () => {
 
   it('never throws anything but a DefinitionError with located problems', () => {
     fc.assert(fc.property(fc.anything(), (content) => outcome(content) !== undefined), { numRuns: 300 });
+    // Found by the property below: a winner next to a state that cannot be turned into text.
+    expect(outcome({ ...base, winner: {}, state: { toString: {} } })).toBeDefined();
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...Object.keys(base), 'coverage', 'layer', 'targeting', 'metrics', 'winner'), fc.anything()), (patch) => outcome({ ...base, ...patch }) !== undefined),
       { numRuns: 600 },
