@@ -9,11 +9,13 @@
 // many conversations (each conversation routed, stamped and exposed once at a gen_ai span):
 // heap and RSS after a warm-up and at the end, after a forced GC.
 // abtel runs as `abtel.spanProcessor({ next: batch })` (one processor in the provider, as the
-// drop-in sets it up) except in scenario (3), with the SDK's default sampler wrapped by
-// `abtel.sampler` (as the drop-in wraps OTEL_TRACES_SAMPLER's) where the bare side has the default.
+// drop-in sets it up) except in scenario (4), with `abtel.sampler()` (the drop-in's sampler when
+// OTEL_TRACES_SAMPLER is unset: the provider's default decisions, wrapped) where the bare side has
+// the provider's default sampler.
 // Scenarios: (1) bare SDK spans with no attributes of their own (what the goal is stated for),
 // (2) spans carrying the 8 attributes instrumentation-openai sets at start, (3) as (1) with the
-// standalone form `[abtel.spanProcessor(), batch]` (two processors in the provider), (4) abtel against a
+// processor alone (the provider's default sampler on both sides), (4) as (1) with the
+// standalone form `[abtel.spanProcessor(), batch]` (two processors in the provider), (5) abtel against a
 // processor that sets the same 6 attribute values from a precomputed list with
 // `span.setAttributes` (the SDK's validating path, which abtel used to take and now bypasses on
 // the SDK's own span): below 1 means abtel stamps more cheaply than that path.
@@ -23,6 +25,7 @@
 // differ from the same scenario measured later).
 //
 // Usage: node --expose-gc node.bench.mjs [--rounds 44] [--processes 4] [--spans 200000] [--full]
+//   [--only aa,empty] (a subset of the scenarios) [--no-memory] (throughput only, nothing written)
 //   default memory run: 3,000,000 spans across 300,000 conversations;
 //   --full: 10,000,000 spans across 1,000,000 conversations (about 1-2 minutes on 2 cores).
 // Writes results/node.json.
@@ -34,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ExperimentDefinition, ExperimentSet } from '@abtel/core';
 import { createAbtel } from '@abtel/node';
 import { median } from './support.mjs';
@@ -52,6 +55,10 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '4' },
     spans: { type: 'string', default: '200000' },
     full: { type: 'boolean', default: false },
+    // Comma-separated scenario names to run (all by default), e.g. `--only aa,empty`.
+    only: { type: 'string' },
+    // Skip the memory run (for quick throughput comparisons).
+    'no-memory': { type: 'boolean', default: false },
     // Internal: run one throughput scenario and print its result as JSON.
     scenario: { type: 'string' },
     'candidate-first': { type: 'boolean', default: false },
@@ -136,9 +143,10 @@ function setUp(before, wrap = false, sampled = false) {
   const exporter = discardingExporter();
   const batch = new BatchSpanProcessor(exporter);
   const spanProcessors = wrap ? [abtel.spanProcessor({ next: batch })] : [...before, batch];
-  // abtel's set-ups also wrap the SDK's default sampler (parent-based always-on), as the drop-in
-  // does with OTEL_TRACES_SAMPLER's: that call is part of abtel's cost per span.
-  const sampler = sampled ? { sampler: abtel.sampler(new ParentBasedSampler({ root: new AlwaysOnSampler() })) } : {};
+  // abtel's set-ups also have the sampler the drop-in installs when OTEL_TRACES_SAMPLER is unset:
+  // `abtel.sampler()`, the provider's default decisions (parent-based, always on) wrapped; the
+  // bare side has the provider's default sampler itself.
+  const sampler = sampled ? { sampler: abtel.sampler() } : {};
   return { provider: new BasicTracerProvider({ spanProcessors, ...sampler }), exporter, batch };
 }
 
@@ -160,6 +168,8 @@ const SET_UPS = {
   bareAgain: () => setUp([]),
   // abtel as users set it up: its processor wrapping the exporting one (what the drop-in does)...
   abtel: () => setUp([], true, true),
+  // ...the processor alone, with the provider's default sampler as on the bare side...
+  processorAlone: () => setUp([], true, false),
   // ...and the standalone form in front of it, for a NodeSDK configured with a list of processors.
   standalone: () => setUp([abtel.spanProcessor()], false, true),
   // A processor setting the same six values through the SDK's validating path.
@@ -253,6 +263,11 @@ const SCENARIOS = {
     baseline: 'bare',
     candidate: 'abtel',
     attributes: INSTRUMENTATION_ATTRIBUTES,
+  },
+  processorAlone: {
+    label: 'spans without attributes of their own, abtel processor only (the provider\'s own default sampler, as on the bare side)',
+    baseline: 'bare',
+    candidate: 'processorAlone',
   },
   standalone: {
     label: 'spans without attributes of their own, abtel processor standalone in front of the exporting one (two processors in the provider)',
@@ -403,7 +418,9 @@ console.log(
   `span start+end, ${roundsPerProcess * PROCESSES} paired rounds of ${SPANS_PER_ROUND.toLocaleString('en')} spans (${PROCESSES} processes per scenario, ${roundsPerProcess} rounds each), BatchSpanProcessor + discarding exporter on both sides`,
 );
 const scenarioResults = [];
-for (const name of Object.keys(SCENARIOS)) {
+const chosen = values.only === undefined ? Object.keys(SCENARIOS) : values.only.split(',');
+for (const name of chosen) {
+  if (SCENARIOS[name] === undefined) throw new Error(`--only: unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(', ')})`);
   const processes = [];
   for (let p = 0; p < PROCESSES; p++) {
     const child = spawnSync(
@@ -432,6 +449,11 @@ for (const name of Object.keys(SCENARIOS)) {
     `    ratio ${result.candidate}/${result.baseline}: CPU time median ${result.cpuTimeRatioMedian.toFixed(4)} (95% CI ${result.cpuTimeRatioMedianCI95.map((q) => q.toFixed(3)).join('-')}, quartiles ${result.cpuTimeRatioQuartiles.map((q) => q.toFixed(3)).join('-')}, per process ${result.cpuTimeRatioMedianPerProcess.map((q) => q.toFixed(3)).join(', ')}), wall time ${result.wallTimeRatioMedian.toFixed(4)}` +
       (result.baseline === 'bare' && result.candidate !== 'bareAgain' ? ` (goal <= 1.05: ${goalVerdict(result)})` : ''),
   );
+}
+
+if (values['no-memory']) {
+  await loggerProvider.shutdown();
+  process.exit(0);
 }
 
 // Memory: every conversation is new (routed, stored, stamped, exposed once at its gen_ai span).

@@ -477,9 +477,10 @@ export class Abtel {
 
   /**
    * `inner` wrapped so that a conversation's exposure is emitted even when `inner` drops its
-   * gen_ai span (the decisions stay `inner`'s). Pass it as the provider's `sampler`.
+   * gen_ai span (the decisions stay `inner`'s). Pass it as the provider's `sampler`. Without
+   * `inner`, the provider's default decisions (parent-based, always on).
    */
-  sampler(inner: Sampler): AbtelSampler {
+  sampler(inner?: Sampler): AbtelSampler {
     return new AbtelSampler(this, inner);
   }
 

@@ -110,14 +110,16 @@ export function abtelSpanProcessor(options: AbtelSpanProcessorOptions = {}): Abt
 /**
  * The application's sampler wrapped for the process-wide instance: its decisions are unchanged,
  * and a conversation whose first gen_ai span the sampler drops still gets its exposure (emitted
- * from the sampler, since span processors never see dropped spans).
+ * from the sampler, since span processors never see dropped spans). Without a sampler, the
+ * provider's default decisions (parent-based, always on), made without allocating per span.
  * @example
+ * new NodeSDK({ sampler: abtelSampler(), spanProcessors: [abtelSpanProcessor({ next: batch })] }); // the default sampling
  * new NodeSDK({
  *   sampler: abtelSampler(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) })),
  *   spanProcessors: [abtelSpanProcessor({ next: new BatchSpanProcessor(new OTLPTraceExporter()) })],
  * });
  */
-export function abtelSampler(inner: Sampler): AbtelSampler {
+export function abtelSampler(inner?: Sampler): AbtelSampler {
   return defaultAbtel().sampler(inner);
 }
 

@@ -226,6 +226,30 @@ describe('abtel.sampler(inner): exposures whatever the sampling', () => {
     expect([exposure!.spanContext?.traceId, exposure!.spanContext?.spanId]).toEqual([remote.traceId, remote.spanId]);
   });
 
+  it('without an inner sampler: the default parent-based decisions, and the exposure of a dropped gen_ai span', async () => {
+    const h = harness({ sampler: (abtel) => abtel.sampler() });
+    const tracer = h.tracerProvider.getTracer('app');
+    const remote = (traceFlags: number): SpanContext => ({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags, isRemote: true });
+    const spans: Span[] = [];
+    await h.abtel.withConversation({ conversationId: 'default-dropped' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      spans.push(chat(tracer, trace.setSpanContext(context.active(), remote(TraceFlags.NONE))));
+    });
+    await h.abtel.withConversation({ conversationId: 'default-sampled' }, async () => {
+      await h.abtel.experiment('support-persona').variation();
+      spans.push(chat(tracer, trace.setSpanContext(context.active(), remote(TraceFlags.SAMPLED))));
+      spans.push(chat(tracer));
+    });
+    expect(spans.map((span) => span.spanContext().traceFlags)).toEqual([TraceFlags.NONE, TraceFlags.SAMPLED, TraceFlags.SAMPLED]);
+    // The dropped span's exposure references the caller's span; the sampled one's its own chat span.
+    const [dropped] = exposuresOf(h, 'default-dropped');
+    expect([dropped!.spanContext?.traceId, dropped!.spanContext?.spanId]).toEqual(['c'.repeat(32), 'd'.repeat(16)]);
+    const sampled = exposuresOf(h, 'default-sampled');
+    expect(sampled).toHaveLength(1);
+    expect(sampled[0]!.spanContext?.spanId).toBe(spans[1]!.spanContext().spanId);
+    expect(createAbtel({ experiments }).sampler().toString()).toBe(`AbtelSampler{${new ParentBasedSampler({ root: new AlwaysOnSampler() }).toString()}}`);
+  });
+
   it('emits no second exposure when some gen_ai spans of a conversation are sampled and others not', async () => {
     // Drops the spans whose name says so: turns of one conversation sampled differently.
     const byName: Sampler = {

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { diag } from '@opentelemetry/api';
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-base';
+import { ParentBasedAlwaysOnSampler } from './default-sampler.js';
 
 /** The sampler the environment asks for, and what was wrong with the variables. */
 export interface SamplerFromEnvironment {
@@ -47,10 +48,11 @@ export function samplerFromEnvironment(env: NodeJS.ProcessEnv): SamplerFromEnvir
     case 'always_off':
       sampler = new AlwaysOffSampler();
       break;
-    // The provider's default, also for an unset or unknown value.
+    // The provider's default, also for an unset or unknown value: abtel's own copy of it, which
+    // decides the same without allocating a result per span.
     case undefined:
     case 'parentbased_always_on':
-      sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      sampler = new ParentBasedAlwaysOnSampler();
       break;
     case 'parentbased_always_off':
       sampler = new ParentBasedSampler({ root: new AlwaysOffSampler() });
@@ -63,7 +65,7 @@ export function samplerFromEnvironment(env: NodeJS.ProcessEnv): SamplerFromEnvir
       break;
     default:
       problems.push({ level: 'error', message: `unknown OTEL_TRACES_SAMPLER value "${name}", using default` });
-      sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      sampler = new ParentBasedAlwaysOnSampler();
   }
   return {
     sampler,
