@@ -1,10 +1,11 @@
 /**
  * `abtel collector`: runs the OTLP/HTTP collector until SIGINT/SIGTERM.
  */
-import { mkdir, open, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AbtelError, isAbtelError, numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import { startCollector } from './internal/collector.js';
+import { makeDirectory } from './internal/directory.js';
 import { checkSetting, coerce, resolveConfig, setPath } from './internal/config.js';
 
 const HELP = `abtel collector — OTLP/HTTP receiver that writes OpenTelemetry Collector-compatible files
@@ -60,27 +61,6 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
     if (signal.aborted) return resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
-}
-
-/**
- * Creates `dir` one level at a time. Node's `mkdir(…, { recursive: true })` retries forever on
- * some file systems (procfs answers ENOENT for a directory it will never create), so the parents
- * are created here and each level is tried once.
- */
-async function makeDirectory(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error('it exists and is not a directory'), { code: 'ENOTDIR' });
-      return;
-    }
-    const parent = dirname(dir);
-    if (code !== 'ENOENT' || parent === dir) throw error;
-    await makeDirectory(parent);
-    await mkdir(dir);
-  }
 }
 
 /**

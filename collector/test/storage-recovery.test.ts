@@ -77,6 +77,32 @@ describe('data directory or open file removed while running', () => {
   });
 });
 
+describe('a data directory the file system will never create', () => {
+  // procfs answers ENOENT to mkdir under /proc: Node's recursive mkdir retried that forever, so
+  // startCollector never returned and spun at 100 % CPU (the CLI checked the directory first; the
+  // library did not).
+  it.skipIf(process.platform !== 'linux')('startCollector returns at once, answers 503 with the reason, and stays idle', async () => {
+    const messages: string[] = [];
+    const started = Date.now();
+    const collector = await startCollector({ port: 0, dir: `/proc/abtel-no-such-dir-${process.pid}/data`, progress: false, log: (line) => messages.push(line) });
+    try {
+      expect(Date.now() - started).toBeLessThan(5000);
+      const cpu = process.cpuUsage();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const used = process.cpuUsage(cpu);
+      // A retry loop would use the whole 500 ms of a core.
+      expect((used.user + used.system) / 1000).toBeLessThan(250);
+      const ready = await fetch(`${collector.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).toMatch(/abtel-no-such-dir-\d+.*ENOENT/);
+      expect((await postJson(`${collector.url}/v1/traces`, spans('lost'))).status).toBe(503);
+      expect(messages.join('\n')).toMatch(/cannot open .*traces\.jsonl: ENOENT.*answering 503 until it works/);
+    } finally {
+      await collector.close();
+    }
+  });
+});
+
 describe('readiness after a write failure', () => {
   it('/readyz turns ready again once writing works, without a client request', async () => {
     const dir = join(await tempDir(), 'data');

@@ -12,10 +12,11 @@
  *   `fsync: 'always'` it also waited for `fdatasync`, so it survives a power loss.
  */
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { makeDirectory } from './directory.js';
 
 export type Signal = 'traces' | 'logs' | 'metrics';
 export type FsyncPolicy = 'none' | 'always' | 'interval';
@@ -309,7 +310,7 @@ export class SignalWriter {
 
   private async ensureOpen(): Promise<void> {
     if (this.handle) return;
-    await mkdir(this.options.dir, { recursive: true });
+    await makeDirectory(this.options.dir);
     const handle = await open(this.activePath, constants.O_CREAT | constants.O_RDWR | constants.O_APPEND, 0o644);
     let created = 0;
     try {
@@ -358,7 +359,7 @@ export class SignalWriter {
     const date = new Date(now);
     const folder = this.options.layout === 'date' ? join(this.options.dir, utcDay(this.openedAt || now)) : this.options.dir;
     const target = join(folder, `${this.options.signal}-${rotationStamp(date)}.jsonl`);
-    await mkdir(dirname(target), { recursive: true });
+    await makeDirectory(dirname(target));
     await rename(this.activePath, target);
     this.size = 0;
     this.counters.filesRotated += 1;
