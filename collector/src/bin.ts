@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** `abtel-collector`: the same program as `abtel collector`, as its own bin. */
-import { abortOnSignals, isAbtelError, wantsHelp } from '@abtel/core/cli';
+import { abortOnSignals, handleClosedOutput, isAbtelError, wantsHelp } from '@abtel/core/cli';
 import { collectorCommand } from './commands.js';
 
+// A closed output pipe must not stop the collector, nor its drain on SIGTERM.
+handleClosedOutput('server');
 const argv = process.argv.slice(2);
 const signal = abortOnSignals();
 if (wantsHelp(argv)) {

@@ -77,6 +77,36 @@ describe('the abtel bin', () => {
     }
   });
 
+  it('the collector keeps receiving with its output pipes closed, and still drains and exits 0 on SIGTERM (both bins)', async () => {
+    const collectorBin = join(packageDir, '..', '..', 'collector', 'bin', 'abtel-collector.js');
+    for (const argv of [[bin, 'collector'], [collectorBin]]) {
+      const dir = mkdtempSync(join(tmpdir(), 'abtel-closed-output-'));
+      try {
+        const child = spawn(process.execPath, [...argv, '--port', '0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const url = await new Promise<string>((resolve, reject) => {
+          child.stdout.once('data', (chunk: Buffer) => resolve(/http:\/\/\S+/.exec(String(chunk))![0]));
+          child.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+        });
+        // Whatever read the output has gone (`| head -1`, a supervisor restarted).
+        child.stdout.destroy();
+        child.stderr.destroy();
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        const span = (name: string) => ({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name }] }] }] });
+        for (const name of ['first', 'second']) {
+          const response = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(span(name)) });
+          expect(response.status).toBe(200);
+        }
+        // Shutting down writes to the closed stderr: that used to crash with exit 1 before the drain.
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        const names = readFileSync(join(dir, 'traces.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).resourceSpans[0].scopeSpans[0].spans[0].name);
+        expect(names).toEqual(['first', 'second']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('SIGTERM ends a command that does not listen for the abort (the SQL shell waiting for input)', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'abtel-signal-'));
     try {

@@ -182,3 +182,24 @@ export function abortOnSignals(exit: (code: number) => void = (code) => process.
   }
   return controller.signal;
 }
+
+/**
+ * How a command's program treats a closed stdout or stderr pipe, instead of crashing on the
+ * stream's unhandled `EPIPE` error event:
+ * - `'command'`: a reader that stops early (`abtel sql … | head -1`) ends the command quietly with
+ *   success, like other CLIs; a closed stderr is ignored (the exit code still tells).
+ * - `'server'`: both are ignored and the program carries on: a collector must keep receiving, and
+ *   still drain and close cleanly on SIGTERM, when whatever read its output has gone.
+ * @example
+ * handleClosedOutput('server'); // first thing in the collector's bin
+ */
+export function handleClosedOutput(kind: 'command' | 'server', streams: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = process, exit: (code: number) => void = (code) => process.exit(code)): void {
+  const closed = (error: NodeJS.ErrnoException) => error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED';
+  streams.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (!closed(error)) throw error;
+    if (kind === 'command') exit(0);
+  });
+  streams.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (!closed(error)) throw error;
+  });
+}
