@@ -9,13 +9,15 @@
 // many conversations (each conversation routed, stamped and exposed once at a gen_ai span):
 // heap and RSS after a warm-up and at the end, after a forced GC.
 // abtel runs as `abtel.spanProcessor({ next: batch })` (one processor in the provider, as the
-// drop-in sets it up) except in scenario (4), with `abtel.sampler()` (the drop-in's sampler when
-// OTEL_TRACES_SAMPLER is unset: the provider's default decisions, wrapped) where the bare side has
-// the provider's default sampler.
+// drop-in sets it up) except in scenario (5), and with `abtel.sampler()` (the drop-in's sampler
+// when OTEL_TRACES_SAMPLER is unset: the provider's default decisions, wrapped) except in
+// scenario (4); the bare side has the provider's default sampler.
 // Scenarios: (1) bare SDK spans with no attributes of their own (what the goal is stated for),
-// (2) spans carrying the 8 attributes instrumentation-openai sets at start, (3) as (1) with the
-// processor alone (the provider's default sampler on both sides), (4) as (1) with the
-// standalone form `[abtel.spanProcessor(), batch]` (two processors in the provider), (5) abtel against a
+// (2) spans carrying the 8 attributes instrumentation-openai sets at start, (3) as (1) in
+// conversations whose exposure is already out (in (1) and (2) every span still checks whether it is
+// the conversation's first gen_ai span), (4) as (1) with the processor alone (the provider's
+// default sampler on both sides), (5) as (1) with the standalone form
+// `[abtel.spanProcessor(), batch]` (two processors in the provider), (6) abtel against a
 // processor that sets the same 6 attribute values from a precomputed list with
 // `span.setAttributes` (the SDK's validating path, which abtel used to take and now bypasses on
 // the SDK's own span): below 1 means abtel stamps more cheaply than that path.
@@ -264,6 +266,12 @@ const SCENARIOS = {
     candidate: 'abtel',
     attributes: INSTRUMENTATION_ATTRIBUTES,
   },
+  exposed: {
+    label: 'spans without attributes of their own in conversations already exposed (the steady state after a conversation\'s first gen_ai span)',
+    baseline: 'bare',
+    candidate: 'abtel',
+    exposed: true,
+  },
   processorAlone: {
     label: 'spans without attributes of their own, abtel processor only (the provider\'s own default sampler, as on the bare side)',
     baseline: 'bare',
@@ -320,7 +328,9 @@ async function settle(...setUps) {
  * timed run after `settle`; medians of the per-round ratios (candidate / baseline) with their 95 %
  * confidence interval. Warm-up rounds are run and discarded first.
  */
-async function compare({ baseline, candidate, attributes }, candidateFirst) {
+async function compare({ baseline, candidate, attributes, exposed }, candidateFirst) {
+  // Conversations whose exposure is out (after their first gen_ai span): spans skip the gen_ai check.
+  if (exposed) for (const ctx of contexts) abtel.markExposed(undefined, ctx);
   // Which set-up is created first and timed first in even rounds alternates between processes,
   // so that neither side owns the first-seen hidden classes and inline-cache entries everywhere.
   let base;
