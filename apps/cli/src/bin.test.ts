@@ -175,8 +175,44 @@ describe('the abtel bin', () => {
       writeFileSync(metrics, readFileSync(metrics, 'utf8').replace(/(- name: csat\n(?:.*\n)*?\s+kind: )mean/, '$1binry'));
       const result = abtel('validate', '--experiments', dir);
       expect(result.status).toBe(1);
-      expect(result.stdout).toBe(`${metrics}: metrics[1].kind must be one of "binary", "mean", "sum", "ratio", "quantile", "count" (got "binry") (metric "csat")\n`);
+      // Line 18 of the demo's metrics.yaml is `    kind: mean`, now `    kind: binry`: the value starts in column 11.
+      expect(readFileSync(metrics, 'utf8').split('\n')[17]).toBe('    kind: binry');
+      expect(result.stdout).toBe(`${metrics}:18:11: metrics[1].kind must be one of "binary", "mean", "sum", "ratio", "quantile", "count" (got "binry") (metric "csat")\n`);
       expect(result.stderr).toBe(`abtel validate: 1 problem in ${dir}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('validate prints FILE:LINE:COLUMN: PATH MESSAGE, and line and column in --json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'abtel-validate-'));
+    try {
+      writeFileSync(
+        join(dir, 'a.json'),
+        '{\n  "key": "a",\n  "version": 1,\n  "owner": "me",\n  "surface": "cta",\n  "control": "x",\n  "variations": [\n    { "key": "x", "weight": 1 },\n    { "key": "y", "weight": true }\n  ]\n}\n',
+      );
+      writeFileSync(join(dir, 'b.yaml'), 'key: a\nversion: 1\nowner: me\ncontrol: x\nvariations:\n  - { key: x, weight: 1 }\n  - { key: y, weight: 1 }\n');
+      const result = abtel('validate', '--experiments', dir);
+      expect(result.status).toBe(1);
+      // Counted by hand: `true` is on line 9 after `    { "key": "y", "weight": ` (28 characters); the
+      // missing surface points at b.yaml's top-level mapping (1:1); the repeated key is line 1, column 6.
+      expect(result.stdout).toBe(
+        `${dir}/a.json:9:29: variations[1].weight must be a number (got true)\n` +
+          `${dir}/b.yaml:1:1: surface must be one of "prompt", "model", "retrieval", "tool_policy", "persona", "cta", "trigger", "other" (got nothing)\n` +
+          `${dir}/b.yaml:1:6: key duplicates experiment "a" already defined in ${dir}/a.json; experiment keys must be unique\n`,
+      );
+      expect(result.stderr).toBe(`abtel validate: 3 problems in ${dir}\n`);
+      const json = abtel('validate', '--experiments', dir, '--json');
+      expect(json.status).toBe(1);
+      expect(JSON.parse(json.stdout)).toEqual({
+        valid: false,
+        experiments: [],
+        problems: [
+          { file: `${dir}/a.json`, path: 'variations[1].weight', message: 'must be a number (got true)', line: 9, column: 29 },
+          { file: `${dir}/b.yaml`, path: 'surface', message: expect.stringMatching(/^must be one of/), line: 1, column: 1 },
+          { file: `${dir}/b.yaml`, path: 'key', message: expect.stringMatching(/^duplicates experiment "a"/), line: 1, column: 6 },
+        ],
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

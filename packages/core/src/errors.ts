@@ -50,6 +50,16 @@ export function isAbtelError(error: unknown, code?: AbtelErrorCode): error is Ab
   return typeof candidate.name === 'string' && /Error$/.test(candidate.name);
 }
 
+/**
+ * A place in a text file, 1-based as editors count: `column` counts UTF-16 code units.
+ * @example
+ * const at: SourcePosition = { line: 12, column: 17 };
+ */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
 /** One problem in a definition file: where it is and what to do about it. */
 export interface DefinitionProblem {
   /** The file, as given to the loader (relative to the working directory when possible). */
@@ -58,16 +68,25 @@ export interface DefinitionProblem {
   path: string;
   /** What is wrong and how to fix it, e.g. `must be > 0 (got 0)`. */
   message: string;
+  /**
+   * Where in the file (1-based), when the document came from text: the value at `path`, or its
+   * nearest existing ancestor when the path is missing; for a syntax error, the parser's position.
+   */
+  line?: number;
+  /** The column (1-based) that goes with `line`. */
+  column?: number;
 }
 
 /**
- * Formats a problem as one line: `file: path message`.
+ * Formats a problem as one line: `file:line:column: path message`, the shape editors and CI
+ * problem matchers read, or `file: path message` when the problem has no position.
  * @example
- * formatProblem({ file: 'experiments/support.yaml', path: 'variations[1].weight', message: 'must be > 0 (got 0)' });
- * // 'experiments/support.yaml: variations[1].weight must be > 0 (got 0)'
+ * formatProblem({ file: 'experiments/support.yaml', line: 12, column: 17, path: 'variations[1].weight', message: 'must be > 0 (got 0)' });
+ * // 'experiments/support.yaml:12:17: variations[1].weight must be > 0 (got 0)'
  */
 export function formatProblem(problem: DefinitionProblem): string {
-  return `${problem.file}: ${problem.path === '' ? '' : `${problem.path} `}${problem.message}`;
+  const where = problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.column ?? 1}`;
+  return `${where}: ${problem.path === '' ? '' : `${problem.path} `}${problem.message}`;
 }
 
 /**

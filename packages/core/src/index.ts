@@ -65,7 +65,7 @@ export {
 } from './report.js';
 export type { Recommendation } from './report.js';
 export { DefinitionError, formatProblem } from './errors.js';
-export type { DefinitionProblem } from './errors.js';
+export type { DefinitionProblem, SourcePosition } from './errors.js';
 export {
   ExperimentDefinition,
   Condition,

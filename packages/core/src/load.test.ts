@@ -19,11 +19,14 @@ async function dirWith(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+/** Problems as `file: path message`: these tests are about paths and messages; positions have their own tests, counted by hand. */
 async function problemsOf(dir: string): Promise<string[]> {
   try {
     await loadExperiments(dir);
   } catch (error) {
-    if (isAbtelError(error, 'invalid_definition')) return (error as DefinitionError).problems.map((problem) => formatProblem(problem).replaceAll(`${dir}/`, 'experiments/'));
+    if (isAbtelError(error, 'invalid_definition')) {
+      return (error as DefinitionError).problems.map(({ file, path, message }) => formatProblem({ file, path, message }).replaceAll(`${dir}/`, 'experiments/'));
+    }
     throw error;
   }
   return [];
@@ -258,6 +261,137 @@ describe('parsing arbitrary input (property)', () => {
       fc.property(fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 120 }), fc.constantFrom('a.yaml', 'a.json'), (text, file) => {
         const parsed = parseDefinitionText(file, text);
         return Array.isArray(parsed) ? parsed.every((p) => p.file === file && p.message.length > 0) : parsed.file === file;
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('problem positions', () => {
+  /**
+   * `line:column` (1-based) of the `nth` occurrence of `token` in `text`, counted from the lines
+   * before it: independent of the loader's own offset-to-position code.
+   */
+  function where(text: string, token: string, nth = 1): string {
+    let offset = -1;
+    for (let i = 0; i < nth; i++) offset = text.indexOf(token, offset + 1);
+    if (offset < 0) throw new Error(`${JSON.stringify(token)} not in the test text`);
+    const lines = text.slice(0, offset).split('\n');
+    return `${lines.length}:${(lines[lines.length - 1] as string).length + 1}`;
+  }
+
+  async function positionedProblemsOf(dir: string): Promise<string[]> {
+    try {
+      await loadExperiments(dir);
+    } catch (error) {
+      // Files (also those named in messages) relative to the directory.
+      if (isAbtelError(error, 'invalid_definition')) return (error as DefinitionError).problems.map((problem) => formatProblem(problem).replaceAll(`${dir}/`, ''));
+      throw error;
+    }
+    return [];
+  }
+
+  const yamlText = `key: support
+version: 1
+owner: me
+control: a
+state: running
+salt: shared
+layer: { name: bot, range: [0, 0.5] }
+variations:
+  - key: a
+    weight: heavy
+  - key: b
+    weight: 1
+    config:
+      tone: [warm]
+configSchema:
+  fields: { tone: string }
+metrics:
+  primary: nps
+`;
+  const jsonText = `{
+  "key": "other",
+  "version": 1,
+  "owner": "me",
+  "surface": "cta",
+  "state": "running",
+  "salt": "shared",
+  "control": "a",
+  "layer": { "name": "bot", "range": [0.25, 1] },
+  "variations": [
+    { "key": "a", "weight": "1" },
+    { "key": "b", "config": { "x": { "deep": [1, 2] } } }
+  ],
+  "extra": null
+}
+`;
+  const metricsText = `metrics:
+  - { name: csat, kind: mean, from: { outcome: csat }, direction: increase }
+  - name: csat
+    kind: binary
+    from: { outcome: resolved }
+    direction: increase
+`;
+
+  it('every problem names the line and column of the value at its path, or of the mapping that lacks it', async () => {
+    const dir = await dirWith({ 'support.yaml': yamlText, 'z.json': jsonText, 'metrics.yaml': metricsText });
+    // Counted by hand for two of them, so that the helper itself is checked once.
+    expect(where(yamlText, 'heavy')).toBe('10:13');
+    expect(where(jsonText, '"1"')).toBe('11:29');
+    expect(await positionedProblemsOf(dir)).toEqual([
+      `metrics.yaml:${where(metricsText, 'csat', 3)}: metrics[1].name duplicates metric "csat" already defined in metrics.yaml; rename one of them`,
+      // A missing field points at the mapping that lacks it: here the whole document.
+      `support.yaml:1:1: surface must be one of "prompt", "model", "retrieval", "tool_policy", "persona", "cta", "trigger", "other" (got nothing)`,
+      // A wrong type deep inside variations.
+      `support.yaml:10:13: variations[0].weight must be a number (got "heavy")`,
+      `support.yaml:${where(yamlText, '[warm]')}: variations[1].config.tone must be a string (got an array)`,
+      `z.json:11:29: variations[0].weight must be a number (got "1")`,
+      // Missing inside a list item: the item's own mapping.
+      `z.json:${where(jsonText, '{ "key": "b"')}: variations[1].weight is required (a number)`,
+      `z.json:${where(jsonText, 'null')}: extra is not a known field; remove it or fix its spelling`,
+      // Checks across definitions.
+      `support.yaml:${where(yamlText, 'nps')}: metrics.primary references metric "nps", which is not defined; define it in metrics.yaml or under metrics.definitions (defined: csat)`,
+      `z.json:${where(jsonText, '[0.25, 1]')}: layer.range [0.25, 1] overlaps experiment "support" (support.yaml, [0, 0.5]) in layer "bot"; experiments running in one layer need disjoint ranges, so move one of them`,
+      `z.json:${where(jsonText, '"shared"')}: salt "shared" is also the salt of running experiment "support" (support.yaml); experiments sharing a salt bucket every unit identically, so their assignments are correlated; give each experiment its own salt (the default is its key)`,
+    ]);
+  });
+
+  it('a duplicate key across files points at the second key; syntax errors keep the parser position', async () => {
+    const second = `[\n  {"key": "support"}\n]\n`;
+    const dir = await dirWith({ 'a.yaml': valid, 'b.json': second, 'c.yaml': 'key: x\nowner: me\nkey: y\n', 'd.json': '{"key": 1,}' });
+    const problems = await positionedProblemsOf(dir);
+    // Map keys must be unique: the second `key` is on line 3, column 1.
+    expect(problems).toContain('c.yaml:3:1: is not valid YAML: Map keys must be unique');
+    // V8 names the offset: position 10 is the `}` after the trailing comma.
+    expect(problems).toContain('d.json:1:11: is not valid JSON: Expected double-quoted property name in JSON at position 10');
+    expect(problems).toContain(`b.json:${where(second, '"support"')}: [0].key duplicates experiment "support" already defined in a.yaml; experiment keys must be unique`);
+    expect(problems.filter((problem) => problem.startsWith('b.json:'))).toContain(`b.json:${where(second, '{"key"')}: [0].owner is required (a string)`);
+  });
+
+  it('a key without a value points at the key; an alias at the alias, an anchored value after its anchor; documents without text have no position', async () => {
+    const text = `${valid.replace('state: running\n', 'state: running\nwinner:\n')}description: &d 7\nsegments: *d\n`;
+    const dir = await dirWith({ 'a.yaml': text });
+    const problems = await positionedProblemsOf(dir);
+    expect(problems).toContain(`a.yaml:${where(text, 'winner:')}: winner must be a string (got null)`);
+    expect(problems).toContain(`a.yaml:${where(text, '7\nsegments')}: description must be a string (got 7)`);
+    expect(problems).toContain(`a.yaml:${where(text, '*d')}: segments must be an array (got 7)`);
+    try {
+      parseExperiments([{ file: 'mem.yaml', content: { key: 'x' } }]);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as DefinitionError).problems.every((problem) => problem.line === undefined && problem.column === undefined)).toBe(true);
+    }
+  });
+
+  it('locates any path in any parsed text without throwing', () => {
+    const alphabet = Array.from(':-[]{}#,\'"\n\t &*!|>%@`?\\ab1é😀');
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 120 }), fc.constantFrom('a.yaml', 'a.json'), fc.array(fc.oneof(fc.nat(3), fc.constantFrom('a', 'b', '1')), { maxLength: 4 }), (text, file, path) => {
+        const parsed = parseDefinitionText(file, text);
+        if (Array.isArray(parsed)) return true;
+        const at = parsed.locate?.(path);
+        return at !== undefined && at.line >= 1 && at.column >= 1 && at.line <= text.split('\n').length;
       }),
       { numRuns: 300 },
     );

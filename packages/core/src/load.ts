@@ -6,11 +6,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
-import { AbtelError, DefinitionError, type DefinitionProblem } from './errors.js';
+import { AbtelError, DefinitionError, type DefinitionProblem, type SourcePosition } from './errors.js';
 import { ExperimentDefinition } from './experiment.js';
 import { ExperimentSet } from './experiment-set.js';
 import { MetricDefinition, MetricsFile } from './metrics.js';
 import { formatPath, isRecord, issueMessages } from './internal/issues.js';
+import { jsonOffset, positionAt, yamlOffset } from './internal/positions.js';
 
 // The YAML parser is loaded on the first YAML file (synchronously, so parsing stays synchronous):
 // it is ≈ 45 ms of start-up that JSON definitions, and every process that only routes, never need.
@@ -27,18 +28,34 @@ const METRICS_FILE = /^metrics\.(ya?ml|json)$/i;
 export interface DefinitionDocument {
   file: string;
   content: unknown;
+  /**
+   * Where the value at a path inside the file is (or its nearest existing ancestor), for problems
+   * that name a line and column. `parseDefinitionText` sets it; it is called only for a problem.
+   */
+  locate?: (path: readonly PropertyKey[]) => SourcePosition | undefined;
+}
+
+/** A problem at `path` inside `doc`, with the position of that path when the document has one. */
+function problemAt(doc: DefinitionDocument, path: readonly PropertyKey[], message: string): DefinitionProblem {
+  const problem: DefinitionProblem = { file: doc.file, path: formatPath(path), message };
+  const at = doc.locate?.(path);
+  if (at !== undefined) {
+    problem.line = at.line;
+    problem.column = at.column;
+  }
+  return problem;
 }
 
 const METRIC_SOURCE_HINT = 'must be one of { outcome: <name> }, { span_attribute: <attribute> }, { span_value: duration_ms|error|input_tokens|output_tokens|total_tokens|cost_usd|calls }, { evaluation: <name> }';
 const ATTRIBUTE_VALUE_HINT = 'must be a string, a number or a boolean';
 
-function zodProblems(file: string, prefix: PropertyKey[], error: import('zod').ZodError, input: unknown): DefinitionProblem[] {
+function zodProblems(doc: DefinitionDocument, prefix: PropertyKey[], error: import('zod').ZodError, input: unknown): DefinitionProblem[] {
   return issueMessages(error, input).map(({ path, message }) => {
     let text = message;
     if (message.startsWith('does not match any allowed shape')) {
       text = path[path.length - 1] === 'from' ? `${METRIC_SOURCE_HINT}${message.slice('does not match any allowed shape'.length)}` : `${ATTRIBUTE_VALUE_HINT}${message.slice('does not match any allowed shape'.length)}`;
     }
-    return { file, path: formatPath([...prefix, ...path]), message: text };
+    return problemAt(doc, [...prefix, ...path], text);
   });
 }
 
@@ -50,11 +67,11 @@ function zodProblems(file: string, prefix: PropertyKey[], error: import('zod').Z
  */
 export function parseExperiments(docs: readonly DefinitionDocument[]): ExperimentSet {
   const problems: DefinitionProblem[] = [];
-  const definitions: { def: ExperimentDefinition; file: string; path: PropertyKey[] }[] = [];
+  const definitions: { def: ExperimentDefinition; doc: DefinitionDocument; path: PropertyKey[] }[] = [];
   // Definitions that failed the schema still take part in the checks across definitions, with the
   // fields they have in the right shape, so that one run reports every problem. They come after
   // the valid ones there, which therefore own a key, a salt or a layer range first.
-  const partial: { def: CrossCheckFields; file: string; path: PropertyKey[] }[] = [];
+  const partial: { def: CrossCheckFields; doc: DefinitionDocument; path: PropertyKey[] }[] = [];
   const sharedMetrics: MetricDefinition[] = [];
   const sharedMetricFiles = new Map<string, string>();
   /** Names of shared metrics that are defined but invalid: already reported, so references to them are not. */
@@ -68,24 +85,24 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
       const list = isRecord(content) ? content['metrics'] : undefined;
       if (!Array.isArray(list)) {
         const parsed = MetricsFile.safeParse(content, { reportInput: true });
-        if (!parsed.success) problems.push(...zodProblems(doc.file, [], parsed.error, content));
+        if (!parsed.success) problems.push(...zodProblems(doc, [], parsed.error, content));
         continue;
       }
       const rest = MetricsFile.safeParse({ ...(content as object), metrics: [] }, { reportInput: true });
-      if (!rest.success) problems.push(...zodProblems(doc.file, [], rest.error, content));
+      if (!rest.success) problems.push(...zodProblems(doc, [], rest.error, content));
       list.forEach((item: unknown, index) => {
         const parsed = MetricDefinition.safeParse(item, { reportInput: true });
         if (!parsed.success) {
           const name = typeof item === 'object' && item !== null ? (item as { name?: unknown }).name : undefined;
           const named = typeof name === 'string' && name !== '' ? ` (metric "${name}")` : '';
-          problems.push(...zodProblems(doc.file, ['metrics', index], parsed.error, item).map((problem) => ({ ...problem, message: `${problem.message}${named}` })));
+          problems.push(...zodProblems(doc, ['metrics', index], parsed.error, item).map((problem) => ({ ...problem, message: `${problem.message}${named}` })));
           if (typeof name === 'string') brokenSharedMetrics.add(name);
           return;
         }
         const metric = parsed.data;
         const previous = sharedMetricFiles.get(metric.name);
         if (previous !== undefined) {
-          problems.push({ file: doc.file, path: formatPath(['metrics', index, 'name']), message: `duplicates metric "${metric.name}" already defined in ${previous}; rename one of them` });
+          problems.push(problemAt(doc, ['metrics', index, 'name'], `duplicates metric "${metric.name}" already defined in ${previous}; rename one of them`));
           return;
         }
         sharedMetricFiles.set(metric.name, doc.file);
@@ -96,37 +113,37 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
     const items: { content: unknown; path: PropertyKey[] }[] = Array.isArray(doc.content)
       ? doc.content.map((content, index) => ({ content, path: [index] }))
       : [{ content: doc.content, path: [] }];
-    if (items.length === 0) problems.push({ file: doc.file, path: '', message: 'is an empty list; put one experiment definition (a mapping) in the file' });
+    if (items.length === 0) problems.push(problemAt(doc, [], 'is an empty list; put one experiment definition (a mapping) in the file'));
     for (const item of items) {
       if (item.content === null || item.content === undefined) {
-        problems.push({ file: doc.file, path: formatPath(item.path), message: 'is empty; write an experiment definition (see the @abtel/core README for an example)' });
+        problems.push(problemAt(doc, item.path, 'is empty; write an experiment definition (see the @abtel/core README for an example)'));
         continue;
       }
       const parsed = ExperimentDefinition.safeParse(item.content, { reportInput: true });
       if (parsed.success) {
-        definitions.push({ def: parsed.data, file: doc.file, path: item.path });
+        definitions.push({ def: parsed.data, doc, path: item.path });
         continue;
       }
-      problems.push(...zodProblems(doc.file, item.path, parsed.error, item.content));
+      problems.push(...zodProblems(doc, item.path, parsed.error, item.content));
       const fields = crossCheckFields(item.content);
-      if (fields !== undefined) partial.push({ def: fields, file: doc.file, path: item.path });
+      if (fields !== undefined) partial.push({ def: fields, doc, path: item.path });
     }
   }
 
   const checked = [...definitions.map((entry) => ({ ...entry, def: fieldsOf(entry.def) })), ...partial];
   const files = new Map<string, string>();
-  for (const { def, file, path } of checked) {
+  for (const { def, doc, path } of checked) {
     if (def.key === undefined) continue;
     const previous = files.get(def.key);
     if (previous !== undefined) {
-      problems.push({ file, path: formatPath([...path, 'key']), message: `duplicates experiment "${def.key}" already defined in ${previous}; experiment keys must be unique` });
+      problems.push(problemAt(doc, [...path, 'key'], `duplicates experiment "${def.key}" already defined in ${previous}; experiment keys must be unique`));
       continue;
     }
-    files.set(def.key, file);
+    files.set(def.key, doc.file);
   }
 
   const sharedNames = new Set(sharedMetrics.map((metric) => metric.name));
-  for (const { def, file, path } of checked) {
+  for (const { def, doc, path } of checked) {
     if (def.metrics === undefined) continue;
     const local = new Set(def.metrics.local);
     const available = [...new Set([...sharedNames, ...local])];
@@ -137,11 +154,9 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
     ];
     for (const [at, name] of references) {
       if (!local.has(name) && !sharedNames.has(name) && !brokenSharedMetrics.has(name)) {
-        problems.push({
-          file,
-          path: formatPath([...path, ...at]),
-          message: `references metric "${name}", which is not defined; define it in metrics.yaml or under metrics.definitions (defined: ${available.length > 0 ? available.join(', ') : 'none'})`,
-        });
+        problems.push(
+          problemAt(doc, [...path, ...at], `references metric "${name}", which is not defined; define it in metrics.yaml or under metrics.definitions (defined: ${available.length > 0 ? available.join(', ') : 'none'})`),
+        );
       }
     }
   }
@@ -156,11 +171,13 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
       const lb = b.def.layer as NonNullable<CrossCheckFields['layer']>;
       if (la.name !== lb.name || a.def.key === b.def.key) continue;
       if (la.range[0] < lb.range[1] && lb.range[0] < la.range[1]) {
-        problems.push({
-          file: a.file,
-          path: formatPath([...a.path, 'layer', 'range']),
-          message: `[${la.range.join(', ')}] overlaps experiment "${b.def.key}" (${b.file}, [${lb.range.join(', ')}]) in layer "${la.name}"; experiments running in one layer need disjoint ranges, so move one of them`,
-        });
+        problems.push(
+          problemAt(
+            a.doc,
+            [...a.path, 'layer', 'range'],
+            `[${la.range.join(', ')}] overlaps experiment "${b.def.key}" (${b.doc.file}, [${lb.range.join(', ')}]) in layer "${la.name}"; experiments running in one layer need disjoint ranges, so move one of them`,
+          ),
+        );
       }
     }
   }
@@ -175,44 +192,61 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
     if (owner === undefined) {
       saltOwners.set(salt, entry);
     } else if (owner.def.key !== entry.def.key) {
-      problems.push({
-        file: entry.file,
-        path: formatPath([...entry.path, 'salt']),
-        message: `"${entry.def.salt}" is also the salt of running experiment "${owner.def.key}" (${owner.file}); experiments sharing a salt bucket every unit identically, so their assignments are correlated; give each experiment its own salt (the default is its key)`,
-      });
+      problems.push(
+        problemAt(
+          entry.doc,
+          [...entry.path, 'salt'],
+          `"${entry.def.salt}" is also the salt of running experiment "${owner.def.key}" (${owner.doc.file}); experiments sharing a salt bucket every unit identically, so their assignments are correlated; give each experiment its own salt (the default is its key)`,
+        ),
+      );
     }
   }
 
   if (problems.length > 0) throw new DefinitionError(problems);
   return new ExperimentSet(
-    definitions.filter(({ def, file }) => files.get(def.key) === file).map(({ def }) => def),
+    definitions.filter(({ def, doc }) => files.get(def.key) === doc.file).map(({ def }) => def),
     { sharedMetrics, files },
   );
 }
 
 /**
- * Parses one definition file's text (YAML, or JSON by extension). Syntax errors become problems.
+ * Parses one definition file's text (YAML, or JSON by extension). Syntax errors become problems
+ * with the parser's position; the document can locate any path for later problems.
  * @example
- * const doc = parseDefinitionText('experiments/support.yaml', text); // { file, content } or problems
+ * const doc = parseDefinitionText('experiments/support.yaml', text); // { file, content, locate } or problems
  */
 export function parseDefinitionText(file: string, text: string): DefinitionDocument | DefinitionProblem[] {
   if (/\.json$/i.test(file)) {
+    let content: unknown;
     try {
-      return { file, content: JSON.parse(text) as unknown };
+      content = JSON.parse(text) as unknown;
     } catch (error) {
-      return [{ file, path: '', message: `is not valid JSON: ${(error as Error).message}` }];
+      const message = (error as Error).message;
+      // V8 names the offset for some syntax errors only ("… in JSON at position 12").
+      const offset = /at position (\d+)/.exec(message)?.[1];
+      return [{ file, path: '', message: `is not valid JSON: ${message}`, ...(offset === undefined ? {} : positionAt(text, Number(offset))) }];
     }
+    // The text is valid JSON, so re-scanning it for a path, only when a problem needs one, is cheap and safe.
+    return { file, content, locate: (path) => positionAt(text, jsonOffset(text, path)) };
   }
-  const document = yamlParser().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const yaml = yamlParser();
+  const document = yaml.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
-    return document.errors.map((error) => ({ file, path: '', message: `is not valid YAML: ${error.message.split('\n')[0]}` }));
+    return document.errors.map((error) => {
+      // The position moves from the message ("… at line 2, column 1:") to the problem's own fields.
+      const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+      const at = error.linePos?.[0];
+      return { file, path: '', message: `is not valid YAML: ${message}`, ...(at === undefined ? {} : { line: at.line, column: at.col }) };
+    });
   }
+  let content: unknown;
   try {
     // toJS can still fail, e.g. on an alias without an anchor (`*name`) or too many aliases.
-    return { file, content: document.toJS({ maxAliasCount: 100 }) as unknown };
+    content = document.toJS({ maxAliasCount: 100 }) as unknown;
   } catch (error) {
     return [{ file, path: '', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}` }];
   }
+  return { file, content, locate: (path) => positionAt(text, yamlOffset(yaml, document, path)) };
 }
 
 /**

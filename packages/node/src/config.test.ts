@@ -102,10 +102,12 @@ describe('loadRegisterExperiments', () => {
     writeFileSync(join(dir, 'broken.yaml'), 'key: [unclosed\n');
     const error = await failure(dir);
     expect(error.code).toBe('invalid_definition');
-    const start = `ABTEL_EXPERIMENTS=${dir}: 4 problems in experiment definitions: ${dir}/broken.yaml: is not valid YAML: `;
+    // The flow sequence left open on line 1 is reported where it should have ended: line 2, column 1.
+    const start = `ABTEL_EXPERIMENTS=${dir}: 4 problems in experiment definitions: ${dir}/broken.yaml:2:1: is not valid YAML: `;
     expect(error.message.slice(0, start.length)).toBe(start);
+    // bad.json is one line: the 0 of the weight is column 87, the variations list column 66, "zz" column 101.
     expect(error.message).toContain(
-      `; ${dir}/bad.json: variations[0].weight must be > 0 (got 0); ${dir}/bad.json: variations needs at least 2 items (got 1); ${dir}/bad.json: control must be one of the variation keys "a" (got "zz"); fix the definitions, or point ABTEL_EXPERIMENTS at valid ones`,
+      `; ${dir}/bad.json:1:87: variations[0].weight must be > 0 (got 0); ${dir}/bad.json:1:66: variations needs at least 2 items (got 1); ${dir}/bad.json:1:101: control must be one of the variation keys "a" (got "zz"); fix the definitions, or point ABTEL_EXPERIMENTS at valid ones`,
     );
     expect(error.message).not.toContain('\n');
     const empty = join(root, 'empty');
@@ -114,6 +116,29 @@ describe('loadRegisterExperiments', () => {
       code: 'invalid_definition',
       message: `ABTEL_EXPERIMENTS=${empty}: 1 problem in experiment definitions: ${empty}: contains no *.yaml, *.yml or *.json experiment definitions; fix the definitions, or point ABTEL_EXPERIMENTS at valid ones`,
     });
+  });
+
+  it('names the URL, the line and the column of problems in served definitions', async () => {
+    const served: Record<string, string> = {
+      '/bad.yaml': 'key: x\nversion: 1\nowner: me\nsurface: cta\ncontrol: a\nvariations:\n  - { key: a, weight: 1 }\n  - { key: b, weight: -1 }\n',
+      '/broken.yaml': 'key: x\nkey: y\n',
+    };
+    const server = createServer((req, res) => res.writeHead(200).end(served[req.url ?? '']));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      // Line 8 is `  - { key: b, weight: -1 }`: the -1 starts in column 23.
+      expect(await failure(`${base}/bad.yaml`)).toMatchObject({
+        code: 'invalid_definition',
+        message: `ABTEL_EXPERIMENTS=${base}/bad.yaml: 1 problem in experiment definitions: ${base}/bad.yaml:8:23: variations[1].weight must be > 0 (got -1); fix the definitions, or point ABTEL_EXPERIMENTS at valid ones`,
+      });
+      expect(await failure(`${base}/broken.yaml`)).toMatchObject({
+        code: 'invalid_definition',
+        message: `ABTEL_EXPERIMENTS=${base}/broken.yaml: 1 problem in experiment definitions: ${base}/broken.yaml:2:1: is not valid YAML: Map keys must be unique; fix the definitions, or point ABTEL_EXPERIMENTS at valid ones`,
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('names the variable and the URL when the definitions cannot be fetched', async () => {

@@ -111,8 +111,9 @@ export async function loadExperimentsFrom(source: string, timeoutMs = 5000): Pro
   }
   // YAML is a superset of JSON, so one parser serves both unless the path says .json.
   const parsed = parseDefinitionText(new URL(source).pathname, text);
-  if (Array.isArray(parsed)) throw new DefinitionError(parsed);
-  return parseExperiments([{ file: source, content: parsed.content }]);
+  // Problems name the URL, with the line and column inside the served text.
+  if (Array.isArray(parsed)) throw new DefinitionError(parsed.map((problem) => ({ ...problem, file: source })));
+  return parseExperiments([{ ...parsed, file: source }]);
 }
 
 /**

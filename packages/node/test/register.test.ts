@@ -345,7 +345,8 @@ describe('node --import @abtel/node/register', () => {
     expect(invalid.stdout).toBe('');
     expect(invalid.stderr).toBe(
       '@abtel/node/register: ABTEL_EXPERIMENTS=invalid-experiments: 2 problems in experiment definitions: ' +
-        'invalid-experiments/persona.json: variations[0].weight must be > 0 (got 0); invalid-experiments/persona.json: control must be one of the variation keys "a", "b" (got "zz"); ' +
+        // persona.json is one line of JSON.stringify: the 0 of the first weight is column 112, "zz" column 73.
+        'invalid-experiments/persona.json:1:112: variations[0].weight must be > 0 (got 0); invalid-experiments/persona.json:1:73: control must be one of the variation keys "a", "b" (got "zz"); ' +
         'fix the definitions, or point ABTEL_EXPERIMENTS at valid ones\n',
     );
   });

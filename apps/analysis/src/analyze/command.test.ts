@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -22,9 +22,9 @@ function run(args: string[]): Promise<number> {
   return analyzeCommand.run(['--data', 'no-data', '--experiments', 'no-experiments', '--experiment', 'x', ...args], io);
 }
 
-async function failure(args: string[]): Promise<{ code: unknown; message: string }> {
+async function failure(args: string[], start = run): Promise<{ code: unknown; message: string }> {
   try {
-    await run(args);
+    await start(args);
   } catch (error) {
     return { code: (error as { code?: unknown }).code, message: (error as Error).message };
   }
@@ -74,5 +74,17 @@ describe('abtel analyze --fail-on', () => {
   it('an unknown condition is a usage error; known ones pass the check', async () => {
     expect(await failure(['--fail-on', 'srm,nope'])).toEqual({ code: 'usage', message: `abtel analyze: --fail-on "nope" is not a condition; use ${accepted}` });
     expect((await failure(['--fail-on', 'srm, guardrail'])).code).toBe('io');
+  });
+});
+
+describe('abtel analyze --experiments', () => {
+  it('invalid definitions fail with each problem at its file, line and column', async () => {
+    const dir = join(root, 'invalid-experiments');
+    await mkdir(dir);
+    await writeFile(join(dir, 'x.yaml'), 'key: x\nversion: 1\nowner: me\nsurface: cta\ncontrol: a\nvariations:\n  - { key: a, weight: 1 }\n  - { key: b, weight: 0 }\n');
+    const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: root };
+    const error = await failure(['--data', 'no-data', '--experiments', dir, '--experiment', 'x'], (args) => analyzeCommand.run(args, io));
+    // Line 8 is `  - { key: b, weight: 0 }`: the 0 is in column 23.
+    expect(error).toEqual({ code: 'invalid_definition', message: `1 problem in experiment definitions: ${join(dir, 'x.yaml')}:8:23: variations[1].weight must be > 0 (got 0)` });
   });
 });

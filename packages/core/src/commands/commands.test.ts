@@ -51,7 +51,8 @@ describe('abtel validate', () => {
     const io = capture(badDir);
     expect(await validateCommand.run(['--experiments', '.'], io)).toBe(1);
     expect(io.out()).toBe(
-      'support.yaml: variations[1].weight must be > 0 (got 0)\nsupport.yaml: state must be one of "draft", "running", "paused", "rolled_back", "shipped", "inconclusive", "archived" (got "live")\n',
+      // Counted by hand: line 8 is `  - { key: b, weight: 0 }` (the 0 in column 23), line 9 `state: live`.
+      'support.yaml:8:23: variations[1].weight must be > 0 (got 0)\nsupport.yaml:9:8: state must be one of "draft", "running", "paused", "rolled_back", "shipped", "inconclusive", "archived" (got "live")\n',
     );
     expect(io.err()).toBe('abtel validate: 2 problems in .\n');
     const json = capture(badDir);
@@ -60,8 +61,8 @@ describe('abtel validate', () => {
       valid: false,
       experiments: [],
       problems: [
-        { file: 'support.yaml', path: 'variations[1].weight', message: 'must be > 0 (got 0)' },
-        { file: 'support.yaml', path: 'state', message: expect.stringContaining('must be one of') },
+        { file: 'support.yaml', path: 'variations[1].weight', message: 'must be > 0 (got 0)', line: 8, column: 23 },
+        { file: 'support.yaml', path: 'state', message: expect.stringContaining('must be one of'), line: 9, column: 8 },
       ],
     });
   });

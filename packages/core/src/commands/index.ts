@@ -17,17 +17,22 @@ const validateHelp = `abtel validate — check every experiment definition in a 
 Usage: abtel validate --experiments DIR [--json]
 
 Reads every *.yaml, *.yml and *.json file in DIR (metrics.yaml holds shared metric definitions)
-and prints every problem, one per line: the file, the path inside it and the fix.
+and prints every problem, one per line, as FILE:LINE:COLUMN: PATH MESSAGE: the file, where in it
+(1-based, the shape editors and CI problem matchers read), the path inside it and the fix. LINE
+and COLUMN are those of the value at PATH, or of the mapping that lacks a missing field; for a
+syntax error, the parser's position. A problem with no position (an empty directory) is printed
+as FILE: MESSAGE.
 
 Flags:
   --experiments DIR   directory of experiment definitions (required)
-  --json              print {"valid", "experiments", "problems": [{file, path, message}]} instead
+  --json              print {"valid", "experiments", "problems": [{file, path, message, line?, column?}]}
+                      instead (line and column are absent when a problem has no position)
 
 Exit codes: 0 all definitions valid, 1 at least one problem (or DIR unreadable), 2 usage error.
 
 Example:
   abtel validate --experiments ./experiments
-  experiments/support.yaml: variations[1].weight must be > 0 (got 0)
+  experiments/support.yaml:12:13: variations[1].weight must be > 0 (got 0)
 `;
 
 /**
