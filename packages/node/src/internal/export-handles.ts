@@ -41,9 +41,10 @@ import { context, createContextKey, diag } from '@opentelemetry/api';
  * Exports still happen, and are retried, exactly as the SDK does them while the app runs, whose
  * own handles keep the process alive; once the app is done, the flush at exit holds the process
  * instead, for at most ABTEL_FLUSH_TIMEOUT_MS (start.ts), and the exporters' shutdown waits there
- * for the exports already under way. Still holding the process: a connection being set up (a
- * collector address that drops packets) and a request body the collector does not read, both
- * until the request timeout (libuv counts pending connects and writes, whatever the socket).
+ * for the exports already under way. An unref'd socket still being connected does not hold the
+ * process either (the channel publishes while it connects); a pending write does, whatever the
+ * socket: a collector that does not read a batch larger than the sockets' buffers still holds the
+ * process until the request timeout.
  */
 
 const UNREF_EXPORT = createContextKey('@abtel/node: timers and sockets of an export');
