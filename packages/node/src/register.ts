@@ -24,8 +24,8 @@ try {
 const { shutdown } = started;
 
 // The app's event loop is empty: flush what is buffered (bounded). If the flush timed out, end
-// the process: an export can still hold it through an open connection (a collector that accepts
-// connections and does not answer) until the exporter's own request timeout.
+// the process: an export's sockets do not hold it (export-handles.ts), but a request body that
+// the collector does not read can, until the exporter's own request timeout.
 process.once('beforeExit', () => {
   void shutdown().then((flushed) => {
     if (!flushed) process.exit();

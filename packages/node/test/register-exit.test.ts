@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAppDir, ensureBuilt, startApp } from './helpers/child.js';
 import { OtlpReceiver } from './helpers/otlp-receiver.js';
@@ -112,6 +114,11 @@ describe('node --import @abtel/node/register on SIGTERM and SIGINT', () => {
   }
 });
 
+// A self-signed certificate for 127.0.0.1: the HTTPS collector's, trusted by the app only through
+// OTEL_EXPORTER_OTLP_CERTIFICATE (the exporters' own agents, built from the environment).
+const TLS_CERT = fileURLToPath(new URL('./fixtures/tls/cert.pem', import.meta.url));
+const TLS = { key: readFileSync(fileURLToPath(new URL('./fixtures/tls/key.pem', import.meta.url))), cert: readFileSync(TLS_CERT) };
+
 /** A 127.0.0.1 port where nothing listens: bound, then closed. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -130,6 +137,19 @@ async function runLoad(extra: Record<string, string>): Promise<{ code: number | 
   return { code: result.code, stderr: result.stderr, done: line.done, exitDelayMs: Date.now() - doneAt };
 }
 
+describe('node --import @abtel/node/register while the app runs', () => {
+  it('delivers exports to a slow collector while the app is alive: its own handles hold the process, not the export\'s', async () => {
+    receiver.delayResponses(300);
+    const child = startApp(app.dir, 'no-handler.mjs', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: 'running' });
+    await child.firstJsonLine();
+    // No flush has run: the batch was exported on its schedule and its answer awaited.
+    await receiver.waitFor('the spans of a running app', () => receiver.spans.length === 3);
+    const result = await child.stop('SIGTERM');
+    expect(result.stderr).toBe('');
+    expect(receiver.spans.map((span) => span.name).sort()).toEqual(['plain-before-signal-0', 'plain-before-signal-1', 'plain-before-signal-2']);
+  });
+});
+
 describe('node --import @abtel/node/register when the app\'s work is done', () => {
   it('exits within ABTEL_FLUSH_TIMEOUT_MS of the end of the work when the collector refuses connections', async () => {
     const port = await closedPort();
@@ -142,6 +162,55 @@ describe('node --import @abtel/node/register when the app\'s work is done', () =
     expect(run.exitDelayMs).toBeLessThan(flushTimeoutMs + 1000);
   });
 
+  // The exports under way when the work ends wait for an answer that never comes: before the
+  // export sockets were unref'd, each open request held the process until the exporter's request
+  // timeout (OTEL_EXPORTER_OTLP_TIMEOUT, 10 s), one batch after another: the process exited 29 s
+  // after the end of the work here.
+  for (const [what, answered, tls] of [
+    ['accepts connections and never answers', 0, false],
+    ['answers at first, then hangs on its kept-alive connections', 2, false],
+    ['is an HTTPS one (OTEL_EXPORTER_OTLP_CERTIFICATE) that answers at first, then hangs', 2, true],
+  ] as const) {
+    it(`exits within ABTEL_FLUSH_TIMEOUT_MS of the end of the work when the collector ${what}`, async () => {
+      const hung = await new OtlpReceiver(tls ? { tls: TLS } : {}).start();
+      try {
+        hung.hangAfter(answered);
+        const flushTimeoutMs = 1000;
+        const run = await runLoad({
+          OTEL_EXPORTER_OTLP_ENDPOINT: hung.endpoint,
+          ...(tls ? { OTEL_EXPORTER_OTLP_CERTIFICATE: TLS_CERT } : {}),
+          ABTEL_FLUSH_TIMEOUT_MS: String(flushTimeoutMs),
+          SPANS: '1000',
+        });
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        expect(run.done).toEqual({ spans: 1000, outcomes: 50 });
+        // The requests reached the collector and stayed open: a hung collector, not a refused one.
+        expect(hung.hung).toBeGreaterThan(0);
+        // Kept-alive connections carried later, hung requests (the agent refs a socket it reuses).
+        if (answered > 0) expect(hung.connections).toBeLessThan(answered + hung.hung);
+        // The margin is for a loaded machine: measured 1.0-1.1 s on an idle one.
+        expect(run.exitDelayMs).toBeLessThan(flushTimeoutMs + 1500);
+      } finally {
+        await hung.stop();
+      }
+      // Long enough for a regression to fail on the exit time rather than time out.
+    }, 60_000);
+  }
+
+  it('delivers every span and event to a slow collector: the exports under way when the work ends finish in the exit flush', async () => {
+    // Each answer takes 300 ms: exports are under way when the work ends, and nothing but the exit
+    // flush holds the process while they finish (the exporters' shutdown waits for them). With a
+    // flush timeout shorter than an answer (100 ms), about half of the spans are lost here.
+    receiver.delayResponses(300);
+    const run = await runLoad({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, ABTEL_FLUSH_TIMEOUT_MS: '5000', SPANS: '1000' });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(new Set(receiver.spans.map((span) => span.name)).size).toBe(1000);
+    expect(receiver.spans).toHaveLength(1000);
+    expect(receiver.logs.filter((log) => log.eventName === 'abtel.outcome')).toHaveLength(50);
+  });
+
   it('delivers every span and event to a reachable collector', async () => {
     const run = await runLoad({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, SPANS: '1000' });
     expect(run.stderr).toBe('');
@@ -149,6 +218,20 @@ describe('node --import @abtel/node/register when the app\'s work is done', () =
     expect(new Set(receiver.spans.map((span) => span.name)).size).toBe(1000);
     expect(receiver.spans).toHaveLength(1000);
     expect(receiver.logs.filter((log) => log.eventName === 'abtel.outcome')).toHaveLength(50);
+  });
+
+  it('delivers every span and event to an HTTPS collector trusted through OTEL_EXPORTER_OTLP_CERTIFICATE', async () => {
+    const https = await new OtlpReceiver({ tls: TLS }).start();
+    try {
+      const run = await runLoad({ OTEL_EXPORTER_OTLP_ENDPOINT: https.endpoint, OTEL_EXPORTER_OTLP_CERTIFICATE: TLS_CERT, SPANS: '1000' });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(new Set(https.spans.map((span) => span.name)).size).toBe(1000);
+      expect(https.spans).toHaveLength(1000);
+      expect(https.logs.filter((log) => log.eventName === 'abtel.outcome')).toHaveLength(50);
+    } finally {
+      await https.stop();
+    }
   });
 
   it('gives the exit flush up to ABTEL_FLUSH_TIMEOUT_MS: a retry after a 503 still delivers', async () => {

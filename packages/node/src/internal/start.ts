@@ -12,7 +12,7 @@ import { loadRegisterExperiments, readRegisterConfig, type RegisterConfig } from
 import { configureAbtel } from '../default.js';
 import { abtelPropagator } from '../propagator.js';
 import { isGenAiSpan } from '../span-processor.js';
-import { unrefExportTimers } from './export-timers.js';
+import { unrefExportHandles } from './export-handles.js';
 import { reportError } from './safe.js';
 import { samplerFromEnvironment } from './sampler-env.js';
 
@@ -66,10 +66,11 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   const sampling = samplerFromEnvironment(env);
   const spanBatches = new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl }));
   const logBatches = new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) });
-  // An export that waits for a collector must not keep the process alive once the app is done
-  // (the flush at exit takes over, bounded): see export-timers.ts for why this is done here.
-  unrefExportTimers(spanBatches, 'span');
-  unrefExportTimers(logBatches, 'log');
+  // An export that waits for a collector (its timers, its request's socket) must not keep the
+  // process alive once the app is done (the flush at exit takes over, bounded): see
+  // export-handles.ts for why this is done here.
+  unrefExportHandles(spanBatches, 'span');
+  unrefExportHandles(logBatches, 'log');
 
   const sdk = new NodeSDK({
     sampler: abtel.sampler(sampling.sampler),
@@ -91,10 +92,12 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   let done: Promise<boolean> | undefined;
   const shutdown = (): Promise<boolean> => {
     done ??= new Promise<boolean>((resolve) => {
-      // The flush gets a bounded time, and all of it: the exports' own timers do not hold the
-      // process (export-timers.ts), so this one does, until the flush ends or the time is up.
-      // An unreachable collector therefore holds the process for ABTEL_FLUSH_TIMEOUT_MS at most,
-      // and a retry that is due within it (say after a 503) still runs.
+      // The flush gets a bounded time, and all of it: the exports' own timers and sockets do not
+      // hold the process (export-handles.ts), so this one does, until the flush ends or the time
+      // is up. An unreachable or hung collector therefore holds the process for
+      // ABTEL_FLUSH_TIMEOUT_MS at most, an export already under way when the app's work ended
+      // still gets its answer within it (the exporters' shutdown waits for it), and a retry that
+      // is due within it (say after a 503) still runs.
       const timer = setTimeout(() => {
         diag.warn(`@abtel/node: telemetry flush did not finish within ${config.flushTimeoutMs} ms; exiting without it`);
         resolve(false);

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** An attribute value decoded from OTLP JSON. */
@@ -55,7 +56,8 @@ function attributesOf(list: KeyValue[] | undefined): Record<string, Value> {
 /**
  * A minimal OTLP/HTTP JSON receiver for tests: POST /v1/traces and /v1/logs, answers 200 `{}`,
  * keeps decoded spans and log records. Bodies that are not JSON are counted and answered 415.
- * {@link failNext} makes it answer 503 (retryable, no Retry-After) to the next requests instead.
+ * {@link failNext} makes it answer 503 (retryable, no Retry-After) to the next requests instead;
+ * {@link delayResponses} makes it a slow collector; {@link hangAfter} a hung one.
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
@@ -63,16 +65,28 @@ export class OtlpReceiver {
   rejected = 0;
   /** Requests answered 503 by {@link failNext}. */
   unavailable = 0;
+  /** Requests read and never answered, by {@link hangAfter}. */
+  hung = 0;
+  /** TCP connections accepted (a client that keeps connections alive makes fewer than requests). */
+  connections = 0;
   #failures = 0;
+  #delayMs = 0;
+  #answersLeft = Infinity;
   #server: Server | undefined;
+  readonly #tls: { key: Buffer | string; cert: Buffer | string } | undefined;
+
+  /** With `tls`, an HTTPS collector (`https://` endpoint) presenting that key and certificate. */
+  constructor(options: { tls?: { key: Buffer | string; cert: Buffer | string } } = {}) {
+    this.#tls = options.tls;
+  }
 
   get endpoint(): string {
     const address = this.#server?.address() as AddressInfo;
-    return `http://127.0.0.1:${address.port}`;
+    return `${this.#tls === undefined ? 'http' : 'https'}://127.0.0.1:${address.port}`;
   }
 
   async start(): Promise<this> {
-    this.#server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
@@ -84,16 +98,30 @@ export class OtlpReceiver {
           res.writeHead(415).end();
           return;
         }
+        if (this.#answersLeft <= 0) {
+          // A hung collector: the request was read, the connection stays open, no answer comes.
+          this.hung += 1;
+          return;
+        }
+        this.#answersLeft -= 1;
         if (this.#failures > 0) {
           this.#failures -= 1;
           this.unavailable += 1;
           res.writeHead(503).end();
           return;
         }
-        if (req.url === '/v1/traces') this.#traces(body);
-        else if (req.url === '/v1/logs') this.#logs(body);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        const answer = (): void => {
+          if (req.url === '/v1/traces') this.#traces(body);
+          else if (req.url === '/v1/logs') this.#logs(body);
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        };
+        if (this.#delayMs > 0) setTimeout(answer, this.#delayMs);
+        else answer();
       });
+    };
+    this.#server = this.#tls === undefined ? createServer(handle) : createTlsServer(this.#tls, handle);
+    this.#server.on('connection', () => {
+      this.connections += 1;
     });
     await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
     return this;
@@ -110,12 +138,30 @@ export class OtlpReceiver {
     this.spans.length = 0;
     this.logs.length = 0;
     this.unavailable = 0;
+    this.hung = 0;
+    this.connections = 0;
     this.#failures = 0;
+    this.#delayMs = 0;
+    this.#answersLeft = Infinity;
   }
 
   /** Answers the next `count` requests with 503 Service Unavailable and keeps nothing of them. */
   failNext(count: number): void {
     this.#failures = count;
+  }
+
+  /** Answers every request `ms` later (a slow collector); what it keeps is kept when it answers. */
+  delayResponses(ms: number): void {
+    this.#delayMs = ms;
+  }
+
+  /**
+   * Answers the next `count` requests, then reads every later one and never answers it, keeping
+   * its connection open (a hung collector, or a proxy that black-holes requests). {@link stop}
+   * closes those connections.
+   */
+  hangAfter(count: number): void {
+    this.#answersLeft = count;
   }
 
   /** Resolves once `predicate` holds (polling), or rejects after `timeoutMs` naming `what`. */
