@@ -32,8 +32,7 @@ CREATE OR REPLACE MACRO abtel_call_unit_id(experiment_key, assignment_unit, assi
 -- conversation_id and assignment_ids.
 CREATE OR REPLACE VIEW gen_ai_calls AS
 SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id,
-       experiment_key, variation, experiments, assignment_unit, assignment_id,
-       from_json(json_extract(attributes, '$."abtel.assignment.ids"'), '["VARCHAR"]') AS assignment_ids, start_time, duration_ms,
+       experiment_key, variation, experiments, assignment_unit, assignment_id, assignment_ids, start_time, duration_ms,
        input_tokens, output_tokens,
        CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN NULL
             ELSE coalesce(input_tokens, 0) + coalesce(output_tokens, 0) END AS total_tokens,

@@ -8,11 +8,11 @@
  * the primary's kind). The expected numbers are counted here from the generated calls, never
  * from the analysis' own output.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { queryRows } from '@abtel/files';
+import { compactFile, queryRows } from '@abtel/files';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExperimentDefinition, MetricDefinition } from '@abtel/core';
 import { analyze } from '../analyze/analyze.js';
@@ -336,6 +336,26 @@ describe.each([
     if (!withIds) expect(unattributable).toBeGreaterThan(0);
     expect((await health(ds, definitions.pricing)).unattributedCalls).toBe(unattributable);
     expect((await health(ds, definitions.persona)).unattributedCalls).toBe(0);
+  });
+
+  test('compacted to Parquet, the same per-unit numbers', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'abtel-multi-unit-parquet-'));
+    try {
+      for (const name of ['traces.jsonl', 'logs.jsonl']) {
+        writeFileSync(join(copy, name), readFileSync(join(data.dir, name)));
+        expect((await compactFile(join(copy, name))).parquetPath).toBeDefined();
+      }
+      const compacted = await openDataset({ inputs: [copy] });
+      try {
+        expect(compacted.files).toEqual({ raw: 0, parquet: 2 });
+        expectTotals(await workingSet(compacted, definitions.persona), totals(data.calls, personaUnit), data.personaOf.keys());
+        expectTotals(await workingSet(compacted, definitions.pricing), totals(data.calls, pricingUnit), data.pricingOf.keys());
+      } finally {
+        await compacted.close();
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   test('the plain duckdb recipe gives the same unit_metrics', async () => {
