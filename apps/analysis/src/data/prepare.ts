@@ -240,8 +240,9 @@ export function callUnitId(alias: string, def: Pick<ExperimentDefinition, 'key' 
  * await ds.query(`SELECT ${unattributedCallsSql(definition)} AS n`);
  */
 export function unattributedCallsSql(def: Pick<ExperimentDefinition, 'key' | 'unit'>): string {
+  // Only a span with abtel.experiments can carry a second experiment (a cheap first filter).
   return `(SELECT count(*) FROM gen_ai_calls c
-    WHERE ${carriesExperiment('c', sqlString(def.key))} AND c.experiment_key IS DISTINCT FROM ${sqlString(def.key)}
+    WHERE c.experiments IS NOT NULL AND ${carriesExperiment('c', sqlString(def.key))} AND c.experiment_key IS DISTINCT FROM ${sqlString(def.key)}
       AND ${callUnitId('c', def)} IS NULL)`;
 }
 
