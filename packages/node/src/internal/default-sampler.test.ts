@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Context, type SpanContext } from '@opentelemetry/api';
-import { AlwaysOnSampler, ParentBasedSampler, SamplingDecision } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, ParentBasedSampler, SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { ParentBasedAlwaysOnSampler } from './default-sampler.js';
 
@@ -30,7 +30,8 @@ function parents(): { name: string; context: Context }[] {
 
 describe('ParentBasedAlwaysOnSampler', () => {
   it("decides like the SDK's ParentBasedSampler({ root: AlwaysOnSampler }) for every kind of parent", () => {
-    const ours = new ParentBasedAlwaysOnSampler();
+    // Called through the Sampler interface, with every argument, as the SDK calls it.
+    const ours: Sampler = new ParentBasedAlwaysOnSampler();
     const sdk = new ParentBasedSampler({ root: new AlwaysOnSampler() });
     const cases = parents();
     expect(cases.length).toBe(23);
