@@ -9,12 +9,12 @@ CREATE TABLE IF NOT EXISTS exposure_flags (flag_key VARCHAR, experiment_key VARC
 
 CREATE OR REPLACE VIEW exposure_events AS
 SELECT experiment_key, coalesce(assignment_id, conversation_id) AS unit_id, conversation_id, variation,
-       experiment_version, time, attributes, 'abtel' AS source
+       experiment_version, time, attributes, 'abtel' AS source, assignment_unit
 FROM events
 WHERE event_name = 'abtel.exposure' AND experiment_key IS NOT NULL AND coalesce(assignment_id, conversation_id) IS NOT NULL
 UNION ALL
 SELECT f.experiment_key, coalesce(e.flag_context_id, e.assignment_id, e.conversation_id) AS unit_id, e.conversation_id,
-       e.flag_variant AS variation, e.experiment_version, e.time, e.attributes, 'feature_flag' AS source
+       e.flag_variant AS variation, e.experiment_version, e.time, e.attributes, 'feature_flag' AS source, e.assignment_unit
 FROM events e JOIN exposure_flags f ON e.flag_key = f.flag_key
 WHERE e.event_name = 'feature_flag.evaluation' AND coalesce(e.flag_context_id, e.assignment_id, e.conversation_id) IS NOT NULL;
 

@@ -11,10 +11,28 @@ WHERE event_name = 'abtel.outcome' AND outcome_name IS NOT NULL;
 CREATE OR REPLACE MACRO abtel_carries_experiment(experiment_key, experiments, wanted) AS
   experiment_key = wanted OR list_contains(list_transform(experiments, e -> split_part(e, '=', 1)), wanted);
 
+-- The unit of experiment `wanted` (randomised on `wanted_unit`) that a call carrying it belongs
+-- to. abtel.assignment.unit/.id describe only the conversation's first (primary) experiment, so:
+-- the call's `wanted=<id>` entry of abtel.assignment.ids (telemetry from @abtel/node with several
+-- experiments active); else the span's own unit id when `wanted` is its primary experiment; else
+-- the conversation when `wanted` randomises conversations; else the span's unit id when the
+-- primary randomises the same kind of unit. Otherwise NULL: the call cannot be attributed to a
+-- unit of `wanted` (older telemetry; abtel's report counts these calls in a warning).
+-- Experiment keys never contain '=' (KEY_PATTERN); unit ids may, so the id is all after the first.
+CREATE OR REPLACE MACRO abtel_call_unit_id(experiment_key, assignment_unit, assignment_id, conversation_id, assignment_ids, wanted, wanted_unit) AS
+  coalesce(
+    substr(list_filter(assignment_ids, e -> starts_with(e, wanted || '='))[1], length(wanted) + 2),
+    CASE WHEN experiment_key = wanted THEN coalesce(assignment_id, conversation_id)
+         WHEN wanted_unit = 'conversation' THEN conversation_id
+         WHEN wanted_unit = assignment_unit THEN coalesce(assignment_id, conversation_id) END);
+
 -- gen_ai_calls: one row per gen_ai span (a span with gen_ai.operation.name or a request model).
+-- unit_id is the unit of the span's primary experiment (experiment_key); a call's unit in another
+-- experiment it carries is abtel_call_unit_id(…) over assignment_unit, assignment_id,
+-- conversation_id and assignment_ids.
 CREATE OR REPLACE VIEW gen_ai_calls AS
 SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id,
-       experiment_key, variation, experiments, start_time, duration_ms,
+       experiment_key, variation, experiments, assignment_unit, assignment_id, assignment_ids, start_time, duration_ms,
        input_tokens, output_tokens,
        CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN NULL
             ELSE coalesce(input_tokens, 0) + coalesce(output_tokens, 0) END AS total_tokens,

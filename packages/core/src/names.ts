@@ -15,6 +15,12 @@ export const ATTR_ABTEL_ASSIGNMENT_UNIT = 'abtel.assignment.unit';
 export const ATTR_ABTEL_ASSIGNMENT_ID = 'abtel.assignment.id';
 /** `abtel.experiments`: string[] of `key=variation` when several experiments are active. */
 export const ATTR_ABTEL_EXPERIMENTS = 'abtel.experiments';
+/**
+ * `abtel.assignment.ids`: string[] of `key=id`, the unit id of each active experiment in the order
+ * of `abtel.experiments`, when several experiments are active (`abtel.assignment.id` names only
+ * the first experiment's unit, and only when it is not the conversation).
+ */
+export const ATTR_ABTEL_ASSIGNMENT_IDS = 'abtel.assignment.ids';
 /** `abtel.assignment.migrated`: true when a lifecycle rule moved the unit off its assigned variation. */
 export const ATTR_ABTEL_ASSIGNMENT_MIGRATED = 'abtel.assignment.migrated';
 /** `abtel.segment.<name>`: prefix of pre-treatment segment attributes on exposures. */

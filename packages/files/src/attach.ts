@@ -63,15 +63,50 @@ interface CompactedFile {
   manifest?: ManifestEntry;
 }
 
-/** Whether every Parquet file has the same column names (trivially, for one file or none). */
-async function sameColumnNames(connection: DuckDBConnection, paths: readonly string[]): Promise<boolean> {
-  if (paths.length < 2) return true;
-  const [row] = await queryRows<{ shapes: number }>(
+/**
+ * Span columns added to Parquet layout 5 after its first files were written, with how to derive
+ * each from the columns every layout-5 file has. A file without one is still read: the column is
+ * computed from its `extra_attributes` (which keep every attribute that is not a promoted string),
+ * so telemetry compacted by an older abtel gives the same rows as its JSON.
+ */
+const DERIVED_SPAN_COLUMNS: Readonly<Record<string, { from: string; sql: string }>> = {
+  assignment_ids: { from: 'extra_attributes', sql: `from_json(json_extract(extra_attributes, '$."abtel.assignment.ids"'), '["VARCHAR"]')` },
+};
+
+/** How one shape of Parquet gives column `name`: itself, derived, or NULL (a Parquet of another shape, e.g. trimmed by hand). */
+function columnOf(shape: ParquetShape, name: string): string {
+  if (shape.columns === undefined || shape.columns.has(name)) return `"${name}"`;
+  const derived = DERIVED_SPAN_COLUMNS[name];
+  if (derived !== undefined && shape.columns.has(derived.from)) return `${derived.sql} AS "${name}"`;
+  return `NULL AS "${name}"`;
+}
+
+/** Compacted files grouped by their column names (one group for files of one shape). */
+interface ParquetShape {
+  files: CompactedFile[];
+  /** Undefined when the footer was not found under the file's name: every column is read as is. */
+  columns: ReadonlySet<string> | undefined;
+}
+
+/** The compacted files by column names, read once from the footers (which the queries read anyway). */
+async function parquetShapes(connection: DuckDBConnection, files: readonly CompactedFile[]): Promise<ParquetShape[]> {
+  if (files.length === 0) return [];
+  const rows = await queryRows<{ file_name: string; names: string }>(
     connection,
-    `SELECT count(DISTINCT names) AS shapes FROM (
-       SELECT file_name, string_agg(name, chr(0) ORDER BY name) AS names FROM parquet_schema(${sqlStringList(paths)}) GROUP BY file_name)`,
+    `SELECT file_name, string_agg(name, chr(0) ORDER BY name) AS names FROM parquet_schema(${sqlStringList(files.map((file) => file.path))}) GROUP BY file_name`,
   );
-  return row?.shapes === 1;
+  const namesOf = new Map(rows.map((row) => [row.file_name, row.names]));
+  const shapes = new Map<string | null, ParquetShape>();
+  for (const file of files) {
+    const names = namesOf.get(file.path);
+    let shape = shapes.get(names ?? null);
+    if (!shape) {
+      shape = { files: [], columns: names === undefined ? undefined : new Set(names.split('\u0000')) };
+      shapes.set(names ?? null, shape);
+    }
+    shape.files.push(file);
+  }
+  return [...shapes.values()];
 }
 
 /**
@@ -134,33 +169,34 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
   // Each kind of row is read only from the files whose manifest says they hold it (logs files
   // hold no spans, traces files seldom events, few files bad lines): with 100 files, a query for
   // events then opens a handful of them instead of reading every footer and row group.
-  const spanFiles = parquet.filter((file) => holds(file, 'spans'));
-  const eventFiles = parquet.filter((file) => holds(file, 'events'));
-  const badFiles = parquet.filter((file) => holds(file, 'bad'));
   // Files with the same columns are matched by name without union_by_name, which re-reconciles
-  // every file's schema at each query's bind (≈ 10 ms a query over 100 files, against ≈ 2 ms).
-  // Compacted files of one layout have every column of every kind; checked once from the footers
-  // (which the queries read anyway), so Parquet of any other shape keeps union_by_name.
-  const sameColumns = await sameColumnNames(connection, parquet.map((file) => file.path));
-  const fromParquet = (files: CompactedFile[], recordType: string, columns: string): string =>
-    files.length > 0
-      ? `UNION ALL BY NAME SELECT ${columns} FROM read_parquet(${sqlStringList(files.map((file) => file.path))}${
-          sameColumns ? '' : ', union_by_name = true'
-        })
-         WHERE record_type = ${sqlString(recordType)}`
-      : '';
+  // every file's schema at each query's bind (≈ 10 ms a query over 100 files, against ≈ 2 ms):
+  // one read_parquet per shape (compacted files of one layout have every column of every kind, so
+  // usually one). A column a shape lacks is derived when it can be (DERIVED_SPAN_COLUMNS), else
+  // NULL, as union_by_name would make it.
+  const shapes = await parquetShapes(connection, parquet);
+  const fromParquet = (wanted: (file: CompactedFile) => boolean, recordType: string, columns: readonly string[]): string =>
+    shapes
+      .map((shape) => {
+        const files = shape.files.filter(wanted);
+        if (files.length === 0) return '';
+        const select = columns.map((name) => columnOf(shape, name)).join(', ');
+        return `UNION ALL BY NAME SELECT ${select} FROM read_parquet(${sqlStringList(files.map((file) => file.path))})
+         WHERE record_type = ${sqlString(recordType)}`;
+      })
+      .join('\n');
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_spans_all AS
-    SELECT ${list(spanColumns)} FROM abtel_raw_spans ${fromParquet(spanFiles, 'span', list(spanColumns))}`);
+    SELECT ${list(spanColumns)} FROM abtel_raw_spans ${fromParquet((file) => holds(file, 'spans'), 'span', spanColumns)}`);
   // Compacted events stay in their Parquet: each query reads only the columns it needs. A copy in a
   // temporary table (all 29 columns, the attributes' JSON text among them) cost more than the few
   // reads an analysis makes since it builds its working set once: full analyze() over 1 M spans
   // ≈ 0.1 s and 35 MB less, over 10 M spans 7.1 instead of 9.0 s.
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_events_all AS
-    SELECT ${list(eventColumns)} FROM abtel_raw_events ${fromParquet(eventFiles, 'event', list(eventColumns))}`);
+    SELECT ${list(eventColumns)} FROM abtel_raw_events ${fromParquet((file) => holds(file, 'events'), 'event', eventColumns)}`);
   await connection.run(`CREATE OR REPLACE TEMP VIEW otlp_bad_lines AS
     SELECT DISTINCT source_file, source_line, line_status FROM (
       SELECT source_file, source_line, line_status FROM abtel_raw_bad_lines
-      ${fromParquet(badFiles, 'bad', 'source_file, source_line, line_status')})`);
+      ${fromParquet((file) => holds(file, 'bad'), 'bad', ['source_file', 'source_line', 'line_status'])})`);
 
   const counts = await queryRows<{ line_status: string; source_file: string; n: number }>(
     connection,

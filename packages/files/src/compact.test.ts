@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -199,6 +199,49 @@ describe('compaction', () => {
     const fromTrimmed = both.spans.filter((span) => span['source_file'] === null);
     expect(fromTrimmed).toHaveLength(8);
     expect(fromTrimmed.every((span) => span['conversation_id'] === null && span['name'] !== null)).toBe(true);
+  });
+  test('Parquet compacted before abtel.assignment.ids had a column still reads it, from the attributes', async () => {
+    const dir = join(root, 'before-assignment-ids');
+    mkdirSync(dir, { recursive: true });
+    const span = (i: number, ids: string[] | undefined): string =>
+      JSON.stringify({
+        traceId: i.toString(16).padStart(32, '0'),
+        spanId: i.toString(16).padStart(16, '0'),
+        name: 'chat',
+        kind: 3,
+        startTimeUnixNano: `${1795000000000000000 + i * 1_000_000}`,
+        endTimeUnixNano: `${1795000000000000000 + i * 1_000_000 + 250_000_000}`,
+        attributes: [
+          { key: 'gen_ai.conversation.id', value: { stringValue: `c${i}` } },
+          { key: 'abtel.experiment.key', value: { stringValue: 'persona' } },
+          ...(ids ? [{ key: 'abtel.assignment.ids', value: { arrayValue: { values: ids.map((stringValue) => ({ stringValue })) } } }] : []),
+        ],
+      });
+    const line = (from: number): string =>
+      `{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{},"spans":[${span(from, ['persona=c' + from, 'pricing=user-' + from])},${span(from + 1, undefined)}]}]}]}\n`;
+    const [older, newer] = [join(dir, 'traces-1.jsonl'), join(dir, 'traces-2.jsonl')];
+    writeFileSync(older, line(0));
+    writeFileSync(newer, line(2));
+    const raw = await snapshot([dir]);
+    expect(raw.spans.map((row) => row['assignment_ids'])).toEqual([['persona=c0', 'pricing=user-0'], null, ['persona=c2', 'pricing=user-2'], null]);
+    await compactFile(older);
+    await compactFile(newer);
+    // What an abtel from before the column wrote: the same Parquet without it.
+    const parquet = readManifestEntry(older)!.parquet;
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(`COPY (SELECT * EXCLUDE (assignment_ids) FROM read_parquet('${parquet}')) TO '${parquet}.tmp' (FORMAT parquet)`);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    renameSync(`${parquet}.tmp`, parquet);
+    const after = await snapshot([dir]);
+    // One old and one new shape next to each other; and the old one alone.
+    expect(after.attached.files).toEqual({ raw: 0, parquet: 2 });
+    expect(after.spans).toEqual(raw.spans);
+    expect((await snapshot([older])).spans).toEqual(raw.spans.slice(0, 2));
   });
   test('rows of each kind are read only from the files whose manifest counts them; metrics lines survive too', async () => {
     const dir = join(root, 'kinds');

@@ -105,6 +105,7 @@ describe('the fast scanner reads exactly what the general path reads', () => {
         kv('abtel.assignment.unit', { stringValue: 'user' }),
         kv('abtel.assignment.id', { stringValue: `user-${i}` }),
         kv('abtel.experiments', { arrayValue: { values: [{ stringValue: 'exp=treatment' }, { stringValue: 'other=a' }] } }),
+        kv('abtel.assignment.ids', { arrayValue: { values: [{ stringValue: `exp=user-${i}` }, { stringValue: 'other=a "b"=c' }] } }),
         kv('error.type', { stringValue: 'timeout' }),
         kv('flag', { boolValue: true }),
         kv('big', { intValue: '-123456789012345678' }),
@@ -179,6 +180,7 @@ describe('the fast scanner reads exactly what the general path reads', () => {
       experiment_version: 3,
       assignment_id: 'user-1',
       experiments: ['exp=treatment', 'other=a'],
+      assignment_ids: ['exp=user-1', 'other=a "b"=c'],
       input_tokens: 101,
       output_tokens: 7,
       cost_usd: 0.00125,
@@ -189,10 +191,10 @@ describe('the fast scanner reads exactly what the general path reads', () => {
     // The string-valued promoted attributes are stored once (their column) and put back by the view.
     expect(fast.spans[0]!.stripped_attributes).toBe(1 | 2 | 4 | 8 | 16 | 32 | 64 | 128 | 256 | 512);
     expect(Object.keys(fast.spans[0]!.extra_attributes as object).sort()).toEqual(
-      ['abtel.experiment.version', 'abtel.experiments', 'abtel.usage.cost_usd', 'big', 'empty', 'flag', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'list'],
+      ['abtel.assignment.ids', 'abtel.experiment.version', 'abtel.experiments', 'abtel.usage.cost_usd', 'big', 'empty', 'flag', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'list'],
     );
     expect(fast.spans[0]!.attributes).toMatchObject({ 'gen_ai.conversation.id': 'conv "1"\n\u00e9', 'gen_ai.request.model': 'gpt-4o', 'error.type': 'timeout', 'abtel.assignment.id': 'user-1', 'gen_ai.usage.input_tokens': 101 });
-    expect(Object.keys(fast.spans[0]!.attributes as object)).toHaveLength(19);
+    expect(Object.keys(fast.spans[0]!.attributes as object)).toHaveLength(20);
     expect((fast.spans[0]!.attributes as Record<string, unknown>)['big']).toBe(-123456789012345678);
     expect((fast.spans[0]!.attributes as Record<string, unknown>)['list']).toEqual([1, 2.5, false]);
     expect((fast.spans[0]!.attributes as Record<string, unknown>)['empty']).toBeNull();
@@ -271,7 +273,7 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant({ kvlistValue: { values: [{ key: 'k', value: { stringValue: 'v' } }] } }),
   fc.constant({}),
 );
-const key = fc.oneof(fc.constantFrom('gen_ai.conversation.id', 'abtel.experiment.key', 'abtel.experiment.version', 'gen_ai.usage.input_tokens', 'abtel.usage.cost_usd', 'abtel.experiments', 'event.name', 'abtel.outcome.value'), fc.string({ maxLength: 8 }));
+const key = fc.oneof(fc.constantFrom('gen_ai.conversation.id', 'abtel.experiment.key', 'abtel.experiment.version', 'gen_ai.usage.input_tokens', 'abtel.usage.cost_usd', 'abtel.experiments', 'abtel.assignment.ids', 'event.name', 'abtel.outcome.value'), fc.string({ maxLength: 8 }));
 const attributes = fc.uniqueArray(fc.record({ key, value: anyValue }), { selector: (a) => a.key, maxLength: 6 });
 const hex = (length: number) => fc.stringMatching(new RegExp(`^[0-9a-fA-F]{${length}}$`));
 const span = fc.record(

@@ -301,6 +301,7 @@ describe('the SQL-only path (sql/otlp.sql, for the duckdb CLI) gives the same ro
                     kv('error.type', { intValue: '500' }),
                     kv('gen_ai.conversation.id', { stringValue: 'duplicate' }),
                     kv('abtel.experiments', { arrayValue: { values: [{ stringValue: 'a=b' }] } }),
+                    kv('abtel.assignment.ids', { arrayValue: { values: [{ stringValue: 'a=user-1' }] } }),
                   ],
                   events: [{ timeUnixNano: '1795000000100000000', name: 'abtel.exposure', attributes: [kv('abtel.segment.plan', { stringValue: 'pro' })] }],
                 },
@@ -323,7 +324,7 @@ describe('the SQL-only path (sql/otlp.sql, for the duckdb CLI) gives the same ro
       `SELECT ${columns} FROM (SELECT * EXCLUDE (span_events, line_status) FROM otlp_spans('sql_lines') WHERE line_status IS NULL) ORDER BY start_time, name, span_id`,
     );
     expect(sql).toEqual(ours);
-    expect(ours.at(-1)).toMatchObject({ conversation_id: 'c1', error_type: '500', stripped_attributes: 1 | 64, attributes: { 'gen_ai.conversation.id': 'c1', 'error.type': 500, 'gen_ai.usage.input_tokens': 12 } });
+    expect(ours.at(-1)).toMatchObject({ assignment_ids: ['a=user-1'], conversation_id: 'c1', error_type: '500', stripped_attributes: 1 | 64, attributes: { 'gen_ai.conversation.id': 'c1', 'error.type': 500, 'gen_ai.usage.input_tokens': 12 } });
     const ourEvents = await queryRows(connection, 'SELECT * EXCLUDE (source_line) FROM otlp_events_all ORDER BY time, event_name');
     await connection.run("CREATE TABLE sql_spans AS FROM otlp_spans('sql_lines')");
     await connection.run("CREATE VIEW sql_span_event_records AS FROM otlp_span_event_records('sql_spans')");

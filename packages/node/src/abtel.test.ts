@@ -94,6 +94,8 @@ describe('stamping spans', () => {
       'abtel.experiment.version': 3,
       'abtel.assignment.unit': 'conversation',
       'abtel.experiments': [`support-persona=${expected(persona, 'conv-2')}`, `support-retrieval=${expected(retrieval, 'user-9')}`],
+      // Each experiment's own unit id, in the same order: the conversation for the persona, the user for retrieval.
+      'abtel.assignment.ids': ['support-persona=conv-2', 'support-retrieval=user-9'],
     });
     await h.abtel.withConversation({ conversationId: 'conv-3', userId: 'user-9' }, async () => {
       await h.abtel.experiment('support-retrieval').variation();
@@ -120,6 +122,38 @@ describe('stamping spans', () => {
     expect(attributes['abtel.experiment.key']).toBe('support-persona');
     expect(attributes['abtel.experiment.variation']).toBe(expected(persona, 'conv-4'));
     expect(attributes['abtel.experiments']).toEqual([`support-persona=${expected(persona, 'conv-4')}`, `support-retrieval=${expected(retrieval, 'user-4')}`]);
+    expect(attributes['abtel.assignment.ids']).toEqual(['support-persona=conv-4', 'support-retrieval=user-4']);
+  });
+
+  it('names each active experiment\'s unit in abtel.assignment.ids, in the order of abtel.experiments, from the span after the second assignment on', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-5', userId: 'user-5' }, async () => {
+      await h.abtel.experiment('support-retrieval').variation();
+      tracer().startSpan('one experiment').end();
+      await h.abtel.experiment('support-persona').variation();
+      tracer().startSpan('two experiments').end();
+    });
+    const byName = Object.fromEntries(h.spans().map((span) => [span.name, plain(span.attributes)]));
+    // One experiment: no list at all (neither abtel.experiments nor abtel.assignment.ids).
+    expect(byName['one experiment']).toEqual({
+      'gen_ai.conversation.id': 'conv-5',
+      'abtel.experiment.key': 'support-retrieval',
+      'abtel.experiment.variation': expected(retrieval, 'user-5'),
+      'abtel.experiment.version': 1,
+      'abtel.assignment.unit': 'user',
+      'abtel.assignment.id': 'user-5',
+    });
+    // The user-level experiment came first: abtel.assignment.id is the user, and the persona's
+    // unit (the conversation) is only in abtel.assignment.ids.
+    expect(byName['two experiments']).toEqual({
+      'gen_ai.conversation.id': 'conv-5',
+      'abtel.experiment.key': 'support-retrieval',
+      'abtel.experiment.variation': expected(retrieval, 'user-5'),
+      'abtel.experiment.version': 1,
+      'abtel.assignment.unit': 'user',
+      'abtel.assignment.id': 'user-5',
+      'abtel.experiments': [`support-retrieval=${expected(retrieval, 'user-5')}`, `support-persona=${expected(persona, 'conv-5')}`],
+      'abtel.assignment.ids': ['support-retrieval=user-5', 'support-persona=conv-5'],
+    });
   });
 
   it('serves the control without joining when the context lacks the unit id, and says why through diag', async () => {

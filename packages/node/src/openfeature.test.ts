@@ -87,6 +87,7 @@ describe('abtelHook', () => {
       'abtel.experiment.version': 3,
       'abtel.assignment.unit': 'conversation',
       'abtel.experiments': ['support-persona=warm', 'upgrade-cta=classic'],
+      'abtel.assignment.ids': ['support-persona=conv-of-3', 'upgrade-cta=conv-of-3'],
       'gen_ai.operation.name': 'chat',
     });
     const exposures = h.events('abtel.exposure').map((record) => plain(record.attributes));

@@ -97,6 +97,12 @@ export function buildReport(inputs: BuildReportInputs): Report {
   const badLineCount = toCount(inputs.badLineCount ?? inputs.badLines.length);
   if (inputs.health.exposuresWithoutCall > 0) warnings.push(`${inputs.health.exposuresWithoutCall} exposed unit(s) have no gen_ai call`);
   if (inputs.health.outcomesWithoutExposure > 0) warnings.push(`${inputs.health.outcomesWithoutExposure} outcome(s) belong to no exposed unit`);
+  const unattributedCalls = toCount(inputs.health.unattributedCalls ?? 0);
+  if (unattributedCalls > 0) {
+    warnings.push(
+      `${unattributedCalls} gen_ai call(s) carry ${experiment.key} (unit ${experiment.unit}) as a second experiment of a conversation whose primary experiment has another unit, and name no unit of ${experiment.key}: they are left out of its call metrics and guardrails; upgrade @abtel/node on the agents so that spans carry abtel.assignment.ids`,
+    );
+  }
 
   // Comparisons
   const roles = metricRoles(experiment, metricsByName, warnings);

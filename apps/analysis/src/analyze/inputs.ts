@@ -75,6 +75,12 @@ export interface HealthInput {
   readonly assignmentChecked: number;
   readonly exposuresWithoutCall: number;
   readonly outcomesWithoutExposure: number;
+  /**
+   * Calls that carry the experiment as the second experiment of a conversation whose primary
+   * experiment randomises another kind of unit, without `abtel.assignment.ids`: left out of the
+   * call metrics, said in a warning.
+   */
+  readonly unattributedCalls?: number | undefined;
   readonly lastEventTime?: string | undefined;
   readonly badLines: number;
 }

@@ -179,9 +179,11 @@ async function materialise(
   // gen_ai_calls is read once here, keeping only the exposed units' calls that carry the
   // experiment, keyed by an integer. A unit id alone is not enough: a user in two user-level
   // experiments has calls in conversations of the other one, and conversation ids can repeat.
+  // The unit is the call's unit in this experiment, which is not the span's abtel.assignment.id
+  // when the experiment is the second one of the conversation (see callUnitId).
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${calls} AS
     SELECT x.unit_index AS u, c.start_time AS t${values}
-    FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = c.unit_id
+    FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = ${callUnitId('c', def)}
     WHERE ${carriesExperiment('c', key)}`);
   // cN_b: the maximum of a boolean is NULL over NULLs alone, as the binary metric's value over no
   // values is (a CASE per row cost ≈ 12 ms more per column at 10 M calls).
@@ -213,6 +215,35 @@ async function materialise(
  */
 export function carriesExperiment(alias: string, key: string): string {
   return `abtel_carries_experiment(${alias}.experiment_key, ${alias}.experiments, ${key})`;
+}
+
+/**
+ * SQL: the unit of experiment `def` that the gen_ai_calls row `alias` belongs to, through the
+ * views' `abtel_call_unit_id` macro (sql/30_outcomes_calls.sql; the `unit_metrics` view uses it
+ * too): the call's `abtel.assignment.ids` entry, else its own unit id when `def` is its primary
+ * experiment, else the conversation for a conversation-level `def`, else its unit id when the
+ * primary randomises the same kind of unit; NULL when none applies (see `unattributedCallsSql`).
+ * @example
+ * callUnitId('c', definition); // abtel_call_unit_id(c.experiment_key, …, 'support-persona', 'conversation')
+ */
+export function callUnitId(alias: string, def: Pick<ExperimentDefinition, 'key' | 'unit'>): string {
+  return `abtel_call_unit_id(${alias}.experiment_key, ${alias}.assignment_unit, ${alias}.assignment_id, ${alias}.conversation_id,
+    ${alias}.assignment_ids, ${sqlString(def.key)}, ${sqlString(def.unit)})`;
+}
+
+/**
+ * SQL: the number of gen_ai calls that carry experiment `def` as a second experiment of their
+ * conversation but name no unit of it (telemetry from before `abtel.assignment.ids`, where the
+ * conversation's primary experiment randomises another kind of unit). They are left out of the
+ * experiment's call metrics; the report says how many.
+ * @example
+ * await ds.query(`SELECT ${unattributedCallsSql(definition)} AS n`);
+ */
+export function unattributedCallsSql(def: Pick<ExperimentDefinition, 'key' | 'unit'>): string {
+  // Only a span with abtel.experiments can carry a second experiment (a cheap first filter).
+  return `(SELECT count(*) FROM gen_ai_calls c
+    WHERE c.experiments IS NOT NULL AND ${carriesExperiment('c', sqlString(def.key))} AND c.experiment_key IS DISTINCT FROM ${sqlString(def.key)}
+      AND ${callUnitId('c', def)} IS NULL)`;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 import type { Dataset } from './dataset.js';
 import { jsonPath } from './json-path.js';
 import { bucketKeySql, bucketStartSql } from './time-bucket.js';
-import { carriesExperiment, covariateAttributes, prepareExperiment, segmentAttribute, spanValueSql, unitsWithAttributes } from './prepare.js';
+import { callUnitId, carriesExperiment, covariateAttributes, prepareExperiment, segmentAttribute, spanValueSql, unattributedCallsSql, unitsWithAttributes } from './prepare.js';
 
 /** Per-arm sufficient statistics of one metric (see the contract in the README). */
 export interface ArmMetricStats {
@@ -125,7 +125,8 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: 
     return `SELECT u AS unit_index, ${value(column ?? expression)} AS v, t FROM ${sources.calls}`;
   }
   return `SELECT x.unit_index, ${value(expression)} AS v, c.start_time AS t
-          FROM gen_ai_calls c JOIN ${sources.units} x ON x.unit_id = c.unit_id`;
+          FROM gen_ai_calls c JOIN ${sources.units} x ON x.unit_id = ${callUnitId('c', def)}
+          WHERE ${carriesExperiment('c', key)}`;
 }
 
 /**
@@ -868,6 +869,12 @@ export interface Health {
   assignmentChecked: number;
   exposuresWithoutCall: number;
   outcomesWithoutExposure: number;
+  /**
+   * Calls that carry the experiment as a second experiment of their conversation but name no unit
+   * of it (telemetry without `abtel.assignment.ids`, primary experiment of another unit kind):
+   * left out of its call metrics.
+   */
+  unattributedCalls: number;
   lastEventTime?: string;
   badLines: number;
 }
@@ -884,8 +891,8 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
   const key = sqlString(def.key);
   const audit = await assignmentAudit(ds, def, units);
   const spanEnd = await newestSpanEnd(ds, units, key);
-  const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; last_event: string | null }>(
-    `SELECT
+  const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; unattributed_calls: number; last_event: string | null }>(
+    `SELECT ${unattributedCallsSql(def)} AS unattributed_calls,
        (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${unitCalls} c WHERE c.u = x.unit_index)) AS without_call,
        -- Two disjoint counts (each a plain anti join; one OR of two NOT EXISTS costs more): outcomes
        -- naming the experiment without its exposure, and outcomes naming none without any
@@ -904,6 +911,7 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
     assignmentChecked: audit.checked,
     exposuresWithoutCall: counts?.without_call ?? 0,
     outcomesWithoutExposure: counts?.orphan_outcomes ?? 0,
+    unattributedCalls: counts?.unattributed_calls ?? 0,
     badLines: ds.badLineCount,
   };
   if (counts?.last_event) result.lastEventTime = counts.last_event;

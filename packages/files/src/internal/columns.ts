@@ -34,6 +34,7 @@ const SPAN_COLUMNS: readonly Column[] = [
   ['assignment_unit', 'VARCHAR'],
   ['assignment_id', 'VARCHAR'],
   ['experiments', 'VARCHAR'],
+  ['assignment_ids', 'VARCHAR'],
   ['operation_name', 'VARCHAR'],
   ['request_model', 'VARCHAR'],
   ['response_model', 'VARCHAR'],
@@ -114,6 +115,7 @@ const SPAN_SPECIAL: Record<string, string> = {
   end_ns: '',
   experiment_version: 'TRY_CAST(experiment_version AS INTEGER) AS experiment_version',
   experiments: `from_json(experiments, '["VARCHAR"]') AS experiments`,
+  assignment_ids: `from_json(assignment_ids, '["VARCHAR"]') AS assignment_ids`,
 };
 
 const EVENT_SPECIAL: Record<string, string> = {
@@ -158,11 +160,14 @@ export function loadSql(kind: 'spans' | 'events' | 'bad', files: readonly RowFil
 /** Output columns (name, SQL type) of each kind of row, as loadSql returns them. */
 const OUTPUT_TYPES: Record<'spans' | 'events' | 'bad', readonly Column[]> = {
   spans: [
-    ...SPAN_COLUMNS.filter(([name]) => name !== 'start_ns' && name !== 'end_ns' && name !== 'experiments' && name !== 'experiment_version'),
+    ...SPAN_COLUMNS.filter(
+      ([name]) => name !== 'start_ns' && name !== 'end_ns' && name !== 'experiments' && name !== 'assignment_ids' && name !== 'experiment_version',
+    ),
     ['start_time', 'TIMESTAMP'],
     ['end_time', 'TIMESTAMP'],
     ['duration_ms', 'DOUBLE'],
     ['experiments', 'VARCHAR[]'],
+    ['assignment_ids', 'VARCHAR[]'],
     ['experiment_version', 'INTEGER'],
     ['source_file', 'VARCHAR'],
   ],

@@ -209,7 +209,7 @@ function record(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
-/** A string array attribute (abtel.experiments) as a JSON array of its string values. */
+/** A string array attribute (abtel.experiments, abtel.assignment.ids) as a JSON array of its string values. */
 function stringListJson(v: AnyValue): string | null {
   if (v === null || v === undefined || typeof v !== 'object') return null;
   const array = v.arrayValue as { values?: unknown } | undefined;
@@ -320,6 +320,7 @@ class FlatRows {
               service + F + scope + F +
               text(ctx.conversation) + F + text(ctx.experiment) + F + text(ctx.variation) + F + num(ctx.version) + F +
               text(ctx.unit) + F + text(ctx.assignmentId) + F + json(stringListJson(a.values.get('abtel.experiments'))) + F +
+              json(stringListJson(a.values.get('abtel.assignment.ids'))) + F +
               text(a.str('gen_ai.operation.name')) + F + text(a.str('gen_ai.request.model')) + F +
               text(a.str('gen_ai.response.model')) + F + text(a.str('gen_ai.response.id')) + F +
               num(a.num('gen_ai.usage.input_tokens')) + F + num(a.num('gen_ai.usage.output_tokens')) + F +

@@ -53,7 +53,8 @@ const S_FVAR = 28;
 const S_FVAR2 = 29;
 const S_FREASON = 30;
 const S_FCTX = 31;
-const N_SLOTS = 32;
+const S_AIDS = 32;
+const N_SLOTS = 33;
 
 const SLOT_KEYS: readonly string[] = [
   'gen_ai.conversation.id',
@@ -88,6 +89,7 @@ const SLOT_KEYS: readonly string[] = [
   'feature_flag.variant',
   'feature_flag.result.reason',
   'feature_flag.context.id',
+  'abtel.assignment.ids',
 ];
 const SLOT_BYTES = SLOT_KEYS.map(enc);
 /**
@@ -1184,6 +1186,15 @@ export class OtlpScanner {
     out.byte(SEP);
   }
 
+  /** A promoted string-array attribute as its JSON array (arrays of strings only; other kinds → fallback). */
+  private slotStringList(out: ByteRows, slots: Slots, slot: number): void {
+    const kind = slots.kind[slot];
+    if (kind === V_NONE) out.bytes(NULL_FIELD, 0, 2);
+    else if (kind !== V_ARRAY || !slots.flag[slot]) throw FALLBACK;
+    else out.bytes(this.scratch.buf, slots.start[slot]!, slots.end[slot]!);
+    out.byte(SEP);
+  }
+
   private jsonField(out: ByteRows, slots: Slots): void {
     out.bytes(this.scratch.buf, slots.jsonStart, slots.jsonEnd);
     out.byte(SEP);
@@ -1210,11 +1221,8 @@ export class OtlpScanner {
     this.slotNumber(out, slots, S_VER, none);
     this.slotText(out, slots, S_UNIT, none);
     this.slotText(out, slots, S_AID, none);
-    const experiments = slots.kind[S_EXPS];
-    if (experiments === V_NONE) out.bytes(NULL_FIELD, 0, 2);
-    else if (experiments !== V_ARRAY || !slots.flag[S_EXPS]) throw FALLBACK;
-    else out.bytes(this.scratch.buf, slots.start[S_EXPS]!, slots.end[S_EXPS]!);
-    out.byte(SEP);
+    this.slotStringList(out, slots, S_EXPS);
+    this.slotStringList(out, slots, S_AIDS);
     this.slotText(out, slots, S_OP, none);
     this.slotText(out, slots, S_REQ, none);
     this.slotText(out, slots, S_RESPM, none);

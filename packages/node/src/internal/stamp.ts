@@ -194,7 +194,8 @@ type AssignFn = (t: Record<string, unknown>, s: StampValues, has: typeof hasOwn)
 
 /**
  * One list of attribute names and the writers for it. A stamp's names come from a handful of
- * layouts (the contract's attributes, with or without `abtel.assignment.id` / `abtel.experiments`),
+ * layouts (the contract's attributes, with or without `abtel.assignment.id` / `abtel.experiments` +
+ * `abtel.assignment.ids`),
  * shared by every conversation.
  *
  * The writers are compiled with the names as string literals: a store to a literal name is a

@@ -1,6 +1,7 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import {
   ATTR_ABTEL_ASSIGNMENT_ID,
+  ATTR_ABTEL_ASSIGNMENT_IDS,
   ATTR_ABTEL_ASSIGNMENT_MIGRATED,
   ATTR_ABTEL_ASSIGNMENT_UNIT,
   ATTR_ABTEL_EXPERIMENTS,
@@ -115,6 +116,9 @@ function buildSpanAttributes(state: ConversationState): Attributes {
   if (first !== undefined) Object.assign(attributes, assignmentAttributes(first, state.conversationId));
   if (state.assignments.length > 1) {
     attributes[ATTR_ABTEL_EXPERIMENTS] = state.assignments.map((a) => `${a.experiment}=${a.variation}`);
+    // abtel.assignment.unit/.id describe the first experiment only: without each experiment's own
+    // unit id, the analysis cannot tell which user a second, user-level experiment's calls are of.
+    attributes[ATTR_ABTEL_ASSIGNMENT_IDS] = state.assignments.map((a) => `${a.experiment}=${a.unitId}`);
   }
   return attributes;
 }

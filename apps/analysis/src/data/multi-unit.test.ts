@@ -1,0 +1,388 @@
+/**
+ * A conversation in two experiments of different units: `persona` randomises conversations,
+ * `pricing` randomises users. Whichever was routed first in a conversation is its primary
+ * experiment: the one `abtel.assignment.unit` / `abtel.assignment.id` describe. The OTLP JSON
+ * Lines are written as the Collector's `file` exporter writes them, in three shapes: new
+ * telemetry (`abtel.assignment.ids` on every span in both experiments), and old telemetry without
+ * it (where a second experiment's unit can only be recovered when it is the conversation, or of
+ * the primary's kind). The expected numbers are counted here from the generated calls, never
+ * from the analysis' own output.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { compactFile, queryRows } from '@abtel/files';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ExperimentDefinition, MetricDefinition } from '@abtel/core';
+import { analyze } from '../analyze/analyze.js';
+import { openDataset, type Dataset } from './dataset.js';
+import { prepareExperiment } from './prepare.js';
+import { armMetricStats, health } from './stats.js';
+import { viewSqlFiles } from './views.js';
+
+const T0 = Date.parse('2026-11-22T10:00:00Z');
+const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
+const s = (v: string) => ({ stringValue: v });
+const list = (values: string[]) => ({ arrayValue: { values: values.map(s) } });
+const ns = (ms: number) => `${ms}000000`;
+
+type Key = 'persona' | 'pricing';
+
+/** One generated gen_ai call: the truth the analysis must reproduce. */
+interface Call {
+  conversation: string;
+  user: string;
+  /** The experiment routed first in the conversation (the span's abtel.experiment.key). */
+  primary: Key;
+  durationMs: number;
+  costUsd: number;
+  error: boolean;
+}
+
+interface Generated {
+  dir: string;
+  calls: Call[];
+  /** persona variation per conversation, pricing variation per user. */
+  personaOf: Map<string, string>;
+  pricingOf: Map<string, string>;
+}
+
+/** mulberry32: a small seeded generator, so that every run writes the same data. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Writes traces and logs for `users` users with 1–3 conversations each and 1–4 calls per
+ * conversation. `withIds`: the spans carry `abtel.assignment.ids` (new @abtel/node).
+ */
+function generate(seed: number, withIds: boolean, users = 16): Generated {
+  const dir = mkdtempSync(join(tmpdir(), 'abtel-multi-unit-'));
+  const next = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const calls: Call[] = [];
+  const personaOf = new Map<string, string>();
+  const pricingOf = new Map<string, string>();
+  const spans: unknown[] = [];
+  const records: unknown[] = [];
+  let spanCounter = 0;
+  let t = T0;
+  for (let u = 1; u <= users; u++) {
+    const user = `user-${String(u).padStart(2, '0')}`;
+    const pricing = pick(['q-control', 'q-treatment']);
+    pricingOf.set(user, pricing);
+    const conversations = 1 + Math.floor(next() * 3);
+    for (let c = 1; c <= conversations; c++) {
+      const conversation = `conv-${user}-${c}`;
+      const persona = pick(['p-control', 'p-treatment']);
+      personaOf.set(conversation, persona);
+      const primary: Key = next() < 0.5 ? 'persona' : 'pricing';
+      const order: Key[] = primary === 'persona' ? ['persona', 'pricing'] : ['pricing', 'persona'];
+      const variationOf = (key: Key) => (key === 'persona' ? persona : pricing);
+      const unitIdOf = (key: Key) => (key === 'persona' ? conversation : user);
+      t += 10_000;
+      // The exposures, as @abtel/node emits them: each with its own experiment's attributes.
+      const exposure = (key: Key) => {
+        const attributes = [
+          kv('gen_ai.conversation.id', s(conversation)),
+          kv('abtel.experiment.key', s(key)),
+          kv('abtel.experiment.variation', s(variationOf(key))),
+          kv('abtel.experiment.version', { intValue: '1' }),
+          kv('abtel.assignment.unit', s(key === 'persona' ? 'conversation' : 'user')),
+        ];
+        if (key === 'pricing') attributes.push(kv('abtel.assignment.id', s(user)));
+        records.push({ timeUnixNano: ns(t), observedTimeUnixNano: ns(t), eventName: 'abtel.exposure', attributes, traceId: '', spanId: '' });
+      };
+      exposure('persona');
+      // A user's pricing exposure once (the first conversation), as the exposure dedupe does.
+      if (c === 1) exposure('pricing');
+      const n = 1 + Math.floor(next() * 4);
+      for (let i = 0; i < n; i++) {
+        const call: Call = {
+          conversation,
+          user,
+          primary,
+          durationMs: 100 + Math.floor(next() * 1900),
+          costUsd: Math.round(next() * 10_000) / 1_000_000,
+          error: next() < 0.2,
+        };
+        calls.push(call);
+        spanCounter += 1;
+        t += 1000;
+        const attributes = [
+          kv('gen_ai.operation.name', s('chat')),
+          kv('gen_ai.request.model', s('gpt-4o-mini')),
+          kv('gen_ai.conversation.id', s(conversation)),
+          kv('abtel.experiment.key', s(primary)),
+          kv('abtel.experiment.variation', s(variationOf(primary))),
+          kv('abtel.experiment.version', { intValue: '1' }),
+          kv('abtel.assignment.unit', s(primary === 'persona' ? 'conversation' : 'user')),
+        ];
+        if (primary === 'pricing') attributes.push(kv('abtel.assignment.id', s(user)));
+        attributes.push(kv('abtel.experiments', list(order.map((key) => `${key}=${variationOf(key)}`))));
+        if (withIds) attributes.push(kv('abtel.assignment.ids', list(order.map((key) => `${key}=${unitIdOf(key)}`))));
+        attributes.push(kv('abtel.usage.cost_usd', { doubleValue: call.costUsd }));
+        spans.push({
+          traceId: spanCounter.toString(16).padStart(32, '0'),
+          spanId: spanCounter.toString(16).padStart(16, '0'),
+          name: 'chat gpt-4o-mini',
+          kind: 3,
+          startTimeUnixNano: ns(t),
+          endTimeUnixNano: ns(t + call.durationMs),
+          attributes,
+          status: call.error ? { code: 2, message: 'rate limited' } : {},
+        });
+      }
+    }
+  }
+  // Batches of 20 per line, as an exporter sends them.
+  const lines = (items: unknown[], wrap: (batch: unknown[]) => unknown): string => {
+    let out = '';
+    for (let i = 0; i < items.length; i += 20) out += `${JSON.stringify(wrap(items.slice(i, i + 20)))}\n`;
+    return out;
+  };
+  const resource = { attributes: [kv('service.name', s('support-agent'))] };
+  writeFileSync(join(dir, 'traces.jsonl'), lines(spans, (batch) => ({ resourceSpans: [{ resource, scopeSpans: [{ scope: { name: '@opentelemetry/instrumentation-openai' }, spans: batch }] }] })));
+  writeFileSync(join(dir, 'logs.jsonl'), lines(records, (batch) => ({ resourceLogs: [{ resource, scopeLogs: [{ scope: { name: '@abtel/node' }, logRecords: batch }] }] })));
+  return { dir, calls, personaOf, pricingOf };
+}
+
+interface UnitTotals {
+  calls: number;
+  durationMs: number;
+  costUsd: number;
+  errors: number;
+}
+
+/** Per-unit totals of `calls` counted by hand, keyed by `unitOf` (calls it maps to undefined are left out). */
+function totals(calls: readonly Call[], unitOf: (call: Call) => string | undefined): Map<string, UnitTotals> {
+  const out = new Map<string, UnitTotals>();
+  for (const call of calls) {
+    const unit = unitOf(call);
+    if (unit === undefined) continue;
+    const t = out.get(unit) ?? { calls: 0, durationMs: 0, costUsd: 0, errors: 0 };
+    t.calls += 1;
+    t.durationMs += call.durationMs;
+    t.costUsd += call.costUsd;
+    t.errors += call.error ? 1 : 0;
+    out.set(unit, t);
+  }
+  return out;
+}
+
+const definitions = {
+  persona: ExperimentDefinition.parse({
+    key: 'persona',
+    version: 1,
+    owner: 'test',
+    surface: 'persona',
+    unit: 'conversation',
+    state: 'running',
+    control: 'p-control',
+    variations: [
+      { key: 'p-control', weight: 1 },
+      { key: 'p-treatment', weight: 1 },
+    ],
+  }),
+  pricing: ExperimentDefinition.parse({
+    key: 'pricing',
+    version: 1,
+    owner: 'test',
+    surface: 'prompt',
+    unit: 'user',
+    state: 'running',
+    control: 'q-control',
+    variations: [
+      { key: 'q-control', weight: 1 },
+      { key: 'q-treatment', weight: 1 },
+    ],
+  }),
+} as const;
+
+const latencyPerCall = MetricDefinition.parse({ name: 'latency_per_call', kind: 'ratio', from: { span_value: 'duration_ms' }, direction: 'decrease' });
+const costPerUnit = MetricDefinition.parse({ name: 'cost', kind: 'sum', from: { span_value: 'cost_usd' }, direction: 'decrease' });
+const errorRate = MetricDefinition.parse({ name: 'error_rate', kind: 'ratio', from: { span_value: 'error' }, direction: 'decrease' });
+
+/** Per-unit calls, duration and cost sums of the analysis' working set for `def`. */
+async function workingSet(ds: Dataset, def: ExperimentDefinition): Promise<Map<string, UnitTotals>> {
+  const prepared = await prepareExperiment(ds, def, [latencyPerCall, costPerUnit, errorRate]);
+  const column = (expression: string) => prepared.callColumns.get(expression)!;
+  const rows = await ds.query<{ unit_id: string; calls: number; duration: number; cost: number; errors: number }>(
+    `SELECT x.unit_id, count(c.u) AS calls, coalesce(sum(c.${column('duration_ms')}), 0) AS duration,
+            coalesce(sum(c.${column('cost_usd')}), 0) AS cost, coalesce(sum(c.${column('is_error')}), 0) AS errors
+     FROM ${prepared.units} x LEFT JOIN ${prepared.calls} c ON c.u = x.unit_index GROUP BY ALL`,
+  );
+  return new Map(rows.map((r) => [r.unit_id, { calls: r.calls, durationMs: r.duration, costUsd: r.cost, errors: r.errors }]));
+}
+
+/** The same from the unit_metrics view of a connection (abtel's, or the plain duckdb recipe's). */
+async function unitMetrics(query: (sql: string) => Promise<Record<string, unknown>[]>, key: string): Promise<Map<string, UnitTotals>> {
+  const rows = await query(
+    `SELECT unit_id, calls, duration_ms_sum, cost_usd_sum, errors FROM unit_metrics WHERE experiment_key = '${key}'`,
+  );
+  return new Map(
+    rows.map((r) => [
+      String(r.unit_id),
+      { calls: Number(r.calls), durationMs: Number(r.duration_ms_sum), costUsd: Number(r.cost_usd_sum), errors: Number(r.errors) },
+    ]),
+  );
+}
+
+/** Every exposed unit with its expected totals (zeros for a unit none of whose calls can be attributed). */
+function expectTotals(actual: Map<string, UnitTotals>, expected: Map<string, UnitTotals>, units: Iterable<string>): void {
+  const wanted = new Map<string, UnitTotals>();
+  for (const unit of units) wanted.set(unit, expected.get(unit) ?? { calls: 0, durationMs: 0, costUsd: 0, errors: 0 });
+  expect([...actual.keys()].sort()).toEqual([...wanted.keys()].sort());
+  for (const [unit, want] of wanted) {
+    const got = actual.get(unit)!;
+    expect({ unit, calls: got.calls, durationMs: got.durationMs, errors: got.errors }).toEqual({ unit, calls: want.calls, durationMs: want.durationMs, errors: want.errors });
+    expect(got.costUsd, `${unit} cost`).toBeCloseTo(want.costUsd, 12);
+  }
+}
+
+/** Per-arm Σ duration and Σ calls of the latency ratio, by hand. */
+function armTotals(calls: readonly Call[], unitOf: (call: Call) => string | undefined, variationOf: (unit: string) => string): Map<string, { sum: number; calls: number }> {
+  const out = new Map<string, { sum: number; calls: number }>();
+  for (const [unit, t] of totals(calls, unitOf)) {
+    const arm = out.get(variationOf(unit)) ?? { sum: 0, calls: 0 };
+    arm.sum += t.durationMs;
+    arm.calls += t.calls;
+    out.set(variationOf(unit), arm);
+  }
+  return out;
+}
+
+/** The plain duckdb recipe (apps/analysis/sql/*.sql with the placeholder substituted) on `dir`. */
+async function withRecipe<T>(dir: string, work: (query: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
+  const script = viewSqlFiles({ includeSources: true })
+    .map((file) => file.sql)
+    .join('\n')
+    .replaceAll('__ABTEL_DATA__', dir);
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    await connection.run(script);
+    return await work((sql) => queryRows(connection, sql));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe.each([
+  { name: 'new telemetry (abtel.assignment.ids)', withIds: true, seed: 11 },
+  { name: 'old telemetry (no abtel.assignment.ids)', withIds: false, seed: 12 },
+])('two experiments of different units on the same conversations: $name', ({ withIds, seed }) => {
+  let data: Generated;
+  let ds: Dataset;
+  beforeAll(async () => {
+    data = generate(seed, withIds);
+    ds = await openDataset({ inputs: [data.dir] });
+  });
+  afterAll(async () => {
+    await ds?.close();
+    rmSync(data.dir, { recursive: true, force: true });
+  });
+
+  // persona is per conversation: always attributable (its own unit id when primary; the
+  // conversation id when second).
+  const personaUnit = (call: Call) => call.conversation;
+  // pricing is per user: with abtel.assignment.ids always; without, only where it is primary
+  // (persona's unit, the conversation, is not of pricing's kind).
+  const pricingUnit = (call: Call) => (withIds || call.primary === 'pricing' ? call.user : undefined);
+
+  test('the data has both orders (each experiment is second in some conversations)', () => {
+    const primaries = new Set(data.calls.map((call) => call.primary));
+    expect(primaries).toEqual(new Set(['persona', 'pricing']));
+  });
+
+  test('per-unit calls, latency, errors and cost of each experiment equal the generated calls (working set and unit_metrics)', async () => {
+    expectTotals(await workingSet(ds, definitions.persona), totals(data.calls, personaUnit), data.personaOf.keys());
+    expectTotals(await workingSet(ds, definitions.pricing), totals(data.calls, pricingUnit), data.pricingOf.keys());
+    const query = (sql: string) => ds.query(sql);
+    expectTotals(await unitMetrics(query, 'persona'), totals(data.calls, personaUnit), data.personaOf.keys());
+    expectTotals(await unitMetrics(query, 'pricing'), totals(data.calls, pricingUnit), data.pricingOf.keys());
+  });
+
+  test('per-arm latency per call and cost of the second experiment equal the generated calls', async () => {
+    for (const [def, unitOf, variationOf] of [
+      [definitions.persona, personaUnit, (unit: string) => data.personaOf.get(unit)!],
+      [definitions.pricing, pricingUnit, (unit: string) => data.pricingOf.get(unit)!],
+    ] as const) {
+      const expected = armTotals(data.calls, unitOf, variationOf);
+      const arms = await armMetricStats(ds, def, latencyPerCall);
+      for (const arm of arms) {
+        const want = expected.get(arm.variation) ?? { sum: 0, calls: 0 };
+        expect({ key: def.key, variation: arm.variation, sum: arm.sum, calls: arm.denomSum }).toEqual({ key: def.key, variation: arm.variation, sum: want.sum, calls: want.calls });
+      }
+      const cost = await armMetricStats(ds, def, costPerUnit);
+      for (const arm of cost) {
+        const want = [...totals(data.calls, unitOf)].filter(([unit]) => variationOf(unit) === arm.variation).reduce((sum, [, t]) => sum + t.costUsd, 0);
+        expect(arm.sum, `${def.key} ${arm.variation} cost`).toBeCloseTo(want, 12);
+      }
+    }
+  });
+
+  test('calls that cannot be attributed are counted (and only those)', async () => {
+    const unattributable = withIds ? 0 : data.calls.filter((call) => call.primary === 'persona').length;
+    if (!withIds) expect(unattributable).toBeGreaterThan(0);
+    expect((await health(ds, definitions.pricing)).unattributedCalls).toBe(unattributable);
+    expect((await health(ds, definitions.persona)).unattributedCalls).toBe(0);
+  });
+
+  test('compacted to Parquet, the same per-unit numbers', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'abtel-multi-unit-parquet-'));
+    try {
+      for (const name of ['traces.jsonl', 'logs.jsonl']) {
+        writeFileSync(join(copy, name), readFileSync(join(data.dir, name)));
+        expect((await compactFile(join(copy, name))).parquetPath).toBeDefined();
+      }
+      const compacted = await openDataset({ inputs: [copy] });
+      try {
+        expect(compacted.files).toEqual({ raw: 0, parquet: 2 });
+        expectTotals(await workingSet(compacted, definitions.persona), totals(data.calls, personaUnit), data.personaOf.keys());
+        expectTotals(await workingSet(compacted, definitions.pricing), totals(data.calls, pricingUnit), data.pricingOf.keys());
+      } finally {
+        await compacted.close();
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  test('the plain duckdb recipe gives the same unit_metrics', async () => {
+    await withRecipe(data.dir, async (query) => {
+      expectTotals(await unitMetrics(query, 'persona'), totals(data.calls, personaUnit), data.personaOf.keys());
+      expectTotals(await unitMetrics(query, 'pricing'), totals(data.calls, pricingUnit), data.pricingOf.keys());
+      const sql = 'SELECT * FROM unit_metrics ORDER BY ALL';
+      expect(await query(sql)).toEqual(await ds.query(sql));
+    });
+  });
+
+  test('the report warns about the calls it could not attribute, with their number and the fix', async () => {
+    const experiments = join(data.dir, 'experiments');
+    mkdirSync(experiments);
+    writeFileSync(join(experiments, 'pricing.yaml'), JSON.stringify({ ...definitions.pricing, metrics: { primary: 'latency_per_call', guardrails: ['error_rate'], definitions: [latencyPerCall, errorRate] } }));
+    try {
+      const report = await analyze({ data: [join(data.dir, '*.jsonl')], experiments, experiment: 'pricing', now: new Date(T0 + 86_400_000) });
+      const warning = report.warnings.find((text) => text.includes('abtel.assignment.ids'));
+      if (withIds) expect(warning).toBeUndefined();
+      else {
+        const n = data.calls.filter((call) => call.primary === 'persona').length;
+        expect(warning).toBe(
+          `${n} gen_ai call(s) carry pricing (unit user) as a second experiment of a conversation whose primary experiment has another unit, and name no unit of pricing: they are left out of its call metrics and guardrails; upgrade @abtel/node on the agents so that spans carry abtel.assignment.ids`,
+        );
+      }
+    } finally {
+      rmSync(experiments, { recursive: true, force: true });
+    }
+  });
+});

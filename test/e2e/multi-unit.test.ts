@@ -1,0 +1,151 @@
+/**
+ * Two experiments of different units on the same conversations, through the real pipeline: an
+ * app started with `node --import @abtel/node/register` (the real SDK and openai client) routes
+ * `persona` (per conversation) and `pricing` (per user) in alternating order; abtel's collector
+ * writes the files; the analysis attributes every call to its unit in each experiment. The
+ * expected numbers come from the agent's own summary and from the span durations parsed from the
+ * collector's files here, not from the analysis.
+ */
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExperimentDefinition } from '@abtel/core';
+import { startCollector, type RunningCollector } from '@abtel/collector';
+import { startModelServer, type ModelServer } from '@abtel/demo';
+import { health, openDataset, prepareExperiment, type Dataset } from '@abtel/analysis/data';
+import { FIXTURES, REPO_ROOT, removeTempDirs, requireBuilt, runNode, summaryOf, tempDir } from './helpers.js';
+
+afterAll(removeTempDirs);
+
+interface Conversation {
+  conversationId: string;
+  userId: string;
+  order: ('persona' | 'pricing')[];
+  calls: number;
+  variations: Record<'persona' | 'pricing', string>;
+}
+
+const definition = (key: string, unit: 'conversation' | 'user') =>
+  ExperimentDefinition.parse({
+    key,
+    version: 1,
+    owner: 'e2e',
+    surface: 'prompt',
+    unit,
+    state: 'running',
+    control: 'a',
+    variations: [
+      { key: 'a', weight: 1 },
+      { key: 'b', weight: 1 },
+    ],
+  });
+const persona = definition('persona', 'conversation');
+const pricing = definition('pricing', 'user');
+
+/** The chat spans in the collector's files: attributes (first value of each) and duration in ms. */
+async function chatSpans(dir: string): Promise<{ attributes: Record<string, unknown>; durationMs: number }[]> {
+  const out: { attributes: Record<string, unknown>; durationMs: number }[] = [];
+  for (const file of await readdir(dir, { recursive: true })) {
+    if (!String(file).endsWith('.jsonl') || !String(file).includes('traces')) continue;
+    for (const line of (await readFile(join(dir, String(file)), 'utf8')).split('\n')) {
+      if (!line.trim()) continue;
+      const data = JSON.parse(line) as {
+        resourceSpans: { scopeSpans: { spans: { name: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes?: { key: string; value: Record<string, unknown> }[] }[] }[] }[];
+      };
+      for (const rs of data.resourceSpans) {
+        for (const ss of rs.scopeSpans) {
+          for (const span of ss.spans) {
+            if (!span.name.startsWith('chat')) continue;
+            const attributes: Record<string, unknown> = {};
+            for (const kv of span.attributes ?? []) {
+              const value = Object.values(kv.value)[0] as unknown;
+              attributes[kv.key] = kv.key in attributes ? attributes[kv.key] : (value as { values?: { stringValue: string }[] })?.values?.map((v) => v.stringValue) ?? value;
+            }
+            out.push({ attributes, durationMs: Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6 });
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe('two experiments of different units, real SDK → collector → analysis', () => {
+  let collector: RunningCollector;
+  let model: ModelServer;
+  let dir: string;
+  let conversations: Conversation[];
+  let spans: Awaited<ReturnType<typeof chatSpans>>;
+  let ds: Dataset;
+
+  beforeAll(async () => {
+    requireBuilt(join(REPO_ROOT, 'packages', 'node', 'dist', 'register.js'));
+    dir = await tempDir('multi-unit');
+    const experiments = await tempDir('multi-unit-experiments');
+    for (const def of [persona, pricing]) await writeFile(join(experiments, `${def.key}.yaml`), JSON.stringify(def));
+    await mkdir(join(dir, 'data'));
+    collector = await startCollector({ host: '127.0.0.1', port: 0, dir: join(dir, 'data') });
+    model = await startModelServer({ seed: 'multi-unit', latencyScale: 0, failures: false });
+    const run = await runNode(['--import', '@abtel/node/register', join(FIXTURES, 'multi-unit-agent.mjs')], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'multi-unit', ABTEL_EXPERIMENTS: experiments, MODEL_URL: model.baseURL },
+      timeoutMs: 60_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    conversations = summaryOf<{ conversations: Conversation[] }>(run.stdout).conversations;
+    await collector.close();
+    spans = await chatSpans(join(dir, 'data'));
+    ds = await openDataset({ inputs: [join(dir, 'data')] });
+  }, 120_000);
+  afterAll(async () => {
+    await ds?.close();
+    await model?.close();
+    await collector?.close();
+  });
+
+  it('stamps every chat span with each experiment\'s unit id in abtel.assignment.ids, in routing order', () => {
+    const total = conversations.reduce((sum, c) => sum + c.calls, 0);
+    expect(spans).toHaveLength(total);
+    for (const c of conversations) {
+      const mine = spans.filter((span) => span.attributes['gen_ai.conversation.id'] === c.conversationId);
+      expect(mine).toHaveLength(c.calls);
+      const unitOf = { persona: c.conversationId, pricing: c.userId };
+      for (const span of mine) {
+        expect(span.attributes['abtel.experiment.key']).toBe(c.order[0]);
+        expect(span.attributes['abtel.experiments']).toEqual(c.order.map((key) => `${key}=${c.variations[key]}`));
+        expect(span.attributes['abtel.assignment.ids']).toEqual(c.order.map((key) => `${key}=${unitOf[key]}`));
+      }
+    }
+  });
+
+  it("each experiment's per-unit calls and latency sums equal the agent's calls and the files' durations", async () => {
+    for (const [def, unitOf] of [
+      [persona, (c: Conversation) => c.conversationId],
+      [pricing, (c: Conversation) => c.userId],
+    ] as const) {
+      const expected = new Map<string, { calls: number; durationMs: number }>();
+      for (const c of conversations) {
+        const unit = unitOf(c);
+        const entry = expected.get(unit) ?? { calls: 0, durationMs: 0 };
+        entry.calls += c.calls;
+        for (const span of spans) if (span.attributes['gen_ai.conversation.id'] === c.conversationId) entry.durationMs += span.durationMs;
+        expected.set(unit, entry);
+      }
+      const prepared = await prepareExperiment(ds, def);
+      const duration = prepared.callColumns.get('duration_ms')!;
+      const rows = await ds.query<{ unit_id: string; variation: string; calls: number; duration: number }>(
+        `SELECT x.unit_id, x.variation, count(c.u) AS calls, coalesce(sum(c.${duration}), 0) AS duration
+         FROM ${prepared.units} x LEFT JOIN ${prepared.calls} c ON c.u = x.unit_index GROUP BY ALL ORDER BY x.unit_id`,
+      );
+      expect(rows.map((row) => row.unit_id)).toEqual([...expected.keys()].sort());
+      for (const row of rows) {
+        const want = expected.get(row.unit_id)!;
+        expect({ key: def.key, unit: row.unit_id, calls: row.calls }).toEqual({ key: def.key, unit: row.unit_id, calls: want.calls });
+        expect(row.duration).toBeCloseTo(want.durationMs, 6);
+        const variation = conversations.find((c) => unitOf(c) === row.unit_id)!.variations[def.key as 'persona' | 'pricing'];
+        expect(row.variation).toBe(variation);
+      }
+      expect((await health(ds, def)).unattributedCalls).toBe(0);
+    }
+  });
+});
