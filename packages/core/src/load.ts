@@ -221,8 +221,9 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
     try {
       content = JSON.parse(text) as unknown;
     } catch (error) {
-      const message = (error as Error).message;
-      // V8 names the offset for some syntax errors only ("… in JSON at position 12").
+      // V8 names the offset for some syntax errors only ("… in JSON at position 12"); newer V8s
+      // (Node 22+) add " (line 1 column 13)", which the problem's own position already says.
+      const message = (error as Error).message.replace(/ \(line \d+ column \d+\)$/, '');
       const offset = /at position (\d+)/.exec(message)?.[1];
       return [{ file, path: '', message: `is not valid JSON: ${message}`, ...(offset === undefined ? {} : positionAt(text, Number(offset))) }];
     }
