@@ -2,17 +2,19 @@
  * Two experiments of different units on the same conversations, through the real pipeline: an
  * app started with `node --import @abtel/node/register` (the real SDK and openai client) routes
  * `persona` (per conversation) and `pricing` (per user) in alternating order; abtel's collector
- * writes the files; the analysis attributes every call to its unit in each experiment. The
+ * writes the files; the analysis attributes every call, outcome and judge score to its unit in
+ * each experiment (outcomes and scores recorded in the conversation's context, and an outcome
+ * recorded after it with only the conversation id). The
  * expected numbers come from the agent's own summary and from the span durations parsed from the
  * collector's files here, not from the analysis.
  */
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExperimentDefinition } from '@abtel/core';
+import { ExperimentDefinition, MetricDefinition } from '@abtel/core';
 import { startCollector, type RunningCollector } from '@abtel/collector';
 import { startModelServer, type ModelServer } from '@abtel/demo';
-import { health, openDataset, prepareExperiment, type Dataset } from '@abtel/analysis/data';
+import { armMetricStats, health, judgeTrend, openDataset, prepareExperiment, type Dataset } from '@abtel/analysis/data';
 import { FIXTURES, REPO_ROOT, removeTempDirs, requireBuilt, runNode, summaryOf, tempDir } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -23,6 +25,12 @@ interface Conversation {
   order: ('persona' | 'pricing')[];
   calls: number;
   variations: Record<'persona' | 'pricing', string>;
+  /** Recorded inside the conversation's context. */
+  resolved: boolean;
+  /** Recorded after the context ended, with only the conversation id. */
+  converted: boolean;
+  /** The judge score of each call, recorded inside the context by response id. */
+  scores: number[];
 }
 
 const definition = (key: string, unit: 'conversation' | 'user') =>
@@ -146,6 +154,59 @@ describe('two experiments of different units, real SDK → collector → analysi
         expect(row.variation).toBe(variation);
       }
       expect((await health(ds, def)).unattributedCalls).toBe(0);
+    }
+  });
+
+  it("each experiment's outcome rates and judge score means per arm equal the agent's records", async () => {
+    const resolved = MetricDefinition.parse({ name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' });
+    const converted = MetricDefinition.parse({ name: 'converted', kind: 'binary', from: { outcome: 'converted' }, direction: 'increase' });
+    const helpfulness = MetricDefinition.parse({ name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' });
+    for (const [def, unitOf] of [
+      [persona, (c: Conversation) => c.conversationId],
+      [pricing, (c: Conversation) => c.userId],
+    ] as const) {
+      const key = def.key as 'persona' | 'pricing';
+      // Per unit, by hand: binary = any of its conversations; mean = the mean of its scores.
+      const units = new Map<string, { variation: string; resolved: boolean; converted: boolean; scores: number[] }>();
+      for (const c of conversations) {
+        const unit = units.get(unitOf(c)) ?? { variation: c.variations[key], resolved: false, converted: false, scores: [] };
+        unit.resolved ||= c.resolved;
+        unit.converted ||= c.converted;
+        unit.scores.push(...c.scores);
+        units.set(unitOf(c), unit);
+      }
+      const arm = (variation: string) => [...units.values()].filter((u) => u.variation === variation);
+      const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+      for (const [metric, valueOf] of [
+        [resolved, (u: { resolved: boolean }) => (u.resolved ? 1 : 0)],
+        [converted, (u: { converted: boolean }) => (u.converted ? 1 : 0)],
+      ] as const) {
+        const stats = await armMetricStats(ds, def, metric);
+        expect(stats.map((s) => ({ key, metric: metric.name, variation: s.variation, units: s.units, sum: s.sum }))).toEqual(
+          ['a', 'b'].map((variation) => ({ key, metric: metric.name, variation, units: arm(variation).length, sum: arm(variation).reduce((sum, u) => sum + valueOf(u), 0) })),
+        );
+      }
+      const judged = await armMetricStats(ds, def, helpfulness);
+      for (const s of judged) {
+        const unitMeans = arm(s.variation).map((u) => mean(u.scores));
+        expect({ key, variation: s.variation, n: s.n }).toEqual({ key, variation: s.variation, n: unitMeans.length });
+        expect(s.sum, `${key} ${s.variation} Σ unit mean score`).toBeCloseTo(unitMeans.reduce((a, b) => a + b, 0), 9);
+      }
+      // The judge trend over one window spanning the run: every score, in its unit's arm.
+      const trend = await judgeTrend(ds, def, 24 * 60);
+      const byArm = new Map<string, { n: number; sum: number }>();
+      for (const row of trend) {
+        const entry = byArm.get(row.variation) ?? { n: 0, sum: 0 };
+        entry.n += Number(row.n);
+        entry.sum += Number(row.n) * row.mean;
+        byArm.set(row.variation, entry);
+      }
+      for (const variation of ['a', 'b']) {
+        const scores = arm(variation).flatMap((u) => u.scores);
+        expect({ key, variation, n: byArm.get(variation)?.n ?? 0 }).toEqual({ key, variation, n: scores.length });
+        expect(byArm.get(variation)?.sum ?? 0).toBeCloseTo(scores.reduce((a, b) => a + b, 0), 9);
+      }
+      expect(await health(ds, def)).toMatchObject({ unattributedOutcomes: 0, unattributedEvaluations: 0, outcomesWithoutExposure: 0 });
     }
   });
 });

@@ -18,6 +18,14 @@ SELECT f.experiment_key, coalesce(e.flag_context_id, e.assignment_id, e.conversa
 FROM events e JOIN exposure_flags f ON e.flag_key = f.flag_key
 WHERE e.event_name = 'feature_flag.evaluation' AND coalesce(e.flag_context_id, e.assignment_id, e.conversation_id) IS NOT NULL;
 
+-- experiment_units: what each experiment randomises, as its exposures say (abtel's analysis reads
+-- the definition instead): abtel.assignment.unit, or the conversation when an exposure without it
+-- is keyed by its conversation (as a definition's default unit is). unit_metrics and evaluations
+-- find an event's unit in each experiment with it (abtel_unit_id).
+CREATE OR REPLACE VIEW experiment_units AS
+SELECT experiment_key, mode(coalesce(assignment_unit, CASE WHEN unit_id = conversation_id THEN 'conversation' END)) AS unit
+FROM exposure_events GROUP BY experiment_key;
+
 CREATE OR REPLACE VIEW exposures AS
 WITH ranked AS (
   SELECT *, row_number() OVER (PARTITION BY experiment_key, unit_id ORDER BY time, variation) AS rank,

@@ -1,7 +1,18 @@
 -- outcomes: abtel.outcome events (value = coalesce(doubleValue, intValue); booleans 1/0).
+-- experiment_key is the experiment the outcome names itself (recordOutcome's experimentKey; NULL:
+-- every experiment it belongs to). The outcome's unit in experiment E is
+-- abtel_unit_id(unit_experiment_key, assignment_unit, assignment_id, conversation_id,
+-- assignment_ids, E, E's unit): its abtel.assignment.ids entry for E (@abtel/node stamps every
+-- experiment of the conversation), else the conversation for a conversation-level E, else
+-- assignment_id when it is of E's kind. unit_experiment_key, assignment_unit and assignment_id are
+-- the event's own, or for a span event its span's (what the event inherits); unit_id is
+-- coalesce(assignment_id, conversation_id), the unit of that experiment.
 CREATE OR REPLACE VIEW outcomes AS
-SELECT time, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id, experiment_key,
-       outcome_name AS name, outcome_value AS value
+SELECT time, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id,
+       json_extract_string(attributes, '$."abtel.experiment.key"') AS experiment_key,
+       outcome_name AS name, outcome_value AS value,
+       experiment_key AS unit_experiment_key, assignment_unit, assignment_id,
+       from_json(json_extract(attributes, '$."abtel.assignment.ids"'), '["VARCHAR"]') AS assignment_ids
 FROM events
 WHERE event_name = 'abtel.outcome' AND outcome_name IS NOT NULL;
 
@@ -11,24 +22,30 @@ WHERE event_name = 'abtel.outcome' AND outcome_name IS NOT NULL;
 CREATE OR REPLACE MACRO abtel_carries_experiment(experiment_key, experiments, wanted) AS
   experiment_key = wanted OR list_contains(list_transform(experiments, e -> split_part(e, '=', 1)), wanted);
 
--- The unit of experiment `wanted` (randomised on `wanted_unit`) that a call carrying it belongs
--- to. abtel.assignment.unit/.id describe only the conversation's first (primary) experiment, so:
--- the call's `wanted=<id>` entry of abtel.assignment.ids (telemetry from @abtel/node with several
--- experiments active); else the span's own unit id when `wanted` is its primary experiment; else
--- the conversation when `wanted` randomises conversations; else the span's unit id when the
--- primary randomises the same kind of unit. Otherwise NULL: the call cannot be attributed to a
--- unit of `wanted` (older telemetry; abtel's report counts these calls in a warning).
+-- The unit of experiment `wanted` (randomised on `wanted_unit`) that a call, outcome or evaluation
+-- belongs to; the one rule by which unit_metrics, the evaluations view and abtel's analysis
+-- attribute them. abtel.assignment.unit/.id describe only one experiment (`experiment_key`: a
+-- span's first, primary, experiment), so: the row's `wanted=<id>` entry of abtel.assignment.ids
+-- (@abtel/node stamps it on spans when several experiments are active, and on outcomes and
+-- evaluations whenever the conversation's experiments are known); else its abtel.assignment.id
+-- when `wanted` is the experiment that id belongs to; else the conversation when `wanted`
+-- randomises conversations; else its unit id when `experiment_key` randomises the same kind of
+-- unit (assignment_unit); else an abtel.assignment.id that says no unit kind (one an application
+-- set on an outcome itself). Otherwise NULL: the row cannot be attributed to a unit of `wanted`
+-- (older telemetry, or an event recorded where the conversation's units were not known; abtel's
+-- report counts these in a warning).
 -- Experiment keys never contain '=' (KEY_PATTERN); unit ids may, so the id is all after the first.
-CREATE OR REPLACE MACRO abtel_call_unit_id(experiment_key, assignment_unit, assignment_id, conversation_id, assignment_ids, wanted, wanted_unit) AS
+CREATE OR REPLACE MACRO abtel_unit_id(experiment_key, assignment_unit, assignment_id, conversation_id, assignment_ids, wanted, wanted_unit) AS
   coalesce(
     substr(list_filter(assignment_ids, e -> starts_with(e, wanted || '='))[1], length(wanted) + 2),
-    CASE WHEN experiment_key = wanted THEN coalesce(assignment_id, conversation_id)
+    CASE WHEN experiment_key = wanted AND assignment_id IS NOT NULL THEN assignment_id
          WHEN wanted_unit = 'conversation' THEN conversation_id
-         WHEN wanted_unit = assignment_unit THEN coalesce(assignment_id, conversation_id) END);
+         WHEN wanted_unit = assignment_unit THEN coalesce(assignment_id, conversation_id)
+         WHEN assignment_unit IS NULL THEN assignment_id END);
 
 -- gen_ai_calls: one row per gen_ai span (a span with gen_ai.operation.name or a request model).
 -- unit_id is the unit of the span's primary experiment (experiment_key); a call's unit in another
--- experiment it carries is abtel_call_unit_id(…) over assignment_unit, assignment_id,
+-- experiment it carries is abtel_unit_id(…) over experiment_key, assignment_unit, assignment_id,
 -- conversation_id and assignment_ids.
 CREATE OR REPLACE VIEW gen_ai_calls AS
 SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id,
@@ -42,32 +59,65 @@ SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_
 FROM spans
 WHERE operation_name IS NOT NULL OR request_model IS NOT NULL;
 
--- evaluation_events_resolved: gen_ai.evaluation.result events with their unit (conversation, or the
--- call's conversation found by gen_ai.response.id), before attribution to an experiment arm.
+-- evaluation_events_resolved: gen_ai.evaluation.result events with what attributes them to units,
+-- before attribution to an experiment arm. experiment_key is the experiment the evaluation names
+-- itself (NULL: every experiment it belongs to). An evaluation that carries no unit of its own (no
+-- abtel.assignment.ids, .id or .unit: a judge that knows only the response) takes the conversation
+-- and units of the call it names by gen_ai.response.id. unit_experiment_key, assignment_unit,
+-- assignment_id, conversation_id and assignment_ids go to abtel_unit_id as for outcomes; unit_id is
+-- coalesce(assignment_id, conversation_id) of that.
 CREATE OR REPLACE VIEW evaluation_events_resolved AS
 WITH evaluation_events AS (
-  SELECT * FROM events WHERE event_name = 'gen_ai.evaluation.result'
+  SELECT *, from_json(json_extract(attributes, '$."abtel.assignment.ids"'), '["VARCHAR"]') AS assignment_ids,
+         assignment_id IS NULL AND assignment_unit IS NULL AND json_extract(attributes, '$."abtel.assignment.ids"') IS NULL AS unitless
+  FROM events WHERE event_name = 'gen_ai.evaluation.result'
 ),
--- Calls of the evaluations that name only a response id; a pure equality join keeps it a hash
--- join (an IS NULL condition inside the join made DuckDB fall back to a nested loop).
+-- Calls of the evaluations that carry no unit; a pure equality join keeps it a hash join (an IS
+-- NULL condition inside the join made DuckDB fall back to a nested loop).
 by_response AS (
-  SELECT response_id, any_value(unit_id) AS unit_id, any_value(conversation_id) AS conversation_id
+  SELECT response_id, any_value({'conversation_id': conversation_id, 'experiment_key': experiment_key,
+           'assignment_unit': assignment_unit, 'assignment_id': assignment_id, 'assignment_ids': assignment_ids}) AS call
   FROM gen_ai_calls
-  WHERE response_id IN (SELECT response_id FROM evaluation_events
-                        WHERE conversation_id IS NULL AND assignment_id IS NULL AND response_id IS NOT NULL)
+  WHERE response_id IN (SELECT response_id FROM evaluation_events WHERE unitless AND response_id IS NOT NULL)
   GROUP BY response_id
+),
+resolved AS (
+  SELECT v.*, CASE WHEN v.unitless AND r.call IS NOT NULL THEN r.call END AS call
+  FROM evaluation_events v LEFT JOIN by_response r ON r.response_id = v.response_id
 )
-SELECT v.time, coalesce(v.conversation_id, r.conversation_id) AS conversation_id,
-       coalesce(v.assignment_id, v.conversation_id, r.unit_id) AS unit_id, v.response_id,
-       v.evaluation_name AS name, v.score_value AS score, v.score_label AS label,
-       v.judge_model, v.judge_version, v.sample_rate, v.eval_source AS source, v.experiment_key
-FROM evaluation_events v LEFT JOIN by_response r ON r.response_id = v.response_id;
+SELECT time, coalesce(conversation_id, call.conversation_id) AS conversation_id,
+       coalesce(assignment_id, conversation_id, call.assignment_id, call.conversation_id) AS unit_id, response_id,
+       evaluation_name AS name, score_value AS score, score_label AS label,
+       judge_model, judge_version, sample_rate, eval_source AS source,
+       json_extract_string(attributes, '$."abtel.experiment.key"') AS experiment_key,
+       CASE WHEN call IS NULL THEN experiment_key ELSE call.experiment_key END AS unit_experiment_key,
+       CASE WHEN call IS NULL THEN assignment_unit ELSE call.assignment_unit END AS assignment_unit,
+       CASE WHEN call IS NULL THEN assignment_id ELSE call.assignment_id END AS assignment_id,
+       CASE WHEN call IS NULL THEN assignment_ids ELSE call.assignment_ids END AS assignment_ids
+FROM resolved;
 
--- evaluations: the resolved evaluations attributed to the experiment arms through the exposures of
--- their unit (an evaluation naming an experiment only to that experiment's exposures).
+-- evaluations: the resolved evaluations attributed to the experiment arms: once per experiment
+-- (experiment_units) whose exposed unit abtel_unit_id finds (only the experiment an evaluation
+-- names, when it names one); unit_id is the unit in that experiment. An evaluation attributed to
+-- no experiment is one row with NULL experiment_key and variation and its own unit_id.
 CREATE OR REPLACE VIEW evaluations AS
-SELECT v.time, v.conversation_id, v.unit_id, v.response_id, v.name, v.score, v.label,
-       v.judge_model, v.judge_version, v.sample_rate, v.source,
-       x.experiment_key, x.variation
-FROM evaluation_events_resolved v
-LEFT JOIN exposures x ON x.unit_id = v.unit_id AND x.experiment_key = coalesce(v.experiment_key, x.experiment_key);
+WITH numbered AS (
+  SELECT *, row_number() OVER () AS evaluation_row FROM evaluation_events_resolved
+),
+candidates AS (
+  SELECT v.*, e.experiment_key AS wanted_key,
+         abtel_unit_id(v.unit_experiment_key, v.assignment_unit, v.assignment_id, v.conversation_id, v.assignment_ids,
+                       e.experiment_key, e.unit) AS wanted_unit_id
+  FROM numbered v LEFT JOIN experiment_units e ON v.experiment_key IS NULL OR v.experiment_key = e.experiment_key
+),
+matched AS (
+  SELECT c.*, x.variation, x.experiment_key AS matched_key,
+         count(x.experiment_key) OVER (PARTITION BY c.evaluation_row) AS matches,
+         row_number() OVER (PARTITION BY c.evaluation_row ORDER BY c.wanted_key) AS candidate
+  FROM candidates c LEFT JOIN exposures x ON x.experiment_key = c.wanted_key AND x.unit_id = c.wanted_unit_id
+)
+SELECT time, conversation_id, CASE WHEN matched_key IS NULL THEN unit_id ELSE wanted_unit_id END AS unit_id,
+       response_id, name, score, label, judge_model, judge_version, sample_rate, source,
+       matched_key AS experiment_key, variation
+FROM matched
+WHERE matched_key IS NOT NULL OR (matches = 0 AND candidate = 1);

@@ -1,7 +1,7 @@
 -- unit_metrics: one row per (experiment, variation, unit) with the standard per-unit aggregates.
 -- Units are the exposed units; a unit without calls has calls = 0. A unit's calls are the calls
 -- that carry the experiment (abtel.experiment.key, or an abtel.experiments entry `key=variation`)
--- and belong to the unit in that experiment (abtel_call_unit_id): a user in two user-level
+-- and belong to the unit in that experiment (abtel_unit_id): a user in two user-level
 -- experiments has calls of the other one too, and in a conversation of two experiments the
 -- second one's unit is not the span's abtel.assignment.id.
 CREATE OR REPLACE VIEW unit_metrics AS
@@ -10,18 +10,11 @@ WITH exposed AS (
   -- outer query reads that view once.
   SELECT DISTINCT experiment_key, unit_id FROM exposure_events
 ),
--- What each experiment randomises, as its exposures say (abtel's analysis reads the definition):
--- abtel.assignment.unit, or the conversation when an exposure without it is keyed by its
--- conversation (as a definition's default unit is).
-experiment_units AS (
-  SELECT experiment_key, mode(coalesce(assignment_unit, CASE WHEN unit_id = conversation_id THEN 'conversation' END)) AS unit
-  FROM exposure_events GROUP BY experiment_key
-),
 -- Each call once per exposed experiment it carries, with its unit in that experiment.
 call_units AS (
   SELECT e.experiment_key AS wanted_key,
-         abtel_call_unit_id(c.experiment_key, c.assignment_unit, c.assignment_id, c.conversation_id, c.assignment_ids,
-                            e.experiment_key, e.unit) AS wanted_unit_id,
+         abtel_unit_id(c.experiment_key, c.assignment_unit, c.assignment_id, c.conversation_id, c.assignment_ids,
+                       e.experiment_key, e.unit) AS wanted_unit_id,
          c.is_error, c.duration_ms, c.input_tokens, c.output_tokens, c.total_tokens, c.cost_usd
   FROM gen_ai_calls c JOIN experiment_units e ON abtel_carries_experiment(c.experiment_key, c.experiments, e.experiment_key)
 ),

@@ -17,8 +17,9 @@ export const ATTR_ABTEL_ASSIGNMENT_ID = 'abtel.assignment.id';
 export const ATTR_ABTEL_EXPERIMENTS = 'abtel.experiments';
 /**
  * `abtel.assignment.ids`: string[] of `key=id`, the unit id of each active experiment in the order
- * of `abtel.experiments`, when several experiments are active (`abtel.assignment.id` names only
- * the first experiment's unit, and only when it is not the conversation).
+ * of `abtel.experiments`: on spans when several experiments are active (`abtel.assignment.id`
+ * names only the first experiment's unit, and only when it is not the conversation); on outcome
+ * and evaluation events whenever the recording process knows the conversation's experiments.
  */
 export const ATTR_ABTEL_ASSIGNMENT_IDS = 'abtel.assignment.ids';
 /** `abtel.assignment.migrated`: true when a lifecycle rule moved the unit off its assigned variation. */

@@ -307,6 +307,52 @@ describe('outcomes and evaluations', () => {
     expect(outcomes[2]!.spanContext?.spanId).toBe(span.spanContext().spanId);
   });
 
+  it('names the unit of every experiment of the conversation in abtel.assignment.ids on outcomes and evaluations, in and after its context', async () => {
+    const judge = { model: 'judge', version: '1' };
+    await h.abtel.withConversation({ conversationId: 'conv-60', userId: 'user-60' }, async () => {
+      h.abtel.recordOutcome({ name: 'before', value: 1 });
+      await h.abtel.experiment('support-persona').variation();
+      await h.abtel.experiment('support-retrieval').variation();
+      h.abtel.recordOutcome({ name: 'resolved', value: true });
+      h.abtel.recordOutcome({ name: 'upgraded', value: true, experimentKey: 'support-retrieval' });
+      // Ids the caller knows better are kept.
+      h.abtel.recordOutcome({ name: 'given', value: 1, attributes: { 'abtel.assignment.ids': ['support-retrieval=user-x'] } });
+      // Another conversation's outcome from inside this context: that conversation's units, not these.
+      h.abtel.recordOutcome({ conversationId: 'conv-61', name: 'other', value: 1 });
+      h.abtel.recordEvaluation({ responseId: 'chatcmpl-60', name: 'helpfulness', score: 0.5, judge, sampleRate: 1, source: 'online' });
+    });
+    // After the context: the conversations this process assigned are remembered.
+    h.abtel.recordOutcome({ conversationId: 'conv-60', name: 'converted', value: false });
+    h.abtel.recordEvaluation({ responseId: 'chatcmpl-60', conversationId: 'conv-60', name: 'tone', score: 1, judge, sampleRate: 1, source: 'human' });
+    // A judge that knows only the response id: no conversation, no ids (the analysis finds both through the call).
+    h.abtel.recordEvaluation({ responseId: 'chatcmpl-60', name: 'accuracy', score: 1, judge, sampleRate: 1, source: 'offline' });
+    // A conversation this process never assigned (another service's): the conversation id alone.
+    h.abtel.recordOutcome({ conversationId: 'conv-62', name: 'converted', value: true });
+    const ids = ['support-persona=conv-60', 'support-retrieval=user-60'];
+    const idsOf = (record: { attributes: object }) => plain(record.attributes as never)['abtel.assignment.ids'];
+    expect(h.events('abtel.outcome').map((r) => [plain(r.attributes)['abtel.outcome.name'], idsOf(r)])).toEqual([
+      ['before', undefined],
+      ['resolved', ids],
+      ['upgraded', ids],
+      ['given', ['support-retrieval=user-x']],
+      ['other', undefined],
+      ['converted', ids],
+      ['converted', undefined],
+    ]);
+    expect(plain(h.events('abtel.outcome')[2]!.attributes)).toEqual({
+      'gen_ai.conversation.id': 'conv-60',
+      'abtel.outcome.name': 'upgraded',
+      'abtel.outcome.value': 1,
+      'abtel.experiment.key': 'support-retrieval',
+      'abtel.assignment.ids': ids,
+    });
+    expect(h.events('gen_ai.evaluation.result').map((r) => [plain(r.attributes)['gen_ai.evaluation.name'], idsOf(r)])).toEqual([
+      ['helpfulness', ids],
+      ['tone', ids],
+      ['accuracy', undefined],
+    ]);
+  });
+
   it('drops invalid outcomes through diag instead of throwing', () => {
     expect(() => h.abtel.recordOutcome({ name: 'resolved', value: true })).not.toThrow();
     expect(() => h.abtel.recordOutcome({ conversationId: 'c', name: 'x', value: Number.NaN })).not.toThrow();
@@ -404,7 +450,8 @@ describe('span-event mode', () => {
     expect(chat.events[0]!.attributes?.['abtel.segment.locale']).toBe('de');
     const own = spansMode.spans().find((s) => s.name === 'abtel.outcome')!;
     expect(own.events.map((e) => [e.name, plain(e.attributes ?? {})])).toEqual([
-      ['abtel.outcome', { 'gen_ai.conversation.id': 'conv-40', 'abtel.outcome.name': 'resolved', 'abtel.outcome.value': 1 }],
+      // Recorded after the context: its units are those this process remembers for conv-40.
+      ['abtel.outcome', { 'gen_ai.conversation.id': 'conv-40', 'abtel.outcome.name': 'resolved', 'abtel.outcome.value': 1, 'abtel.assignment.ids': ['support-persona=conv-40'] }],
     ]);
     await spansMode.shutdown();
   });

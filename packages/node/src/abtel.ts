@@ -16,6 +16,7 @@ import type { LoggerProvider } from '@opentelemetry/api-logs';
 import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import {
   AbtelError,
+  ATTR_ABTEL_ASSIGNMENT_IDS,
   ATTR_ABTEL_EVALUATION_JUDGE_MODEL,
   ATTR_ABTEL_EVALUATION_JUDGE_VERSION,
   ATTR_ABTEL_EVALUATION_SAMPLE_RATE,
@@ -72,6 +73,11 @@ export const DEFAULT_EXPOSURE_DEDUPE_SIZE = 100_000;
  * createAbtel({ experiments, responseIdCacheSize: DEFAULT_RESPONSE_ID_CACHE_SIZE / 10 });
  */
 export const DEFAULT_RESPONSE_ID_CACHE_SIZE = 10_000;
+/**
+ * Conversations whose assignments this process remembers (LRU) for outcomes and evaluations
+ * recorded outside the conversation's context with only its id.
+ */
+const CONVERSATION_CACHE_SIZE = 10_000;
 
 /** Options of an abtel instance. Everything is optional; an instance without experiments only stamps conversations. */
 export interface AbtelOptions {
@@ -184,6 +190,8 @@ export class Abtel {
   #events: EventRecorder;
   #exposureDedupe: BoundedSet<string>;
   #responseSpans: BoundedMap<string, SpanContext>;
+  /** Conversation id → the latest state that joined an assignment for it (see `#assignmentIds`). */
+  readonly #conversations = new BoundedMap<string, ConversationState>(CONVERSATION_CACHE_SIZE);
 
   /** The options in effect (what `configure` leaves out stays as it is). */
   #options: AbtelOptions;
@@ -316,6 +324,7 @@ export class Abtel {
           }),
         undefined,
       );
+      this.#remember(state);
     }
     return { definition, variation: result.variation, inExperiment: result.inExperiment, exposed: result.exposed, reason: result.reason, unitId: unit.id };
   }
@@ -346,6 +355,7 @@ export class Abtel {
           migrated: false,
           segments: definition === undefined ? {} : segmentsOf(definition, state),
         });
+        this.#remember(state);
         return true;
       },
       false,
@@ -416,6 +426,11 @@ export class Abtel {
           [ATTR_ABTEL_OUTCOME_VALUE]: value,
         };
         if (outcome.experimentKey !== undefined) attributes[ATTR_ABTEL_EXPERIMENT_KEY] = outcome.experimentKey;
+        // Ids the caller passed in `attributes` (known from elsewhere) are kept.
+        if (attributes[ATTR_ABTEL_ASSIGNMENT_IDS] === undefined) {
+          const ids = this.#assignmentIds(conversationId, active);
+          if (ids !== undefined) attributes[ATTR_ABTEL_ASSIGNMENT_IDS] = ids;
+        }
         this.#events.emit(EVENT_ABTEL_OUTCOME, attributes, active);
       },
       undefined,
@@ -447,10 +462,35 @@ export class Abtel {
         if (evaluation.explanation !== undefined) attributes[ATTR_GEN_AI_EVALUATION_EXPLANATION] = evaluation.explanation;
         if (evaluation.responseId !== undefined) attributes[ATTR_GEN_AI_RESPONSE_ID] = evaluation.responseId;
         if (conversationId !== undefined) attributes[ATTR_GEN_AI_CONVERSATION_ID] = conversationId;
+        const ids = this.#assignmentIds(conversationId, contextApi.active());
+        if (ids !== undefined) attributes[ATTR_ABTEL_ASSIGNMENT_IDS] = ids;
         this.#events.emit(EVENT_GEN_AI_EVALUATION_RESULT, attributes, parentContext);
       },
       undefined,
     );
+  }
+
+  /** Remembers `state` as its conversation's latest, for events recorded later outside its context. */
+  #remember(state: ConversationState): void {
+    if (state.conversationId !== undefined) this.#conversations.set(state.conversationId, state);
+  }
+
+  /**
+   * `abtel.assignment.ids` for an outcome or evaluation of `conversationId`: `key=unitId` of every
+   * experiment the conversation is in, in routing order (as on its spans), so that the analysis
+   * finds the event's unit in each experiment, also in one that randomises users while the
+   * conversation's first experiment randomises conversations. Read from the active context when it
+   * is that conversation's, else from the conversations this process assigned recently (an
+   * outcome recorded after the context ended); undefined when neither knows the conversation
+   * (another service, or evicted): the event then carries only its conversation id.
+   */
+  #assignmentIds(conversationId: string | undefined, active: Context): string[] | undefined {
+    if (conversationId === undefined) return undefined;
+    const state = stateOf(active);
+    const known =
+      state !== undefined && state.conversationId === conversationId && state.assignments.length > 0 ? state : this.#conversations.get(conversationId);
+    if (known === undefined || known.assignments.length === 0) return undefined;
+    return known.assignments.map((assignment) => `${assignment.experiment}=${assignment.unitId}`);
   }
 
   #evaluatedSpan(evaluation: EvaluationInput): SpanContext | undefined {

@@ -218,6 +218,8 @@ describe('node --import @abtel/node/register', () => {
       'abtel.outcome.name': 'resolved',
       'abtel.outcome.value': 1,
       'abtel.experiment.key': 'support-persona',
+      // The conversation's unit in each of its experiments (here one, the conversation itself).
+      'abtel.assignment.ids': [`support-persona=${conversationId}`],
     });
     // Message content is off by default: no log record or span carries the prompt text.
     const everything = JSON.stringify([receiver.spans, receiver.logs]);

@@ -103,6 +103,13 @@ export function buildReport(inputs: BuildReportInputs): Report {
       `${unattributedCalls} gen_ai call(s) carry ${experiment.key} (unit ${experiment.unit}) as a second experiment of a conversation whose primary experiment has another unit, and name no unit of ${experiment.key}: they are left out of its call metrics and guardrails; upgrade @abtel/node on the agents so that spans carry abtel.assignment.ids`,
     );
   }
+  const unattributedOutcomes = toCount(inputs.health.unattributedOutcomes ?? 0);
+  const unattributedEvaluations = toCount(inputs.health.unattributedEvaluations ?? 0);
+  if (unattributedOutcomes + unattributedEvaluations > 0) {
+    warnings.push(
+      `${unattributedOutcomes} outcome(s) and ${unattributedEvaluations} evaluation(s) of ${experiment.key} (unit ${experiment.unit}) name no ${experiment.unit} of it (no abtel.assignment.ids entry for ${experiment.key}): they are left out of its outcome and evaluation metrics; upgrade @abtel/node where recordOutcome and recordEvaluation run (their events then carry abtel.assignment.ids), and where a conversation's units are not known (another service) pass attributes: { 'abtel.assignment.ids': ['${experiment.key}=<${experiment.unit} id>'] } to recordOutcome`,
+    );
+  }
 
   // Comparisons
   const roles = metricRoles(experiment, metricsByName, warnings);

@@ -81,6 +81,13 @@ export interface HealthInput {
    * call metrics, said in a warning.
    */
   readonly unattributedCalls?: number | undefined;
+  /**
+   * Outcomes and evaluations of the experiment that name no unit of it (no `abtel.assignment.ids`
+   * on the event, experiment not randomised by conversation): left out of its outcome and
+   * evaluation metrics, said in a warning.
+   */
+  readonly unattributedOutcomes?: number | undefined;
+  readonly unattributedEvaluations?: number | undefined;
   readonly lastEventTime?: string | undefined;
   readonly badLines: number;
 }

@@ -7,6 +7,13 @@
  * it (where a second experiment's unit can only be recovered when it is the conversation, or of
  * the primary's kind). The expected numbers are counted here from the generated calls, never
  * from the analysis' own output.
+ *
+ * Each conversation also records outcomes and judge scores: `resolved` (per conversation, naming no
+ * experiment), `upgraded` (per user, naming pricing), a `helpfulness` score per call either from
+ * inside the conversation (conversation id) or from a judge that knows only the call's response id.
+ * New telemetry: the events in the conversation carry `abtel.assignment.ids` like the spans. Old
+ * telemetry: they carry only the conversation, so pricing (per user) cannot attribute them, except
+ * scores by response id of calls where pricing is the primary experiment.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +25,7 @@ import { ExperimentDefinition, MetricDefinition } from '@abtel/core';
 import { analyze } from '../analyze/analyze.js';
 import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
-import { armMetricStats, health } from './stats.js';
+import { armMetricStats, health, judgeTrend, metricStatsSql } from './stats.js';
 import { viewSqlFiles } from './views.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
@@ -38,11 +45,25 @@ interface Call {
   durationMs: number;
   costUsd: number;
   error: boolean;
+  /** helpfulness score of the call, and whether the judge named only its response id (else its conversation). */
+  score: number;
+  byResponse: boolean;
+}
+
+/** One generated outcome event. */
+interface Outcome {
+  conversation: string;
+  user: string;
+  name: 'resolved' | 'upgraded';
+  value: number;
+  /** The experiment the outcome names itself. */
+  experimentKey?: Key;
 }
 
 interface Generated {
   dir: string;
   calls: Call[];
+  outcomes: Outcome[];
   /** persona variation per conversation, pricing variation per user. */
   personaOf: Map<string, string>;
   pricingOf: Map<string, string>;
@@ -69,6 +90,7 @@ function generate(seed: number, withIds: boolean, users = 16): Generated {
   const next = random(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const calls: Call[] = [];
+  const outcomes: Outcome[] = [];
   const personaOf = new Map<string, string>();
   const pricingOf = new Map<string, string>();
   const spans: unknown[] = [];
@@ -113,6 +135,8 @@ function generate(seed: number, withIds: boolean, users = 16): Generated {
           durationMs: 100 + Math.floor(next() * 1900),
           costUsd: Math.round(next() * 10_000) / 1_000_000,
           error: next() < 0.2,
+          score: 1 + Math.floor(next() * 5),
+          byResponse: next() < 0.5,
         };
         calls.push(call);
         spanCounter += 1;
@@ -130,6 +154,8 @@ function generate(seed: number, withIds: boolean, users = 16): Generated {
         attributes.push(kv('abtel.experiments', list(order.map((key) => `${key}=${variationOf(key)}`))));
         if (withIds) attributes.push(kv('abtel.assignment.ids', list(order.map((key) => `${key}=${unitIdOf(key)}`))));
         attributes.push(kv('abtel.usage.cost_usd', { doubleValue: call.costUsd }));
+        const responseId = `resp-${spanCounter}`;
+        attributes.push(kv('gen_ai.response.id', s(responseId)));
         spans.push({
           traceId: spanCounter.toString(16).padStart(32, '0'),
           spanId: spanCounter.toString(16).padStart(16, '0'),
@@ -140,7 +166,34 @@ function generate(seed: number, withIds: boolean, users = 16): Generated {
           attributes,
           status: call.error ? { code: 2, message: 'rate limited' } : {},
         });
+        // The judge score: from the conversation's context (its id, and its units in new
+        // telemetry), or from a judge that names only the response.
+        const evaluation = [
+          kv('gen_ai.evaluation.name', s('helpfulness')),
+          kv('gen_ai.evaluation.score.value', { intValue: String(call.score) }),
+          kv('abtel.evaluation.source', s('online')),
+        ];
+        if (call.byResponse) evaluation.push(kv('gen_ai.response.id', s(responseId)));
+        else {
+          evaluation.push(kv('gen_ai.conversation.id', s(conversation)));
+          if (withIds) evaluation.push(kv('abtel.assignment.ids', list(order.map((key) => `${key}=${unitIdOf(key)}`))));
+        }
+        records.push({ timeUnixNano: ns(t + 5000), eventName: 'gen_ai.evaluation.result', attributes: evaluation, traceId: '', spanId: '' });
       }
+      // Outcomes as recordOutcome writes them: the conversation, and its units in new telemetry.
+      const outcome = (o: Outcome) => {
+        outcomes.push(o);
+        const attributes = [
+          kv('gen_ai.conversation.id', s(conversation)),
+          kv('abtel.outcome.name', s(o.name)),
+          kv('abtel.outcome.value', { intValue: String(o.value) }),
+        ];
+        if (o.experimentKey !== undefined) attributes.push(kv('abtel.experiment.key', s(o.experimentKey)));
+        if (withIds) attributes.push(kv('abtel.assignment.ids', list(order.map((key) => `${key}=${unitIdOf(key)}`))));
+        records.push({ timeUnixNano: ns(t + 6000), eventName: 'abtel.outcome', attributes, traceId: '', spanId: '' });
+      };
+      outcome({ conversation, user, name: 'resolved', value: next() < 0.6 ? 1 : 0 });
+      if (c === 1) outcome({ conversation, user, name: 'upgraded', value: next() < 0.4 ? 1 : 0, experimentKey: 'pricing' });
     }
   }
   // Batches of 20 per line, as an exporter sends them.
@@ -152,7 +205,7 @@ function generate(seed: number, withIds: boolean, users = 16): Generated {
   const resource = { attributes: [kv('service.name', s('support-agent'))] };
   writeFileSync(join(dir, 'traces.jsonl'), lines(spans, (batch) => ({ resourceSpans: [{ resource, scopeSpans: [{ scope: { name: '@opentelemetry/instrumentation-openai' }, spans: batch }] }] })));
   writeFileSync(join(dir, 'logs.jsonl'), lines(records, (batch) => ({ resourceLogs: [{ resource, scopeLogs: [{ scope: { name: '@abtel/node' }, logRecords: batch }] }] })));
-  return { dir, calls, personaOf, pricingOf };
+  return { dir, calls, outcomes, personaOf, pricingOf };
 }
 
 interface UnitTotals {
@@ -210,6 +263,44 @@ const definitions = {
 const latencyPerCall = MetricDefinition.parse({ name: 'latency_per_call', kind: 'ratio', from: { span_value: 'duration_ms' }, direction: 'decrease' });
 const costPerUnit = MetricDefinition.parse({ name: 'cost', kind: 'sum', from: { span_value: 'cost_usd' }, direction: 'decrease' });
 const errorRate = MetricDefinition.parse({ name: 'error_rate', kind: 'ratio', from: { span_value: 'error' }, direction: 'decrease' });
+const resolved = MetricDefinition.parse({ name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' });
+const upgraded = MetricDefinition.parse({ name: 'upgraded', kind: 'binary', from: { outcome: 'upgraded' }, direction: 'increase' });
+const helpfulness = MetricDefinition.parse({ name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' });
+
+/**
+ * Per arm, by hand: units, Σ of the binary per-unit value of outcome `name` (1 when any of the
+ * unit's attributed outcomes of that name is > 0) over the arm's exposed units.
+ */
+function binaryArms(
+  outcomes: readonly Outcome[],
+  name: string,
+  unitOf: (o: Outcome) => string | undefined,
+  units: ReadonlyMap<string, string>,
+): Map<string, { units: number; sum: number }> {
+  const positive = new Set(outcomes.filter((o) => o.name === name && o.value > 0).map(unitOf).filter((u) => u !== undefined));
+  const out = new Map<string, { units: number; sum: number }>();
+  for (const [unit, variation] of units) {
+    const arm = out.get(variation) ?? { units: 0, sum: 0 };
+    arm.units += 1;
+    arm.sum += positive.has(unit) ? 1 : 0;
+    out.set(variation, arm);
+  }
+  return out;
+}
+
+/** Per unit, by hand: the attributed scores (count, sum). */
+function scoresByUnit(calls: readonly Call[], unitOf: (call: Call) => string | undefined): Map<string, { n: number; sum: number }> {
+  const out = new Map<string, { n: number; sum: number }>();
+  for (const call of calls) {
+    const unit = unitOf(call);
+    if (unit === undefined) continue;
+    const entry = out.get(unit) ?? { n: 0, sum: 0 };
+    entry.n += 1;
+    entry.sum += call.score;
+    out.set(unit, entry);
+  }
+  return out;
+}
 
 /** Per-unit calls, duration and cost sums of the analysis' working set for `def`. */
 async function workingSet(ds: Dataset, def: ExperimentDefinition): Promise<Map<string, UnitTotals>> {
@@ -299,6 +390,98 @@ describe.each([
   // (persona's unit, the conversation, is not of pricing's kind).
   const pricingUnit = (call: Call) => (withIds || call.primary === 'pricing' ? call.user : undefined);
 
+  // Outcomes: resolved names no experiment, upgraded names pricing (so never persona's). persona's
+  // unit is the conversation the outcome names; pricing's is the user, known only from
+  // abtel.assignment.ids (old outcomes name no user).
+  const personaOutcomeUnit = (o: Outcome) => (o.experimentKey === 'pricing' ? undefined : o.conversation);
+  const pricingOutcomeUnit = (o: Outcome) => (withIds && o.experimentKey !== 'persona' ? o.user : undefined);
+  // Scores: by conversation, or through the call their response id names (whose units are the
+  // call's: in old telemetry the user only where pricing is the call's primary experiment).
+  const personaScoreUnit = (call: Call) => call.conversation;
+  const pricingScoreUnit = (call: Call) => (withIds || (call.byResponse && call.primary === 'pricing') ? call.user : undefined);
+  const experimentsToCheck = () =>
+    [
+      [definitions.persona, personaOutcomeUnit, personaScoreUnit, data.personaOf],
+      [definitions.pricing, pricingOutcomeUnit, pricingScoreUnit, data.pricingOf],
+    ] as const;
+
+  test('per-arm outcome rates of both experiments equal the generated outcomes (working set and the views\' SQL)', async () => {
+    for (const [def, outcomeUnit, , variations] of experimentsToCheck()) {
+      for (const metric of [resolved, upgraded]) {
+        const expected = binaryArms(data.outcomes, metric.name, outcomeUnit, variations);
+        const arms = await armMetricStats(ds, def, metric);
+        expect(arms.map((arm) => ({ key: def.key, metric: metric.name, variation: arm.variation, units: arm.units, sum: arm.sum }))).toEqual(
+          [...expected].sort(([a], [b]) => a.localeCompare(b)).map(([variation, want]) => ({ key: def.key, metric: metric.name, variation, ...want })),
+        );
+        // The SQL a user runs over the views says the same.
+        const viaViews = await ds.query<{ variation: string; units: number; sum: number }>(metricStatsSql(def, metric));
+        expect(viaViews.map((row) => [row.variation, Number(row.units), Number(row.sum)]).sort()).toEqual(arms.map((arm) => [arm.variation, arm.units, arm.sum]).sort());
+      }
+    }
+    if (withIds) {
+      // The outcomes attribute to pricing at all (the defect: every pricing unit read 0).
+      expect(binaryArms(data.outcomes, 'resolved', pricingOutcomeUnit, data.pricingOf).get('q-control')!.sum).toBeGreaterThan(0);
+    }
+  });
+
+  test('per-arm judge score means and the judge trend of both experiments equal the generated scores', async () => {
+    for (const [def, , scoreUnit, variations] of experimentsToCheck()) {
+      const perUnit = scoresByUnit(data.calls, scoreUnit);
+      const arms = await armMetricStats(ds, def, helpfulness);
+      for (const arm of arms) {
+        const means = [...perUnit].filter(([unit]) => variations.get(unit) === arm.variation).map(([, t]) => t.sum / t.n);
+        expect({ key: def.key, variation: arm.variation, n: arm.n }).toEqual({ key: def.key, variation: arm.variation, n: means.length });
+        expect(arm.sum, `${def.key} ${arm.variation} Σ unit means`).toBeCloseTo(means.reduce((a, b) => a + b, 0), 9);
+      }
+      const trend = await judgeTrend(ds, def, 7 * 24 * 60);
+      const byArm = new Map<string, { n: number; sum: number }>();
+      for (const row of trend) {
+        const entry = byArm.get(row.variation) ?? { n: 0, sum: 0 };
+        entry.n += Number(row.n);
+        entry.sum += Number(row.n) * row.mean;
+        byArm.set(row.variation, entry);
+      }
+      const expected = new Map<string, { n: number; sum: number }>();
+      for (const [unit, t] of perUnit) {
+        const entry = expected.get(variations.get(unit)!) ?? { n: 0, sum: 0 };
+        entry.n += t.n;
+        entry.sum += t.sum;
+        expected.set(variations.get(unit)!, entry);
+      }
+      expect([...byArm.keys()].sort()).toEqual([...expected.keys()].sort());
+      for (const [variation, want] of expected) {
+        expect({ key: def.key, variation, n: byArm.get(variation)!.n }).toEqual({ key: def.key, variation, n: want.n });
+        expect(byArm.get(variation)!.sum).toBeCloseTo(want.sum, 9);
+      }
+    }
+  });
+
+  test('per-unit judge scores in unit_metrics, abtel\'s and the plain duckdb recipe\'s, equal the generated scores', async () => {
+    const check = async (query: (sql: string) => Promise<Record<string, unknown>[]>) => {
+      for (const [def, , scoreUnit, variations] of experimentsToCheck()) {
+        const perUnit = scoresByUnit(data.calls, scoreUnit);
+        const rows = await query(`SELECT unit_id, eval_count, eval_score_sum FROM unit_metrics WHERE experiment_key = '${def.key}' ORDER BY unit_id`);
+        expect(rows.map((row) => [row.unit_id, Number(row.eval_count), Number(row.eval_score_sum)])).toEqual(
+          [...variations.keys()].sort().map((unit) => [unit, perUnit.get(unit)?.n ?? 0, perUnit.get(unit)?.sum ?? 0]),
+        );
+      }
+    };
+    await check((sql) => ds.query(sql));
+    await withRecipe(data.dir, async (query) => {
+      await check(query);
+      const sql = 'SELECT * FROM evaluations ORDER BY ALL';
+      expect(await query(sql)).toEqual(await ds.query(sql));
+    });
+  });
+
+  test('outcomes and scores that cannot be attributed are counted (and only those)', async () => {
+    const outcomes = withIds ? 0 : data.outcomes.filter((o) => o.experimentKey !== 'persona').length;
+    const evaluations = withIds ? 0 : data.calls.filter((call) => !(call.byResponse && call.primary === 'pricing')).length;
+    if (!withIds) expect(outcomes * evaluations).toBeGreaterThan(0);
+    expect(await health(ds, definitions.pricing)).toMatchObject({ unattributedOutcomes: outcomes, unattributedEvaluations: evaluations, outcomesWithoutExposure: 0 });
+    expect(await health(ds, definitions.persona)).toMatchObject({ unattributedOutcomes: 0, unattributedEvaluations: 0, outcomesWithoutExposure: 0 });
+  });
+
   test('the data has both orders (each experiment is second in some conversations)', () => {
     const primaries = new Set(data.calls.map((call) => call.primary));
     expect(primaries).toEqual(new Set(['persona', 'pricing']));
@@ -350,6 +533,12 @@ describe.each([
         expect(compacted.files).toEqual({ raw: 0, parquet: 2 });
         expectTotals(await workingSet(compacted, definitions.persona), totals(data.calls, personaUnit), data.personaOf.keys());
         expectTotals(await workingSet(compacted, definitions.pricing), totals(data.calls, pricingUnit), data.pricingOf.keys());
+        for (const [def, outcomeUnit, , variations] of experimentsToCheck()) {
+          const expected = binaryArms(data.outcomes, 'resolved', outcomeUnit, variations);
+          const arms = await armMetricStats(compacted, def, resolved);
+          expect(arms.map((arm) => [arm.variation, arm.units, arm.sum])).toEqual([...expected].sort(([a], [b]) => a.localeCompare(b)).map(([v, w]) => [v, w.units, w.sum]));
+        }
+        expect(await health(compacted, definitions.pricing)).toMatchObject(await health(ds, definitions.pricing));
       } finally {
         await compacted.close();
       }
@@ -362,7 +551,9 @@ describe.each([
     await withRecipe(data.dir, async (query) => {
       expectTotals(await unitMetrics(query, 'persona'), totals(data.calls, personaUnit), data.personaOf.keys());
       expectTotals(await unitMetrics(query, 'pricing'), totals(data.calls, pricingUnit), data.pricingOf.keys());
-      const sql = 'SELECT * FROM unit_metrics ORDER BY ALL';
+      // Cost sums rounded: a floating-point sum depends on the order rows arrive in, which two
+      // connections (one reading flattened rows, one parsing the JSON) need not share.
+      const sql = 'SELECT * REPLACE (round(cost_usd_sum, 12) AS cost_usd_sum) FROM unit_metrics ORDER BY ALL';
       expect(await query(sql)).toEqual(await ds.query(sql));
     });
   });
@@ -373,9 +564,17 @@ describe.each([
     writeFileSync(join(experiments, 'pricing.yaml'), JSON.stringify({ ...definitions.pricing, metrics: { primary: 'latency_per_call', guardrails: ['error_rate'], definitions: [latencyPerCall, errorRate] } }));
     try {
       const report = await analyze({ data: [join(data.dir, '*.jsonl')], experiments, experiment: 'pricing', now: new Date(T0 + 86_400_000) });
-      const warning = report.warnings.find((text) => text.includes('abtel.assignment.ids'));
-      if (withIds) expect(warning).toBeUndefined();
-      else {
+      const warning = report.warnings.find((text) => text.includes('gen_ai call(s)'));
+      const eventsWarning = report.warnings.find((text) => text.includes('outcome(s)') && text.includes('abtel.assignment.ids'));
+      if (withIds) {
+        expect(warning).toBeUndefined();
+        expect(eventsWarning).toBeUndefined();
+      } else {
+        const outcomes = data.outcomes.filter((o) => o.experimentKey !== 'persona').length;
+        const evaluations = data.calls.filter((call) => !(call.byResponse && call.primary === 'pricing')).length;
+        expect(eventsWarning).toBe(
+          `${outcomes} outcome(s) and ${evaluations} evaluation(s) of pricing (unit user) name no user of it (no abtel.assignment.ids entry for pricing): they are left out of its outcome and evaluation metrics; upgrade @abtel/node where recordOutcome and recordEvaluation run (their events then carry abtel.assignment.ids), and where a conversation's units are not known (another service) pass attributes: { 'abtel.assignment.ids': ['pricing=<user id>'] } to recordOutcome`,
+        );
         const n = data.calls.filter((call) => call.primary === 'persona').length;
         expect(warning).toBe(
           `${n} gen_ai call(s) carry pricing (unit user) as a second experiment of a conversation whose primary experiment has another unit, and name no unit of pricing: they are left out of its call metrics and guardrails; upgrade @abtel/node on the agents so that spans carry abtel.assignment.ids`,

@@ -180,10 +180,10 @@ async function materialise(
   // experiment, keyed by an integer. A unit id alone is not enough: a user in two user-level
   // experiments has calls in conversations of the other one, and conversation ids can repeat.
   // The unit is the call's unit in this experiment, which is not the span's abtel.assignment.id
-  // when the experiment is the second one of the conversation (see callUnitId).
+  // when the experiment is the second one of the conversation (see unitIdSql).
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${calls} AS
     SELECT x.unit_index AS u, c.start_time AS t${values}
-    FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = ${callUnitId('c', def)}
+    FROM gen_ai_calls c JOIN ${units} x ON x.unit_id = ${unitIdSql('c', def)}
     WHERE ${carriesExperiment('c', key)}`);
   // cN_b: the maximum of a boolean is NULL over NULLs alone, as the binary metric's value over no
   // values is (a CASE per row cost ≈ 12 ms more per column at 10 M calls).
@@ -195,13 +195,15 @@ async function materialise(
     SELECT u, count(*) AS calls, CAST(count(*) AS DOUBLE) AS calls_s, count(*) AS calls_n, 1.0 AS calls_b,
            CAST(NULL AS DOUBLE) AS none_s, 0 AS none_n, CAST(NULL AS DOUBLE) AS none_b${sums}
     FROM ${calls} GROUP BY u`);
+  // Outcomes and evaluations by the same rule as calls: their unit in this experiment, which for a
+  // user-level experiment is not the conversation they name.
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${evaluations} AS
-    SELECT x.unit_index, v.time, v.conversation_id, v.unit_id, v.name, v.score, v.label, x.variation
-    FROM evaluation_events_resolved v JOIN ${units} x ON x.unit_id = v.unit_id
+    SELECT x.unit_index, v.time, v.conversation_id, x.unit_id, v.name, v.score, v.label, x.variation
+    FROM evaluation_events_resolved v JOIN ${units} x ON x.unit_id = ${unitIdSql('v', def, 'unit_experiment_key')}
     WHERE v.experiment_key IS NULL OR v.experiment_key = ${key}`);
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${outcomes} AS
     SELECT x.unit_index, o.name, o.value, o.time
-    FROM outcomes o JOIN ${units} x ON x.unit_id = o.unit_id
+    FROM outcomes o JOIN ${units} x ON x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')}
     WHERE o.experiment_key IS NULL OR o.experiment_key = ${key}`);
   return { key: def.key, units, unitAttributes, calls, callColumns, unitCalls, evaluations, outcomes };
 }
@@ -218,16 +220,23 @@ export function carriesExperiment(alias: string, key: string): string {
 }
 
 /**
- * SQL: the unit of experiment `def` that the gen_ai_calls row `alias` belongs to, through the
- * views' `abtel_call_unit_id` macro (sql/30_outcomes_calls.sql; the `unit_metrics` view uses it
- * too): the call's `abtel.assignment.ids` entry, else its own unit id when `def` is its primary
- * experiment, else the conversation for a conversation-level `def`, else its unit id when the
- * primary randomises the same kind of unit; NULL when none applies (see `unattributedCallsSql`).
+ * SQL: the unit of experiment `def` that the row `alias` belongs to, through the views'
+ * `abtel_unit_id` macro (sql/30_outcomes_calls.sql; the `unit_metrics` and `evaluations` views use
+ * it too), for a `gen_ai_calls` row or (with `keyColumn` `unit_experiment_key`) an `outcomes` or
+ * `evaluation_events_resolved` row: its `abtel.assignment.ids` entry, else its own unit id when
+ * `def` is the experiment that id belongs to, else the conversation for a conversation-level
+ * `def`, else its unit id when it is of `def`'s kind; NULL when none applies (see
+ * `unattributedCallsSql`, `unattributedEventsSql`).
  * @example
- * callUnitId('c', definition); // abtel_call_unit_id(c.experiment_key, …, 'support-persona', 'conversation')
+ * unitIdSql('c', definition); // abtel_unit_id(c.experiment_key, …, 'support-persona', 'conversation')
+ * unitIdSql('o', definition, 'unit_experiment_key'); // abtel_unit_id(o.unit_experiment_key, …)
  */
-export function callUnitId(alias: string, def: Pick<ExperimentDefinition, 'key' | 'unit'>): string {
-  return `abtel_call_unit_id(${alias}.experiment_key, ${alias}.assignment_unit, ${alias}.assignment_id, ${alias}.conversation_id,
+export function unitIdSql(
+  alias: string,
+  def: Pick<ExperimentDefinition, 'key' | 'unit'>,
+  keyColumn: 'experiment_key' | 'unit_experiment_key' = 'experiment_key',
+): string {
+  return `abtel_unit_id(${alias}.${keyColumn}, ${alias}.assignment_unit, ${alias}.assignment_id, ${alias}.conversation_id,
     ${alias}.assignment_ids, ${sqlString(def.key)}, ${sqlString(def.unit)})`;
 }
 
@@ -243,7 +252,27 @@ export function unattributedCallsSql(def: Pick<ExperimentDefinition, 'key' | 'un
   // Only a span with abtel.experiments can carry a second experiment (a cheap first filter).
   return `(SELECT count(*) FROM gen_ai_calls c
     WHERE c.experiments IS NOT NULL AND ${carriesExperiment('c', sqlString(def.key))} AND c.experiment_key IS DISTINCT FROM ${sqlString(def.key)}
-      AND ${callUnitId('c', def)} IS NULL)`;
+      AND ${unitIdSql('c', def)} IS NULL)`;
+}
+
+/**
+ * SQL: the number of outcomes (`relation` `outcomes`) or evaluations (`evaluation_events_resolved`)
+ * of experiment `def` that name no unit of it: events that name `def`, or name no experiment and
+ * belong to a conversation in `def` (one with an exposure of it or a call that carries it), for
+ * which `unitIdSql` finds nothing. They come from telemetry without `abtel.assignment.ids` on
+ * events (older @abtel/node, or an outcome recorded where the conversation's units were not
+ * known) when `def` randomises something other than the conversation and the event names no unit
+ * of that kind. They are left out of its outcome and evaluation metrics; the report says how many.
+ * @example
+ * await ds.query(`SELECT ${unattributedEventsSql(definition, 'outcomes')} AS n`);
+ */
+export function unattributedEventsSql(def: Pick<ExperimentDefinition, 'key' | 'unit'>, relation: 'outcomes' | 'evaluation_events_resolved'): string {
+  const key = sqlString(def.key);
+  return `(SELECT count(*) FROM ${relation} v
+    WHERE (v.experiment_key IS NULL OR v.experiment_key = ${key}) AND ${unitIdSql('v', def, 'unit_experiment_key')} IS NULL
+      AND (v.experiment_key = ${key}
+           OR v.conversation_id IN (SELECT conversation_id FROM exposure_events WHERE experiment_key = ${key})
+           OR v.conversation_id IN (SELECT c.conversation_id FROM gen_ai_calls c WHERE ${carriesExperiment('c', key)})))`;
 }
 
 /**

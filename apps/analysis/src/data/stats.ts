@@ -16,7 +16,17 @@ import {
 import type { Dataset } from './dataset.js';
 import { jsonPath } from './json-path.js';
 import { bucketKeySql, bucketStartSql } from './time-bucket.js';
-import { callUnitId, carriesExperiment, covariateAttributes, prepareExperiment, segmentAttribute, spanValueSql, unattributedCallsSql, unitsWithAttributes } from './prepare.js';
+import {
+  carriesExperiment,
+  covariateAttributes,
+  prepareExperiment,
+  segmentAttribute,
+  spanValueSql,
+  unattributedCallsSql,
+  unattributedEventsSql,
+  unitIdSql,
+  unitsWithAttributes,
+} from './prepare.js';
 
 /** Per-arm sufficient statistics of one metric (see the contract in the README). */
 export interface ArmMetricStats {
@@ -110,7 +120,7 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: 
   const from = metric.from;
   if ('outcome' in from) {
     if (sources.outcomes) return `SELECT unit_index, value AS v, time AS t FROM ${sources.outcomes} WHERE name = ${sqlString(from.outcome)}`;
-    return `SELECT x.unit_index, o.value AS v, o.time AS t FROM outcomes o JOIN ${sources.units} x ON x.unit_id = o.unit_id
+    return `SELECT x.unit_index, o.value AS v, o.time AS t FROM outcomes o JOIN ${sources.units} x ON x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')}
             WHERE o.name = ${sqlString(from.outcome)} AND (o.experiment_key IS NULL OR o.experiment_key = ${key})`;
   }
   if ('evaluation' in from) {
@@ -125,7 +135,7 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: 
     return `SELECT u AS unit_index, ${value(column ?? expression)} AS v, t FROM ${sources.calls}`;
   }
   return `SELECT x.unit_index, ${value(expression)} AS v, c.start_time AS t
-          FROM gen_ai_calls c JOIN ${sources.units} x ON x.unit_id = ${callUnitId('c', def)}
+          FROM gen_ai_calls c JOIN ${sources.units} x ON x.unit_id = ${unitIdSql('c', def)}
           WHERE ${carriesExperiment('c', key)}`;
 }
 
@@ -202,7 +212,7 @@ function perUnitCtes(
   let covariateCte = '';
   if (metric.covariate?.outcome) {
     covariateCte = `pre AS (
-      SELECT x.unit_index, avg(o.value) AS x_value FROM ${sources.units} x JOIN outcomes o ON o.unit_id = x.unit_id
+      SELECT x.unit_index, avg(o.value) AS x_value FROM ${sources.units} x JOIN outcomes o ON ${unitIdSql('o', def, 'unit_experiment_key')} = x.unit_id
       WHERE o.name = ${sqlString(metric.covariate.outcome)} AND o.time < x.first_exposure_time
       GROUP BY x.unit_index),`;
   } else if (metric.covariate?.attribute) {
@@ -875,6 +885,13 @@ export interface Health {
    * left out of its call metrics.
    */
   unattributedCalls: number;
+  /**
+   * Outcomes and evaluations of the experiment (naming it, or naming none in a conversation that is
+   * in it) that name no unit of it: telemetry without `abtel.assignment.ids` on its events, for an
+   * experiment whose unit is not the conversation. Left out of its outcome and evaluation metrics.
+   */
+  unattributedOutcomes: number;
+  unattributedEvaluations: number;
   lastEventTime?: string;
   badLines: number;
 }
@@ -891,16 +908,27 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
   const key = sqlString(def.key);
   const audit = await assignmentAudit(ds, def, units);
   const spanEnd = await newestSpanEnd(ds, units, key);
-  const [counts] = await ds.query<{ without_call: number; orphan_outcomes: number; unattributed_calls: number; last_event: string | null }>(
+  const [counts] = await ds.query<{
+    without_call: number;
+    orphan_outcomes: number;
+    unattributed_calls: number;
+    unattributed_outcomes: number;
+    unattributed_evaluations: number;
+    last_event: string | null;
+  }>(
     `SELECT ${unattributedCallsSql(def)} AS unattributed_calls,
+       ${unattributedEventsSql(def, 'outcomes')} AS unattributed_outcomes,
+       ${unattributedEventsSql(def, 'evaluation_events_resolved')} AS unattributed_evaluations,
        (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${unitCalls} c WHERE c.u = x.unit_index)) AS without_call,
        -- Two disjoint counts (each a plain anti join; one OR of two NOT EXISTS costs more): outcomes
        -- naming the experiment without its exposure, and outcomes naming none without any
-       -- experiment's exposure (exposure_events has a row for every exposed unit).
-       (SELECT count(*) FROM outcomes o WHERE o.experiment_key = ${key}
-          AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = o.unit_id))
+       -- experiment's exposure (exposure_events has a row for every exposed unit); those with no
+       -- unit of the experiment at all are unattributed_outcomes instead.
+       (SELECT count(*) FROM outcomes o WHERE o.experiment_key = ${key} AND ${unitIdSql('o', def, 'unit_experiment_key')} IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')}))
        + (SELECT count(*) FROM outcomes o WHERE o.experiment_key IS NULL
-          AND NOT EXISTS (SELECT 1 FROM exposure_events x WHERE x.unit_id = o.unit_id)) AS orphan_outcomes,
+          AND NOT EXISTS (SELECT 1 FROM exposure_events x WHERE x.unit_id = o.unit_id)
+          AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')})) AS orphan_outcomes,
        -- The experiment's own newest data (other experiments in the same files may still flow):
        -- its events, the outcomes and judge scores of its units, the spans that carry it.
        greatest((SELECT max(time) FROM events WHERE experiment_key = ${key}), (SELECT max(time) FROM ${outcomes}),
@@ -912,6 +940,8 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
     exposuresWithoutCall: counts?.without_call ?? 0,
     outcomesWithoutExposure: counts?.orphan_outcomes ?? 0,
     unattributedCalls: counts?.unattributed_calls ?? 0,
+    unattributedOutcomes: counts?.unattributed_outcomes ?? 0,
+    unattributedEvaluations: counts?.unattributed_evaluations ?? 0,
     badLines: ds.badLineCount,
   };
   if (counts?.last_event) result.lastEventTime = counts.last_event;
