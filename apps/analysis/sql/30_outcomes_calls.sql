@@ -73,12 +73,17 @@ WITH evaluation_events AS (
   FROM events WHERE event_name = 'gen_ai.evaluation.result'
 ),
 -- Calls of the evaluations that carry no unit; a pure equality join keeps it a hash join (an IS
--- NULL condition inside the join made DuckDB fall back to a nested loop).
+-- NULL condition inside the join made DuckDB fall back to a nested loop). An evaluation that names
+-- its conversation needs its call only when some experiment in the data randomises something else
+-- than conversations (its unit is the conversation in all others): without such exposures the
+-- lookup, a scan of every call, is skipped for them.
 by_response AS (
   SELECT response_id, any_value({'conversation_id': conversation_id, 'experiment_key': experiment_key,
            'assignment_unit': assignment_unit, 'assignment_id': assignment_id, 'assignment_ids': assignment_ids}) AS call
   FROM gen_ai_calls
-  WHERE response_id IN (SELECT response_id FROM evaluation_events WHERE unitless AND response_id IS NOT NULL)
+  WHERE response_id IN (SELECT response_id FROM evaluation_events WHERE unitless AND response_id IS NOT NULL
+                          AND (conversation_id IS NULL
+                               OR EXISTS (SELECT 1 FROM exposure_events WHERE assignment_unit IS DISTINCT FROM 'conversation')))
   GROUP BY response_id
 ),
 resolved AS (

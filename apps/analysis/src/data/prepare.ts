@@ -43,6 +43,16 @@ export interface PreparedExperiment {
    * time. Read once instead of from the events for each outcome metric and segment readout.
    */
   readonly outcomes: string;
+  /**
+   * The outcomes (`outcomeEvents`) and evaluations (`evaluationEvents`) that name this experiment
+   * or none, each with `unit_of`, its unit in this experiment by `unitIdSql` (NULL when it names
+   * none): time, conversation_id, experiment_key, unit_of and the values (outcomes also their own
+   * unit_id, the outcomes view's). `outcomes` and
+   * `evaluations` are their rows whose unit is exposed; the health check counts those without a
+   * unit from here instead of resolving the events again.
+   */
+  readonly outcomeEvents: string;
+  readonly evaluationEvents: string;
 }
 
 /** Span values readable from gen_ai_calls (metric `from: { span_value }`), as SQL over its columns. */
@@ -152,6 +162,8 @@ async function materialise(
   const calls = `abtel_calls_${id}`;
   const evaluations = `abtel_evaluations_${id}`;
   const outcomes = `abtel_outcomes_${id}`;
+  const outcomeEvents = `abtel_outcome_events_${id}`;
+  const evaluationEvents = `abtel_evaluation_events_${id}`;
   const unitCalls = `abtel_unit_calls_${id}`;
   const callColumns = callColumnsFor(metrics);
   const unitAttributes = new Set([
@@ -196,16 +208,22 @@ async function materialise(
            CAST(NULL AS DOUBLE) AS none_s, 0 AS none_n, CAST(NULL AS DOUBLE) AS none_b${sums}
     FROM ${calls} GROUP BY u`);
   // Outcomes and evaluations by the same rule as calls: their unit in this experiment, which for a
-  // user-level experiment is not the conversation they name.
+  // user-level experiment is not the conversation they name. Resolved once (the evaluations' view
+  // looks calls up by response id), kept with the unit found so that the health check can count
+  // the ones without a unit.
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${evaluationEvents} AS
+    SELECT v.time, v.conversation_id, v.experiment_key, ${unitIdSql('v', def, 'unit_experiment_key')} AS unit_of, v.name, v.score, v.label
+    FROM evaluation_events_resolved v WHERE v.experiment_key IS NULL OR v.experiment_key = ${key}`);
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${evaluations} AS
     SELECT x.unit_index, v.time, v.conversation_id, x.unit_id, v.name, v.score, v.label, x.variation
-    FROM evaluation_events_resolved v JOIN ${units} x ON x.unit_id = ${unitIdSql('v', def, 'unit_experiment_key')}
-    WHERE v.experiment_key IS NULL OR v.experiment_key = ${key}`);
+    FROM ${evaluationEvents} v JOIN ${units} x ON x.unit_id = v.unit_of`);
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${outcomeEvents} AS
+    SELECT o.time, o.conversation_id, o.unit_id, o.experiment_key, ${unitIdSql('o', def, 'unit_experiment_key')} AS unit_of, o.name, o.value
+    FROM outcomes o WHERE o.experiment_key IS NULL OR o.experiment_key = ${key}`);
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${outcomes} AS
     SELECT x.unit_index, o.name, o.value, o.time
-    FROM outcomes o JOIN ${units} x ON x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')}
-    WHERE o.experiment_key IS NULL OR o.experiment_key = ${key}`);
-  return { key: def.key, units, unitAttributes, calls, callColumns, unitCalls, evaluations, outcomes };
+    FROM ${outcomeEvents} o JOIN ${units} x ON x.unit_id = o.unit_of`);
+  return { key: def.key, units, unitAttributes, calls, callColumns, unitCalls, evaluations, outcomes, outcomeEvents, evaluationEvents };
 }
 
 /**
@@ -256,20 +274,21 @@ export function unattributedCallsSql(def: Pick<ExperimentDefinition, 'key' | 'un
 }
 
 /**
- * SQL: the number of outcomes (`relation` `outcomes`) or evaluations (`evaluation_events_resolved`)
- * of experiment `def` that name no unit of it: events that name `def`, or name no experiment and
- * belong to a conversation in `def` (one with an exposure of it or a call that carries it), for
- * which `unitIdSql` finds nothing. They come from telemetry without `abtel.assignment.ids` on
- * events (older @abtel/node, or an outcome recorded where the conversation's units were not
- * known) when `def` randomises something other than the conversation and the event names no unit
- * of that kind. They are left out of its outcome and evaluation metrics; the report says how many.
+ * SQL: the number of outcomes or evaluations of experiment `def` that name no unit of it: rows of
+ * `events` (a prepared `outcomeEvents` or `evaluationEvents` table) without `unit_of` that name
+ * `def`, or name no experiment and belong to a conversation in `def` (one with an exposure of it or
+ * a call that carries it). They come from telemetry without `abtel.assignment.ids` on events
+ * (older @abtel/node, or an outcome recorded where the conversation's units were not known) when
+ * `def` randomises something other than the conversation and the event names no unit of that
+ * kind. They are left out of its outcome and evaluation metrics; the report says how many.
  * @example
- * await ds.query(`SELECT ${unattributedEventsSql(definition, 'outcomes')} AS n`);
+ * const working = await prepareExperiment(ds, definition);
+ * await ds.query(`SELECT ${unattributedEventsSql(definition, working.outcomeEvents)} AS n`);
  */
-export function unattributedEventsSql(def: Pick<ExperimentDefinition, 'key' | 'unit'>, relation: 'outcomes' | 'evaluation_events_resolved'): string {
+export function unattributedEventsSql(def: Pick<ExperimentDefinition, 'key'>, events: string): string {
   const key = sqlString(def.key);
-  return `(SELECT count(*) FROM ${relation} v
-    WHERE (v.experiment_key IS NULL OR v.experiment_key = ${key}) AND ${unitIdSql('v', def, 'unit_experiment_key')} IS NULL
+  return `(SELECT count(*) FROM ${events} v
+    WHERE v.unit_of IS NULL
       AND (v.experiment_key = ${key}
            OR v.conversation_id IN (SELECT conversation_id FROM exposure_events WHERE experiment_key = ${key})
            OR v.conversation_id IN (SELECT c.conversation_id FROM gen_ai_calls c WHERE ${carriesExperiment('c', key)})))`;

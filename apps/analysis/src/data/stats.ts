@@ -904,10 +904,17 @@ export interface Health {
  * const { assignmentMismatches, assignmentChecked } = await health(ds, definition);
  */
 export async function health(ds: Dataset, def: ExperimentDefinition): Promise<Health> {
-  const { units, unitCalls, outcomes, evaluations } = await prepareExperiment(ds, def);
+  const { units, unitCalls, outcomes, evaluations, outcomeEvents, evaluationEvents } = await prepareExperiment(ds, def);
   const key = sqlString(def.key);
   const audit = await assignmentAudit(ds, def, units);
   const spanEnd = await newestSpanEnd(ds, units, key);
+  // Counting the unattributed events scans every call (in which conversations is the experiment?):
+  // only done when some event found no unit of the experiment, which is rare.
+  const [unitless] = await ds.query<{ outcomes: number; evaluations: number }>(
+    `SELECT (SELECT count(*) FROM ${outcomeEvents} WHERE unit_of IS NULL) AS outcomes,
+            (SELECT count(*) FROM ${evaluationEvents} WHERE unit_of IS NULL) AS evaluations`,
+  );
+  const unattributedEvents = (events: string, candidates: number | undefined) => (Number(candidates ?? 0) > 0 ? unattributedEventsSql(def, events) : '0');
   const [counts] = await ds.query<{
     without_call: number;
     orphan_outcomes: number;
@@ -917,18 +924,19 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
     last_event: string | null;
   }>(
     `SELECT ${unattributedCallsSql(def)} AS unattributed_calls,
-       ${unattributedEventsSql(def, 'outcomes')} AS unattributed_outcomes,
-       ${unattributedEventsSql(def, 'evaluation_events_resolved')} AS unattributed_evaluations,
+       ${unattributedEvents(outcomeEvents, unitless?.outcomes)} AS unattributed_outcomes,
+       ${unattributedEvents(evaluationEvents, unitless?.evaluations)} AS unattributed_evaluations,
        (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${unitCalls} c WHERE c.u = x.unit_index)) AS without_call,
        -- Two disjoint counts (each a plain anti join; one OR of two NOT EXISTS costs more): outcomes
        -- naming the experiment without its exposure, and outcomes naming none without any
        -- experiment's exposure (exposure_events has a row for every exposed unit); those with no
        -- unit of the experiment at all are unattributed_outcomes instead.
-       (SELECT count(*) FROM outcomes o WHERE o.experiment_key = ${key} AND ${unitIdSql('o', def, 'unit_experiment_key')} IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')}))
-       + (SELECT count(*) FROM outcomes o WHERE o.experiment_key IS NULL
+       -- (From the prepared outcome events: the outcomes view parses every outcome's attributes.)
+       (SELECT count(*) FROM ${outcomeEvents} o WHERE o.experiment_key = ${key} AND o.unit_of IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = o.unit_of))
+       + (SELECT count(*) FROM ${outcomeEvents} o WHERE o.experiment_key IS NULL
           AND NOT EXISTS (SELECT 1 FROM exposure_events x WHERE x.unit_id = o.unit_id)
-          AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')})) AS orphan_outcomes,
+          AND NOT EXISTS (SELECT 1 FROM ${units} x WHERE x.unit_id = o.unit_of)) AS orphan_outcomes,
        -- The experiment's own newest data (other experiments in the same files may still flow):
        -- its events, the outcomes and judge scores of its units, the spans that carry it.
        greatest((SELECT max(time) FROM events WHERE experiment_key = ${key}), (SELECT max(time) FROM ${outcomes}),
