@@ -35,13 +35,18 @@ CREATE OR REPLACE MACRO abtel_carries_experiment(experiment_key, experiments, wa
 -- (older telemetry, or an event recorded where the conversation's units were not known; abtel's
 -- report counts these in a warning).
 -- Experiment keys never contain '=' (KEY_PATTERN); unit ids may, so the id is all after the first.
+-- (The list is searched only where there is one: most rows have none, and the lambda over their
+-- NULL lists cost as much again as the rest: 258-271 ms against 136-141 ms over 10 M calls.)
+CREATE OR REPLACE MACRO abtel_unit_id_without_ids(experiment_key, assignment_unit, assignment_id, conversation_id, wanted, wanted_unit) AS
+  CASE WHEN experiment_key = wanted AND assignment_id IS NOT NULL THEN assignment_id
+       WHEN wanted_unit = 'conversation' THEN conversation_id
+       WHEN wanted_unit = assignment_unit THEN coalesce(assignment_id, conversation_id)
+       WHEN assignment_unit IS NULL THEN assignment_id END;
 CREATE OR REPLACE MACRO abtel_unit_id(experiment_key, assignment_unit, assignment_id, conversation_id, assignment_ids, wanted, wanted_unit) AS
-  coalesce(
-    substr(list_filter(assignment_ids, e -> starts_with(e, wanted || '='))[1], length(wanted) + 2),
-    CASE WHEN experiment_key = wanted AND assignment_id IS NOT NULL THEN assignment_id
-         WHEN wanted_unit = 'conversation' THEN conversation_id
-         WHEN wanted_unit = assignment_unit THEN coalesce(assignment_id, conversation_id)
-         WHEN assignment_unit IS NULL THEN assignment_id END);
+  CASE WHEN assignment_ids IS NULL
+       THEN abtel_unit_id_without_ids(experiment_key, assignment_unit, assignment_id, conversation_id, wanted, wanted_unit)
+       ELSE coalesce(substr(list_filter(assignment_ids, e -> starts_with(e, wanted || '='))[1], length(wanted) + 2),
+                     abtel_unit_id_without_ids(experiment_key, assignment_unit, assignment_id, conversation_id, wanted, wanted_unit)) END;
 
 -- gen_ai_calls: one row per gen_ai span (a span with gen_ai.operation.name or a request model).
 -- unit_id is the unit of the span's primary experiment (experiment_key); a call's unit in another
