@@ -7,12 +7,22 @@
 -- assignment_id when it is of E's kind. unit_experiment_key, assignment_unit and assignment_id are
 -- the event's own, or for a span event its span's (what the event inherits); unit_id is
 -- coalesce(assignment_id, conversation_id), the unit of that experiment.
+-- An event's own abtel.experiment.key and abtel.assignment.ids. A log record's experiment_key
+-- column is its own; a span event's is its span's, so its own key is read from its attributes.
+-- The text search keeps JSON parsing to the events that have a list (parsing every event's
+-- attributes cost 70 ms per 280 k outcomes).
+CREATE OR REPLACE MACRO abtel_event_experiment_key(origin, experiment_key, attributes) AS
+  CASE WHEN origin = 'log' THEN experiment_key ELSE json_extract_string(attributes, '$."abtel.experiment.key"') END;
+CREATE OR REPLACE MACRO abtel_event_assignment_ids(attributes) AS
+  CASE WHEN contains(attributes, '"abtel.assignment.ids"')
+       THEN from_json(json_extract(attributes, '$."abtel.assignment.ids"'), '["VARCHAR"]') END;
+
 CREATE OR REPLACE VIEW outcomes AS
 SELECT time, conversation_id, coalesce(assignment_id, conversation_id) AS unit_id,
-       json_extract_string(attributes, '$."abtel.experiment.key"') AS experiment_key,
+       abtel_event_experiment_key(origin, experiment_key, attributes) AS experiment_key,
        outcome_name AS name, outcome_value AS value,
        experiment_key AS unit_experiment_key, assignment_unit, assignment_id,
-       from_json(json_extract(attributes, '$."abtel.assignment.ids"'), '["VARCHAR"]') AS assignment_ids
+       abtel_event_assignment_ids(attributes) AS assignment_ids
 FROM events
 WHERE event_name = 'abtel.outcome' AND outcome_name IS NOT NULL;
 
@@ -73,9 +83,8 @@ WHERE operation_name IS NOT NULL OR request_model IS NOT NULL;
 -- coalesce(assignment_id, conversation_id) of that.
 CREATE OR REPLACE VIEW evaluation_events_resolved AS
 WITH evaluation_events AS (
-  SELECT *, from_json(json_extract(attributes, '$."abtel.assignment.ids"'), '["VARCHAR"]') AS assignment_ids,
-         assignment_id IS NULL AND assignment_unit IS NULL AND json_extract(attributes, '$."abtel.assignment.ids"') IS NULL AS unitless
-  FROM events WHERE event_name = 'gen_ai.evaluation.result'
+  SELECT *, assignment_id IS NULL AND assignment_unit IS NULL AND assignment_ids IS NULL AS unitless
+  FROM (SELECT *, abtel_event_assignment_ids(attributes) AS assignment_ids FROM events WHERE event_name = 'gen_ai.evaluation.result')
 ),
 -- Calls of the evaluations that carry no unit; a pure equality join keeps it a hash join (an IS
 -- NULL condition inside the join made DuckDB fall back to a nested loop). An evaluation that names
@@ -99,7 +108,7 @@ SELECT time, coalesce(conversation_id, call.conversation_id) AS conversation_id,
        coalesce(assignment_id, conversation_id, call.assignment_id, call.conversation_id) AS unit_id, response_id,
        evaluation_name AS name, score_value AS score, score_label AS label,
        judge_model, judge_version, sample_rate, eval_source AS source,
-       json_extract_string(attributes, '$."abtel.experiment.key"') AS experiment_key,
+       abtel_event_experiment_key(origin, experiment_key, attributes) AS experiment_key,
        CASE WHEN call IS NULL THEN experiment_key ELSE call.experiment_key END AS unit_experiment_key,
        CASE WHEN call IS NULL THEN assignment_unit ELSE call.assignment_unit END AS assignment_unit,
        CASE WHEN call IS NULL THEN assignment_id ELSE call.assignment_id END AS assignment_id,
