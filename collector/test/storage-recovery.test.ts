@@ -5,8 +5,9 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startCollector } from '../src/index.js';
+import { SignalWriter } from '../src/internal/writer.js';
 import { post, postJson, tempDir } from './helpers.js';
 
 const spans = (name: string) => ({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name }] }] }] });
@@ -141,6 +142,44 @@ describe('readiness after a write failure', () => {
       await mkdir(dir);
       await expect.poll(() => messages.join('\n'), { timeout: 3000 }).toMatch(/writing .*traces\.jsonl works again/);
     } finally {
+      await collector.close();
+    }
+  });
+
+  it('rapid /readyz while unwritable: probes are coalesced and limited, and readiness still recovers', async () => {
+    // The storage probe (stat, open or mkdir, write and unlink a probe file, statfs) is the file
+    // system work a readiness request may cause; count how often it runs.
+    const probes = vi.spyOn(SignalWriter.prototype as unknown as { checkWritable(): Promise<void> }, 'checkWritable');
+    const dir = join(await tempDir(), 'data');
+    const collector = await startCollector({ port: 0, dir, progress: false, log: () => {} });
+    const readyz = async () => (await post(`${collector.url}/readyz`, '', {}, 'GET')).status;
+    try {
+      await rm(dir, { recursive: true });
+      await writeFile(dir, 'not a directory');
+      expect((await postJson(`${collector.url}/v1/traces`, spans('refused'))).status).toBe(503);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+
+      // 200 at once, as many checkers behind a load balancer might send them.
+      probes.mockClear();
+      let started = performance.now();
+      expect(await Promise.all(Array.from({ length: 200 }, readyz))).toEqual(Array(200).fill(503));
+      const concurrentSeconds = (performance.now() - started) / 1000;
+      const concurrent = probes.mock.calls.length;
+      // 200 one after another, as a misconfigured probe polling in a tight loop.
+      probes.mockClear();
+      started = performance.now();
+      for (let request = 0; request < 200; request += 1) expect(await readyz()).toBe(503);
+      const seconds = (performance.now() - started) / 1000;
+      const sequential = probes.mock.calls.length;
+      // At most 5 in each one-second window the requests touched (the background check included).
+      expect(concurrent).toBeLessThanOrEqual(5 * (Math.ceil(concurrentSeconds) + 1));
+      expect(sequential).toBeLessThanOrEqual(5 * (Math.ceil(seconds) + 1));
+
+      await rm(dir);
+      await mkdir(dir);
+      await expect.poll(readyz, { timeout: 2000, interval: 20 }).toBe(200);
+    } finally {
+      probes.mockRestore();
       await collector.close();
     }
   });

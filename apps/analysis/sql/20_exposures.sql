@@ -26,9 +26,18 @@ CREATE OR REPLACE VIEW experiment_units AS
 SELECT experiment_key, mode(coalesce(assignment_unit, CASE WHEN unit_id = conversation_id THEN 'conversation' END)) AS unit
 FROM exposure_events GROUP BY experiment_key;
 
+-- The order that decides which exposure of a unit is its first: the earliest, then by variation;
+-- exposures tied on both (a user exposed in two conversations at one instant, a flag evaluated
+-- twice) by conversation, version and a hash of their attributes, so that the choice is fixed
+-- rather than whichever row DuckDB meets first. abtel's prepared units (prepare.ts) take their
+-- first exposure by this order too: the two must pick the same row.
+CREATE OR REPLACE MACRO abtel_exposure_order(t, v, conversation, version, attrs) AS
+  {'time': t, 'variation': v, 'conversation_id': conversation, 'experiment_version': version, 'attributes': hash(attrs)};
+
 CREATE OR REPLACE VIEW exposures AS
 WITH ranked AS (
-  SELECT *, row_number() OVER (PARTITION BY experiment_key, unit_id ORDER BY time, variation) AS rank,
+  SELECT *, row_number() OVER (PARTITION BY experiment_key, unit_id
+                               ORDER BY abtel_exposure_order(time, variation, conversation_id, experiment_version, attributes)) AS rank,
          count(*) OVER (PARTITION BY experiment_key, unit_id) AS exposure_count,
          count(DISTINCT variation) OVER (PARTITION BY experiment_key, unit_id) AS variation_count
   FROM exposure_events

@@ -37,6 +37,10 @@ export interface WriterOptions {
   readonly log: (message: string) => void;
 }
 
+/** Storage probes allowed per window while unhealthy; more requests in the window get the last answer. */
+const PROBES_PER_WINDOW = 5;
+const PROBE_WINDOW_MS = 1000;
+
 /** A write to the data directory failed; the request is answered 503. */
 export class StorageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -75,6 +79,11 @@ export class SignalWriter {
   private writing = false;
   private rotateRequested = false;
   private probeRequested = false;
+  /** The storage probe under way: callers meanwhile wait for its answer instead of queueing another. */
+  private probing: Promise<boolean> | undefined;
+  /** Start of the current probe window and the probes run in it (see `probe`). */
+  private probeWindowStart = 0;
+  private probesInWindow = 0;
   /** Size of the batch whose write failed last: the probe wants room for at least that much. */
   private failedBytes = 0;
   private dirty = false;
@@ -116,13 +125,33 @@ export class SignalWriter {
    * While unhealthy: checks whether writing works again (opens the file at its path, recreating the
    * directory, and writes one byte to a hidden probe file beside it), so readiness recovers without
    * waiting for a client request. Resolves with the health afterwards.
+   *
+   * Every /readyz asks while unhealthy, and a load balancer or a misconfigured probe may ask
+   * hundreds of times a second: callers during a probe share its answer, and beyond
+   * `PROBES_PER_WINDOW` probes in a `PROBE_WINDOW_MS` window the last answer stands until the
+   * window ends. A few checks in a row (an operator fixing the disk, then asking) still each look
+   * at the disk, and a recovery is noticed within a window at worst.
    */
-  async probe(): Promise<boolean> {
-    if (this.healthy || this.closed) return this.healthy;
-    this.probeRequested = true;
-    if (!this.writing) void this.drain();
-    await this.whenIdle();
-    return this.healthy;
+  probe(): Promise<boolean> {
+    if (this.healthy || this.closed) return Promise.resolve(this.healthy);
+    if (this.probing) return this.probing;
+    const now = Date.now();
+    if (now - this.probeWindowStart >= PROBE_WINDOW_MS) {
+      this.probeWindowStart = now;
+      this.probesInWindow = 0;
+    }
+    if (this.probesInWindow >= PROBES_PER_WINDOW) return Promise.resolve(false);
+    this.probesInWindow += 1;
+    const probing = (async () => {
+      this.probeRequested = true;
+      if (!this.writing) void this.drain();
+      await this.whenIdle();
+      return this.healthy;
+    })().finally(() => {
+      this.probing = undefined;
+    });
+    this.probing = probing;
+    return probing;
   }
 
   /** Bytes waiting to be written. */

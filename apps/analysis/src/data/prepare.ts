@@ -174,17 +174,18 @@ async function materialise(
     unitAttributes.size === 0
       ? `'{}'::JSON`
       : `json_object(${[...unitAttributes].map((name) => `${sqlString(name)}, json_extract(attributes, ${jsonPath(name)})`).join(', ')})`;
-  // The exposures view's first exposure per unit (earliest by time, then variation) with its
-  // counts, restated for one experiment: grouping with arg_min instead of the view's window
-  // functions, and only the attributes kept carried along (the view's whole attributes object
-  // through a window sort cost ≈ 0.2 s at 200 k units).
+  // The exposures view's first exposure per unit (by its abtel_exposure_order: earliest, then
+  // variation, then fixed tie-breaks) with its counts, restated for one experiment: grouping with
+  // arg_min instead of the view's window functions, and only the attributes kept carried along
+  // (the view's whole attributes object through a window sort cost ≈ 0.2 s at 200 k units).
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${units} AS
     SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_index,
            unit_id, f.conversation_id, f.variation, f.experiment_version, f.time AS first_exposure_time,
            exposure_count, variation_count, f.attributes
     FROM (SELECT unit_id,
                  arg_min({'conversation_id': conversation_id, 'variation': variation, 'experiment_version': experiment_version,
-                          'time': time, 'attributes': ${attributes}}, {'time': time, 'variation': variation}) AS f,
+                          'time': time, 'attributes': ${attributes}},
+                         abtel_exposure_order(time, variation, conversation_id, experiment_version, attributes)) AS f,
                  count(*) AS exposure_count, count(DISTINCT variation) AS variation_count
           FROM exposure_events WHERE experiment_key = ${key} GROUP BY unit_id)`);
   const values = [...callColumns].map(([expression, column]) => `, ${expression} AS ${column}`).join('');
