@@ -378,7 +378,7 @@ describe('compaction of Parquet from an older layout', () => {
     rmSync(gone);
     const expected = {
       file: parquet,
-      reason: 'Parquet of an older layout (without assignment_ids) kept: its JSON source is gone, so it cannot be compacted again (it is still read, a little slower)',
+      reason: 'Parquet of an older layout (without assignment_ids) kept as it is: its JSON source is gone, so it cannot be compacted again (it still reads, more slowly, when given as an input)',
     };
     const result = await compactDirectory(dir);
     expect([result.compacted, result.recompacted, result.failed]).toEqual([[], [], []]);

@@ -331,7 +331,7 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
     if (missing.length === 0) return;
     result.skipped.push({
       file: entry.parquet,
-      reason: `${olderLayout(missing)} kept: its JSON source is gone, so it cannot be compacted again (it is still read, a little slower)`,
+      reason: `${olderLayout(missing)} kept as it is: its JSON source is gone, so it cannot be compacted again (it still reads, more slowly, when given as an input)`,
     });
   }
   // A pipeline: worker threads parse the next files while DuckDB writes the Parquet of the one
