@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -46,6 +46,60 @@ async function snapshot(inputs: string[]) {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** One line of two spans, the first with `abtel.assignment.ids` (a list), the second without. */
+function assignmentLine(from: number): string {
+  const span = (i: number, ids: string[] | undefined): string =>
+    JSON.stringify({
+      traceId: i.toString(16).padStart(32, '0'),
+      spanId: i.toString(16).padStart(16, '0'),
+      name: 'chat',
+      kind: 3,
+      startTimeUnixNano: `${1795000000000000000 + i * 1_000_000}`,
+      endTimeUnixNano: `${1795000000000000000 + i * 1_000_000 + 250_000_000}`,
+      attributes: [
+        { key: 'gen_ai.conversation.id', value: { stringValue: `c${i}` } },
+        { key: 'abtel.experiment.key', value: { stringValue: 'persona' } },
+        ...(ids ? [{ key: 'abtel.assignment.ids', value: { arrayValue: { values: ids.map((stringValue) => ({ stringValue })) } } }] : []),
+      ],
+    });
+  return `{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{},"spans":[${span(from, ['persona=c' + from, 'pricing=user-' + from])},${span(from + 1, undefined)}]}]}]}\n`;
+}
+
+/** Column names in a Parquet's footer (top level and nested parts alike). */
+async function parquetNames(parquet: string): Promise<string[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    return (await queryRows<{ name: string }>(connection, `SELECT name FROM parquet_schema('${parquet}')`)).map((row) => row.name);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/**
+ * Turns a compacted file into what the release before the `assignment_ids` column left: the
+ * Parquet without that column (unless `keepParquet`), and a manifest entry without the column list
+ * (that release did not write one), or with `columns` when given.
+ */
+async function asPreviousRelease(source: string, options: { keepParquet?: boolean; columns?: string[] } = {}): Promise<void> {
+  const manifestPath = join(dirname(source), '.abtel', `${basename(source)}.manifest.json`);
+  const { columns, ...entry } = JSON.parse(readFileSync(manifestPath, 'utf8')) as { columns?: string[]; parquet: string };
+  expect(columns).toContain('assignment_ids');
+  if (!options.keepParquet) {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(`COPY (SELECT * EXCLUDE (assignment_ids) FROM read_parquet('${entry.parquet}')) TO '${entry.parquet}.old' (FORMAT parquet)`);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    renameSync(`${entry.parquet}.old`, entry.parquet);
+  }
+  writeFileSync(manifestPath, JSON.stringify(options.columns ? { ...entry, columns: options.columns } : entry, null, 2));
 }
 
 describe('compaction', () => {
@@ -203,22 +257,7 @@ describe('compaction', () => {
   test('Parquet compacted before abtel.assignment.ids had a column still reads it, from the attributes', async () => {
     const dir = join(root, 'before-assignment-ids');
     mkdirSync(dir, { recursive: true });
-    const span = (i: number, ids: string[] | undefined): string =>
-      JSON.stringify({
-        traceId: i.toString(16).padStart(32, '0'),
-        spanId: i.toString(16).padStart(16, '0'),
-        name: 'chat',
-        kind: 3,
-        startTimeUnixNano: `${1795000000000000000 + i * 1_000_000}`,
-        endTimeUnixNano: `${1795000000000000000 + i * 1_000_000 + 250_000_000}`,
-        attributes: [
-          { key: 'gen_ai.conversation.id', value: { stringValue: `c${i}` } },
-          { key: 'abtel.experiment.key', value: { stringValue: 'persona' } },
-          ...(ids ? [{ key: 'abtel.assignment.ids', value: { arrayValue: { values: ids.map((stringValue) => ({ stringValue })) } } }] : []),
-        ],
-      });
-    const line = (from: number): string =>
-      `{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{},"spans":[${span(from, ['persona=c' + from, 'pricing=user-' + from])},${span(from + 1, undefined)}]}]}]}\n`;
+    const line = assignmentLine;
     const [older, newer] = [join(dir, 'traces-1.jsonl'), join(dir, 'traces-2.jsonl')];
     writeFileSync(older, line(0));
     writeFileSync(newer, line(2));
@@ -273,6 +312,85 @@ describe('compaction', () => {
     const { unreadLines: _dropped, ...older } = manifest;
     writeFileSync(manifestPath, JSON.stringify(older));
     expect((await snapshot([traces])).attached.badLines).toEqual(before.attached.badLines);
+  });
+});
+
+describe('compaction of Parquet from an older layout', () => {
+  /** Three closed trace files with assignment id lists, compacted, and the rows their JSON gives. */
+  async function compacted(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    const files = [1, 2, 3].map((n) => join(dir, `traces-${n}.jsonl`));
+    files.forEach((file, n) => writeFileSync(file, assignmentLine(10 * n) + assignmentLine(10 * n + 2)));
+    const old = new Date(Date.now() - 60_000);
+    for (const file of files) utimesSync(file, old, old);
+    const raw = await snapshot([dir]);
+    expect(raw.spans.filter((span) => span['assignment_ids'] !== null)).toHaveLength(6);
+    expect((await compactDirectory(dir)).compacted).toEqual(files);
+    return { files, raw };
+  }
+
+  test('a Parquet without a column of the current layout is compacted again from its JSON, once', async () => {
+    const dir = join(root, 'older-layout');
+    const { files, raw } = await compacted(dir);
+    const [footerOld, manifestOld, footerCurrent] = files as [string, string, string];
+    const current = readManifestEntry(footerCurrent)!.columns!;
+    // As the previous release left them: found out from the footer, or from a manifest that lists
+    // the columns (written by a run that read the footer, then was interrupted); and a file of the
+    // current columns whose manifest predates the list.
+    await asPreviousRelease(footerOld);
+    await asPreviousRelease(manifestOld, { columns: current.filter((name) => name !== 'assignment_ids') });
+    await asPreviousRelease(footerCurrent, { keepParquet: true });
+    expect(await parquetNames(readManifestEntry(footerOld)!.parquet)).not.toContain('assignment_ids');
+    expect(readManifestEntry(footerOld)!.columns).toBeUndefined();
+
+    const result = await compactDirectory(dir);
+    const reason = 'Parquet of an older layout (without assignment_ids)';
+    expect(result.recompacted).toEqual([
+      { file: footerOld, reason },
+      { file: manifestOld, reason },
+    ]);
+    expect(result.compacted).toEqual([footerOld, manifestOld]);
+    expect(result.upToDate).toEqual([footerCurrent]);
+    expect([result.skipped, result.failed]).toEqual([[], []]);
+    for (const file of files) {
+      const entry = readManifestEntry(file)!;
+      expect(entry.columns).toEqual(current);
+      expect(await parquetNames(entry.parquet)).toContain('assignment_ids');
+    }
+    expect(readdirSync(join(dir, '.abtel')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+
+    const after = await snapshot([dir]);
+    expect(after.attached.files).toEqual({ raw: 0, parquet: 3 });
+    expect(after.spans).toEqual(raw.spans);
+    expect(after.events).toEqual(raw.events);
+
+    const again = await compactDirectory(dir);
+    expect([again.compacted, again.recompacted, again.skipped]).toEqual([[], [], []]);
+    expect(again.upToDate).toEqual(files);
+  });
+
+  test('without its JSON source, a Parquet of an older layout is kept, still read, and reported', async () => {
+    const dir = join(root, 'older-layout-gone');
+    const { files, raw } = await compacted(dir);
+    const gone = files[0]!;
+    await asPreviousRelease(gone);
+    const parquet = readManifestEntry(gone)!.parquet;
+    rmSync(gone);
+    const expected = {
+      file: parquet,
+      reason: 'Parquet of an older layout (without assignment_ids) kept as it is: its JSON source is gone, so it cannot be compacted again (it still reads, more slowly, when given as an input)',
+    };
+    const result = await compactDirectory(dir);
+    expect([result.compacted, result.recompacted, result.failed]).toEqual([[], [], []]);
+    expect(result.skipped).toEqual([expected]);
+    expect(result.upToDate).toEqual(files.slice(1));
+    expect(await parquetNames(parquet)).not.toContain('assignment_ids');
+    // The footer was read once: the manifest now says which columns the Parquet has.
+    expect(JSON.parse(readFileSync(join(dir, '.abtel', 'traces-1.jsonl.manifest.json'), 'utf8')).columns).not.toContain('assignment_ids');
+    expect((await snapshot([parquet])).spans).toEqual(raw.spans.slice(0, 4));
+
+    const again = await compactDirectory(dir);
+    expect([again.compacted, again.recompacted, again.skipped]).toEqual([[], [], [expected]]);
   });
 });
 

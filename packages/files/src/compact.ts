@@ -1,13 +1,23 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from './duckdb.js';
 import { AbtelError } from '@abtel/core';
-import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { PARQUET_FORMAT, parquetPathFor, upToDateParquet, writeManifestEntry, type ManifestEntry } from './internal/manifest.js';
-import { sqlString } from './internal/sql.js';
-import { compactedRowsSql } from './internal/columns.js';
+import { compactDirFor, compactDirsUnder, describeFile, expandInputs, type DataFile } from './internal/discover.js';
+import {
+  PARQUET_FORMAT,
+  manifestPathFor,
+  missingColumns,
+  parquetPathFor,
+  readManifestAt,
+  sameSource,
+  writeManifestEntry,
+  type ManifestEntry,
+} from './internal/manifest.js';
+import { sqlString, sqlStringList } from './internal/sql.js';
+import { COMPACTED_COLUMNS, compactedRowsSql } from './internal/columns.js';
+import { queryRows } from './internal/convert.js';
 import { FlattenPool, defaultThreads, flattenFiles, rowFileOf, targetsFor, type FlattenedFile } from './internal/pool.js';
 
 /** Result of compacting one file. */
@@ -121,6 +131,7 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
       badLines: result.badLines,
       unreadLines: result.metricsLines,
       format: PARQUET_FORMAT,
+      columns: [...COMPACTED_COLUMNS],
       compactedAt: new Date().toISOString(),
     };
     writeManifestEntry(entry);
@@ -163,6 +174,12 @@ export interface CompactDirectoryOptions {
 
 export interface CompactDirectoryResult {
   compacted: string[];
+  /**
+   * The files among `compacted` that were compacted again only because their Parquet was of an
+   * older layout (a column added since, or another layout number), with why. Such a Parquet still
+   * reads, but slower; a file whose JSON source is gone keeps it and is listed in `skipped`.
+   */
+  recompacted: { file: string; reason: string }[];
   upToDate: string[];
   skipped: { file: string; reason: string }[];
   failed: { file: string; error: string }[];
@@ -176,6 +193,38 @@ function isActiveName(path: string): boolean {
   return /^(traces|logs|metrics|otlp|telemetry|data)\.(jsonl|json|ndjson)$/i.test(basename(path));
 }
 
+/** Why a Parquet lacking `missing` (columns of the current layout) is compacted again, or kept. */
+function olderLayout(missing: readonly string[]): string {
+  return `Parquet of an older layout (without ${missing.join(', ')})`;
+}
+
+/**
+ * Column names of the Parquet files (from their footers, one query), by path; a file whose footer
+ * cannot be read is absent. Only the names of the current layout are kept, in its order: the
+ * footer also names the parts of nested columns (a list's `element`).
+ */
+async function parquetColumns(connection: DuckDBConnection, paths: readonly string[]): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  const read = async (batch: readonly string[]): Promise<void> => {
+    const rows = await queryRows<{ file_name: string; names: string }>(
+      connection,
+      `SELECT file_name, string_agg(name, chr(0)) AS names FROM parquet_schema(${sqlStringList(batch)}) GROUP BY file_name`,
+    );
+    for (const row of rows) {
+      const names = new Set(row.names.split('\u0000'));
+      found.set(row.file_name, COMPACTED_COLUMNS.filter((name) => names.has(name)));
+    }
+  };
+  if (paths.length === 0) return found;
+  try {
+    await read(paths);
+  } catch {
+    // One unreadable footer fails the whole query: then file by file.
+    for (const path of paths) await read([path]).catch(() => undefined);
+  }
+  return found;
+}
+
 /** A minimum age for a message: `2 s`, `1.5 s`, `250 ms`. */
 function formatAge(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(3))} s`;
@@ -185,7 +234,9 @@ function formatAge(ms: number): string {
  * Incrementally compacts every OTLP file under `dir` (recursively) into Parquet. Remembers what it
  * compacted (path + size + mtime), so a re-run only does new work; safe to interrupt (each file is
  * written under a temporary name and renamed); skips the currently open file (the un-rotated
- * `traces.jsonl`/`logs.jsonl`, or anything modified within `minAgeMs`).
+ * `traces.jsonl`/`logs.jsonl`, or anything modified within `minAgeMs`). A file whose Parquet is of
+ * an older layout (lacks a column added since) is compacted again from its JSON (`recompacted`);
+ * when the JSON is gone, the Parquet is kept and listed in `skipped`.
  * @example
  * const result = await compactDirectory('data', { onProgress: (p) => console.log(p.done, '/', p.total, p.file) });
  * console.log(`${result.compacted.length} files, ${result.rows} rows`);
@@ -194,13 +245,24 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   const started = performance.now();
   const { files, missing } = expandInputs([dir]);
   if (missing.length > 0) throw new AbtelError('not_found', `no such directory: ${dir}`);
-  const result: CompactDirectoryResult = { compacted: [], upToDate: [], skipped: [], failed: [], rows: 0, badLines: 0, seconds: 0 };
+  const result: CompactDirectoryResult = { compacted: [], recompacted: [], upToDate: [], skipped: [], failed: [], rows: 0, badLines: 0, seconds: 0 };
   const candidates = files.filter((path) => !path.toLowerCase().endsWith('.parquet'));
   const minAge = options.minAgeMs ?? 2000;
   let done = 0;
   const report = (path: string, status: CompactProgress['status']): void =>
     options.onProgress?.({ file: path, done: ++done, total: candidates.length, status });
   const pending: DataFile[] = [];
+  /** Why a pending file is compacted again although its source did not change (an older layout). */
+  const layoutReasons = new Map<string, string>();
+  const recompact = (file: DataFile, reason: string): void => {
+    layoutReasons.set(file.path, reason);
+    pending.push(file);
+  };
+  /**
+   * Compacted files whose manifest predates the column list: their footers are read once, below,
+   * and the list is added to the manifest. `source` is undefined when the JSON source is gone.
+   */
+  const unchecked: { source: DataFile | undefined; entry: ManifestEntry; manifest: string }[] = [];
   for (const path of candidates) {
     aborted(options.signal);
     let file: DataFile;
@@ -227,12 +289,50 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
       report(path, 'skipped_active');
       continue;
     }
-    if (upToDateParquet(file)) {
+    const manifest = manifestPathFor(path);
+    const entry = readManifestAt(manifest);
+    if (entry === undefined || !sameSource(entry, file) || !existsSync(entry.parquet)) {
+      pending.push(file);
+    } else if (entry.format !== PARQUET_FORMAT) {
+      recompact(file, `Parquet of an older layout (${entry.format ?? 'unnumbered'}, now ${PARQUET_FORMAT})`);
+    } else if (entry.columns === undefined) {
+      unchecked.push({ source: file, entry, manifest });
+    } else if (missingColumns(entry.columns).length > 0) {
+      recompact(file, olderLayout(missingColumns(entry.columns)));
+    } else {
       result.upToDate.push(path);
       report(path, 'up_to_date');
+    }
+  }
+  // Parquet whose JSON source is gone (deleted after compaction) cannot be compacted again. Only
+  // those of the current layout number matter: readers use no other.
+  for (const compactDir of compactDirsUnder(dir)) {
+    let names: string[];
+    try {
+      names = readdirSync(compactDir).filter((name) => name.endsWith('.manifest.json'));
+    } catch {
       continue;
     }
-    pending.push(file);
+    for (const name of names) {
+      // The source by where its manifest sits (a copied or moved directory keeps old paths inside).
+      const source = join(dirname(compactDir), name.slice(0, -'.manifest.json'.length));
+      if (existsSync(source)) continue;
+      const manifest = join(compactDir, name);
+      const entry = readManifestAt(manifest);
+      if (entry === undefined || entry.format !== PARQUET_FORMAT) continue;
+      const parquet = parquetPathFor(source);
+      if (!existsSync(parquet)) continue;
+      const kept = { ...entry, parquet };
+      if (entry.columns === undefined) unchecked.push({ source: undefined, entry: kept, manifest });
+      else keepOlder(kept, missingColumns(entry.columns));
+    }
+  }
+  function keepOlder(entry: ManifestEntry, missing: readonly string[]): void {
+    if (missing.length === 0) return;
+    result.skipped.push({
+      file: entry.parquet,
+      reason: `${olderLayout(missing)} kept as it is: its JSON source is gone, so it cannot be compacted again (it still reads, more slowly, when given as an input)`,
+    });
   }
   // A pipeline: worker threads parse the next files while DuckDB writes the Parquet of the one
   // before (both cores stay busy). At most `threads` files are parsed ahead of the writer, so the
@@ -250,6 +350,30 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
     let parsedCount = 0;
     let widened = false;
     await withConnection(duckdb, async (connection) => {
+      // Manifests from before the column list: each Parquet's footer is read once (one query for
+      // all) and its columns recorded, so later runs decide from the manifest alone.
+      const footers = await parquetColumns(connection, unchecked.map(({ entry }) => entry.parquet));
+      for (const { source, entry, manifest } of unchecked) {
+        aborted(options.signal);
+        const columns = footers.get(entry.parquet);
+        if (columns !== undefined) writeManifestEntry({ ...entry, columns }, manifest);
+        if (source === undefined) {
+          if (columns !== undefined) keepOlder(entry, missingColumns(columns));
+        } else if (columns === undefined) {
+          recompact(source, 'Parquet whose footer could not be read');
+        } else if (missingColumns(columns).length > 0) {
+          recompact(source, olderLayout(missingColumns(columns)));
+        } else {
+          result.upToDate.push(source.path);
+          report(source.path, 'up_to_date');
+        }
+      }
+      // In path order again, as the files were listed.
+      if (unchecked.length > 0) {
+        const byPath = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+        pending.sort((a, b) => byPath(a.path, b.path));
+        result.upToDate.sort(byPath);
+      }
       const parsed: Promise<FlattenedFile | Error>[] = [];
       const parseAhead = (upTo: number): void => {
         for (let index = parsed.length; index < Math.min(upTo, pending.length); index++) {
@@ -299,6 +423,8 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   }
   function recordCompacted(file: DataFile, compacted: CompactFileResult): void {
     result.compacted.push(file.path);
+    const reason = layoutReasons.get(file.path);
+    if (reason !== undefined) result.recompacted.push({ file: file.path, reason });
     result.rows += compacted.rows;
     result.badLines += compacted.badLines;
     report(file.path, 'compacted');

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -253,5 +253,28 @@ describe('abtel compact', () => {
     const sql = capture();
     await sqlCommand.run([dir, '-c', 'SELECT count(*) AS n FROM spans', '--format', 'json'], sql.io);
     expect(JSON.parse(sql.out())).toEqual([{ n: data.spans }]);
+  });
+
+  test('says how many files were compacted again because their Parquet had an older layout, and why', async () => {
+    // What the release before the assignment_ids column left: its Parquet, a manifest without the column list.
+    const manifestPath = join(dir, '.abtel', readdirSync(join(dir, '.abtel')).find((name) => /^traces-.*\.manifest\.json$/.test(name))!);
+    const { columns: _columns, ...entry } = JSON.parse(readFileSync(manifestPath, 'utf8')) as { source: string; parquet: string; columns?: string[] };
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(`COPY (SELECT * EXCLUDE (assignment_ids) FROM read_parquet('${entry.parquet}')) TO '${entry.parquet}.old' (FORMAT parquet)`);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    renameSync(`${entry.parquet}.old`, entry.parquet);
+    writeFileSync(manifestPath, JSON.stringify(entry));
+    const text = capture();
+    expect(await compactCommand.run([dir], text.io)).toBe(0);
+    expect(text.out()).toMatch(/^abtel compact: compacted 1 file\(s\)/);
+    expect(text.out()).toContain(`\n  recompacted 1 of them, ${entry.source}: Parquet of an older layout (without assignment_ids)\n`);
+    const json = capture();
+    await compactCommand.run([dir, '--format', 'json'], json.io);
+    expect(JSON.parse(json.out())).toMatchObject({ compacted: [], recompacted: [] });
   });
 });

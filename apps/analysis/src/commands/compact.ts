@@ -13,7 +13,8 @@ Usage: abtel compact DIR [--include-active] [--min-age SECONDS] [--format text|j
 
 Every closed traces*/logs* file under DIR (recursively, plain or .gz) is written once to
 DIR/…/.abtel/<file>.parquet and remembered by path, size and modification time: a re-run only
-compacts new or changed files. The live file (traces.jsonl, logs.jsonl) and files modified in
+compacts new or changed files, and files whose Parquet an older abtel wrote without a column of
+the current layout (when their JSON is still there). The live file (traces.jsonl, logs.jsonl) and files modified in
 the last --min-age seconds are skipped. abtel analyze and abtel sql then read the Parquet instead
 of parsing the JSON again; the JSON files are left in place.
 
@@ -35,6 +36,10 @@ function summary(result: CompactDirectoryResult): string {
   ];
   if (result.skipped.length > 0) parts.push(`${result.skipped.length} skipped`);
   const lines = [`abtel compact: ${parts.join('; ')}`];
+  // Files compacted again only because their Parquet had an older layout: how many, and why.
+  const recompacted = new Map<string, CompactDirectoryResult['recompacted']>();
+  for (const item of result.recompacted) recompacted.set(item.reason, [...(recompacted.get(item.reason) ?? []), item]);
+  for (const items of recompacted.values()) lines.push(`  recompacted ${items.length} of them, ${skippedByReason(items)[0]!}`);
   // One line per reason (the live file, too recent, metrics), naming the first few files.
   for (const phrase of skippedByReason(result.skipped)) lines.push(`  skipped ${phrase}`);
   for (const failure of result.failed) lines.push(`  failed: ${failure.file}: ${failure.error}`);

@@ -180,6 +180,16 @@ const OUTPUT_TYPES: Record<'spans' | 'events' | 'bad', readonly Column[]> = {
   bad: [['source_file', 'VARCHAR'], ...BAD_COLUMNS],
 };
 
+/** Every kind's output columns once (name → SQL type): the columns of the compacted Parquet besides `record_type`. */
+const ALL_OUTPUT_COLUMNS: ReadonlyMap<string, string> = (() => {
+  const all = new Map<string, string>();
+  for (const kind of ['spans', 'events', 'bad'] as const) for (const [name, type] of OUTPUT_TYPES[kind]) if (!all.has(name)) all.set(name, type);
+  return all;
+})();
+
+/** The column names of every Parquet compactedRowsSql writes now (the current layout; not in the file's order). */
+export const COMPACTED_COLUMNS: readonly string[] = ['record_type', ...ALL_OUTPUT_COLUMNS.keys()];
+
 /**
  * The rows of one flattened file as the compacted Parquet holds them: `record_type` plus the
  * columns of all three kinds (the other kinds' columns NULL). Only the kinds with rows are read;
@@ -188,8 +198,7 @@ const OUTPUT_TYPES: Record<'spans' | 'events' | 'bad', readonly Column[]> = {
 export function compactedRowsSql(parts: Partial<Record<'spans' | 'events' | 'bad', RowFile>>, maxLineBytes: number): string {
   const recordType = { spans: 'span', events: 'event', bad: 'bad' } as const;
   const kinds = (['spans', 'events', 'bad'] as const).filter((kind) => parts[kind] !== undefined);
-  const all = new Map<string, string>();
-  for (const kind of ['spans', 'events', 'bad'] as const) for (const [name, type] of OUTPUT_TYPES[kind]) if (!all.has(name)) all.set(name, type);
+  const all = ALL_OUTPUT_COLUMNS;
   const select = (kind: 'spans' | 'events' | 'bad'): string => {
     const own = new Set(OUTPUT_TYPES[kind].map(([name]) => name));
     const padding = [...all].filter(([name]) => !own.has(name)).map(([name, type]) => `, CAST(NULL AS ${type}) AS "${name}"`).join('');

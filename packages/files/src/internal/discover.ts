@@ -60,7 +60,7 @@ function linkTarget(path: string): Stats | undefined {
  * a directory is walked once (`seen` holds the real paths walked, so a link cycle ends); a broken
  * link is skipped.
  */
-function walk(dir: string, out: string[], seen = new Set<string>()): void {
+function walk(dir: string, out: string[], seen = new Set<string>(), compactDirs?: string[]): void {
   let entries;
   try {
     const real = realpathSync(dir);
@@ -71,10 +71,11 @@ function walk(dir: string, out: string[], seen = new Set<string>()): void {
     return;
   }
   for (const entry of entries) {
+    if (entry.name === COMPACT_DIR && compactDirs !== undefined && entry.isDirectory()) compactDirs.push(join(dir, entry.name));
     if (entry.name === COMPACT_DIR || entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     const kind = entry.isSymbolicLink() ? linkTarget(path) : entry;
-    if (kind?.isDirectory()) walk(path, out, seen);
+    if (kind?.isDirectory()) walk(path, out, seen, compactDirs);
     else if (kind?.isFile()) out.push(path);
   }
 }
@@ -113,6 +114,16 @@ export function expandInputs(inputs: readonly string[]): { files: string[]; miss
     } else files.add(absolute);
   }
   return { files: onePathPerFile([...files].sort()), missing };
+}
+
+/**
+ * The compaction directories (`.abtel`) under `dir`, walked like expandInputs walks a directory:
+ * where compactDirectory finds the manifests of files whose source is gone.
+ */
+export function compactDirsUnder(dir: string): string[] {
+  const compactDirs: string[] = [];
+  walk(resolve(dir), [], new Set(), compactDirs);
+  return compactDirs;
 }
 
 /**

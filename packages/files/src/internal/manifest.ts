@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { COMPACTED_COLUMNS } from './columns.js';
 import { compactDirFor, type DataFile } from './discover.js';
 
 /**
@@ -24,6 +25,13 @@ export interface ManifestEntry {
   unreadLines?: number;
   /** Layout of the Parquet (PARQUET_FORMAT); an entry of another layout is compacted again. */
   format?: number;
+  /**
+   * Column names of the Parquet. Columns are added to a layout without a new number (readers
+   * derive them for older files, slower): compactDirectory compacts a file again when its
+   * Parquet lacks one. Absent in entries written before it was recorded: then compactDirectory
+   * reads the Parquet's footer once and adds the list.
+   */
+  columns?: string[];
   compactedAt: string;
 }
 
@@ -46,7 +54,11 @@ export function manifestPathFor(source: string): string {
 
 /** The manifest entry of a source file, when it exists and is readable. */
 export function readManifestEntry(source: string): ManifestEntry | undefined {
-  const path = manifestPathFor(source);
+  return readManifestAt(manifestPathFor(source));
+}
+
+/** The manifest entry in the file at `path`, when it exists and is readable. */
+export function readManifestAt(path: string): ManifestEntry | undefined {
   if (!existsSync(path)) return undefined;
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as ManifestEntry;
@@ -55,19 +67,32 @@ export function readManifestEntry(source: string): ManifestEntry | undefined {
   }
 }
 
-/** The Parquet that stands for this file, when it was compacted and has not changed since. */
+/** Whether an entry was written for the file as it is now (same size and mtime). */
+export function sameSource(entry: ManifestEntry, file: Pick<DataFile, 'size' | 'mtimeMs'>): boolean {
+  return entry.size === file.size && Math.abs(entry.mtimeMs - file.mtimeMs) <= 1;
+}
+
+/** The columns of the current layout that a Parquet with these columns lacks (none: it is current). */
+export function missingColumns(columns: readonly string[]): string[] {
+  const have = new Set(columns);
+  return COMPACTED_COLUMNS.filter((name) => !have.has(name));
+}
+
+/**
+ * The Parquet that stands for this file, when it was compacted and has not changed since. It may
+ * lack columns added to the layout since (see ManifestEntry.columns): readers derive them.
+ */
 export function upToDateParquet(file: Pick<DataFile, 'path' | 'size' | 'mtimeMs'>): ManifestEntry | undefined {
   const entry = readManifestEntry(file.path);
   if (!entry) return undefined;
-  if (entry.size !== file.size || Math.abs(entry.mtimeMs - file.mtimeMs) > 1) return undefined;
+  if (!sameSource(entry, file)) return undefined;
   if (entry.format !== PARQUET_FORMAT) return undefined;
   if (!existsSync(entry.parquet)) return undefined;
   return entry;
 }
 
-/** Writes a manifest entry atomically (temp name, then rename). */
-export function writeManifestEntry(entry: ManifestEntry): void {
-  const path = manifestPathFor(entry.source);
+/** Writes a manifest entry atomically (temp name, then rename), by default next to its source. */
+export function writeManifestEntry(entry: ManifestEntry, path = manifestPathFor(entry.source)): void {
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, `${JSON.stringify(entry, null, 2)}\n`);
   renameSync(temp, path);
