@@ -190,8 +190,13 @@ export class Abtel {
   #events: EventRecorder;
   #exposureDedupe: BoundedSet<string>;
   #responseSpans: BoundedMap<string, SpanContext>;
-  /** Conversation id → the latest state that joined an assignment for it (see `#assignmentIds`). */
-  readonly #conversations = new BoundedMap<string, ConversationState>(CONVERSATION_CACHE_SIZE);
+  /**
+   * Conversation id → its `abtel.assignment.ids` when a state last joined an assignment for it (see
+   * `#assignmentIds`). The ids, not the state: a state holds its assignments' configs and its
+   * stamp: the node benchmark's memory run had 41.8 MB of heap after 150,000 conversations with
+   * states kept, 34.3 MB with ids (32.2 MB before either).
+   */
+  readonly #conversations = new BoundedMap<string, readonly string[]>(CONVERSATION_CACHE_SIZE);
 
   /** The options in effect (what `configure` leaves out stays as it is). */
   #options: AbtelOptions;
@@ -472,7 +477,7 @@ export class Abtel {
 
   /** Remembers `state` as its conversation's latest, for events recorded later outside its context. */
   #remember(state: ConversationState): void {
-    if (state.conversationId !== undefined) this.#conversations.set(state.conversationId, state);
+    if (state.conversationId !== undefined && state.assignments.length > 0) this.#conversations.set(state.conversationId, assignmentIdsOf(state));
   }
 
   /**
@@ -487,10 +492,9 @@ export class Abtel {
   #assignmentIds(conversationId: string | undefined, active: Context): string[] | undefined {
     if (conversationId === undefined) return undefined;
     const state = stateOf(active);
-    const known =
-      state !== undefined && state.conversationId === conversationId && state.assignments.length > 0 ? state : this.#conversations.get(conversationId);
-    if (known === undefined || known.assignments.length === 0) return undefined;
-    return known.assignments.map((assignment) => `${assignment.experiment}=${assignment.unitId}`);
+    if (state !== undefined && state.conversationId === conversationId && state.assignments.length > 0) return assignmentIdsOf(state);
+    const remembered = this.#conversations.get(conversationId);
+    return remembered === undefined ? undefined : [...remembered];
   }
 
   #evaluatedSpan(evaluation: EvaluationInput): SpanContext | undefined {
@@ -693,4 +697,9 @@ function evaluationProblem(evaluation: EvaluationInput): string | undefined {
  */
 export function createAbtel(options: AbtelOptions = {}): Abtel {
   return new Abtel(options);
+}
+
+/** `key=unitId` of every experiment of `state`, in routing order (as on its spans). */
+function assignmentIdsOf(state: ConversationState): string[] {
+  return state.assignments.map((assignment) => `${assignment.experiment}=${assignment.unitId}`);
 }
