@@ -56,7 +56,7 @@ import { AbtelSpanProcessor, type AbtelSpanProcessorOptions } from './span-proce
 import { stateOf, withState } from './internal/context.js';
 import { EventRecorder, type EventsMode } from './internal/events.js';
 import { reportError, safely } from './internal/safe.js';
-import { assignmentAttributes, ConversationState, type ActiveAssignment, type ConversationInfo } from './internal/state.js';
+import { assignmentAttributes, assignmentIdsOf, ConversationState, type ActiveAssignment, type ConversationInfo } from './internal/state.js';
 
 export type { ConversationInfo } from './internal/state.js';
 export type { EventsMode } from './internal/events.js';
@@ -697,9 +697,4 @@ function evaluationProblem(evaluation: EvaluationInput): string | undefined {
  */
 export function createAbtel(options: AbtelOptions = {}): Abtel {
   return new Abtel(options);
-}
-
-/** `key=unitId` of every experiment of `state`, in routing order (as on its spans). */
-function assignmentIdsOf(state: ConversationState): string[] {
-  return state.assignments.map((assignment) => `${assignment.experiment}=${assignment.unitId}`);
 }

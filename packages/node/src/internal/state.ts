@@ -118,9 +118,19 @@ function buildSpanAttributes(state: ConversationState): Attributes {
     attributes[ATTR_ABTEL_EXPERIMENTS] = state.assignments.map((a) => `${a.experiment}=${a.variation}`);
     // abtel.assignment.unit/.id describe the first experiment only: without each experiment's own
     // unit id, the analysis cannot tell which user a second, user-level experiment's calls are of.
-    attributes[ATTR_ABTEL_ASSIGNMENT_IDS] = state.assignments.map((a) => `${a.experiment}=${a.unitId}`);
+    attributes[ATTR_ABTEL_ASSIGNMENT_IDS] = assignmentIdsOf(state);
   }
   return attributes;
+}
+
+/**
+ * `key=unitId` of every experiment of `state`, in routing order: the value of
+ * `abtel.assignment.ids` on its spans, outcomes and evaluations.
+ * @example
+ * assignmentIdsOf(state); // ['support-persona=conv-1', 'support-retrieval=user-9']
+ */
+export function assignmentIdsOf(state: ConversationState): string[] {
+  return state.assignments.map((assignment) => `${assignment.experiment}=${assignment.unitId}`);
 }
 
 /** The `abtel.experiment.*` / `abtel.assignment.*` attributes of one assignment. */
