@@ -20,6 +20,15 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 /** An exporter whose exports never finish, like one waiting for an unreachable collector. */
 const stuck: SpanExporter & LogRecordExporter = { export: () => {}, forceFlush: async () => {}, shutdown: async () => {} };
 
+/** Timers that an export of `processor`, started by a flush once `record` gave it something to export, holds while under way. */
+async function timersHeldByExport(processor: { forceFlush(): Promise<void> }, record: () => void): Promise<number> {
+  record();
+  const before = refTimers();
+  void processor.forceFlush().catch(() => {});
+  await tick();
+  return refTimers() - before;
+}
+
 describe('withUnrefHandles', () => {
   it('unrefs the timers created inside it, also after an await, and no others', async () => {
     const outsideBefore = setTimeout(() => {}, 10_000);
@@ -51,11 +60,7 @@ describe('unrefExportHandles on the SDK batch processors', () => {
     const held = async (unref: boolean): Promise<number> => {
       const processor = new BatchSpanProcessor(stuck);
       if (unref) expect(unrefExportHandles(processor, 'span')).toBe(true);
-      new BasicTracerProvider({ spanProcessors: [processor] }).getTracer('t').startSpan('s').end();
-      const before = refTimers();
-      void processor.forceFlush().catch(() => {});
-      await tick();
-      return refTimers() - before;
+      return timersHeldByExport(processor, () => new BasicTracerProvider({ spanProcessors: [processor] }).getTracer('t').startSpan('s').end());
     };
     expect(await held(false)).toBe(1);
     expect(await held(true)).toBe(0);
@@ -65,11 +70,7 @@ describe('unrefExportHandles on the SDK batch processors', () => {
     const held = async (unref: boolean): Promise<number> => {
       const processor = new BatchLogRecordProcessor({ exporter: stuck });
       if (unref) expect(unrefExportHandles(processor, 'log')).toBe(true);
-      new LoggerProvider({ processors: [processor] }).getLogger('t').emit({ body: 'b' });
-      const before = refTimers();
-      void processor.forceFlush().catch(() => {});
-      await tick();
-      return refTimers() - before;
+      return timersHeldByExport(processor, () => new LoggerProvider({ processors: [processor] }).getLogger('t').emit({ body: 'b' }));
     };
     expect(await held(false)).toBe(1);
     expect(await held(true)).toBe(0);
