@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   context,
   diag,
@@ -18,7 +17,6 @@ import {
   ParentBasedSampler,
   SamplingDecision,
   TraceIdRatioBasedSampler,
-  type IdGenerator,
   type ReadableSpan,
   type Sampler,
   type SamplingResult,
@@ -28,6 +26,7 @@ import { assign, parseExperiments } from '@abtel/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, installContextManager, plain, type Harness, type HarnessOptions } from '../test/helpers/harness.js';
 import { personaDefinition, retrievalDefinition } from '../test/helpers/definitions.js';
+import { FixedIds, traceIds } from '../test/helpers/ids.js';
 import { AbtelSampler, createAbtel } from './index.js';
 
 const experiments = parseExperiments([
@@ -35,29 +34,6 @@ const experiments = parseExperiments([
   { file: 'retrieval.yaml', content: retrievalDefinition() },
 ]);
 const persona = experiments.require('support-persona');
-
-/** Trace ids that are the same in every run: sampling decisions are reproducible. */
-function traceIds(seed: string, count: number): string[] {
-  return Array.from({ length: count }, (_, index) => createHash('sha256').update(`${seed}-${index}`).digest('hex').slice(0, 32));
-}
-
-/** Hands out the given trace ids in order (span ids from a counter). */
-class FixedIds implements IdGenerator {
-  #traces: string[];
-  #spans = 0;
-  constructor(traces: string[]) {
-    this.#traces = [...traces];
-  }
-  generateTraceId(): string {
-    const next = this.#traces.shift();
-    if (next === undefined) throw new Error('out of trace ids');
-    return next;
-  }
-  generateSpanId(): string {
-    this.#spans += 1;
-    return this.#spans.toString(16).padStart(16, '0');
-  }
-}
 
 /** What `sampler` decides for a root span of `traceId` (the SDK's own classes, independently of abtel). */
 function decides(sampler: Sampler, traceId: string): SamplingDecision {

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { context, diag, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { InMemorySpanExporter, SimpleSpanProcessor, type IdGenerator, type Sampler } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FixedIds, traceIds } from '../../test/helpers/ids.js';
 import { samplerFromEnvironment } from './sampler-env.js';
 
 // The drop-in must pass NodeSDK a sampler (to wrap it), which stops NodeSDK from building its own
@@ -11,19 +11,7 @@ import { samplerFromEnvironment } from './sampler-env.js';
 // gets samplerFromEnvironment(process.env); both start spans over the same fixed trace ids and
 // parents, and must decide alike, and report the same problems through diag.
 
-const TRACE_IDS = Array.from({ length: 200 }, (_, index) => createHash('sha256').update(`sampler-env-${index}`).digest('hex').slice(0, 32));
-
-class FixedIds implements IdGenerator {
-  #next = 0;
-  #spans = 0;
-  generateTraceId(): string {
-    return TRACE_IDS[this.#next++ % TRACE_IDS.length]!;
-  }
-  generateSpanId(): string {
-    this.#spans += 1;
-    return this.#spans.toString(16).padStart(16, '0');
-  }
-}
+const TRACE_IDS = traceIds('sampler-env', 200);
 
 /** A parent of each kind ParentBasedSampler tells apart, on trace `traceId`. */
 function parents(traceId: string): [string, Context][] {
@@ -54,7 +42,7 @@ async function decisionsOf(sampler: (() => { sampler: Sampler; reportProblems():
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [],
-    idGenerator: new FixedIds(),
+    idGenerator: new FixedIds(TRACE_IDS),
     spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())],
     ...(built === undefined ? {} : { sampler: built.sampler }),
   });
