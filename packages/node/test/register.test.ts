@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { assign, parseExperiments } from '@abtel/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAppDir, ensureBuilt, runApp, startApp } from './helpers/child.js';
+import { createAppDir, ensureBuilt, runApp, startApp, type ChildResult, type RunningChild } from './helpers/child.js';
 import { personaDefinition } from './helpers/definitions.js';
 import { OpenAICompatibleServer } from './helpers/openai-server.js';
 import { OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
@@ -146,17 +146,26 @@ function stampOf(span: ReceivedSpan): Record<string, unknown> {
   return Object.fromEntries(Object.entries(span.attributes).filter(([key]) => key.startsWith('abtel.') || key === 'gen_ai.conversation.id'));
 }
 
+/**
+ * Starts the downstream service (`downstream.cjs`, service `retrieval`), then runs `upstream` (service
+ * `agent`) in conversation `conversationId`, calling it; the downstream is left running.
+ */
+async function runAgentCallingRetrieval(upstream: string, conversationId: string): Promise<{ upstream: ChildResult; downstream: RunningChild; port: number }> {
+  const downstream = startApp(app.dir, 'downstream.cjs', baseEnv({ OTEL_SERVICE_NAME: 'retrieval' }));
+  const { port } = (await downstream.firstJsonLine()) as { port: number };
+  const result = await runApp(
+    app.dir,
+    upstream,
+    baseEnv({ OTEL_SERVICE_NAME: 'agent', CONVERSATION_ID: conversationId, DOWNSTREAM_URL: `http://127.0.0.1:${port}/search` }),
+  );
+  return { upstream: result, downstream, port };
+}
+
 describe('node --import @abtel/node/register', () => {
   it('stamps ESM upstream and CommonJS downstream spans, emits the exposure once, and the downstream reuses the assignment', async () => {
     const conversationId = 'conv-dropin-1';
     const expected = variationOf(conversationId);
-    const downstream = startApp(app.dir, 'downstream.cjs', baseEnv({ OTEL_SERVICE_NAME: 'retrieval' }));
-    const { port } = (await downstream.firstJsonLine()) as { port: number };
-    const upstream = await runApp(
-      app.dir,
-      'upstream.mjs',
-      baseEnv({ OTEL_SERVICE_NAME: 'agent', CONVERSATION_ID: conversationId, DOWNSTREAM_URL: `http://127.0.0.1:${port}/search` }),
-    );
+    const { upstream, downstream } = await runAgentCallingRetrieval('upstream.mjs', conversationId);
     expect(upstream.stderr).toBe('');
     expect(upstream.code).toBe(0);
     const output = JSON.parse(upstream.stdout.trim()) as { variation: string; reply: string; streamed: string; downstream: { variation: string; reason: string } };
@@ -231,13 +240,7 @@ describe('node --import @abtel/node/register', () => {
     const conversationId = 'conv-dropin-fetch';
     model.requests.length = 0;
     const expected = variationOf(conversationId);
-    const downstream = startApp(app.dir, 'downstream.cjs', baseEnv({ OTEL_SERVICE_NAME: 'retrieval' }));
-    const { port } = (await downstream.firstJsonLine()) as { port: number };
-    const upstream = await runApp(
-      app.dir,
-      'upstream-fetch.mjs',
-      baseEnv({ OTEL_SERVICE_NAME: 'agent', CONVERSATION_ID: conversationId, DOWNSTREAM_URL: `http://127.0.0.1:${port}/search` }),
-    );
+    const { upstream, downstream, port } = await runAgentCallingRetrieval('upstream-fetch.mjs', conversationId);
     expect(upstream.stderr).toBe('');
     expect(upstream.code).toBe(0);
     // 'reused': the downstream read the assignment from the baggage instead of routing again.
