@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from './duckdb.js';
 import { AbtelError } from '@abtel/core';
-import { compactDirFor, compactDirsUnder, describeFile, expandInputs, type DataFile } from './internal/discover.js';
+import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
 import {
   PARQUET_FORMAT,
   manifestPathFor,
@@ -243,7 +243,9 @@ function formatAge(ms: number): string {
  */
 export async function compactDirectory(dir: string, options: CompactDirectoryOptions = {}): Promise<CompactDirectoryResult> {
   const started = performance.now();
-  const { files, missing } = expandInputs([dir]);
+  // The same walk finds the compaction directories, for the manifests whose source is gone.
+  const compactDirs: string[] = [];
+  const { files, missing } = expandInputs([dir], compactDirs);
   if (missing.length > 0) throw new AbtelError('not_found', `no such directory: ${dir}`);
   const result: CompactDirectoryResult = { compacted: [], recompacted: [], upToDate: [], skipped: [], failed: [], rows: 0, badLines: 0, seconds: 0 };
   const candidates = files.filter((path) => !path.toLowerCase().endsWith('.parquet'));
@@ -306,7 +308,7 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   }
   // Parquet whose JSON source is gone (deleted after compaction) cannot be compacted again. Only
   // those of the current layout number matter: readers use no other.
-  for (const compactDir of compactDirsUnder(dir)) {
+  for (const compactDir of compactDirs) {
     let names: string[];
     try {
       names = readdirSync(compactDir).filter((name) => name.endsWith('.manifest.json'));
