@@ -15,9 +15,9 @@ import {
   writeManifestEntry,
   type ManifestEntry,
 } from './internal/manifest.js';
-import { sqlString, sqlStringList } from './internal/sql.js';
+import { sqlString } from './internal/sql.js';
 import { COMPACTED_COLUMNS, compactedRowsSql } from './internal/columns.js';
-import { queryRows } from './internal/convert.js';
+import { parquetColumnNames } from './internal/convert.js';
 import { FlattenPool, defaultThreads, flattenFiles, rowFileOf, targetsFor, type FlattenedFile } from './internal/pool.js';
 
 /** Result of compacting one file. */
@@ -200,22 +200,16 @@ function olderLayout(missing: readonly string[]): string {
 
 /**
  * Column names of the Parquet files (from their footers, one query), by path; a file whose footer
- * cannot be read is absent. Only the names of the current layout are kept, in its order: the
- * footer also names the parts of nested columns (a list's `element`).
+ * cannot be read is absent. Only the names of the current layout are kept, in its order.
  */
 async function parquetColumns(connection: DuckDBConnection, paths: readonly string[]): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
   const read = async (batch: readonly string[]): Promise<void> => {
-    const rows = await queryRows<{ file_name: string; names: string }>(
-      connection,
-      `SELECT file_name, string_agg(name, chr(0)) AS names FROM parquet_schema(${sqlStringList(batch)}) GROUP BY file_name`,
-    );
-    for (const row of rows) {
-      const names = new Set(row.names.split('\u0000'));
-      found.set(row.file_name, COMPACTED_COLUMNS.filter((name) => names.has(name)));
+    for (const [path, names] of await parquetColumnNames(connection, batch)) {
+      const have = new Set(names);
+      found.set(path, COMPACTED_COLUMNS.filter((name) => have.has(name)));
     }
   };
-  if (paths.length === 0) return found;
   try {
     await read(paths);
   } catch {
