@@ -254,6 +254,13 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
     layoutReasons.set(file.path, reason);
     pending.push(file);
   };
+  /** A compacted file whose Parquet has `columns`: up to date, or compacted again when it lacks a column of the current layout. */
+  const settle = (file: DataFile, columns: readonly string[]): void => {
+    const lacking = missingColumns(columns);
+    if (lacking.length > 0) return recompact(file, olderLayout(lacking));
+    result.upToDate.push(file.path);
+    report(file.path, 'up_to_date');
+  };
   /**
    * Compacted files whose manifest predates the column list: their footers are read once, below,
    * and the list is added to the manifest. `source` is undefined when the JSON source is gone.
@@ -293,11 +300,8 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
       recompact(file, `Parquet of an older layout (${entry.format ?? 'unnumbered'}, now ${PARQUET_FORMAT})`);
     } else if (entry.columns === undefined) {
       unchecked.push({ source: file, entry, manifest });
-    } else if (missingColumns(entry.columns).length > 0) {
-      recompact(file, olderLayout(missingColumns(entry.columns)));
     } else {
-      result.upToDate.push(path);
-      report(path, 'up_to_date');
+      settle(file, entry.columns);
     }
   }
   // Parquet whose JSON source is gone (deleted after compaction) cannot be compacted again. Only
@@ -357,11 +361,8 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
           if (columns !== undefined) keepOlder(entry, missingColumns(columns));
         } else if (columns === undefined) {
           recompact(source, 'Parquet whose footer could not be read');
-        } else if (missingColumns(columns).length > 0) {
-          recompact(source, olderLayout(missingColumns(columns)));
         } else {
-          result.upToDate.push(source.path);
-          report(source.path, 'up_to_date');
+          settle(source, columns);
         }
       }
       // In path order again, as the files were listed.
