@@ -6,7 +6,7 @@ import { AbtelError } from '@abtel/core';
 import { describeFile, expandInputs, type DataFile } from './internal/discover.js';
 import { upToDateParquet, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString, sqlStringList } from './internal/sql.js';
-import { queryRows } from './internal/convert.js';
+import { parquetColumnNames, queryRows } from './internal/convert.js';
 import { loadSql, type RowFile } from './internal/columns.js';
 import { flattenFiles, rowFileOf, type FlattenedFile } from './internal/pool.js';
 
@@ -95,19 +95,15 @@ interface ParquetShape {
 
 /** The compacted files by column names, read once from the footers (which the queries read anyway). */
 async function parquetShapes(connection: DuckDBConnection, files: readonly CompactedFile[]): Promise<ParquetShape[]> {
-  if (files.length === 0) return [];
-  const rows = await queryRows<{ file_name: string; names: string }>(
-    connection,
-    `SELECT file_name, string_agg(name, chr(0) ORDER BY name) AS names FROM parquet_schema(${sqlStringList(files.map((file) => file.path))}) GROUP BY file_name`,
-  );
-  const namesOf = new Map(rows.map((row) => [row.file_name, row.names]));
+  const namesOf = await parquetColumnNames(connection, files.map((file) => file.path));
   const shapes = new Map<string | null, ParquetShape>();
   for (const file of files) {
     const names = namesOf.get(file.path);
-    let shape = shapes.get(names ?? null);
+    const key = names === undefined ? null : [...names].sort().join('\u0000');
+    let shape = shapes.get(key);
     if (!shape) {
-      shape = { files: [], columns: names === undefined ? undefined : new Set(names.split('\u0000')) };
-      shapes.set(names ?? null, shape);
+      shape = { files: [], columns: names === undefined ? undefined : new Set(names) };
+      shapes.set(key, shape);
     }
     shape.files.push(file);
   }

@@ -1,10 +1,11 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { attachOtlp, compactDirectory, compactFile, queryRows, readManifestEntry } from './index.js';
+import { manifestPathFor } from './internal/manifest.js';
 
 const FIXTURE_TRACES = new URL('../../../../shared/fixtures/otlp/otel-spec-file-exporter-example-traces.jsonl', import.meta.url).pathname;
 
@@ -34,18 +35,25 @@ function makeData(dir: string): void {
   for (const file of readdirSync(day)) utimesSync(join(day, file), old, old);
 }
 
-async function snapshot(inputs: string[]) {
+/** Runs `use` on a connection to a fresh in-memory DuckDB, closed afterwards. */
+async function withDuckDB<T>(use: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    const attached = await attachOtlp(connection, { inputs });
-    const spans = await queryRows(connection, 'SELECT * FROM otlp_spans_all ORDER BY source_file, source_line, span_id');
-    const events = await queryRows(connection, 'SELECT * FROM otlp_events_all ORDER BY source_file, source_line, time, event_name');
-    return { attached, spans, events };
+    return await use(connection);
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+function snapshot(inputs: string[]) {
+  return withDuckDB(async (connection) => {
+    const attached = await attachOtlp(connection, { inputs });
+    const spans = await queryRows(connection, 'SELECT * FROM otlp_spans_all ORDER BY source_file, source_line, span_id');
+    const events = await queryRows(connection, 'SELECT * FROM otlp_events_all ORDER BY source_file, source_line, time, event_name');
+    return { attached, spans, events };
+  });
 }
 
 /** One line of two spans, the first with `abtel.assignment.ids` (a list), the second without. */
@@ -68,15 +76,14 @@ function assignmentLine(from: number): string {
 }
 
 /** Column names in a Parquet's footer (top level and nested parts alike). */
-async function parquetNames(parquet: string): Promise<string[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    return (await queryRows<{ name: string }>(connection, `SELECT name FROM parquet_schema('${parquet}')`)).map((row) => row.name);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+function parquetNames(parquet: string): Promise<string[]> {
+  return withDuckDB(async (connection) => (await queryRows<{ name: string }>(connection, `SELECT name FROM parquet_schema('${parquet}')`)).map((row) => row.name));
+}
+
+/** Rewrites a compacted Parquet in place without the `assignment_ids` column, as a release before that column wrote it. */
+async function dropAssignmentIds(parquet: string): Promise<void> {
+  await withDuckDB((connection) => connection.run(`COPY (SELECT * EXCLUDE (assignment_ids) FROM read_parquet('${parquet}')) TO '${parquet}.tmp' (FORMAT parquet)`));
+  renameSync(`${parquet}.tmp`, parquet);
 }
 
 /**
@@ -85,20 +92,10 @@ async function parquetNames(parquet: string): Promise<string[]> {
  * (that release did not write one), or with `columns` when given.
  */
 async function asPreviousRelease(source: string, options: { keepParquet?: boolean; columns?: string[] } = {}): Promise<void> {
-  const manifestPath = join(dirname(source), '.abtel', `${basename(source)}.manifest.json`);
+  const manifestPath = manifestPathFor(source);
   const { columns, ...entry } = JSON.parse(readFileSync(manifestPath, 'utf8')) as { columns?: string[]; parquet: string };
   expect(columns).toContain('assignment_ids');
-  if (!options.keepParquet) {
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    try {
-      await connection.run(`COPY (SELECT * EXCLUDE (assignment_ids) FROM read_parquet('${entry.parquet}')) TO '${entry.parquet}.old' (FORMAT parquet)`);
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
-    renameSync(`${entry.parquet}.old`, entry.parquet);
-  }
+  if (!options.keepParquet) await dropAssignmentIds(entry.parquet);
   writeFileSync(manifestPath, JSON.stringify(options.columns ? { ...entry, columns: options.columns } : entry, null, 2));
 }
 
@@ -236,17 +233,12 @@ describe('compaction', () => {
     const compacted = readManifestEntry(spans)!.parquet;
     // A Parquet of another shape (say, trimmed by hand): only a few span columns.
     const trimmed = join(dir, 'trimmed.parquet');
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    try {
-      await connection.run(
+    await withDuckDB((connection) =>
+      connection.run(
         `COPY (SELECT record_type, trace_id, span_id, name, start_time, end_time FROM read_parquet('${compacted}') WHERE record_type = 'span')
          TO '${trimmed}' (FORMAT parquet)`,
-      );
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
+      ),
+    );
     const both = await snapshot([compacted, trimmed]);
     expect(both.attached.files).toEqual({ raw: 0, parquet: 2 });
     expect(both.spans).toHaveLength(16);
@@ -266,16 +258,7 @@ describe('compaction', () => {
     await compactFile(older);
     await compactFile(newer);
     // What an abtel from before the column wrote: the same Parquet without it.
-    const parquet = readManifestEntry(older)!.parquet;
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    try {
-      await connection.run(`COPY (SELECT * EXCLUDE (assignment_ids) FROM read_parquet('${parquet}')) TO '${parquet}.tmp' (FORMAT parquet)`);
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
-    renameSync(`${parquet}.tmp`, parquet);
+    await dropAssignmentIds(readManifestEntry(older)!.parquet);
     const after = await snapshot([dir]);
     // One old and one new shape next to each other; and the old one alone.
     expect(after.attached.files).toEqual({ raw: 0, parquet: 2 });

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from './duckdb.js';
 import { AbtelError } from '@abtel/core';
-import { compactDirFor, compactDirsUnder, describeFile, expandInputs, type DataFile } from './internal/discover.js';
+import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
 import {
   PARQUET_FORMAT,
   manifestPathFor,
@@ -15,9 +15,9 @@ import {
   writeManifestEntry,
   type ManifestEntry,
 } from './internal/manifest.js';
-import { sqlString, sqlStringList } from './internal/sql.js';
+import { sqlString } from './internal/sql.js';
 import { COMPACTED_COLUMNS, compactedRowsSql } from './internal/columns.js';
-import { queryRows } from './internal/convert.js';
+import { parquetColumnNames } from './internal/convert.js';
 import { FlattenPool, defaultThreads, flattenFiles, rowFileOf, targetsFor, type FlattenedFile } from './internal/pool.js';
 
 /** Result of compacting one file. */
@@ -200,22 +200,16 @@ function olderLayout(missing: readonly string[]): string {
 
 /**
  * Column names of the Parquet files (from their footers, one query), by path; a file whose footer
- * cannot be read is absent. Only the names of the current layout are kept, in its order: the
- * footer also names the parts of nested columns (a list's `element`).
+ * cannot be read is absent. Only the names of the current layout are kept, in its order.
  */
 async function parquetColumns(connection: DuckDBConnection, paths: readonly string[]): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
   const read = async (batch: readonly string[]): Promise<void> => {
-    const rows = await queryRows<{ file_name: string; names: string }>(
-      connection,
-      `SELECT file_name, string_agg(name, chr(0)) AS names FROM parquet_schema(${sqlStringList(batch)}) GROUP BY file_name`,
-    );
-    for (const row of rows) {
-      const names = new Set(row.names.split('\u0000'));
-      found.set(row.file_name, COMPACTED_COLUMNS.filter((name) => names.has(name)));
+    for (const [path, names] of await parquetColumnNames(connection, batch)) {
+      const have = new Set(names);
+      found.set(path, COMPACTED_COLUMNS.filter((name) => have.has(name)));
     }
   };
-  if (paths.length === 0) return found;
   try {
     await read(paths);
   } catch {
@@ -243,7 +237,9 @@ function formatAge(ms: number): string {
  */
 export async function compactDirectory(dir: string, options: CompactDirectoryOptions = {}): Promise<CompactDirectoryResult> {
   const started = performance.now();
-  const { files, missing } = expandInputs([dir]);
+  // The same walk finds the compaction directories, for the manifests whose source is gone.
+  const compactDirs: string[] = [];
+  const { files, missing } = expandInputs([dir], compactDirs);
   if (missing.length > 0) throw new AbtelError('not_found', `no such directory: ${dir}`);
   const result: CompactDirectoryResult = { compacted: [], recompacted: [], upToDate: [], skipped: [], failed: [], rows: 0, badLines: 0, seconds: 0 };
   const candidates = files.filter((path) => !path.toLowerCase().endsWith('.parquet'));
@@ -257,6 +253,13 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   const recompact = (file: DataFile, reason: string): void => {
     layoutReasons.set(file.path, reason);
     pending.push(file);
+  };
+  /** A compacted file whose Parquet has `columns`: up to date, or compacted again when it lacks a column of the current layout. */
+  const settle = (file: DataFile, columns: readonly string[]): void => {
+    const lacking = missingColumns(columns);
+    if (lacking.length > 0) return recompact(file, olderLayout(lacking));
+    result.upToDate.push(file.path);
+    report(file.path, 'up_to_date');
   };
   /**
    * Compacted files whose manifest predates the column list: their footers are read once, below,
@@ -297,16 +300,13 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
       recompact(file, `Parquet of an older layout (${entry.format ?? 'unnumbered'}, now ${PARQUET_FORMAT})`);
     } else if (entry.columns === undefined) {
       unchecked.push({ source: file, entry, manifest });
-    } else if (missingColumns(entry.columns).length > 0) {
-      recompact(file, olderLayout(missingColumns(entry.columns)));
     } else {
-      result.upToDate.push(path);
-      report(path, 'up_to_date');
+      settle(file, entry.columns);
     }
   }
   // Parquet whose JSON source is gone (deleted after compaction) cannot be compacted again. Only
   // those of the current layout number matter: readers use no other.
-  for (const compactDir of compactDirsUnder(dir)) {
+  for (const compactDir of compactDirs) {
     let names: string[];
     try {
       names = readdirSync(compactDir).filter((name) => name.endsWith('.manifest.json'));
@@ -361,11 +361,8 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
           if (columns !== undefined) keepOlder(entry, missingColumns(columns));
         } else if (columns === undefined) {
           recompact(source, 'Parquet whose footer could not be read');
-        } else if (missingColumns(columns).length > 0) {
-          recompact(source, olderLayout(missingColumns(columns)));
         } else {
-          result.upToDate.push(source.path);
-          report(source.path, 'up_to_date');
+          settle(source, columns);
         }
       }
       // In path order again, as the files were listed.

@@ -1,4 +1,5 @@
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
+import { sqlStringList } from './sql.js';
 
 /**
  * DuckDB values → plain JSON-friendly JS: BIGINT/HUGEINT → number (exact below 2^53, which counts
@@ -58,4 +59,22 @@ export async function queryRows<T = Record<string, unknown>>(
     ? await connection.runAndReadAll(sql, params as never)
     : await connection.runAndReadAll(sql);
   return plainRows<T>(reader);
+}
+
+/**
+ * The names in the footers of Parquet files (one query for all), by path as given; a file with no
+ * schema row under its path is absent. The names include the parts of nested columns (a list's
+ * `element`). Throws when a footer cannot be read.
+ * @example
+ * const names = await parquetColumnNames(connection, ['/data/.abtel/traces-1.jsonl.parquet']);
+ */
+export async function parquetColumnNames(connection: DuckDBConnection, paths: readonly string[]): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  if (paths.length === 0) return found;
+  const rows = await queryRows<{ file_name: string; names: string }>(
+    connection,
+    `SELECT file_name, string_agg(name, chr(0)) AS names FROM parquet_schema(${sqlStringList(paths)}) GROUP BY file_name`,
+  );
+  for (const row of rows) found.set(row.file_name, row.names.split('\u0000'));
+  return found;
 }

@@ -82,9 +82,11 @@ function walk(dir: string, out: string[], seen = new Set<string>(), compactDirs?
 
 /**
  * Expands inputs (files, directories — recursively —, or globs with `*`, `**`, `?`) into files,
- * sorted by path. Hidden directories (including the compaction directory) are not walked.
+ * sorted by path. Hidden directories (including the compaction directory) are not walked; when
+ * `compactDirs` is given, the compaction directories met while walking a directory input are
+ * added to it (where compactDirectory finds the manifests of files whose source is gone).
  */
-export function expandInputs(inputs: readonly string[]): { files: string[]; missing: string[] } {
+export function expandInputs(inputs: readonly string[], compactDirs?: string[]): { files: string[]; missing: string[] } {
   const files = new Set<string>();
   const missing: string[] = [];
   for (const input of inputs) {
@@ -109,21 +111,11 @@ export function expandInputs(inputs: readonly string[]): { files: string[]; miss
     }
     if (stats.isDirectory()) {
       const found: string[] = [];
-      walk(absolute, found);
+      walk(absolute, found, new Set(), compactDirs);
       found.filter((file) => DATA_FILE.test(file)).forEach((file) => files.add(file));
     } else files.add(absolute);
   }
   return { files: onePathPerFile([...files].sort()), missing };
-}
-
-/**
- * The compaction directories (`.abtel`) under `dir`, walked like expandInputs walks a directory:
- * where compactDirectory finds the manifests of files whose source is gone.
- */
-export function compactDirsUnder(dir: string): string[] {
-  const compactDirs: string[] = [];
-  walk(resolve(dir), [], new Set(), compactDirs);
-  return compactDirs;
 }
 
 /**
