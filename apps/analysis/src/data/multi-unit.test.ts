@@ -22,6 +22,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { compactFile, queryRows } from '@abtel/files';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExperimentDefinition, MetricDefinition } from '@abtel/core';
+import { seededRandom } from '@abtel/stats';
 import { analyze } from '../analyze/analyze.js';
 import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
@@ -69,25 +70,14 @@ interface Generated {
   pricingOf: Map<string, string>;
 }
 
-/** mulberry32: a small seeded generator, so that every run writes the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Writes traces and logs for `users` users with 1–3 conversations each and 1–4 calls per
  * conversation. `withIds`: the spans carry `abtel.assignment.ids` (new @abtel/node).
  */
 function generate(seed: number, withIds: boolean, users = 16): Generated {
   const dir = mkdtempSync(join(tmpdir(), 'abtel-multi-unit-'));
-  const next = random(seed);
+  // Seeded, so that every run writes the same data.
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const calls: Call[] = [];
   const outcomes: Outcome[] = [];
