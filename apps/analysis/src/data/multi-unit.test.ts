@@ -18,8 +18,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { compactFile, queryRows } from '@abtel/files';
+import { compactFile } from '@abtel/files';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExperimentDefinition, MetricDefinition } from '@abtel/core';
 import { seededRandom } from '@abtel/stats';
@@ -27,7 +26,7 @@ import { analyze } from '../analyze/analyze.js';
 import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
 import { armMetricStats, health, judgeTrend, metricStatsSql } from './stats.js';
-import { viewSqlFiles } from './views.js';
+import { withRecipe } from '../../test/duckdb.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
@@ -339,23 +338,6 @@ function armTotals(calls: readonly Call[], unitOf: (call: Call) => string | unde
     out.set(variationOf(unit), arm);
   }
   return out;
-}
-
-/** The plain duckdb recipe (apps/analysis/sql/*.sql with the placeholder substituted) on `dir`. */
-async function withRecipe<T>(dir: string, work: (query: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
-  const script = viewSqlFiles({ includeSources: true })
-    .map((file) => file.sql)
-    .join('\n')
-    .replaceAll('__ABTEL_DATA__', dir);
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    await connection.run(script);
-    return await work((sql) => queryRows(connection, sql));
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
 }
 
 describe.each([
