@@ -27,10 +27,9 @@ import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
 import { armMetricStats, health, judgeTrend, metricStatsSql } from './stats.js';
 import { withRecipe } from '../../test/duckdb.js';
+import { kv, str as s } from '../../test/otlp.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
-const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
-const s = (v: string) => ({ stringValue: v });
 const list = (values: string[]) => ({ arrayValue: { values: values.map(s) } });
 const ns = (ms: number) => `${ms}000000`;
 
