@@ -276,18 +276,23 @@ function binaryArms(
   return out;
 }
 
-/** Per unit, by hand: the attributed scores (count, sum). */
-function scoresByUnit(calls: readonly Call[], unitOf: (call: Call) => string | undefined): Map<string, { n: number; sum: number }> {
+/** Count and sum per key, added up over `items` (items whose key is undefined are left out). */
+function nAndSum<T>(items: Iterable<T>, entryOf: (item: T) => [key: string | undefined, n: number, sum: number]): Map<string, { n: number; sum: number }> {
   const out = new Map<string, { n: number; sum: number }>();
-  for (const call of calls) {
-    const unit = unitOf(call);
-    if (unit === undefined) continue;
-    const entry = out.get(unit) ?? { n: 0, sum: 0 };
-    entry.n += 1;
-    entry.sum += call.score;
-    out.set(unit, entry);
+  for (const item of items) {
+    const [key, n, sum] = entryOf(item);
+    if (key === undefined) continue;
+    const entry = out.get(key) ?? { n: 0, sum: 0 };
+    entry.n += n;
+    entry.sum += sum;
+    out.set(key, entry);
   }
   return out;
+}
+
+/** Per unit, by hand: the attributed scores (count, sum). */
+function scoresByUnit(calls: readonly Call[], unitOf: (call: Call) => string | undefined): Map<string, { n: number; sum: number }> {
+  return nAndSum(calls, (call) => [unitOf(call), 1, call.score]);
 }
 
 /** Per-unit calls, duration and cost sums of the analysis' working set for `def`. */
@@ -405,20 +410,8 @@ describe.each([
         expect(arm.sum, `${def.key} ${arm.variation} Σ unit means`).toBeCloseTo(means.reduce((a, b) => a + b, 0), 9);
       }
       const trend = await judgeTrend(ds, def, 7 * 24 * 60);
-      const byArm = new Map<string, { n: number; sum: number }>();
-      for (const row of trend) {
-        const entry = byArm.get(row.variation) ?? { n: 0, sum: 0 };
-        entry.n += Number(row.n);
-        entry.sum += Number(row.n) * row.mean;
-        byArm.set(row.variation, entry);
-      }
-      const expected = new Map<string, { n: number; sum: number }>();
-      for (const [unit, t] of perUnit) {
-        const entry = expected.get(variations.get(unit)!) ?? { n: 0, sum: 0 };
-        entry.n += t.n;
-        entry.sum += t.sum;
-        expected.set(variations.get(unit)!, entry);
-      }
+      const byArm = nAndSum(trend, (row) => [row.variation, Number(row.n), Number(row.n) * row.mean]);
+      const expected = nAndSum(perUnit, ([unit, t]) => [variations.get(unit)!, t.n, t.sum]);
       expect([...byArm.keys()].sort()).toEqual([...expected.keys()].sort());
       for (const [variation, want] of expected) {
         expect({ key: def.key, variation, n: byArm.get(variation)!.n }).toEqual({ key: def.key, variation, n: want.n });
