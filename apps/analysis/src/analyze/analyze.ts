@@ -85,16 +85,13 @@ export async function analyze(options: AnalyzeOptions): Promise<Report> {
     let segmentAttributesSeen: string[] | undefined;
     for (const segment of segmentNames) {
       const mix = await data.segmentMix(ds, definition, segment);
-      // Every unit without the attribute: either it was never sent, or no first exposure has it.
-      if (mix.length > 0 && mix.every((row) => row.value === '(none)')) {
-        segmentAttributesSeen ??= await data.segmentAttributesSeen(ds, definition);
-        if (!segmentAttributesSeen.includes(segment)) {
-          segments.push({ segment, mix, stats: [] });
-          step(`segment ${segment}`);
-          continue;
-        }
-      }
-      const stats = primary ? await data.armMetricStats(ds, definition, primary, { segment }) : [];
+      // Every unit without the attribute: either it was never sent (no statistics to compute), or no
+      // first exposure has it.
+      const neverSent =
+        mix.length > 0 &&
+        mix.every((row) => row.value === '(none)') &&
+        !(segmentAttributesSeen ??= await data.segmentAttributesSeen(ds, definition)).includes(segment);
+      const stats = primary && !neverSent ? await data.armMetricStats(ds, definition, primary, { segment }) : [];
       segments.push({ segment, mix, stats });
       step(`segment ${segment}`);
       throwIfAborted(options.signal);

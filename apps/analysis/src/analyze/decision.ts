@@ -22,8 +22,6 @@ import { isObjective } from './guardrails.js';
 import { formatDiff, formatInterval, formatMetricValue, formatPText } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
 
-/** The SRM flag threshold of the statistics contract (the report's `health.srm.flagged`). */
-
 /** The report without its decision: what the rules look at. */
 export type UndecidedReport = Omit<Report, 'decision'>;
 

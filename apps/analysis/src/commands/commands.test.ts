@@ -2,14 +2,12 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, uti
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { queryRows } from '@abtel/files';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openDataset } from '../data/dataset.js';
-import { viewSqlFiles } from '../data/views.js';
 import { writeSyntheticDataset, type SyntheticResult } from '../data/synthetic.js';
 import { compactCommand } from './compact.js';
 import { sqlCommand } from './sql.js';
+import { withMemoryDuckDB, withRecipe } from '../../test/duckdb.js';
 
 let dir: string;
 let data: SyntheticResult;
@@ -167,26 +165,19 @@ function expectClose(actual: unknown, expected: unknown, path = '$'): void {
 
 describe('the SQL files are plain DuckDB SQL', () => {
   test('running apps/analysis/sql/*.sql as the duckdb CLI would (placeholder substituted) gives the same views', async () => {
-    const script = viewSqlFiles({ includeSources: true })
-      .map((file) => file.sql)
-      .join('\n')
-      .replaceAll('__ABTEL_DATA__', dir);
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
     const ds = await openDataset({ inputs: [dir] });
     try {
-      await connection.run(script);
-      for (const view of ['arm_stats', 'exposures', 'unit_metrics']) {
-        const sql = `SELECT * FROM ${view} ORDER BY ALL`;
-        // Float sums may differ in the last bits (summation order); everything else is exact.
-        expectClose(await queryRows(connection, sql), await ds.query(sql));
-      }
-      const bad = await queryRows<{ source_line: number }>(connection, "SELECT source_line FROM otlp_bad_lines WHERE line_status = 'invalid'");
-      expect(bad.map((b) => b.source_line)).toEqual(data.badLines.map((b) => b.line));
+      await withRecipe(dir, async (query) => {
+        for (const view of ['arm_stats', 'exposures', 'unit_metrics']) {
+          const sql = `SELECT * FROM ${view} ORDER BY ALL`;
+          // Float sums may differ in the last bits (summation order); everything else is exact.
+          expectClose(await query(sql), await ds.query(sql));
+        }
+        const bad = await query<{ source_line: number }>("SELECT source_line FROM otlp_bad_lines WHERE line_status = 'invalid'");
+        expect(bad.map((b) => b.source_line)).toEqual(data.badLines.map((b) => b.line));
+      });
     } finally {
       await ds.close();
-      connection.closeSync();
-      instance.closeSync();
     }
   });
 
@@ -201,27 +192,15 @@ describe('the SQL files are plain DuckDB SQL', () => {
       await compactCommand.run([compacted, '--include-active', '--min-age', '0', '--format', 'json'], result.io);
       expect((JSON.parse(result.out()) as { compacted: string[] }).compacted.length).toBeGreaterThan(0);
       expect(readdirSync(join(compacted, '.abtel')).some((name) => name.endsWith('.jsonl.gz.parquet'))).toBe(true);
-      const counts = async (data: string): Promise<unknown> => {
-        const script = viewSqlFiles({ includeSources: true })
-          .map((file) => file.sql)
-          .join('\n')
-          .replaceAll('__ABTEL_DATA__', data);
-        const instance = await DuckDBInstance.create(':memory:');
-        const connection = await instance.connect();
-        try {
-          await connection.run(script);
-          return await queryRows(
-            connection,
+      const counts = (data: string): Promise<unknown> =>
+        withRecipe(data, (query) =>
+          query(
             `SELECT (SELECT count(*) FROM otlp_spans_all) AS spans, (SELECT count(*) FROM otlp_events_all) AS events,
                     (SELECT count(*) FROM otlp_bad_lines) AS bad_lines, (SELECT count(*) FROM exposures) AS exposures,
                     (SELECT count(*) FROM unit_metrics) AS unit_metrics,
                     (SELECT count(*) FROM otlp_spans_all WHERE source_file LIKE '%.abtel%') AS from_abtel_dir`,
-          );
-        } finally {
-          connection.closeSync();
-          instance.closeSync();
-        }
-      };
+          ),
+        );
       const before = await counts(plain);
       expect(before).toEqual([expect.objectContaining({ bad_lines: 1, from_abtel_dir: 0 })]);
       expect(await counts(compacted)).toEqual(before);
@@ -259,14 +238,9 @@ describe('abtel compact', () => {
     // What the release before the assignment_ids column left: its Parquet, a manifest without the column list.
     const manifestPath = join(dir, '.abtel', readdirSync(join(dir, '.abtel')).find((name) => /^traces-.*\.manifest\.json$/.test(name))!);
     const { columns: _columns, ...entry } = JSON.parse(readFileSync(manifestPath, 'utf8')) as { source: string; parquet: string; columns?: string[] };
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    try {
-      await connection.run(`COPY (SELECT * EXCLUDE (assignment_ids) FROM read_parquet('${entry.parquet}')) TO '${entry.parquet}.old' (FORMAT parquet)`);
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
+    await withMemoryDuckDB((connection) =>
+      connection.run(`COPY (SELECT * EXCLUDE (assignment_ids) FROM read_parquet('${entry.parquet}')) TO '${entry.parquet}.old' (FORMAT parquet)`),
+    );
     renameSync(`${entry.parquet}.old`, entry.parquet);
     writeFileSync(manifestPath, JSON.stringify(entry));
     const text = capture();

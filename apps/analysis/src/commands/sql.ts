@@ -87,7 +87,6 @@ function render(format: Format, result: SqlResult | undefined): string {
   return formatTable(result.rows, result.columns);
 }
 
-/** Files listed per reason before the rest is only counted. */
 /**
  * What was deliberately not read (metrics files, metrics lines in mixed files), one line per
  * reason: otherwise a query over metrics-only data returns no rows and no word why.

@@ -1,17 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ExperimentDefinition } from '@abtel/core';
-import { openDataset, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
 import { health } from './stats.js';
+import { kv, otlpFixture, str as s, type OtlpFixture } from '../../test/otlp.js';
 
 // Two experiments whose units share ids (conversation ids reused by another experiment, as a user
 // id would be in two user-level experiments): each experiment's calls and freshness must come from
 // the spans that carry it, not from every span with the unit's id.
-const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
-const s = (v: string) => ({ stringValue: v });
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const DAY = 86_400_000;
 
@@ -28,7 +24,7 @@ const definition = ExperimentDefinition.parse({
   ],
 });
 
-let dir: string;
+let fixture: OtlpFixture;
 let ds: Dataset;
 let spanCounter = 0;
 
@@ -64,7 +60,6 @@ function exposure(conversation: string, key: string, variation: string, at: numb
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'abtel-attribution-'));
   const spans = [
     chat('c1', T0 + 1000, { key: 'exp', variation: 'a' }),
     chat('c1', T0 + 2000, { key: 'exp', variation: 'a' }),
@@ -84,15 +79,11 @@ beforeAll(async () => {
     exposure('c1', 'other', 'y', T0 + 3 * DAY - 1000),
     exposure('c2', 'other', 'y', T0 + 3 * DAY - 500),
   ];
-  writeFileSync(join(dir, 'traces.jsonl'), `${JSON.stringify({ resourceSpans: [{ resource: {}, scopeSpans: [{ scope: {}, spans }] }] })}\n`);
-  writeFileSync(join(dir, 'logs.jsonl'), `${JSON.stringify({ resourceLogs: [{ resource: {}, scopeLogs: [{ scope: {}, logRecords: records }] }] })}\n`);
-  ds = await openDataset({ inputs: [dir] });
+  fixture = await otlpFixture('abtel-attribution-', { spans, records });
+  ds = fixture.ds;
 });
 
-afterAll(async () => {
-  await ds?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 test("a unit's calls are those that carry the experiment (key or abtel.experiments), in the analysis and in unit_metrics", async () => {
   const { units, calls } = await prepareExperiment(ds, definition);

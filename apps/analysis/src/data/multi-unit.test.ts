@@ -18,19 +18,18 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { compactFile, queryRows } from '@abtel/files';
+import { compactFile } from '@abtel/files';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExperimentDefinition, MetricDefinition } from '@abtel/core';
+import { seededRandom } from '@abtel/stats';
 import { analyze } from '../analyze/analyze.js';
 import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
 import { armMetricStats, health, judgeTrend, metricStatsSql } from './stats.js';
-import { viewSqlFiles } from './views.js';
+import { withRecipe } from '../../test/duckdb.js';
+import { kv, str as s } from '../../test/otlp.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
-const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
-const s = (v: string) => ({ stringValue: v });
 const list = (values: string[]) => ({ arrayValue: { values: values.map(s) } });
 const ns = (ms: number) => `${ms}000000`;
 
@@ -69,25 +68,14 @@ interface Generated {
   pricingOf: Map<string, string>;
 }
 
-/** mulberry32: a small seeded generator, so that every run writes the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Writes traces and logs for `users` users with 1–3 conversations each and 1–4 calls per
  * conversation. `withIds`: the spans carry `abtel.assignment.ids` (new @abtel/node).
  */
 function generate(seed: number, withIds: boolean, users = 16): Generated {
   const dir = mkdtempSync(join(tmpdir(), 'abtel-multi-unit-'));
-  const next = random(seed);
+  // Seeded, so that every run writes the same data.
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const calls: Call[] = [];
   const outcomes: Outcome[] = [];
@@ -288,18 +276,23 @@ function binaryArms(
   return out;
 }
 
-/** Per unit, by hand: the attributed scores (count, sum). */
-function scoresByUnit(calls: readonly Call[], unitOf: (call: Call) => string | undefined): Map<string, { n: number; sum: number }> {
+/** Count and sum per key, added up over `items` (items whose key is undefined are left out). */
+function nAndSum<T>(items: Iterable<T>, entryOf: (item: T) => [key: string | undefined, n: number, sum: number]): Map<string, { n: number; sum: number }> {
   const out = new Map<string, { n: number; sum: number }>();
-  for (const call of calls) {
-    const unit = unitOf(call);
-    if (unit === undefined) continue;
-    const entry = out.get(unit) ?? { n: 0, sum: 0 };
-    entry.n += 1;
-    entry.sum += call.score;
-    out.set(unit, entry);
+  for (const item of items) {
+    const [key, n, sum] = entryOf(item);
+    if (key === undefined) continue;
+    const entry = out.get(key) ?? { n: 0, sum: 0 };
+    entry.n += n;
+    entry.sum += sum;
+    out.set(key, entry);
   }
   return out;
+}
+
+/** Per unit, by hand: the attributed scores (count, sum). */
+function scoresByUnit(calls: readonly Call[], unitOf: (call: Call) => string | undefined): Map<string, { n: number; sum: number }> {
+  return nAndSum(calls, (call) => [unitOf(call), 1, call.score]);
 }
 
 /** Per-unit calls, duration and cost sums of the analysis' working set for `def`. */
@@ -349,23 +342,6 @@ function armTotals(calls: readonly Call[], unitOf: (call: Call) => string | unde
     out.set(variationOf(unit), arm);
   }
   return out;
-}
-
-/** The plain duckdb recipe (apps/analysis/sql/*.sql with the placeholder substituted) on `dir`. */
-async function withRecipe<T>(dir: string, work: (query: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
-  const script = viewSqlFiles({ includeSources: true })
-    .map((file) => file.sql)
-    .join('\n')
-    .replaceAll('__ABTEL_DATA__', dir);
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    await connection.run(script);
-    return await work((sql) => queryRows(connection, sql));
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
 }
 
 describe.each([
@@ -434,20 +410,8 @@ describe.each([
         expect(arm.sum, `${def.key} ${arm.variation} Σ unit means`).toBeCloseTo(means.reduce((a, b) => a + b, 0), 9);
       }
       const trend = await judgeTrend(ds, def, 7 * 24 * 60);
-      const byArm = new Map<string, { n: number; sum: number }>();
-      for (const row of trend) {
-        const entry = byArm.get(row.variation) ?? { n: 0, sum: 0 };
-        entry.n += Number(row.n);
-        entry.sum += Number(row.n) * row.mean;
-        byArm.set(row.variation, entry);
-      }
-      const expected = new Map<string, { n: number; sum: number }>();
-      for (const [unit, t] of perUnit) {
-        const entry = expected.get(variations.get(unit)!) ?? { n: 0, sum: 0 };
-        entry.n += t.n;
-        entry.sum += t.sum;
-        expected.set(variations.get(unit)!, entry);
-      }
+      const byArm = nAndSum(trend, (row) => [row.variation, Number(row.n), Number(row.n) * row.mean]);
+      const expected = nAndSum(perUnit, ([unit, t]) => [variations.get(unit)!, t.n, t.sum]);
       expect([...byArm.keys()].sort()).toEqual([...expected.keys()].sort());
       for (const [variation, want] of expected) {
         expect({ key: def.key, variation, n: byArm.get(variation)!.n }).toEqual({ key: def.key, variation, n: want.n });

@@ -6,12 +6,11 @@ import { ExperimentDefinition } from '@abtel/core';
 import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
 import { health } from './stats.js';
+import { kv, otlpFixture, str as s, type OtlpFixture } from '../../test/otlp.js';
 
 // The prepared units restate the exposures view's first exposure per unit (earliest by time, then
 // by variation) and its counts: they must agree row for row, also for the cases the synthetic
 // generator does not produce — a unit exposed to two variations, two exposures at the same instant.
-const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
-const s = (v: string) => ({ stringValue: v });
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 
 const definition = ExperimentDefinition.parse({
@@ -28,11 +27,10 @@ const definition = ExperimentDefinition.parse({
   segments: ['plan'],
 });
 
-let dir: string;
+let fixture: OtlpFixture;
 let ds: Dataset;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'abtel-prepare-'));
   const exposure = (conversation: string, variation: string, at: number, plan: string, version = 2) => ({
     timeUnixNano: `${at}000000`,
     eventName: 'abtel.exposure',
@@ -54,14 +52,11 @@ beforeAll(async () => {
     exposure('c3', 'a', T0 + 3000, 'free'), // same instant: first by variation
     exposure('c4', 'b', T0 + 4000, 'free'),
   ];
-  writeFileSync(join(dir, 'logs.jsonl'), `${JSON.stringify({ resourceLogs: [{ resource: {}, scopeLogs: [{ scope: {}, logRecords: records }] }] })}\n`);
-  ds = await openDataset({ inputs: [dir] });
+  fixture = await otlpFixture('abtel-prepare-', { records });
+  ds = fixture.ds;
 });
 
-afterAll(async () => {
-  await ds?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 test("prepared units equal the exposures view's rows, with only the kept attributes", async () => {
   const { units, unitAttributes } = await prepareExperiment(ds, definition);

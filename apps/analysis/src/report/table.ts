@@ -46,18 +46,20 @@ export function renderTable(report: Report, options: { colour?: boolean } = {}):
 
   const health = report.health;
   const flag = (flagged: boolean, text: string): string => (flagged ? paint(text, 'red') : text);
+  /** A check's status: `ok` plain, anything else flagged (as html.ts's `status`). */
+  const status = (label: string): string => flag(label !== 'ok', label);
   out.push('');
   out.push(paint('Health', 'bold'));
   out.push(
     table(
       ['check', 'value', 'status'],
       [
-        ['sample ratio', srmValue(health.srm, 'chi2'), flag(srmStatus(health.srm) !== 'ok', srmStatus(health.srm))],
+        ['sample ratio', srmValue(health.srm, 'chi2'), status(srmStatus(health.srm))],
         ['multiple exposures', `${formatCount(health.multipleExposures.units)} (${formatPercent(health.multipleExposures.share)})`, flag(health.multipleExposures.flagged, health.multipleExposures.flagged ? 'fail' : 'ok')],
         ['assignment audit', `${formatCount(health.assignment.mismatches)} mismatches of ${formatCount(health.assignment.checked)}`, flag(health.assignment.flagged, health.assignment.flagged ? 'fail' : 'ok')],
         ['exposed without gen_ai call', formatCount(health.exposuresWithoutCall), 'info'],
         ['outcomes without exposure', formatCount(health.outcomesWithoutExposure), 'info'],
-        ['freshness', freshnessValue(health.freshness), flag(freshnessStatus(health.freshness) !== 'ok', freshnessStatus(health.freshness))],
+        ['freshness', freshnessValue(health.freshness), status(freshnessStatus(health.freshness))],
         ['bad lines', formatCount(health.badLines), flag(health.badLines > 0, health.badLines > 0 ? 'gap' : 'ok')],
       ],
     ),
