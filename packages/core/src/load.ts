@@ -11,10 +11,10 @@ import { ExperimentDefinition } from './experiment.js';
 import { ExperimentSet } from './experiment-set.js';
 import { MetricDefinition, MetricsFile } from './metrics.js';
 import { formatPath, isRecord, issueMessages } from './internal/issues.js';
-import { jsonOffset, positionAt, yamlOffset } from './internal/positions.js';
+import { positionAt, yamlOffset } from './internal/positions.js';
 
 // The YAML parser is loaded on the first YAML file (synchronously, so parsing stays synchronous):
-// it is ≈ 45 ms of start-up that JSON definitions, and every process that only routes, never need.
+// it is ≈ 45 ms of start-up that valid JSON definitions, and every process that only routes, never need.
 let yaml: typeof import('yaml') | undefined;
 function yamlParser(): typeof import('yaml') {
   yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
@@ -227,11 +227,12 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
       const offset = /at position (\d+)/.exec(message)?.[1];
       return [{ file, path: '', message: `is not valid JSON: ${message}`, ...(offset === undefined ? {} : positionAt(text, Number(offset))) }];
     }
-    // The text is valid JSON, so re-scanning it for a path, only when a problem needs one, is cheap and safe.
-    return { file, content, locate: (path) => positionAt(text, jsonOffset(text, path)) };
+    // JSON is YAML: the yaml library locates a path in it too. It parses the text again only when
+    // a problem needs a position, and then once per file.
+    let located: DefinitionDocument['locate'];
+    return { file, content, locate: (path) => (located ??= parseYaml(text, false).locate)(path) };
   }
-  const yaml = yamlParser();
-  const document = yaml.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const { document, locate } = parseYaml(text, true);
   if (document.errors.length > 0) {
     return document.errors.map((error) => {
       // The position moves from the message ("… at line 2, column 1:") to the problem's own fields.
@@ -247,7 +248,22 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
   } catch (error) {
     return [{ file, path: '', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}` }];
   }
-  return { file, content, locate: (path) => positionAt(text, yamlOffset(yaml, document, path)) };
+  return { file, content, locate };
+}
+
+/**
+ * Parses `text` with the yaml library, with the line counter it would create anyway for its error
+ * positions (`prettyErrors`), which then also places the value at a path for later problems.
+ */
+function parseYaml(text: string, uniqueKeys: boolean): { document: import('yaml').Document; locate: (path: readonly PropertyKey[]) => SourcePosition } {
+  const yaml = yamlParser();
+  const lineCounter = new yaml.LineCounter();
+  const document = yaml.parseDocument(text, { prettyErrors: true, uniqueKeys, lineCounter });
+  const locate = (path: readonly PropertyKey[]): SourcePosition => {
+    const { line, col } = lineCounter.linePos(yamlOffset(yaml, document, path));
+    return { line, column: col };
+  };
+  return { document, locate };
 }
 
 /**
