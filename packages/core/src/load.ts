@@ -125,12 +125,11 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
         continue;
       }
       problems.push(...zodProblems(doc, item.path, parsed.error, item.content));
-      const fields = crossCheckFields(item.content);
-      if (fields !== undefined) partial.push({ def: fields, doc, path: item.path });
+      if (isRecord(item.content)) partial.push({ def: crossCheckFields(item.content), doc, path: item.path });
     }
   }
 
-  const checked = [...definitions.map((entry) => ({ ...entry, def: fieldsOf(entry.def) })), ...partial];
+  const checked = [...definitions.map((entry) => ({ ...entry, def: crossCheckFields(entry.def) })), ...partial];
   const files = new Map<string, string>();
   for (const { def, doc, path } of checked) {
     if (def.key === undefined) continue;
@@ -313,31 +312,16 @@ interface CrossCheckFields {
   metrics: { primary: string | undefined; guardrails: string[]; secondary: string[]; local: string[] } | undefined;
 }
 
-function fieldsOf(def: ExperimentDefinition): CrossCheckFields {
-  return {
-    key: def.key,
-    state: def.state,
-    salt: def.salt,
-    layer: def.layer === undefined ? undefined : { name: def.layer.name, range: [def.layer.range[0], def.layer.range[1]] },
-    metrics:
-      def.metrics === undefined
-        ? undefined
-        : { primary: def.metrics.primary, guardrails: def.metrics.guardrails, secondary: def.metrics.secondary, local: def.metrics.definitions.map((metric) => metric.name) },
-  };
-}
-
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 const texts = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item !== '') : []);
 const record = (value: unknown): Record<string, unknown> | undefined => (isRecord(value) ? value : undefined);
 
 /**
- * The cross-check fields of a definition that failed the schema, each read only where it has the
- * right shape (a field of the wrong shape is already reported by the schema). Defaults as the
- * schema applies them: state draft, salt = key.
+ * The cross-check fields of a definition, each read only where it has the right shape: a valid
+ * definition has them all; in one that failed the schema, a field of the wrong shape is already
+ * reported by the schema. Defaults as the schema applies them: state draft, salt = key.
  */
-function crossCheckFields(content: unknown): CrossCheckFields | undefined {
-  const def = record(content);
-  if (def === undefined) return undefined;
+function crossCheckFields(def: Record<string, unknown>): CrossCheckFields {
   const key = text(def['key']);
   const layerObject = record(def['layer']);
   const range = layerObject?.['range'];
