@@ -7,89 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, type RunningCollector } from '@abtel/collector';
 import { scanTelemetry, startModelServer, type ModelServer } from '@abtel/demo';
-import { DEMO_EXPERIMENTS, FIXTURES, REPO_ROOT, requireBuilt, runNode, summaryOf, tempDir, removeTempDirs } from './helpers.js';
-import { readFile, readdir } from 'node:fs/promises';
+import { DEMO_EXPERIMENTS, FIXTURES, REPO_ROOT, recorded, requireBuilt, runNode, summaryOf, tempDir, removeTempDirs, type Recorded } from './helpers.js';
 
 afterAll(removeTempDirs);
 
 interface TinySummary {
   results: { conversationId: string; variation: string; reply: string }[];
-}
-
-interface FlatSpan {
-  name: string;
-  attributes: Record<string, unknown>;
-}
-
-interface OtlpAttribute {
-  key: string;
-  value: Record<string, unknown>;
-}
-
-function flat(attributes: OtlpAttribute[] | undefined): Record<string, unknown> {
-  return Object.fromEntries((attributes ?? []).map((kv) => [kv.key, Object.values(kv.value)[0]]));
-}
-
-/** A span, or an event (a log record or a span event), as found in the collector's files. */
-interface Recorded {
-  name: string;
-  traceId: string;
-  spanId: string;
-  attributes: Record<string, unknown>;
-}
-
-/** Every span, log-record event and span event in the files under `dir`. */
-async function recorded(dir: string): Promise<{ spans: Recorded[]; events: Recorded[] }> {
-  const spans: Recorded[] = [];
-  const events: Recorded[] = [];
-  for (const file of await readdir(dir, { recursive: true })) {
-    if (!String(file).endsWith('.jsonl')) continue;
-    for (const line of (await readFile(join(dir, String(file)), 'utf8')).split('\n')) {
-      if (!line.trim()) continue;
-      const data = JSON.parse(line) as {
-        resourceSpans?: { scopeSpans: { spans: { name: string; traceId: string; spanId: string; attributes?: OtlpAttribute[]; events?: { name: string; attributes?: OtlpAttribute[] }[] }[] }[] }[];
-        resourceLogs?: { scopeLogs: { logRecords: { eventName?: string; traceId?: string; spanId?: string; attributes?: OtlpAttribute[] }[] }[] }[];
-      };
-      for (const rs of data.resourceSpans ?? []) {
-        for (const ss of rs.scopeSpans) {
-          for (const span of ss.spans) {
-            const { name, traceId, spanId } = span;
-            spans.push({ name, traceId, spanId, attributes: flat(span.attributes) });
-            for (const event of span.events ?? []) events.push({ name: event.name, traceId, spanId, attributes: { ...flat(span.attributes), ...flat(event.attributes) } });
-          }
-        }
-      }
-      for (const rl of data.resourceLogs ?? []) {
-        for (const sl of rl.scopeLogs) {
-          for (const record of sl.logRecords) {
-            if (record.eventName) events.push({ name: record.eventName, traceId: record.traceId ?? '', spanId: record.spanId ?? '', attributes: flat(record.attributes) });
-          }
-        }
-      }
-    }
-  }
-  return { spans, events };
-}
-
-async function chatSpans(dir: string): Promise<FlatSpan[]> {
-  const spans: FlatSpan[] = [];
-  for (const file of await readdir(dir, { recursive: true })) {
-    if (!String(file).includes('traces') || !String(file).endsWith('.jsonl')) continue;
-    for (const line of (await readFile(join(dir, String(file)), 'utf8')).split('\n')) {
-      if (!line.trim()) continue;
-      const data = JSON.parse(line) as { resourceSpans: { scopeSpans: { spans: { name: string; attributes?: { key: string; value: Record<string, unknown> }[] }[] }[] }[] };
-      for (const rs of data.resourceSpans) {
-        for (const ss of rs.scopeSpans) {
-          for (const span of ss.spans) {
-            const attributes: Record<string, unknown> = {};
-            for (const kv of span.attributes ?? []) attributes[kv.key] = Object.values(kv.value)[0];
-            if (span.name.startsWith('chat')) spans.push({ name: span.name, attributes });
-          }
-        }
-      }
-    }
-  }
-  return spans;
 }
 
 describe('drop-in: node --import @abtel/node/register', () => {
@@ -121,7 +44,7 @@ describe('drop-in: node --import @abtel/node/register', () => {
       expect(run.code).toBe(0);
       const summary = summaryOf<TinySummary>(run.stdout);
       expect(summary.results).toHaveLength(3);
-      const spans = await chatSpans(dir);
+      const spans = (await recorded(dir)).spans.filter((span) => span.name.startsWith('chat'));
       for (const result of summary.results) {
         const mine = spans.filter((span) => span.attributes['gen_ai.conversation.id'] === result.conversationId);
         expect(mine).toHaveLength(1);

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,4 +83,73 @@ export function summaryOf<T>(stdout: string): T {
     .find((candidate) => candidate.startsWith('{"type":"summary"'));
   if (!line) throw new Error(`no summary line in output:\n${stdout.slice(-2000)}`);
   return JSON.parse(line) as T;
+}
+
+interface OtlpAttribute {
+  key: string;
+  value: Record<string, unknown>;
+}
+
+/** OTLP attributes as a plain object: each value unwrapped, an array value as its list of strings. */
+function flat(attributes: OtlpAttribute[] | undefined): Record<string, unknown> {
+  return Object.fromEntries(
+    (attributes ?? []).map((kv) => {
+      const value = Object.values(kv.value)[0] as unknown;
+      return [kv.key, (value as { values?: { stringValue: string }[] } | undefined)?.values?.map((item) => item.stringValue) ?? value];
+    }),
+  );
+}
+
+/** A span, or an event (a log record or a span event), as found in the collector's files. */
+export interface Recorded {
+  name: string;
+  traceId: string;
+  spanId: string;
+  attributes: Record<string, unknown>;
+}
+
+/** A span as found in the collector's files, with its duration. */
+export interface RecordedSpan extends Recorded {
+  durationMs: number;
+}
+
+/**
+ * Every span, log-record event and span event in the collector's files under `dir`, read here
+ * rather than through the analysis, so that tests can check the analysis against them.
+ */
+export async function recorded(dir: string): Promise<{ spans: RecordedSpan[]; events: Recorded[] }> {
+  const spans: RecordedSpan[] = [];
+  const events: Recorded[] = [];
+  for (const file of await readdir(dir, { recursive: true })) {
+    if (!String(file).endsWith('.jsonl')) continue;
+    for (const line of (await readFile(join(dir, String(file)), 'utf8')).split('\n')) {
+      if (!line.trim()) continue;
+      const data = JSON.parse(line) as {
+        resourceSpans?: {
+          scopeSpans: {
+            spans: { name: string; traceId: string; spanId: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes?: OtlpAttribute[]; events?: { name: string; attributes?: OtlpAttribute[] }[] }[];
+          }[];
+        }[];
+        resourceLogs?: { scopeLogs: { logRecords: { eventName?: string; traceId?: string; spanId?: string; attributes?: OtlpAttribute[] }[] }[] }[];
+      };
+      for (const rs of data.resourceSpans ?? []) {
+        for (const ss of rs.scopeSpans) {
+          for (const span of ss.spans) {
+            const { name, traceId, spanId } = span;
+            const durationMs = Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6;
+            spans.push({ name, traceId, spanId, attributes: flat(span.attributes), durationMs });
+            for (const event of span.events ?? []) events.push({ name: event.name, traceId, spanId, attributes: { ...flat(span.attributes), ...flat(event.attributes) } });
+          }
+        }
+      }
+      for (const rl of data.resourceLogs ?? []) {
+        for (const sl of rl.scopeLogs) {
+          for (const record of sl.logRecords) {
+            if (record.eventName) events.push({ name: record.eventName, traceId: record.traceId ?? '', spanId: record.spanId ?? '', attributes: flat(record.attributes) });
+          }
+        }
+      }
+    }
+  }
+  return { spans, events };
 }

@@ -8,14 +8,14 @@
  * expected numbers come from the agent's own summary and from the span durations parsed from the
  * collector's files here, not from the analysis.
  */
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentDefinition, MetricDefinition } from '@abtel/core';
 import { startCollector, type RunningCollector } from '@abtel/collector';
 import { startModelServer, type ModelServer } from '@abtel/demo';
 import { armMetricStats, health, judgeTrend, openDataset, prepareExperiment, type Dataset } from '@abtel/analysis/data';
-import { FIXTURES, REPO_ROOT, removeTempDirs, requireBuilt, runNode, summaryOf, tempDir } from './helpers.js';
+import { FIXTURES, REPO_ROOT, recorded, removeTempDirs, requireBuilt, runNode, summaryOf, tempDir, type RecordedSpan } from './helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -50,40 +50,13 @@ const definition = (key: string, unit: 'conversation' | 'user') =>
 const persona = definition('persona', 'conversation');
 const pricing = definition('pricing', 'user');
 
-/** The chat spans in the collector's files: attributes (first value of each) and duration in ms. */
-async function chatSpans(dir: string): Promise<{ attributes: Record<string, unknown>; durationMs: number }[]> {
-  const out: { attributes: Record<string, unknown>; durationMs: number }[] = [];
-  for (const file of await readdir(dir, { recursive: true })) {
-    if (!String(file).endsWith('.jsonl') || !String(file).includes('traces')) continue;
-    for (const line of (await readFile(join(dir, String(file)), 'utf8')).split('\n')) {
-      if (!line.trim()) continue;
-      const data = JSON.parse(line) as {
-        resourceSpans: { scopeSpans: { spans: { name: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes?: { key: string; value: Record<string, unknown> }[] }[] }[] }[];
-      };
-      for (const rs of data.resourceSpans) {
-        for (const ss of rs.scopeSpans) {
-          for (const span of ss.spans) {
-            if (!span.name.startsWith('chat')) continue;
-            const attributes: Record<string, unknown> = {};
-            for (const kv of span.attributes ?? []) {
-              const value = Object.values(kv.value)[0] as unknown;
-              attributes[kv.key] = kv.key in attributes ? attributes[kv.key] : (value as { values?: { stringValue: string }[] })?.values?.map((v) => v.stringValue) ?? value;
-            }
-            out.push({ attributes, durationMs: Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6 });
-          }
-        }
-      }
-    }
-  }
-  return out;
-}
-
 describe('two experiments of different units, real SDK → collector → analysis', () => {
   let collector: RunningCollector;
   let model: ModelServer;
   let dir: string;
   let conversations: Conversation[];
-  let spans: Awaited<ReturnType<typeof chatSpans>>;
+  /** The chat spans in the collector's files. */
+  let spans: RecordedSpan[];
   let ds: Dataset;
 
   beforeAll(async () => {
@@ -102,7 +75,7 @@ describe('two experiments of different units, real SDK → collector → analysi
     expect(run.code).toBe(0);
     conversations = summaryOf<{ conversations: Conversation[] }>(run.stdout).conversations;
     await collector.close();
-    spans = await chatSpans(join(dir, 'data'));
+    spans = (await recorded(join(dir, 'data'))).spans.filter((span) => span.name.startsWith('chat'));
     ds = await openDataset({ inputs: [join(dir, 'data')] });
   }, 120_000);
   afterAll(async () => {

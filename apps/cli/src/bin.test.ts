@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { commandEntries } from './commands.js';
 
 // The built bin, exactly as a user runs it (turbo builds this package and its dependencies before
@@ -14,6 +14,13 @@ const examples = join(packageDir, '..', '..', 'packages', 'core', 'examples', 'e
 
 function abtel(...args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+/** A fresh temporary directory, removed when the current test ends. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Runs the bin with piped stdio; `onStdout` sees each chunk (and the child) as it arrives. */
@@ -63,90 +70,74 @@ describe('the abtel bin', () => {
   });
 
   it('a reader that closes the pipe early ends the command quietly with exit 0', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'abtel-epipe-'));
-    try {
-      const { done } = abtelPiped([
-        'sql', empty, '-c', 'SELECT range AS n, repeat(\'x\', 40) AS pad FROM range(300000)', '--format', 'json',
-      ], (_chunk, child) => child.stdout!.destroy());
-      const { code, signal, stderr } = await done;
-      expect(stderr).toBe('');
-      expect(signal).toBeNull();
-      expect(code).toBe(0);
-    } finally {
-      rmSync(empty, { recursive: true, force: true });
-    }
+    const empty = tempDir('abtel-epipe-');
+    const { done } = abtelPiped([
+      'sql', empty, '-c', 'SELECT range AS n, repeat(\'x\', 40) AS pad FROM range(300000)', '--format', 'json',
+    ], (_chunk, child) => child.stdout!.destroy());
+    const { code, signal, stderr } = await done;
+    expect(stderr).toBe('');
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
   });
 
   it('the collector keeps receiving with its output pipes closed, and still drains and exits 0 on SIGTERM (both bins)', async () => {
     const collectorBin = join(packageDir, '..', '..', 'collector', 'bin', 'abtel-collector.js');
     for (const argv of [[bin, 'collector'], [collectorBin]]) {
-      const dir = mkdtempSync(join(tmpdir(), 'abtel-closed-output-'));
-      try {
-        const child = spawn(process.execPath, [...argv, '--port', '0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-        const url = await new Promise<string>((resolve, reject) => {
-          child.stdout.once('data', (chunk: Buffer) => resolve(/http:\/\/\S+/.exec(String(chunk))![0]));
-          child.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
-        });
-        // Whatever read the output has gone (`| head -1`, a supervisor restarted).
-        child.stdout.destroy();
-        child.stderr.destroy();
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-        const span = (name: string) => ({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name }] }] }] });
-        for (const name of ['first', 'second']) {
-          const response = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(span(name)) });
-          expect(response.status).toBe(200);
-        }
-        // Shutting down writes to the closed stderr: that used to crash with exit 1 before the drain.
-        child.kill('SIGTERM');
-        expect(await exited).toBe(0);
-        const names = readFileSync(join(dir, 'traces.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).resourceSpans[0].scopeSpans[0].spans[0].name);
-        expect(names).toEqual(['first', 'second']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+      const dir = tempDir('abtel-closed-output-');
+      const child = spawn(process.execPath, [...argv, '--port', '0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.once('data', (chunk: Buffer) => resolve(/http:\/\/\S+/.exec(String(chunk))![0]));
+        child.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+      });
+      // Whatever read the output has gone (`| head -1`, a supervisor restarted).
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const span = (name: string) => ({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name }] }] }] });
+      for (const name of ['first', 'second']) {
+        const response = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(span(name)) });
+        expect(response.status).toBe(200);
       }
+      // Shutting down writes to the closed stderr: that used to crash with exit 1 before the drain.
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const names = readFileSync(join(dir, 'traces.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).resourceSpans[0].scopeSpans[0].spans[0].name);
+      expect(names).toEqual(['first', 'second']);
     }
   });
 
   it('SIGTERM ends a command that does not listen for the abort (the SQL shell waiting for input)', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'abtel-signal-'));
-    try {
-      let sent = false;
-      const { done } = abtelPiped(['sql', empty], (_chunk, child) => {
-        if (!sent) child.kill('SIGTERM');
-        sent = true;
-      });
-      const started = Date.now();
-      const { code, stderr } = await done;
-      expect(sent).toBe(true);
-      expect(stderr).not.toMatch(/Error|at /);
-      expect(code).toBe(143);
-      expect(Date.now() - started).toBeLessThan(15_000);
-    } finally {
-      rmSync(empty, { recursive: true, force: true });
-    }
+    const empty = tempDir('abtel-signal-');
+    let sent = false;
+    const { done } = abtelPiped(['sql', empty], (_chunk, child) => {
+      if (!sent) child.kill('SIGTERM');
+      sent = true;
+    });
+    const started = Date.now();
+    const { code, stderr } = await done;
+    expect(sent).toBe(true);
+    expect(stderr).not.toMatch(/Error|at /);
+    expect(code).toBe(143);
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('bad collector flag values and --memory-limit exit 2 with one line naming the flag', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'abtel-usage-'));
-    try {
-      const cases: [string[], Record<string, string>, RegExp][] = [
-        [['collector', '--port', '0', '--dir', empty, '--layout', 'weird'], {}, /^abtel collector: --layout must be one of flat, date \(got "weird"\)$/],
-        [['collector', '--port', '0', '--dir', empty, '--fsync', 'sometimes'], {}, /--fsync .*"sometimes"/],
-        [['collector', '--dir', empty], { ABTEL_COLLECTOR_PORT: 'abc' }, /^abtel collector: ABTEL_COLLECTOR_PORT must be an integer \(got "abc"\)$/],
-        [['sql', empty, '-c', 'SELECT 1', '--memory-limit', 'abc'], {}, /^abtel sql: --memory-limit must be a size like 600MB, 2GB or 1\.5GiB \(got "abc"\)$/],
-        [['compact', empty, '--memory-limit', 'zz'], {}, /^abtel compact: --memory-limit must be a size like 600MB, 2GB or 1\.5GiB \(got "zz"\)$/],
-      ];
-      for (const [args, env, message] of cases) {
-        const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
-        expect(result.status, args.join(' ')).toBe(2);
-        const lines = result.stderr.trim().split('\n');
-        expect(lines, args.join(' ')).toHaveLength(1);
-        expect(lines[0]).toMatch(message);
-      }
-      expect(abtel('sql', empty, '-c', 'SELECT 1 AS one', '--memory-limit', '1.5GiB').status).toBe(0);
-    } finally {
-      rmSync(empty, { recursive: true, force: true });
+    const empty = tempDir('abtel-usage-');
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['collector', '--port', '0', '--dir', empty, '--layout', 'weird'], {}, /^abtel collector: --layout must be one of flat, date \(got "weird"\)$/],
+      [['collector', '--port', '0', '--dir', empty, '--fsync', 'sometimes'], {}, /--fsync .*"sometimes"/],
+      [['collector', '--dir', empty], { ABTEL_COLLECTOR_PORT: 'abc' }, /^abtel collector: ABTEL_COLLECTOR_PORT must be an integer \(got "abc"\)$/],
+      [['sql', empty, '-c', 'SELECT 1', '--memory-limit', 'abc'], {}, /^abtel sql: --memory-limit must be a size like 600MB, 2GB or 1\.5GiB \(got "abc"\)$/],
+      [['compact', empty, '--memory-limit', 'zz'], {}, /^abtel compact: --memory-limit must be a size like 600MB, 2GB or 1\.5GiB \(got "zz"\)$/],
+    ];
+    for (const [args, env, message] of cases) {
+      const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+      expect(result.status, args.join(' ')).toBe(2);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
     }
+    expect(abtel('sql', empty, '-c', 'SELECT 1 AS one', '--memory-limit', '1.5GiB').status).toBe(0);
   });
 
   it('a negative number is a flag value; unknown, repeated and empty flags are one-line usage errors', () => {
@@ -168,54 +159,46 @@ describe('the abtel bin', () => {
   });
 
   it('validate reports a single bad shared metric once, not as undefined references everywhere', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'abtel-validate-'));
-    try {
-      cpSync(join(packageDir, '..', 'demo', 'experiments'), dir, { recursive: true });
-      const metrics = join(dir, 'metrics.yaml');
-      writeFileSync(metrics, readFileSync(metrics, 'utf8').replace(/(- name: csat\n(?:.*\n)*?\s+kind: )mean/, '$1binry'));
-      const result = abtel('validate', '--experiments', dir);
-      expect(result.status).toBe(1);
-      // Line 18 of the demo's metrics.yaml is `    kind: mean`, now `    kind: binry`: the value starts in column 11.
-      expect(readFileSync(metrics, 'utf8').split('\n')[17]).toBe('    kind: binry');
-      expect(result.stdout).toBe(`${metrics}:18:11: metrics[1].kind must be one of "binary", "mean", "sum", "ratio", "quantile", "count" (got "binry") (metric "csat")\n`);
-      expect(result.stderr).toBe(`abtel validate: 1 problem in ${dir}\n`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir('abtel-validate-');
+    cpSync(join(packageDir, '..', 'demo', 'experiments'), dir, { recursive: true });
+    const metrics = join(dir, 'metrics.yaml');
+    writeFileSync(metrics, readFileSync(metrics, 'utf8').replace(/(- name: csat\n(?:.*\n)*?\s+kind: )mean/, '$1binry'));
+    const result = abtel('validate', '--experiments', dir);
+    expect(result.status).toBe(1);
+    // Line 18 of the demo's metrics.yaml is `    kind: mean`, now `    kind: binry`: the value starts in column 11.
+    expect(readFileSync(metrics, 'utf8').split('\n')[17]).toBe('    kind: binry');
+    expect(result.stdout).toBe(`${metrics}:18:11: metrics[1].kind must be one of "binary", "mean", "sum", "ratio", "quantile", "count" (got "binry") (metric "csat")\n`);
+    expect(result.stderr).toBe(`abtel validate: 1 problem in ${dir}\n`);
   });
 
   it('validate prints FILE:LINE:COLUMN: PATH MESSAGE, and line and column in --json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'abtel-validate-'));
-    try {
-      writeFileSync(
-        join(dir, 'a.json'),
-        '{\n  "key": "a",\n  "version": 1,\n  "owner": "me",\n  "surface": "cta",\n  "control": "x",\n  "variations": [\n    { "key": "x", "weight": 1 },\n    { "key": "y", "weight": true }\n  ]\n}\n',
-      );
-      writeFileSync(join(dir, 'b.yaml'), 'key: a\nversion: 1\nowner: me\ncontrol: x\nvariations:\n  - { key: x, weight: 1 }\n  - { key: y, weight: 1 }\n');
-      const result = abtel('validate', '--experiments', dir);
-      expect(result.status).toBe(1);
-      // Counted by hand: `true` is on line 9 after `    { "key": "y", "weight": ` (28 characters); the
-      // missing surface points at b.yaml's top-level mapping (1:1); the repeated key is line 1, column 6.
-      expect(result.stdout).toBe(
-        `${dir}/a.json:9:29: variations[1].weight must be a number (got true)\n` +
-          `${dir}/b.yaml:1:1: surface must be one of "prompt", "model", "retrieval", "tool_policy", "persona", "cta", "trigger", "other" (got nothing)\n` +
-          `${dir}/b.yaml:1:6: key duplicates experiment "a" already defined in ${dir}/a.json; experiment keys must be unique\n`,
-      );
-      expect(result.stderr).toBe(`abtel validate: 3 problems in ${dir}\n`);
-      const json = abtel('validate', '--experiments', dir, '--json');
-      expect(json.status).toBe(1);
-      expect(JSON.parse(json.stdout)).toEqual({
-        valid: false,
-        experiments: [],
-        problems: [
-          { file: `${dir}/a.json`, path: 'variations[1].weight', message: 'must be a number (got true)', line: 9, column: 29 },
-          { file: `${dir}/b.yaml`, path: 'surface', message: expect.stringMatching(/^must be one of/), line: 1, column: 1 },
-          { file: `${dir}/b.yaml`, path: 'key', message: expect.stringMatching(/^duplicates experiment "a"/), line: 1, column: 6 },
-        ],
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir('abtel-validate-');
+    writeFileSync(
+      join(dir, 'a.json'),
+      '{\n  "key": "a",\n  "version": 1,\n  "owner": "me",\n  "surface": "cta",\n  "control": "x",\n  "variations": [\n    { "key": "x", "weight": 1 },\n    { "key": "y", "weight": true }\n  ]\n}\n',
+    );
+    writeFileSync(join(dir, 'b.yaml'), 'key: a\nversion: 1\nowner: me\ncontrol: x\nvariations:\n  - { key: x, weight: 1 }\n  - { key: y, weight: 1 }\n');
+    const result = abtel('validate', '--experiments', dir);
+    expect(result.status).toBe(1);
+    // Counted by hand: `true` is on line 9 after `    { "key": "y", "weight": ` (28 characters); the
+    // missing surface points at b.yaml's top-level mapping (1:1); the repeated key is line 1, column 6.
+    expect(result.stdout).toBe(
+      `${dir}/a.json:9:29: variations[1].weight must be a number (got true)\n` +
+        `${dir}/b.yaml:1:1: surface must be one of "prompt", "model", "retrieval", "tool_policy", "persona", "cta", "trigger", "other" (got nothing)\n` +
+        `${dir}/b.yaml:1:6: key duplicates experiment "a" already defined in ${dir}/a.json; experiment keys must be unique\n`,
+    );
+    expect(result.stderr).toBe(`abtel validate: 3 problems in ${dir}\n`);
+    const json = abtel('validate', '--experiments', dir, '--json');
+    expect(json.status).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      valid: false,
+      experiments: [],
+      problems: [
+        { file: `${dir}/a.json`, path: 'variations[1].weight', message: 'must be a number (got true)', line: 9, column: 29 },
+        { file: `${dir}/b.yaml`, path: 'surface', message: expect.stringMatching(/^must be one of/), line: 1, column: 1 },
+        { file: `${dir}/b.yaml`, path: 'key', message: expect.stringMatching(/^duplicates experiment "a"/), line: 1, column: 6 },
+      ],
+    });
   });
 
   it('unknown commands and flags exit 2; bad values exit 2 with the expectation', () => {

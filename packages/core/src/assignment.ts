@@ -5,6 +5,7 @@
  */
 import type { Condition, ExperimentDefinition, Targeting } from './experiment.js';
 import { FNV_OFFSET_BASIS, HASH_SPACE, fmix32, fnv1aUpdate, saltState } from './internal/hash.js';
+import { isDecimal } from './internal/decimal.js';
 
 /** The unit being assigned (normally a conversation) and the attributes targeting may read. */
 export interface UnitContext {
@@ -180,9 +181,6 @@ export function matchesTargeting(targeting: Targeting, attributes: UnitContext['
   return true;
 }
 
-/** A decimal number written as text (`25`, `-1.5`, `2e3`): `Number()` would also take `0x10` or `0b11`. */
-const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-
 function sameValue(actual: string | number | boolean, expected: string | number | boolean): boolean {
   return actual === expected || String(actual) === String(expected);
 }
@@ -199,7 +197,7 @@ export function matchesCondition(condition: Condition, value: string | number | 
   if (condition.in !== undefined) return condition.in.some((expected) => sameValue(value, expected));
   if (condition.not_in !== undefined) return !condition.not_in.some((expected) => sameValue(value, expected));
   if (condition.range !== undefined) {
-    const number = typeof value === 'number' ? value : typeof value === 'string' && DECIMAL.test(value.trim()) ? Number(value) : Number.NaN;
+    const number = typeof value === 'number' ? value : typeof value === 'string' && isDecimal(value.trim()) ? Number(value) : Number.NaN;
     if (!Number.isFinite(number)) return false;
     const { min, max } = condition.range;
     return (min === undefined || number >= min) && (max === undefined || number <= max);

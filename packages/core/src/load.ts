@@ -11,10 +11,10 @@ import { ExperimentDefinition } from './experiment.js';
 import { ExperimentSet } from './experiment-set.js';
 import { MetricDefinition, MetricsFile } from './metrics.js';
 import { formatPath, isRecord, issueMessages } from './internal/issues.js';
-import { jsonOffset, positionAt, yamlOffset } from './internal/positions.js';
+import { positionAt, yamlOffset } from './internal/positions.js';
 
 // The YAML parser is loaded on the first YAML file (synchronously, so parsing stays synchronous):
-// it is ≈ 45 ms of start-up that JSON definitions, and every process that only routes, never need.
+// it is ≈ 45 ms of start-up that valid JSON definitions, and every process that only routes, never need.
 let yaml: typeof import('yaml') | undefined;
 function yamlParser(): typeof import('yaml') {
   yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
@@ -125,12 +125,11 @@ export function parseExperiments(docs: readonly DefinitionDocument[]): Experimen
         continue;
       }
       problems.push(...zodProblems(doc, item.path, parsed.error, item.content));
-      const fields = crossCheckFields(item.content);
-      if (fields !== undefined) partial.push({ def: fields, doc, path: item.path });
+      if (isRecord(item.content)) partial.push({ def: crossCheckFields(item.content), doc, path: item.path });
     }
   }
 
-  const checked = [...definitions.map((entry) => ({ ...entry, def: fieldsOf(entry.def) })), ...partial];
+  const checked = [...definitions.map((entry) => ({ ...entry, def: crossCheckFields(entry.def) })), ...partial];
   const files = new Map<string, string>();
   for (const { def, doc, path } of checked) {
     if (def.key === undefined) continue;
@@ -227,11 +226,12 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
       const offset = /at position (\d+)/.exec(message)?.[1];
       return [{ file, path: '', message: `is not valid JSON: ${message}`, ...(offset === undefined ? {} : positionAt(text, Number(offset))) }];
     }
-    // The text is valid JSON, so re-scanning it for a path, only when a problem needs one, is cheap and safe.
-    return { file, content, locate: (path) => positionAt(text, jsonOffset(text, path)) };
+    // JSON is YAML: the yaml library locates a path in it too. It parses the text again only when
+    // a problem needs a position, and then once per file.
+    let located: DefinitionDocument['locate'];
+    return { file, content, locate: (path) => (located ??= parseYaml(text, false).locate)(path) };
   }
-  const yaml = yamlParser();
-  const document = yaml.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const { document, locate } = parseYaml(text, true);
   if (document.errors.length > 0) {
     return document.errors.map((error) => {
       // The position moves from the message ("… at line 2, column 1:") to the problem's own fields.
@@ -247,7 +247,22 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
   } catch (error) {
     return [{ file, path: '', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}` }];
   }
-  return { file, content, locate: (path) => positionAt(text, yamlOffset(yaml, document, path)) };
+  return { file, content, locate };
+}
+
+/**
+ * Parses `text` with the yaml library, with the line counter it would create anyway for its error
+ * positions (`prettyErrors`), which then also places the value at a path for later problems.
+ */
+function parseYaml(text: string, uniqueKeys: boolean): { document: import('yaml').Document; locate: (path: readonly PropertyKey[]) => SourcePosition } {
+  const yaml = yamlParser();
+  const lineCounter = new yaml.LineCounter();
+  const document = yaml.parseDocument(text, { prettyErrors: true, uniqueKeys, lineCounter });
+  const locate = (path: readonly PropertyKey[]): SourcePosition => {
+    const { line, col } = lineCounter.linePos(yamlOffset(yaml, document, path));
+    return { line, column: col };
+  };
+  return { document, locate };
 }
 
 /**
@@ -297,31 +312,16 @@ interface CrossCheckFields {
   metrics: { primary: string | undefined; guardrails: string[]; secondary: string[]; local: string[] } | undefined;
 }
 
-function fieldsOf(def: ExperimentDefinition): CrossCheckFields {
-  return {
-    key: def.key,
-    state: def.state,
-    salt: def.salt,
-    layer: def.layer === undefined ? undefined : { name: def.layer.name, range: [def.layer.range[0], def.layer.range[1]] },
-    metrics:
-      def.metrics === undefined
-        ? undefined
-        : { primary: def.metrics.primary, guardrails: def.metrics.guardrails, secondary: def.metrics.secondary, local: def.metrics.definitions.map((metric) => metric.name) },
-  };
-}
-
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 const texts = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item !== '') : []);
 const record = (value: unknown): Record<string, unknown> | undefined => (isRecord(value) ? value : undefined);
 
 /**
- * The cross-check fields of a definition that failed the schema, each read only where it has the
- * right shape (a field of the wrong shape is already reported by the schema). Defaults as the
- * schema applies them: state draft, salt = key.
+ * The cross-check fields of a definition, each read only where it has the right shape: a valid
+ * definition has them all; in one that failed the schema, a field of the wrong shape is already
+ * reported by the schema. Defaults as the schema applies them: state draft, salt = key.
  */
-function crossCheckFields(content: unknown): CrossCheckFields | undefined {
-  const def = record(content);
-  if (def === undefined) return undefined;
+function crossCheckFields(def: Record<string, unknown>): CrossCheckFields {
   const key = text(def['key']);
   const layerObject = record(def['layer']);
   const range = layerObject?.['range'];

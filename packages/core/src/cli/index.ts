@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type ParsedFlags<T extends FlagSpec> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>>;
 import { UsageError, AbtelError, isAbtelError } from '../errors.js';
+import { isDecimal } from '../internal/decimal.js';
 
 export { UsageError, AbtelError, isAbtelError };
 
@@ -37,7 +38,7 @@ export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
 /** `-0.05`, `-3`, `-1e-3`: a token that is a negative number, not a flag. */
 function isNegativeNumber(token: string): boolean {
-  return /^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(token);
+  return token.startsWith('-') && isDecimal(token);
 }
 
 /**

@@ -1,13 +1,16 @@
 /**
  * Where a path inside a definition file is, for problems that name a line and column. Everything
- * here runs only when a problem is reported: a valid file costs no position bookkeeping.
+ * here runs only when a problem is reported: a valid file costs no position bookkeeping. JSON
+ * files are located through the yaml library too (JSON is YAML), so one path walk serves both.
  */
 import type { Document, Node as YamlNode } from 'yaml';
 import type { SourcePosition } from '../errors.js';
 
 /**
  * The 1-based line and column of a UTF-16 offset in `text` (columns count UTF-16 code units, as
- * editors and the yaml library do).
+ * editors and the yaml library do). Used for JSON syntax errors only: every other position comes
+ * from the yaml library's line counter, which is filled while it parses (and so covers only text
+ * it could parse).
  * @example
  * positionAt('a: 1\nb: 2\n', 8); // { line: 2, column: 4 }
  */
@@ -22,88 +25,6 @@ export function positionAt(text: string, offset: number): SourcePosition {
   return { line, column: end - lineStart + 1 };
 }
 
-const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
-
-function skipWhitespace(text: string, at: number): number {
-  let i = at;
-  while (i < text.length && WHITESPACE.has(text[i] as string)) i++;
-  return i;
-}
-
-/** Offset just past the JSON string starting at `at` (which is a `"`). */
-function stringEnd(text: string, at: number): number {
-  let i = at + 1;
-  while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-  return i + 1;
-}
-
-/** Offset just past the JSON value starting at `at`. */
-function valueEnd(text: string, at: number): number {
-  const first = text[at];
-  if (first === '"') return stringEnd(text, at);
-  if (first === '{' || first === '[') {
-    let depth = 0;
-    let i = at;
-    while (i < text.length) {
-      const char = text[i];
-      if (char === '"') {
-        i = stringEnd(text, i);
-        continue;
-      }
-      if (char === '{' || char === '[') depth++;
-      else if (char === '}' || char === ']') {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-      i++;
-    }
-    return i;
-  }
-  let i = at;
-  while (i < text.length && !WHITESPACE.has(text[i] as string) && text[i] !== ',' && text[i] !== '}' && text[i] !== ']') i++;
-  return i;
-}
-
-/**
- * The offset of the value at `path` in a JSON text that `JSON.parse` accepted, or of its nearest
- * existing ancestor when the path leaves the document (a missing key points at the object that
- * lacks it). A repeated key resolves to its last occurrence, the one `JSON.parse` keeps.
- * @example
- * jsonOffset('{"a": [1, 2]}', ['a', 1]); // 10
- */
-export function jsonOffset(text: string, path: readonly PropertyKey[]): number {
-  let at = skipWhitespace(text, 0);
-  for (const segment of path) {
-    const open = text[at];
-    let found: number | undefined;
-    if (open === '{') {
-      let i = skipWhitespace(text, at + 1);
-      while (i < text.length && text[i] === '"') {
-        const keyEnd = stringEnd(text, i);
-        const key = JSON.parse(text.slice(i, keyEnd)) as string;
-        const value = skipWhitespace(text, skipWhitespace(text, keyEnd) + 1);
-        if (key === String(segment)) found = value;
-        i = skipWhitespace(text, valueEnd(text, value));
-        if (text[i] === ',') i = skipWhitespace(text, i + 1);
-      }
-    } else if (open === '[') {
-      const index = Number(segment);
-      let i = skipWhitespace(text, at + 1);
-      for (let item = 0; i < text.length && text[i] !== ']'; item++) {
-        if (item === index) {
-          found = i;
-          break;
-        }
-        i = skipWhitespace(text, valueEnd(text, i));
-        if (text[i] === ',') i = skipWhitespace(text, i + 1);
-      }
-    }
-    if (found === undefined) return at;
-    at = found;
-  }
-  return at;
-}
-
 /** The yaml library's node guards, passed in because the library itself is loaded lazily. */
 export interface YamlGuards {
   isAlias: typeof import('yaml').isAlias;
@@ -115,7 +36,8 @@ export interface YamlGuards {
 /**
  * The offset of the value at `path` in a parsed YAML document, or of its nearest existing
  * ancestor (a missing key points at the mapping that lacks it). Aliases are followed to their
- * anchor; a key with no value (`winner:`) points at the key.
+ * anchor; a key with no value (`winner:`) points at the key. A repeated key (JSON allows it, and
+ * JSON is parsed without `uniqueKeys`) resolves to its last occurrence, the one `JSON.parse` keeps.
  * @example
  * yamlOffset(yaml, yaml.parseDocument('a:\n  - 1\n  - 2\n'), ['a', 1]); // 13
  */
