@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, formatProblem, isAbtelError, loadExperiments, parseDefinitionText, parseExperiments, type DefinitionError } from './index.js';
+import { jsonErrorOffset } from './load.js';
 
 const examples = fileURLToPath(new URL('../examples/experiments', import.meta.url));
 const dirs: string[] = [];
@@ -395,5 +396,58 @@ metrics:
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('jsonErrorOffset', () => {
+  const messageOf = (text: string): string => {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error(`${text} is valid JSON`);
+  };
+
+  it('places errors V8 reports without a position (offsets counted by hand)', () => {
+    // "Unexpected token 'x', … is not valid JSON": no position in the message.
+    expect(jsonErrorOffset('x', messageOf('x'))).toBe(0);
+    expect(jsonErrorOffset('{"a": tx}', messageOf('{"a": tx}'))).toBe(7);
+    expect(jsonErrorOffset('{"a": tru}', messageOf('{"a": tru}'))).toBe(9);
+    expect(jsonErrorOffset('{\n  "a": 1\n  "b": 2\n}', messageOf('{\n  "a": 1\n  "b": 2\n}'))).toBe(13);
+    // End of input: just after the last character that is not white space (the colon here).
+    expect(jsonErrorOffset('{"a": \n\n', messageOf('{"a": \n\n'))).toBe(5);
+    expect(jsonErrorOffset('', messageOf(''))).toBe(0);
+    // A named position is taken as it is.
+    expect(jsonErrorOffset('{"a": 1,}', messageOf('{"a": 1,}'))).toBe(8);
+  });
+
+  it('agrees with the position V8 names, wherever it names one before the end (property)', () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(fc.json(), fc.nat(), fc.constantFrom('x', '}', ']', ',', ':', '"', '0', ' 1', '\\'), fc.boolean(), (json, at, inserted, remove) => {
+        const place = at % (json.length + 1);
+        const text = remove ? json.slice(0, place) + json.slice(place + 1) : json.slice(0, place) + inserted + json.slice(place);
+        let message: string;
+        try {
+          JSON.parse(text);
+          return;
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        const named = /at position (\d+)/.exec(message)?.[1];
+        if (named === undefined || Number(named) >= text.trimEnd().length) return;
+        compared++;
+        // An empty message makes it bisect instead of reading V8's position.
+        expect(jsonErrorOffset(text, '')).toBe(Number(named));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(compared).toBeGreaterThan(200);
+  });
+
+  it('a definition file with such an error gets a line and column', async () => {
+    const problems = parseDefinitionText('e.json', '{\n  "key": "x",\n  "owner": tx\n}\n');
+    expect(problems).toEqual([expect.objectContaining({ file: 'e.json', line: 3, column: 13 })]);
   });
 });

@@ -220,11 +220,9 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
     try {
       content = JSON.parse(text) as unknown;
     } catch (error) {
-      // V8 names the offset for some syntax errors only ("… in JSON at position 12"); newer V8s
-      // (Node 22+) add " (line 1 column 13)", which the problem's own position already says.
+      // Newer V8s (Node 22+) add " (line 1 column 13)", which the problem's own position already says.
       const message = (error as Error).message.replace(/ \(line \d+ column \d+\)$/, '');
-      const offset = /at position (\d+)/.exec(message)?.[1];
-      return [{ file, path: '', message: `is not valid JSON: ${message}`, ...(offset === undefined ? {} : positionAt(text, Number(offset))) }];
+      return [{ file, path: '', message: `is not valid JSON: ${message}`, ...positionAt(text, jsonErrorOffset(text, message)) }];
     }
     // JSON is YAML: the yaml library locates a path in it too. It parses the text again only when
     // a problem needs a position, and then once per file.
@@ -248,6 +246,44 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
     return [{ file, path: '', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}` }];
   }
   return { file, content, locate };
+}
+
+/**
+ * Where `JSON.parse` failed on `text`, given its message. V8 names the offset for some errors
+ * only ("… in JSON at position 12"); "Unexpected end of JSON input" means the end of the text, and
+ * "Unexpected token 'x', … is not valid JSON" names no place at all. For those, the offset is found
+ * by bisecting prefixes: a prefix of valid JSON either parses, or fails at its very end (end of
+ * input, an unterminated string or number), so the shortest prefix that fails earlier ends just
+ * after the offending character. A few parses of the text, on the error path only.
+ * @example
+ * jsonErrorOffset('{"a": tx}', "Unexpected token 'x', …"); // 7
+ */
+export function jsonErrorOffset(text: string, message: string): number {
+  const named = /at position (\d+)/.exec(message)?.[1];
+  if (named !== undefined) return Number(named);
+  const end = text.trimEnd().length;
+  if (/^Unexpected end of JSON input/.test(message)) return end;
+  let viable = 0;
+  let failing = end;
+  while (failing - viable > 1) {
+    const middle = (viable + failing) >>> 1;
+    if (failsBefore(text.slice(0, middle))) failing = middle;
+    else viable = middle;
+  }
+  return failing - 1;
+}
+
+/** True when parsing `prefix` fails before its end, i.e. no continuation can make it JSON. */
+function failsBefore(prefix: string): boolean {
+  try {
+    JSON.parse(prefix);
+    return false;
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/^Unexpected end of JSON input/.test(message)) return false;
+    const at = /at position (\d+)/.exec(message)?.[1];
+    return at === undefined || Number(at) < prefix.length;
+  }
 }
 
 /**
