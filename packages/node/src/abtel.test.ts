@@ -1,9 +1,10 @@
 import { context, diag, DiagLogLevel, trace, type DiagLogger } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
-import { assign, MemoryAssignmentStore, parseExperiments, type AssignmentStore } from '@abtel/core';
+import { assign, isAbtelError, MemoryAssignmentStore, parseExperiments, type AssignmentStore } from '@abtel/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, installContextManager, plain, type Harness } from '../test/helpers/harness.js';
 import { personaDefinition, retrievalDefinition } from '../test/helpers/definitions.js';
+import { createAbtel } from './abtel.js';
 
 const experiments = parseExperiments([
   { file: 'persona.yaml', content: personaDefinition() },
@@ -285,6 +286,57 @@ describe('exposure', () => {
     // a, b, c, d are new; the repeated a is remembered (recently used); b was evicted by c/d.
     expect(small.events('abtel.exposure').map((r) => r.attributes['gen_ai.conversation.id'])).toEqual(['a', 'b', 'c', 'd', 'b']);
     await small.shutdown();
+  });
+});
+
+describe('memory sizes', () => {
+  it('remembers the assignment ids of the last conversationMemorySize conversations for outcomes recorded after their context', async () => {
+    const small = createHarness({ experiments, conversationMemorySize: 2 });
+    const assignIn = (id: string) =>
+      small.abtel.withConversation({ conversationId: id, userId: `user-${id}` }, () => small.abtel.experiment('support-retrieval').variation());
+    for (const id of ['a', 'b', 'c']) await assignIn(id);
+    const outcomeIds = () => small.events('abtel.outcome').map((r) => [r.attributes['gen_ai.conversation.id'], r.attributes['abtel.assignment.ids']]);
+    // a was evicted by c; b and c are remembered.
+    for (const id of ['a', 'b', 'c']) small.abtel.recordOutcome({ conversationId: id, name: 'resolved', value: 1 });
+    expect(outcomeIds()).toEqual([
+      ['a', undefined],
+      ['b', ['support-retrieval=user-b']],
+      ['c', ['support-retrieval=user-c']],
+    ]);
+    // Resizing through configure starts a memory of the new size; other options keep theirs.
+    small.abtel.configure({ conversationMemorySize: 1 });
+    for (const id of ['d', 'e']) await assignIn(id);
+    for (const id of ['c', 'd', 'e']) small.abtel.recordOutcome({ conversationId: id, name: 'later', value: 1 });
+    expect(outcomeIds().slice(3)).toEqual([
+      ['c', undefined],
+      ['d', undefined],
+      ['e', ['support-retrieval=user-e']],
+    ]);
+    await small.shutdown();
+  });
+
+  it('rejects a size that is not a positive integer with a usage error naming the option, and configure then changes nothing', async () => {
+    for (const [name, value, shown] of [
+      ['conversationMemorySize', 0, '0'],
+      ['exposureDedupeSize', 2.5, '2.5'],
+      ['responseIdCacheSize', '100', '"100"'],
+      ['conversationMemorySize', -1, '-1'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        createAbtel({ [name]: value } as never);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isAbtelError(caught, 'usage'), `${name}=${shown}`).toBe(true);
+      expect((caught as Error).message).toBe(`${name} must be a positive integer (got ${shown}); leave it out for the default ${name === 'exposureDedupeSize' ? 100000 : 10000}`);
+    }
+    const instance = createHarness({ experiments, conversationMemorySize: 5 });
+    await instance.abtel.withConversation({ conversationId: 'kept', userId: 'user-kept' }, () => instance.abtel.experiment('support-retrieval').variation());
+    expect(() => instance.abtel.configure({ conversationMemorySize: 0 })).toThrow(/conversationMemorySize must be a positive integer/);
+    instance.abtel.recordOutcome({ conversationId: 'kept', name: 'resolved', value: 1 });
+    expect(instance.events('abtel.outcome')[0]!.attributes['abtel.assignment.ids']).toEqual(['support-retrieval=user-kept']);
+    await instance.shutdown();
   });
 });
 

@@ -74,10 +74,12 @@ export const DEFAULT_EXPOSURE_DEDUPE_SIZE = 100_000;
  */
 export const DEFAULT_RESPONSE_ID_CACHE_SIZE = 10_000;
 /**
- * Conversations whose assignments this process remembers (LRU) for outcomes and evaluations
- * recorded outside the conversation's context with only its id.
+ * Default number of conversations whose assignment ids this process remembers (LRU) for outcomes
+ * and evaluations recorded outside the conversation's context with only its id.
+ * @example
+ * createAbtel({ experiments, conversationMemorySize: DEFAULT_CONVERSATION_MEMORY_SIZE * 10 });
  */
-const CONVERSATION_CACHE_SIZE = 10_000;
+export const DEFAULT_CONVERSATION_MEMORY_SIZE = 10_000;
 
 /** Options of an abtel instance. Everything is optional; an instance without experiments only stamps conversations. */
 export interface AbtelOptions {
@@ -95,6 +97,13 @@ export interface AbtelOptions {
   exposureDedupeSize?: number;
   /** How many `gen_ai.response.id` → span context pairs are kept for `recordEvaluation`. Default 10 000. */
   responseIdCacheSize?: number;
+  /**
+   * How many conversations' assignment ids are remembered (LRU) for outcomes and evaluations
+   * recorded after the conversation's context with only its id. Default 10 000 (2.1 MB of heap in
+   * the node benchmark's memory run); raise it when outcomes arrive after more than that many
+   * newer conversations.
+   */
+  conversationMemorySize?: number;
 }
 
 /** The variation a unit got, with its config typed by the caller. */
@@ -196,7 +205,7 @@ export class Abtel {
    * stamp: the node benchmark's memory run had 41.8 MB of heap after 150,000 conversations with
    * states kept, 34.3 MB with ids (32.2 MB before either).
    */
-  readonly #conversations = new BoundedMap<string, readonly string[]>(CONVERSATION_CACHE_SIZE);
+  #conversations: BoundedMap<string, readonly string[]>;
 
   /** The options in effect (what `configure` leaves out stays as it is). */
   #options: AbtelOptions;
@@ -210,8 +219,9 @@ export class Abtel {
       loggerProvider: options.loggerProvider,
       tracerProvider: options.tracerProvider,
     });
-    this.#exposureDedupe = new BoundedSet(options.exposureDedupeSize ?? DEFAULT_EXPOSURE_DEDUPE_SIZE);
-    this.#responseSpans = new BoundedMap(options.responseIdCacheSize ?? DEFAULT_RESPONSE_ID_CACHE_SIZE);
+    this.#exposureDedupe = new BoundedSet(memorySize(options, 'exposureDedupeSize', DEFAULT_EXPOSURE_DEDUPE_SIZE));
+    this.#responseSpans = new BoundedMap(memorySize(options, 'responseIdCacheSize', DEFAULT_RESPONSE_ID_CACHE_SIZE));
+    this.#conversations = new BoundedMap(memorySize(options, 'conversationMemorySize', DEFAULT_CONVERSATION_MEMORY_SIZE));
   }
 
   /**
@@ -232,6 +242,7 @@ export class Abtel {
     // emitted again, and evaluations still find the spans of recent responses.
     if (given.exposureDedupeSize !== undefined) this.#exposureDedupe = next.#exposureDedupe;
     if (given.responseIdCacheSize !== undefined) this.#responseSpans = next.#responseSpans;
+    if (given.conversationMemorySize !== undefined) this.#conversations = next.#conversations;
   }
 
   get experiments(): ExperimentSet {
@@ -687,6 +698,16 @@ function evaluationProblem(evaluation: EvaluationInput): string | undefined {
     return `evaluation "${evaluation.name}": source must be online, offline or human (got ${String(evaluation.source)})`;
   }
   return undefined;
+}
+
+/** One of the memory sizes of `options`, or `fallback` when unset; anything but a positive integer is a usage error naming the option. */
+function memorySize(options: AbtelOptions, name: 'exposureDedupeSize' | 'responseIdCacheSize' | 'conversationMemorySize', fallback: number): number {
+  const value: unknown = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new AbtelError('usage', `${name} must be a positive integer (got ${typeof value === 'number' ? value : JSON.stringify(value) ?? String(value)}); leave it out for the default ${fallback}`);
+  }
+  return value;
 }
 
 /**

@@ -1,4 +1,4 @@
-export { Abtel, createAbtel, DEFAULT_EXPOSURE_DEDUPE_SIZE, DEFAULT_RESPONSE_ID_CACHE_SIZE } from './abtel.js';
+export { Abtel, createAbtel, DEFAULT_CONVERSATION_MEMORY_SIZE, DEFAULT_EXPOSURE_DEDUPE_SIZE, DEFAULT_RESPONSE_ID_CACHE_SIZE } from './abtel.js';
 export type {
   AbtelOptions,
   ConversationInfo,
