@@ -74,6 +74,40 @@ SELECT trace_id, span_id, conversation_id, coalesce(assignment_id, conversation_
 FROM spans
 WHERE operation_name IS NOT NULL OR request_model IS NOT NULL;
 
+-- abtel_conversation_units(experiments): for each experiment of the relation named `experiments`
+-- (columns experiment_key, unit) that randomises something other than the conversation, the unit
+-- of it in each conversation where the telemetry names exactly one: the conversation's exposures
+-- of the experiment, and its calls that carry it with their unit in it (abtel_unit_id). An outcome
+-- or evaluation that names no unit of an experiment (recorded by another service, with the
+-- conversation id alone) belongs to that unit: for a user-level experiment, the user the
+-- conversation's own spans and exposures name. A conversation whose telemetry names two units of
+-- it (a conversation id reused across users) gives none, and its events stay unattributed (counted
+-- in abtel's report). Conversation-level experiments never need it: their unit is the conversation.
+-- The views pass 'experiment_units'; abtel's analysis a one-row table with the definition's unit.
+-- A filter on conversation_id reaches both scans (it is a grouping key), so looking up a few
+-- conversations reads only their rows.
+CREATE OR REPLACE MACRO abtel_conversation_units(experiments) AS TABLE
+SELECT experiment_key, conversation_id, min(unit_id) AS unit_id
+FROM (
+  SELECT x.experiment_key, x.conversation_id, x.unit_id
+  FROM exposure_events x JOIN query_table(experiments) w ON w.experiment_key = x.experiment_key
+  WHERE w.unit IS DISTINCT FROM 'conversation' AND x.conversation_id IS NOT NULL
+  UNION ALL
+  SELECT w.experiment_key, c.conversation_id,
+         abtel_unit_id(c.experiment_key, c.assignment_unit, c.assignment_id, c.conversation_id, c.assignment_ids,
+                       w.experiment_key, w.unit) AS unit_id
+  FROM gen_ai_calls c JOIN query_table(experiments) w ON abtel_carries_experiment(c.experiment_key, c.experiments, w.experiment_key)
+  WHERE w.unit IS DISTINCT FROM 'conversation' AND c.conversation_id IS NOT NULL
+)
+WHERE unit_id IS NOT NULL
+GROUP BY experiment_key, conversation_id
+HAVING count(DISTINCT unit_id) = 1;
+
+-- conversation_units: abtel_conversation_units of the experiments as their exposures describe them
+-- (experiment_units): (experiment_key, conversation_id, unit_id).
+CREATE OR REPLACE VIEW conversation_units AS
+SELECT * FROM abtel_conversation_units('experiment_units');
+
 -- evaluation_events_resolved: gen_ai.evaluation.result events with what attributes them to units,
 -- before attribution to an experiment arm. experiment_key is the experiment the evaluation names
 -- itself (NULL: every experiment it belongs to). An evaluation that carries no unit of its own (no
@@ -116,18 +150,24 @@ SELECT time, coalesce(conversation_id, call.conversation_id) AS conversation_id,
 FROM resolved;
 
 -- evaluations: the resolved evaluations attributed to the experiment arms: once per experiment
--- (experiment_units) whose exposed unit abtel_unit_id finds (only the experiment an evaluation
--- names, when it names one); unit_id is the unit in that experiment. An evaluation attributed to
+-- (experiment_units) whose exposed unit abtel_unit_id finds, or else its conversation's unit in it
+-- (conversation_units) (only the experiment an evaluation names, when it names one); unit_id is the unit in that experiment. An evaluation attributed to
 -- no experiment is one row with NULL experiment_key and variation and its own unit_id.
 CREATE OR REPLACE VIEW evaluations AS
 WITH numbered AS (
   SELECT *, row_number() OVER () AS evaluation_row FROM evaluation_events_resolved
 ),
-candidates AS (
+named AS (
   SELECT v.*, e.experiment_key AS wanted_key,
          abtel_unit_id(v.unit_experiment_key, v.assignment_unit, v.assignment_id, v.conversation_id, v.assignment_ids,
-                       e.experiment_key, e.unit) AS wanted_unit_id
+                       e.experiment_key, e.unit) AS named_unit_id
   FROM numbered v LEFT JOIN experiment_units e ON v.experiment_key IS NULL OR v.experiment_key = e.experiment_key
+),
+-- An evaluation that names no unit of the experiment takes its conversation's (conversation_units).
+candidates AS (
+  SELECT n.*, coalesce(n.named_unit_id, cu.unit_id) AS wanted_unit_id
+  FROM named n LEFT JOIN conversation_units cu
+    ON n.named_unit_id IS NULL AND cu.experiment_key = n.wanted_key AND cu.conversation_id = n.conversation_id
 ),
 matched AS (
   SELECT c.*, x.variation, x.experiment_key AS matched_key,

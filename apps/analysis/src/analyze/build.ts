@@ -107,7 +107,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
   const unattributedEvaluations = toCount(inputs.health.unattributedEvaluations ?? 0);
   if (unattributedOutcomes + unattributedEvaluations > 0) {
     warnings.push(
-      `${unattributedOutcomes} outcome(s) and ${unattributedEvaluations} evaluation(s) of ${experiment.key} (unit ${experiment.unit}) name no ${experiment.unit} of it (no abtel.assignment.ids entry for ${experiment.key}): they are left out of its outcome and evaluation metrics; upgrade @abtel/node where recordOutcome and recordEvaluation run (their events then carry abtel.assignment.ids), and where a conversation's units are not known (another service) pass attributes: { 'abtel.assignment.ids': ['${experiment.key}=<${experiment.unit} id>'] } to recordOutcome`,
+      `${unattributedOutcomes} outcome(s) and ${unattributedEvaluations} evaluation(s) of ${experiment.key} (unit ${experiment.unit}) name no ${experiment.unit} of it (no abtel.assignment.ids entry for ${experiment.key}, and their conversation's exposures and calls name no single ${experiment.unit} of it): they are left out of its outcome and evaluation metrics; upgrade @abtel/node where recordOutcome and recordEvaluation run (their events then carry abtel.assignment.ids), and where a conversation's units are not known (another service) pass attributes: { 'abtel.assignment.ids': ['${experiment.key}=<${experiment.unit} id>'] } to recordOutcome`,
     );
   }
 

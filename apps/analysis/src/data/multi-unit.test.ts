@@ -12,8 +12,9 @@
  * experiment), `upgraded` (per user, naming pricing), a `helpfulness` score per call either from
  * inside the conversation (conversation id) or from a judge that knows only the call's response id.
  * New telemetry: the events in the conversation carry `abtel.assignment.ids` like the spans. Old
- * telemetry: they carry only the conversation, so pricing (per user) cannot attribute them, except
- * scores by response id of calls where pricing is the primary experiment.
+ * telemetry: they carry only the conversation, so pricing (per user) attributes them through the
+ * conversation's own telemetry: the user's first conversation (its pricing exposure) and the
+ * conversations where pricing is primary (their spans' assignment id); the rest stay unattributed.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -366,15 +367,23 @@ describe.each([
   // (persona's unit, the conversation, is not of pricing's kind).
   const pricingUnit = (call: Call) => (withIds || call.primary === 'pricing' ? call.user : undefined);
 
+  // Old telemetry: the conversations whose own telemetry names their pricing user: the user's first
+  // conversation (its pricing exposure names the user) and those where pricing is primary (their
+  // spans' abtel.assignment.id is the user).
+  const pricingUserKnownIn = (conversation: string) =>
+    conversation.endsWith('-1') || data.calls.some((call) => call.conversation === conversation && call.primary === 'pricing');
   // Outcomes: resolved names no experiment, upgraded names pricing (so never persona's). persona's
-  // unit is the conversation the outcome names; pricing's is the user, known only from
-  // abtel.assignment.ids (old outcomes name no user).
+  // unit is the conversation the outcome names; pricing's is the user: from abtel.assignment.ids,
+  // or (old outcomes name no user) the user their conversation's telemetry names.
   const personaOutcomeUnit = (o: Outcome) => (o.experimentKey === 'pricing' ? undefined : o.conversation);
-  const pricingOutcomeUnit = (o: Outcome) => (withIds && o.experimentKey !== 'persona' ? o.user : undefined);
-  // Scores: by conversation, or through the call their response id names (whose units are the
-  // call's: in old telemetry the user only where pricing is the call's primary experiment).
+  const pricingOutcomeUnit = (o: Outcome) => (o.experimentKey !== 'persona' && (withIds || pricingUserKnownIn(o.conversation)) ? o.user : undefined);
+  // Scores: by conversation, or through the call their response id names (whose conversation and
+  // units are the call's); in old telemetry the user their conversation's telemetry names.
   const personaScoreUnit = (call: Call) => call.conversation;
-  const pricingScoreUnit = (call: Call) => (withIds || (call.byResponse && call.primary === 'pricing') ? call.user : undefined);
+  const pricingScoreUnit = (call: Call) => (withIds || pricingUserKnownIn(call.conversation) ? call.user : undefined);
+  // What stays unattributed in pricing (old telemetry).
+  const unattributedOutcomes = () => (withIds ? 0 : data.outcomes.filter((o) => o.experimentKey !== 'persona' && pricingOutcomeUnit(o) === undefined).length);
+  const unattributedScores = () => (withIds ? 0 : data.calls.filter((call) => pricingScoreUnit(call) === undefined).length);
   const experimentsToCheck = () =>
     [
       [definitions.persona, personaOutcomeUnit, personaScoreUnit, data.personaOf],
@@ -439,8 +448,8 @@ describe.each([
   });
 
   test('outcomes and scores that cannot be attributed are counted (and only those)', async () => {
-    const outcomes = withIds ? 0 : data.outcomes.filter((o) => o.experimentKey !== 'persona').length;
-    const evaluations = withIds ? 0 : data.calls.filter((call) => !(call.byResponse && call.primary === 'pricing')).length;
+    const outcomes = unattributedOutcomes();
+    const evaluations = unattributedScores();
     if (!withIds) expect(outcomes * evaluations).toBeGreaterThan(0);
     expect(await health(ds, definitions.pricing)).toMatchObject({ unattributedOutcomes: outcomes, unattributedEvaluations: evaluations, outcomesWithoutExposure: 0 });
     expect(await health(ds, definitions.persona)).toMatchObject({ unattributedOutcomes: 0, unattributedEvaluations: 0, outcomesWithoutExposure: 0 });
@@ -534,10 +543,10 @@ describe.each([
         expect(warning).toBeUndefined();
         expect(eventsWarning).toBeUndefined();
       } else {
-        const outcomes = data.outcomes.filter((o) => o.experimentKey !== 'persona').length;
-        const evaluations = data.calls.filter((call) => !(call.byResponse && call.primary === 'pricing')).length;
+        const outcomes = unattributedOutcomes();
+        const evaluations = unattributedScores();
         expect(eventsWarning).toBe(
-          `${outcomes} outcome(s) and ${evaluations} evaluation(s) of pricing (unit user) name no user of it (no abtel.assignment.ids entry for pricing): they are left out of its outcome and evaluation metrics; upgrade @abtel/node where recordOutcome and recordEvaluation run (their events then carry abtel.assignment.ids), and where a conversation's units are not known (another service) pass attributes: { 'abtel.assignment.ids': ['pricing=<user id>'] } to recordOutcome`,
+          `${outcomes} outcome(s) and ${evaluations} evaluation(s) of pricing (unit user) name no user of it (no abtel.assignment.ids entry for pricing, and their conversation's exposures and calls name no single user of it): they are left out of its outcome and evaluation metrics; upgrade @abtel/node where recordOutcome and recordEvaluation run (their events then carry abtel.assignment.ids), and where a conversation's units are not known (another service) pass attributes: { 'abtel.assignment.ids': ['pricing=<user id>'] } to recordOutcome`,
         );
         const n = data.calls.filter((call) => call.primary === 'persona').length;
         expect(warning).toBe(

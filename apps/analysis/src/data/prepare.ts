@@ -215,16 +215,45 @@ async function materialise(
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${evaluationEvents} AS
     SELECT v.time, v.conversation_id, v.experiment_key, ${unitIdSql('v', def, 'unit_experiment_key')} AS unit_of, v.name, v.score, v.label
     FROM evaluation_events_resolved v WHERE v.experiment_key IS NULL OR v.experiment_key = ${key}`);
-  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${evaluations} AS
-    SELECT x.unit_index, v.time, v.conversation_id, x.unit_id, v.name, v.score, v.label, x.variation
-    FROM ${evaluationEvents} v JOIN ${units} x ON x.unit_id = v.unit_of`);
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${outcomeEvents} AS
     SELECT o.time, o.conversation_id, o.unit_id, o.experiment_key, ${unitIdSql('o', def, 'unit_experiment_key')} AS unit_of, o.name, o.value
     FROM outcomes o WHERE o.experiment_key IS NULL OR o.experiment_key = ${key}`);
+  await attributeByConversation(ds, def, [outcomeEvents, evaluationEvents]);
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${evaluations} AS
+    SELECT x.unit_index, v.time, v.conversation_id, x.unit_id, v.name, v.score, v.label, x.variation
+    FROM ${evaluationEvents} v JOIN ${units} x ON x.unit_id = v.unit_of`);
   await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${outcomes} AS
     SELECT x.unit_index, o.name, o.value, o.time
     FROM ${outcomeEvents} o JOIN ${units} x ON x.unit_id = o.unit_of`);
   return { key: def.key, units, unitAttributes, calls, callColumns, unitCalls, evaluations, outcomes, outcomeEvents, evaluationEvents };
+}
+
+/**
+ * Gives the events of `tables` (prepared outcome or evaluation events with `unit_of`) that name no
+ * unit of `def` the unit of their conversation in it, by the views' `abtel_conversation_units`
+ * macro (sql/30_outcomes_calls.sql): an outcome recorded by another service with the conversation
+ * id alone counts for the user whose conversation it was. Only conversations of such events are
+ * looked up, and nothing runs when there are none (the usual case with current telemetry), or
+ * when `def` randomises conversations (the conversation is then the unit already).
+ */
+async function attributeByConversation(ds: Dataset, def: ExperimentDefinition, tables: readonly string[]): Promise<void> {
+  if (def.unit === 'conversation') return;
+  const unattributed = tables.map((table) => `SELECT conversation_id FROM ${table} WHERE unit_of IS NULL AND conversation_id IS NOT NULL`).join(' UNION ');
+  const [pending] = await ds.query<{ found: boolean }>(`SELECT EXISTS (${unattributed}) AS found`);
+  if (pending?.found !== true) return;
+  const id = ++tableCounter;
+  // The macro reads the experiments from a relation: this one, with the definition's unit.
+  const wanted = `abtel_wanted_experiment_${id}`;
+  const units = `abtel_conversation_units_${id}`;
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${wanted} AS SELECT ${sqlString(def.key)} AS experiment_key, ${sqlString(def.unit)} AS unit`);
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${units} AS
+    SELECT conversation_id, unit_id FROM abtel_conversation_units('${wanted}')
+    WHERE conversation_id IN (${unattributed})`);
+  for (const table of tables) {
+    await ds.connection.run(`UPDATE ${table} SET unit_of = u.unit_id FROM ${units} u
+      WHERE ${table}.unit_of IS NULL AND ${table}.conversation_id = u.conversation_id`);
+  }
+  await ds.connection.run(`DROP TABLE ${units}; DROP TABLE ${wanted}`);
 }
 
 /**

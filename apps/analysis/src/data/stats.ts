@@ -120,8 +120,18 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: 
   const from = metric.from;
   if ('outcome' in from) {
     if (sources.outcomes) return `SELECT unit_index, value AS v, time AS t FROM ${sources.outcomes} WHERE name = ${sqlString(from.outcome)}`;
-    return `SELECT x.unit_index, o.value AS v, o.time AS t FROM outcomes o JOIN ${sources.units} x ON x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')}
+    // An outcome that names no unit of the experiment takes its conversation's (as in prepare.ts).
+    if (def.unit === 'conversation') {
+      return `SELECT x.unit_index, o.value AS v, o.time AS t FROM outcomes o JOIN ${sources.units} x ON x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')}
             WHERE o.name = ${sqlString(from.outcome)} AND (o.experiment_key IS NULL OR o.experiment_key = ${key})`;
+    }
+    return `SELECT x.unit_index, o.value AS v, o.time AS t
+            FROM (SELECT o.*, ${unitIdSql('o', def, 'unit_experiment_key')} AS unit_of FROM outcomes o
+                  WHERE o.name = ${sqlString(from.outcome)} AND (o.experiment_key IS NULL OR o.experiment_key = ${key})) o
+            LEFT JOIN (WITH wanted AS (SELECT ${key} AS experiment_key, ${sqlString(def.unit)} AS unit)
+                       SELECT conversation_id, unit_id FROM abtel_conversation_units('wanted')) cu
+              ON o.unit_of IS NULL AND cu.conversation_id = o.conversation_id
+            JOIN ${sources.units} x ON x.unit_id = coalesce(o.unit_of, cu.unit_id)`;
   }
   if ('evaluation' in from) {
     return `SELECT unit_index, score AS v, time AS t FROM ${sources.evaluations} WHERE name = ${sqlString(from.evaluation)}`;
