@@ -4,7 +4,8 @@
  * `persona` (per conversation) and `pricing` (per user) in alternating order; abtel's collector
  * writes the files; the analysis attributes every call, outcome and judge score to its unit in
  * each experiment (outcomes and scores recorded in the conversation's context, and an outcome
- * recorded after it with only the conversation id). The
+ * recorded after it with only the conversation id, and one recorded by another service, a process
+ * with no definitions and no memory of the assignments, that knows only the conversation id). The
  * expected numbers come from the agent's own summary and from the span durations parsed from the
  * collector's files here, not from the analysis.
  */
@@ -57,6 +58,9 @@ describe('two experiments of different units, real SDK → collector → analysi
   let conversations: Conversation[];
   /** The chat spans in the collector's files. */
   let spans: RecordedSpan[];
+  /** The `renewed` outcomes the feedback service recorded, and what the collector received of them. */
+  let renewedOf: Map<string, boolean>;
+  let renewedEvents: { attributes: Record<string, unknown> }[];
   let ds: Dataset;
 
   beforeAll(async () => {
@@ -74,8 +78,18 @@ describe('two experiments of different units, real SDK → collector → analysi
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     conversations = summaryOf<{ conversations: Conversation[] }>(run.stdout).conversations;
+    // The feedback service: every third conversation renewed (some users in none, some in one).
+    renewedOf = new Map(conversations.map((c, i) => [c.conversationId, i % 3 === 1]));
+    const feedback = await runNode(['--import', '@abtel/node/register', join(FIXTURES, 'feedback-service.mjs')], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'feedback', FEEDBACK: JSON.stringify([...renewedOf].map(([conversationId, renewed]) => ({ conversationId, renewed }))) },
+      timeoutMs: 30_000,
+    });
+    expect(feedback.stderr).toBe('');
+    expect(feedback.code).toBe(0);
     await collector.close();
-    spans = (await recorded(join(dir, 'data'))).spans.filter((span) => span.name.startsWith('chat'));
+    const files = await recorded(join(dir, 'data'));
+    spans = files.spans.filter((span) => span.name.startsWith('chat'));
+    renewedEvents = files.events.filter((event) => event.name === 'abtel.outcome' && event.attributes['abtel.outcome.name'] === 'renewed');
     ds = await openDataset({ inputs: [join(dir, 'data')] });
   }, 120_000);
   afterAll(async () => {
@@ -180,6 +194,37 @@ describe('two experiments of different units, real SDK → collector → analysi
         expect(byArm.get(variation)?.sum ?? 0).toBeCloseTo(scores.reduce((a, b) => a + b, 0), 9);
       }
       expect(await health(ds, def)).toMatchObject({ unattributedOutcomes: 0, unattributedEvaluations: 0, outcomesWithoutExposure: 0 });
+    }
+  });
+
+  it("outcomes another service recorded with the conversation id alone count for each experiment's unit, the user's included", async () => {
+    // They reached the collector with nothing but the conversation: no units, no experiment.
+    expect(renewedEvents).toHaveLength(conversations.length);
+    for (const event of renewedEvents) {
+      expect(event.attributes['abtel.assignment.ids']).toBeUndefined();
+      expect(event.attributes['abtel.experiment.key']).toBeUndefined();
+    }
+    const renewed = MetricDefinition.parse({ name: 'renewed', kind: 'binary', from: { outcome: 'renewed' }, direction: 'increase' });
+    for (const [def, unitOf] of [
+      [persona, (c: Conversation) => c.conversationId],
+      [pricing, (c: Conversation) => c.userId],
+    ] as const) {
+      const key = def.key as 'persona' | 'pricing';
+      // Per unit, by hand: renewed in any of its conversations.
+      const units = new Map<string, { variation: string; renewed: boolean }>();
+      for (const c of conversations) {
+        const unit = units.get(unitOf(c)) ?? { variation: c.variations[key], renewed: false };
+        unit.renewed ||= renewedOf.get(c.conversationId)!;
+        units.set(unitOf(c), unit);
+      }
+      const stats = await armMetricStats(ds, def, renewed);
+      expect(stats.map((s) => ({ key, variation: s.variation, units: s.units, sum: s.sum }))).toEqual(
+        ['a', 'b'].map((variation) => {
+          const arm = [...units.values()].filter((u) => u.variation === variation);
+          return { key, variation, units: arm.length, sum: arm.filter((u) => u.renewed).length };
+        }),
+      );
+      expect(await health(ds, def)).toMatchObject({ unattributedOutcomes: 0 });
     }
   });
 });
