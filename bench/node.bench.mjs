@@ -28,6 +28,8 @@
 //
 // Usage: node --expose-gc node.bench.mjs [--rounds 44] [--processes 4] [--spans 200000] [--full]
 //   [--only aa,empty] (a subset of the scenarios) [--no-memory] (throughput only, nothing written)
+//   diagnostic scenarios, run only when named in --only: forward, lookup, stores, minimal (pieces of
+//   abtel's per-span work alone, against the bare SDK: where the overhead goes)
 //   default memory run: 3,000,000 spans across 300,000 conversations;
 //   --full: 10,000,000 spans across 1,000,000 conversations (about 1-2 minutes on 2 cores).
 // Writes results/node.json.
@@ -164,7 +166,64 @@ const fixedStamper = {
   shutdown: async () => {},
 };
 
+// Diagnostic set-ups: pieces of abtel's per-span work alone, each in a processor wrapping the
+// batch processor as abtel's does, to show where the overhead goes (`--only forward,lookup,stores,minimal`).
+// They read abtel's per-conversation state directly, as its processor does: the state sits in the
+// context under this key, its stamp values in fields v0-v5 (checkStamped proves `minimal` got them).
+const STATE_KEY = Symbol.for('@abtel/node.conversation');
+/** A tracer provider whose one processor runs `work(span, context)` and forwards to the batch processor. */
+function diagnosticSetUp(work) {
+  const exporter = discardingExporter();
+  const batch = new BatchSpanProcessor(exporter);
+  const processor = {
+    onStart(span, parentContext) {
+      work(span, parentContext);
+      batch.onStart(span, parentContext);
+    },
+    onEnd: (span) => batch.onEnd(span),
+    forceFlush: () => batch.forceFlush(),
+    shutdown: () => batch.shutdown(),
+  };
+  return { provider: new BasicTracerProvider({ spanProcessors: [processor] }), exporter, batch };
+}
+let diagnosticSink = false;
+
 const SET_UPS = {
+  // Forwarding alone.
+  forward: () => diagnosticSetUp(() => {}),
+  // Forwarding, the context lookup and one read of the conversation state (its pending-exposure flag).
+  lookup: () =>
+    diagnosticSetUp((_span, parentContext) => {
+      const state = parentContext.getValue(STATE_KEY);
+      if (state !== undefined) diagnosticSink = state.pendingExposure;
+    }),
+  // Forwarding and six constant stores into the span's attribute object (no lookup).
+  stores: () =>
+    diagnosticSetUp((span) => {
+      const attributes = span.attributes;
+      attributes['gen_ai.conversation.id'] = 'c';
+      attributes['abtel.experiment.key'] = 'k';
+      attributes['abtel.experiment.variation'] = 'v';
+      attributes['abtel.experiment.version'] = 2;
+      attributes['abtel.assignment.unit'] = 'user';
+      attributes['abtel.assignment.id'] = 'u';
+      span._attributesCount += 6;
+    }),
+  // The floor of a stamping processor: lookup and six stores of the conversation's values, without
+  // abtel's checks (span limits, ended span, same-named attributes), exposure check and response-id memory.
+  minimal: () =>
+    diagnosticSetUp((span, parentContext) => {
+      const state = parentContext.getValue(STATE_KEY);
+      if (state === undefined) return;
+      const attributes = span.attributes;
+      attributes['gen_ai.conversation.id'] = state.v0;
+      attributes['abtel.experiment.key'] = state.v1;
+      attributes['abtel.experiment.variation'] = state.v2;
+      attributes['abtel.experiment.version'] = state.v3;
+      attributes['abtel.assignment.unit'] = state.v4;
+      attributes['abtel.assignment.id'] = state.v5;
+      span._attributesCount += 6;
+    }),
   bare: () => setUp([]),
   // A second, identical bare set-up: the A/A comparison shows the measurement's own bias and spread.
   bareAgain: () => setUp([]),
@@ -287,6 +346,11 @@ const SCENARIOS = {
     baseline: 'setAttributes',
     candidate: 'abtel',
   },
+  // Diagnostics (only with --only): where the overhead goes.
+  forward: { label: 'diagnostic: a processor that only forwards to the batch processor', baseline: 'bare', candidate: 'forward', diagnostic: true, stamps: false },
+  lookup: { label: 'diagnostic: forwarding + the conversation state lookup', baseline: 'bare', candidate: 'lookup', diagnostic: true, stamps: false },
+  stores: { label: 'diagnostic: forwarding + six constant attribute stores', baseline: 'bare', candidate: 'stores', diagnostic: true, stamps: false },
+  minimal: { label: 'diagnostic: forwarding + lookup + six stores of the conversation values, no checks', baseline: 'bare', candidate: 'minimal', diagnostic: true },
 };
 
 /**
@@ -328,7 +392,7 @@ async function settle(...setUps) {
  * timed run after `settle`; medians of the per-round ratios (candidate / baseline) with their 95 %
  * confidence interval. Warm-up rounds are run and discarded first.
  */
-async function compare({ baseline, candidate, attributes, exposed }, candidateFirst) {
+async function compare({ baseline, candidate, attributes, exposed, stamps = true }, candidateFirst) {
   // Conversations whose exposure is out (after their first gen_ai span): spans skip the gen_ai check.
   if (exposed) for (const ctx of contexts) abtel.markExposed(undefined, ctx);
   // Which set-up is created first and timed first in even rounds alternates between processes,
@@ -349,7 +413,8 @@ async function compare({ baseline, candidate, attributes, exposed }, candidateFi
     await run(cand.provider, SPANS_PER_ROUND, attributes);
   }
   await cand.batch.forceFlush();
-  if (candidate !== 'bareAgain') checkStamped(cand.exporter.first, attributes);
+  if (candidate !== 'bareAgain' && stamps) checkStamped(cand.exporter.first, attributes);
+  if (diagnosticSink === 7) throw new Error('unreachable: keeps the lookup diagnostic\'s read alive');
   const cpuRatios = [];
   const wallRatios = [];
   const baselineRates = [];
@@ -428,7 +493,7 @@ console.log(
   `span start+end, ${roundsPerProcess * PROCESSES} paired rounds of ${SPANS_PER_ROUND.toLocaleString('en')} spans (${PROCESSES} processes per scenario, ${roundsPerProcess} rounds each), BatchSpanProcessor + discarding exporter on both sides`,
 );
 const scenarioResults = [];
-const chosen = values.only === undefined ? Object.keys(SCENARIOS) : values.only.split(',');
+const chosen = values.only === undefined ? Object.keys(SCENARIOS).filter((name) => !SCENARIOS[name].diagnostic) : values.only.split(',');
 for (const name of chosen) {
   if (SCENARIOS[name] === undefined) throw new Error(`--only: unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(', ')})`);
   const processes = [];
@@ -457,7 +522,7 @@ for (const name of chosen) {
   console.log(`    ${result.baseline} ${(result.baselineSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s, ${result.candidate} ${(result.abtelSpansPerCpuSecond / 1e6).toFixed(3)} M spans/CPU-s (medians)`);
   console.log(
     `    ratio ${result.candidate}/${result.baseline}: CPU time median ${result.cpuTimeRatioMedian.toFixed(4)} (95% CI ${result.cpuTimeRatioMedianCI95.map((q) => q.toFixed(3)).join('-')}, quartiles ${result.cpuTimeRatioQuartiles.map((q) => q.toFixed(3)).join('-')}, per process ${result.cpuTimeRatioMedianPerProcess.map((q) => q.toFixed(3)).join(', ')}), wall time ${result.wallTimeRatioMedian.toFixed(4)}` +
-      (result.baseline === 'bare' && result.candidate !== 'bareAgain' ? ` (goal <= 1.05: ${goalVerdict(result)})` : ''),
+      (result.baseline === 'bare' && result.candidate !== 'bareAgain' && !SCENARIOS[name].diagnostic ? ` (goal <= 1.05: ${goalVerdict(result)})` : ''),
   );
 }
 
