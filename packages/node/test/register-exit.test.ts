@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAppDir, ensureBuilt, startApp } from './helpers/child.js';
@@ -49,12 +49,14 @@ import { recordOutcome } from '@abtel/node';
 
 const tracer = trace.getTracer('load');
 const total = Number(process.env.SPANS);
+// PAD: an attribute of that many characters on every span (large export bodies).
+const options = process.env.PAD ? { attributes: { pad: 'x'.repeat(Number(process.env.PAD)) } } : undefined;
 const perTick = Math.ceil(total / 50);
 let spans = 0;
 let outcomes = 0;
 await new Promise((resolve) => {
   const tick = () => {
-    for (let i = 0; i < perTick && spans < total; i++, spans++) tracer.startSpan('load-' + spans).end();
+    for (let i = 0; i < perTick && spans < total; i++, spans++) tracer.startSpan('load-' + spans, options).end();
     recordOutcome({ conversationId: 'load-' + outcomes, name: 'tick', value: outcomes });
     outcomes += 1;
     if (spans < total) setTimeout(tick, 20);
@@ -197,6 +199,35 @@ describe('node --import @abtel/node/register when the app\'s work is done', () =
       // Long enough for a regression to fail on the exit time rather than time out.
     }, 60_000);
   }
+
+  it('exits within ABTEL_FLUSH_TIMEOUT_MS of the end of the work when the collector accepts connections and never reads them, with bodies larger than the socket buffers', async () => {
+    // 5,000 spans of 4 KB: about 20 MB of export bodies, so the writes themselves stall (the
+    // kernel's buffers for a connection hold a few MB at most), not only the answers.
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => {
+      socket.pause();
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const flushTimeoutMs = 1000;
+      const run = await runLoad({
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        ABTEL_FLUSH_TIMEOUT_MS: String(flushTimeoutMs),
+        SPANS: '5000',
+        PAD: '4000',
+      });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.done).toEqual({ spans: 5000, outcomes: 50 });
+      expect(sockets.length).toBeGreaterThan(0);
+      // Measured 1.02-1.04 s on an idle machine (JSON, protobuf and gzip alike).
+      expect(run.exitDelayMs).toBeLessThan(flushTimeoutMs + 1500);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
 
   it('delivers every span and event to a slow collector: the exports under way when the work ends finish in the exit flush', async () => {
     // Each answer takes 300 ms: exports are under way when the work ends, and nothing but the exit
