@@ -15,7 +15,8 @@
 // Scenarios: (1) bare SDK spans with no attributes of their own (what the goal is stated for),
 // (2) spans carrying the 8 attributes instrumentation-openai sets at start, (3) as (1) in
 // conversations whose exposure is already out (in (1) and (2) every span still checks whether it is
-// the conversation's first gen_ai span), (4) as (1) with the processor alone (the provider's
+// the conversation's first gen_ai span), (3b) as (3) with the conversations' spans 8 in a row, as
+// an agent turn makes them, instead of one conversation after another at every span, (4) as (1) with the processor alone (the provider's
 // default sampler on both sides), (5) as (1) with the standalone form
 // `[abtel.spanProcessor(), batch]` (two processors in the provider), (6) abtel against a
 // processor that sets the same 6 attribute values from a precomputed list with
@@ -282,13 +283,13 @@ const INSTRUMENTATION_ATTRIBUTES = {
 };
 
 /** CPU seconds (user + system, all threads: GC included) and wall seconds for `count` spans. */
-async function run(provider, count, attributes) {
+async function run(provider, count, attributes, burst = 1) {
   const tracer = provider.getTracer('bench');
   const options = attributes === undefined ? undefined : { attributes };
   const cpu0 = process.cpuUsage();
   const wall0 = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
-    tracer.startSpan('retrieve', options, contexts[i % CONTEXTS]).end();
+    tracer.startSpan('retrieve', options, contexts[Math.floor(i / burst) % CONTEXTS]).end();
     if ((i & 255) === 255) await yieldToLoop();
   }
   const cpu = process.cpuUsage(cpu0);
@@ -330,6 +331,13 @@ const SCENARIOS = {
     baseline: 'bare',
     candidate: 'abtel',
     exposed: true,
+  },
+  bursts: {
+    label: 'spans without attributes of their own, 8 in a row per conversation (an agent turn: server span, retrieval, model call, tools), exposure out',
+    baseline: 'bare',
+    candidate: 'abtel',
+    exposed: true,
+    burst: 8,
   },
   processorAlone: {
     label: 'spans without attributes of their own, abtel processor only (the provider\'s own default sampler, as on the bare side)',
@@ -392,7 +400,7 @@ async function settle(...setUps) {
  * timed run after `settle`; medians of the per-round ratios (candidate / baseline) with their 95 %
  * confidence interval. Warm-up rounds are run and discarded first.
  */
-async function compare({ baseline, candidate, attributes, exposed, stamps = true }, candidateFirst) {
+async function compare({ baseline, candidate, attributes, exposed, burst = 1, stamps = true }, candidateFirst) {
   // Conversations whose exposure is out (after their first gen_ai span): spans skip the gen_ai check.
   if (exposed) for (const ctx of contexts) abtel.markExposed(undefined, ctx);
   // Which set-up is created first and timed first in even rounds alternates between processes,
@@ -409,8 +417,8 @@ async function compare({ baseline, candidate, attributes, exposed, stamps = true
   // Warm-up (JIT, inline caches, heap sizing) on both sides, discarded; then the check that the
   // candidate really stamps.
   for (let i = 0; i < WARM_UP_ROUNDS; i++) {
-    await run(base.provider, SPANS_PER_ROUND, attributes);
-    await run(cand.provider, SPANS_PER_ROUND, attributes);
+    await run(base.provider, SPANS_PER_ROUND, attributes, burst);
+    await run(cand.provider, SPANS_PER_ROUND, attributes, burst);
   }
   await cand.batch.forceFlush();
   if (candidate !== 'bareAgain' && stamps) checkStamped(cand.exporter.first, attributes);
@@ -421,7 +429,7 @@ async function compare({ baseline, candidate, attributes, exposed, stamps = true
   const candidateRates = [];
   const timed = async (setUp) => {
     await settle(base, cand);
-    return run(setUp.provider, SPANS_PER_ROUND, attributes);
+    return run(setUp.provider, SPANS_PER_ROUND, attributes, burst);
   };
   for (let round = 0; round < ROUNDS; round++) {
     let b;
