@@ -50,6 +50,11 @@ const definition = (key: string, unit: 'conversation' | 'user') =>
   });
 const persona = definition('persona', 'conversation');
 const pricing = definition('pricing', 'user');
+/** Each experiment with the unit it randomises, read from a conversation of the agent's summary. */
+const experimentUnits = [
+  [persona, (c: Conversation) => c.conversationId],
+  [pricing, (c: Conversation) => c.userId],
+] as const;
 
 describe('two experiments of different units, real SDK → collector → analysis', () => {
   let collector: RunningCollector;
@@ -114,10 +119,7 @@ describe('two experiments of different units, real SDK → collector → analysi
   });
 
   it("each experiment's per-unit calls and latency sums equal the agent's calls and the files' durations", async () => {
-    for (const [def, unitOf] of [
-      [persona, (c: Conversation) => c.conversationId],
-      [pricing, (c: Conversation) => c.userId],
-    ] as const) {
+    for (const [def, unitOf] of experimentUnits) {
       const expected = new Map<string, { calls: number; durationMs: number }>();
       for (const c of conversations) {
         const unit = unitOf(c);
@@ -148,10 +150,7 @@ describe('two experiments of different units, real SDK → collector → analysi
     const resolved = MetricDefinition.parse({ name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' });
     const converted = MetricDefinition.parse({ name: 'converted', kind: 'binary', from: { outcome: 'converted' }, direction: 'increase' });
     const helpfulness = MetricDefinition.parse({ name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' });
-    for (const [def, unitOf] of [
-      [persona, (c: Conversation) => c.conversationId],
-      [pricing, (c: Conversation) => c.userId],
-    ] as const) {
+    for (const [def, unitOf] of experimentUnits) {
       const key = def.key as 'persona' | 'pricing';
       // Per unit, by hand: binary = any of its conversations; mean = the mean of its scores.
       const units = new Map<string, { variation: string; resolved: boolean; converted: boolean; scores: number[] }>();
@@ -205,10 +204,7 @@ describe('two experiments of different units, real SDK → collector → analysi
       expect(event.attributes['abtel.experiment.key']).toBeUndefined();
     }
     const renewed = MetricDefinition.parse({ name: 'renewed', kind: 'binary', from: { outcome: 'renewed' }, direction: 'increase' });
-    for (const [def, unitOf] of [
-      [persona, (c: Conversation) => c.conversationId],
-      [pricing, (c: Conversation) => c.userId],
-    ] as const) {
+    for (const [def, unitOf] of experimentUnits) {
       const key = def.key as 'persona' | 'pricing';
       // Per unit, by hand: renewed in any of its conversations.
       const units = new Map<string, { variation: string; renewed: boolean }>();
