@@ -220,8 +220,13 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
     try {
       content = JSON.parse(text) as unknown;
     } catch (error) {
-      // Newer V8s (Node 22+) add " (line 1 column 13)", which the problem's own position already says.
-      const message = (error as Error).message.replace(/ \(line \d+ column \d+\)$/, '');
+      // Newer V8s (Node 22+) add " (line 1 column 13)", which the problem's own position already says;
+      // "Unexpected token 'x', "…text…" is not valid JSON" quotes the text around it, newlines
+      // included, which would break the one-line problem: the position says where instead.
+      const message = (error as Error).message
+        .replace(/ \(line \d+ column \d+\)$/, '')
+        .replace(/^(Unexpected token '[^]*?'), (?:\.\.\.)?"[^]*" is not valid JSON$/, '$1')
+        .replace(/\s*\n\s*/g, ' ');
       return [{ file, path: '', message: `is not valid JSON: ${message}`, ...positionAt(text, jsonErrorOffset(text, message)) }];
     }
     // JSON is YAML: the yaml library locates a path in it too. It parses the text again only when
