@@ -63,8 +63,8 @@ function exposure(conversation: string, user: string, variation: string, minute:
 }
 
 /** What recordOutcome writes in a service that knows only the conversation (and maybe the experiment). */
-function outcome(conversation: string, value: number, minute: number, experimentKey?: string) {
-  const attributes = [kv('gen_ai.conversation.id', s(conversation)), kv('abtel.outcome.name', s('resolved')), kv('abtel.outcome.value', { intValue: value })];
+function outcome(conversation: string, value: number, minute: number, experimentKey?: string, name = 'resolved') {
+  const attributes = [kv('gen_ai.conversation.id', s(conversation)), kv('abtel.outcome.name', s(name)), kv('abtel.outcome.value', { intValue: value })];
   if (experimentKey !== undefined) attributes.push(kv('abtel.experiment.key', s(experimentKey)));
   return { timeUnixNano: at(minute), eventName: 'abtel.outcome', attributes };
 }
@@ -101,6 +101,9 @@ beforeAll(async () => {
     records: [
       exposure('c1', 'u1', 'a', 1),
       exposure('c3', 'u2', 'b', 3),
+      // Before the exposures (minutes 1 and 3): a pre-treatment covariate.
+      outcome('c1', 7, 0, undefined, 'pre'),
+      outcome('c3', 3, 0, undefined, 'pre'),
       outcome('c1', 1, 10),
       outcome('c2', 1, 70),
       outcome('c2', 1, 71),
@@ -132,6 +135,21 @@ test('outcomes with the conversation id alone count for the user the conversatio
   expect(arms.map(({ variation, units, sum }) => ({ variation, units, sum }))).toEqual(expected);
   const viaViews = await fixture.ds.query<{ variation: string; units: number; sum: number }>(metricStatsSql(pricing, resolvedSum));
   expect(viaViews.map((row) => ({ variation: row.variation, units: Number(row.units), sum: Number(row.sum) })).sort((x, y) => x.variation.localeCompare(y.variation))).toEqual(expected);
+});
+
+test('a pre-exposure outcome with the conversation id alone is the unit\'s CUPED covariate, in abtel and over the views', async () => {
+  const withCovariate = MetricDefinition.parse({ name: 'resolved', kind: 'sum', from: { outcome: 'resolved' }, direction: 'increase', covariate: { outcome: 'pre' } });
+  // u1 (a): pre 7 (c1); u2 (b): pre 3 (c3).
+  const arms = await armMetricStats(fixture.ds, pricing, withCovariate);
+  expect(arms.map(({ variation, covariateSum }) => ({ variation, covariateSum }))).toEqual([
+    { variation: 'a', covariateSum: 7 },
+    { variation: 'b', covariateSum: 3 },
+  ]);
+  const viaViews = await fixture.ds.query<{ variation: string; covariate_sum: number }>(metricStatsSql(pricing, withCovariate));
+  expect(viaViews.map((row) => [row.variation, Number(row.covariate_sum)]).sort()).toEqual([
+    ['a', 7],
+    ['b', 3],
+  ]);
 });
 
 test('judge scores with the conversation id alone too (abtel, the evaluations view, unit_metrics)', async () => {

@@ -114,24 +114,33 @@ function viewSources(def: ExperimentDefinition): MetricSources {
   };
 }
 
+/**
+ * SQL: the rows of the `outcomes` view that match `where` (over alias `o`), as a subquery with
+ * `unit_of`, their unit in experiment `def`: by `abtel_unit_id`, else (for an experiment whose
+ * unit is not the conversation) the unit their conversation names (`abtel_conversation_units`,
+ * looked up for the conversations of such outcomes only), as prepare.ts attributes them.
+ * @example
+ * outcomesWithUnitSql(definition, "o.name = 'csat'"); // (SELECT o.*, … AS unit_of FROM outcomes o …)
+ */
+function outcomesWithUnitSql(def: ExperimentDefinition, where: string): string {
+  const named = `SELECT o.*, ${unitIdSql('o', def, 'unit_experiment_key')} AS unit_of FROM outcomes o WHERE ${where}`;
+  if (def.unit === 'conversation') return `(${named})`;
+  return `(WITH named AS (${named}),
+                wanted AS (SELECT ${sqlString(def.key)} AS experiment_key, ${sqlString(def.unit)} AS unit),
+                by_conversation AS (SELECT conversation_id, unit_id FROM abtel_conversation_units('wanted')
+                                    WHERE conversation_id IN (SELECT conversation_id FROM named WHERE unit_of IS NULL))
+           SELECT n.* EXCLUDE (unit_of), coalesce(n.unit_of, c.unit_id) AS unit_of
+           FROM named n LEFT JOIN by_conversation c ON n.unit_of IS NULL AND c.conversation_id = n.conversation_id)`;
+}
+
 /** SELECT unit_index, v (value), t (event time) of the metric's events for the experiment's units. */
 function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: MetricSources): string {
   const key = sqlString(def.key);
   const from = metric.from;
   if ('outcome' in from) {
     if (sources.outcomes) return `SELECT unit_index, value AS v, time AS t FROM ${sources.outcomes} WHERE name = ${sqlString(from.outcome)}`;
-    // An outcome that names no unit of the experiment takes its conversation's (as in prepare.ts).
-    if (def.unit === 'conversation') {
-      return `SELECT x.unit_index, o.value AS v, o.time AS t FROM outcomes o JOIN ${sources.units} x ON x.unit_id = ${unitIdSql('o', def, 'unit_experiment_key')}
-            WHERE o.name = ${sqlString(from.outcome)} AND (o.experiment_key IS NULL OR o.experiment_key = ${key})`;
-    }
-    return `SELECT x.unit_index, o.value AS v, o.time AS t
-            FROM (SELECT o.*, ${unitIdSql('o', def, 'unit_experiment_key')} AS unit_of FROM outcomes o
-                  WHERE o.name = ${sqlString(from.outcome)} AND (o.experiment_key IS NULL OR o.experiment_key = ${key})) o
-            LEFT JOIN (WITH wanted AS (SELECT ${key} AS experiment_key, ${sqlString(def.unit)} AS unit)
-                       SELECT conversation_id, unit_id FROM abtel_conversation_units('wanted')) cu
-              ON o.unit_of IS NULL AND cu.conversation_id = o.conversation_id
-            JOIN ${sources.units} x ON x.unit_id = coalesce(o.unit_of, cu.unit_id)`;
+    const outcomes = outcomesWithUnitSql(def, `o.name = ${sqlString(from.outcome)} AND (o.experiment_key IS NULL OR o.experiment_key = ${key})`);
+    return `SELECT x.unit_index, o.value AS v, o.time AS t FROM ${outcomes} o JOIN ${sources.units} x ON x.unit_id = o.unit_of`;
   }
   if ('evaluation' in from) {
     return `SELECT unit_index, score AS v, time AS t FROM ${sources.evaluations} WHERE name = ${sqlString(from.evaluation)}`;
@@ -222,8 +231,9 @@ function perUnitCtes(
   let covariateCte = '';
   if (metric.covariate?.outcome) {
     covariateCte = `pre AS (
-      SELECT x.unit_index, avg(o.value) AS x_value FROM ${sources.units} x JOIN outcomes o ON ${unitIdSql('o', def, 'unit_experiment_key')} = x.unit_id
-      WHERE o.name = ${sqlString(metric.covariate.outcome)} AND o.time < x.first_exposure_time
+      SELECT x.unit_index, avg(o.value) AS x_value
+      FROM ${sources.units} x JOIN ${outcomesWithUnitSql(def, `o.name = ${sqlString(metric.covariate.outcome)}`)} o ON o.unit_of = x.unit_id
+      WHERE o.time < x.first_exposure_time
       GROUP BY x.unit_index),`;
   } else if (metric.covariate?.attribute) {
     const [own, segment] = covariateAttributes(metric) as [string, string];
