@@ -418,6 +418,9 @@ describe('jsonErrorOffset', () => {
     // End of input: just after the last character that is not white space (the colon here).
     expect(jsonErrorOffset('{"a": \n\n', messageOf('{"a": \n\n'))).toBe(5);
     expect(jsonErrorOffset('', messageOf(''))).toBe(0);
+    // Trailing characters JSON does not count as white space are still searched (a BOM, a no-break space).
+    expect(jsonErrorOffset('\uFEFF', messageOf('\uFEFF'))).toBe(0);
+    expect(jsonErrorOffset('[1, \u00a0', messageOf('[1, \u00a0'))).toBe(4);
     // A named position is taken as it is.
     expect(jsonErrorOffset('{"a": 1,}', messageOf('{"a": 1,}'))).toBe(8);
   });
@@ -447,8 +450,15 @@ describe('jsonErrorOffset', () => {
   });
 
   it('a definition file with such an error gets a line and column, and a one-line message without the quoted text', async () => {
-    const problems = parseDefinitionText('e.json', '{\n  "key": "x",\n  "owner": tx\n}\n');
-    // V8's message quotes the text around the token, newlines included ("… "owner": tx\n}\n" is not valid JSON").
-    expect(problems).toEqual([{ file: 'e.json', path: '', message: "is not valid JSON: Unexpected token 'x'", line: 3, column: 13 }]);
+    // V8's message quotes the text around the token, newlines included ("… "owner": tx\n}\n" is not
+    // valid JSON), shortened with "..." on either side when the text goes on.
+    const cases = [
+      ['{\n  "key": "x",\n  "owner": tx\n}\n', 3, 13],
+      ['{\n  "key": "support-persona",\n  "owner": tx,\n  "surface": "prompt",\n  "unit": "user"\n}\n', 3, 13],
+      ['{\r\n  "owner": tx,\r\n  "surface": "prompt",\r\n  "unit": "user",\r\n  "state": "draft"\r\n}\r\n', 2, 13],
+    ] as const;
+    for (const [text, line, column] of cases) {
+      expect(parseDefinitionText('e.json', text)).toEqual([{ file: 'e.json', path: '', message: "is not valid JSON: Unexpected token 'x'", line, column }]);
+    }
   });
 });

@@ -225,8 +225,8 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
       // included, which would break the one-line problem: the position says where instead.
       const message = (error as Error).message
         .replace(/ \(line \d+ column \d+\)$/, '')
-        .replace(/^(Unexpected token '[^]*?'), (?:\.\.\.)?"[^]*" is not valid JSON$/, '$1')
-        .replace(/\s*\n\s*/g, ' ');
+        .replace(/^(Unexpected token '[^]*?'), (?:\.\.\.)?"[^]*"(?:\.\.\.)? is not valid JSON$/, '$1')
+        .replace(/\s*[\r\n]+\s*/g, ' ');
       return [{ file, path: '', message: `is not valid JSON: ${message}`, ...positionAt(text, jsonErrorOffset(text, message)) }];
     }
     // JSON is YAML: the yaml library locates a path in it too. It parses the text again only when
@@ -266,7 +266,9 @@ export function parseDefinitionText(file: string, text: string): DefinitionDocum
 export function jsonErrorOffset(text: string, message: string): number {
   const named = /at position (\d+)/.exec(message)?.[1];
   if (named !== undefined) return Number(named);
-  const end = text.trimEnd().length;
+  // JSON's own white space only: trimEnd would also drop a trailing BOM or no-break space, which
+  // may be the very character JSON.parse rejected.
+  const end = text.replace(/[ \t\n\r]+$/, '').length;
   if (/^Unexpected end of JSON input/.test(message)) return end;
   let viable = 0;
   let failing = end;
