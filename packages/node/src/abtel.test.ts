@@ -321,6 +321,8 @@ describe('memory sizes', () => {
       ['exposureDedupeSize', 2.5, '2.5'],
       ['responseIdCacheSize', '100', '"100"'],
       ['conversationMemorySize', -1, '-1'],
+      ['conversationMemorySize', 10n, '10'],
+      ['exposureDedupeSize', Symbol('size'), 'Symbol(size)'],
     ] as const) {
       let caught: unknown;
       try {

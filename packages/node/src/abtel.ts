@@ -705,7 +705,9 @@ function memorySize(options: AbtelOptions, name: 'exposureDedupeSize' | 'respons
   const value: unknown = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new AbtelError('usage', `${name} must be a positive integer (got ${typeof value === 'number' ? value : JSON.stringify(value) ?? String(value)}); leave it out for the default ${fallback}`);
+    // JSON.stringify shows a string as a string ("100"); it throws on a bigint and has nothing for a symbol.
+    const shown = typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol' ? String(value) : (JSON.stringify(value) ?? String(value));
+    throw new AbtelError('usage', `${name} must be a positive integer (got ${shown}); leave it out for the default ${fallback}`);
   }
   return value;
 }
