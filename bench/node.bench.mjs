@@ -143,11 +143,14 @@ const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProc
 const abtel = createAbtel({ experiments, loggerProvider });
 // The production set-up on every side: a BatchSpanProcessor (default settings) in front of a
 // discarding exporter that counts, so the run can prove no span was dropped by a full queue.
-/** A tracer provider with the given processors in front of a batch processor, and its exporter. */
-function setUp(before, wrap = false, sampled = false) {
+/**
+ * A tracer provider with the given processors in front of a batch processor, or with `wrap(batch)`
+ * as its one processor (a processor that forwards to the batch processor), and its exporter.
+ */
+function setUp(before, wrap = undefined, sampled = false) {
   const exporter = discardingExporter();
   const batch = new BatchSpanProcessor(exporter);
-  const spanProcessors = wrap ? [abtel.spanProcessor({ next: batch })] : [...before, batch];
+  const spanProcessors = wrap ? [wrap(batch)] : [...before, batch];
   // abtel's set-ups also have the sampler the drop-in installs when OTEL_TRACES_SAMPLER is unset:
   // `abtel.sampler()`, the provider's default decisions (parent-based, always on) wrapped; the
   // bare side has the provider's default sampler itself.
@@ -173,10 +176,8 @@ const fixedStamper = {
 // context under this key, its stamp values in fields v0-v5 (checkStamped proves `minimal` got them).
 const STATE_KEY = Symbol.for('@abtel/node.conversation');
 /** A tracer provider whose one processor runs `work(span, context)` and forwards to the batch processor. */
-function diagnosticSetUp(work) {
-  const exporter = discardingExporter();
-  const batch = new BatchSpanProcessor(exporter);
-  const processor = {
+const diagnosticSetUp = (work) =>
+  setUp([], (batch) => ({
     onStart(span, parentContext) {
       work(span, parentContext);
       batch.onStart(span, parentContext);
@@ -184,9 +185,9 @@ function diagnosticSetUp(work) {
     onEnd: (span) => batch.onEnd(span),
     forceFlush: () => batch.forceFlush(),
     shutdown: () => batch.shutdown(),
-  };
-  return { provider: new BasicTracerProvider({ spanProcessors: [processor] }), exporter, batch };
-}
+  }));
+/** abtel's processor wrapping the batch processor, as the drop-in sets it up. */
+const abtelWrapping = (batch) => abtel.spanProcessor({ next: batch });
 let diagnosticSink = false;
 
 const SET_UPS = {
@@ -229,11 +230,11 @@ const SET_UPS = {
   // A second, identical bare set-up: the A/A comparison shows the measurement's own bias and spread.
   bareAgain: () => setUp([]),
   // abtel as users set it up: its processor wrapping the exporting one (what the drop-in does)...
-  abtel: () => setUp([], true, true),
+  abtel: () => setUp([], abtelWrapping, true),
   // ...the processor alone, with the provider's default sampler as on the bare side...
-  processorAlone: () => setUp([], true, false),
+  processorAlone: () => setUp([], abtelWrapping, false),
   // ...and the standalone form in front of it, for a NodeSDK configured with a list of processors.
-  standalone: () => setUp([abtel.spanProcessor()], false, true),
+  standalone: () => setUp([abtel.spanProcessor()], undefined, true),
   // A processor setting the same six values through the SDK's validating path.
   setAttributes: () => setUp([fixedStamper]),
 };
