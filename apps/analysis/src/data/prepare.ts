@@ -241,19 +241,26 @@ async function attributeByConversation(ds: Dataset, def: ExperimentDefinition, t
   const unattributed = tables.map((table) => `SELECT conversation_id FROM ${table} WHERE unit_of IS NULL AND conversation_id IS NOT NULL`).join(' UNION ');
   const [pending] = await ds.query<{ found: boolean }>(`SELECT EXISTS (${unattributed}) AS found`);
   if (pending?.found !== true) return;
-  const id = ++tableCounter;
-  // The macro reads the experiments from a relation: this one, with the definition's unit.
-  const wanted = `abtel_wanted_experiment_${id}`;
-  const units = `abtel_conversation_units_${id}`;
-  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${wanted} AS SELECT ${sqlString(def.key)} AS experiment_key, ${sqlString(def.unit)} AS unit`);
-  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${units} AS
-    SELECT conversation_id, unit_id FROM abtel_conversation_units('${wanted}')
-    WHERE conversation_id IN (${unattributed})`);
+  const units = `abtel_conversation_units_${++tableCounter}`;
+  await ds.connection.run(`CREATE OR REPLACE TEMP TABLE ${units} AS SELECT * FROM ${conversationUnitsSql(def, unattributed)}`);
   for (const table of tables) {
     await ds.connection.run(`UPDATE ${table} SET unit_of = u.unit_id FROM ${units} u
       WHERE ${table}.unit_of IS NULL AND ${table}.conversation_id = u.conversation_id`);
   }
-  await ds.connection.run(`DROP TABLE ${units}; DROP TABLE ${wanted}`);
+  await ds.connection.run(`DROP TABLE ${units}`);
+}
+
+/**
+ * SQL: a subquery of (conversation_id, unit_id), the unit of `def` that each conversation among
+ * `conversations` (a query of conversation ids) names, by the views' `abtel_conversation_units`
+ * macro (sql/30_outcomes_calls.sql) with the definition's unit. The macro reads its experiments
+ * from a relation, here a one-row CTE; the conversation filter reaches its scans.
+ * @example
+ * conversationUnitsSql(definition, 'SELECT conversation_id FROM o WHERE unit_of IS NULL');
+ */
+export function conversationUnitsSql(def: Pick<ExperimentDefinition, 'key' | 'unit'>, conversations: string): string {
+  return `(WITH wanted AS (SELECT ${sqlString(def.key)} AS experiment_key, ${sqlString(def.unit)} AS unit)
+           SELECT conversation_id, unit_id FROM abtel_conversation_units('wanted') WHERE conversation_id IN (${conversations}))`;
 }
 
 /**

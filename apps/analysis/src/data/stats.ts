@@ -18,6 +18,7 @@ import { jsonPath } from './json-path.js';
 import { bucketKeySql, bucketStartSql } from './time-bucket.js';
 import {
   carriesExperiment,
+  conversationUnitsSql,
   covariateAttributes,
   prepareExperiment,
   segmentAttribute,
@@ -125,12 +126,10 @@ function viewSources(def: ExperimentDefinition): MetricSources {
 function outcomesWithUnitSql(def: ExperimentDefinition, where: string): string {
   const named = `SELECT o.*, ${unitIdSql('o', def, 'unit_experiment_key')} AS unit_of FROM outcomes o WHERE ${where}`;
   if (def.unit === 'conversation') return `(${named})`;
-  return `(WITH named AS (${named}),
-                wanted AS (SELECT ${sqlString(def.key)} AS experiment_key, ${sqlString(def.unit)} AS unit),
-                by_conversation AS (SELECT conversation_id, unit_id FROM abtel_conversation_units('wanted')
-                                    WHERE conversation_id IN (SELECT conversation_id FROM named WHERE unit_of IS NULL))
+  return `(WITH named AS (${named})
            SELECT n.* EXCLUDE (unit_of), coalesce(n.unit_of, c.unit_id) AS unit_of
-           FROM named n LEFT JOIN by_conversation c ON n.unit_of IS NULL AND c.conversation_id = n.conversation_id)`;
+           FROM named n LEFT JOIN ${conversationUnitsSql(def, 'SELECT conversation_id FROM named WHERE unit_of IS NULL')} c
+             ON n.unit_of IS NULL AND c.conversation_id = n.conversation_id)`;
 }
 
 /** SELECT unit_index, v (value), t (event time) of the metric's events for the experiment's units. */
