@@ -427,8 +427,9 @@ export class Abtel {
       'recordOutcome',
       () => {
         const active = contextApi.active();
+        const state = stateOf(active);
         // Read fields only from an object: `recordOutcome(null)` gets the same clear message as other bad input.
-        const conversationId = isObject(outcome) ? (outcome.conversationId ?? stateOf(active)?.conversationId) : undefined;
+        const conversationId = isObject(outcome) ? (outcome.conversationId ?? state?.conversationId) : undefined;
         const problem = outcomeProblem(outcome, conversationId);
         if (problem !== undefined) {
           diag.error(`@abtel/node: recordOutcome dropped an outcome: ${problem}`);
@@ -444,7 +445,7 @@ export class Abtel {
         if (outcome.experimentKey !== undefined) attributes[ATTR_ABTEL_EXPERIMENT_KEY] = outcome.experimentKey;
         // Ids the caller passed in `attributes` (known from elsewhere) are kept.
         if (attributes[ATTR_ABTEL_ASSIGNMENT_IDS] === undefined) {
-          const ids = this.#assignmentIds(conversationId, active);
+          const ids = this.#assignmentIds(conversationId, state);
           if (ids !== undefined) attributes[ATTR_ABTEL_ASSIGNMENT_IDS] = ids;
         }
         this.#events.emit(EVENT_ABTEL_OUTCOME, attributes, active);
@@ -463,9 +464,11 @@ export class Abtel {
           diag.error(`@abtel/node: recordEvaluation dropped an evaluation: ${problem}`);
           return;
         }
+        const active = contextApi.active();
+        const state = stateOf(active);
         const parent = this.#evaluatedSpan(evaluation);
-        const parentContext = parent === undefined ? contextApi.active() : trace.setSpanContext(ROOT_CONTEXT, parent);
-        const conversationId = evaluation.conversationId ?? stateOf(contextApi.active())?.conversationId;
+        const parentContext = parent === undefined ? active : trace.setSpanContext(ROOT_CONTEXT, parent);
+        const conversationId = evaluation.conversationId ?? state?.conversationId;
         const attributes: Attributes = {
           [ATTR_GEN_AI_EVALUATION_NAME]: evaluation.name,
           [ATTR_ABTEL_EVALUATION_JUDGE_MODEL]: evaluation.judge.model,
@@ -478,7 +481,7 @@ export class Abtel {
         if (evaluation.explanation !== undefined) attributes[ATTR_GEN_AI_EVALUATION_EXPLANATION] = evaluation.explanation;
         if (evaluation.responseId !== undefined) attributes[ATTR_GEN_AI_RESPONSE_ID] = evaluation.responseId;
         if (conversationId !== undefined) attributes[ATTR_GEN_AI_CONVERSATION_ID] = conversationId;
-        const ids = this.#assignmentIds(conversationId, contextApi.active());
+        const ids = this.#assignmentIds(conversationId, state);
         if (ids !== undefined) attributes[ATTR_ABTEL_ASSIGNMENT_IDS] = ids;
         this.#events.emit(EVENT_GEN_AI_EVALUATION_RESULT, attributes, parentContext);
       },
@@ -495,14 +498,13 @@ export class Abtel {
    * `abtel.assignment.ids` for an outcome or evaluation of `conversationId`: `key=unitId` of every
    * experiment the conversation is in, in routing order (as on its spans), so that the analysis
    * finds the event's unit in each experiment, also in one that randomises users while the
-   * conversation's first experiment randomises conversations. Read from the active context when it
-   * is that conversation's, else from the conversations this process assigned recently (an
+   * conversation's first experiment randomises conversations. Read from `state` (the active
+   * context's) when it is that conversation's, else from the conversations this process assigned recently (an
    * outcome recorded after the context ended); undefined when neither knows the conversation
    * (another service, or evicted): the event then carries only its conversation id.
    */
-  #assignmentIds(conversationId: string | undefined, active: Context): string[] | undefined {
+  #assignmentIds(conversationId: string | undefined, state: ConversationState | undefined): string[] | undefined {
     if (conversationId === undefined) return undefined;
-    const state = stateOf(active);
     if (state !== undefined && state.conversationId === conversationId && state.assignments.length > 0) return assignmentIdsOf(state);
     const remembered = this.#conversations.get(conversationId);
     return remembered === undefined ? undefined : [...remembered];
