@@ -63,6 +63,10 @@ CREATE OR REPLACE MACRO otlp_value_num(v) AS
 -- One attribute of a typed JSON attributes object (the `attributes` columns), by key: as text, and
 -- as a number (booleans 1/0, numeric strings accepted). Keys are quoted in the path, so dots are fine.
 CREATE OR REPLACE MACRO otlp_json_attr_str(attributes, k) AS json_extract_string(attributes, '$."' || k || '"');
+-- A string-list attribute (e.g. abtel.assignment.ids) as VARCHAR[], NULL when absent. The text
+-- search first: most objects have no such key, and parsing each of them to find none is the cost.
+CREATE OR REPLACE MACRO otlp_json_attr_str_list(attributes, k) AS
+  CASE WHEN contains(attributes, '"' || k || '"') THEN from_json(json_extract(attributes, '$."' || k || '"'), '["VARCHAR"]') END;
 CREATE OR REPLACE MACRO otlp_json_attr_num(attributes, k) AS CASE json_type(attributes, '$."' || k || '"')
   WHEN 'BOOLEAN' THEN CAST(CAST(json_extract_string(attributes, '$."' || k || '"') AS BOOLEAN) AS DOUBLE)
   ELSE try_cast(json_extract_string(attributes, '$."' || k || '"') AS DOUBLE) END;
