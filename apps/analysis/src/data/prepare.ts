@@ -311,24 +311,34 @@ export function unattributedCallsSql(def: Pick<ExperimentDefinition, 'key' | 'un
 }
 
 /**
+ * SQL: the conversations of experiment `def`: those with an exposure of it or a call that carries
+ * it (a scan of every call). `unattributedEventsSql` counts the events of these conversations.
+ * @example
+ * `WITH conversations AS MATERIALIZED (${experimentConversationsSql(definition)}) SELECT …`
+ */
+export function experimentConversationsSql(def: Pick<ExperimentDefinition, 'key'>): string {
+  const key = sqlString(def.key);
+  return `SELECT conversation_id FROM exposure_events WHERE experiment_key = ${key}
+    UNION SELECT c.conversation_id FROM gen_ai_calls c WHERE ${carriesExperiment('c', key)}`;
+}
+
+/**
  * SQL: the number of outcomes or evaluations of experiment `def` that name no unit of it: rows of
  * `events` (a prepared `outcomeEvents` or `evaluationEvents` table) without `unit_of` that name
- * `def`, or name no experiment and belong to a conversation in `def` (one with an exposure of it or
- * a call that carries it). They come from telemetry without `abtel.assignment.ids` on events
- * (older @abtel/node, or an outcome recorded where the conversation's units were not known) when
- * `def` randomises something other than the conversation and the event names no unit of that
- * kind. They are left out of its outcome and evaluation metrics; the report says how many.
+ * `def`, or name no experiment and belong to one of its conversations (`conversations`, a relation
+ * of `experimentConversationsSql`, so that counting outcomes and evaluations scans the calls once).
+ * They come from telemetry without `abtel.assignment.ids` on events (older @abtel/node, or an
+ * outcome recorded where the conversation's units were not known) when `def` randomises something
+ * other than the conversation and neither the event nor its conversation names a unit of that kind.
+ * They are left out of its outcome and evaluation metrics; the report says how many.
  * @example
  * const working = await prepareExperiment(ds, definition);
- * await ds.query(`SELECT ${unattributedEventsSql(definition, working.outcomeEvents)} AS n`);
+ * await ds.query(`WITH c AS (${experimentConversationsSql(definition)}) SELECT ${unattributedEventsSql(definition, working.outcomeEvents, 'c')} AS n`);
  */
-export function unattributedEventsSql(def: Pick<ExperimentDefinition, 'key'>, events: string): string {
-  const key = sqlString(def.key);
+export function unattributedEventsSql(def: Pick<ExperimentDefinition, 'key'>, events: string, conversations: string): string {
   return `(SELECT count(*) FROM ${events} v
     WHERE v.unit_of IS NULL
-      AND (v.experiment_key = ${key}
-           OR v.conversation_id IN (SELECT conversation_id FROM exposure_events WHERE experiment_key = ${key})
-           OR v.conversation_id IN (SELECT c.conversation_id FROM gen_ai_calls c WHERE ${carriesExperiment('c', key)})))`;
+      AND (v.experiment_key = ${sqlString(def.key)} OR v.conversation_id IN (SELECT conversation_id FROM ${conversations})))`;
 }
 
 /**

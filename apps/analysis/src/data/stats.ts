@@ -20,6 +20,7 @@ import {
   carriesExperiment,
   conversationUnitsSql,
   covariateAttributes,
+  experimentConversationsSql,
   prepareExperiment,
   segmentAttribute,
   spanValueSql,
@@ -933,7 +934,11 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
     `SELECT (SELECT count(*) FROM ${outcomeEvents} WHERE unit_of IS NULL) AS outcomes,
             (SELECT count(*) FROM ${evaluationEvents} WHERE unit_of IS NULL) AS evaluations`,
   );
-  const unattributedEvents = (events: string, candidates: number | undefined) => (Number(candidates ?? 0) > 0 ? unattributedEventsSql(def, events) : '0');
+  const countOutcomes = Number(unitless?.outcomes ?? 0) > 0;
+  const countEvaluations = Number(unitless?.evaluations ?? 0) > 0;
+  // The experiment's conversations once for both counts (a scan of every call), only when needed.
+  const conversations = countOutcomes || countEvaluations ? `WITH abtel_experiment_conversations AS MATERIALIZED (${experimentConversationsSql(def)}) ` : '';
+  const unattributedEvents = (events: string, count: boolean) => (count ? unattributedEventsSql(def, events, 'abtel_experiment_conversations') : '0');
   const [counts] = await ds.query<{
     without_call: number;
     orphan_outcomes: number;
@@ -942,9 +947,9 @@ export async function health(ds: Dataset, def: ExperimentDefinition): Promise<He
     unattributed_evaluations: number;
     last_event: string | null;
   }>(
-    `SELECT ${unattributedCallsSql(def)} AS unattributed_calls,
-       ${unattributedEvents(outcomeEvents, unitless?.outcomes)} AS unattributed_outcomes,
-       ${unattributedEvents(evaluationEvents, unitless?.evaluations)} AS unattributed_evaluations,
+    `${conversations}SELECT ${unattributedCallsSql(def)} AS unattributed_calls,
+       ${unattributedEvents(outcomeEvents, countOutcomes)} AS unattributed_outcomes,
+       ${unattributedEvents(evaluationEvents, countEvaluations)} AS unattributed_evaluations,
        (SELECT count(*) FROM ${units} x WHERE NOT EXISTS (SELECT 1 FROM ${unitCalls} c WHERE c.u = x.unit_index)) AS without_call,
        -- Two disjoint counts (each a plain anti join; one OR of two NOT EXISTS costs more): outcomes
        -- naming the experiment without its exposure, and outcomes naming none without any
