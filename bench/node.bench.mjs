@@ -41,6 +41,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ExperimentDefinition, ExperimentSet } from '@abtel/core';
@@ -104,7 +105,12 @@ class StackContextManager {
     return this;
   }
 }
-context.setGlobalContextManager(new StackContextManager());
+// Scenarios that start spans the way instrumentations and `startActiveSpan` do, under the context
+// manager NodeSDK registers (AsyncLocalStorage): a context and an AsyncLocalStorage.run per span.
+const ACTIVE_SPAN_SCENARIOS = new Set(['active']);
+context.setGlobalContextManager(
+  ACTIVE_SPAN_SCENARIOS.has(values.scenario) ? new AsyncLocalStorageContextManager().enable() : new StackContextManager(),
+);
 
 /** An exporter that drops everything but counts (and keeps the first span), so the run can prove no span was dropped by a full queue. */
 function discardingExporter() {
@@ -283,15 +289,27 @@ const INSTRUMENTATION_ATTRIBUTES = {
   'gen_ai.request.temperature': 0.2,
 };
 
+const endSpan = (span) => span.end();
+
 /** CPU seconds (user + system, all threads: GC included) and wall seconds for `count` spans. */
-async function run(provider, count, attributes, burst = 1) {
+async function run(provider, count, attributes, burst = 1, active = false) {
   const tracer = provider.getTracer('bench');
   const options = attributes === undefined ? undefined : { attributes };
   const cpu0 = process.cpuUsage();
   const wall0 = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) {
-    tracer.startSpan('retrieve', options, contexts[Math.floor(i / burst) % CONTEXTS]).end();
-    if ((i & 255) === 255) await yieldToLoop();
+  if (active) {
+    // As `startActiveSpan` is used by instrumentations: the span is started, a context with it is
+    // made and made active for the callback, which ends it.
+    const activeOptions = options ?? {};
+    for (let i = 0; i < count; i++) {
+      tracer.startActiveSpan('retrieve', activeOptions, contexts[Math.floor(i / burst) % CONTEXTS], endSpan);
+      if ((i & 255) === 255) await yieldToLoop();
+    }
+  } else {
+    for (let i = 0; i < count; i++) {
+      tracer.startSpan('retrieve', options, contexts[Math.floor(i / burst) % CONTEXTS]).end();
+      if ((i & 255) === 255) await yieldToLoop();
+    }
   }
   const cpu = process.cpuUsage(cpu0);
   return { cpu: (cpu.user + cpu.system) / 1e6, wall: Number(process.hrtime.bigint() - wall0) / 1e9 };
@@ -339,6 +357,13 @@ const SCENARIOS = {
     candidate: 'abtel',
     exposed: true,
     burst: 8,
+  },
+  active: {
+    label:
+      'spans without attributes of their own started with startActiveSpan under the AsyncLocalStorage context manager (how NodeSDK apps and instrumentations start spans)',
+    baseline: 'bare',
+    candidate: 'abtel',
+    active: true,
   },
   processorAlone: {
     label: 'spans without attributes of their own, abtel processor only (the provider\'s own default sampler, as on the bare side)',
@@ -401,7 +426,7 @@ async function settle(...setUps) {
  * timed run after `settle`; medians of the per-round ratios (candidate / baseline) with their 95 %
  * confidence interval. Warm-up rounds are run and discarded first.
  */
-async function compare({ baseline, candidate, attributes, exposed, burst = 1, stamps = true }, candidateFirst) {
+async function compare({ baseline, candidate, attributes, exposed, burst = 1, active = false, stamps = true }, candidateFirst) {
   // Conversations whose exposure is out (after their first gen_ai span): spans skip the gen_ai check.
   if (exposed) for (const ctx of contexts) abtel.markExposed(undefined, ctx);
   // Which set-up is created first and timed first in even rounds alternates between processes,
@@ -418,8 +443,8 @@ async function compare({ baseline, candidate, attributes, exposed, burst = 1, st
   // Warm-up (JIT, inline caches, heap sizing) on both sides, discarded; then the check that the
   // candidate really stamps.
   for (let i = 0; i < WARM_UP_ROUNDS; i++) {
-    await run(base.provider, SPANS_PER_ROUND, attributes, burst);
-    await run(cand.provider, SPANS_PER_ROUND, attributes, burst);
+    await run(base.provider, SPANS_PER_ROUND, attributes, burst, active);
+    await run(cand.provider, SPANS_PER_ROUND, attributes, burst, active);
   }
   await cand.batch.forceFlush();
   if (candidate !== 'bareAgain' && stamps) checkStamped(cand.exporter.first, attributes);
@@ -430,7 +455,7 @@ async function compare({ baseline, candidate, attributes, exposed, burst = 1, st
   const candidateRates = [];
   const timed = async (setUp) => {
     await settle(base, cand);
-    return run(setUp.provider, SPANS_PER_ROUND, attributes, burst);
+    return run(setUp.provider, SPANS_PER_ROUND, attributes, burst, active);
   };
   for (let round = 0; round < ROUNDS; round++) {
     let b;
