@@ -31,13 +31,22 @@ describe('drop-in: node --import @abtel/node/register', () => {
     await collector?.close();
   });
 
-  for (const [flavour, file] of [
-    ['ESM', 'tiny-agent.mjs'],
-    ['CommonJS', 'tiny-agent.cjs'],
+  for (const [flavour, file, protocol] of [
+    ['ESM', 'tiny-agent.mjs', 'http/json'],
+    ['CommonJS', 'tiny-agent.cjs', 'http/json'],
+    // The collector decodes protobuf into the same files.
+    ['ESM (OTLP protobuf)', 'tiny-agent.mjs', 'http/protobuf'],
   ] as const) {
     it(`stamps the chat spans of an unmodified ${flavour} app`, async () => {
       const run = await runNode(['--import', '@abtel/node/register', join(FIXTURES, file)], {
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: `tiny-${flavour}`, ABTEL_EXPERIMENTS: DEMO_EXPERIMENTS, MODEL_URL: model.baseURL },
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+          CONVERSATION_PREFIX: protocol === 'http/protobuf' ? 'proto-conv' : 'esm-conv',
+          OTEL_SERVICE_NAME: `tiny-${flavour}`,
+          ABTEL_EXPERIMENTS: DEMO_EXPERIMENTS,
+          MODEL_URL: model.baseURL,
+        },
         timeoutMs: 60_000,
       });
       expect(run.stderr).not.toMatch(/Error/);

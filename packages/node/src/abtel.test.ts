@@ -275,6 +275,26 @@ describe('exposure', () => {
     expect(h.events('abtel.exposure')).toHaveLength(1);
   });
 
+  it('says why markExposed exposed nothing: an unknown experiment, or none assigned in the conversation yet', async () => {
+    await h.abtel.withConversation({ conversationId: 'conv-13b' }, async () => {
+      h.abtel.markExposed('support-persone');
+      h.abtel.markExposed('support-persona');
+      h.abtel.markExposed();
+      await h.abtel.experiment('support-persona').variation();
+      // Now there is something to expose: no warning.
+      h.abtel.markExposed('support-persona');
+    });
+    expect(h.events('abtel.exposure')).toHaveLength(1);
+    expect(diagMessages).toEqual([
+      { level: 'warn', message: '@abtel/node: markExposed("support-persone"): no experiment "support-persone" is defined (known: support-persona, support-retrieval)' },
+      {
+        level: 'warn',
+        message: '@abtel/node: markExposed("support-persona"): conversation "conv-13b" has no assignment for it yet; call experiment("support-persona").variation() first',
+      },
+      { level: 'warn', message: '@abtel/node: markExposed(): conversation "conv-13b" has no assignment yet; call experiment(key).variation() first' },
+    ]);
+  });
+
   it('keeps its dedupe memory bounded (an evicted pair can be exposed again)', async () => {
     const small = createHarness({ experiments, exposureDedupeSize: 2 });
     const exposeIn = (id: string) =>
@@ -478,6 +498,22 @@ describe('outcomes and evaluations', () => {
     ]);
   });
 
+  it('records an evaluation whose call is not found and whose conversation is unknown, and says that no variation can be credited with it', () => {
+    const judge = { model: 'gpt-4o-mini', version: 'rubric-2' };
+    h.abtel.recordEvaluation({ responseId: 'chatcmpl-never-seen', name: 'helpfulness', score: 1, judge, sampleRate: 1, source: 'online' });
+    // With the conversation known, an unknown response id is no problem: the score counts for the conversation's units.
+    h.abtel.recordEvaluation({ responseId: 'chatcmpl-never-seen', conversationId: 'conv-33', name: 'helpfulness', score: 1, judge, sampleRate: 1, source: 'online' });
+    expect(h.events('gen_ai.evaluation.result').map((r) => r.attributes['gen_ai.conversation.id'])).toEqual([undefined, 'conv-33']);
+    expect(diagMessages).toEqual([
+      {
+        level: 'warn',
+        message:
+          '@abtel/node: recordEvaluation "helpfulness": the evaluated call was not found (no recent span has gen_ai.response.id chatcmpl-never-seen) and no conversation is known; ' +
+          'the score is recorded, but no variation can be credited with it. Pass conversationId',
+      },
+    ]);
+  });
+
   it('falls back to the response id when the span given is not a valid span context', () => {
     const judged = chatSpan('chatcmpl-78');
     const judge = { model: 'gpt-4o-mini', version: 'rubric-2' };
@@ -575,11 +611,24 @@ describe('never harm the host', () => {
       code: 'not_found',
       message: 'experiment "nope" is not defined (known: support-persona, support-retrieval)',
     });
+    // With no definitions at all, the two ways to give them: the drop-in's variable, or the instance's options.
+    const empty = createHarness({});
+    await expect(empty.abtel.experiment('nope').variation()).rejects.toMatchObject({
+      code: 'not_found',
+      message:
+        'experiment "nope" is not defined (known: none; start the app with node --import @abtel/node/register and ABTEL_EXPERIMENTS set, ' +
+        'or pass experiments to configureAbtel() or createAbtel())',
+    });
+    await empty.shutdown();
   });
 
   it('runs the callback without a context when the conversation id is missing', () => {
     expect(h.abtel.withConversation({ conversationId: '' }, () => 42)).toBe(42);
-    expect(diagMessages.some((m) => m.message.includes('non-empty string conversationId'))).toBe(true);
+    expect(h.abtel.withConversation({ conversationId: 42 as never }, () => 43)).toBe(43);
+    expect(diagMessages.map((m) => m.message)).toEqual([
+      '@abtel/node: withConversation needs a non-empty string conversationId (got an empty string); running without a conversation context',
+      '@abtel/node: withConversation needs a non-empty string conversationId (got number); running without a conversation context',
+    ]);
   });
 
   it('keeps the global providers untouched (nothing registered on import or creation)', () => {

@@ -56,6 +56,7 @@ import { AbtelSpanProcessor, type AbtelSpanProcessorOptions } from './span-proce
 import { stateOf, withState } from './internal/context.js';
 import { EventRecorder, type EventsMode } from './internal/events.js';
 import { reportError, safely } from './internal/safe.js';
+import { warnUser } from './internal/warn.js';
 import { assignmentAttributes, assignmentIdsOf, ConversationState, type ActiveAssignment, type ConversationInfo } from './internal/state.js';
 
 export type { ConversationInfo } from './internal/state.js';
@@ -260,7 +261,7 @@ export class Abtel {
       'withConversation',
       () => {
         if (typeof info?.conversationId !== 'string' || info.conversationId === '') {
-          diag.error('@abtel/node: withConversation needs a non-empty string conversationId; running without a conversation context');
+          warnUser('CONVERSATION_ID', `withConversation needs a non-empty string conversationId (got ${info?.conversationId === '' ? 'an empty string' : typeof info?.conversationId}); running without a conversation context`, 'error');
           return undefined;
         }
         const parent = stateOf(active);
@@ -299,7 +300,7 @@ export class Abtel {
       const known = this.#experiments.all().map((def) => def.key);
       throw new AbtelError(
         'not_found',
-        `experiment "${key}" is not defined (known: ${known.length === 0 ? 'none; set ABTEL_EXPERIMENTS or pass experiments to createAbtel' : known.join(', ')})`,
+        `experiment "${key}" is not defined (known: ${known.length === 0 ? 'none; start the app with node --import @abtel/node/register and ABTEL_EXPERIMENTS set, or pass experiments to configureAbtel() or createAbtel()' : known.join(', ')})`,
       );
     }
     const state = safely('reading the conversation context', () => stateOf(context), undefined);
@@ -309,9 +310,10 @@ export class Abtel {
     }
     const unit = unitId === undefined ? unitOf(definition, state) : { id: unitId, attributes: attributesOf(state) };
     if (unit === undefined) {
-      diag.warn(
-        `@abtel/node: experiment "${key}" randomises by ${definition.unit} but the context has no ${definition.unit} id ` +
-          `(pass it to withConversation); serving the control "${definition.control}"`,
+      warnUser(
+        'NO_UNIT',
+        `experiment "${key}" randomises by ${definition.unit} but the context has no ${definition.unit} id ` +
+          `(pass it to withConversation, or as the OpenFeature targetingKey); serving the control "${definition.control}"`,
       );
       return { definition, variation: definition.control, inExperiment: false, exposed: false, reason: 'no_unit', unitId: undefined };
     }
@@ -388,15 +390,32 @@ export class Abtel {
       () => {
         const state = stateOf(context);
         if (state === undefined) {
-          diag.warn('@abtel/node: markExposed called outside a conversation context; nothing to expose');
+          warnUser('MARK_EXPOSED', 'markExposed called outside a conversation context; nothing to expose');
           return;
         }
+        let matched = false;
         for (const assignment of state.assignments) {
-          if (experimentKey === undefined || assignment.experiment === experimentKey) this.#expose(state, assignment, context);
+          if (experimentKey === undefined || assignment.experiment === experimentKey) {
+            matched = true;
+            this.#expose(state, assignment, context);
+          }
         }
+        // A typo, or a call before variation(), would otherwise lose the exposure without a word.
+        if (!matched) warnUser('MARK_EXPOSED', this.#nothingToExpose(experimentKey, state));
       },
       undefined,
     );
+  }
+
+  /** Why `markExposed(experimentKey)` found no assignment in the conversation, and what to do. */
+  #nothingToExpose(experimentKey: string | undefined, state: ConversationState): string {
+    const conversation = `conversation "${state.conversationId ?? '(from baggage)'}"`;
+    if (experimentKey === undefined) return `markExposed(): ${conversation} has no assignment yet; call experiment(key).variation() first`;
+    if (this.#experiments.get(experimentKey) === undefined) {
+      const known = this.#experiments.all().map((def) => def.key);
+      return `markExposed("${experimentKey}"): no experiment "${experimentKey}" is defined (known: ${known.length === 0 ? 'none' : known.join(', ')})`;
+    }
+    return `markExposed("${experimentKey}"): ${conversation} has no assignment for it yet; call experiment("${experimentKey}").variation() first`;
   }
 
   /** Emits the pending exposures of `state` (the span processor calls this at the first gen_ai span). */
@@ -432,7 +451,7 @@ export class Abtel {
         const conversationId = isObject(outcome) ? (outcome.conversationId ?? state?.conversationId) : undefined;
         const problem = outcomeProblem(outcome, conversationId);
         if (problem !== undefined) {
-          diag.error(`@abtel/node: recordOutcome dropped an outcome: ${problem}`);
+          warnUser('OUTCOME_DROPPED', `recordOutcome dropped an outcome: ${problem}`, 'error');
           return;
         }
         const value = typeof outcome.value === 'boolean' ? (outcome.value ? 1 : 0) : outcome.value;
@@ -461,7 +480,7 @@ export class Abtel {
       () => {
         const problem = evaluationProblem(evaluation);
         if (problem !== undefined) {
-          diag.error(`@abtel/node: recordEvaluation dropped an evaluation: ${problem}`);
+          warnUser('EVALUATION_DROPPED', `recordEvaluation dropped an evaluation: ${problem}`, 'error');
           return;
         }
         const active = contextApi.active();
@@ -469,6 +488,14 @@ export class Abtel {
         const parent = this.#evaluatedSpan(evaluation);
         const parentContext = parent === undefined ? active : trace.setSpanContext(ROOT_CONTEXT, parent);
         const conversationId = evaluation.conversationId ?? state?.conversationId;
+        if (parent === undefined && conversationId === undefined) {
+          warnUser(
+            'EVALUATION_UNATTRIBUTED',
+            `recordEvaluation "${evaluation.name}": the evaluated call was not found` +
+              `${evaluation.responseId === undefined ? '' : ` (no recent span has gen_ai.response.id ${evaluation.responseId})`} and no conversation is known; ` +
+              'the score is recorded, but no variation can be credited with it. Pass conversationId',
+          );
+        }
         const attributes: Attributes = {
           [ATTR_GEN_AI_EVALUATION_NAME]: evaluation.name,
           [ATTR_ABTEL_EVALUATION_JUDGE_MODEL]: evaluation.judge.model,

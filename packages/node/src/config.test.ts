@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRegisterExperiments, readRegisterConfig } from './config.js';
 
@@ -15,7 +16,31 @@ describe('readRegisterConfig', () => {
       defaultTracesUrl: 'http://127.0.0.1:4318/v1/traces',
       defaultLogsUrl: 'http://127.0.0.1:4318/v1/logs',
       flushTimeoutMs: 2000,
+      tracesProtocol: 'http/json',
+      logsProtocol: 'http/json',
     });
+  });
+
+  it("reads the OTLP protocol per signal, the signal's own variable first", () => {
+    expect(readRegisterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' })).toMatchObject({ tracesProtocol: 'http/protobuf', logsProtocol: 'http/protobuf' });
+    expect(readRegisterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json' })).toMatchObject({
+      tracesProtocol: 'http/protobuf',
+      logsProtocol: 'http/json',
+    });
+    expect(readRegisterConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ' http/protobuf ', OTEL_EXPORTER_OTLP_PROTOCOL: '' })).toMatchObject({
+      tracesProtocol: 'http/protobuf',
+      logsProtocol: 'http/json',
+    });
+  });
+
+  it('refuses grpc and unknown OTLP protocols rather than sending OTLP/HTTP where they point', () => {
+    expect(() => readRegisterConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
+      "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported by the drop-in, which sends OTLP over HTTP; set it to http/protobuf or http/json and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector's OTLP/HTTP port (usually 4318), or unset it",
+    );
+    // The signal's own variable is named, also when it is the one that is wrong.
+    expect(() => readRegisterConfig({ OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/xml', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toThrow(
+      expect.objectContaining({ code: 'usage', message: 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL must be http/protobuf or http/json (got "http/xml"); unset it for http/json' }),
+    );
   });
 
   it('leaves endpoints to the OTLP exporters when any OTEL endpoint variable is set', () => {
@@ -67,8 +92,17 @@ describe('readRegisterConfig', () => {
   });
 
   it('rejects bad values naming the variable, the value and the fix', () => {
-    expect(() => readRegisterConfig({ ABTEL_CAPTURE_CONTENT: 'maybe' })).toThrow('ABTEL_CAPTURE_CONTENT must be true or false (got "maybe"); message content is off by default');
-    expect(() => readRegisterConfig({ ABTEL_FLUSH_TIMEOUT_MS: '-1' })).toThrow('ABTEL_FLUSH_TIMEOUT_MS must be a non-negative integer of milliseconds (got "-1")');
+    expect(() => readRegisterConfig({ ABTEL_CAPTURE_CONTENT: 'maybe' })).toThrow(
+      'ABTEL_CAPTURE_CONTENT must be true or false (or 1/0, yes/no, on/off; got "maybe"); unset it to leave message content off',
+    );
+    const flushProblem = (got: string) =>
+      `ABTEL_FLUSH_TIMEOUT_MS must be a whole number of milliseconds from 0 to 2147483647 (got "${got}"); unset it for 2000 (0 exits without waiting for telemetry still queued)`;
+    // Above setTimeout's largest delay, Node would fire the timer after 1 ms: the flush would be cut at once.
+    for (const bad of ['-1', '1.5', 'soon', '2147483648', '3000000000', '1e12']) {
+      expect(() => readRegisterConfig({ ABTEL_FLUSH_TIMEOUT_MS: bad })).toThrow(flushProblem(bad));
+    }
+    expect(readRegisterConfig({ ABTEL_FLUSH_TIMEOUT_MS: '2147483647' }).flushTimeoutMs).toBe(2147483647);
+    expect(readRegisterConfig({ ABTEL_FLUSH_TIMEOUT_MS: '0' }).flushTimeoutMs).toBe(0);
     expect(() => readRegisterConfig({ ABTEL_EVENTS: 'both' })).toThrow(expect.objectContaining({ code: 'usage' }));
   });
 });
@@ -139,6 +173,31 @@ describe('loadRegisterExperiments', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it('reads a file: URL as the directory it names, and refuses other URL schemes instead of reading them as a directory', async () => {
+    const dir = join(root, 'from-url');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'p.json'),
+      JSON.stringify({ key: 'p', version: 1, owner: 'me', surface: 'persona', control: 'a', variations: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }] }),
+    );
+    expect((await loadRegisterExperiments(pathToFileURL(dir).href)).all().map((definition) => definition.key)).toEqual(['p']);
+    expect(await failure('ftp://config.internal/experiments.yaml')).toEqual(
+      expect.objectContaining({
+        code: 'usage',
+        message:
+          'ABTEL_EXPERIMENTS=ftp://config.internal/experiments.yaml: unsupported URL scheme "ftp:" in ftp://config.internal/experiments.yaml; use an http(s) URL of one definition file, or a directory of definitions',
+      }),
+    );
+  });
+
+  it('names the cause when fetch fails without an error code', async () => {
+    // Port 1 is one fetch refuses to connect to ("bad port"), with no errno code.
+    expect(await failure('http://127.0.0.1:1/x.yaml')).toMatchObject({
+      code: 'io',
+      message: 'ABTEL_EXPERIMENTS=http://127.0.0.1:1/x.yaml: cannot fetch experiment definitions from http://127.0.0.1:1/x.yaml: fetch failed (bad port); check the URL or point it at a directory',
+    });
   });
 
   it('names the variable and the URL when the definitions cannot be fetched', async () => {

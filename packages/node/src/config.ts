@@ -1,4 +1,5 @@
 import { AbtelError, DefinitionError, isAbtelError, loadExperiments, parseDefinitionText, parseExperiments, type ExperimentSet } from '@abtel/core';
+import { fileURLToPath } from 'node:url';
 import type { EventsMode } from './internal/events.js';
 
 /** The drop-in's configuration, read from the environment. */
@@ -15,7 +16,18 @@ export interface RegisterConfig {
   defaultLogsUrl: string | undefined;
   /** `ABTEL_FLUSH_TIMEOUT_MS`: upper bound on the flush at exit (default 2000). */
   flushTimeoutMs: number;
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`: how traces are sent (default http/json). */
+  tracesProtocol: OtlpProtocol;
+  /** `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`: how log records are sent (default http/json). */
+  logsProtocol: OtlpProtocol;
 }
+
+/** The OTLP protocols the drop-in sends (both over HTTP; the exporters for grpc are not set up). */
+export type OtlpProtocol = 'http/json' | 'http/protobuf';
+
+// setTimeout's largest delay: above it, Node fires the timer after 1 ms (with a warning), so the
+// flush at exit would end before it began.
+const MAX_FLUSH_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * Where OTLP goes when no endpoint variable is set: the local collector.
@@ -61,13 +73,24 @@ export function readRegisterConfig(env: NodeJS.ProcessEnv): RegisterConfig {
   if (captureText !== undefined && captureText !== '') {
     if (TRUE.has(captureText)) captureContent = true;
     else if (FALSE.has(captureText)) captureContent = false;
-    else throw new AbtelError('usage', `ABTEL_CAPTURE_CONTENT must be true or false (got "${captureText}"); message content is off by default`);
+    else {
+      throw new AbtelError(
+        'usage',
+        `ABTEL_CAPTURE_CONTENT must be true or false (or 1/0, yes/no, on/off; got "${captureText}"); unset it to leave message content off`,
+      );
+    }
   }
   const flushText = env['ABTEL_FLUSH_TIMEOUT_MS']?.trim();
   const flushTimeoutMs = flushText === undefined || flushText === '' ? 2000 : Number(flushText);
-  if (!Number.isInteger(flushTimeoutMs) || flushTimeoutMs < 0) {
-    throw new AbtelError('usage', `ABTEL_FLUSH_TIMEOUT_MS must be a non-negative integer of milliseconds (got "${flushText}")`);
+  if (!Number.isInteger(flushTimeoutMs) || flushTimeoutMs < 0 || flushTimeoutMs > MAX_FLUSH_TIMEOUT_MS) {
+    throw new AbtelError(
+      'usage',
+      `ABTEL_FLUSH_TIMEOUT_MS must be a whole number of milliseconds from 0 to ${MAX_FLUSH_TIMEOUT_MS} (got "${flushText}"); ` +
+        'unset it for 2000 (0 exits without waiting for telemetry still queued)',
+    );
   }
+  const tracesProtocol = protocolOf(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL');
+  const logsProtocol = protocolOf(env, 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL');
   for (const [name, fix] of ENDPOINT_VARIABLES) {
     const value = env[name]?.trim();
     if (value !== undefined && value !== '' && !isHttpUrl(value)) {
@@ -84,7 +107,31 @@ export function readRegisterConfig(env: NodeJS.ProcessEnv): RegisterConfig {
     defaultTracesUrl: base === undefined || anyEndpoint('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? undefined : `${base}/v1/traces`,
     defaultLogsUrl: base === undefined || anyEndpoint('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') ? undefined : `${base}/v1/logs`,
     flushTimeoutMs,
+    tracesProtocol,
+    logsProtocol,
   };
+}
+
+/**
+ * The protocol of one signal: its own variable, else `OTEL_EXPORTER_OTLP_PROTOCOL`, else http/json
+ * (the drop-in's default, which every OTLP/HTTP receiver accepts). grpc is refused rather than
+ * ignored: the exporters would send OTLP/HTTP to a gRPC port and every export would fail.
+ */
+function protocolOf(env: NodeJS.ProcessEnv, signalVariable: string): OtlpProtocol {
+  for (const name of [signalVariable, 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const value = env[name]?.trim();
+    if (value === undefined || value === '') continue;
+    if (value === 'http/json' || value === 'http/protobuf') return value;
+    if (value === 'grpc') {
+      throw new AbtelError(
+        'usage',
+        `${name}=grpc is not supported by the drop-in, which sends OTLP over HTTP; set it to http/protobuf or http/json ` +
+          `and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector's OTLP/HTTP port (usually 4318), or unset it`,
+      );
+    }
+    throw new AbtelError('usage', `${name} must be http/protobuf or http/json (got "${value}"); unset it for http/json`);
+  }
+  return 'http/json';
 }
 
 /**
@@ -94,15 +141,23 @@ export function readRegisterConfig(env: NodeJS.ProcessEnv): RegisterConfig {
  * const experiments = await loadExperimentsFrom('https://config.internal/experiments.yaml');
  */
 export async function loadExperimentsFrom(source: string, timeoutMs = 5000): Promise<ExperimentSet> {
-  if (!/^https?:\/\//i.test(source)) return loadExperiments(source);
+  // A file: URL names a directory like a path does; any other scheme would be read as a relative
+  // directory named "ftp:" and fail with a misleading ENOENT.
+  if (/^file:\/\//i.test(source)) return loadExperiments(fileURLToPath(source));
+  const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(source)?.[1];
+  if (scheme !== undefined && !/^https?:$/i.test(scheme)) {
+    throw new AbtelError('usage', `unsupported URL scheme "${scheme}" in ${source}; use an http(s) URL of one definition file, or a directory of definitions`);
+  }
+  if (scheme === undefined) return loadExperiments(source);
   let text: string;
   try {
     const response = await fetch(source, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
     text = await response.text();
   } catch (error) {
-    // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause.
-    const reason = (error as { cause?: { code?: unknown } }).cause?.code;
+    // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, "bad port"…) is in its cause.
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const reason = typeof cause?.code === 'string' ? cause.code : cause?.message;
     throw new AbtelError(
       'io',
       `cannot fetch experiment definitions from ${source}: ${(error as Error).message}${typeof reason === 'string' ? ` (${reason})` : ''}; check the URL or point it at a directory`,
@@ -130,10 +185,10 @@ export async function loadRegisterExperiments(source: string): Promise<Experimen
     const detail = error instanceof Error ? error.message : String(error);
     let message: string;
     // The loader's io errors already end with what to do (`…: ENOENT; pass an existing directory…`).
-    if (isAbtelError(error, 'io')) message = detail;
+    if (isAbtelError(error, 'io') || isAbtelError(error, 'usage')) message = detail;
     else if (isAbtelError(error, 'invalid_definition')) message = `${detail}; fix the definitions, or point ABTEL_EXPERIMENTS at valid ones`;
     else message = `cannot load experiment definitions: ${detail}; check that the definitions can be read, or point ABTEL_EXPERIMENTS elsewhere`;
-    const code = isAbtelError(error, 'invalid_definition') ? 'invalid_definition' : 'io';
+    const code = isAbtelError(error, 'invalid_definition') ? 'invalid_definition' : isAbtelError(error, 'usage') ? 'usage' : 'io';
     throw new AbtelError(code, `ABTEL_EXPERIMENTS=${source}: ${message}`.replace(/\s*\n\s*/g, ' '), { cause: error });
   }
 }

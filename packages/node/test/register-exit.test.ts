@@ -139,6 +139,18 @@ async function runLoad(extra: Record<string, string>): Promise<{ code: number | 
   return { code: result.code, stderr: result.stderr, done: line.done, exitDelayMs: Date.now() - doneAt };
 }
 
+/**
+ * Asserts that stderr holds exactly the one warning of a flush that timed out, naming where the
+ * telemetry was going (Node prints a process warning with a hint line after the first one).
+ */
+function expectFlushTimeoutWarning(stderr: string, endpoint: string, flushTimeoutMs: number): void {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/^\(node:\d+\) \[ABTEL_FLUSH_TIMEOUT\] AbtelWarning: @abtel\/node: telemetry flush did not finish within /);
+  expect(lines[0]).toContain(`within ${flushTimeoutMs} ms (traces to ${endpoint}/v1/traces, logs to ${endpoint}/v1/logs); exiting without it. Is the collector running there?`);
+  expect(lines[1]).toContain('--trace-warnings');
+}
+
 describe('node --import @abtel/node/register while the app runs', () => {
   it('delivers exports to a slow collector while the app is alive: its own handles hold the process, not the export\'s', async () => {
     receiver.delayResponses(300);
@@ -157,7 +169,7 @@ describe('node --import @abtel/node/register when the app\'s work is done', () =
     const port = await closedPort();
     const flushTimeoutMs = 1000;
     const run = await runLoad({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, ABTEL_FLUSH_TIMEOUT_MS: String(flushTimeoutMs), SPANS: '1000' });
-    expect(run.stderr).toBe('');
+    expectFlushTimeoutWarning(run.stderr, `http://127.0.0.1:${port}`, flushTimeoutMs);
     expect(run.code).toBe(0);
     expect(run.done).toEqual({ spans: 1000, outcomes: 50 });
     // The exporters would retry each export for up to 10 s (OTEL_EXPORTER_OTLP_TIMEOUT).
@@ -184,7 +196,7 @@ describe('node --import @abtel/node/register when the app\'s work is done', () =
           ABTEL_FLUSH_TIMEOUT_MS: String(flushTimeoutMs),
           SPANS: '1000',
         });
-        expect(run.stderr).toBe('');
+        expectFlushTimeoutWarning(run.stderr, hung.endpoint, flushTimeoutMs);
         expect(run.code).toBe(0);
         expect(run.done).toEqual({ spans: 1000, outcomes: 50 });
         // The requests reached the collector and stayed open: a hung collector, not a refused one.
@@ -217,7 +229,7 @@ describe('node --import @abtel/node/register when the app\'s work is done', () =
         SPANS: '5000',
         PAD: '4000',
       });
-      expect(run.stderr).toBe('');
+      expectFlushTimeoutWarning(run.stderr, `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, flushTimeoutMs);
       expect(run.code).toBe(0);
       expect(run.done).toEqual({ spans: 5000, outcomes: 50 });
       expect(sockets.length).toBeGreaterThan(0);

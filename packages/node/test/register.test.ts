@@ -89,6 +89,20 @@ const client = new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: 'test-
 })();
 `;
 
+// Mistakes that lose telemetry, made twice each: one process warning per kind on stderr.
+const MISTAKES_ESM = `
+import { withConversation, experiment, markExposed, recordOutcome } from '@abtel/node';
+
+for (let i = 0; i < 2; i++) {
+  recordOutcome({ name: 'resolved', value: true });
+  await withConversation({ conversationId: 'conv-mistakes' }, async () => {
+    markExposed('support-persone');
+    await experiment('support-persona').variation();
+  });
+}
+console.log(JSON.stringify({ done: true }));
+`;
+
 const receiver = new OtlpReceiver();
 const model = new OpenAICompatibleServer();
 let app: ReturnType<typeof createAppDir>;
@@ -103,6 +117,7 @@ beforeAll(async () => {
     'upstream-fetch.mjs': UPSTREAM_FETCH_ESM,
     'downstream.cjs': DOWNSTREAM_CJS,
     'simple.cjs': SIMPLE_CJS,
+    'mistakes.mjs': MISTAKES_ESM,
     'experiments/support-persona.json': JSON.stringify(definition),
     'invalid-experiments/persona.json': JSON.stringify({
       key: 'persona',
@@ -315,6 +330,39 @@ describe('node --import @abtel/node/register', () => {
     expect(receiver.logs.filter((l) => l.eventName?.startsWith('abtel.'))).toHaveLength(0);
   });
 
+  it('sends OTLP/HTTP protobuf when OTEL_EXPORTER_OTLP_PROTOCOL asks for it, per signal', async () => {
+    const both = await runApp(app.dir, 'simple.cjs', baseEnv({ CONVERSATION_ID: 'conv-proto', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }));
+    expect(both.stderr).toBe('');
+    expect(both.code).toBe(0);
+    expect(new Set(receiver.protobufRequests)).toEqual(new Set(['/v1/traces', '/v1/logs']));
+    expect(receiver.spans).toHaveLength(0);
+    expect(receiver.logs).toHaveLength(0);
+    receiver.clear();
+    // Traces as protobuf, logs as JSON (the logs' own variable wins).
+    const mixed = await runApp(
+      app.dir,
+      'simple.cjs',
+      baseEnv({ CONVERSATION_ID: 'conv-proto-2', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json' }),
+    );
+    expect(mixed.code).toBe(0);
+    expect(new Set(receiver.protobufRequests)).toEqual(new Set(['/v1/traces']));
+    expect(receiver.logs.filter((log) => log.eventName === 'abtel.exposure').map((log) => log.attributes['gen_ai.conversation.id'])).toEqual(['conv-proto-2']);
+    expect(receiver.rejected).toBe(0);
+  });
+
+  it('shows each kind of mistake that loses telemetry once on stderr, without a diag logger, and runs the app to its end', async () => {
+    const result = await runApp(app.dir, 'mistakes.mjs', baseEnv());
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout.trim())).toEqual({ done: true });
+    const warnings = result.stderr.split('\n').filter((line) => line.includes('AbtelWarning'));
+    expect(warnings.map((line) => line.replace(/^\(node:\d+\) /, ''))).toEqual([
+      '[ABTEL_OUTCOME_DROPPED] AbtelWarning: @abtel/node: recordOutcome dropped an outcome: outcome "resolved" has no conversationId and no conversation is active; pass conversationId ' +
+        '(shown once; every occurrence goes to the OpenTelemetry diag logger, e.g. OTEL_LOG_LEVEL=warn)',
+      '[ABTEL_MARK_EXPOSED] AbtelWarning: @abtel/node: markExposed("support-persone"): no experiment "support-persone" is defined (known: support-persona) ' +
+        '(shown once; every occurrence goes to the OpenTelemetry diag logger, e.g. OTEL_LOG_LEVEL=warn)',
+    ]);
+  });
+
   it('never blocks or crashes the app when the collector is unreachable', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -339,6 +387,12 @@ describe('node --import @abtel/node/register', () => {
     expect(badEndpoint.stderr).toBe(
       `@abtel/node/register: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (got "not-a-url"); set it to the collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318, or unset it for that local collector\n`,
     );
+    const grpc = await runApp(app.dir, 'simple.cjs', baseEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }));
+    expect(grpc.code).toBe(1);
+    expect(grpc.stderr).toMatch(/^@abtel\/node\/register: OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported by the drop-in, which sends OTLP over HTTP; [^\n]+\n$/);
+    const hugeFlush = await runApp(app.dir, 'simple.cjs', baseEnv({ ABTEL_FLUSH_TIMEOUT_MS: '3000000000' }));
+    expect(hugeFlush.code).toBe(1);
+    expect(hugeFlush.stderr).toMatch(/^@abtel\/node\/register: ABTEL_FLUSH_TIMEOUT_MS must be a whole number of milliseconds from 0 to 2147483647 \(got "3000000000"\)[^\n]+\n$/);
     const missingDir = await runApp(app.dir, 'simple.cjs', baseEnv({ ABTEL_EXPERIMENTS: 'no-such-dir' }));
     expect(missingDir.code).toBe(1);
     expect(missingDir.stdout).toBe('');

@@ -1,5 +1,6 @@
 import { diag, propagation, type Baggage } from '@opentelemetry/api';
 import { ConversationState, type ActiveAssignment } from './state.js';
+import { warnUser } from './warn.js';
 
 /*
  * W3C baggage codec for the conversation and its assignments. Only allow-listed keys are written
@@ -51,7 +52,7 @@ export function encodeState(state: ConversationState): Array<[string, string]> {
   let total = 0;
   const push = (key: string, value: string): void => {
     if (value.length > BAGGAGE_MAX_VALUE_LENGTH || total + key.length + value.length + 2 > BAGGAGE_MAX_TOTAL_LENGTH) {
-      diag.warn(`@abtel/node: baggage entry ${key} not propagated: it would exceed the size limit`);
+      warnUser('BAGGAGE_LIMIT', `baggage entry ${key} not propagated: it would exceed the size limit`);
       return;
     }
     total += key.length + value.length + 2;
@@ -61,7 +62,7 @@ export function encodeState(state: ConversationState): Array<[string, string]> {
   for (const assignment of state.assignments.slice(0, BAGGAGE_MAX_EXPERIMENTS)) {
     const key = BAGGAGE_EXPERIMENT_PREFIX + assignment.experiment;
     if (!TOKEN.test(key)) {
-      diag.warn(`@abtel/node: experiment key "${assignment.experiment}" is not a valid baggage key; not propagated`);
+      warnUser('BAGGAGE_KEY', `experiment key "${assignment.experiment}" is not a valid baggage key; not propagated`);
       continue;
     }
     push(key, encodeAssignment(assignment, state.conversationId));

@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { showOnce } from './warn.js';
 
 /**
  * Runs `fn`; on any error reports it through the OpenTelemetry diag logger and returns
@@ -13,12 +14,18 @@ export function safely<T>(what: string, fn: () => T, fallback: T): T {
   }
 }
 
-/** Reports an error caught inside the instrumentation through the diag logger. */
+/**
+ * Reports an error caught inside the instrumentation through the diag logger, and the first one
+ * of each `what` as a process warning (see warnUser).
+ */
 export function reportError(what: string, error: unknown): void {
+  let message: string;
   try {
-    const message = error instanceof Error ? error.message : String(error);
+    message = error instanceof Error ? error.message : String(error);
     diag.error(`@abtel/node: ${what} failed: ${message}`, error);
   } catch {
-    // The diag logger itself failed; there is nothing left to report to.
+    // The error's own message or the diag logger failed; there is nothing left to report.
+    return;
   }
+  showOnce(`FAILED ${what}`, 'FAILED', `${what} failed: ${message}`);
 }

@@ -1,6 +1,8 @@
-import { diag, trace } from '@opentelemetry/api';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { trace } from '@opentelemetry/api';
+import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as OTLPProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -8,12 +10,13 @@ import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Abtel } from '../abtel.js';
-import { loadRegisterExperiments, readRegisterConfig, type RegisterConfig } from '../config.js';
+import { DEFAULT_OTLP_ENDPOINT, loadRegisterExperiments, readRegisterConfig, type RegisterConfig } from '../config.js';
 import { configureAbtel } from '../default.js';
 import { abtelPropagator } from '../propagator.js';
 import { isGenAiSpan } from '../span-processor.js';
 import { unrefExportHandles } from './export-handles.js';
 import { reportError } from './safe.js';
+import { warnUser } from './warn.js';
 import { samplerFromEnvironment } from './sampler-env.js';
 
 /**
@@ -47,7 +50,8 @@ export interface StartedSdk {
 
 /**
  * Starts the OpenTelemetry Node SDK the way the `register` entry does: OTLP/HTTP traces and logs
- * (endpoint default http://127.0.0.1:4318, all `OTEL_*` variables honoured), instrumentation-openai,
+ * (JSON, or protobuf by OTEL_EXPORTER_OTLP_*PROTOCOL; endpoint default http://127.0.0.1:4318, all
+ * `OTEL_*` variables honoured), instrumentation-openai,
  * instrumentation-http and instrumentation-undici, the abtel span and log processors, the sampler of
  * OTEL_TRACES_SAMPLER wrapped by abtel's, W3C trace context + abtel baggage.
  * Throws AbtelError for bad configuration or unloadable definitions, with a one-line message that
@@ -64,8 +68,11 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
 
   // The sampler of OTEL_TRACES_SAMPLER, wrapped: exposures must not be lost with dropped spans.
   const sampling = samplerFromEnvironment(env);
-  const spanBatches = new BatchSpanProcessor(new OTLPTraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl }));
-  const logBatches = new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) });
+  // Both exporters of a signal read the same OTEL_EXPORTER_OTLP_* variables and send over the same HTTP transport.
+  const TraceExporter = config.tracesProtocol === 'http/protobuf' ? OTLPProtobufTraceExporter : OTLPJsonTraceExporter;
+  const LogExporter = config.logsProtocol === 'http/protobuf' ? OTLPProtobufLogExporter : OTLPJsonLogExporter;
+  const spanBatches = new BatchSpanProcessor(new TraceExporter(config.defaultTracesUrl === undefined ? {} : { url: config.defaultTracesUrl }));
+  const logBatches = new BatchLogRecordProcessor({ exporter: new LogExporter(config.defaultLogsUrl === undefined ? {} : { url: config.defaultLogsUrl }) });
   // An export that waits for a collector (its timers, its request's socket) must not keep the
   // process alive once the app is done (the flush at exit takes over, bounded): see
   // export-handles.ts for why this is done here.
@@ -89,6 +96,7 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   sampling.reportProblems();
   sdk.start();
 
+  const destinations = destinationsOf(env, config);
   let done: Promise<boolean> | undefined;
   const shutdown = (): Promise<boolean> => {
     done ??= new Promise<boolean>((resolve) => {
@@ -99,7 +107,11 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
       // still gets its answer within it (the exporters' shutdown waits for it), and a retry that
       // is due within it (say after a 503) still runs.
       const timer = setTimeout(() => {
-        diag.warn(`@abtel/node: telemetry flush did not finish within ${config.flushTimeoutMs} ms; exiting without it`);
+        warnUser(
+          'FLUSH_TIMEOUT',
+          `telemetry flush did not finish within ${config.flushTimeoutMs} ms (traces to ${destinations.traces}, logs to ${destinations.logs}); ` +
+            'exiting without it. Is the collector running there? A slow one needs a larger ABTEL_FLUSH_TIMEOUT_MS',
+        );
         resolve(false);
       }, config.flushTimeoutMs);
       sdk.shutdown().then(
@@ -117,4 +129,13 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
     return done;
   };
   return { sdk, abtel, config, shutdown };
+}
+
+/** Where the exporters send each signal, as they resolve it from the environment (for messages). */
+function destinationsOf(env: NodeJS.ProcessEnv, config: RegisterConfig): { traces: string; logs: string } {
+  const base = (env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim() || DEFAULT_OTLP_ENDPOINT).replace(/\/+$/, '');
+  return {
+    traces: config.defaultTracesUrl ?? (env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim() || `${base}/v1/traces`),
+    logs: config.defaultLogsUrl ?? (env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT']?.trim() || `${base}/v1/logs`),
+  };
 }

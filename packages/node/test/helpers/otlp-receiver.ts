@@ -55,7 +55,8 @@ function attributesOf(list: KeyValue[] | undefined): Record<string, Value> {
 
 /**
  * A minimal OTLP/HTTP JSON receiver for tests: POST /v1/traces and /v1/logs, answers 200 `{}`,
- * keeps decoded spans and log records. Bodies that are not JSON are counted and answered 415.
+ * keeps decoded spans and log records. OTLP protobuf bodies are counted by path (not decoded);
+ * other bodies that are not JSON are counted and answered 415.
  * {@link failNext} makes it answer 503 (retryable, no Retry-After) to the next requests instead;
  * {@link delayResponses} makes it a slow collector; {@link hangAfter} a hung one.
  */
@@ -63,6 +64,8 @@ export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   readonly logs: ReceivedLog[] = [];
   rejected = 0;
+  /** Paths of the OTLP protobuf requests (answered 200, not decoded: the JSON ones are). */
+  readonly protobufRequests: string[] = [];
   /** Requests answered 503 by {@link failNext}. */
   unavailable = 0;
   /** Requests read and never answered, by {@link hangAfter}. */
@@ -90,6 +93,12 @@ export class OtlpReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
+        if (req.headers['content-type'] === 'application/x-protobuf' && this.#answersLeft > 0 && this.#failures === 0 && this.#delayMs === 0) {
+          // An empty body is a valid (empty) protobuf response.
+          this.protobufRequests.push(req.url ?? '');
+          res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+          return;
+        }
         let body: unknown;
         try {
           body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -137,6 +146,7 @@ export class OtlpReceiver {
   clear(): void {
     this.spans.length = 0;
     this.logs.length = 0;
+    this.protobufRequests.length = 0;
     this.unavailable = 0;
     this.hung = 0;
     this.connections = 0;
