@@ -65,6 +65,79 @@ describe('decision with several variations', () => {
     expect(report.decision.reasons.join(' ')).toMatch(/action review/);
   });
 
+  it('never ships with a guardrail that has no data: an objective one is a telemetry gap', () => {
+    const primary = [binary('a', 2000, 600), binary('b', 2000, 760)];
+    const noCost = (variation: string): ArmStatsInput => ({ variation, units: 2000, n: 0, sum: 0, sumSquares: 0 });
+    // Logs only (exposures and outcomes), no traces: no unit has a call, so cost is never measured.
+    const report = buildReport(
+      inputs(primary, {
+        metricStats: { resolved: primary, cost: [noCost('a'), noCost('b')] },
+        health: { assignmentMismatches: 0, assignmentChecked: 0, exposuresWithoutCall: 4000, outcomesWithoutExposure: 0, lastEventTime: '2026-11-20T11:59:00.000Z', badLines: 0 },
+      }),
+    );
+    expect(report.comparisons[0]!.metrics[0]!.significant).toBe(true);
+    expect(report.decision.recommendation).toBe('pause');
+    expect(report.decision.reasons).toEqual([
+      'telemetry gap: guardrail cost has no data in b (2000 exposed unit(s)), so it cannot stop a harmful variation; none of the 4000 exposed units has a gen_ai call in the data read: include the traces (the collector writes them next to the logs)',
+      'telemetry gap: guardrail cost has no data in a (2000 exposed unit(s)), so it cannot stop a harmful variation; none of the 4000 exposed units has a gen_ai call in the data read: include the traces (the collector writes them next to the logs)',
+    ]);
+    // Calls in the control only: the treatment's service is not traced.
+    const oneArm = buildReport(
+      inputs(primary, { metricStats: { resolved: primary, cost: [{ variation: 'a', units: 2000, n: 1500, sum: 30, sumSquares: 0.7 }, noCost('b')] } }),
+    );
+    expect(oneArm.decision.recommendation).toBe('pause');
+    expect(oneArm.decision.reasons).toEqual([
+      "telemetry gap: guardrail cost has no data in b (2000 exposed unit(s)), so it cannot stop a harmful variation; check that b's calls are traced and stamped with the experiment",
+    ]);
+  });
+
+  it('waits for judge scores before shipping past a judge-score guardrail without any', () => {
+    const judged: MetricDefinition = { name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' };
+    const primary = [binary('a', 2000, 600), binary('b', 2000, 760)];
+    const base = inputs(primary);
+    const report = buildReport({
+      ...base,
+      experiment: { ...base.experiment, metrics: { primary: 'resolved', guardrails: ['helpfulness'] } },
+      metrics: [...metrics, judged],
+      metricStats: { resolved: primary, helpfulness: [{ variation: 'a', units: 2000, n: 40, sum: 30, sumSquares: 25 }, { variation: 'b', units: 2000, n: 0, sum: 0, sumSquares: 0 }] },
+    });
+    expect(report.decision.recommendation).toBe('continue');
+    expect(report.decision.reasons).toEqual(['primary metric resolved is better in b, but judge-score guardrail helpfulness has no scores in b yet']);
+    // With scores in both arms it ships.
+    const scored = buildReport({
+      ...base,
+      experiment: { ...base.experiment, metrics: { primary: 'resolved', guardrails: ['helpfulness'] } },
+      metrics: [...metrics, judged],
+      metricStats: { resolved: primary, helpfulness: [{ variation: 'a', units: 2000, n: 40, sum: 30, sumSquares: 25 }, { variation: 'b', units: 2000, n: 35, sum: 27, sumSquares: 22 }] },
+    });
+    expect(scored.decision.recommendation).toBe('ship');
+  });
+
+  it('before the first planned look, the reason says so rather than quoting a p-value', () => {
+    // 760 vs 600 of 2000 is p < 1e-6, but 4,000 of 10,000 planned units is before the first look at 50 %.
+    const base = inputs([binary('a', 2000, 600), binary('b', 2000, 760)]);
+    const report = buildReport({ ...base, experiment: { ...base.experiment, analysis: { alpha: 0.05, looks: [0.5, 1], plannedUnits: 10_000 } } });
+    expect(report.comparisons[0]!.metrics[0]!.sequential!.status).toBe('before_first_look');
+    expect(report.decision.recommendation).toBe('continue');
+    expect(report.decision.reasons).toEqual([
+      'primary metric resolved: the first planned look (at 50% of 10000 planned units) is not reached yet (4000 exposed, 40%); the result is read at the looks only',
+    ]);
+    // At the first look (5,000 of 10,000): the Lan–DeMets O'Brien–Fleming-type boundary at information 0.5 is 2.963 (see build.test.ts).
+    const looked = inputs([binary('a', 2500, 750), binary('b', 2500, 780)]);
+    const atLook = buildReport({ ...looked, experiment: { ...looked.experiment, analysis: { alpha: 0.05, looks: [0.5, 1], plannedUnits: 10_000 } } });
+    expect(atLook.comparisons[0]!.metrics[0]!.sequential!.status).toBe('continue');
+    expect(atLook.decision.reasons[0]).toMatch(/^primary metric resolved does not cross the boundary in b: \|z\| = 0\.\d+ < 2\.96 at look 1 of 2$/);
+  });
+
+  it('a primary binary metric with too few events is not tested yet, and never ships', () => {
+    const report = buildReport(inputs([binary('a', 3, 0), binary('b', 3, 3)]));
+    const primary = report.comparisons[0]!.metrics[0]!;
+    expect(primary.pValue!).toBeLessThan(0.05);
+    expect(primary.significant).toBe(false);
+    expect(report.decision.recommendation).toBe('continue');
+    expect(report.decision.reasons).toEqual(['primary metric resolved has too few events in b or a to test yet (5 successes and 5 failures per arm)']);
+  });
+
   it('no exposures at all is a telemetry gap', () => {
     const report = buildReport(inputs([binary('a', 0, 0), binary('b', 0, 0)]));
     expect(report.decision.recommendation).toBe('pause');

@@ -8,10 +8,12 @@
  * 2. pause — a guardrail with `action: pause` fired (or a judge-score guardrail asked for
  *    rollback: a sampled judge is evidence for a human to review, not for an automatic rollback);
  *    a telemetry gap (unreadable lines, an arm without exposures, stale data, failing
- *    multiple-exposure share, assignment mismatches); or a sample ratio mismatch.
+ *    multiple-exposure share, assignment mismatches, an objective guardrail without data in an
+ *    arm with exposures); or a sample ratio mismatch.
  * 3. ship — the primary metric is significant in its good direction for a variation (at the
  *    sequential boundary of the current look when looks and planned units are registered,
- *    otherwise at alpha) and no guardrail action fired for it.
+ *    otherwise at alpha), no guardrail action fired for it, and every judge-score guardrail has
+ *    scores in both arms.
  * 4. inconclusive — the planned end (analysis.plannedEnd or analysis.plannedUnits) is reached
  *    without a significant primary result.
  * 5. continue — otherwise.
@@ -19,6 +21,7 @@
 import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
 import type { ReportExperimentInput } from './inputs.js';
 import { isObjective } from './guardrails.js';
+import { MIN_BINARY_EVENTS, SMALL_SAMPLE_NOTE } from './metrics.js';
 import { formatDiff, formatInterval, formatMetricValue, formatPText } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
 
@@ -85,6 +88,8 @@ export function decide(
   if (health.assignment.flagged) {
     pause.push(`${health.assignment.mismatches} of ${health.assignment.checked} unit(s) are in a variation the definition does not assign them to`);
   }
+  const unmeasured = unmeasuredGuardrails(report, byName);
+  pause.push(...unmeasured.objective);
   if (pause.length > 0) return { recommendation: 'pause', reasons: pause };
 
   const primary = experiment.metrics?.primary;
@@ -94,12 +99,17 @@ export function decide(
     const result = comparison.metrics.find((metric) => metric.role === 'primary');
     if (!result) continue;
     const actionFired = report.guardrails.some((g) => g.variation === comparison.variation && g.actionTriggered);
+    const waitingForScores = unmeasured.judged.filter((reason) => reason.variation === comparison.variation);
     const sequential = result.sequential;
-    const significant = sequential ? sequential.status === 'efficacy' : result.significant;
+    // A binary result too small for its z-test is no evidence either way, at a sequential look too.
+    const tooSmall = result.note?.startsWith(SMALL_SAMPLE_NOTE) === true;
+    const significant = !tooSmall && (sequential ? sequential.status === 'efficacy' : result.significant);
     const how = sequential
       ? `|z| = ${fmt(abs(sequential.z))} ≥ boundary ${fmt(sequential.boundaryZ)} at look ${sequential.currentLook} of ${sequential.looks.length}`
       : `p = ${formatPText(result.pValue, report.experiment.alpha)} < alpha ${report.experiment.alpha}`;
-    if (significant && result.better === true && !actionFired) {
+    if (significant && result.better === true && waitingForScores.length > 0) {
+      notSignificant.push(...waitingForScores.map((waiting) => `primary metric ${result.name} is better in ${comparison.variation}, but ${waiting.reason}`));
+    } else if (significant && result.better === true && !actionFired) {
       winners.push({
         variation: comparison.variation,
         lift: Math.abs(result.absoluteDiff ?? 0),
@@ -109,6 +119,18 @@ export function decide(
       notSignificant.push(`primary metric ${result.name} is significantly worse in ${comparison.variation} (${how})`);
     } else if (significant && actionFired) {
       notSignificant.push(`primary metric ${result.name} is better in ${comparison.variation}, but a guardrail action fired for it`);
+    } else if (sequential?.status === 'before_first_look') {
+      // Reading p before the first registered look is the peeking the looks exist to prevent.
+      notSignificant.push(
+        `primary metric ${result.name}: the first planned look (at ${fmtPct(sequential.looks[0] ?? null)} of ${experiment.analysis?.plannedUnits ?? '?'} planned units) is not reached yet ` +
+          `(${report.population.total} exposed, ${fmtPct(sequential.informationFraction)}); the result is read at the looks only`,
+      );
+    } else if (sequential?.status === 'continue' && !significant) {
+      notSignificant.push(
+        `primary metric ${result.name} does not cross the boundary in ${comparison.variation}: |z| = ${fmt(abs(sequential.z))} < ${fmt(sequential.boundaryZ)} at look ${sequential.currentLook} of ${sequential.looks.length}`,
+      );
+    } else if (tooSmall) {
+      notSignificant.push(`primary metric ${result.name} has too few events in ${comparison.variation} or ${comparison.baseline} to test yet (${MIN_BINARY_EVENTS} successes and ${MIN_BINARY_EVENTS} failures per arm)`);
     } else {
       notSignificant.push(`primary metric ${result.name} is not significant in ${comparison.variation} (p = ${formatPText(result.pValue, report.experiment.alpha)})`);
     }
@@ -125,6 +147,49 @@ export function decide(
   const reasons = [...review, ...notSignificant];
   if (reasons.length === 0) reasons.push('no rule fired yet: keep collecting data');
   return { recommendation: 'continue', reasons };
+}
+
+/**
+ * Guardrails that have no data in an arm with exposed units: a guardrail never measured cannot
+ * stop a harmful variation, so it must not let one ship. An objective one (latency, cost, errors:
+ * from the calls) without data is a telemetry gap, typically the traces missing from the data
+ * read, or an arm whose service is not instrumented: pause. A judge-score one may simply have no
+ * sampled scores yet: shipping that variation waits for them.
+ */
+function unmeasuredGuardrails(
+  report: UndecidedReport,
+  byName: ReadonlyMap<string, MetricDefinition>,
+): { objective: string[]; judged: { variation: string; reason: string }[] } {
+  const objective: string[] = [];
+  const judged: { variation: string; reason: string }[] = [];
+  const exposed = report.population.exposed;
+  const noCalls = report.population.total > 0 && report.health.exposuresWithoutCall >= report.population.total;
+  const seen = new Set<string>();
+  for (const comparison of report.comparisons) {
+    for (const result of comparison.metrics) {
+      if (result.role !== 'guardrail') continue;
+      const missing = [comparison.variation, comparison.baseline].filter((arm) => {
+        const n = arm === comparison.variation ? result.variant.n : result.baseline.n;
+        return n === 0 && (exposed[arm] ?? 0) > 0;
+      });
+      const metric = byName.get(result.name);
+      for (const arm of missing) {
+        if (seen.has(`${result.name}\u0000${arm}`)) continue;
+        seen.add(`${result.name}\u0000${arm}`);
+        if (metric === undefined || isObjective(metric)) {
+          objective.push(
+            `telemetry gap: guardrail ${result.name} has no data in ${arm} (${exposed[arm]} exposed unit(s)), so it cannot stop a harmful variation; ` +
+              (noCalls
+                ? `none of the ${report.population.total} exposed units has a gen_ai call in the data read: include the traces (the collector writes them next to the logs)`
+                : `check that ${arm}'s calls are traced and stamped with the experiment`),
+          );
+        } else {
+          judged.push({ variation: comparison.variation, reason: `judge-score guardrail ${result.name} has no scores in ${arm} yet` });
+        }
+      }
+    }
+  }
+  return { objective, judged };
 }
 
 /** Why the planned end counts as reached, or undefined. */

@@ -107,12 +107,57 @@ describe('relative lift over a small baseline: the delta-method interval is corr
     expect(fieller[0]!).toBeCloseTo(0.75, 2);
     expect(fieller[1]!).toBeCloseTo(8.12, 2);
     // g = z²·var_c/c² = 0.448: the baseline's 95% interval is ±67% of its value.
-    expect(result.note).toBe("relative interval unreliable: the baseline's 95% interval is ±67% of its value, too wide for the delta method; read the absolute difference, its interval and p");
+    // 18 of 20: two failures, too few for the z-test's normal approximation as well.
+    expect(result.note).toBe(
+      "too few events for the z-test: an arm has 2 units on one side of the outcome, and the test's normal approximation needs at least 5 successes and 5 failures per arm; the interval is approximate and the result is not read as significant; " +
+        "relative interval unreliable: the baseline's 95% interval is ±67% of its value, too wide for the delta method; read the absolute difference, its interval and p",
+    );
   });
 
   test('a large baseline sample: delta method and Fieller agree, no note', () => {
     const { result } = metricResult(resolved, 'primary', binary('control', 2000, 600), binary('warm', 2000, 690), 0.05);
     expect(result.note).toBeUndefined();
     expect(result.relativeCi95[0]!).toBeGreaterThan(0);
+  });
+});
+
+describe('binary metrics in arms too small for the z-test: refused, clipped or noted, never significant', () => {
+  const resolved: MetricDefinition = { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' };
+  const binary = (variation: string, n: number, successes: number): ArmStatsInput => ({ variation, units: n, n, sum: successes, sumSquares: successes });
+  const z = 1.959963984540054;
+
+  test('an arm of one unit: no test, as for the other metric kinds', () => {
+    const { result } = metricResult(resolved, 'primary', binary('control', 2, 1), binary('warm', 1, 1), 0.05);
+    expect(result.note).toBe('an arm has fewer than 2 units');
+    expect(result.ci95).toEqual([null, null]);
+    expect(result.pValue).toBeNull();
+    expect(result.significant).toBe(false);
+  });
+
+  test('1/2 vs 2/2: the Wald interval (0.5 ± 1.96·√(0.25/2) = -0.193 to 1.193) is clipped to +100 pp', () => {
+    const { result } = metricResult(resolved, 'primary', binary('control', 2, 1), binary('warm', 2, 2), 0.05);
+    const half = z * Math.sqrt(0.25 / 2);
+    expect(0.5 + half).toBeGreaterThan(1);
+    expect(result.ci95[0]).toBeCloseTo(0.5 - half, 12);
+    expect(result.ci95[1]).toBe(1);
+    expect(result.significant).toBe(false);
+    expect(result.note).toMatch(/^too few events for the z-test: an arm has 0 units on one side of the outcome, .* the interval is approximate \(clipped to ±100 pp\) and the result is not read as significant(; |$)/);
+  });
+
+  test('0/2 vs 2/2 is not significant, although the pooled z-test gives p = 0.046 (z = 1 / √(0.5·0.5·(1/2 + 1/2)) = 2)', () => {
+    const { result } = metricResult(resolved, 'primary', binary('control', 2, 0), binary('warm', 2, 2), 0.05);
+    expect(result.pValue).toBeCloseTo(0.0455, 4);
+    expect(result.ci95).toEqual([1, 1]);
+    expect(result.significant).toBe(false);
+    expect(result.note).toMatch(/^too few events for the z-test/);
+  });
+
+  test('5 successes and 5 failures in each arm: read as usual, no note', () => {
+    const { result } = metricResult(resolved, 'primary', binary('control', 100, 5), binary('warm', 100, 95), 0.05);
+    // (The relative interval over a 5 % baseline keeps its own caveat.)
+    expect(result.note ?? '').not.toMatch(/too few events/);
+    expect(result.significant).toBe(true);
+    // One success fewer in the control: noted.
+    expect(metricResult(resolved, 'primary', binary('control', 100, 4), binary('warm', 100, 95), 0.05).result.note).toMatch(/an arm has 4 units on one side/);
   });
 });

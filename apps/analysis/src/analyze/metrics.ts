@@ -81,6 +81,7 @@ function runTest(metric: MetricDefinition, baseline: ArmStatsInput, variant: Arm
   switch (metric.kind) {
     case 'binary':
       if (baseline.n < 1 || variant.n < 1) return { note: 'an arm has no units' };
+      if (baseline.n < 2 || variant.n < 2) return { note: 'an arm has fewer than 2 units' };
       return compareBinary({ n: baseline.n, successes: baseline.sum }, { n: variant.n, successes: variant.sum });
     case 'ratio': {
       if (baseline.n < 2 || variant.n < 2) return { note: 'an arm has fewer than 2 units with events' };
@@ -176,6 +177,18 @@ export function metricResult(
   if ('note' in outcome) result.note = outcome.note;
   const caveat = comparison ? relativeIntervalCaveat(comparison) : undefined;
   if (caveat) result.note = caveat;
+  if (comparison && metric.kind === 'binary') {
+    // A difference of rates lies in [-1, 1]; the Wald interval can reach past it in small arms.
+    const [lo, hi] = result.ci95;
+    const clipped = (lo !== null && lo < -1) || (hi !== null && hi > 1);
+    if (clipped) result.ci95 = [lo === null ? null : Math.max(-1, lo), hi === null ? null : Math.min(1, hi)];
+    const small = smallSampleNote(base, variantArm, clipped);
+    if (small) {
+      result.note = result.note === undefined ? small : `${small}; ${result.note}`;
+      // The z-test's normal approximation does not hold: its p-value is no evidence to act on.
+      result.significant = false;
+    }
+  }
   if (comparison && isQuantileComparison(comparison)) {
     result.interval = comparison.method;
     result.test = quantileTestName(comparison.method);
@@ -207,6 +220,29 @@ export function metricResult(
     };
   }
   return comparison ? { result, comparison } : { result };
+}
+
+/** Successes and failures each arm needs before the binary z-test and Wald interval are read. */
+export const MIN_BINARY_EVENTS = 5;
+
+/** The start of the note of a binary metric too small for its z-test: such a result is never significant. */
+export const SMALL_SAMPLE_NOTE = 'too few events for the z-test';
+
+/**
+ * Why a binary comparison is too small for the contract's z-test and Wald interval, or undefined:
+ * their normal approximation needs about 5 successes and 5 failures in each arm (the textbook
+ * np ≥ 5, n(1 − p) ≥ 5 rule; below it the interval can be of zero width or reach past ±100 pp,
+ * and 0 of 2 against 2 of 2 gives p = 0.046).
+ * @example
+ * smallSampleNote({ n: 2, sum: 0 }, { n: 2, sum: 2 }, false); // 'too few events for the z-test: …'
+ */
+export function smallSampleNote(baseline: Pick<ArmStatsInput, 'n' | 'sum'>, variant: Pick<ArmStatsInput, 'n' | 'sum'>, clipped: boolean): string | undefined {
+  const fewest = Math.min(baseline.sum, baseline.n - baseline.sum, variant.sum, variant.n - variant.sum);
+  if (fewest >= MIN_BINARY_EVENTS) return undefined;
+  return (
+    `${SMALL_SAMPLE_NOTE}: an arm has ${fewest} ${fewest === 1 ? 'unit' : 'units'} on one side of the outcome, and the test's normal approximation needs at least ` +
+    `${MIN_BINARY_EVENTS} successes and ${MIN_BINARY_EVENTS} failures per arm; the interval is approximate${clipped ? ' (clipped to ±100 pp)' : ''} and the result is not read as significant`
+  );
 }
 
 /**
