@@ -78,8 +78,7 @@ describe('decision with several variations', () => {
     expect(report.comparisons[0]!.metrics[0]!.significant).toBe(true);
     expect(report.decision.recommendation).toBe('pause');
     expect(report.decision.reasons).toEqual([
-      'telemetry gap: guardrail cost has no data in b (2000 exposed unit(s)), so it cannot stop a harmful variation; none of the 4000 exposed units has a gen_ai call in the data read: include the traces (the collector writes them next to the logs)',
-      'telemetry gap: guardrail cost has no data in a (2000 exposed unit(s)), so it cannot stop a harmful variation; none of the 4000 exposed units has a gen_ai call in the data read: include the traces (the collector writes them next to the logs)',
+      'telemetry gap: none of the 4000 exposed units has a gen_ai call in the data read, so guardrail(s) cost were never measured and cannot stop a harmful variation: include the traces (the collector writes them next to the logs)',
     ]);
     // Calls in the control only: the treatment's service is not traced.
     const oneArm = buildReport(

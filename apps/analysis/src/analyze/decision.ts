@@ -165,6 +165,7 @@ function unmeasuredGuardrails(
   const exposed = report.population.exposed;
   const noCalls = report.population.total > 0 && report.health.exposuresWithoutCall >= report.population.total;
   const seen = new Set<string>();
+  const unmeasuredWithoutCalls = new Set<string>();
   for (const comparison of report.comparisons) {
     for (const result of comparison.metrics) {
       if (result.role !== 'guardrail') continue;
@@ -177,17 +178,24 @@ function unmeasuredGuardrails(
         if (seen.has(`${result.name}\u0000${arm}`)) continue;
         seen.add(`${result.name}\u0000${arm}`);
         if (metric === undefined || isObjective(metric)) {
-          objective.push(
-            `telemetry gap: guardrail ${result.name} has no data in ${arm} (${exposed[arm]} exposed unit(s)), so it cannot stop a harmful variation; ` +
-              (noCalls
-                ? `none of the ${report.population.total} exposed units has a gen_ai call in the data read: include the traces (the collector writes them next to the logs)`
-                : `check that ${arm}'s calls are traced and stamped with the experiment`),
-          );
+          if (noCalls) unmeasuredWithoutCalls.add(result.name);
+          else {
+            objective.push(
+              `telemetry gap: guardrail ${result.name} has no data in ${arm} (${exposed[arm]} exposed unit(s)), so it cannot stop a harmful variation; ` +
+                `check that ${arm}'s calls are traced and stamped with the experiment`,
+            );
+          }
         } else {
           judged.push({ variation: comparison.variation, reason: `judge-score guardrail ${result.name} has no scores in ${arm} yet` });
         }
       }
     }
+  }
+  if (unmeasuredWithoutCalls.size > 0) {
+    objective.unshift(
+      `telemetry gap: none of the ${report.population.total} exposed units has a gen_ai call in the data read, so guardrail(s) ${[...unmeasuredWithoutCalls].join(', ')} ` +
+        'were never measured and cannot stop a harmful variation: include the traces (the collector writes them next to the logs)',
+    );
   }
   return { objective, judged };
 }
