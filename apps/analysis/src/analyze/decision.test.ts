@@ -137,6 +137,17 @@ describe('decision with several variations', () => {
     expect(report.decision.reasons).toEqual(['primary metric resolved has too few events in b or a to test yet (5 successes and 5 failures per arm)']);
   });
 
+  it('says that no file was read when --data holds none, rather than that the telemetry has a gap', () => {
+    const report = buildReport(inputs([binary('a', 0, 0), binary('b', 0, 0)], { data: { inputs: ['./telemetri'], files: { raw: 0, parquet: 0 } } }));
+    expect(report.decision.recommendation).toBe('pause');
+    expect(report.decision.reasons).toEqual([
+      "telemetry gap: no telemetry files were found in ./telemetri (no OTLP JSON Lines, JSON or compacted Parquet files); check --data: it takes the collector's directory (or files or globs in it)",
+    ]);
+    // Files read, no exposure of this experiment in them: the usual reason.
+    const read = buildReport(inputs([binary('a', 0, 0), binary('b', 0, 0)], { data: { inputs: ['./telemetry'], files: { raw: 3, parquet: 0 } } }));
+    expect(read.decision.reasons).toEqual(['telemetry gap: no exposures found for this experiment in the data']);
+  });
+
   it('no exposures at all is a telemetry gap', () => {
     const report = buildReport(inputs([binary('a', 0, 0), binary('b', 0, 0)]));
     expect(report.decision.recommendation).toBe('pause');

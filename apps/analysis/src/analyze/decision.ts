@@ -74,7 +74,14 @@ export function decide(
     pause.push(`telemetry gap: ${report.badLines.count} unreadable input line(s) (see badLines); fix or remove them, then re-run`);
   }
   const emptyArms = Object.entries(report.population.exposed).filter(([, n]) => n === 0).map(([key]) => key);
-  if (report.population.total === 0) {
+  const files = report.data?.files;
+  if (report.population.total === 0 && files !== undefined && files.raw + files.parquet === 0) {
+    // A mistyped --data path reads like a telemetry gap unless it says that nothing was read.
+    pause.push(
+      `telemetry gap: no telemetry files were found in ${report.data!.inputs.join(', ')} (no OTLP JSON Lines, JSON or compacted Parquet files); ` +
+        "check --data: it takes the collector's directory (or files or globs in it)",
+    );
+  } else if (report.population.total === 0) {
     pause.push('telemetry gap: no exposures found for this experiment in the data');
   } else if (emptyArms.length > 0) {
     pause.push(`telemetry gap: no exposures in ${emptyArms.join(', ')}`);
