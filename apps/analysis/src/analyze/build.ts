@@ -16,7 +16,7 @@ import {
   sequentialBoundaries,
   sequentialDecision,
 } from './inference.js';
-import { finite, metricResult } from './metrics.js';
+import { finite, fromCalls, metricResult } from './metrics.js';
 import { evaluateSegment } from './segments.js';
 import { formatPText, skippedByReason } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
@@ -113,6 +113,9 @@ export function buildReport(inputs: BuildReportInputs): Report {
 
   // Comparisons
   const roles = metricRoles(experiment, metricsByName, warnings);
+  // Without a single gen_ai call (the traces not read, say), a per-unit sum of call values is 0 in
+  // every unit: a difference of 0 with p = 1 would read as measured.
+  const noCallsAtAll = total > 0 && toCount(inputs.health.exposuresWithoutCall) >= total;
   const boundaries =
     experiment.analysis?.looks && experiment.analysis.looks.length > 0 && plannedUnits
       ? sequentialBoundaries(experiment.analysis.looks, alpha)
@@ -163,6 +166,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
       }
       results.push(result);
     }
+    if (noCallsAtAll) for (const result of results) if (fromCalls(metricsByName.get(result.name))) markUnmeasured(result);
     adjust(results, alpha);
     return { variation, baseline: control, metrics: results };
   });
@@ -353,3 +357,20 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 }
 
 export { GUARDRAIL_DEFAULTS };
+
+
+/** Clears a call metric's numbers when no unit has a call: not measured, rather than measured as 0. */
+function markUnmeasured(result: MetricResult): void {
+  result.baseline = { ...result.baseline, value: null };
+  result.variant = { ...result.variant, value: null };
+  result.absoluteDiff = null;
+  result.ci95 = [null, null];
+  result.relativeLift = null;
+  result.relativeCi95 = [null, null];
+  result.pValue = null;
+  result.significant = false;
+  result.better = null;
+  delete result.cuped;
+  delete result.sequential;
+  result.note = 'not measured: none of the exposed units has a gen_ai call in the data read';
+}

@@ -76,6 +76,9 @@ describe('decision with several variations', () => {
       }),
     );
     expect(report.comparisons[0]!.metrics[0]!.significant).toBe(true);
+    // The call metric is shown as not measured, not as 0 against 0.
+    const cost = report.comparisons[0]!.metrics.find((metric) => metric.name === 'cost')!;
+    expect(cost).toMatchObject({ absoluteDiff: null, pValue: null, ci95: [null, null], note: 'not measured: none of the exposed units has a gen_ai call in the data read' });
     expect(report.decision.recommendation).toBe('pause');
     expect(report.decision.reasons).toEqual([
       'telemetry gap: none of the 4000 exposed units has a gen_ai call in the data read, so guardrail(s) cost were never measured and cannot stop a harmful variation: include the traces (the collector writes them next to the logs)',
@@ -88,6 +91,24 @@ describe('decision with several variations', () => {
     expect(oneArm.decision.reasons).toEqual([
       "telemetry gap: guardrail cost has no data in b (2000 exposed unit(s)), so it cannot stop a harmful variation; check that b's calls are traced and stamped with the experiment",
     ]);
+  });
+
+  it('a per-unit sum of call values is not measured when no unit has a call, although every unit counts as 0', () => {
+    const tokens: MetricDefinition = { name: 'tokens', kind: 'sum', from: { span_value: 'total_tokens' }, direction: 'decrease' };
+    const primary = [binary('a', 2000, 600), binary('b', 2000, 760)];
+    const zeros = (variation: string): ArmStatsInput => ({ variation, units: 2000, n: 2000, sum: 0, sumSquares: 0 });
+    const base = inputs(primary, {
+      health: { assignmentMismatches: 0, assignmentChecked: 0, exposuresWithoutCall: 4000, outcomesWithoutExposure: 0, lastEventTime: '2026-11-20T11:59:00.000Z', badLines: 0 },
+    });
+    const report = buildReport({
+      ...base,
+      experiment: { ...base.experiment, metrics: { primary: 'resolved', guardrails: ['tokens'] } },
+      metrics: [...metrics, tokens],
+      metricStats: { resolved: primary, tokens: [zeros('a'), zeros('b')] },
+    });
+    expect(report.comparisons[0]!.metrics.find((metric) => metric.name === 'tokens')).toMatchObject({ pValue: null, variant: { n: 2000, value: null } });
+    expect(report.decision.recommendation).toBe('pause');
+    expect(report.decision.reasons[0]).toMatch(/^telemetry gap: none of the 4000 exposed units has a gen_ai call in the data read, so guardrail\(s\) tokens were never measured/);
   });
 
   it('waits for judge scores before shipping past a judge-score guardrail without any', () => {

@@ -21,7 +21,7 @@
 import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
 import type { ReportExperimentInput } from './inputs.js';
 import { isObjective } from './guardrails.js';
-import { MIN_BINARY_EVENTS, SMALL_SAMPLE_NOTE } from './metrics.js';
+import { fromCalls, MIN_BINARY_EVENTS, SMALL_SAMPLE_NOTE } from './metrics.js';
 import { formatDiff, formatInterval, formatMetricValue, formatPText } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
 
@@ -176,11 +176,12 @@ function unmeasuredGuardrails(
   for (const comparison of report.comparisons) {
     for (const result of comparison.metrics) {
       if (result.role !== 'guardrail') continue;
+      const metric = byName.get(result.name);
       const missing = [comparison.variation, comparison.baseline].filter((arm) => {
         const n = arm === comparison.variation ? result.variant.n : result.baseline.n;
-        return n === 0 && (exposed[arm] ?? 0) > 0;
+        // A per-unit sum of call values counts every unit, with 0 where it has no call.
+        return (n === 0 || (noCalls && fromCalls(metric))) && (exposed[arm] ?? 0) > 0;
       });
-      const metric = byName.get(result.name);
       for (const arm of missing) {
         if (seen.has(`${result.name}\u0000${arm}`)) continue;
         seen.add(`${result.name}\u0000${arm}`);

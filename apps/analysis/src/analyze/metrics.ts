@@ -222,6 +222,11 @@ export function metricResult(
   return comparison ? { result, comparison } : { result };
 }
 
+/** True for a metric read from the gen_ai calls (a span value or attribute). */
+export function fromCalls(metric: MetricDefinition | undefined): boolean {
+  return metric !== undefined && ('span_value' in metric.from || 'span_attribute' in metric.from);
+}
+
 /** Successes and failures each arm needs before the binary z-test and Wald interval are read. */
 export const MIN_BINARY_EVENTS = 5;
 
