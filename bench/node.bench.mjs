@@ -15,7 +15,9 @@
 // Scenarios: (1) bare SDK spans with no attributes of their own (what the goal is stated for),
 // (2) spans carrying the 8 attributes instrumentation-openai sets at start, (3) as (1) in
 // conversations whose exposure is already out (in (1) and (2) every span still checks whether it is
-// the conversation's first gen_ai span), (3b) as (3) with the conversations' spans 8 in a row, as
+// the conversation's first gen_ai span), (3a) as (1) with spans started by `startActiveSpan` under
+// the AsyncLocalStorage context manager, as NodeSDK apps and instrumentations start them (a context
+// made and entered per span), (3b) as (3) with the conversations' spans 8 in a row, as
 // an agent turn makes them, instead of one conversation after another at every span, (4) as (1) with the processor alone (the provider's
 // default sampler on both sides), (5) as (1) with the standalone form
 // `[abtel.spanProcessor(), batch]` (two processors in the provider), (6) abtel against a
