@@ -171,6 +171,23 @@ describe('the abtel bin', () => {
     expect(result.stderr).toBe(`abtel validate: 1 problem in ${dir}\n`);
   });
 
+  it('other commands print bad definitions one problem per line, as validate does, then one summary line', () => {
+    const dir = tempDir('abtel-defs-');
+    cpSync(join(packageDir, '..', 'demo', 'experiments'), dir, { recursive: true });
+    const persona = join(dir, 'support-persona.yaml');
+    writeFileSync(persona, readFileSync(persona, 'utf8').replaceAll('weight: 1', 'weight: 0'));
+    const validated = abtel('validate', '--experiments', dir);
+    const result = abtel('analyze', '--data', dir, '--experiments', dir, '--experiment', 'support-retrieval');
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    const problems = validated.stdout.trim().split('\n');
+    expect(problems.length).toBeGreaterThan(1);
+    expect(lines.slice(0, -1)).toEqual(problems);
+    expect(lines.at(-1)).toBe(
+      `abtel analyze: ${problems.length} problems in experiment definitions (above); fix them, then re-run (abtel validate checks them alone)`,
+    );
+  });
+
   it('validate prints FILE:LINE:COLUMN: PATH MESSAGE, and line and column in --json', () => {
     const dir = tempDir('abtel-validate-');
     writeFileSync(

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isAbtelError, type CommandIo } from '@abtel/core/cli';
+import { DefinitionError, formatProblem, isAbtelError, type CommandIo } from '@abtel/core/cli';
 import { commandEntries } from './commands.js';
 
 const version: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -61,6 +61,14 @@ export async function run(argv: readonly string[], io: CommandIo): Promise<numbe
     if (isAbtelError(error, 'fail_on')) {
       io.stderr.write(`${message}\n`);
       return 3;
+    }
+    if (error instanceof DefinitionError && error.problems.length > 0) {
+      // One problem per line, as `abtel validate` prints them (editors and CI problem matchers
+      // read `file:line:column: message`), instead of all of them on one long line.
+      const count = error.problems.length;
+      for (const problem of error.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      io.stderr.write(`abtel ${name}: ${count} problem${count === 1 ? '' : 's'} in experiment definitions (above); fix them, then re-run (abtel validate checks them alone)\n`);
+      return 1;
     }
     io.stderr.write(`abtel ${name}: ${message}${debug ? '' : ' (run with --debug for details)'}\n`);
     return 1;

@@ -8,10 +8,10 @@ import { constants } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type ParsedFlags<T extends FlagSpec> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>>;
-import { UsageError, AbtelError, isAbtelError } from '../errors.js';
+import { UsageError, AbtelError, DefinitionError, formatProblem, isAbtelError } from '../errors.js';
 import { isDecimal } from '../internal/decimal.js';
 
-export { UsageError, AbtelError, isAbtelError };
+export { UsageError, AbtelError, DefinitionError, formatProblem, isAbtelError };
 
 /** Where a command reads and writes; tests pass their own. */
 export interface CommandIo {
