@@ -17,6 +17,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  segmentMetric,
+  segmentRowText,
   srmStatus,
   srmValue,
   verdict,
@@ -142,17 +144,21 @@ export async function renderHtml(report: Report): Promise<string> {
       parts.push(
         html`<p><strong>${segment.segment}</strong> · ${segment.metric} · ${segment.variation} vs ${segment.baseline} · mix χ² p ${formatP(segment.mix.pValue)} ${segment.mix.flagged ? html`<span class="flag">imbalanced</span>` : ''} ${segment.simpson.flagged ? html`<span class="flag">Simpson reversal</span>: ${segment.simpson.note ?? ''}` : ''}</p>`,
       );
+      const metric = segmentMetric(report, segment);
       parts.push(
         tableHtml(
           ['value', segment.baseline, segment.variation, 'difference', '95% CI', 'p'],
-          segment.rows.map((row) => [
-            row.value,
-            html`${formatNumber(row.baseline.value)} <small>n ${formatCount(row.baseline.n)}</small>`,
-            html`${formatNumber(row.variant.value)} <small>n ${formatCount(row.variant.n)}</small>`,
-            formatNumber(row.absoluteDiff),
-            row.ci95[0] === null ? '—' : `${formatNumber(row.ci95[0])} to ${formatNumber(row.ci95[1])}`,
-            formatP(row.pValue, alpha),
-          ]),
+          segment.rows.map((row) => {
+            const text = segmentRowText(metric, row, alpha);
+            return [
+              row.value,
+              html`${text.baseline} <small>n ${formatCount(row.baseline.n)}</small>`,
+              html`${text.variant} <small>n ${formatCount(row.variant.n)}</small>`,
+              text.diff,
+              text.ci,
+              text.p,
+            ];
+          }),
         ),
       );
     }
