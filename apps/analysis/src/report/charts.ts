@@ -4,6 +4,7 @@
  * open.
  */
 import type { Report } from '@abtel/core';
+import { formatDiff, formatInterval, formatPercent, formatRelativeInterval } from './format.js';
 
 /** A chart ready to embed. */
 export interface RenderedChart {
@@ -22,6 +23,16 @@ export interface ChartSpec {
 
 const WIDTH = 560;
 
+/** What the lift chart says about a point or interval, in this order, each formatted as the tables do. */
+const LIFT_TOOLTIP = [
+  { field: 'metric', title: 'metric' },
+  { field: 'variation', title: 'variation' },
+  { field: 'liftText', title: 'relative lift' },
+  { field: 'liftCi', title: 'relative lift 95% CI' },
+  { field: 'diffText', title: 'difference' },
+  { field: 'diffCi', title: 'difference 95% CI' },
+] as const;
+
 /**
  * The vega-lite specs of every chart the report has data for: lift with intervals per metric,
  * cumulative exposures per arm, each guardrail's windows against its threshold, and each judge
@@ -37,18 +48,32 @@ export function chartSpecs(report: Report): ChartSpec[] {
   const lift = report.comparisons.flatMap((comparison) =>
     comparison.metrics
       .filter((metric) => metric.relativeLift !== null)
-      .map((metric) => ({
-        metric: `${metric.name} (${metric.role})`,
-        variation: comparison.variation,
-        lift: metric.relativeLift,
-        lo: metric.relativeCi95[0] ?? metric.relativeLift,
-        hi: metric.relativeCi95[1] ?? metric.relativeLift,
-      })),
+      .map((metric) => {
+        const text = {
+          metric: `${metric.name} (${metric.role})`,
+          variation: comparison.variation,
+          liftText: formatPercent(metric.relativeLift, true),
+          liftCi: formatRelativeInterval(metric.relativeCi95),
+          diffText: formatDiff(metric, metric.absoluteDiff),
+          diffCi: formatInterval(metric, metric.ci95),
+        };
+        return {
+          ...text,
+          lift: metric.relativeLift,
+          lo: metric.relativeCi95[0] ?? metric.relativeLift,
+          hi: metric.relativeCi95[1] ?? metric.relativeLift,
+          description: LIFT_TOOLTIP.map(({ field, title }) => `${title}: ${text[field]}`).join('; '),
+        };
+      }),
   );
   const armEncoding = {
     y: { field: 'metric', type: 'nominal', title: null },
     yOffset: { field: 'variation', type: 'nominal' },
     color: colour,
+    // Preformatted text, as in the tables: left to vega, the interval's rule would describe its
+    // lower bound as the lift (its x field) and print the bounds as raw floats.
+    tooltip: LIFT_TOOLTIP.map(({ field, title }) => ({ field, title, type: 'nominal' })),
+    description: { field: 'description', type: 'nominal' },
   };
   if (lift.length > 0) {
     specs.push({
@@ -63,7 +88,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
             encoding: { ...armEncoding, x: { field: 'lo', type: 'quantitative', title: 'relative lift', axis: { format: '+.0%' } }, x2: { field: 'hi' } },
           },
           { mark: { type: 'point', filled: true, size: 60 }, encoding: { ...armEncoding, x: { field: 'lift', type: 'quantitative' } } },
-          { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#666' }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
+          { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#666', aria: false }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
         ],
       },
     });
