@@ -4,6 +4,7 @@
  * open.
  */
 import type { Report } from '@abtel/core';
+import { formatDiff, formatInterval, formatPercent, formatRelativeInterval } from './format.js';
 
 /** A chart ready to embed. */
 export interface RenderedChart {
@@ -22,6 +23,16 @@ export interface ChartSpec {
 
 const WIDTH = 560;
 
+/** What the lift chart says about a point or interval, in this order, each formatted as the tables do. */
+const LIFT_TOOLTIP = [
+  { field: 'metric', title: 'metric' },
+  { field: 'variation', title: 'variation' },
+  { field: 'liftText', title: 'relative lift' },
+  { field: 'liftCi', title: 'relative lift 95% CI' },
+  { field: 'diffText', title: 'difference' },
+  { field: 'diffCi', title: 'difference 95% CI' },
+] as const;
+
 /**
  * The vega-lite specs of every chart the report has data for: lift with intervals per metric,
  * cumulative exposures per arm, each guardrail's windows against its threshold, and each judge
@@ -37,18 +48,32 @@ export function chartSpecs(report: Report): ChartSpec[] {
   const lift = report.comparisons.flatMap((comparison) =>
     comparison.metrics
       .filter((metric) => metric.relativeLift !== null)
-      .map((metric) => ({
-        metric: `${metric.name} (${metric.role})`,
-        variation: comparison.variation,
-        lift: metric.relativeLift,
-        lo: metric.relativeCi95[0] ?? metric.relativeLift,
-        hi: metric.relativeCi95[1] ?? metric.relativeLift,
-      })),
+      .map((metric) => {
+        const text = {
+          metric: `${metric.name} (${metric.role})`,
+          variation: comparison.variation,
+          liftText: formatPercent(metric.relativeLift, true),
+          liftCi: formatRelativeInterval(metric.relativeCi95),
+          diffText: formatDiff(metric, metric.absoluteDiff),
+          diffCi: formatInterval(metric, metric.ci95),
+        };
+        return {
+          ...text,
+          lift: metric.relativeLift,
+          lo: metric.relativeCi95[0] ?? metric.relativeLift,
+          hi: metric.relativeCi95[1] ?? metric.relativeLift,
+          description: LIFT_TOOLTIP.map(({ field, title }) => `${title}: ${text[field]}`).join('; '),
+        };
+      }),
   );
   const armEncoding = {
     y: { field: 'metric', type: 'nominal', title: null },
     yOffset: { field: 'variation', type: 'nominal' },
     color: colour,
+    // Preformatted text, as in the tables: left to vega, the interval's rule would describe its
+    // lower bound as the lift (its x field) and print the bounds as raw floats.
+    tooltip: LIFT_TOOLTIP.map(({ field, title }) => ({ field, title, type: 'nominal' })),
+    description: { field: 'description', type: 'nominal' },
   };
   if (lift.length > 0) {
     specs.push({
@@ -63,7 +88,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
             encoding: { ...armEncoding, x: { field: 'lo', type: 'quantitative', title: 'relative lift', axis: { format: '+.0%' } }, x2: { field: 'hi' } },
           },
           { mark: { type: 'point', filled: true, size: 60 }, encoding: { ...armEncoding, x: { field: 'lift', type: 'quantitative' } } },
-          { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#666' }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
+          { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#666', aria: false }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
         ],
       },
     });
@@ -79,7 +104,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
         data: { values: report.population.timeline },
         mark: { type: 'line', point: report.population.timeline.length < 60 },
         encoding: {
-          x: { field: 'bucket', type: 'temporal', title: 'time (UTC)' },
+          x: utcTimeAxis('bucket', 'time', report.population.timeline.map((point) => point.bucket)),
           y: { field: 'cumulative', type: 'quantitative', title: 'exposed units' },
           color: colour,
         },
@@ -98,6 +123,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
         .map((window) => ({ window: window.windowStart, variation: guardrail.variation, compared: window.compared, breached: window.breached })),
     );
     if (points.length === 0) continue;
+    const x = utcTimeAxis('window', 'window start', points.map((point) => point.window));
     specs.push({
       id: `guardrail-${metric}`,
       title: `Guardrail ${metric}: ${first.threshold.relative ? 'relative ' : ''}difference vs ${first.baseline} per ${first.windowMinutes}-minute window (threshold ${limit})`,
@@ -109,7 +135,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
             data: { values: points },
             mark: { type: 'line', point: true },
             encoding: {
-              x: { field: 'window', type: 'temporal', title: 'window start (UTC)' },
+              x,
               y: { field: 'compared', type: 'quantitative', title: 'variant − control' },
               color: colour,
             },
@@ -117,7 +143,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
           {
             data: { values: points.filter((point) => point.breached) },
             mark: { type: 'point', shape: 'triangle-up', size: 120, color: '#c00', filled: true },
-            encoding: { x: { field: 'window', type: 'temporal' }, y: { field: 'compared', type: 'quantitative' } },
+            encoding: { x, y: { field: 'compared', type: 'quantitative' } },
           },
           {
             data: { values: [{ threshold: limit }] },
@@ -149,7 +175,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
         width: WIDTH,
         height: 200,
         data: { values: points },
-        encoding: { x: { field: 'window', type: 'temporal', title: 'window start (UTC)' }, color: colour },
+        encoding: { x: utcTimeAxis('window', 'window start', points.map((point) => point.window)), color: colour },
         layer: [
           { mark: { type: 'errorband', opacity: 0.2 }, encoding: { y: { field: 'lo', type: 'quantitative', title: `${name} score` }, y2: { field: 'hi' } } },
           { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
@@ -158,6 +184,24 @@ export function chartSpecs(report: Report): ChartSpec[] {
     });
   }
   return specs;
+}
+
+/**
+ * An x encoding for ISO timestamps that reads them as UTC on a 24-hour clock, whatever the time
+ * zone of the process: vega's default labels use local time and a 12-hour clock without AM/PM
+ * (21:15 UTC came out as `09:15`). Within one UTC day the labels are `HH:MM` and the title names
+ * the day; across days, ticks at midnight show the date instead.
+ * @example
+ * utcTimeAxis('bucket', 'time', ['2026-11-20T21:15:00.000Z']); // { …, title: 'time on 2026-11-20 (UTC)', axis: { format: '%H:%M' } }
+ */
+function utcTimeAxis(field: string, title: string, times: readonly string[]): Record<string, unknown> {
+  const days = [...new Set(times.map((time) => new Date(time)).filter((date) => !Number.isNaN(date.getTime())).map((date) => date.toISOString().slice(0, 10)))];
+  const oneDay = days.length === 1 ? days[0] : undefined;
+  const axis = oneDay
+    ? { format: '%H:%M' }
+    : { labelExpr: "utchours(datum.value) === 0 && utcminutes(datum.value) === 0 ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')" };
+  // The utc scale also makes vega-lite format the explicit format, and the marks' descriptions, in UTC.
+  return { field, type: 'temporal', title: `${title}${oneDay ? ` on ${oneDay}` : ''} (UTC)`, scale: { type: 'utc' }, axis };
 }
 
 /**

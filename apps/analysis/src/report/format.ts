@@ -3,7 +3,7 @@
  * in every format: rates as percentages, rate differences in percentage points, other values with
  * three significant digits.
  */
-import type { MetricResult, Report } from '@abtel/core';
+import type { MetricResult, Report, SegmentResult } from '@abtel/core';
 import { SRM_THRESHOLD } from '@abtel/stats';
 
 /**
@@ -122,6 +122,38 @@ export function formatInterval(metric: Pick<MetricResult, 'kind'>, interval: rea
 export function formatRelativeInterval(interval: readonly [number | null, number | null]): string {
   if (interval[0] === null || interval[1] === null) return '—';
   return `${formatPercent(interval[0], true)} to ${formatPercent(interval[1], true)}`;
+}
+
+/**
+ * The metric of a segment breakdown as the main table knows it (its kind), so that a segment row
+ * reads like the metric's own row: rates as percentages, differences signed, in pp for rates. A
+ * segment whose metric has no row in the report is read as a mean (plain numbers, signed diffs).
+ * @example
+ * segmentMetric(report, { metric: 'resolved', variation: 'warm' }); // { kind: 'binary' }
+ */
+export function segmentMetric(report: Pick<Report, 'comparisons'>, segment: Pick<SegmentResult, 'metric' | 'variation'>): Pick<MetricResult, 'kind'> {
+  const same = report.comparisons.find((comparison) => comparison.variation === segment.variation);
+  const row = [same, ...report.comparisons].flatMap((comparison) => comparison?.metrics ?? []).find((metric) => metric.name === segment.metric);
+  return { kind: row?.kind ?? 'mean' };
+}
+
+/**
+ * One segment row's numbers, formatted as the main metrics table formats them.
+ * @example
+ * segmentRowText({ kind: 'binary' }, row, 0.05); // { baseline: '40%', variant: '57.5%', diff: '+17.5 pp', ci: '+5 pp to +30 pp', p: '0.003' }
+ */
+export function segmentRowText(
+  metric: Pick<MetricResult, 'kind'>,
+  row: SegmentResult['rows'][number],
+  alpha?: number,
+): { baseline: string; variant: string; diff: string; ci: string; p: string } {
+  return {
+    baseline: formatMetricValue(metric, row.baseline.value),
+    variant: formatMetricValue(metric, row.variant.value),
+    diff: formatDiff(metric, row.absoluteDiff),
+    ci: formatInterval(metric, row.ci95),
+    p: formatP(row.pValue, alpha),
+  };
 }
 
 /**

@@ -48,7 +48,9 @@ describe('HTML report in headless Chromium', () => {
   it('renders every chart as SVG with marks, offline, without any network request', async () => {
     if (!browser) throw new Error(missing);
     const file = join(dir, 'report.html');
-    await writeFile(file, await renderHtml(sampleReport()));
+    const report = sampleReport();
+    report.comparisons[0]!.metrics[0]!.pValue = 0.00002;
+    await writeFile(file, await renderHtml(report));
     const context = await browser.newContext({ offline: true });
     const page = await context.newPage();
     const requests: string[] = [];
@@ -88,6 +90,9 @@ describe('HTML report in headless Chromium', () => {
         expect(chart.visibleMarks, `${chart.id} visible data marks`).toBeGreaterThan(0);
       }
       expect(await page.textContent('#decision strong')).toBe('rollback');
+      // A p-value below 0.0001 is text in its cell, not the start of a tag the parser swallows.
+      const cells = await page.$$eval('td', (tds) => tds.map((td) => td.textContent));
+      expect(cells).toContain('<0.0001');
       expect(requests).toEqual([]);
       expect(errors).toEqual([]);
     } finally {

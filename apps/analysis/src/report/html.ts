@@ -17,6 +17,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  segmentMetric,
+  segmentRowText,
   srmStatus,
   srmValue,
   verdict,
@@ -41,17 +43,20 @@ th:first-child,td:first-child,td.text,th.text{text-align:left}td{white-space:now
 export async function renderHtml(report: Report): Promise<string> {
   const charts = await renderCharts(report);
   const { experiment, decision, health } = report;
-  const parts: string[] = [];
-  parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8">`);
-  parts.push(`<meta name="viewport" content="width=device-width,initial-scale=1">`);
+  const alpha = experiment.alpha;
+  const parts: Html[] = [];
+  parts.push(html`<!doctype html><html lang="en"><head><meta charset="utf-8">`);
+  parts.push(html`<meta name="viewport" content="width=device-width,initial-scale=1">`);
   // No network: forbid every fetch the document could make, even by accident.
-  parts.push(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
-  parts.push(`<title>${esc(`${experiment.key} v${experiment.version}: ${decision.recommendation}`)}</title><style>${STYLE}</style></head><body>`);
-  parts.push(`<h1>${esc(experiment.key)} v${experiment.version}</h1>`);
-  parts.push(`<div class="meta">${esc(experiment.description ?? '')} · state ${esc(experiment.state)} · unit ${esc(experiment.unit)} · generated ${esc(report.generatedAt)} · report schema v${report.schemaVersion}</div>`);
-  parts.push(`<div class="decision ${decision.recommendation}" id="decision"><strong>${decision.recommendation}</strong>${decision.winner ? ` <code>${esc(decision.winner)}</code>` : ''}<ul>${decision.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul></div>`);
+  parts.push(html`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
+  parts.push(html`<title>${experiment.key} v${experiment.version}: ${decision.recommendation}</title><style>${trusted(STYLE)}</style></head><body>`);
+  parts.push(html`<h1>${experiment.key} v${experiment.version}</h1>`);
+  parts.push(html`<div class="meta">${experiment.description ?? ''} · state ${experiment.state} · unit ${experiment.unit} · generated ${report.generatedAt} · report schema v${report.schemaVersion}</div>`);
+  parts.push(
+    html`<div class="decision ${decision.recommendation}" id="decision"><strong>${decision.recommendation}</strong>${decision.winner ? html` <code>${decision.winner}</code>` : ''}<ul>${join(decision.reasons.map((reason) => html`<li>${reason}</li>`))}</ul></div>`,
+  );
 
-  parts.push(`<h2>Population and health</h2>`);
+  parts.push(html`<h2>Population and health</h2>`);
   parts.push(
     tableHtml(
       ['', ...Object.keys(report.population.exposed)],
@@ -62,14 +67,14 @@ export async function renderHtml(report: Report): Promise<string> {
     tableHtml(
       ['check', 'value', 'status'],
       [
-        ['sample ratio mismatch', esc(srmValue(health.srm, 'χ²')), status(srmStatus(health.srm))],
+        ['sample ratio mismatch', srmValue(health.srm, 'χ²'), status(srmStatus(health.srm))],
         ['multiple exposures', `${formatCount(health.multipleExposures.units)} (${formatPercent(health.multipleExposures.share)})`, flag(health.multipleExposures.flagged, 'fail')],
         ['assignment audit', `${formatCount(health.assignment.mismatches)} of ${formatCount(health.assignment.checked)}`, flag(health.assignment.flagged, 'fail')],
         ['duplicate exposure events', formatCount(report.population.duplicateExposures), 'info'],
         ['never exposed (excluded)', formatCount(report.population.excluded), 'info'],
         ['exposed without gen_ai call', formatCount(health.exposuresWithoutCall), 'info'],
         ['outcomes without exposure', formatCount(health.outcomesWithoutExposure), 'info'],
-        ['newest event', esc(freshnessValue(health.freshness)), status(freshnessStatus(health.freshness))],
+        ['newest event', freshnessValue(health.freshness), status(freshnessStatus(health.freshness))],
         ['unreadable lines', formatCount(health.badLines), flag(health.badLines > 0, 'gap')],
       ],
       true,
@@ -77,31 +82,30 @@ export async function renderHtml(report: Report): Promise<string> {
   );
 
   for (const comparison of report.comparisons) {
-    parts.push(`<h2>${esc(comparison.variation)} vs ${esc(comparison.baseline)}</h2>`);
+    parts.push(html`<h2>${comparison.variation} vs ${comparison.baseline}</h2>`);
     parts.push(
       tableHtml(
-        ['metric', 'role', esc(comparison.baseline), esc(comparison.variation), 'difference', '95% CI', 'lift', 'lift 95% CI', 'p', 'p BH', 'p Holm', 'notes'],
+        ['metric', 'role', comparison.baseline, comparison.variation, 'difference', '95% CI', 'lift', 'lift 95% CI', 'p', 'p BH', 'p Holm', 'notes'],
         comparison.metrics.map((metric) => {
-          const cls = verdict(metric);
           const notes: string[] = [];
-          if (metric.cuped) notes.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (${formatNumber(metric.cuped.ci95[0])} to ${formatNumber(metric.cuped.ci95[1])}), p ${formatP(metric.cuped.pValue, report.experiment.alpha)}, θ ${formatNumber(metric.cuped.theta)}, variance −${formatPercent(metric.cuped.varianceReduction)}`);
+          if (metric.cuped) notes.push(`CUPED ${formatNumber(metric.cuped.absoluteDiff)} (${formatNumber(metric.cuped.ci95[0])} to ${formatNumber(metric.cuped.ci95[1])}), p ${formatP(metric.cuped.pValue, alpha)}, θ ${formatNumber(metric.cuped.theta)}, variance −${formatPercent(metric.cuped.varianceReduction)}`);
           if (metric.bayes) notes.push(`chance to beat ${formatPercent(metric.bayes.chanceToBeat)}, expected loss ${formatNumber(metric.bayes.expectedLoss)}`);
           if (metric.sequential) notes.push(`look ${metric.sequential.currentLook}/${metric.sequential.looks.length} (information ${formatPercent(metric.sequential.informationFraction)}), |z| ${formatNumber(metric.sequential.z === null ? null : Math.abs(metric.sequential.z))} vs ${formatNumber(metric.sequential.boundaryZ)}: ${metric.sequential.status}${metric.sequential.alwaysValidCi95 ? `; always-valid 95% CI ${formatInterval(metric, metric.sequential.alwaysValidCi95)}` : ''}`);
           if (metric.interval) notes.push(`${metric.interval} interval`);
           if (metric.note) notes.push(metric.note);
           return [
-            esc(metric.name),
+            metric.name,
             metric.role,
-            `${formatMetricValue(metric, metric.baseline.value)} <small>n ${formatCount(metric.baseline.n)}</small>`,
-            `${formatMetricValue(metric, metric.variant.value)} <small>n ${formatCount(metric.variant.n)}</small>`,
-            `<span class="${cls}">${formatDiff(metric, metric.absoluteDiff)}</span>`,
+            html`${formatMetricValue(metric, metric.baseline.value)} <small>n ${formatCount(metric.baseline.n)}</small>`,
+            html`${formatMetricValue(metric, metric.variant.value)} <small>n ${formatCount(metric.variant.n)}</small>`,
+            html`<span class="${verdict(metric)}">${formatDiff(metric, metric.absoluteDiff)}</span>`,
             formatInterval(metric, metric.ci95),
             formatPercent(metric.relativeLift, true),
             formatRelativeInterval(metric.relativeCi95),
-            formatP(metric.pValue, report.experiment.alpha),
-            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedBH, report.experiment.alpha),
-            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedHolm, report.experiment.alpha),
-            esc(notes.join('; ')),
+            formatP(metric.pValue, alpha),
+            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedBH, alpha),
+            metric.role === 'primary' ? '—' : formatP(metric.pAdjustedHolm, alpha),
+            notes.join('; '),
           ];
         }),
         'last',
@@ -110,79 +114,118 @@ export async function renderHtml(report: Report): Promise<string> {
   }
 
   if (charts.length > 0) {
-    parts.push(`<h2>Charts</h2>`);
+    parts.push(html`<h2>Charts</h2>`);
     for (const chart of charts) {
-      parts.push(`<figure class="chart" data-chart="${esc(chart.id)}"><figcaption>${esc(chart.title)}</figcaption>${chart.svg}</figure>`);
+      // The SVG is vega's own output, which escapes the text it draws.
+      parts.push(html`<figure class="chart" data-chart="${chart.id}"><figcaption>${chart.title}</figcaption>${trusted(chart.svg)}</figure>`);
     }
   }
 
   if (report.guardrails.length > 0) {
-    parts.push(`<h2>Guardrails</h2>`);
+    parts.push(html`<h2>Guardrails</h2>`);
     parts.push(
       tableHtml(
         ['metric', 'variation', 'threshold', 'windows', 'breached', 'action'],
         report.guardrails.map((g) => [
-          esc(g.metric),
-          esc(g.variation),
+          g.metric,
+          g.variation,
           `${g.direction === 'decrease' ? '+' : '−'}${formatNumber(Math.abs(g.threshold.value))}${g.threshold.relative ? ' (relative)' : ''} for ${g.consecutiveWindows} window(s)`,
           `${g.windows.length} × ${g.windowMinutes} min`,
           formatCount(g.alerts),
-          g.actionTriggered ? `<span class="flag">${g.action} at ${esc(g.actionWindow ?? '')}</span>` : 'none',
+          g.actionTriggered ? html`<span class="flag">${g.action} at ${g.actionWindow ?? ''}</span>` : 'none',
         ]),
       ),
     );
   }
 
   if (report.segments.length > 0) {
-    parts.push(`<h2>Segments</h2>`);
+    parts.push(html`<h2>Segments</h2>`);
     for (const segment of report.segments) {
       parts.push(
-        `<p><strong>${esc(segment.segment)}</strong> · ${esc(segment.metric)} · ${esc(segment.variation)} vs ${esc(segment.baseline)} · mix χ² p ${formatP(segment.mix.pValue)} ${segment.mix.flagged ? '<span class="flag">imbalanced</span>' : ''} ${segment.simpson.flagged ? `<span class="flag">Simpson reversal</span>: ${esc(segment.simpson.note ?? '')}` : ''}</p>`,
+        html`<p><strong>${segment.segment}</strong> · ${segment.metric} · ${segment.variation} vs ${segment.baseline} · mix χ² p ${formatP(segment.mix.pValue)} ${segment.mix.flagged ? html`<span class="flag">imbalanced</span>` : ''} ${segment.simpson.flagged ? html`<span class="flag">Simpson reversal</span>: ${segment.simpson.note ?? ''}` : ''}</p>`,
       );
+      const metric = segmentMetric(report, segment);
       parts.push(
         tableHtml(
-          ['value', esc(segment.baseline), esc(segment.variation), 'difference', '95% CI', 'p'],
-          segment.rows.map((row) => [
-            esc(row.value),
-            `${formatNumber(row.baseline.value)} <small>n ${formatCount(row.baseline.n)}</small>`,
-            `${formatNumber(row.variant.value)} <small>n ${formatCount(row.variant.n)}</small>`,
-            formatNumber(row.absoluteDiff),
-            row.ci95[0] === null ? '—' : `${formatNumber(row.ci95[0])} to ${formatNumber(row.ci95[1])}`,
-            formatP(row.pValue, report.experiment.alpha),
-          ]),
+          ['value', segment.baseline, segment.variation, 'difference', '95% CI', 'p'],
+          segment.rows.map((row) => {
+            const text = segmentRowText(metric, row, alpha);
+            return [
+              row.value,
+              html`${text.baseline} <small>n ${formatCount(row.baseline.n)}</small>`,
+              html`${text.variant} <small>n ${formatCount(row.variant.n)}</small>`,
+              text.diff,
+              text.ci,
+              text.p,
+            ];
+          }),
         ),
       );
     }
   }
 
   if (report.warnings.length > 0 || report.badLines.count > 0) {
-    parts.push(`<h2>Warnings</h2><ul>`);
-    for (const warning of report.warnings) parts.push(`<li>${esc(warning)}</li>`);
-    for (const line of report.badLines.samples) parts.push(`<li><code>${esc(line.file)}:${line.line}</code> ${esc(line.reason)}</li>`);
-    parts.push(`</ul>`);
+    parts.push(html`<h2>Warnings</h2><ul>`);
+    for (const warning of report.warnings) parts.push(html`<li>${warning}</li>`);
+    for (const line of report.badLines.samples) parts.push(html`<li><code>${line.file}:${line.line}</code> ${line.reason}</li>`);
+    parts.push(html`</ul>`);
   }
   // `<` is escaped so that no string inside the JSON can close the script element.
-  parts.push(`<script type="application/json" id="abtel-report">${JSON.stringify(report).replace(/</g, '\\u003c')}</script>`);
-  parts.push(`</body></html>\n`);
-  return parts.join('\n');
+  parts.push(html`<script type="application/json" id="abtel-report">${trusted(JSON.stringify(report).replace(/</g, '\\u003c'))}</script>`);
+  parts.push(html`</body></html>\n`);
+  return parts.map((part) => part.markup).join('\n');
 }
 
-function tableHtml(header: string[], rows: string[][], textColumns: boolean | 'last' = false): string {
-  const head = `<tr>${header.map((cell) => `<th>${cell}</th>`).join('')}</tr>`;
+/**
+ * Markup that is safe to insert as it is. Only `html` and `trusted` make one, so any plain string
+ * that reaches the document goes through `escapeHtml` first.
+ */
+class Html {
+  constructor(readonly markup: string) {}
+}
+
+/** Text or finished markup: a table cell, or a value inside an `html` template. */
+type Content = string | number | Html;
+
+/** A template of literal markup whose interpolated values are escaped unless they are markup. */
+function html(literals: TemplateStringsArray, ...values: Content[]): Html {
+  return new Html(literals.reduce((out, literal, i) => out + content(values[i - 1] ?? '') + literal));
+}
+
+/** Markup produced by code that escapes its own text (vega's SVG, the embedded JSON, the style sheet). */
+function trusted(markup: string): Html {
+  return new Html(markup);
+}
+
+function content(value: Content): string {
+  return value instanceof Html ? value.markup : escapeHtml(String(value));
+}
+
+function join(items: readonly Html[]): Html {
+  return new Html(items.map((item) => item.markup).join(''));
+}
+
+function tableHtml(header: Content[], rows: Content[][], textColumns: boolean | 'last' = false): Html {
+  const head = html`<tr>${join(header.map((cell) => html`<th>${cell}</th>`))}</tr>`;
   const isText = (i: number, length: number): boolean => (textColumns === 'last' ? i === length - 1 : textColumns && i > 0);
-  const body = rows.map((row) => `<tr>${row.map((cell, i) => `<td${isText(i, row.length) ? ' class="text"' : ''}>${cell}</td>`).join('')}</tr>`).join('');
-  return `<table>${head}${body}</table>`;
+  const body = join(rows.map((row) => html`<tr>${join(row.map((cell, i) => (isText(i, row.length) ? html`<td class="text">${cell}</td>` : html`<td>${cell}</td>`)))}</tr>`));
+  return html`<table>${head}${body}</table>`;
 }
 
 /** A check's status: `ok` plain, anything else flagged. */
-function status(label: string): string {
-  return flag(label !== 'ok', esc(label));
+function status(label: string): Content {
+  return flag(label !== 'ok', label);
 }
 
-function flag(flagged: boolean, label: string): string {
-  return flagged ? `<span class="flag">${label}</span>` : 'ok';
+function flag(flagged: boolean, label: string): Content {
+  return flagged ? html`<span class="flag">${label}</span>` : 'ok';
 }
 
-function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/**
+ * Text as HTML: safe inside an element and inside a double- or single-quoted attribute.
+ * @example
+ * escapeHtml('<0.0001'); // '&lt;0.0001'
+ */
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }

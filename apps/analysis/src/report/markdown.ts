@@ -14,6 +14,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  segmentMetric,
+  segmentRowText,
   srmStatus,
   srmValue,
   verdict,
@@ -92,6 +94,17 @@ export function renderMarkdown(report: Report): string {
     for (const segment of notable) {
       if (segment.simpson.flagged) out.push(`- ⚠️ Simpson reversal: ${segment.segment} in \`${segment.variation}\`: ${escape(segment.simpson.note ?? '')}`);
       if (segment.mix.flagged) out.push(`- ⚠️ segment mix of ${segment.segment} differs between arms (p ${formatP(segment.mix.pValue)})`);
+    }
+    // The rows behind each flag, so a reviewer can see the reversal or the imbalance in numbers.
+    for (const segment of notable) {
+      const metric = segmentMetric(report, segment);
+      out.push('');
+      out.push(`| ${escape(segment.segment)} (${escape(segment.metric)}) | ${segment.baseline} | ${segment.variation} | diff (95% CI) | p |`);
+      out.push('|---|--:|--:|--:|--:|');
+      for (const row of segment.rows) {
+        const text = segmentRowText(metric, row, report.experiment.alpha);
+        out.push(`| ${escape(row.value)} | ${text.baseline} (n ${formatCount(row.baseline.n)}) | ${text.variant} (n ${formatCount(row.variant.n)}) | ${text.diff} (${text.ci}) | ${text.p} |`);
+      }
     }
   }
 

@@ -14,6 +14,8 @@ import {
   formatP,
   formatPercent,
   formatRelativeInterval,
+  segmentMetric,
+  segmentRowText,
   srmStatus,
   srmValue,
   verdict,
@@ -111,17 +113,14 @@ export function renderTable(report: Report, options: { colour?: boolean } = {}):
       const mix = `mix chi2 p ${formatP(segment.mix.pValue)}${segment.mix.flagged ? ' IMBALANCED' : ''}`;
       const simpson = segment.simpson.flagged ? paint(' SIMPSON REVERSAL', 'red') : '';
       out.push(`  ${segment.segment} · ${segment.metric} · ${segment.variation} vs ${segment.baseline} · ${mix}${simpson}`);
+      const metric = segmentMetric(report, segment);
       out.push(
         table(
           ['value', segment.baseline, segment.variation, 'diff', '95% CI', 'p'],
-          segment.rows.map((row) => [
-            row.value,
-            `${formatNumber(row.baseline.value)} (n ${formatCount(row.baseline.n)})`,
-            `${formatNumber(row.variant.value)} (n ${formatCount(row.variant.n)})`,
-            formatNumber(row.absoluteDiff),
-            row.ci95[0] === null ? '—' : `${formatNumber(row.ci95[0])} to ${formatNumber(row.ci95[1])}`,
-            formatP(row.pValue, report.experiment.alpha),
-          ]),
+          segment.rows.map((row) => {
+            const text = segmentRowText(metric, row, report.experiment.alpha);
+            return [row.value, `${text.baseline} (n ${formatCount(row.baseline.n)})`, `${text.variant} (n ${formatCount(row.variant.n)})`, text.diff, text.ci, text.p];
+          }),
           '    ',
         ),
       );
