@@ -359,6 +359,8 @@ describe('segments', () => {
     expect(result.segment).toBe('locale');
     expect(result.simpson.flagged).toBe(true);
     expect(result.simpson.pooledDiff!).toBeCloseTo(0.53 - 0.42, 12);
+    // A rate difference reads in percentage points, as in the tables.
+    expect(result.simpson.note).toMatch(/^the pooled difference \(\+11 pp\) points the other way than every segment of locale/);
     expect(result.rows.map((row) => row.value)).toEqual(['de', 'en']);
     expect(result.rows.every((row) => (row.absoluteDiff ?? 0) < 0)).toBe(true);
     close(result.mix.statistic, expected.mix.statistic);

@@ -6,6 +6,7 @@ import type { MetricDefinition, SegmentResult } from '@abtel/core';
 import type { ArmStatsInput, SegmentInput } from './inputs.js';
 import { segmentMixTest, simpsonCheck } from './inference.js';
 import { armValue, compareArms, finite } from './metrics.js';
+import { formatDiff } from '../report/format.js';
 
 /**
  * Readouts of one segment attribute, one entry per non-control variation.
@@ -67,13 +68,10 @@ export function evaluateSegment(
         );
         simpson = { flagged: check.reversal, pooledDiff: finite(check.pooledDifference) };
         if (check.reversal) {
-          simpson.note = `the pooled difference (${fmt(check.pooledDifference)}) points the other way than every segment of ${input.segment} with at least ${minSegmentUnits} units per arm`;
+          simpson.note = `the pooled difference (${formatDiff(metric, check.pooledDifference)}) points the other way than every segment of ${input.segment} with at least ${minSegmentUnits} units per arm`;
         }
       }
       return { segment: input.segment, metric: metric.name, variation, baseline: control, mix, simpson, rows };
     });
 }
 
-function fmt(value: number): string {
-  return Number(value.toPrecision(3)).toString();
-}
