@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from './duckdb.js';
-import { AbtelError } from '@abtel/core';
+import { AbtelError, makeDirectorySync } from '@abtel/core';
 import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
 import {
   PARQUET_FORMAT,
@@ -99,7 +99,7 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
   aborted(signal);
   const { file, result } = flattened;
   const target = parquetPathFor(file.path);
-  mkdirSync(compactDirFor(file.path), { recursive: true });
+  makeDirectorySync(compactDirFor(file.path));
   const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
   const onAbort = (): void => connection.interrupt();
   signal?.addEventListener('abort', onAbort, { once: true });
