@@ -239,6 +239,10 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   const started = performance.now();
   // The same walk finds the compaction directories, for the manifests whose source is gone.
   const compactDirs: string[] = [];
+  // A file given alone would be compacted into .abtel/ next to it, whatever it holds.
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new AbtelError('invalid_input', `${dir} is a file, not a directory; compactDirectory takes the data directory the collector writes to`);
+  }
   const { files, missing } = expandInputs([dir], compactDirs);
   if (missing.length > 0) throw new AbtelError('not_found', `no such directory: ${dir}`);
   const result: CompactDirectoryResult = { compacted: [], recompacted: [], upToDate: [], skipped: [], failed: [], rows: 0, badLines: 0, seconds: 0 };
