@@ -5,7 +5,7 @@ import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AbtelError, isAbtelError, numberFlag, parseFlags, UsageError, type Command, type CommandIo } from '@abtel/core/cli';
 import { startCollector } from './internal/collector.js';
-import { makeDirectory } from './internal/directory.js';
+import { makeDirectory } from '@abtel/core';
 import { checkSetting, coerce, resolveConfig, setPath } from './internal/config.js';
 
 const HELP = `abtel collector — OTLP/HTTP receiver that writes OpenTelemetry Collector-compatible files

@@ -226,6 +226,18 @@ describe('the abtel bin', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  // Node's recursive mkdir retried a directory under /proc forever at ~90 % CPU.
+  it.runIf(process.platform === 'linux')('demo: an --out the file system will never create exits 1 within seconds, in one line', () => {
+    const started = Date.now();
+    const result = spawnSync(process.execPath, [bin, 'demo', '--out', '/proc/abtel-demo-out'], { encoding: 'utf8', timeout: 10_000 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'abtel demo: --out /proc/abtel-demo-out: cannot create /proc/abtel-demo-out, the file system refuses it (ENOENT): /proc, /sys or a similar mount?; ' +
+        'pass a new or empty directory, e.g. --out ./abtel-demo on a writable file system (run with --debug for details)',
+    ]);
+  });
+
   it('analyze: an --out directory that does not exist exits 1 before the analysis; an empty --fail-on item exits 2; one line each', () => {
     const out = join(packageDir, 'no-such-dir', 'report.json');
     // The experiments do not exist either: the --out check comes first.

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadExperiments } from '@abtel/core';
 import { sampleSizeProportions } from '@abtel/stats';
@@ -40,6 +42,19 @@ describe('default size', () => {
     expect(DEFAULT_CONVERSATIONS).toBeLessThan(result.total * 1.1);
     // The injected effect is the one the calculation assumes.
     expect(RESOLUTION_PROBABILITY['hybrid-rerank'] - RESOLUTION_PROBABILITY.bm25).toBeCloseTo(SIZING.mde, 12);
+  });
+
+  it('is what the comment in support-retrieval.yaml says, with the command that gives it', () => {
+    const yaml = readFileSync(join(DEMO_EXPERIMENTS_DIR, 'support-retrieval.yaml'), 'utf8');
+    const comment = yaml
+      .split('\n')
+      .filter((line) => line.trimStart().startsWith('#'))
+      .map((line) => line.replace(/^\s*#\s?/, ''))
+      .join(' ');
+    const command = /`abtel power ([^`]*)`/.exec(comment)?.[1];
+    expect(command).toBe(`--baseline ${SIZING.baseline} --mde ${SIZING.mde} --power ${SIZING.power}`);
+    expect(comment).toContain(`(${SIZING.total})`);
+    expect(comment).toContain(`size (${DEFAULT_CONVERSATIONS} conversations)`);
   });
 });
 

@@ -6,11 +6,12 @@
  *                 └───────OTLP─── ticket service (child) ◀┘
  *   files ─▶ count check ─▶ [judge step] ─▶ analysis (DuckDB) ─▶ terminal report, report.html, report.json
  */
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { makeDirectory } from '@abtel/core';
 import { AbtelError, UsageError, type CommandIo } from '@abtel/core/cli';
 import { startModelServer, type ModelServer } from './model-server.js';
 import { DEFAULT_CONVERSATIONS, DEFAULT_SEED } from './sizing.js';
@@ -20,6 +21,7 @@ import { armCounts, scanTelemetry, type TelemetryCounts } from './telemetry-file
 import { ProgressBar } from './internal/progress.js';
 import { parseMessage, startNode, type Child } from './internal/processes.js';
 import { analyseDemo, type AnalysisOutcome } from './analysis-step.js';
+import { outDirectoryError } from './internal/out-directory.js';
 
 /** The demo package's root (apps/demo): holds experiments/ and dist/. */
 export const DEMO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,8 +60,12 @@ export interface DemoResult {
   readonly timingsMs: Record<string, number>;
 }
 
-async function prepareOut(out: string): Promise<void> {
-  await mkdir(out, { recursive: true });
+async function prepareOut(given: string, out: string): Promise<void> {
+  try {
+    await makeDirectory(out);
+  } catch (error) {
+    throw outDirectoryError(given, out, error);
+  }
   const entries = await readdir(out);
   if (entries.length > 0 && !entries.includes(MARKER)) {
     throw new UsageError(`abtel demo: --out ${out} is not empty and was not written by abtel demo; pass an empty or new directory`);
@@ -68,7 +74,12 @@ async function prepareOut(out: string): Promise<void> {
   for (const name of ['data', 'conversations.jsonl', 'report.json', 'report.html', 'report.md', 'summary.json']) {
     await rm(join(out, name), { recursive: true, force: true });
   }
-  await writeFile(join(out, MARKER), 'Written by abtel demo; the next run replaces the files in this directory.\n');
+  try {
+    await writeFile(join(out, MARKER), 'Written by abtel demo; the next run replaces the files in this directory.\n');
+    await makeDirectory(join(out, 'data'));
+  } catch (error) {
+    throw outDirectoryError(given, out, error);
+  }
 }
 
 function collectorBin(): string {
@@ -181,7 +192,8 @@ function armTable(counts: TelemetryCounts, experimentKey: string): string[] {
 export async function runDemo(options: DemoOptions, io: CommandIo): Promise<DemoResult> {
   const conversations = options.conversations ?? DEFAULT_CONVERSATIONS;
   const seed = options.seed ?? DEFAULT_SEED;
-  const out = resolve(io.cwd, options.out ?? 'abtel-demo');
+  const givenOut = options.out ?? 'abtel-demo';
+  const out = resolve(io.cwd, givenOut);
   const dataDir = join(out, 'data');
   const logFile = join(out, 'conversations.jsonl');
   const bar = new ProgressBar(io.stderr);
@@ -194,8 +206,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     stepStart = now;
   };
 
-  await prepareOut(out);
-  await mkdir(dataDir, { recursive: true });
+  await prepareOut(givenOut, out);
   line(io, `abtel demo: ${conversations} support conversations, seed ${seed}, experiments ${RETRIEVAL_EXPERIMENT} (2 arms) and ${PERSONA_EXPERIMENT} (3 arms)`);
 
   // Children get the caller's environment minus anything that would send their telemetry

@@ -16,7 +16,7 @@ import { open, readdir, rename, stat, statfs, unlink, type FileHandle } from 'no
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { makeDirectory } from './directory.js';
+import { makeDirectory } from '@abtel/core';
 
 export type Signal = 'traces' | 'logs' | 'metrics';
 export type FsyncPolicy = 'none' | 'always' | 'interval';

@@ -1,5 +1,6 @@
 export { AbtelError, UsageError, isAbtelError } from './errors.js';
 export type { AbtelErrorCode } from './errors.js';
+export { makeDirectory, makeDirectorySync } from './directory.js';
 export {
   ATTR_ABTEL_EXPERIMENT_KEY,
   ATTR_ABTEL_EXPERIMENT_VARIATION,

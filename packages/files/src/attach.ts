@@ -53,7 +53,7 @@ export interface AttachResult {
 
 const REASONS: Record<string, string> = {
   invalid: 'not valid JSON (a torn or truncated write?); the line was skipped',
-  not_otlp: 'valid JSON but not an OTLP TracesData or LogsData object; the line was skipped',
+  not_otlp: 'valid JSON but not a well-formed OTLP TracesData or LogsData object (e.g. a list that is not an array, a span without hex ids); the line was skipped',
 };
 const METRICS_REASON = 'OTLP metrics (resourceMetrics) are not read by the analysis';
 

@@ -189,6 +189,22 @@ describe('compaction', () => {
     expect(read.spans).toHaveLength(15);
   });
 
+  test('compactDirectory refuses a file, even a traces file, and writes nothing next to it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'abtel-compact-file-'));
+    try {
+      const file = join(root, 'traces-1.jsonl');
+      writeFileSync(file, '{"resourceSpans":[]}\n');
+      utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      await expect(compactDirectory(file, { minAgeMs: 0 })).rejects.toMatchObject({
+        code: 'invalid_input',
+        message: `${file} is a file, not a directory; compactDirectory takes the data directory the collector writes to`,
+      });
+      expect(readdirSync(root)).toEqual(['traces-1.jsonl']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('compactFile: gzip-free single file, and metrics files are skipped', async () => {
     const dir = join(root, 'single');
     mkdirSync(dir, { recursive: true });

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from './duckdb.js';
-import { AbtelError } from '@abtel/core';
+import { AbtelError, makeDirectorySync } from '@abtel/core';
 import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
 import {
   PARQUET_FORMAT,
@@ -99,7 +99,7 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
   aborted(signal);
   const { file, result } = flattened;
   const target = parquetPathFor(file.path);
-  mkdirSync(compactDirFor(file.path), { recursive: true });
+  makeDirectorySync(compactDirFor(file.path));
   const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
   const onAbort = (): void => connection.interrupt();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -239,6 +239,10 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   const started = performance.now();
   // The same walk finds the compaction directories, for the manifests whose source is gone.
   const compactDirs: string[] = [];
+  // A file given alone would be compacted into .abtel/ next to it, whatever it holds.
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new AbtelError('invalid_input', `${dir} is a file, not a directory; compactDirectory takes the data directory the collector writes to`);
+  }
   const { files, missing } = expandInputs([dir], compactDirs);
   if (missing.length > 0) throw new AbtelError('not_found', `no such directory: ${dir}`);
   const result: CompactDirectoryResult = { compacted: [], recompacted: [], upToDate: [], skipped: [], failed: [], rows: 0, badLines: 0, seconds: 0 };

@@ -138,7 +138,7 @@ describe('the fast scanner reads exactly what the general path reads', () => {
                     kv('abtel.outcome.name', { stringValue: 'resolved' }),
                     kv('abtel.outcome.value', { boolValue: true }),
                   ],
-                  traceId: 'AB',
+                  traceId: '0AF7651916CD43DD8448EB211C8031AB',
                   spanId: '',
                 },
                 {
@@ -204,7 +204,7 @@ describe('the fast scanner reads exactly what the general path reads', () => {
       ['abtel.outcome', 'log', null, 'c1'],
       ['gen_ai.evaluation.result', 'log', null, null],
     ]);
-    expect(fast.events[2]).toMatchObject({ outcome_value: 1, trace_id: 'ab', span_id: null, time: new Date(1795000000000).toISOString() });
+    expect(fast.events[2]).toMatchObject({ outcome_value: 1, trace_id: '0af7651916cd43dd8448eb211c8031ab', span_id: null, time: new Date(1795000000000).toISOString() });
     expect(fast.events[3]).toMatchObject({ score_value: 4, sample_rate: 0.2, flag_variant: 'v', response_id: 'resp-1' });
   });
 });
@@ -363,5 +363,74 @@ describe('worker threads (the built package)', () => {
       await pool.close();
     }
     await expect(pool.flatten(traces, targetsFor(out, 10))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('malformed OTLP lines are bad lines, counted with their line number, on both paths', () => {
+  const TRACE = '0af7651916cd43dd8448eb211c80319c';
+  const SPAN = 'b7ad6b7169203331';
+  const span = (fields: Record<string, unknown>) => ({ traceId: TRACE, spanId: SPAN, name: 'chat', startTimeUnixNano: '1795000000000000000', ...fields });
+  const traces = (spans: unknown) => ({ resourceSpans: [{ resource: {}, scopeSpans: [{ scope: { name: 'lib' }, spans }] }] });
+  const record = (fields: Record<string, unknown>) => ({ timeUnixNano: '1795000000000000000', eventName: 'abtel.outcome', ...fields });
+  const logs = (logRecords: unknown) => ({ resourceLogs: [{ scopeLogs: [{ logRecords }] }] });
+
+  const malformed: [string, unknown][] = [
+    ['resourceSpans not an array', { resourceSpans: 5 }],
+    ['resourceSpans item not an object', { resourceSpans: [null] }],
+    ['scopeSpans not an array', { resourceSpans: [{ scopeSpans: { spans: [] } }] }],
+    ['spans not an array', { resourceSpans: [{ scopeSpans: [{ spans: 'none' }] }] }],
+    ['span not an object', traces([7])],
+    ['traceId not hex', traces([span({ traceId: 'zz' })])],
+    ['traceId of the wrong length', traces([span({ traceId: TRACE.slice(2) })])],
+    ['spanId not hex', traces([span({ spanId: 'b7ad6b716920333g' })])],
+    ['spanId not a string', traces([span({ spanId: 12 })])],
+    ['parentSpanId not hex', traces([span({ parentSpanId: 'parent' })])],
+    ['name not a string', traces([span({ name: 42 })])],
+    ['the reported shape: traceId "zz" and name 42', traces([span({ traceId: 'zz', name: 42 })])],
+    ['span events not an array', traces([span({ events: {} })])],
+    ['span event name not a string', traces([span({ events: [{ name: 1 }] })])],
+    ['a bad span after a good one', traces([span({ spanId: '00f067aa0ba902b7' }), span({ traceId: 'zz' })])],
+    ['resourceLogs not an array', { resourceLogs: 5 }],
+    ['scopeLogs not an array', { resourceLogs: [{ scopeLogs: 'x' }] }],
+    ['logRecords not an array', { resourceLogs: [{ scopeLogs: [{ logRecords: {} }] }] }],
+    ['log record not an object', logs(['x'])],
+    ['log record traceId not hex', logs([record({ traceId: 'zz' })])],
+    ['log record spanId of the wrong length', logs([record({ spanId: 'abc' })])],
+    ['log record eventName not a string', logs([record({ eventName: 42 })])],
+  ];
+
+  test.each(malformed)('%s', async (_name, line) => {
+    const file = join(dir, `malformed-${counter}.jsonl`);
+    const good = traces([span({})]);
+    const goodLog = logs([record({ traceId: TRACE.toUpperCase(), spanId: '' })]);
+    writeFileSync(file, [good, line, goodLog].map((value) => JSON.stringify(value)).join('\n') + '\n');
+    const fast = await expectSameRows(file);
+    expect(fast.bad).toEqual([{ source_file: file, source_line: 2, line_status: 'not_otlp' }]);
+    expect(fast.result.badLines).toBe(1);
+    // The good lines around it are read in full, the bad one contributes nothing.
+    expect(fast.spans.map((row) => [row.source_line, row.trace_id, row.span_id, row.name])).toEqual([[1, TRACE, SPAN, 'chat']]);
+    expect(fast.events.map((row) => [row.source_line, row.event_name, row.trace_id])).toEqual([[3, 'abtel.outcome', TRACE]]);
+    // Both good lines took the fast path; only the bad one was parsed.
+    expect(fast.result.generalLines).toBe(1);
+  });
+
+  test('absent, null and empty lists and ids stay readable (proto3 defaults, as the collector accepts them)', async () => {
+    const file = join(dir, `defaults-${counter}.jsonl`);
+    const lines = [
+      { resourceSpans: [] },
+      { resourceSpans: [{ scopeSpans: null }] },
+      traces(null),
+      traces([span({ parentSpanId: '', events: null })]),
+      traces([span({ traceId: '', spanId: '' })]),
+      logs([record({ traceId: '', spanId: null })]),
+    ];
+    writeFileSync(file, lines.map((value) => JSON.stringify(value)).join('\n') + '\n');
+    const fast = await expectSameRows(file);
+    expect(fast.bad).toEqual([]);
+    expect(fast.spans.map((row) => [row.source_line, row.trace_id, row.span_id])).toEqual([
+      [4, TRACE, SPAN],
+      [5, null, null],
+    ]);
+    expect(fast.events).toHaveLength(1);
   });
 });

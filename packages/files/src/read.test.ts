@@ -171,12 +171,29 @@ describe('bad lines', () => {
       [file, 7],
     ]);
     expect(attached.badLines[0]!.reason).toMatch(/not valid JSON/);
-    expect(attached.badLines[2]!.reason).toMatch(/not an OTLP/);
+    expect(attached.badLines[2]!.reason).toMatch(/not a well-formed OTLP/);
     const rows = await queryRows<{ n: number; names: string[] }>(
       connection,
       'SELECT count(*) AS n, list(DISTINCT name ORDER BY name) AS names FROM otlp_spans_all',
     );
     expect(rows[0]).toEqual({ n: 4, names: ['operationA', 'operationB'] });
+  });
+
+  test('malformed OTLP lines are counted and listed as bad, like [1,2]; the lines around them are read', async () => {
+    const traces = readFileSync(fixture('otel-spec-file-exporter-example-traces.jsonl'), 'utf8').trimEnd().split('\n');
+    const zz = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'zz', spanId: 'b7ad6b7169203331', name: 42 }] }] }] };
+    const file = join(dir, 'traces-malformed.jsonl');
+    writeFileSync(file, [traces[0], '{"resourceSpans": 5}', '[1,2]', JSON.stringify(zz), '{"resourceLogs": {"scopeLogs": []}}', traces[2]].join('\n'));
+    const attached = await open([file]);
+    expect(attached.badLineCount).toBe(4);
+    expect(attached.badLines.map((b) => [b.line, b.reason])).toEqual([
+      [2, expect.stringMatching(/^valid JSON but not a well-formed OTLP/)],
+      [3, expect.stringMatching(/^valid JSON but not a well-formed OTLP/)],
+      [4, expect.stringMatching(/^valid JSON but not a well-formed OTLP/)],
+      [5, expect.stringMatching(/^valid JSON but not a well-formed OTLP/)],
+    ]);
+    const rows = await queryRows<{ n: number; lines: number[] }>(connection, 'SELECT count(*) AS n, list(DISTINCT source_line ORDER BY source_line) AS lines FROM otlp_spans_all');
+    expect(rows[0]).toEqual({ n: 4, lines: [1, 6] });
   });
 
   test('gzip input reads like the plain file, bad lines included', async () => {
@@ -288,8 +305,8 @@ describe('the SQL-only path (sql/otlp.sql, for the duckdb CLI) gives the same ro
               scope: { name: 'lib' },
               spans: [
                 {
-                  traceId: 'AB',
-                  spanId: 'CD',
+                  traceId: '0AF7651916CD43DD8448EB211C8031AB',
+                  spanId: '00F067AA0BA902CD',
                   name: 'chat',
                   startTimeUnixNano: '1795000000000000000',
                   endTimeUnixNano: '1795000000500000000',

@@ -234,6 +234,24 @@ describe('abtel compact', () => {
     expect(JSON.parse(sql.out())).toEqual([{ n: data.spans }]);
   });
 
+  test('refuses a file with a usage error naming it and the fix, and writes nothing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'abtel-compact-file-'));
+    try {
+      // Prose, not OTLP: compacted, every line would have been kept as a bad-line record.
+      writeFileSync(join(root, 'README.md'), '# abtel\n\nA/B tests for LLM features.\n'.repeat(50));
+      const run = capture();
+      const error = await compactCommand.run(['README.md', '--min-age', '0'], { ...run.io, cwd: root }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({
+        code: 'usage',
+        message: 'abtel compact: README.md is a file, not a data directory; give the directory the collector writes to (its --dir), e.g. abtel compact ./data',
+      });
+      expect(readdirSync(root)).toEqual(['README.md']);
+      expect(run.out()).toBe('');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('says how many files were compacted again because their Parquet had an older layout, and why', async () => {
     // What the release before the assignment_ids column left: its Parquet, a manifest without the column list.
     const manifestPath = join(dir, '.abtel', readdirSync(join(dir, '.abtel')).find((name) => /^traces-.*\.manifest\.json$/.test(name))!);

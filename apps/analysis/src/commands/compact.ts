@@ -1,6 +1,7 @@
 /**
  * `abtel compact DIR`: flattens closed OTLP JSON Lines files into Parquet, incrementally.
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compactDirectory, type CompactDirectoryResult } from '@abtel/files';
 import { memoryLimitFlag, numberFlag, parseFlags, UsageError, type Command } from '@abtel/core/cli';
@@ -60,13 +61,20 @@ export const compactCommand: Command = {
       format: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('abtel compact: give exactly one data directory, e.g. abtel compact ./data');
+    const dir = resolve(io.cwd, positionals[0]!);
+    // A single file would be "compacted" into .abtel/ next to it, whatever it holds.
+    if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) {
+      throw new UsageError(
+        `abtel compact: ${positionals[0]} is a file, not a data directory; give the directory the collector writes to (its --dir), e.g. abtel compact ./data`,
+      );
+    }
     const format = values.format ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`abtel compact: --format must be text or json (got "${format}")`);
     const minAge = numberFlag('compact', 'min-age', values['min-age'], { min: 0 });
     const threads = numberFlag('compact', 'threads', values.threads, { min: 1, integer: true });
     const memoryLimit = memoryLimitFlag('compact', values['memory-limit']);
     const bar = format === 'text' ? progressBar(io.stderr as never) : progressBar({ write: () => true });
-    const result = await compactDirectory(resolve(io.cwd, positionals[0]!), {
+    const result = await compactDirectory(dir, {
       ...(values['include-active'] ? { includeActive: true } : {}),
       ...(minAge !== undefined ? { minAgeMs: minAge * 1000 } : {}),
       ...(threads !== undefined ? { threads } : {}),

@@ -16,13 +16,14 @@ import type { DataFile } from './discover.js';
 import { FIELD_SEPARATOR, NULL_FIELD, ESCAPED_PREFIX } from './columns.js';
 import { ByteRows } from './bytes.js';
 import { OtlpScanner, STRIP_BITS } from './scan.js';
+import { malformedOtlp } from './otlp-shape.js';
 
 /** What flattening one file produced. */
 export interface FlattenResult {
   path: string;
   spans: number;
   events: number;
-  /** Unreadable lines (invalid JSON, not OTLP), metrics lines excluded. */
+  /** Unreadable lines (invalid JSON, not well-formed OTLP), metrics lines excluded. */
   badLines: number;
   /** Lines holding OTLP metrics (skipped, not an error). */
   metricsLines: number;
@@ -283,6 +284,11 @@ class FlatRows {
     if (!hasSpans && !hasLogs) {
       const metrics = root.resourceMetrics !== undefined && root.resourceMetrics !== null;
       this.markBad(lineNumber, metrics ? 'metrics' : 'not_otlp');
+      return;
+    }
+    // A line the collector would have refused is bad as a whole: no partial rows from it.
+    if (malformedOtlp(root) !== undefined) {
+      this.markBad(lineNumber, 'not_otlp');
       return;
     }
     if (hasSpans) this.resourceSpans(list(root.resourceSpans), lineNumber);

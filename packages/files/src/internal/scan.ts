@@ -20,6 +20,10 @@ const FALLBACK = { fallback: true } as const;
 
 const enc = (text: string): Buffer => Buffer.from(text, 'latin1');
 
+/** 1 for the bytes of hex digits (either case), 0 for every other byte. */
+const IS_HEX = new Uint8Array(256);
+for (const c of enc('0123456789abcdefABCDEF')) IS_HEX[c] = 1;
+
 // Promoted attribute slots.
 const S_CONV = 0;
 const S_EXP = 1;
@@ -563,7 +567,8 @@ export class OtlpScanner {
 
   private resourceSpans(): void {
     this.resourceDefaults();
-    if (this.isNull() || !this.openObject()) return;
+    // A null item breaks the shape rule (otlp-shape.ts): openObject leaves it to the general path.
+    if (!this.openObject()) return;
     let seenScopes = false;
     let seenResource = false;
     do {
@@ -621,7 +626,8 @@ export class OtlpScanner {
 
   private scopeSpans(): void {
     this.scopeName.state = -1;
-    if (this.isNull() || !this.openObject()) return;
+    // A null item breaks the shape rule (otlp-shape.ts): openObject leaves it to the general path.
+    if (!this.openObject()) return;
     let seenSpans = false;
     let seenScope = false;
     do {
@@ -699,7 +705,21 @@ export class OtlpScanner {
       } else if (this.keyIs(K_STATUS)) this.status();
       else this.skip();
     } while (this.more(0x7d));
+    this.hexId(this.traceId, 32);
+    this.hexId(this.spanId, 16);
+    this.hexId(this.parentSpanId, 16);
     this.emitSpan();
+  }
+
+  /**
+   * Falls back unless `f` is absent, empty or an id of `length` hex digits: the general path then
+   * counts the line as bad (otlp-shape.ts). Escaped ids (state 1) fall back too.
+   */
+  private hexId(f: Field, length: number): void {
+    if (f.state < 0 || f.end === f.start) return;
+    if (f.state !== 0 || f.end - f.start !== length) throw FALLBACK;
+    const b = this.b;
+    for (let i = f.start; i < f.end; i++) if (IS_HEX[b[i]!] === 0) throw FALLBACK;
   }
 
   private status(): void {
@@ -741,7 +761,8 @@ export class OtlpScanner {
   }
 
   private resourceLogs(): void {
-    if (this.isNull() || !this.openObject()) return;
+    // A null item breaks the shape rule (otlp-shape.ts): openObject leaves it to the general path.
+    if (!this.openObject()) return;
     let seenScopes = false;
     do {
       this.key();
@@ -758,7 +779,8 @@ export class OtlpScanner {
   }
 
   private scopeLogs(): void {
-    if (this.isNull() || !this.openObject()) return;
+    // A null item breaks the shape rule (otlp-shape.ts): openObject leaves it to the general path.
+    if (!this.openObject()) return;
     let seenRecords = false;
     do {
       this.key();
@@ -803,6 +825,8 @@ export class OtlpScanner {
         } else this.skip();
       } while (this.more(0x7d));
     }
+    this.hexId(this.recordTraceId, 32);
+    this.hexId(this.recordSpanId, 16);
     let name = this.eventName;
     if (name.state < 0 || name.end === name.start) {
       // No (or an empty) eventName: the event.name attribute names the event; plain logs are not events.
