@@ -40,6 +40,31 @@ describe('lift chart tooltips', () => {
   });
 });
 
+describe('guardrail and judge chart descriptions', () => {
+  it('read like the tables: formatted values, the window in UTC, the threshold formatted in the title', async () => {
+    const report = sampleReport();
+    const charts = await renderCharts(report);
+    const guardrail = charts.find((chart) => chart.id === 'guardrail-error_rate')!;
+    const judge = charts.find((chart) => chart.id === 'judge-helpfulness')!;
+    const threshold = report.guardrails[0]!.threshold.value;
+    // The sample's error_rate threshold is absolute; its title shows it signed, as a difference.
+    expect(report.guardrails[0]!.threshold.relative).toBe(false);
+    expect(guardrail.title).toContain(`(threshold +${Number(Math.abs(threshold).toPrecision(3))})`);
+    const labels = (svg: string) => [...svg.matchAll(/aria-label="([^"]*)"/g)].map((match) => match[1]!).filter((label) => label.includes(' window from '));
+    const guardrailLabels = labels(guardrail.svg);
+    const judgeLabels = labels(judge.svg);
+    expect(guardrailLabels.length).toBeGreaterThan(0);
+    expect(judgeLabels.length).toBeGreaterThan(0);
+    for (const label of [...guardrailLabels, ...judgeLabels]) {
+      expect(label).toMatch(/window from \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: /);
+      expect(label).not.toMatch(/\d\.\d{6,}/);
+    }
+    // treatment_b breaches from the fourth window on (40 errors in 500 calls against 10).
+    expect(guardrailLabels.some((label) => label.startsWith('error_rate in treatment_b') && label.endsWith('beyond the threshold'))).toBe(true);
+    expect(judgeLabels.some((label) => /^helpfulness in control, window from .* UTC: mean 0\.7\d*( \(95% CI [^)]+\))?, n 40$/.test(label))).toBe(true);
+  });
+});
+
 /** The sample report moved to the given timestamps: exposures, guardrail windows and judge windows. */
 function reportAt(times: readonly string[]): ReturnType<typeof sampleReport> {
   const report = sampleReport();

@@ -4,7 +4,7 @@
  * open.
  */
 import type { Report } from '@abtel/core';
-import { formatDiff, formatInterval, formatPercent, formatRelativeInterval } from './format.js';
+import { formatDiff, formatInterval, formatNumber, formatPercent, formatRelativeInterval } from './format.js';
 
 /** A chart ready to embed. */
 export interface RenderedChart {
@@ -114,19 +114,30 @@ export function chartSpecs(report: Report): ChartSpec[] {
 
   const byMetric = new Map<string, Report['guardrails']>();
   for (const guardrail of report.guardrails) byMetric.set(guardrail.metric, [...(byMetric.get(guardrail.metric) ?? []), guardrail]);
+  const kindOf = (name: string) => ({ kind: report.comparisons.flatMap((comparison) => comparison.metrics).find((metric) => metric.name === name)?.kind ?? ('mean' as const) });
   for (const [metric, guardrails] of byMetric) {
     const first = guardrails[0]!;
     const limit = first.direction === 'decrease' ? Math.abs(first.threshold.value) : -Math.abs(first.threshold.value);
+    // A relative threshold is a share of the control's value; an absolute one reads like the tables' differences.
+    const formatCompared = (value: number | null): string => (first.threshold.relative ? formatPercent(value, true) : formatDiff(kindOf(metric), value));
     const points = guardrails.flatMap((guardrail) =>
       guardrail.windows
         .filter((window) => window.compared !== null)
-        .map((window) => ({ window: window.windowStart, variation: guardrail.variation, compared: window.compared, breached: window.breached })),
+        .map((window) => ({
+          window: window.windowStart,
+          variation: guardrail.variation,
+          compared: window.compared,
+          breached: window.breached,
+          description:
+            `${metric} in ${guardrail.variation}, window from ${utcMinute(window.windowStart)}: ${formatCompared(window.compared)} vs ${first.baseline} ` +
+            `(n ${window.variant.n} vs ${window.baseline.n})${window.breached ? ', beyond the threshold' : ''}`,
+        })),
     );
     if (points.length === 0) continue;
     const x = utcTimeAxis('window', 'window start', points.map((point) => point.window));
     specs.push({
       id: `guardrail-${metric}`,
-      title: `Guardrail ${metric}: ${first.threshold.relative ? 'relative ' : ''}difference vs ${first.baseline} per ${first.windowMinutes}-minute window (threshold ${limit})`,
+      title: `Guardrail ${metric}: ${first.threshold.relative ? 'relative ' : ''}difference vs ${first.baseline} per ${first.windowMinutes}-minute window (threshold ${formatCompared(limit)})`,
       spec: {
         width: WIDTH,
         height: 200,
@@ -138,17 +149,24 @@ export function chartSpecs(report: Report): ChartSpec[] {
               x,
               y: { field: 'compared', type: 'quantitative', title: 'variant − control' },
               color: colour,
+              tooltip: { field: 'description', type: 'nominal' },
+              description: { field: 'description', type: 'nominal' },
             },
           },
           {
             data: { values: points.filter((point) => point.breached) },
             mark: { type: 'point', shape: 'triangle-up', size: 120, color: '#c00', filled: true },
-            encoding: { x, y: { field: 'compared', type: 'quantitative' } },
+            encoding: {
+              x,
+              y: { field: 'compared', type: 'quantitative' },
+              tooltip: { field: 'description', type: 'nominal' },
+              description: { field: 'description', type: 'nominal' },
+            },
           },
           {
-            data: { values: [{ threshold: limit }] },
+            data: { values: [{ threshold: limit, description: `threshold ${formatCompared(limit)}` }] },
             mark: { type: 'rule', color: '#c00', strokeDash: [6, 4] },
-            encoding: { y: { field: 'threshold', type: 'quantitative' } },
+            encoding: { y: { field: 'threshold', type: 'quantitative' }, description: { field: 'description', type: 'nominal' } },
           },
         ],
       },
@@ -166,6 +184,9 @@ export function chartSpecs(report: Report): ChartSpec[] {
         lo: point.ci95?.[0] ?? point.mean,
         hi: point.ci95?.[1] ?? point.mean,
         n: point.n,
+        description:
+          `${name} in ${point.variation}, window from ${utcMinute(point.windowStart)}: mean ${formatNumber(point.mean)}` +
+          `${point.ci95 ? ` (95% CI ${formatNumber(point.ci95[0])} to ${formatNumber(point.ci95[1])})` : ''}, n ${point.n}`,
       }));
     if (points.length === 0) continue;
     specs.push({
@@ -177,13 +198,22 @@ export function chartSpecs(report: Report): ChartSpec[] {
         data: { values: points },
         encoding: { x: utcTimeAxis('window', 'window start', points.map((point) => point.window)), color: colour },
         layer: [
-          { mark: { type: 'errorband', opacity: 0.2 }, encoding: { y: { field: 'lo', type: 'quantitative', title: `${name} score` }, y2: { field: 'hi' } } },
-          { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+          { mark: { type: 'errorband', opacity: 0.2, aria: false }, encoding: { y: { field: 'lo', type: 'quantitative', title: `${name} score` }, y2: { field: 'hi' } } },
+          {
+            mark: { type: 'line', point: true },
+            encoding: { y: { field: 'mean', type: 'quantitative' }, tooltip: { field: 'description', type: 'nominal' }, description: { field: 'description', type: 'nominal' } },
+          },
         ],
       },
     });
   }
   return specs;
+}
+
+/** `2026-11-20 21:15 UTC`: a window start as the axes read it. */
+function utcMinute(iso: string): string {
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime()) ? iso : `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /**
