@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DefinitionError, formatProblem, isAbtelError, type CommandIo } from '@abtel/core/cli';
+import { formatProblem, isAbtelError, type CommandIo, type DefinitionError } from '@abtel/core/cli';
 import { commandEntries } from './commands.js';
 
 const version: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -62,11 +62,13 @@ export async function run(argv: readonly string[], io: CommandIo): Promise<numbe
       io.stderr.write(`${message}\n`);
       return 3;
     }
-    if (error instanceof DefinitionError && error.problems.length > 0) {
+    // By code and shape, not instanceof: a second copy of @abtel/core has its own class.
+    const problems = isAbtelError(error, 'invalid_definition') ? (error as Partial<DefinitionError>).problems : undefined;
+    if (Array.isArray(problems) && problems.length > 0) {
       // One problem per line, as `abtel validate` prints them (editors and CI problem matchers
       // read `file:line:column: message`), instead of all of them on one long line.
-      const count = error.problems.length;
-      for (const problem of error.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      const count = problems.length;
+      for (const problem of problems) io.stderr.write(`${formatProblem(problem)}\n`);
       io.stderr.write(`abtel ${name}: ${count} problem${count === 1 ? '' : 's'} in experiment definitions (above); fix them, then re-run (abtel validate checks them alone)\n`);
       return 1;
     }

@@ -35,7 +35,12 @@ export async function makeDirectory(dir: string): Promise<void> {
     const parent = dirname(dir);
     if (code !== 'ENOENT' || parent === dir) throw error;
     await makeDirectory(parent);
-    await mkdir(dir);
+    // Once: another process may have made it since (EEXIST is then fine), and a file system that
+    // still answers ENOENT fails here instead of being retried.
+    await mkdir(dir).catch(async (again: unknown) => {
+      if (codeOf(again) !== 'EEXIST') throw again;
+      if (!(await stat(dir)).isDirectory()) throw notADirectory(dir);
+    });
   }
 }
 
@@ -56,6 +61,11 @@ export function makeDirectorySync(dir: string): void {
     const parent = dirname(dir);
     if (code !== 'ENOENT' || parent === dir) throw error;
     makeDirectorySync(parent);
-    mkdirSync(dir);
+    try {
+      mkdirSync(dir);
+    } catch (again) {
+      if (codeOf(again) !== 'EEXIST') throw again;
+      if (!statSync(dir).isDirectory()) throw notADirectory(dir);
+    }
   }
 }

@@ -16,7 +16,7 @@ import {
   sequentialBoundaries,
   sequentialDecision,
 } from './inference.js';
-import { finite, fromCalls, metricResult } from './metrics.js';
+import { finite, fromCalls, isTooSmallForTest, metricResult, NOT_MEASURED_NOTE } from './metrics.js';
 import { evaluateSegment } from './segments.js';
 import { formatPText, skippedByReason } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
@@ -151,7 +151,7 @@ export function buildReport(inputs: BuildReportInputs): Report {
             z,
             status: !current
               ? 'before_first_look'
-              : z !== null && sequentialDecision(boundaries, reached.length, z) === 'stop_efficacy'
+              : z !== null && !isTooSmallForTest(result) && sequentialDecision(boundaries, reached.length, z) === 'stop_efficacy'
                 ? 'efficacy'
                 : 'continue',
           };
@@ -314,7 +314,8 @@ function metricRoles(
 
 /** BH and Holm over the non-primary metrics with a p-value; significance of those uses BH. */
 function adjust(results: MetricResult[], alpha: number): void {
-  const adjustable = results.filter((result) => result.role !== 'primary' && result.pValue !== null);
+  // A p-value too small a sample cannot support stays out of the family it would distort.
+  const adjustable = results.filter((result) => result.role !== 'primary' && result.pValue !== null && !isTooSmallForTest(result));
   if (adjustable.length === 0) return;
   const raw = adjustable.map((result) => result.pValue!);
   const bh = adjustPValues(raw, 'bh');
@@ -372,5 +373,5 @@ function markUnmeasured(result: MetricResult): void {
   result.better = null;
   delete result.cuped;
   delete result.sequential;
-  result.note = 'not measured: none of the exposed units has a gen_ai call in the data read';
+  result.note = NOT_MEASURED_NOTE;
 }

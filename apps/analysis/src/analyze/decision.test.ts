@@ -26,7 +26,8 @@ function inputs(resolved: ArmStatsInput[], overrides: Partial<BuildReportInputs>
     generatedAt: '2026-11-20T12:00:00.000Z',
     population: { exposed, duplicateExposures: 0, multipleExposureUnits: 0, timeline: [] },
     health: { assignmentMismatches: 0, assignmentChecked: 0, exposuresWithoutCall: 0, outcomesWithoutExposure: 0, lastEventTime: '2026-11-20T11:59:00.000Z', badLines: 0 },
-    metricStats: { resolved },
+    // The guardrail measured in every arm with units (its own tests below take it away).
+    metricStats: { resolved, cost: resolved.map((arm) => ({ variation: arm.variation, units: arm.units, n: arm.n, sum: 0.02 * arm.n, sumSquares: 0.0005 * arm.n })) },
     guardrails: [],
     segments: [],
     judgeTrend: [],
@@ -122,7 +123,7 @@ describe('decision with several variations', () => {
       metricStats: { resolved: primary, helpfulness: [{ variation: 'a', units: 2000, n: 40, sum: 30, sumSquares: 25 }, { variation: 'b', units: 2000, n: 0, sum: 0, sumSquares: 0 }] },
     });
     expect(report.decision.recommendation).toBe('continue');
-    expect(report.decision.reasons).toEqual(['primary metric resolved is better in b, but judge-score guardrail helpfulness has no scores in b yet']);
+    expect(report.decision.reasons).toEqual(['primary metric resolved is better in b, but guardrail helpfulness has no judge scores in b yet']);
     // With scores in both arms it ships.
     const scored = buildReport({
       ...base,
@@ -140,13 +141,109 @@ describe('decision with several variations', () => {
     expect(report.comparisons[0]!.metrics[0]!.sequential!.status).toBe('before_first_look');
     expect(report.decision.recommendation).toBe('continue');
     expect(report.decision.reasons).toEqual([
-      'primary metric resolved: the first planned look (at 50% of 10000 planned units) is not reached yet (4000 exposed, 40%); the result is read at the looks only',
+      'primary metric resolved in b: the first planned look (at 50% of 10000 planned units) is not reached yet (4000 exposed, 40%); the result is read at the looks only',
     ]);
     // At the first look (5,000 of 10,000): the Lan–DeMets O'Brien–Fleming-type boundary at information 0.5 is 2.963 (see build.test.ts).
     const looked = inputs([binary('a', 2500, 750), binary('b', 2500, 780)]);
     const atLook = buildReport({ ...looked, experiment: { ...looked.experiment, analysis: { alpha: 0.05, looks: [0.5, 1], plannedUnits: 10_000 } } });
     expect(atLook.comparisons[0]!.metrics[0]!.sequential!.status).toBe('continue');
     expect(atLook.decision.reasons[0]).toMatch(/^primary metric resolved does not cross the boundary in b: \|z\| = 0\.\d+ < 2\.96 at look 1 of 2$/);
+  });
+
+  it('a judge or outcome guardrail without data in the control holds back every variation, not only the first', () => {
+    const judged: MetricDefinition = { name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' };
+    const csat: MetricDefinition = { name: 'csat', kind: 'mean', from: { outcome: 'csat' }, direction: 'increase' };
+    const primary = [binary('a', 2000, 600), binary('b', 2000, 700), binary('c', 2000, 760)];
+    const scored = (variation: string, n: number): ArmStatsInput => ({ variation, units: 2000, n, sum: 0.8 * n, sumSquares: 0.7 * n });
+    const base = inputs(primary);
+    const report = buildReport({
+      ...base,
+      experiment: { ...base.experiment, metrics: { primary: 'resolved', guardrails: ['helpfulness', 'csat'] } },
+      metrics: [...metrics, judged, csat],
+      metricStats: { resolved: primary, helpfulness: [scored('a', 0), scored('b', 30), scored('c', 30)], csat: [scored('a', 50), scored('b', 50), scored('c', 0)] },
+    });
+    expect(report.decision.recommendation).toBe('continue');
+    expect(report.decision.reasons).toEqual([
+      'primary metric resolved is better in b, but guardrail helpfulness has no judge scores in a yet',
+      'primary metric resolved is better in c, but guardrail helpfulness has no judge scores in a yet',
+      'primary metric resolved is better in c, but guardrail csat has no outcomes in c yet',
+    ]);
+  });
+
+  it('a registered guardrail without any statistics cannot stop harm: a telemetry gap', () => {
+    const report = buildReport(inputs([binary('a', 2000, 600), binary('b', 2000, 760)], { metricStats: { resolved: [binary('a', 2000, 600), binary('b', 2000, 760)] } }));
+    expect(report.decision.recommendation).toBe('pause');
+    expect(report.decision.reasons).toEqual(['telemetry gap: guardrail cost has no statistics, so it cannot stop a harmful variation; check that metric cost is defined and its data read']);
+  });
+
+  it('a secondary binary metric too small for its z-test is not significant after the adjustment either, and stays out of it', () => {
+    const secondary: MetricDefinition = { name: 'escalated', kind: 'binary', from: { outcome: 'escalated' }, direction: 'decrease' };
+    const other: MetricDefinition = { name: 'reopened', kind: 'binary', from: { outcome: 'reopened' }, direction: 'decrease' };
+    const primary = [binary('a', 2000, 600), binary('b', 2000, 640)];
+    const base = inputs(primary);
+    const report = buildReport({
+      ...base,
+      experiment: { ...base.experiment, metrics: { primary: 'resolved', guardrails: ['cost'], secondary: ['escalated', 'reopened'] } },
+      metrics: [...metrics, secondary, other],
+      metricStats: {
+        ...base.metricStats,
+        escalated: [binary('a', 2000, 0), binary('b', 2000, 12)],
+        reopened: [binary('a', 2000, 100), binary('b', 2000, 150)],
+      },
+    });
+    const [escalated, reopened] = ['escalated', 'reopened'].map((name) => report.comparisons[0]!.metrics.find((metric) => metric.name === name)!);
+    expect(escalated!.pValue!).toBeLessThan(0.001);
+    expect(escalated!.significant).toBe(false);
+    expect(escalated!.pAdjustedBH).toBeNull();
+    // The family is cost (p = 1: the same mean in both arms) and reopened, not escalated: Holm doubles
+    // reopened's p (it would triple it with escalated in the family).
+    expect(reopened!.pAdjustedHolm).toBeCloseTo(2 * reopened!.pValue!, 12);
+  });
+
+  it('a primary metric read from the calls says it was not measured when the data has no call', () => {
+    const latency: MetricDefinition = { name: 'latency', kind: 'mean', from: { span_value: 'duration_ms' }, direction: 'decrease' };
+    const base = inputs([binary('a', 2000, 600), binary('b', 2000, 760)], {
+      health: { assignmentMismatches: 0, assignmentChecked: 0, exposuresWithoutCall: 4000, outcomesWithoutExposure: 0, lastEventTime: '2026-11-20T11:59:00.000Z', badLines: 0 },
+    });
+    const report = buildReport({
+      ...base,
+      experiment: { ...base.experiment, metrics: { primary: 'latency' } },
+      metrics: [...metrics, latency],
+      metricStats: { latency: [{ variation: 'a', units: 2000, n: 0, sum: 0, sumSquares: 0 }, { variation: 'b', units: 2000, n: 0, sum: 0, sumSquares: 0 }] },
+    });
+    expect(report.decision.recommendation).toBe('continue');
+    expect(report.decision.reasons).toEqual(['primary metric latency is not measured in b: none of the exposed units has a gen_ai call in the data read; include the traces']);
+  });
+
+  it('a binary result too small for its z-test is not "efficacy" at a sequential look, and a segment that small gets no interval or p', () => {
+    // 0 of 40 against 12 of 40: z = 3.9 crosses the first look's boundary (2.96), but the control has no success.
+    const base = inputs([binary('a', 40, 0), binary('b', 40, 12)], {
+      segments: [
+        {
+          segment: 'plan',
+          mix: [
+            { value: 'pro', variation: 'a', units: 20 },
+            { value: 'pro', variation: 'b', units: 20 },
+            { value: 'free', variation: 'a', units: 20 },
+            { value: 'free', variation: 'b', units: 20 },
+          ],
+          stats: [
+            { ...binary('a', 20, 0), segment: 'pro' },
+            { ...binary('b', 20, 6), segment: 'pro' },
+            { ...binary('a', 20, 0), segment: 'free' },
+            { ...binary('b', 20, 6), segment: 'free' },
+          ],
+        },
+      ],
+    });
+    const report = buildReport({ ...base, experiment: { ...base.experiment, analysis: { alpha: 0.05, looks: [0.5, 1], plannedUnits: 160 } } });
+    const primary = report.comparisons[0]!.metrics[0]!;
+    expect(Math.abs(primary.sequential!.z!)).toBeGreaterThan(primary.sequential!.boundaryZ!);
+    expect(primary.sequential!.status).toBe('continue');
+    expect(report.decision.recommendation).toBe('continue');
+    const row = report.segments[0]!.rows.find((candidate) => candidate.value === 'pro')!;
+    expect(row).toMatchObject({ baseline: { n: 20, value: 0 }, variant: { n: 20, value: 0.3 }, ci95: [null, null], pValue: null });
+    expect(row.absoluteDiff).toBeCloseTo(0.3, 12);
   });
 
   it('a primary binary metric with too few events is not tested yet, and never ships', () => {

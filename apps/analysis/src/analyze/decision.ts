@@ -21,7 +21,7 @@
 import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
 import type { ReportExperimentInput } from './inputs.js';
 import { isObjective } from './guardrails.js';
-import { fromCalls, MIN_BINARY_EVENTS, SMALL_SAMPLE_NOTE } from './metrics.js';
+import { fromCalls, isTooSmallForTest, MIN_BINARY_EVENTS, NOT_MEASURED_NOTE } from './metrics.js';
 import { formatDiff, formatInterval, formatMetricValue, formatPText } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
 
@@ -95,8 +95,8 @@ export function decide(
   if (health.assignment.flagged) {
     pause.push(`${health.assignment.mismatches} of ${health.assignment.checked} unit(s) are in a variation the definition does not assign them to`);
   }
-  const unmeasured = unmeasuredGuardrails(report, byName);
-  pause.push(...unmeasured.objective);
+  const unmeasured = unmeasuredGuardrails(report, experiment, byName);
+  pause.push(...unmeasured.gaps);
   if (pause.length > 0) return { recommendation: 'pause', reasons: pause };
 
   const primary = experiment.metrics?.primary;
@@ -106,10 +106,10 @@ export function decide(
     const result = comparison.metrics.find((metric) => metric.role === 'primary');
     if (!result) continue;
     const actionFired = report.guardrails.some((g) => g.variation === comparison.variation && g.actionTriggered);
-    const waitingForScores = unmeasured.judged.filter((reason) => reason.variation === comparison.variation);
+    const waitingForScores = unmeasured.waiting.filter((reason) => reason.variation === comparison.variation);
     const sequential = result.sequential;
     // A binary result too small for its z-test is no evidence either way, at a sequential look too.
-    const tooSmall = result.note?.startsWith(SMALL_SAMPLE_NOTE) === true;
+    const tooSmall = isTooSmallForTest(result);
     const significant = !tooSmall && (sequential ? sequential.status === 'efficacy' : result.significant);
     const how = sequential
       ? `|z| = ${fmt(abs(sequential.z))} ≥ boundary ${fmt(sequential.boundaryZ)} at look ${sequential.currentLook} of ${sequential.looks.length}`
@@ -126,10 +126,12 @@ export function decide(
       notSignificant.push(`primary metric ${result.name} is significantly worse in ${comparison.variation} (${how})`);
     } else if (significant && actionFired) {
       notSignificant.push(`primary metric ${result.name} is better in ${comparison.variation}, but a guardrail action fired for it`);
+    } else if (result.note === NOT_MEASURED_NOTE) {
+      notSignificant.push(`primary metric ${result.name} is not measured in ${comparison.variation}: none of the exposed units has a gen_ai call in the data read; include the traces`);
     } else if (sequential?.status === 'before_first_look') {
       // Reading p before the first registered look is the peeking the looks exist to prevent.
       notSignificant.push(
-        `primary metric ${result.name}: the first planned look (at ${fmtPct(sequential.looks[0] ?? null)} of ${experiment.analysis?.plannedUnits ?? '?'} planned units) is not reached yet ` +
+        `primary metric ${result.name} in ${comparison.variation}: the first planned look (at ${fmtPct(sequential.looks[0] ?? null)} of ${experiment.analysis?.plannedUnits ?? '?'} planned units) is not reached yet ` +
           `(${report.population.total} exposed, ${fmtPct(sequential.informationFraction)}); the result is read at the looks only`,
       );
     } else if (sequential?.status === 'continue' && !significant) {
@@ -158,54 +160,64 @@ export function decide(
 
 /**
  * Guardrails that have no data in an arm with exposed units: a guardrail never measured cannot
- * stop a harmful variation, so it must not let one ship. An objective one (latency, cost, errors:
- * from the calls) without data is a telemetry gap, typically the traces missing from the data
- * read, or an arm whose service is not instrumented: pause. A judge-score one may simply have no
- * sampled scores yet: shipping that variation waits for them.
+ * stop a harmful variation, so it must not let one ship. One read from the calls (latency, cost,
+ * errors) without data is a telemetry gap, typically the traces missing from the data read, or an
+ * arm whose service is not traced: pause. One read from outcomes or judge scores may simply have
+ * none yet (a feedback outcome, a sampled judge): shipping the variations compared with that arm
+ * waits for them. A registered guardrail without any statistics counts as unmeasured too.
  */
 function unmeasuredGuardrails(
   report: UndecidedReport,
+  experiment: ReportExperimentInput,
   byName: ReadonlyMap<string, MetricDefinition>,
-): { objective: string[]; judged: { variation: string; reason: string }[] } {
-  const objective: string[] = [];
-  const judged: { variation: string; reason: string }[] = [];
+): { gaps: string[]; waiting: { variation: string; reason: string }[] } {
+  const gaps: string[] = [];
+  const waiting: { variation: string; reason: string }[] = [];
   const exposed = report.population.exposed;
-  const noCalls = report.population.total > 0 && report.health.exposuresWithoutCall >= report.population.total;
-  const seen = new Set<string>();
+  const reported = new Set<string>();
   const unmeasuredWithoutCalls = new Set<string>();
+  const registered = experiment.metrics?.guardrails ?? [];
   for (const comparison of report.comparisons) {
-    for (const result of comparison.metrics) {
-      if (result.role !== 'guardrail') continue;
-      const metric = byName.get(result.name);
+    for (const name of registered) {
+      const result = comparison.metrics.find((candidate) => candidate.name === name);
+      const metric = byName.get(name);
+      const noCalls = result?.note === NOT_MEASURED_NOTE;
       const missing = [comparison.variation, comparison.baseline].filter((arm) => {
-        const n = arm === comparison.variation ? result.variant.n : result.baseline.n;
-        // A per-unit sum of call values counts every unit, with 0 where it has no call.
-        return (n === 0 || (noCalls && fromCalls(metric))) && (exposed[arm] ?? 0) > 0;
+        if ((exposed[arm] ?? 0) === 0) return false;
+        if (result === undefined || noCalls) return true;
+        return (arm === comparison.variation ? result.variant.n : result.baseline.n) === 0;
       });
       for (const arm of missing) {
-        if (seen.has(`${result.name}\u0000${arm}`)) continue;
-        seen.add(`${result.name}\u0000${arm}`);
-        if (metric === undefined || isObjective(metric)) {
-          if (noCalls) unmeasuredWithoutCalls.add(result.name);
-          else {
-            objective.push(
-              `telemetry gap: guardrail ${result.name} has no data in ${arm} (${exposed[arm]} exposed unit(s)), so it cannot stop a harmful variation; ` +
-                `check that ${arm}'s calls are traced and stamped with the experiment`,
-            );
-          }
-        } else {
-          judged.push({ variation: comparison.variation, reason: `judge-score guardrail ${result.name} has no scores in ${arm} yet` });
+        if (metric !== undefined && !fromCalls(metric)) {
+          // Every comparison that uses the arm waits, the control's gap included.
+          const what = isObjective(metric) ? 'outcomes' : 'judge scores';
+          waiting.push({ variation: comparison.variation, reason: `guardrail ${name} has no ${what} in ${arm} yet` });
+          continue;
         }
+        if (noCalls) {
+          unmeasuredWithoutCalls.add(name);
+          continue;
+        }
+        // Without statistics the guardrail is missing everywhere: one reason for it.
+        const key = result === undefined ? name : `${name}\u0000${arm}`;
+        if (reported.has(key)) continue;
+        reported.add(key);
+        gaps.push(
+          result === undefined
+            ? `telemetry gap: guardrail ${name} has no statistics, so it cannot stop a harmful variation; check that metric ${name} is defined and its data read`
+            : `telemetry gap: guardrail ${name} has no data in ${arm} (${exposed[arm]} exposed unit(s)), so it cannot stop a harmful variation; ` +
+                `check that ${arm}'s calls are traced and stamped with the experiment`,
+        );
       }
     }
   }
   if (unmeasuredWithoutCalls.size > 0) {
-    objective.unshift(
+    gaps.unshift(
       `telemetry gap: none of the ${report.population.total} exposed units has a gen_ai call in the data read, so guardrail(s) ${[...unmeasuredWithoutCalls].join(', ')} ` +
         'were never measured and cannot stop a harmful variation: include the traces (the collector writes them next to the logs)',
     );
   }
-  return { objective, judged };
+  return { gaps, waiting };
 }
 
 /** Why the planned end counts as reached, or undefined. */

@@ -233,6 +233,14 @@ export const MIN_BINARY_EVENTS = 5;
 /** The start of the note of a binary metric too small for its z-test: such a result is never significant. */
 export const SMALL_SAMPLE_NOTE = 'too few events for the z-test';
 
+/** The note of a metric read from the calls when no exposed unit has a call. */
+export const NOT_MEASURED_NOTE = 'not measured: none of the exposed units has a gen_ai call in the data read';
+
+/** True for a binary result too small for its z-test (see smallSampleNote): never significant, not adjusted with the others. */
+export function isTooSmallForTest(result: Pick<MetricResult, 'note'>): boolean {
+  return result.note?.startsWith(SMALL_SAMPLE_NOTE) === true;
+}
+
 /**
  * Why a binary comparison is too small for the contract's z-test and Wald interval, or undefined:
  * their normal approximation needs about 5 successes and 5 failures in each arm (the textbook

@@ -5,7 +5,7 @@
 import type { MetricDefinition, SegmentResult } from '@abtel/core';
 import type { ArmStatsInput, SegmentInput } from './inputs.js';
 import { segmentMixTest, simpsonCheck } from './inference.js';
-import { armValue, compareArms, finite } from './metrics.js';
+import { armValue, compareArms, finite, smallSampleNote } from './metrics.js';
 import { formatDiff } from '../report/format.js';
 
 /**
@@ -43,7 +43,9 @@ export function evaluateSegment(
         const baseline = find(value, control);
         const variant = find(value, variation);
         const outcome = baseline && variant ? compareArms(metric, baseline, variant) : { note: 'no units' };
-        const comparison = 'note' in outcome ? undefined : outcome;
+        // A binary segment too small for the z-test gets no interval and no p, as a metric with too few units.
+        const tooSmall = metric.kind === 'binary' && baseline !== undefined && variant !== undefined && smallSampleNote(baseline, variant, false) !== undefined;
+        const comparison = 'note' in outcome || tooSmall ? undefined : outcome;
         const b = armValue(metric, baseline);
         const v = armValue(metric, variant);
         return {
