@@ -85,6 +85,12 @@ describe('abtel collector command', () => {
       [[], { ABTEL_COLLECTOR_PORT: '70000' }, 'abtel collector: ABTEL_COLLECTOR_PORT must be at most 65535 (got "70000")'],
       [[], { ABTEL_COLLECTOR_LAYOUT: 'x' }, 'abtel collector: ABTEL_COLLECTOR_LAYOUT must be one of flat, date (got "x")'],
       [[], { ABTEL_COLLECTOR_ROTATE_GZIP: 'maybe' }, 'abtel collector: ABTEL_COLLECTOR_ROTATE_GZIP must be true or false (got "maybe")'],
+      // Limits and intervals of 0 would refuse every request or spin.
+      [['--max-body-bytes', '0'], {}, 'abtel collector: --max-body-bytes must be more than 0 (a limit of 0 refuses every request) (got "0")'],
+      [[], { ABTEL_COLLECTOR_MAX_INFLIGHT_BYTES: '0' }, 'abtel collector: ABTEL_COLLECTOR_MAX_INFLIGHT_BYTES must be more than 0 (a limit of 0 refuses every request) (got "0")'],
+      [['--fsync', 'interval'], { ABTEL_COLLECTOR_FSYNC_INTERVAL: '0' }, 'abtel collector: ABTEL_COLLECTOR_FSYNC_INTERVAL must be more than 0 (an interval of 0 runs without pause) (got "0")'],
+      // A negative duration is read as a value (not as an unknown flag) and refused by its own check.
+      [['--shutdown-timeout', '-1s'], {}, 'abtel collector: --shutdown-timeout must be milliseconds or a duration like 500ms, 30s, 10m, 1h or 1d (got "-1s")'],
     ];
     for (const [argv, env, message] of cases) {
       const { io: streams, out } = io();

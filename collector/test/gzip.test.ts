@@ -53,6 +53,29 @@ describe('gzip of rotated files', () => {
     }
   });
 
+  it('with gzip on, compresses at start the rotated files whose compression never started (still queued when the process died)', async () => {
+    const dir = await tempDir();
+    const day = '2026-11-21';
+    await mkdir(join(dir, day));
+    const waiting = ['traces-2026-11-22T05-30-00.000.jsonl', 'logs-2026-11-22T05-30-00.500.jsonl'];
+    for (const [index, name] of waiting.entries()) await writeFile(join(dir, name), content(`w${index}`, 10));
+    await writeFile(join(dir, day, 'traces-2026-11-21T23-00-00.000.jsonl'), content('y', 4));
+    const messages: string[] = [];
+    const collector = await startCollector({ port: 0, dir, rotation: { gzip: true }, progress: false, log: (message) => messages.push(message) });
+    try {
+      await collector.idle();
+      const entries = (await readdir(dir)).sort();
+      expect(entries).toEqual([day, 'logs.jsonl', 'metrics.jsonl', 'traces.jsonl', ...waiting.map((name) => `${name}.gz`)].sort());
+      expect(await readdir(join(dir, day))).toEqual(['traces-2026-11-21T23-00-00.000.jsonl.gz']);
+      // Every line still there, now read from the .gz files (the date folder's included).
+      expect(names(await readSignal(dir, 'traces'))).toEqual([...Array.from({ length: 10 }, (_, i) => `w0${i}`), 'y0', 'y1', 'y2', 'y3'].sort());
+      expect(collector.stats().background.gzipped).toBe(3);
+      expect(messages.filter((message) => message.includes('was rotated but not compressed yet'))).toHaveLength(3);
+    } finally {
+      await collector.close();
+    }
+  });
+
   it('a normal rotation with gzip leaves only the .gz (no plain file, no temporary)', async () => {
     const dir = await tempDir();
     const collector = await startCollector({ port: 0, dir, rotation: { gzip: true }, progress: false, log: () => {} });

@@ -80,6 +80,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const log = logOption ?? ((message: string) => process.stderr.write(`abtel collector: ${message}\n`));
   const background = new BackgroundQueue();
   const aborter = new AbortController();
+  let leftForCompact = 0;
   let compactFile: Promise<CompactFile | undefined> | undefined;
   let receiver: Receiver | undefined;
 
@@ -111,6 +112,11 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
           counters.compactedRows += result.rows;
           if (result.badLines > 0) log(`compacted ${path}: ${result.badLines} bad lines kept as bad-line rows`);
         } catch (error) {
+          // Stopped by the shutdown: not a failure, and one line for all of them in close().
+          if (aborter.signal.aborted) {
+            leftForCompact += 1;
+            return;
+          }
           counters.compactionFailed += 1;
           log(`compaction of ${path} failed (the JSON file is kept; \`abtel compact\` can retry): ${error instanceof Error ? error.message : String(error)}`);
         }
@@ -121,7 +127,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const onRotated = (rotated: string) => processRotated(rotated, config.rotation.gzip);
   // A gzip cut short by a crash leaves the plain file beside a partial .gz or temporary: finish it
   // before readers count the data twice (also when gzip is now off: the plain file is complete).
-  const interrupted = await recoverInterruptedGzip(dir, log);
+  // With gzip on, rotated files still waiting for it when the process died are queued again.
+  const interrupted = await recoverInterruptedGzip(dir, log, config.rotation.gzip);
 
   const makeWriter = (signal: Signal) =>
     new SignalWriter({
@@ -221,6 +228,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         // Work on rotated files is resumable by `abtel compact`; stop a long compaction.
         aborter.abort(new Error('collector is shutting down'));
         await background.idle();
+        if (leftForCompact > 0) {
+          log(`${leftForCompact} rotated file(s) were not compacted before the shutdown; \`abtel compact ${dir}\` compacts what is missing`);
+        }
       })();
       return closing;
     },

@@ -28,6 +28,10 @@ const Size = z.union([
     .transform((text) => parseSize(text)),
 ], { error: 'expected bytes or a size like 512KiB, 64MiB or 1GiB' });
 
+// A limit of 0 bytes refuses every request; an interval of 0 spins.
+const PositiveSize = Size.refine((bytes) => bytes > 0, { error: 'more than 0 (a limit of 0 refuses every request)' });
+const PositiveDuration = Duration.refine((ms) => ms > 0, { error: 'more than 0 (an interval of 0 runs without pause)' });
+
 export const CollectorConfig = z
   .object({
     /** Interface to bind; 127.0.0.1 keeps the collector private to the machine. */
@@ -39,9 +43,9 @@ export const CollectorConfig = z
     /** When set, every request must carry `Authorization: Bearer <token>`. */
     token: z.string().min(1).optional(),
     /** Largest accepted request body, compressed and after decompression. */
-    maxBodyBytes: Size.default(16 * MiB),
+    maxBodyBytes: PositiveSize.default(16 * MiB),
     /** Request bytes being received, decoded or written at once before answering 429. */
-    maxInflightBytes: Size.default(64 * MiB),
+    maxInflightBytes: PositiveSize.default(64 * MiB),
     rotation: z
       .object({
         /** Rotate before the open file would exceed this size (0: never by size). */
@@ -58,7 +62,7 @@ export const CollectorConfig = z
     /** `none`: acknowledged = written to the OS (survives a crash of the process); `always`: also
      * fdatasync before acknowledging (survives power loss); `interval`: fdatasync every `fsyncInterval`. */
     fsync: z.enum(['none', 'always', 'interval']).default('none'),
-    fsyncInterval: Duration.default(1000),
+    fsyncInterval: PositiveDuration.default(1000),
     /** On SIGINT/SIGTERM (`close()`), how long in-flight requests may take before their connections
      * are closed; what was already received is written before the files are closed. */
     shutdownTimeout: Duration.default(10_000),
@@ -67,7 +71,7 @@ export const CollectorConfig = z
     /** Export the collector's own counters as OTLP metrics. */
     selfMetrics: z
       .object({
-        interval: Duration.default(10_000),
+        interval: PositiveDuration.default(10_000),
         /** OTLP/HTTP base URL (`…/v1/metrics` is appended); without it they go to the local metrics file. */
         endpoint: z.string().url().optional(),
       })

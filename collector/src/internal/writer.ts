@@ -458,10 +458,12 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
  * exist beside a `.gz` or a temporary. The plain file is the complete copy (it is removed only after
  * the `.gz` was synced and renamed), so a `.gz` beside it may be partial (written in place by an
  * earlier version) and is replaced. Looks in `dir` and its `YYYY-MM-DD` folders (`layout: date`).
+ * With `gzipRotated` (gzip is on), also returns the rotated files whose compression never started:
+ * they were waiting in the queue when the process died, and would stay uncompressed for good.
  * @example
  * for (const path of await recoverInterruptedGzip('/data')) await gzipFile(path);
  */
-export async function recoverInterruptedGzip(dir: string, log: (message: string) => void = () => undefined): Promise<string[]> {
+export async function recoverInterruptedGzip(dir: string, log: (message: string) => void = () => undefined, gzipRotated = false): Promise<string[]> {
   const redo: string[] = [];
   const folders = [dir];
   const top = await readdir(dir, { withFileTypes: true }).catch(() => []);
@@ -480,6 +482,9 @@ export async function recoverInterruptedGzip(dir: string, log: (message: string)
         }
       } else if (ROTATED.test(name) && names.has(`${name}.gz`) && !names.has(`.${name}.gz.tmp`)) {
         log(`${join(folder, name)} and its .gz both exist (gzip was interrupted); compressing it again`);
+        redo.push(join(folder, name));
+      } else if (gzipRotated && ROTATED.test(name) && !names.has(`.${name}.gz.tmp`)) {
+        log(`${join(folder, name)} was rotated but not compressed yet (the collector stopped first); compressing it now`);
         redo.push(join(folder, name));
       }
     }

@@ -20,6 +20,8 @@ describe('parseFlags', () => {
     expect(parseFlags('power', ['--mde=-0.05'], options).values.mde).toBe('-0.05');
     expect(parseFlags('power', ['-c', '-3', '--quiet'], options).values).toEqual({ command: '-3', quiet: true });
     expect(parseFlags('power', ['--mde', '-1e-3'], options).values.mde).toBe('-1e-3');
+    // A negative quantity with a unit is a value too, so that the flag's own check can say what is wrong.
+    expect(parseFlags('collector', ['--mde', '-1s'], options).values.mde).toBe('-1s');
     // After "--" everything is positional; a boolean flag takes no value.
     expect(parseFlags('power', ['--', '--mde', '-1'], options).positionals).toEqual(['--mde', '-1']);
     expect(() => parseFlags('power', ['--quiet', '-1'], options)).toThrow('unknown option -1 for abtel power; see abtel power --help');

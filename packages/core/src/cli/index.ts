@@ -36,9 +36,12 @@ export interface Command {
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
-/** `-0.05`, `-3`, `-1e-3`: a token that is a negative number, not a flag. */
+/**
+ * `-0.05`, `-3`, `-1e-3`, and negative quantities such as `-1s` or `-5MiB`: a value, not a flag (no
+ * flag starts with a digit), so that its own check can say what is wrong with it.
+ */
 function isNegativeNumber(token: string): boolean {
-  return token.startsWith('-') && isDecimal(token);
+  return token.startsWith('-') && (isDecimal(token) || /^-\d/.test(token));
 }
 
 /**
