@@ -124,8 +124,14 @@ describe('progress line', () => {
     try {
       const spans = Array.from({ length: 50 }, (_, index) => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: (index + 1).toString(16).padStart(16, '0'), name: 'p' }));
       expect((await postJson(`${collector.url}/v1/traces`, { resourceSpans: [{ scopeSpans: [{ spans }] }] })).status).toBe(200);
-      await expect.poll(() => text, { timeout: 3000 }).toMatch(/abtel collector: [\d.]+k? spans\/s, 0 logs\/s, 0 points\/s · [\d.]+ MB written · 0 rotated · 0 rejected requests/);
+      await expect.poll(() => text, { timeout: 3000 }).toMatch(/abtel collector: [\d.]+k? spans\/s, 0 logs\/s, 0 points\/s · [\d.]+ MB written · 0 rotated · 0 refused requests\n/);
       expect(text).toMatch(/[1-9][\d.]*k? spans\/s/);
+      // A partial success (one span with an id that is not hex, the other written, answered 200) is counted apart from refusals.
+      const partial = {
+        resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00000000000000ff', name: 'ok' }, { traceId: 'zz', spanId: '00000000000000fe', name: 'bad id' }] }] }],
+      };
+      expect((await postJson(`${collector.url}/v1/traces`, partial)).status).toBe(200);
+      await expect.poll(() => text, { timeout: 3000 }).toMatch(/ · 0 refused requests · 1 partly written \(invalid items dropped\)\n/);
     } finally {
       await collector.close();
     }

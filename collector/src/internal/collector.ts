@@ -196,10 +196,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       const current = receiver!.stats();
       const seconds = (now - previousAt) / 1000;
       const rate = (signal: Signal) => (current.signals[signal].itemsAccepted - previous.signals[signal].itemsAccepted) / seconds;
-      const rejected = Object.values(current.requests.rejected).reduce((total, value) => total + value, 0);
+      // A partial success (some items invalid, the rest written, answered 200) is not a refused request.
+      const { invalid_item: partial, ...refusedByReason } = current.requests.rejected;
+      const refused = Object.values(refusedByReason).reduce((total, value) => total + value, 0);
       stream.write(
         `abtel collector: ${formatRate(rate('traces'))} spans/s, ${formatRate(rate('logs'))} logs/s, ${formatRate(rate('metrics'))} points/s · ` +
-          `${(current.bytesWritten / 1e6).toFixed(1)} MB written · ${current.filesRotated} rotated · ${rejected} rejected requests\n`,
+          `${(current.bytesWritten / 1e6).toFixed(1)} MB written · ${current.filesRotated} rotated · ${refused} refused requests` +
+          `${partial > 0 ? ` · ${partial} partly written (invalid items dropped)` : ''}\n`,
       );
       previous = current;
       previousAt = now;
