@@ -39,4 +39,31 @@ describe('shutdown', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('a second SIGTERM during the drain exits at once (143) and says so', async () => {
+    const dir = await tempDir();
+    const { child, url, stderr } = await startChild(['--port', '0', '--dir', dir, '--quiet', '--shutdown-timeout', '30s']);
+    try {
+      // A stalled upload keeps the drain waiting for up to 30 s.
+      const { hostname, port } = new URL(url);
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const body = JSON.stringify(spans('stalled'));
+      socket.write(`POST /v1/traces HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 8000))]);
+      socket.destroy();
+      expect(code).toBe(143);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(stderr()).toMatch(/received SIGTERM again: exiting without finishing the shutdown\n/);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
 });

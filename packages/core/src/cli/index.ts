@@ -177,6 +177,14 @@ export function abortOnSignals(exit: (code: number) => void = (code) => process.
   for (const name of ['SIGINT', 'SIGTERM'] as const) {
     process.on(name, () => {
       const listening = getEventListeners(controller.signal, 'abort').length > 0;
+      if (controller.signal.aborted) {
+        // Say so: the command's own shutdown (a collector draining its requests) is cut short.
+        try {
+          process.stderr.write(`received ${name} again: exiting without finishing the shutdown\n`);
+        } catch {
+          // A closed stderr: the exit status still tells.
+        }
+      }
       if (controller.signal.aborted || !listening) {
         exit(128 + constants.signals[name]);
         return;
