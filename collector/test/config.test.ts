@@ -131,7 +131,7 @@ describe('progress line', () => {
         resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00000000000000ff', name: 'ok' }, { traceId: 'zz', spanId: '00000000000000fe', name: 'bad id' }] }] }],
       };
       expect((await postJson(`${collector.url}/v1/traces`, partial)).status).toBe(200);
-      await expect.poll(() => text, { timeout: 3000 }).toMatch(/ · 0 refused requests · 1 partly written \(invalid items dropped\)\n/);
+      await expect.poll(() => text, { timeout: 3000 }).toMatch(/ · 0 refused requests · 1 with invalid items dropped\n/);
     } finally {
       await collector.close();
     }

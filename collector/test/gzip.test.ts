@@ -70,9 +70,34 @@ describe('gzip of rotated files', () => {
       // Every line still there, now read from the .gz files (the date folder's included).
       expect(names(await readSignal(dir, 'traces'))).toEqual([...Array.from({ length: 10 }, (_, i) => `w0${i}`), 'y0', 'y1', 'y2', 'y3'].sort());
       expect(collector.stats().background.gzipped).toBe(3);
-      expect(messages.filter((message) => message.includes('was rotated but not compressed yet'))).toHaveLength(3);
+      expect(messages.filter((message) => message.includes('not compressed yet'))).toEqual([
+        '3 rotated file(s) are not compressed yet (left by a stop before their turn, or rotated before gzip was on); compressing them now',
+      ]);
     } finally {
       await collector.close();
+    }
+  });
+
+  it('a shutdown does not wait for a backlog of gzips: it says how many are left, and the next start compresses them', async () => {
+    const dir = await tempDir();
+    const files = Array.from({ length: 20 }, (_, index) => `traces-2026-11-22T05-30-${String(index).padStart(2, '0')}.000.jsonl`);
+    for (const name of files) await writeFile(join(dir, name), content(name.slice(25, 27), 400));
+    const messages: string[] = [];
+    const first = await startCollector({ port: 0, dir, rotation: { gzip: true }, progress: false, log: (message) => messages.push(message) });
+    await first.close();
+    const done = first.stats().background.gzipped;
+    const left = files.length - done;
+    expect(left).toBeGreaterThan(0);
+    expect(messages).toContain(`${left} rotated file(s) were not compressed before the shutdown; the next start compresses them`);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.jsonl') && name.startsWith('traces-'))).toHaveLength(left);
+    const second = await startCollector({ port: 0, dir, rotation: { gzip: true }, progress: false, log: () => {} });
+    try {
+      await second.idle();
+      expect(second.stats().background.gzipped).toBe(left);
+      expect((await readdir(dir)).filter((name) => name.startsWith('traces-') && name.endsWith('.jsonl.gz'))).toHaveLength(files.length);
+      expect(await readSignal(dir, 'traces')).toHaveLength(files.length * 400);
+    } finally {
+      await second.close();
     }
   });
 

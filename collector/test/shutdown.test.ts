@@ -61,7 +61,7 @@ describe('shutdown', () => {
       socket.destroy();
       expect(code).toBe(143);
       expect(Date.now() - started).toBeLessThan(3000);
-      expect(stderr()).toMatch(/received SIGTERM again: exiting without finishing the shutdown\n/);
+      expect(stderr()).toMatch(/received SIGTERM during the shutdown: exiting without finishing it\n/);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }

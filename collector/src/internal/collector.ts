@@ -81,6 +81,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
   const background = new BackgroundQueue();
   const aborter = new AbortController();
   let leftForCompact = 0;
+  let leftForGzip = 0;
   let compactFile: Promise<CompactFile | undefined> | undefined;
   let receiver: Receiver | undefined;
 
@@ -91,6 +92,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     background.push(
       async () => {
         let path = rotated;
+        // A queue of gzips could outlast a service manager's stop timeout: the next start compresses
+        // what is left (recoverInterruptedGzip), so a shutdown does not wait for them.
+        if (aborter.signal.aborted) {
+          if (gzip) leftForGzip += 1;
+          else if (config.compaction) leftForCompact += 1;
+          return;
+        }
         if (gzip) {
           try {
             path = await gzipFile(rotated);
@@ -202,7 +210,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
       stream.write(
         `abtel collector: ${formatRate(rate('traces'))} spans/s, ${formatRate(rate('logs'))} logs/s, ${formatRate(rate('metrics'))} points/s · ` +
           `${(current.bytesWritten / 1e6).toFixed(1)} MB written · ${current.filesRotated} rotated · ${refused} refused requests` +
-          `${partial > 0 ? ` · ${partial} partly written (invalid items dropped)` : ''}\n`,
+          `${partial > 0 ? ` · ${partial} with invalid items dropped` : ''}\n`,
       );
       previous = current;
       previousAt = now;
@@ -231,6 +239,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         // Work on rotated files is resumable by `abtel compact`; stop a long compaction.
         aborter.abort(new Error('collector is shutting down'));
         await background.idle();
+        if (leftForGzip > 0) log(`${leftForGzip} rotated file(s) were not compressed before the shutdown; the next start compresses them`);
         if (leftForCompact > 0) {
           log(`${leftForCompact} rotated file(s) were not compacted before the shutdown; \`abtel compact ${dir}\` compacts what is missing`);
         }

@@ -465,6 +465,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
  */
 export async function recoverInterruptedGzip(dir: string, log: (message: string) => void = () => undefined, gzipRotated = false): Promise<string[]> {
   const redo: string[] = [];
+  const pending: string[] = [];
   const folders = [dir];
   const top = await readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const entry of top) if (entry.isDirectory() && DAY.test(entry.name)) folders.push(join(dir, entry.name));
@@ -484,12 +485,15 @@ export async function recoverInterruptedGzip(dir: string, log: (message: string)
         log(`${join(folder, name)} and its .gz both exist (gzip was interrupted); compressing it again`);
         redo.push(join(folder, name));
       } else if (gzipRotated && ROTATED.test(name) && !names.has(`.${name}.gz.tmp`)) {
-        log(`${join(folder, name)} was rotated but not compressed yet (the collector stopped first); compressing it now`);
-        redo.push(join(folder, name));
+        pending.push(join(folder, name));
       }
     }
   }
-  return redo.sort();
+  if (pending.length > 0) {
+    // One line: after gzip is turned on, every earlier rotated file is here.
+    log(`${pending.length} rotated file(s) are not compressed yet (left by a stop before their turn, or rotated before gzip was on); compressing them now`);
+  }
+  return [...redo, ...pending].sort();
 }
 
 /** True when the path exists. */

@@ -170,6 +170,23 @@ describe('decision with several variations', () => {
     ]);
   });
 
+  it('ships the measured winner and says that a variation with a larger lift waits for its guardrail data', () => {
+    const judged: MetricDefinition = { name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' };
+    const primary = [binary('a', 2000, 600), binary('b', 2000, 700), binary('c', 2000, 760)];
+    const scored = (variation: string, n: number): ArmStatsInput => ({ variation, units: 2000, n, sum: 0.8 * n, sumSquares: 0.7 * n });
+    const base = inputs(primary);
+    const report = buildReport({
+      ...base,
+      // Listed twice: the reason is given once.
+      experiment: { ...base.experiment, metrics: { primary: 'resolved', guardrails: ['helpfulness', 'helpfulness'] } },
+      metrics: [...metrics, judged],
+      metricStats: { resolved: primary, helpfulness: [scored('a', 30), scored('b', 30), scored('c', 0)] },
+    });
+    expect(report.decision.recommendation).toBe('ship');
+    expect(report.decision.winner).toBe('b');
+    expect(report.decision.reasons.slice(1)).toEqual(['primary metric resolved is better in c, but guardrail helpfulness has no judge scores in c yet']);
+  });
+
   it('a registered guardrail without any statistics cannot stop harm: a telemetry gap', () => {
     const report = buildReport(inputs([binary('a', 2000, 600), binary('b', 2000, 760)], { metricStats: { resolved: [binary('a', 2000, 600), binary('b', 2000, 760)] } }));
     expect(report.decision.recommendation).toBe('pause');
@@ -241,6 +258,8 @@ describe('decision with several variations', () => {
     expect(Math.abs(primary.sequential!.z!)).toBeGreaterThan(primary.sequential!.boundaryZ!);
     expect(primary.sequential!.status).toBe('continue');
     expect(report.decision.recommendation).toBe('continue');
+    // The reason is the sample size, not a boundary |z| does cross.
+    expect(report.decision.reasons).toEqual(['primary metric resolved has too few events in b or a to test yet (5 successes and 5 failures per arm)']);
     const row = report.segments[0]!.rows.find((candidate) => candidate.value === 'pro')!;
     expect(row).toMatchObject({ baseline: { n: 20, value: 0 }, variant: { n: 20, value: 0.3 }, ci95: [null, null], pValue: null });
     expect(row.absoluteDiff).toBeCloseTo(0.3, 12);

@@ -101,6 +101,7 @@ export function decide(
 
   const primary = experiment.metrics?.primary;
   const winners: { variation: string; lift: number; reason: string }[] = [];
+  const heldBack: string[] = [];
   const notSignificant: string[] = [];
   for (const comparison of report.comparisons) {
     const result = comparison.metrics.find((metric) => metric.role === 'primary');
@@ -115,7 +116,9 @@ export function decide(
       ? `|z| = ${fmt(abs(sequential.z))} ≥ boundary ${fmt(sequential.boundaryZ)} at look ${sequential.currentLook} of ${sequential.looks.length}`
       : `p = ${formatPText(result.pValue, report.experiment.alpha)} < alpha ${report.experiment.alpha}`;
     if (significant && result.better === true && waitingForScores.length > 0) {
-      notSignificant.push(...waitingForScores.map((waiting) => `primary metric ${result.name} is better in ${comparison.variation}, but ${waiting.reason}`));
+      const held = waitingForScores.map((waiting) => `primary metric ${result.name} is better in ${comparison.variation}, but ${waiting.reason}`);
+      notSignificant.push(...held);
+      heldBack.push(...held);
     } else if (significant && result.better === true && !actionFired) {
       winners.push({
         variation: comparison.variation,
@@ -126,6 +129,8 @@ export function decide(
       notSignificant.push(`primary metric ${result.name} is significantly worse in ${comparison.variation} (${how})`);
     } else if (significant && actionFired) {
       notSignificant.push(`primary metric ${result.name} is better in ${comparison.variation}, but a guardrail action fired for it`);
+    } else if (tooSmall) {
+      notSignificant.push(`primary metric ${result.name} has too few events in ${comparison.variation} or ${comparison.baseline} to test yet (${MIN_BINARY_EVENTS} successes and ${MIN_BINARY_EVENTS} failures per arm)`);
     } else if (result.note === NOT_MEASURED_NOTE) {
       notSignificant.push(`primary metric ${result.name} is not measured in ${comparison.variation}: none of the exposed units has a gen_ai call in the data read; include the traces`);
     } else if (sequential?.status === 'before_first_look') {
@@ -138,8 +143,6 @@ export function decide(
       notSignificant.push(
         `primary metric ${result.name} does not cross the boundary in ${comparison.variation}: |z| = ${fmt(abs(sequential.z))} < ${fmt(sequential.boundaryZ)} at look ${sequential.currentLook} of ${sequential.looks.length}`,
       );
-    } else if (tooSmall) {
-      notSignificant.push(`primary metric ${result.name} has too few events in ${comparison.variation} or ${comparison.baseline} to test yet (${MIN_BINARY_EVENTS} successes and ${MIN_BINARY_EVENTS} failures per arm)`);
     } else {
       notSignificant.push(`primary metric ${result.name} is not significant in ${comparison.variation} (p = ${formatPText(result.pValue, report.experiment.alpha)})`);
     }
@@ -147,7 +150,8 @@ export function decide(
   if (winners.length > 0) {
     winners.sort((a, b) => b.lift - a.lift);
     const best = winners[0]!;
-    return { recommendation: 'ship', reasons: [...winners.map((w) => w.reason), ...review], winner: best.variation };
+    // A variation held back for missing guardrail data may have the larger lift: say so beside the ship.
+    return { recommendation: 'ship', reasons: [...winners.map((w) => w.reason), ...heldBack, ...review], winner: best.variation };
   }
   if (!primary) notSignificant.unshift('the experiment registers no primary metric (metrics.primary)');
 
@@ -176,7 +180,7 @@ function unmeasuredGuardrails(
   const exposed = report.population.exposed;
   const reported = new Set<string>();
   const unmeasuredWithoutCalls = new Set<string>();
-  const registered = experiment.metrics?.guardrails ?? [];
+  const registered = [...new Set(experiment.metrics?.guardrails ?? [])];
   for (const comparison of report.comparisons) {
     for (const name of registered) {
       const result = comparison.metrics.find((candidate) => candidate.name === name);

@@ -180,7 +180,7 @@ export function abortOnSignals(exit: (code: number) => void = (code) => process.
       if (controller.signal.aborted) {
         // Say so: the command's own shutdown (a collector draining its requests) is cut short.
         try {
-          process.stderr.write(`received ${name} again: exiting without finishing the shutdown\n`);
+          process.stderr.write(`received ${name} during the shutdown: exiting without finishing it\n`);
         } catch {
           // A closed stderr: the exit status still tells.
         }
