@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExperimentDefinition, assign, bucketSql, sqlString, variationSql, type MetricDefinition } from '@abtel/core';
 import { openDataset, type Dataset } from './dataset.js';
 import { prepareExperiment } from './prepare.js';
-import { armMetricStats, excludedUnits, guardrailWindows, health, judgeTrend, metricStatsSql, population, segmentMix } from './stats.js';
+import { armMetricStats, excludedUnits, guardrailWindows, health, judgeTrend, metricStatsSql, population, segmentMix, timelineBucketSeconds } from './stats.js';
 import { writeSyntheticDataset, type SyntheticResult, type SyntheticSpec, type SyntheticUnit } from './synthetic.js';
 import { independentQuantileArm } from '../../test/quantile-reference.js';
 
@@ -201,6 +201,19 @@ describe('sufficient statistics equal an independent computation over the genera
   });
 });
 
+describe('the exposure timeline bucket', () => {
+  test('is the smallest of the ladder that gives at most 60 buckets', () => {
+    expect(timelineBucketSeconds(0)).toBe(1);
+    expect(timelineBucketSeconds(10)).toBe(1);
+    expect(timelineBucketSeconds(60)).toBe(1);
+    expect(timelineBucketSeconds(61)).toBe(5);
+    expect(timelineBucketSeconds(6 * 3600)).toBe(900);
+    expect(timelineBucketSeconds(7 * 86_400)).toBe(6 * 3600);
+    expect(timelineBucketSeconds(90 * 86_400)).toBe(7 * 86_400);
+    expect(timelineBucketSeconds(10 * 365 * 86_400)).toBe(7 * 86_400);
+  });
+});
+
 describe('population and health', () => {
   test('exposed units, duplicates removed, never-exposed excluded', async () => {
     const result = await population(ds, definition);
@@ -208,6 +221,14 @@ describe('population and health', () => {
     expect(result.duplicateExposures).toBe(units.filter((u) => u.exposureCount === 2).length);
     expect(result.multipleExposureUnits).toBe(0);
     expect(result.timeline.length).toBeGreaterThan(0);
+    // The timeline ends at each arm's exposed count, in buckets of the size its span calls for.
+    for (const [variation, exposed] of Object.entries(result.exposed)) {
+      expect(result.timeline.filter((point) => point.variation === variation).at(-1)?.cumulative).toBe(exposed);
+    }
+    const buckets = [...new Set(result.timeline.map((point) => Date.parse(point.bucket)))].sort((a, b) => a - b);
+    const size = timelineBucketSeconds((Date.parse(result.lastExposure!) - Date.parse(result.firstExposure!)) / 1000) * 1000;
+    expect(buckets.length).toBeLessThanOrEqual(61);
+    for (const bucket of buckets) expect(bucket % size).toBe(0);
     expect(await excludedUnits(ds, definition)).toBe(data.units!.filter((u) => !u.exposed).length);
     expect(await excludedUnits(ds, definition)).toBe(20);
   });

@@ -854,9 +854,24 @@ export interface Population {
   timeline: { bucket: string; variation: string; cumulative: number }[];
 }
 
+/** Bucket sizes of the exposure timeline, in seconds: 1 s to 1 week. */
+const TIMELINE_BUCKETS = [1, 5, 15, 60, 5 * 60, 15 * 60, 3600, 6 * 3600, 86_400, 7 * 86_400];
+
+/**
+ * The exposure timeline's bucket for exposures spread over `spanSeconds`: the smallest that gives
+ * at most 60 buckets, so that a ten-second run draws ten points instead of one, and a quarter
+ * draws weeks.
+ * @example
+ * timelineBucketSeconds(10); // 1
+ * timelineBucketSeconds(6 * 3600); // 900 (15 minutes)
+ */
+export function timelineBucketSeconds(spanSeconds: number): number {
+  return TIMELINE_BUCKETS.find((bucket) => spanSeconds / bucket <= 60) ?? TIMELINE_BUCKETS.at(-1)!;
+}
+
 /**
  * Exposed units per variation, duplicate exposure events, units seen in more than one variation,
- * and a cumulative exposure timeline (hourly, or daily beyond a week, or per 5 minutes under 6 hours).
+ * and a cumulative exposure timeline (at most about 60 buckets, see timelineBucketSeconds).
  * @example
  * const { exposed } = await population(ds, definition); // { control: 6650, treatment: 6702 }
  */
@@ -881,10 +896,9 @@ export async function population(ds: Dataset, def: ExperimentDefinition): Promis
   if (firsts[0]) result.firstExposure = firsts[0];
   if (lasts.length > 0) result.lastExposure = lasts[lasts.length - 1]!;
   if (result.firstExposure && result.lastExposure) {
-    const spanHours = (Date.parse(result.lastExposure) - Date.parse(result.firstExposure)) / 3_600_000;
-    const interval = spanHours > 24 * 7 ? "INTERVAL '1 day'" : spanHours < 6 ? "INTERVAL '5 minutes'" : "INTERVAL '1 hour'";
+    const seconds = timelineBucketSeconds((Date.parse(result.lastExposure) - Date.parse(result.firstExposure)) / 1000);
     result.timeline = await ds.query<{ bucket: string; variation: string; cumulative: number }>(
-      `WITH b AS (SELECT time_bucket(${interval}, first_exposure_time) AS bucket, variation, count(*) AS n
+      `WITH b AS (SELECT time_bucket(INTERVAL '${seconds} seconds', first_exposure_time) AS bucket, variation, count(*) AS n
                   FROM ${units} GROUP BY ALL)
        SELECT bucket, variation, sum(n) OVER (PARTITION BY variation ORDER BY bucket) AS cumulative
        FROM b ORDER BY bucket, variation`,

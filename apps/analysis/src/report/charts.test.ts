@@ -40,6 +40,20 @@ describe('lift chart tooltips', () => {
   });
 });
 
+describe('guardrail chart axes', () => {
+  it('read a relative difference as a signed percentage, not as a fraction', async () => {
+    const report = sampleReport();
+    for (const guardrail of report.guardrails) guardrail.threshold = { ...guardrail.threshold, relative: true };
+    const chart = (await renderCharts(report)).find((candidate) => candidate.id === 'guardrail-error_rate')!;
+    const labelGroups = [...chart.svg.matchAll(/class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/g)].map((match) => [...match[1]!.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((text) => text[1]!));
+    // The y axis is the second; every label a signed percentage (0% unsigned).
+    const y = labelGroups[1]!;
+    expect(y.length).toBeGreaterThan(1);
+    for (const label of y) expect(label).toMatch(/^([+−-]\d+|0)%$/);
+    expect(chart.svg).toContain('variant vs control (relative)');
+  });
+});
+
 describe('guardrail and judge chart descriptions', () => {
   it('read like the tables: formatted values, the window in UTC, the threshold formatted in the title', async () => {
     const report = sampleReport();
@@ -107,6 +121,15 @@ describe('time axes', () => {
       }
     });
   }
+
+  it('show seconds when the data spans less than ten minutes (a short run reads 21:15 at every tick otherwise)', async () => {
+    const times = Array.from({ length: 10 }, (_, i) => `2026-11-20T21:15:${String(i * 5).padStart(2, '0')}.000Z`);
+    const labels = await timeAxisLabels(times);
+    for (const [id, list] of labels) {
+      expect(list.length, id).toBeGreaterThan(1);
+      for (const label of list) expect(label, id).toMatch(/^21:15:\d{2}$/);
+    }
+  });
 
   it('name the day in the title within one day', () => {
     const spec = chartSpecs(reportAt(quarterHours)).find((chart) => chart.id === 'exposures')!.spec as { encoding: { x: { title: string } } };

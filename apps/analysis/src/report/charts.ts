@@ -147,7 +147,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
             mark: { type: 'line', point: true },
             encoding: {
               x,
-              y: { field: 'compared', type: 'quantitative', title: 'variant − control' },
+              y: { field: 'compared', type: 'quantitative', ...guardrailAxis(first.threshold.relative, kindOf(metric).kind) },
               color: colour,
               tooltip: { field: 'description', type: 'nominal' },
               description: { field: 'description', type: 'nominal' },
@@ -210,6 +210,13 @@ export function chartSpecs(report: Report): ChartSpec[] {
   return specs;
 }
 
+/** The y axis of a guardrail chart: a share for a relative threshold, pp for a rate, else plain. */
+function guardrailAxis(relative: boolean, kind: string): Record<string, unknown> {
+  if (relative) return { title: 'variant vs control (relative)', axis: { format: '+.0%' } };
+  if (kind === 'binary') return { title: 'variant − control (pp)', axis: { labelExpr: "format(datum.value * 100, '+.1~f')" } };
+  return { title: 'variant − control' };
+}
+
 /** `2026-11-20 21:15 UTC`: a window start as the axes read it. */
 function utcMinute(iso: string): string {
   const time = new Date(iso);
@@ -225,10 +232,14 @@ function utcMinute(iso: string): string {
  * utcTimeAxis('bucket', 'time', ['2026-11-20T21:15:00.000Z']); // { …, title: 'time on 2026-11-20 (UTC)', axis: { format: '%H:%M' } }
  */
 function utcTimeAxis(field: string, title: string, times: readonly string[]): Record<string, unknown> {
-  const days = [...new Set(times.map((time) => new Date(time)).filter((date) => !Number.isNaN(date.getTime())).map((date) => date.toISOString().slice(0, 10)))];
+  const dates = times.map((time) => new Date(time)).filter((date) => !Number.isNaN(date.getTime()));
+  const days = [...new Set(dates.map((date) => date.toISOString().slice(0, 10)))];
   const oneDay = days.length === 1 ? days[0] : undefined;
+  const stamps = dates.map((date) => date.getTime());
+  // Data within a few minutes (a short run, the demo) would read 21:15 at every tick.
+  const withSeconds = stamps.length > 0 && Math.max(...stamps) - Math.min(...stamps) < 10 * 60_000;
   const axis = oneDay
-    ? { format: '%H:%M' }
+    ? { format: withSeconds ? '%H:%M:%S' : '%H:%M' }
     : { labelExpr: "utchours(datum.value) === 0 && utcminutes(datum.value) === 0 ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')" };
   // The utc scale also makes vega-lite format the explicit format, and the marks' descriptions, in UTC.
   return { field, type: 'temporal', title: `${title}${oneDay ? ` on ${oneDay}` : ''} (UTC)`, scale: { type: 'utc' }, axis };
