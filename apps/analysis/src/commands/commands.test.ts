@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openDataset } from '../data/dataset.js';
 import { writeSyntheticDataset, type SyntheticResult } from '../data/synthetic.js';
 import { compactCommand } from './compact.js';
-import { sqlCommand } from './sql.js';
+import { endsStatement, sqlCommand } from './sql.js';
 import { withMemoryDuckDB, withRecipe } from '../../test/duckdb.js';
 
 let dir: string;
@@ -103,6 +103,46 @@ describe('abtel sql', () => {
     // Prompts aside, only the last statement's result is printed.
     expect(out().replaceAll('abtel> ', '')).toBe('b\r\nsecond\r\n');
     expect(err()).toMatch(/error: statement 2 of 3 failed: .*nope.*not run/);
+  });
+
+  test('piped input prints results only (no prompt in the JSON), a ";" in a string or a comment does not end a statement, .help lists the commands', async () => {
+    const { io, out, err } = capture();
+    const stdin = new PassThrough();
+    const running = sqlCommand.run([dir, '--format', 'json'], { ...io, stdin } as never);
+    stdin.end("SELECT 'x;\ny' AS s;\nSELECT 1 AS one -- a note;\n, 2 AS two;\n.help\n");
+    expect(await running).toBe(0);
+    const printed = out().trim().split(/\n(?=\[)/).map((block) => JSON.parse(block) as unknown);
+    expect(printed).toEqual([[{ s: 'x;\ny' }], [{ one: 1, two: 2 }]]);
+    expect(err()).not.toMatch(/error/);
+    expect(err()).toContain('.tables   list the views and tables');
+  });
+
+  test('a SQL error keeps DuckDB\'s hint; a directory without telemetry files says so', async () => {
+    await expect(sqlCommand.run([dir, '-c', 'SELECT * FROM exposure'], capture().io)).rejects.toThrow(
+      /^SQL error: Catalog Error: Table with name exposure does not exist! Did you mean "exposures.*"\?$/,
+    );
+    const empty = mkdtempSync(join(tmpdir(), 'abtel-sql-empty-'));
+    try {
+      const { io, out, err } = capture();
+      expect(await sqlCommand.run([empty, '-c', 'SELECT count(*) AS n FROM exposures', '--format', 'csv'], io)).toBe(0);
+      expect(out()).toBe('n\r\n0\r\n');
+      expect(err()).toContain(`abtel sql: no telemetry files were found in ${empty} (no OTLP JSON Lines, JSON or compacted Parquet files); every view is empty — check the directory`);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  test('endsStatement: a ";" outside strings, quoted names and comments ends a statement', () => {
+    expect(endsStatement('SELECT 1;')).toBe(true);
+    expect(endsStatement('SELECT 1;  \n')).toBe(true);
+    expect(endsStatement('SELECT 1; -- done\n')).toBe(true);
+    expect(endsStatement("SELECT 'x;")).toBe(false);
+    expect(endsStatement("SELECT 'it''s;'")).toBe(false);
+    expect(endsStatement("SELECT 'it''s';")).toBe(true);
+    expect(endsStatement('SELECT 1 -- note;\n')).toBe(false);
+    expect(endsStatement('SELECT 1 /* ; */')).toBe(false);
+    expect(endsStatement('SELECT "a;b" FROM t;')).toBe(true);
+    expect(endsStatement('SELECT 1; SELECT')).toBe(false);
   });
 
   test('interactive shell runs a last statement without ";" when the input ends', async () => {

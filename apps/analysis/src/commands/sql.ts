@@ -21,7 +21,8 @@ const HELP = `abtel sql — SQL over collected OTLP files (DuckDB), with the ana
 Usage: abtel sql DIR... [-c "SELECT …"] [--format table|json|csv]
 
 Without -c it opens an interactive shell: end a statement with ";" (of several on one line, the
-last result is printed), ".tables" lists the views, ".exit" (or Ctrl-D) leaves. Views: spans,
+last result is printed), ".tables" lists the views, ".help" the shell's commands, ".exit" (or
+Ctrl-D) leaves. Piped input (echo "SELECT …;" | abtel sql ./data --format json) prints results only. Views: spans,
 events, exposures, outcomes, gen_ai_calls, evaluations, unit_metrics, arm_stats
 (apps/analysis/sql/*.sql). Compacted files are read from Parquet.
 
@@ -32,7 +33,7 @@ Flags:
   --memory-limit SIZE DuckDB memory limit, e.g. 1GB
 
 Example:
-  abtel sql ./data -c "SELECT variation, units, calls_sum FROM arm_stats WHERE experiment_key = 'support-prompt'"
+  abtel sql ./data -c "SELECT variation, units, calls_sum FROM arm_stats WHERE experiment_key = 'support-retrieval'"
   abtel sql ./data -c "SELECT * FROM exposures LIMIT 5" --format json
 `;
 
@@ -74,7 +75,7 @@ async function runSql(ds: Dataset, sql: string): Promise<SqlResult | undefined> 
     } catch (error) {
       if (extracted.count === 1) throw error;
       const rest = index + 1 < extracted.count ? '; the statements after it were not run' : '';
-      throw new Error(`statement ${index + 1} of ${extracted.count} failed: ${firstLine(error)}${rest}`, { cause: error });
+      throw new Error(`statement ${index + 1} of ${extracted.count} failed: ${sqlErrorLine(error)}${rest}`, { cause: error });
     }
   }
   return last;
@@ -95,9 +96,57 @@ function skippedLines(skipped: readonly SkippedData[]): string[] {
   return skippedByReason(skipped).map((phrase) => `skipped ${phrase}`);
 }
 
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+/**
+ * A DuckDB error on one line with its hints ("Did you mean "exposures"?", "Candidate bindings: …"),
+ * without the query excerpt and caret that point into it (those only read well on their own lines).
+ * @example
+ * sqlErrorLine(new Error('Catalog Error: Table with name exposure does not exist!\nDid you mean "exposures"?\n\nLINE 1: SELECT * FROM exposure\n              ^'));
+ * // 'Catalog Error: Table with name exposure does not exist! Did you mean "exposures"?'
+ */
+export function sqlErrorLine(error: unknown): string {
+  const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim());
+  return lines.filter((line) => line !== '' && !/^LINE \d+:/.test(line) && !/^\^+$/.test(line)).join(' ');
 }
+
+/**
+ * True when `text` ends with a ";" that ends a statement: not one inside a string, a quoted name
+ * or a comment (`SELECT 'a;'` and `SELECT 1 -- note;` are not complete).
+ * @example
+ * endsStatement("SELECT 'x;\n"); // false
+ * endsStatement('SELECT 1; -- done\n'); // true
+ */
+export function endsStatement(text: string): boolean {
+  let complete = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i]!;
+    if (char === "'" || char === '"') {
+      // Doubled quotes escape themselves: scanning to the next one and on handles them.
+      const end = text.indexOf(char, i + 1);
+      if (end === -1) return false;
+      i = end;
+      complete = false;
+    } else if (char === '-' && text[i + 1] === '-') {
+      const end = text.indexOf('\n', i);
+      if (end === -1) return complete;
+      i = end;
+    } else if (char === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      if (end === -1) return false;
+      i = end + 1;
+    } else if (char === ';') {
+      complete = true;
+    } else if (!/\s/.test(char)) {
+      complete = false;
+    }
+  }
+  return complete;
+}
+
+const SHELL_HELP = `.tables   list the views and tables
+.help     this list
+.exit     leave (also .quit, or Ctrl-D)
+A statement runs when a line ends it with ";"; of several on one line, the last result is printed.
+`;
 
 /**
  * The interactive shell: statements end with ";" (dot commands do not need one); a statement
@@ -105,7 +154,8 @@ function firstLine(error: unknown): string {
  */
 async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number> {
   const input = (io as { stdin?: NodeJS.ReadableStream }).stdin ?? process.stdin;
-  const rl = createInterface({ input, output: io.stdout, prompt: 'abtel> ', terminal: Boolean((input as { isTTY?: boolean }).isTTY) });
+  const interactive = Boolean((input as { isTTY?: boolean }).isTTY);
+  const rl = createInterface({ input, output: io.stdout, prompt: 'abtel> ', terminal: interactive });
   io.stderr.write('abtel sql: views spans, events, exposures, outcomes, gen_ai_calls, evaluations, unit_metrics, arm_stats; end with ";", .exit to leave\n');
   // Node 24 throws on prompt() once the input has ended, while buffered lines are still being
   // read by the loop below; prompting is only for people, so skip it after close.
@@ -114,7 +164,8 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
     closed = true;
   });
   const prompt = (text?: string): void => {
-    if (closed) return;
+    // Piped input gets results only: a prompt on stdout would spoil JSON or CSV written to a file.
+    if (closed || !interactive) return;
     if (text !== undefined) rl.setPrompt(text);
     rl.prompt();
   };
@@ -122,7 +173,9 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
     try {
       io.stdout.write(render(format, await runSql(ds, sql)));
     } catch (error) {
-      io.stderr.write(`error: ${firstLine(error)}\n`);
+      // Whole, as DuckDB gives it: its hints and the caret under the query read well here.
+      const message = error instanceof Error ? error.message : String(error);
+      io.stderr.write(`error: ${message.trimEnd()}\n`);
     }
   };
   let buffer = '';
@@ -130,6 +183,11 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
   for await (const line of rl) {
     const trimmed = line.trim();
     if (buffer === '' && (trimmed === '.exit' || trimmed === '.quit')) break;
+    if (buffer === '' && trimmed === '.help') {
+      io.stderr.write(SHELL_HELP);
+      prompt();
+      continue;
+    }
     if (buffer === '' && trimmed === '.tables') {
       const result = await runSql(ds, "SELECT table_name AS name, table_type AS kind FROM information_schema.tables WHERE table_name NOT LIKE 'abtel_%' ORDER BY 1");
       io.stdout.write(render(format, result));
@@ -137,7 +195,7 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
       continue;
     }
     buffer += `${line}\n`;
-    if (!trimmed.endsWith(';')) {
+    if (!endsStatement(buffer)) {
       prompt(buffer.trim() === '' ? 'abtel> ' : '   ...> ');
       continue;
     }
@@ -183,12 +241,18 @@ export const sqlCommand: Command = {
         );
       }
       for (const line of skippedLines(ds.skipped)) io.stderr.write(`abtel sql: ${line}\n`);
+      if (ds.files.raw + ds.files.parquet === 0) {
+        // The views would answer every query with zero rows, which reads like data without events.
+        io.stderr.write(
+          `abtel sql: no telemetry files were found in ${positionals.join(', ')} (no OTLP JSON Lines, JSON or compacted Parquet files); every view is empty — check the directory\n`,
+        );
+      }
       if (values.command === undefined) return await shell(ds, io, format);
       let result;
       try {
         result = await runSql(ds, values.command);
       } catch (error) {
-        throw new AbtelError('invalid_input', `SQL error: ${firstLine(error)}`, { cause: error });
+        throw new AbtelError('invalid_input', `SQL error: ${sqlErrorLine(error)}`, { cause: error });
       }
       io.stdout.write(render(format, result));
       return 0;
