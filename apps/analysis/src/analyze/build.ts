@@ -17,6 +17,7 @@ import {
   sequentialDecision,
 } from './inference.js';
 import { finite, fromCalls, isTooSmallForTest, metricResult, NOT_MEASURED_NOTE } from './metrics.js';
+import type { ArmStatsInput } from './inputs.js';
 import { evaluateSegment } from './segments.js';
 import { formatPText, skippedByReason } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
@@ -166,7 +167,16 @@ export function buildReport(inputs: BuildReportInputs): Report {
       }
       results.push(result);
     }
-    if (noCallsAtAll) for (const result of results) if (fromCalls(metricsByName.get(result.name))) markUnmeasured(result);
+    for (const result of results) {
+      const metric = metricsByName.get(result.name);
+      if (!fromCalls(metric)) continue;
+      if (noCallsAtAll) markUnmeasured(result, NOT_MEASURED_NOTE);
+      else if (noValuesRead(inputs.metricStats[result.name], [control, variation])) {
+        // Calls there are, but none carries this value (cost_usd without a price table, say): a
+        // per-unit sum of 0 everywhere would read as "costs nothing".
+        markUnmeasured(result, `not measured: no gen_ai call in the data carries ${describeCallValue(metric!)}`);
+      }
+    }
     adjust(results, alpha);
     return { variation, baseline: control, metrics: results };
   });
@@ -360,8 +370,19 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 export { GUARDRAIL_DEFAULTS };
 
 
-/** Clears a call metric's numbers when no unit has a call: not measured, rather than measured as 0. */
-function markUnmeasured(result: MetricResult): void {
+/** True when both arms' calls carried no value of the metric (valuesRead 0 where it is known). */
+function noValuesRead(stats: readonly ArmStatsInput[] | undefined, arms: readonly string[]): boolean {
+  const read = arms.map((arm) => stats?.find((row) => row.variation === arm && row.segment === undefined)?.valuesRead);
+  return read.every((count) => count === 0);
+}
+
+/** What a call metric reads, for messages: `cost_usd` or the attribute's name. */
+function describeCallValue(metric: MetricDefinition): string {
+  return 'span_value' in metric.from ? metric.from.span_value : 'span_attribute' in metric.from ? `the attribute ${metric.from.span_attribute}` : metric.name;
+}
+
+/** Clears a call metric's numbers when it was never measured, rather than showing it measured as 0. */
+function markUnmeasured(result: MetricResult, note: string): void {
   result.baseline = { ...result.baseline, value: null };
   result.variant = { ...result.variant, value: null };
   result.absoluteDiff = null;
@@ -373,5 +394,5 @@ function markUnmeasured(result: MetricResult): void {
   result.better = null;
   delete result.cuped;
   delete result.sequential;
-  result.note = NOT_MEASURED_NOTE;
+  result.note = note;
 }

@@ -112,6 +112,21 @@ describe('decision with several variations', () => {
     expect(report.decision.reasons[0]).toMatch(/^telemetry gap: none of the 4000 exposed units has a gen_ai call in the data read, so guardrail\(s\) tokens were never measured/);
   });
 
+  it('a call guardrail that no call carries (cost without a price table) is a telemetry gap, not "costs nothing"', () => {
+    const primary = [binary('a', 2000, 600), binary('b', 2000, 760)];
+    const zeroCost = (variation: string): ArmStatsInput => ({ variation, units: 2000, n: 2000, sum: 0, sumSquares: 0, valuesRead: 0 });
+    const report = buildReport(inputs(primary, { metricStats: { resolved: primary, cost: [zeroCost('a'), zeroCost('b')] } }));
+    const cost = report.comparisons[0]!.metrics.find((metric) => metric.name === 'cost')!;
+    expect(cost).toMatchObject({ pValue: null, absoluteDiff: null, variant: { n: 2000, value: null }, note: 'not measured: no gen_ai call in the data carries cost_usd' });
+    expect(report.decision.recommendation).toBe('pause');
+    expect(report.decision.reasons).toEqual([
+      'telemetry gap: guardrail cost is not measured: no gen_ai call in the data carries cost_usd, so it cannot stop a harmful variation; check that the instrumentation records it',
+    ]);
+    // One value read in one arm: measured (a real zero cost elsewhere is possible).
+    const measured = buildReport(inputs(primary, { metricStats: { resolved: primary, cost: [zeroCost('a'), { ...zeroCost('b'), valuesRead: 1 }] } }));
+    expect(measured.decision.recommendation).toBe('ship');
+  });
+
   it('waits for judge scores before shipping past a judge-score guardrail without any', () => {
     const judged: MetricDefinition = { name: 'helpfulness', kind: 'mean', from: { evaluation: 'helpfulness' }, direction: 'increase' };
     const primary = [binary('a', 2000, 600), binary('b', 2000, 760)];

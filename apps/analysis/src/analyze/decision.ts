@@ -21,7 +21,7 @@
 import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
 import type { ReportExperimentInput } from './inputs.js';
 import { isObjective } from './guardrails.js';
-import { fromCalls, isTooSmallForTest, MIN_BINARY_EVENTS, NOT_MEASURED_NOTE } from './metrics.js';
+import { fromCalls, isNotMeasured, isTooSmallForTest, MIN_BINARY_EVENTS, NOT_MEASURED_NOTE } from './metrics.js';
 import { formatDiff, formatInterval, formatMetricValue, formatPText } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
 
@@ -133,6 +133,8 @@ export function decide(
       notSignificant.push(`primary metric ${result.name} has too few events in ${comparison.variation} or ${comparison.baseline} to test yet (${MIN_BINARY_EVENTS} successes and ${MIN_BINARY_EVENTS} failures per arm)`);
     } else if (result.note === NOT_MEASURED_NOTE) {
       notSignificant.push(`primary metric ${result.name} is not measured in ${comparison.variation}: none of the exposed units has a gen_ai call in the data read; include the traces`);
+    } else if (isNotMeasured(result)) {
+      notSignificant.push(`primary metric ${result.name} is ${result.note}`);
     } else if (sequential?.status === 'before_first_look') {
       // Reading p before the first registered look is the peeking the looks exist to prevent.
       notSignificant.push(
@@ -186,9 +188,10 @@ function unmeasuredGuardrails(
       const result = comparison.metrics.find((candidate) => candidate.name === name);
       const metric = byName.get(name);
       const noCalls = result?.note === NOT_MEASURED_NOTE;
+      const neverMeasured = result !== undefined && isNotMeasured(result);
       const missing = [comparison.variation, comparison.baseline].filter((arm) => {
         if ((exposed[arm] ?? 0) === 0) return false;
-        if (result === undefined || noCalls) return true;
+        if (result === undefined || neverMeasured) return true;
         return (arm === comparison.variation ? result.variant.n : result.baseline.n) === 0;
       });
       for (const arm of missing) {
@@ -202,14 +205,16 @@ function unmeasuredGuardrails(
           unmeasuredWithoutCalls.add(name);
           continue;
         }
-        // Without statistics the guardrail is missing everywhere: one reason for it.
-        const key = result === undefined ? name : `${name}\u0000${arm}`;
+        // Without statistics, or never measured, the guardrail is missing everywhere: one reason for it.
+        const key = result === undefined || neverMeasured ? name : `${name}\u0000${arm}`;
         if (reported.has(key)) continue;
         reported.add(key);
         gaps.push(
           result === undefined
             ? `telemetry gap: guardrail ${name} has no statistics, so it cannot stop a harmful variation; check that metric ${name} is defined and its data read`
-            : `telemetry gap: guardrail ${name} has no data in ${arm} (${exposed[arm]} exposed unit(s)), so it cannot stop a harmful variation; ` +
+            : neverMeasured
+              ? `telemetry gap: guardrail ${name} is ${result.note}, so it cannot stop a harmful variation; check that the instrumentation records it`
+              : `telemetry gap: guardrail ${name} has no data in ${arm} (${exposed[arm]} exposed unit(s)), so it cannot stop a harmful variation; ` +
                 `check that ${arm}'s calls are traced and stamped with the experiment`,
         );
       }

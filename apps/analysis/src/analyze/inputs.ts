@@ -46,6 +46,8 @@ export interface ArmStatsInput {
   readonly sumSquares: number;
   readonly denomSum?: number | undefined;
   readonly denomSumSquares?: number | undefined;
+  /** Metrics read from the calls: how many values the arm's calls carried (0: never measured, whatever the per-unit sums say). */
+  readonly valuesRead?: number | undefined;
   readonly crossSum?: number | undefined;
   readonly covariateSum?: number | undefined;
   readonly covariateSumSquares?: number | undefined;

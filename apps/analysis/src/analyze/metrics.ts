@@ -236,6 +236,11 @@ export const SMALL_SAMPLE_NOTE = 'too few events for the z-test';
 /** The note of a metric read from the calls when no exposed unit has a call. */
 export const NOT_MEASURED_NOTE = 'not measured: none of the exposed units has a gen_ai call in the data read';
 
+/** True for a result whose metric was never measured (see NOT_MEASURED_NOTE and valuesRead): its numbers are cleared. */
+export function isNotMeasured(result: Pick<MetricResult, 'note'>): boolean {
+  return result.note?.startsWith('not measured:') === true;
+}
+
 /** True for a binary result too small for its z-test (see smallSampleNote): never significant, not adjusted with the others. */
 export function isTooSmallForTest(result: Pick<MetricResult, 'note'>): boolean {
   return result.note?.startsWith(SMALL_SAMPLE_NOTE) === true;

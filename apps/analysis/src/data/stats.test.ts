@@ -116,6 +116,17 @@ describe('sufficient statistics equal an independent computation over the genera
       expect(arm.sumSquares).toBeCloseTo(expected[arm.variation]!.sumSquares, 6);
     }
   });
+  test('a call value no call carries reads 0 values, although the per-unit sums are 0', async () => {
+    const metric: MetricDefinition = { name: 'absent', kind: 'sum', from: { span_attribute: 'no.such.attribute' }, direction: 'decrease' };
+    const arms = await armMetricStats(ds, definition, metric);
+    expect(arms.length).toBeGreaterThan(0);
+    for (const arm of arms) {
+      expect(arm.valuesRead).toBe(0);
+      expect(arm.sum).toBe(0);
+      expect(arm.n).toBe(arm.units);
+    }
+  });
+
   test('ratio over calls: latency per call', async () => {
     const metric: MetricDefinition = { name: 'latency', kind: 'ratio', from: { span_value: 'duration_ms' }, direction: 'decrease' };
     const arms = await armMetricStats(ds, definition, metric);
@@ -132,6 +143,8 @@ describe('sufficient statistics equal an independent computation over the genera
       expect(arm.sumSquares / e.sumSquares).toBeCloseTo(1, 12);
       expect(arm.denomSum).toBe(e.denom);
       expect(arm.crossSum! / e.cross).toBeCloseTo(1, 12);
+      // Every call carries a duration: the values read are the calls.
+      expect(arm.valuesRead).toBe(e.denom);
     }
   });
   test('sum over calls: cost per conversation (units without calls count as 0)', async () => {

@@ -45,6 +45,11 @@ export interface ArmMetricStats {
   denomSum?: number;
   denomSumSquares?: number;
   crossSum?: number;
+  /**
+   * Metrics read from the calls: how many values the arm's calls carried. A per-unit sum fills 0
+   * for a unit without values, so 0 here tells "never measured" from "measured as zero".
+   */
+  valuesRead?: number;
   /** CUPED: Σ X, Σ X², Σ X·Y of the covariate X. */
   covariateSum?: number;
   covariateSumSquares?: number;
@@ -153,8 +158,10 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: 
   if (sources.calls && (column || constant)) {
     return `SELECT u AS unit_index, ${value(column ?? expression)} AS v, t FROM ${sources.calls}`;
   }
-  return `SELECT x.unit_index, ${value(expression)} AS v, c.start_time AS t
-          FROM gen_ai_calls c JOIN ${sources.units} x ON x.unit_id = ${unitIdSql('c', def)}
+  // The value is computed over the calls alone: the units have an \`attributes\` column too, and
+  // the expression names its columns unqualified.
+  return `SELECT x.unit_index, c.v AS v, c.start_time AS t
+          FROM (SELECT *, ${value(expression)} AS v FROM gen_ai_calls) c JOIN ${sources.units} x ON x.unit_id = ${unitIdSql('c', def)}
           WHERE ${carriesExperiment('c', key)}`;
 }
 
@@ -402,6 +409,8 @@ function toArmStats(row: StatsRow, metric: MetricDefinition): ArmMetricStats {
     stats.denomSumSquares = row.denom_sum_squares;
     stats.crossSum = row.cross_sum;
   }
+  // Σ of the per-unit value counts (the ratio's denominator sum): the values the calls carried.
+  if (isSpanSource(metric)) stats.valuesRead = row.denom_sum;
   if (metric.covariate) {
     stats.covariateSum = row.covariate_sum;
     stats.covariateSumSquares = row.covariate_sum_squares;
