@@ -156,7 +156,7 @@ async function shell(ds: Dataset, io: CommandIo, format: Format): Promise<number
   const input = (io as { stdin?: NodeJS.ReadableStream }).stdin ?? process.stdin;
   const interactive = Boolean((input as { isTTY?: boolean }).isTTY);
   const rl = createInterface({ input, output: io.stdout, prompt: 'abtel> ', terminal: interactive });
-  io.stderr.write('abtel sql: views spans, events, exposures, outcomes, gen_ai_calls, evaluations, unit_metrics, arm_stats; end with ";", .exit to leave\n');
+  io.stderr.write('abtel sql: views spans, events, exposures, outcomes, gen_ai_calls, evaluations, unit_metrics, arm_stats (.tables lists all); end with ";", .help, .exit to leave\n');
   // Node 24 throws on prompt() once the input has ended, while buffered lines are still being
   // read by the loop below; prompting is only for people, so skip it after close.
   let closed = false;
