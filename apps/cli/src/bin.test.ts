@@ -156,7 +156,7 @@ describe('the abtel bin', () => {
     expect(negative.status).toBe(0);
     expect(JSON.parse(negative.stdout)).toEqual(JSON.parse(abtel('power', '--baseline', '0.6', '--mde=-0.05', '--format', 'json').stdout));
     const usage: [string[], string][] = [
-      [['power', '--baseline', '0.6', '--mde', '0.05', '--bogus'], 'unknown option --bogus for abtel power; see abtel power --help'],
+      [['power', '--baseline', '0.6', '--mde', '0.05', '--bogus'], 'abtel power: unknown option --bogus; see abtel power --help'],
       [['assign', '--experiments', examples, '--experiment', 'support-persona', '--unit', ''], 'abtel assign: --unit must not be empty (give the unit id, e.g. --unit conv-1)'],
       [['assign', '--experiments', examples, '--experiment', 'support-persona', '--unit', 'c', '--unit', 'd'], 'abtel assign: --unit was given twice ("c", then "d"); give it once (see abtel assign --help)'],
     ];

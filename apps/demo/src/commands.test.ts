@@ -30,7 +30,7 @@ describe('abtel demo flags', () => {
     [['--conversations', '0'], /--conversations must be an integer between 1 and 100000 \(got "0"\)/],
     [['--conversations', 'many'], /--conversations must be an integer/],
     [['--seed', 'a b'], /--seed must be 1–40 letters/],
-    [['--bogus'], /^unknown option --bogus for abtel demo; see abtel demo --help$/],
+    [['--bogus'], /^abtel demo: unknown option --bogus; see abtel demo --help$/],
     [['extra'], /unexpected argument "extra"/],
   ])('rejects %j with a usage error that says what to do', async (argv, message) => {
     const error = await demoCommand.run(argv, io()).catch((caught: unknown) => caught);

@@ -84,7 +84,7 @@ describe('abtel power', () => {
     expect(await usageError(['--baseline', '0.6', '--mde', '0.05', '--allocation', '50/x'])).toMatch(/--allocation must be positive weights/);
     expect(await usageError(['--baseline', '0.6', '--mde', '0.05', '--arms', '3', '--allocation', '50/50'])).toMatch(/lists 2 arms but --arms is 3/);
     expect(await usageError(['--baseline', '0.6', '--mde', '0.05', '--format', 'xml'])).toMatch(/--format must be text or json/);
-    expect(await usageError(['--baseline', '0.6', '--mde', '0.05', '--bogus'])).toBe('unknown option --bogus for abtel power; see abtel power --help');
+    expect(await usageError(['--baseline', '0.6', '--mde', '0.05', '--bogus'])).toBe('abtel power: unknown option --bogus; see abtel power --help');
     expect(await usageError(['--n', '10', '--baseline', '0.6'])).toMatch(/too small/);
   });
 

@@ -11,7 +11,7 @@ describe('parseFlags', () => {
       caught = error;
     }
     expect(isAbtelError(caught, 'usage')).toBe(true);
-    expect((caught as Error).message).toBe('unknown option --nope for abtel power; see abtel power --help');
+    expect((caught as Error).message).toBe('abtel power: unknown option --nope; see abtel power --help');
   });
 
   it('accepts a negative number as the value of a flag that takes one, long or short', () => {
@@ -24,7 +24,7 @@ describe('parseFlags', () => {
     expect(parseFlags('collector', ['--mde', '-1s'], options).values.mde).toBe('-1s');
     // After "--" everything is positional; a boolean flag takes no value.
     expect(parseFlags('power', ['--', '--mde', '-1'], options).positionals).toEqual(['--mde', '-1']);
-    expect(() => parseFlags('power', ['--quiet', '-1'], options)).toThrow('unknown option -1 for abtel power; see abtel power --help');
+    expect(() => parseFlags('power', ['--quiet', '-1'], options)).toThrow('abtel power: unknown option -1; see abtel power --help');
     // Not a number: still parseArgs' own complaint, on one line.
     expect(() => parseFlags('power', ['--mde', '-x'], options)).toThrow(/^abtel power: Option '--mde' argument is ambiguous\.[^\n]*\(see abtel power --help\)$/);
   });

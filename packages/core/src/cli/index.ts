@@ -84,7 +84,7 @@ export function parseFlags<const T extends FlagSpec>(command: string, argv: read
   } catch (error) {
     const unknown = (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && error instanceof Error ? /'([^']+)'/.exec(error.message)?.[1] : undefined;
     if (unknown !== undefined) {
-      throw new UsageError(`unknown option ${unknown} for abtel ${command}; see abtel ${command} --help`, { cause: error });
+      throw new UsageError(`abtel ${command}: unknown option ${unknown}; see abtel ${command} --help`, { cause: error });
     }
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new UsageError(`abtel ${command}: ${message} (see abtel ${command} --help)`, { cause: error });

@@ -69,7 +69,7 @@ describe('abtel validate', () => {
 
   it('usage errors: missing or unknown flags, stray arguments', async () => {
     expect(await usageError(validateCommand.run([], capture()))).toBe('abtel validate: --experiments is required (see abtel validate --help)');
-    expect(await usageError(validateCommand.run(['--experiments', 'x', '--nope'], capture()))).toBe('unknown option --nope for abtel validate; see abtel validate --help');
+    expect(await usageError(validateCommand.run(['--experiments', 'x', '--nope'], capture()))).toBe('abtel validate: unknown option --nope; see abtel validate --help');
     expect(await usageError(validateCommand.run(['--experiments', 'x', 'extra'], capture()))).toBe('abtel validate: unexpected argument "extra" (see abtel validate --help)');
     expect(validateCommand.help).toMatch(/Example:\n  abtel validate --experiments/);
   });
