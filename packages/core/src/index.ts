@@ -88,7 +88,7 @@ export {
   normalisedWeights,
 } from './experiment.js';
 export type { ExperimentDefinitionInput, ExperimentState, Surface, ActiveConversationPolicyName } from './experiment.js';
-export { MetricDefinition, MetricsFile, MetricSource, MetricName, METRIC_KINDS, SPAN_VALUES, METRIC_NAME_PATTERN } from './metrics.js';
+export { MetricDefinition, MetricsFile, MetricSource, MetricName, METRIC_KINDS, SPAN_VALUES, METRIC_NAME_PATTERN, readsCalls } from './metrics.js';
 export type { MetricKind, SpanValue } from './metrics.js';
 export { ExperimentSet } from './experiment-set.js';
 export { loadExperiments, parseExperiments, parseDefinitionText } from './load.js';

@@ -52,6 +52,16 @@ export const MetricSource = z.union([
 export type MetricSource = z.infer<typeof MetricSource>;
 
 /**
+ * True when the metric reads the gen_ai calls (a span value or a span attribute), not outcomes or
+ * judge scores.
+ * @example
+ * readsCalls({ from: { span_value: 'cost_usd' } }); // true
+ */
+export function readsCalls(metric: { readonly from: MetricSource }): boolean {
+  return 'span_value' in metric.from || 'span_attribute' in metric.from;
+}
+
+/**
  * One metric. `direction` is the good direction (e.g. `increase` for a resolution rate, `decrease`
  * for latency). `threshold`, `consecutiveWindows`, `action` and `windowMinutes` make it a
  * guardrail that can pause or roll back an experiment.

@@ -3,7 +3,7 @@
  * @abtel/stats test the statistics contract names for the metric's kind, and the result onto the
  * report's `MetricResult`.
  */
-import type { MetricDefinition, MetricResult, MetricRole } from '@abtel/core';
+import { readsCalls, type MetricDefinition, type MetricResult, type MetricRole } from '@abtel/core';
 import type { ArmStatsInput } from './inputs.js';
 import {
   bayesBinary,
@@ -224,7 +224,7 @@ export function metricResult(
 
 /** True for a metric read from the gen_ai calls (a span value or attribute). */
 export function fromCalls(metric: MetricDefinition | undefined): boolean {
-  return metric !== undefined && ('span_value' in metric.from || 'span_attribute' in metric.from);
+  return metric !== undefined && readsCalls(metric);
 }
 
 /** Successes and failures each arm needs before the binary z-test and Wald interval are read. */
@@ -246,6 +246,16 @@ export function isTooSmallForTest(result: Pick<MetricResult, 'note'>): boolean {
   return result.note?.startsWith(SMALL_SAMPLE_NOTE) === true;
 }
 
+/** The smallest count of successes or failures in either arm of a binary comparison. */
+function fewestEvents(baseline: Pick<ArmStatsInput, 'n' | 'sum'>, variant: Pick<ArmStatsInput, 'n' | 'sum'>): number {
+  return Math.min(baseline.sum, baseline.n - baseline.sum, variant.sum, variant.n - variant.sum);
+}
+
+/** True when a binary comparison has fewer than MIN_BINARY_EVENTS successes or failures in an arm (see smallSampleNote). */
+export function tooFewEvents(baseline: Pick<ArmStatsInput, 'n' | 'sum'>, variant: Pick<ArmStatsInput, 'n' | 'sum'>): boolean {
+  return fewestEvents(baseline, variant) < MIN_BINARY_EVENTS;
+}
+
 /**
  * Why a binary comparison is too small for the contract's z-test and Wald interval, or undefined:
  * their normal approximation needs about 5 successes and 5 failures in each arm (the textbook
@@ -255,7 +265,7 @@ export function isTooSmallForTest(result: Pick<MetricResult, 'note'>): boolean {
  * smallSampleNote({ n: 2, sum: 0 }, { n: 2, sum: 2 }, false); // 'too few events for the z-test: …'
  */
 export function smallSampleNote(baseline: Pick<ArmStatsInput, 'n' | 'sum'>, variant: Pick<ArmStatsInput, 'n' | 'sum'>, clipped: boolean): string | undefined {
-  const fewest = Math.min(baseline.sum, baseline.n - baseline.sum, variant.sum, variant.n - variant.sum);
+  const fewest = fewestEvents(baseline, variant);
   if (fewest >= MIN_BINARY_EVENTS) return undefined;
   return (
     `${SMALL_SAMPLE_NOTE}: an arm has ${fewest} ${fewest === 1 ? 'unit' : 'units'} on one side of the outcome, and the test's normal approximation needs at least ` +

@@ -5,7 +5,7 @@
 import type { MetricDefinition, SegmentResult } from '@abtel/core';
 import type { ArmStatsInput, SegmentInput } from './inputs.js';
 import { segmentMixTest, simpsonCheck } from './inference.js';
-import { armValue, compareArms, finite, smallSampleNote } from './metrics.js';
+import { armValue, compareArms, finite, tooFewEvents } from './metrics.js';
 import { formatDiff } from '../report/format.js';
 
 /**
@@ -44,7 +44,7 @@ export function evaluateSegment(
         const variant = find(value, variation);
         const outcome = baseline && variant ? compareArms(metric, baseline, variant) : { note: 'no units' };
         // A binary segment too small for the z-test gets no interval and no p, as a metric with too few units.
-        const tooSmall = metric.kind === 'binary' && baseline !== undefined && variant !== undefined && smallSampleNote(baseline, variant, false) !== undefined;
+        const tooSmall = metric.kind === 'binary' && baseline !== undefined && variant !== undefined && tooFewEvents(baseline, variant);
         const comparison = 'note' in outcome || tooSmall ? undefined : outcome;
         const b = armValue(metric, baseline);
         const v = armValue(metric, variant);

@@ -3,7 +3,7 @@
  * mix, computed by DuckDB over the views. @abtel/stats turns these numbers into tests; nothing here
  * does inference.
  */
-import { ATTR_ABTEL_SEGMENT_PREFIX, bucketOf, variationForBucket, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
+import { ATTR_ABTEL_SEGMENT_PREFIX, bucketOf, readsCalls, variationForBucket, type ExperimentDefinition, type MetricDefinition } from '@abtel/core';
 import type { DuckDBMaterializedResult, DuckDBVector } from '@duckdb/node-api';
 import { sqlString } from '@abtel/files';
 import {
@@ -91,11 +91,6 @@ function defaultMissing(metric: MetricDefinition): 'zero' | 'exclude' {
   return metric.kind === 'binary' || metric.kind === 'count' || metric.kind === 'sum' ? 'zero' : 'exclude';
 }
 
-/** Does the metric read events whose own time matters for windows (calls), or unit cohorts? */
-function isSpanSource(metric: MetricDefinition): boolean {
-  return 'span_value' in metric.from || 'span_attribute' in metric.from;
-}
-
 /**
  * Where a metric's SQL reads from: the experiment's exposed units (with unit_index in unit-id
  * order), its evaluations (with unit_index), and its calls when materialised (see prepare.ts).
@@ -172,7 +167,7 @@ function eventSql(def: ExperimentDefinition, metric: MetricDefinition, sources: 
  * binary max = b; NULL where the aggregate over no values is NULL.
  */
 function preAggregatedSql(metric: MetricDefinition, sources: MetricSources): { y: string; n: string } | undefined {
-  if (!sources.unitCalls || !isSpanSource(metric) || metric.window) return undefined;
+  if (!sources.unitCalls || !readsCalls(metric) || metric.window) return undefined;
   const expression = spanValueSql(metric) ?? 'NULL';
   const column = expression === '1.0' ? 'calls' : expression === 'NULL' ? 'none' : sources.callColumns?.get(expression);
   if (!column) return undefined;
@@ -256,7 +251,7 @@ function perUnitCtes(
   const windowed = options.windowMinutes !== undefined;
   const minutes = Math.max(1, Math.round(options.windowMinutes ?? 60));
   const interval = `INTERVAL '${minutes} minutes'`;
-  const eventWindows = windowed && isSpanSource(metric);
+  const eventWindows = windowed && readsCalls(metric);
   // Event windows are grouped by an integer bucket key (see time-bucket.ts), exposure cohorts by time_bucket.
   const windowExpr = !windowed
     ? 'CAST(NULL AS TIMESTAMP)'
@@ -410,7 +405,7 @@ function toArmStats(row: StatsRow, metric: MetricDefinition): ArmMetricStats {
     stats.crossSum = row.cross_sum;
   }
   // Σ of the per-unit value counts (the ratio's denominator sum): the values the calls carried.
-  if (isSpanSource(metric)) stats.valuesRead = row.denom_sum;
+  if (readsCalls(metric)) stats.valuesRead = row.denom_sum;
   if (metric.covariate) {
     stats.covariateSum = row.covariate_sum;
     stats.covariateSumSquares = row.covariate_sum_squares;
