@@ -4,7 +4,7 @@
  * open.
  */
 import type { Report } from '@abtel/core';
-import { formatDiff, formatInterval, formatNumber, formatPercent, formatRelativeInterval } from './format.js';
+import { formatDiff, formatInterval, formatNumber, formatPercent, formatRelativeInterval, segmentMetric } from './format.js';
 
 /** A chart ready to embed. */
 export interface RenderedChart {
@@ -114,12 +114,12 @@ export function chartSpecs(report: Report): ChartSpec[] {
 
   const byMetric = new Map<string, Report['guardrails']>();
   for (const guardrail of report.guardrails) byMetric.set(guardrail.metric, [...(byMetric.get(guardrail.metric) ?? []), guardrail]);
-  const kindOf = (name: string) => ({ kind: report.comparisons.flatMap((comparison) => comparison.metrics).find((metric) => metric.name === name)?.kind ?? ('mean' as const) });
   for (const [metric, guardrails] of byMetric) {
     const first = guardrails[0]!;
+    const kind = segmentMetric(report, { metric, variation: first.variation });
     const limit = first.direction === 'decrease' ? Math.abs(first.threshold.value) : -Math.abs(first.threshold.value);
     // A relative threshold is a share of the control's value; an absolute one reads like the tables' differences.
-    const formatCompared = (value: number | null): string => (first.threshold.relative ? formatPercent(value, true) : formatDiff(kindOf(metric), value));
+    const formatCompared = (value: number | null): string => (first.threshold.relative ? formatPercent(value, true) : formatDiff(kind, value));
     const points = guardrails.flatMap((guardrail) =>
       guardrail.windows
         .filter((window) => window.compared !== null)
@@ -147,7 +147,7 @@ export function chartSpecs(report: Report): ChartSpec[] {
             mark: { type: 'line', point: true },
             encoding: {
               x,
-              y: { field: 'compared', type: 'quantitative', ...guardrailAxis(first.threshold.relative, kindOf(metric).kind) },
+              y: { field: 'compared', type: 'quantitative', ...guardrailAxis(first.threshold.relative, kind.kind) },
               color: colour,
               tooltip: { field: 'description', type: 'nominal' },
               description: { field: 'description', type: 'nominal' },

@@ -125,8 +125,8 @@ export function formatRelativeInterval(interval: readonly [number | null, number
 }
 
 /**
- * The metric of a segment breakdown as the main table knows it (its kind), so that a segment row
- * reads like the metric's own row: rates as percentages, differences signed, in pp for rates. A
+ * The metric of a segment breakdown (or of a guardrail chart) as the main table knows it (its
+ * kind), so that its numbers read like the metric's own row: rates as percentages, differences signed, in pp for rates. A
  * segment whose metric has no row in the report is read as a mean (plain numbers, signed diffs).
  * @example
  * segmentMetric(report, { metric: 'resolved', variation: 'warm' }); // { kind: 'binary' }
