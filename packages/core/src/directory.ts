@@ -24,24 +24,17 @@ function codeOf(error: unknown): string | undefined {
  * await makeDirectory('./data/2026-11-22');
  */
 export async function makeDirectory(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (error) {
-    const code = codeOf(error);
-    if (code === 'EEXIST') {
-      if (!(await stat(dir)).isDirectory()) throw notADirectory(dir);
-      return;
-    }
-    const parent = dirname(dir);
-    if (code !== 'ENOENT' || parent === dir) throw error;
+  const failed = await mkdir(dir).then(() => undefined, (error: unknown) => error);
+  if (failed === undefined) return;
+  const parent = dirname(dir);
+  if (codeOf(failed) === 'ENOENT' && parent !== dir) {
     await makeDirectory(parent);
-    // Once: another process may have made it since (EEXIST is then fine), and a file system that
-    // still answers ENOENT fails here instead of being retried.
-    await mkdir(dir).catch(async (again: unknown) => {
-      if (codeOf(again) !== 'EEXIST') throw again;
-      if (!(await stat(dir)).isDirectory()) throw notADirectory(dir);
-    });
+    // Once: a file system that still answers ENOENT fails here instead of being retried.
+    const again = await mkdir(dir).then(() => undefined, (error: unknown) => error);
+    if (again !== undefined) await acceptExisting(dir, again);
+    return;
   }
+  await acceptExisting(dir, failed);
 }
 
 /**
@@ -50,22 +43,39 @@ export async function makeDirectory(dir: string): Promise<void> {
  * makeDirectorySync('./data/.abtel');
  */
 export function makeDirectorySync(dir: string): void {
-  try {
-    mkdirSync(dir);
-  } catch (error) {
-    const code = codeOf(error);
-    if (code === 'EEXIST') {
-      if (!statSync(dir).isDirectory()) throw notADirectory(dir);
-      return;
-    }
-    const parent = dirname(dir);
-    if (code !== 'ENOENT' || parent === dir) throw error;
+  const failed = attempt(() => mkdirSync(dir));
+  if (failed === undefined) return;
+  const parent = dirname(dir);
+  if (codeOf(failed) === 'ENOENT' && parent !== dir) {
     makeDirectorySync(parent);
-    try {
-      mkdirSync(dir);
-    } catch (again) {
-      if (codeOf(again) !== 'EEXIST') throw again;
-      if (!statSync(dir).isDirectory()) throw notADirectory(dir);
-    }
+    // Once: a file system that still answers ENOENT fails here instead of being retried.
+    const again = attempt(() => mkdirSync(dir));
+    if (again !== undefined) acceptExistingSync(dir, again);
+    return;
+  }
+  acceptExistingSync(dir, failed);
+}
+
+/**
+ * After a failed mkdir: an existing directory is fine (EEXIST, also when another process made it
+ * meanwhile), an existing file is ENOTDIR, anything else is the file system's own error.
+ */
+async function acceptExisting(dir: string, error: unknown): Promise<void> {
+  if (codeOf(error) !== 'EEXIST') throw error;
+  if (!(await stat(dir)).isDirectory()) throw notADirectory(dir);
+}
+
+/** {@link acceptExisting} for synchronous code. */
+function acceptExistingSync(dir: string, error: unknown): void {
+  if (codeOf(error) !== 'EEXIST') throw error;
+  if (!statSync(dir).isDirectory()) throw notADirectory(dir);
+}
+
+function attempt(fn: () => void): unknown {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    return error;
   }
 }
