@@ -17,7 +17,9 @@
 // conversations whose exposure is already out (in (1) and (2) every span still checks whether it is
 // the conversation's first gen_ai span), (3a) as (1) with spans started by `startActiveSpan` under
 // the AsyncLocalStorage context manager, as NodeSDK apps and instrumentations start them (a context
-// made and entered per span), (3b) as (3) with the conversations' spans 8 in a row, as
+// made and entered per span), (3a') as (3a) with the bare side on the API's own contexts, as the
+// same application without abtel has them (all other scenarios run both sides on abtel's
+// conversation contexts, which are cheaper to derive and read), (3b) as (3) with the conversations' spans 8 in a row, as
 // an agent turn makes them, instead of one conversation after another at every span, (4) as (1) with the processor alone (the provider's
 // default sampler on both sides), (5) as (1) with the standalone form
 // `[abtel.spanProcessor(), batch]` (two processors in the provider), (6) abtel against a
@@ -109,7 +111,7 @@ class StackContextManager {
 }
 // Scenarios that start spans the way instrumentations and `startActiveSpan` do, under the context
 // manager NodeSDK registers (AsyncLocalStorage): a context and an AsyncLocalStorage.run per span.
-const ACTIVE_SPAN_SCENARIOS = new Set(['active']);
+const ACTIVE_SPAN_SCENARIOS = new Set(['active', 'activeApp']);
 context.setGlobalContextManager(
   ACTIVE_SPAN_SCENARIOS.has(values.scenario) ? new AsyncLocalStorageContextManager().enable() : new StackContextManager(),
 );
@@ -180,8 +182,9 @@ const fixedStamper = {
 
 // Diagnostic set-ups: pieces of abtel's per-span work alone, each in a processor wrapping the
 // batch processor as abtel's does, to show where the overhead goes (`--only forward,lookup,stores,minimal`).
-// They read abtel's per-conversation state directly, as its processor does: the state sits in the
-// context under this key, its stamp values in fields v0-v5 (checkStamped proves `minimal` got them).
+// They read abtel's per-conversation state directly, as its processor does: the state is a
+// property of abtel's conversation contexts under this key (also their value under it), its stamp
+// values in fields v0-v5 (checkStamped proves `minimal` got them).
 const STATE_KEY = Symbol.for('@abtel/node.conversation');
 /** A tracer provider whose one processor runs `work(span, context)` and forwards to the batch processor. */
 const diagnosticSetUp = (work) =>
@@ -204,7 +207,7 @@ const SET_UPS = {
   // Forwarding, the context lookup and one read of the conversation state (its pending-exposure flag).
   lookup: () =>
     diagnosticSetUp((_span, parentContext) => {
-      const state = parentContext.getValue(STATE_KEY);
+      const state = parentContext[STATE_KEY];
       if (state !== undefined) diagnosticSink = state.pendingExposure;
     }),
   // Forwarding and six constant stores into the span's attribute object (no lookup).
@@ -223,7 +226,7 @@ const SET_UPS = {
   // abtel's checks (span limits, ended span, same-named attributes), exposure check and response-id memory.
   minimal: () =>
     diagnosticSetUp((span, parentContext) => {
-      const state = parentContext.getValue(STATE_KEY);
+      const state = parentContext[STATE_KEY];
       if (state === undefined) return;
       const attributes = span.attributes;
       attributes['gen_ai.conversation.id'] = state.v0;
@@ -260,9 +263,15 @@ async function conversationContext(index) {
 }
 
 const contexts = [];
+// The same conversations in an application without abtel: it keeps its own conversation in the
+// API's own contexts (scenario `activeApp` only; every other scenario runs both sides on the
+// contexts above, abtel's, which are cheaper to derive and read than the API's: conservative).
+const APP_KEY = Symbol.for('bench.app.conversation');
+const appContexts = [];
 for (let i = 0; i < CONTEXTS; i++) {
   const { ctx, variation } = await conversationContext(i);
   contexts.push(ctx);
+  appContexts.push(ROOT_CONTEXT.setValue(APP_KEY, { conversationId: `conv-${i}` }));
   // What abtel must stamp on this conversation's spans (checked below), and what the
   // `setAttributes` processor sets.
   fixedStamps.push({
@@ -293,8 +302,8 @@ const INSTRUMENTATION_ATTRIBUTES = {
 
 const endSpan = (span) => span.end();
 
-/** CPU seconds (user + system, all threads: GC included) and wall seconds for `count` spans. */
-async function run(provider, count, attributes, burst = 1, active = false) {
+/** CPU seconds (user + system, all threads: GC included) and wall seconds for `count` spans started in `spanContexts` in turn. */
+async function run(provider, count, attributes, burst = 1, active = false, spanContexts = contexts) {
   const tracer = provider.getTracer('bench');
   const options = attributes === undefined ? undefined : { attributes };
   const cpu0 = process.cpuUsage();
@@ -304,12 +313,12 @@ async function run(provider, count, attributes, burst = 1, active = false) {
     // made and made active for the callback, which ends it.
     const activeOptions = options ?? {};
     for (let i = 0; i < count; i++) {
-      tracer.startActiveSpan('retrieve', activeOptions, contexts[Math.floor(i / burst) % CONTEXTS], endSpan);
+      tracer.startActiveSpan('retrieve', activeOptions, spanContexts[Math.floor(i / burst) % CONTEXTS], endSpan);
       if ((i & 255) === 255) await yieldToLoop();
     }
   } else {
     for (let i = 0; i < count; i++) {
-      tracer.startSpan('retrieve', options, contexts[Math.floor(i / burst) % CONTEXTS]).end();
+      tracer.startSpan('retrieve', options, spanContexts[Math.floor(i / burst) % CONTEXTS]).end();
       if ((i & 255) === 255) await yieldToLoop();
     }
   }
@@ -366,6 +375,14 @@ const SCENARIOS = {
     baseline: 'bare',
     candidate: 'abtel',
     active: true,
+  },
+  activeApp: {
+    label:
+      'as the previous scenario, with the bare side on the API\'s own contexts (the same application without abtel, keeping its conversation in a context of its own): what an application sees',
+    baseline: 'bare',
+    candidate: 'abtel',
+    active: true,
+    appBaseline: true,
   },
   processorAlone: {
     label: 'spans without attributes of their own, abtel processor only (the provider\'s own default sampler, as on the bare side)',
@@ -428,7 +445,8 @@ async function settle(...setUps) {
  * timed run after `settle`; medians of the per-round ratios (candidate / baseline) with their 95 %
  * confidence interval. Warm-up rounds are run and discarded first.
  */
-async function compare({ baseline, candidate, attributes, exposed, burst = 1, active = false, stamps = true }, candidateFirst) {
+async function compare({ baseline, candidate, attributes, exposed, burst = 1, active = false, stamps = true, appBaseline = false }, candidateFirst) {
+  const baselineContexts = appBaseline ? appContexts : contexts;
   // Conversations whose exposure is out (after their first gen_ai span): spans skip the gen_ai check.
   if (exposed) for (const ctx of contexts) abtel.markExposed(undefined, ctx);
   // Which set-up is created first and timed first in even rounds alternates between processes,
@@ -445,7 +463,7 @@ async function compare({ baseline, candidate, attributes, exposed, burst = 1, ac
   // Warm-up (JIT, inline caches, heap sizing) on both sides, discarded; then the check that the
   // candidate really stamps.
   for (let i = 0; i < WARM_UP_ROUNDS; i++) {
-    await run(base.provider, SPANS_PER_ROUND, attributes, burst, active);
+    await run(base.provider, SPANS_PER_ROUND, attributes, burst, active, baselineContexts);
     await run(cand.provider, SPANS_PER_ROUND, attributes, burst, active);
   }
   await cand.batch.forceFlush();
@@ -457,7 +475,7 @@ async function compare({ baseline, candidate, attributes, exposed, burst = 1, ac
   const candidateRates = [];
   const timed = async (setUp) => {
     await settle(base, cand);
-    return run(setUp.provider, SPANS_PER_ROUND, attributes, burst, active);
+    return run(setUp.provider, SPANS_PER_ROUND, attributes, burst, active, setUp === base ? baselineContexts : contexts);
   };
   for (let round = 0; round < ROUNDS; round++) {
     let b;
