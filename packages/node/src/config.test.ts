@@ -15,6 +15,8 @@ describe('readRegisterConfig', () => {
       captureContent: undefined,
       defaultTracesUrl: 'http://127.0.0.1:4318/v1/traces',
       defaultLogsUrl: 'http://127.0.0.1:4318/v1/logs',
+      tracesDestination: 'http://127.0.0.1:4318/v1/traces',
+      logsDestination: 'http://127.0.0.1:4318/v1/logs',
       flushTimeoutMs: 2000,
       tracesProtocol: 'http/json',
       logsProtocol: 'http/json',
@@ -48,6 +50,20 @@ describe('readRegisterConfig', () => {
     expect(readRegisterConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/v1/traces' })).toMatchObject({
       defaultTracesUrl: undefined,
       defaultLogsUrl: 'http://127.0.0.1:4318/v1/logs',
+    });
+  });
+
+  it('resolves where each signal goes as the exporters do: the signal variable, else the base variable + /v1/<signal>', () => {
+    expect(readRegisterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.internal:4318/' })).toMatchObject({
+      tracesDestination: 'https://collector.internal:4318/v1/traces',
+      logsDestination: 'https://collector.internal:4318/v1/logs',
+    });
+    expect(
+      readRegisterConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://base:4318', OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: ' http://logs:9999/custom ', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: ' ' }),
+    ).toMatchObject({ tracesDestination: 'http://base:4318/v1/traces', logsDestination: 'http://logs:9999/custom' });
+    expect(readRegisterConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:1/v1/traces' })).toMatchObject({
+      tracesDestination: 'http://t:1/v1/traces',
+      logsDestination: 'http://127.0.0.1:4318/v1/logs',
     });
   });
 

@@ -14,6 +14,10 @@ export interface RegisterConfig {
   defaultTracesUrl: string | undefined;
   /** OTLP/HTTP logs endpoint when no `OTEL_EXPORTER_OTLP_*ENDPOINT` is set. */
   defaultLogsUrl: string | undefined;
+  /** Where traces go, by the exporters' own rules (signal variable, else base variable + `/v1/traces`, else the default): for messages. */
+  tracesDestination: string;
+  /** Where log records go, by the same rules: for messages. */
+  logsDestination: string;
   /** `ABTEL_FLUSH_TIMEOUT_MS`: upper bound on the flush at exit (default 2000). */
   flushTimeoutMs: number;
   /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`: how traces are sent (default http/json). */
@@ -98,14 +102,22 @@ export function readRegisterConfig(env: NodeJS.ProcessEnv): RegisterConfig {
     }
   }
   const experiments = env['ABTEL_EXPERIMENTS']?.trim() || undefined;
-  const anyEndpoint = (name: string): boolean => (env[name]?.trim() ?? '') !== '';
-  const base = anyEndpoint('OTEL_EXPORTER_OTLP_ENDPOINT') ? undefined : DEFAULT_OTLP_ENDPOINT;
+  const endpoint = (name: string): string | undefined => env[name]?.trim() || undefined;
+  const setBase = endpoint('OTEL_EXPORTER_OTLP_ENDPOINT');
+  // Without any endpoint variable the exporters would send to their own default; the drop-in
+  // passes the local collector's URL instead (the same port, spelled for 127.0.0.1).
+  const base = setBase === undefined ? DEFAULT_OTLP_ENDPOINT : undefined;
+  const tracesVariable = endpoint('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const logsVariable = endpoint('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT');
+  const baseForMessages = (setBase ?? DEFAULT_OTLP_ENDPOINT).replace(/\/+$/, '');
   return {
     experiments,
     events,
     captureContent,
-    defaultTracesUrl: base === undefined || anyEndpoint('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? undefined : `${base}/v1/traces`,
-    defaultLogsUrl: base === undefined || anyEndpoint('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') ? undefined : `${base}/v1/logs`,
+    defaultTracesUrl: base === undefined || tracesVariable !== undefined ? undefined : `${base}/v1/traces`,
+    defaultLogsUrl: base === undefined || logsVariable !== undefined ? undefined : `${base}/v1/logs`,
+    tracesDestination: tracesVariable ?? `${baseForMessages}/v1/traces`,
+    logsDestination: logsVariable ?? `${baseForMessages}/v1/logs`,
     flushTimeoutMs,
     tracesProtocol,
     logsProtocol,

@@ -10,7 +10,7 @@ import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Abtel } from '../abtel.js';
-import { DEFAULT_OTLP_ENDPOINT, loadRegisterExperiments, readRegisterConfig, type RegisterConfig } from '../config.js';
+import { loadRegisterExperiments, readRegisterConfig, type RegisterConfig } from '../config.js';
 import { configureAbtel } from '../default.js';
 import { abtelPropagator } from '../propagator.js';
 import { isGenAiSpan } from '../span-processor.js';
@@ -96,7 +96,6 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   sampling.reportProblems();
   sdk.start();
 
-  const destinations = destinationsOf(env, config);
   let done: Promise<boolean> | undefined;
   const shutdown = (): Promise<boolean> => {
     done ??= new Promise<boolean>((resolve) => {
@@ -109,7 +108,7 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
       const timer = setTimeout(() => {
         warnUser(
           'FLUSH_TIMEOUT',
-          `telemetry flush did not finish within ${config.flushTimeoutMs} ms (traces to ${destinations.traces}, logs to ${destinations.logs}); ` +
+          `telemetry flush did not finish within ${config.flushTimeoutMs} ms (traces to ${config.tracesDestination}, logs to ${config.logsDestination}); ` +
             'exiting without it. Is the collector running there? A slow one needs a larger ABTEL_FLUSH_TIMEOUT_MS',
         );
         resolve(false);
@@ -131,11 +130,3 @@ export async function startFromEnvironment(env: NodeJS.ProcessEnv): Promise<Star
   return { sdk, abtel, config, shutdown };
 }
 
-/** Where the exporters send each signal, as they resolve it from the environment (for messages). */
-function destinationsOf(env: NodeJS.ProcessEnv, config: RegisterConfig): { traces: string; logs: string } {
-  const base = (env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim() || DEFAULT_OTLP_ENDPOINT).replace(/\/+$/, '');
-  return {
-    traces: config.defaultTracesUrl ?? (env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim() || `${base}/v1/traces`),
-    logs: config.defaultLogsUrl ?? (env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT']?.trim() || `${base}/v1/logs`),
-  };
-}
