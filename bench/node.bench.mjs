@@ -378,7 +378,7 @@ const SCENARIOS = {
   },
   activeApp: {
     label:
-      'as the previous scenario, with the bare side on the API\'s own contexts (the same application without abtel, keeping its conversation in a context of its own): what an application sees',
+      'spans started with startActiveSpan under the AsyncLocalStorage context manager, the bare side on the API\'s own contexts (the same application without abtel, keeping its conversation in a context of its own): what an application sees',
     baseline: 'bare',
     candidate: 'abtel',
     active: true,
