@@ -1,4 +1,5 @@
 export { startCollector, selfMetricsData } from './internal/collector.js';
+export { DirectoryLockedError } from './internal/dir-lock.js';
 export type { CollectorOptions, RunningCollector } from './internal/collector.js';
 export { CollectorConfig, parseConfig, resolveConfig, ENV_VARS } from './internal/config.js';
 export type { CollectorConfigInput } from './internal/config.js';

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
+import { LOCK_FILE } from '../src/internal/dir-lock.js';
 import { postJson, readSignal, tempDir } from './helpers.js';
 
 const line = (name: string) =>
@@ -41,7 +42,8 @@ describe('gzip of rotated files', () => {
     const collector = await startCollector({ port: 0, dir, progress: false, log: (message) => messages.push(message) });
     try {
       await collector.idle();
-      expect((await readdir(dir)).sort()).toEqual([day, 'logs.jsonl', 'metrics.jsonl', c + '.gz', a + '.gz', d, 'traces.jsonl'].sort());
+      // The running collector's lock is the only hidden file: no temporary is left.
+      expect((await readdir(dir)).sort()).toEqual([LOCK_FILE, day, 'logs.jsonl', 'metrics.jsonl', c + '.gz', a + '.gz', d, 'traces.jsonl'].sort());
       expect(await readdir(join(dir, day))).toEqual([`${b}.gz`]);
       const traces = names(await readSignal(dir, 'traces'));
       expect(traces).toEqual([...Array.from({ length: 50 }, (_, i) => `a${i}`), 'c0', 'c1', 'c2', 'c3', 'c4', 'd0', 'd1', 'd2'].sort());
@@ -65,7 +67,7 @@ describe('gzip of rotated files', () => {
     try {
       await collector.idle();
       const entries = (await readdir(dir)).sort();
-      expect(entries).toEqual([day, 'logs.jsonl', 'metrics.jsonl', 'traces.jsonl', ...waiting.map((name) => `${name}.gz`)].sort());
+      expect(entries).toEqual([LOCK_FILE, day, 'logs.jsonl', 'metrics.jsonl', 'traces.jsonl', ...waiting.map((name) => `${name}.gz`)].sort());
       expect(await readdir(join(dir, day))).toEqual(['traces-2026-11-21T23-00-00.000.jsonl.gz']);
       // Every line still there, now read from the .gz files (the date folder's included).
       expect(names(await readSignal(dir, 'traces'))).toEqual([...Array.from({ length: 10 }, (_, i) => `w0${i}`), 'y0', 'y1', 'y2', 'y3'].sort());
@@ -110,7 +112,7 @@ describe('gzip of rotated files', () => {
       await collector.rotate();
       await collector.idle();
       const entries = await readdir(dir);
-      expect(entries.filter((name) => name.startsWith('.'))).toEqual([]);
+      expect(entries.filter((name) => name.startsWith('.'))).toEqual([LOCK_FILE]);
       const rotated = entries.filter((name) => name.startsWith('traces-'));
       expect(rotated).toHaveLength(1);
       expect(rotated[0]).toMatch(/^traces-.*\.jsonl\.gz$/);

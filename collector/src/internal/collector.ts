@@ -3,7 +3,9 @@
  * Parquet, gzip), the collector's own metrics and the progress line.
  */
 import { resolve } from 'node:path';
+import { makeDirectory } from '@abtel/core';
 import { parseConfig, type CollectorConfig, type CollectorConfigInput } from './config.js';
+import { DirectoryLock } from './dir-lock.js';
 import { Receiver } from './server.js';
 import type { CollectorStats } from './stats.js';
 import { gzipFile, recoverInterruptedGzip, SignalWriter, type Signal } from './writer.js';
@@ -68,6 +70,8 @@ function formatRate(value: number): string {
 
 /**
  * Starts the OTLP/HTTP collector in this process.
+ * @throws DirectoryLockedError when another running collector holds the data directory (its lock
+ * file `.abtel-collector.lock` is fresh); the message names it and how to fix that.
  * @example
  * const collector = await startCollector({ port: 0, dir: './data' });
  * console.log(`send OTLP to ${collector.url}`);
@@ -133,6 +137,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     );
   };
   const onRotated = (rotated: string) => processRotated(rotated, config.rotation.gzip);
+  // Before anything touches the directory: a second collector in it would append to the same
+  // files, rename files this one writes into, and its recovery below would remove our gzip
+  // temporaries. Throws DirectoryLockedError when a live collector holds it. The directory is
+  // created first as the writers would (a failure is theirs to report, with 503s); the lock
+  // then logs that it is not held and keeps trying on its heartbeat.
+  await makeDirectory(dir).catch(() => undefined);
+  const lock = await DirectoryLock.acquire(dir, { log });
   // A gzip cut short by a crash leaves the plain file beside a partial .gz or temporary: finish it
   // before readers count the data twice (also when gzip is now off: the plain file is complete).
   // With gzip on, rotated files still waiting for it when the process died are queued again.
@@ -173,11 +184,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
     address = await receiver.listen(config.host, config.port);
   } catch (error) {
     await Promise.all(Object.values(writers).map((writer) => writer.close()));
+    await lock.release();
     throw error;
   }
   for (const path of interrupted) processRotated(path, true);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  await lock.setUrl(url);
   const timers: NodeJS.Timeout[] = [];
 
   if (config.selfMetrics) {
@@ -243,6 +256,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
         if (leftForCompact > 0) {
           log(`${leftForCompact} rotated file(s) were not compacted before the shutdown; \`abtel compact ${dir}\` compacts what is missing`);
         }
+        // Last: the background work above still wrote into the directory.
+        await lock.release();
       })();
       return closing;
     },

@@ -1,0 +1,109 @@
+/**
+ * The lock's heartbeat (with a short interval) and the takeover race, on real files. Refusals and
+ * takeovers at start-up are tested through `startCollector` in test/dir-lock.test.ts.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DirectoryLock, DirectoryLockedError, LOCK_FILE } from './dir-lock.js';
+
+const HEARTBEAT_MS = 50;
+const dirs: string[] = [];
+const locks: DirectoryLock[] = [];
+
+afterEach(async () => {
+  await Promise.all(locks.splice(0).map((lock) => lock.release()));
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'abtel-dir-lock-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function acquire(dir: string, messages: string[] = []): Promise<DirectoryLock> {
+  const lock = await DirectoryLock.acquire(dir, { log: (line) => messages.push(line), heartbeatMs: HEARTBEAT_MS });
+  locks.push(lock);
+  return lock;
+}
+
+const tokenIn = async (dir: string) => (JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8')) as { token: string }).token;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('DirectoryLock heartbeat', () => {
+  it('refreshes the mtime of its lock', async () => {
+    const dir = await tempDir();
+    await acquire(dir);
+    const path = join(dir, LOCK_FILE);
+    const old = new Date(Date.now() - 20_000);
+    await utimes(path, old, old);
+    await expect.poll(async () => Date.now() - (await stat(path)).mtimeMs, { timeout: 2000 }).toBeLessThan(5000);
+  });
+
+  it('says once that another process took the directory over, and leaves that lock alone at release', async () => {
+    const dir = await tempDir();
+    const messages: string[] = [];
+    const lock = await acquire(dir, messages);
+    const other = { pid: 4242, hostname: 'other.example', startedAt: '2026-01-01T00:00:00.000Z', token: 'theirs' };
+    await writeFile(join(dir, LOCK_FILE), JSON.stringify(other));
+    await expect.poll(() => messages, { timeout: 2000 }).toHaveLength(1);
+    expect(messages[0]).toBe(
+      `another process took ${dir} over (its lock ${join(dir, LOCK_FILE)} now names pid 4242 on host other.example, started at 2026-01-01T00:00:00.000Z): two collectors are writing into one directory; stop one of them`,
+    );
+    expect(lock.held).toBe(false);
+    await sleep(HEARTBEAT_MS * 5);
+    expect(messages).toHaveLength(1);
+    await lock.release();
+    expect(await tokenIn(dir)).toBe('theirs');
+  });
+
+  it('creates its lock again when the file is removed, so a second collector is still refused', async () => {
+    const dir = await tempDir();
+    const messages: string[] = [];
+    const lock = await acquire(dir, messages);
+    const token = await tokenIn(dir);
+    await unlink(join(dir, LOCK_FILE));
+    await expect.poll(() => readdir(dir), { timeout: 2000 }).toContain(LOCK_FILE);
+    expect(await tokenIn(dir)).toBe(token);
+    expect(messages).toEqual([`${join(dir, LOCK_FILE)} was removed while this collector held it; creating it again`]);
+    expect(lock.held).toBe(true);
+    await expect(acquire(dir)).rejects.toBeInstanceOf(DirectoryLockedError);
+  });
+
+  it('a directory that cannot be written yet: says once that it is not locked, and takes the lock when it can', async () => {
+    const dir = join(await tempDir(), 'not-yet');
+    const messages: string[] = [];
+    const lock = await acquire(dir, messages);
+    expect(lock.held).toBe(false);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/^cannot create .*\(ENOENT: .*\): .*not-yet is not locked against a second collector; trying again every 0\.05 s$/);
+    await sleep(HEARTBEAT_MS * 3);
+    expect(messages).toHaveLength(1);
+    await mkdir(dir);
+    await expect.poll(() => lock.held, { timeout: 2000 }).toBe(true);
+    expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid, hostname: hostname() });
+    await lock.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('DirectoryLock takeover race', () => {
+  it('two starters that find the same stale lock: exactly one takes it, the other is refused', async () => {
+    const dir = await tempDir();
+    const path = join(dir, LOCK_FILE);
+    await writeFile(path, JSON.stringify({ pid: 4242, hostname: 'gone.example', startedAt: '2026-01-01T00:00:00.000Z', token: 'stale' }));
+    const old = new Date(Date.now() - 60_000);
+    await utimes(path, old, old);
+    const results = await Promise.allSettled([acquire(dir), acquire(dir)]);
+    const taken = results.filter((result) => result.status === 'fulfilled');
+    const refused = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    expect(taken).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.reason).toBeInstanceOf(DirectoryLockedError);
+    expect((taken[0] as PromiseFulfilledResult<DirectoryLock>).value.held).toBe(true);
+    // No temporary of either takeover is left behind.
+    expect(await readdir(dir)).toEqual([LOCK_FILE]);
+  });
+});

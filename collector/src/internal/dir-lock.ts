@@ -1,0 +1,357 @@
+/**
+ * A lock file that keeps a second collector out of a data directory. Two collectors in one
+ * directory append to the same open files, rename files the other still writes into, and one's
+ * start-up recovery removes the other's gzip temporaries: telemetry is lost or mixed.
+ *
+ * The lock is `<dir>/.abtel-collector.lock` (hidden: the readers in @abtel/files skip dot files),
+ * a JSON record of the holder (pid, hostname, start time, a random token, later its URL). Its
+ * holder refreshes the file's mtime every `LOCK_HEARTBEAT_MS` and removes it at shutdown.
+ *
+ * Invariants:
+ * - A lock is live while its mtime is younger than `LOCK_STALE_AFTER_MS` and, when it names this
+ *   host, its pid runs and is not this process's own (unless this process holds that very token).
+ *   Anything else is stale and is taken over: a crash never needs a person to delete the file.
+ * - Only the holder of a token removes the file, and only while it still holds that token.
+ * - A file system error never stops the collector: an unwritable directory already gets 503s from
+ *   the writers, and the lock is tried again on every heartbeat until it is taken.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { AbtelError } from '@abtel/core';
+import { z } from 'zod';
+
+/** The lock's file name inside the data directory. */
+export const LOCK_FILE = '.abtel-collector.lock';
+/** A lock whose mtime is older than this is stale: its holder stopped refreshing it. */
+export const LOCK_STALE_AFTER_MS = 30_000;
+/** How often the holder refreshes the lock's mtime: several times within the stale window. */
+export const LOCK_HEARTBEAT_MS = 5_000;
+/**
+ * After replacing a stale lock, how long to wait before reading it back. Two starters that found
+ * the same stale lock rename their own over it within moments of each other; reading back after
+ * both renames leaves exactly one of them (the last) seeing its own token.
+ */
+const TAKEOVER_SETTLE_MS = 100;
+
+/** What a lock file holds. */
+export const LockRecord = z.object({
+  pid: z.number().int().positive(),
+  hostname: z.string(),
+  /** When the holder started, ISO 8601. */
+  startedAt: z.string(),
+  /** Random per start: tells this holder's lock from a later one with the same pid and host. */
+  token: z.string().min(1),
+  /** The holder's OTLP/HTTP URL, once it listens. */
+  url: z.string().optional(),
+});
+export type LockRecord = z.infer<typeof LockRecord>;
+
+/** A lock file as found: its record (undefined when it is not one, e.g. still empty) and age. */
+interface FoundLock {
+  readonly record: LockRecord | undefined;
+  readonly ageMs: number;
+}
+
+/**
+ * Another collector holds the data directory: `startCollector` refuses to start.
+ * @example
+ * try {
+ *   await startCollector({ dir: '/data' });
+ * } catch (error) {
+ *   // By name, not instanceof: a second copy of the package has its own class.
+ *   if (isAbtelError(error, 'io') && error.name === 'DirectoryLockedError') console.error(error.message);
+ * }
+ */
+export class DirectoryLockedError extends AbtelError {
+  constructor(
+    message: string,
+    /** The lock's record, or undefined when the file could not be read as one. */
+    readonly holder: LockRecord | undefined,
+    readonly lockPath: string,
+  ) {
+    super('io', message);
+    this.name = 'DirectoryLockedError';
+  }
+}
+
+// The tokens of this process's locks that are neither released nor lost: a lock file naming this
+// pid belongs to a live collector exactly when its token is here (else to an earlier process that
+// had the same pid). A token is added before its file is written, so that two starters in one
+// process racing for a stale lock see each other. A process global: two copies of this module in
+// one process (sources and build) must see each other's tokens.
+const LIVE_KEY = Symbol.for('@abtel/collector.liveDirectoryLocks');
+const liveTokens: Set<string> = ((globalThis as Record<symbol, unknown>)[LIVE_KEY] ??= new Set<string>()) as Set<string>;
+
+function codeOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = codeOf(error);
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+/** True unless signal 0 says no such process (EPERM: it exists, owned by another user). */
+function pidIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return codeOf(error) !== 'ESRCH';
+  }
+}
+
+/** Reads a lock file; undefined when there is none. */
+async function readLock(path: string): Promise<FoundLock | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const { mtimeMs } = await handle.stat();
+    const text = await handle.readFile('utf8');
+    let record: LockRecord | undefined;
+    try {
+      const parsed = LockRecord.safeParse(JSON.parse(text));
+      record = parsed.success ? parsed.data : undefined;
+    } catch {
+      record = undefined;
+    }
+    return { record, ageMs: Date.now() - mtimeMs };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Why a found lock is stale, or undefined while its holder may still be running. */
+function staleReason(found: FoundLock): string | undefined {
+  const { record, ageMs } = found;
+  if (record && liveTokens.has(record.token)) return undefined;
+  if (ageMs >= LOCK_STALE_AFTER_MS) return `not refreshed for ${Math.round(ageMs / 1000)} s`;
+  // A pid means something only on the host that wrote it.
+  if (!record || record.hostname !== hostname()) return undefined;
+  // A container restarted with the same pid (often 1) finds its previous life's lock.
+  if (record.pid === process.pid) return `it names this process's own pid ${record.pid}, so its holder is gone (a restart with the same pid)`;
+  if (!pidIsAlive(record.pid)) return `pid ${record.pid} is not running on this host`;
+  return undefined;
+}
+
+function describeHolder(record: LockRecord): string {
+  return `pid ${record.pid} on host ${record.hostname}, started at ${record.startedAt}${record.url ? `, listening on ${record.url}` : ''}`;
+}
+
+/** The refusal: who holds the directory, and the ways out. One line, as the CLI prints one line. */
+function lockedMessage(dir: string, lockPath: string, found: FoundLock): string {
+  const refreshed = `refreshed ${Math.max(0, Math.round(found.ageMs / 1000))} s ago`;
+  const who = found.record
+    ? `another collector holds ${dir}: ${describeHolder(found.record)} (lock file ${lockPath}, ${refreshed})`
+    : `another collector may hold ${dir}: its lock file ${lockPath} (${refreshed}) is not a readable lock (being written, or damaged)`;
+  return (
+    `${who}. Give each collector its own directory (e.g. --dir ${dir}-2, ABTEL_COLLECTOR_DIR or \`dir\` in the YAML file); ` +
+    `if that collector is gone, delete ${lockPath} or start again once the lock is stale (not refreshed for ${LOCK_STALE_AFTER_MS / 1000} s).`
+  );
+}
+
+type Attempt = { readonly kind: 'taken' } | { readonly kind: 'live'; readonly found: FoundLock } | { readonly kind: 'failed'; readonly error: unknown };
+
+type State = 'held' | 'unlocked' | 'lost' | 'released';
+
+export interface DirectoryLockOptions {
+  readonly log: (message: string) => void;
+  /** Heartbeat interval (tests shorten it; default `LOCK_HEARTBEAT_MS`). */
+  readonly heartbeatMs?: number;
+}
+
+/**
+ * The collector's hold on its data directory.
+ * @example
+ * const lock = await DirectoryLock.acquire('/data', { log: console.error }); // throws DirectoryLockedError when held
+ * await lock.setUrl('http://127.0.0.1:4318');
+ * await lock.release();
+ */
+export class DirectoryLock {
+  readonly path: string;
+  private readonly token = randomBytes(16).toString('hex');
+  private record: LockRecord;
+  private state: State = 'unlocked';
+  private timer: NodeJS.Timeout | undefined;
+  /** The heartbeat under way, awaited by `release` so that it does not recreate a removed lock. */
+  private beating: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: DirectoryLockOptions,
+  ) {
+    this.path = join(dir, LOCK_FILE);
+    this.record = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: this.token };
+    liveTokens.add(this.token);
+  }
+
+  /**
+   * Takes the lock on `dir`, taking over a stale one (logged). When the directory cannot be
+   * written, logs that it is not locked and returns an unlocked instance that keeps trying.
+   * @throws DirectoryLockedError when a live collector holds the directory.
+   * @example
+   * const lock = await DirectoryLock.acquire('/data', { log: (line) => process.stderr.write(`${line}\n`) });
+   */
+  static async acquire(dir: string, options: DirectoryLockOptions): Promise<DirectoryLock> {
+    const lock = new DirectoryLock(dir, options);
+    const attempt = await lock.attempt();
+    if (attempt.kind === 'live') {
+      liveTokens.delete(lock.token);
+      throw new DirectoryLockedError(lockedMessage(dir, lock.path, attempt.found), attempt.found.record, lock.path);
+    }
+    if (attempt.kind === 'failed') {
+      options.log(`cannot create ${lock.path} (${describe(attempt.error)}): ${dir} is not locked against a second collector; trying again every ${(options.heartbeatMs ?? LOCK_HEARTBEAT_MS) / 1000} s`);
+    }
+    lock.schedule();
+    return lock;
+  }
+
+  /** True while this process holds the lock. */
+  get held(): boolean {
+    return this.state === 'held';
+  }
+
+  /** Adds the collector's URL to the lock, so that a refused second start can name it. */
+  async setUrl(url: string): Promise<void> {
+    this.record = { ...this.record, url };
+    if (this.state === 'held') await this.replace().catch(() => undefined);
+  }
+
+  /** Stops the heartbeat and removes the lock file if it still holds this collector's token. */
+  async release(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.beating;
+    const wasHeld = this.state === 'held';
+    this.state = 'released';
+    liveTokens.delete(this.token);
+    if (!wasHeld) return;
+    const found = await readLock(this.path).catch(() => undefined);
+    if (found?.record?.token === this.token) await unlink(this.path).catch(() => undefined);
+  }
+
+  /** Creates the lock, or takes over a stale one; never throws. */
+  private async attempt(): Promise<Attempt> {
+    // A few rounds: the file may vanish between a failed create and the read (its holder stopped),
+    // or another starter may win a takeover race (then the next round finds its live lock).
+    for (let round = 0; round < 3; round += 1) {
+      try {
+        await this.create();
+        return this.taken();
+      } catch (error) {
+        if (codeOf(error) !== 'EEXIST') return { kind: 'failed', error };
+      }
+      let found;
+      let reason;
+      try {
+        found = await readLock(this.path);
+        if (!found) continue;
+        if (found.record?.token === this.token) return this.taken();
+        reason = staleReason(found);
+        if (reason === undefined) return { kind: 'live', found };
+        await this.replace();
+        await new Promise((resolve) => setTimeout(resolve, TAKEOVER_SETTLE_MS));
+        if ((await readLock(this.path))?.record?.token !== this.token) continue;
+      } catch (error) {
+        return { kind: 'failed', error };
+      }
+      const whose = found.record ? `from ${describeHolder(found.record)}` : '(it was not a readable lock)';
+      this.options.log(`took over ${this.path} ${whose}: ${reason}`);
+      return this.taken();
+    }
+    return { kind: 'failed', error: new Error(`${this.path} kept changing while it was being taken`) };
+  }
+
+  private taken(): Attempt {
+    this.state = 'held';
+    return { kind: 'taken' };
+  }
+
+  private text(): string {
+    return `${JSON.stringify(this.record)}\n`;
+  }
+
+  /** Creates the lock file only if there is none (`wx`: atomic, also against another host on NFS v3+). */
+  private async create(): Promise<void> {
+    const handle = await open(this.path, 'wx', 0o644);
+    try {
+      await handle.writeFile(this.text());
+    } catch (error) {
+      // A full disk: an empty lock would look like another collector's to the next attempt.
+      await handle.close().catch(() => undefined);
+      await unlink(this.path).catch(() => undefined);
+      throw error;
+    }
+    await handle.close();
+  }
+
+  /** Replaces the lock file whole (a temporary renamed over it), so no reader sees it half written. */
+  private async replace(): Promise<void> {
+    const temporary = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeFile(temporary, this.text(), { mode: 0o644 });
+      await rename(temporary, this.path);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped || (this.state !== 'held' && this.state !== 'unlocked')) return;
+    this.timer = setTimeout(() => {
+      this.beating = this.beat().finally(() => this.schedule());
+    }, this.options.heartbeatMs ?? LOCK_HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  /** Refreshes a held lock, notices it lost, or tries again to take a lock not yet held. */
+  private async beat(): Promise<void> {
+    if (this.state === 'held') {
+      let found;
+      try {
+        found = await readLock(this.path);
+      } catch {
+        return; // unreadable for now (an I/O error): the next beat looks again
+      }
+      if (found?.record?.token === this.token) {
+        const now = new Date();
+        await utimes(this.path, now, now).catch(() => undefined);
+        return;
+      }
+      if (found) {
+        this.lose(found);
+        return;
+      }
+      // Removed by hand, or with the whole directory: take it again (below), so that a second
+      // collector started now is still refused.
+      this.options.log(`${this.path} was removed while this collector held it; creating it again`);
+      this.state = 'unlocked';
+    }
+    if (this.state !== 'unlocked') return;
+    const attempt = await this.attempt();
+    if (attempt.kind === 'live') this.lose(attempt.found);
+    // 'failed' stays quiet: said once at start, and the writers report the directory's trouble.
+  }
+
+  /** Another process holds the directory now: said once, and the heartbeat stops. */
+  private lose(found: FoundLock): void {
+    this.state = 'lost';
+    liveTokens.delete(this.token);
+    const who = found.record ? describeHolder(found.record) : 'an unreadable lock';
+    this.options.log(
+      `another process took ${this.dir} over (its lock ${this.path} now names ${who}): two collectors are writing into one directory; stop one of them`,
+    );
+  }
+}
