@@ -23,6 +23,21 @@ describe('compareMeans (Welch)', () => {
     expect(() => compareMeans({ n: 1, sum: 3, sumSquares: 9 }, { n: 5, sum: 10, sumSquares: 30 })).toThrow(/baseline.n must be at least 2/);
   });
 
+  test('tiny and huge variances: the same degrees of freedom, p-value and interval (scaled) as the same data at ordinary scale', () => {
+    // Welch's t and degrees of freedom do not change when every value is multiplied by one
+    // factor; the interval scales with it. Found by the property below: variances near 1e-162
+    // squared to 0 and the degrees of freedom came out as 0/0.
+    const ordinary = compareMeans(meanArmFromValues([0, 0, 5.014742720742717, 0]), meanArmFromValues([0, 0]));
+    expect(ordinary.df).toBeCloseTo(3, 9); // the second arm has no variance: df = n - 1 of the first
+    for (const scale of [1e-81, 1e-150, 1e150]) {
+      const scaled = compareMeans(meanArmFromValues([0, 0, 5.014742720742717 * scale, 0]), meanArmFromValues([0, 0]));
+      expect(scaled.df).toBeCloseTo(ordinary.df, 6);
+      expect(scaled.pValue).toBeCloseTo(ordinary.pValue, 9);
+      expect(scaled.ci95[0] / scale).toBeCloseTo(ordinary.ci95[0], 6);
+      expect(scaled.ci95[1] / scale).toBeCloseTo(ordinary.ci95[1], 6);
+    }
+  });
+
   const values = fc.array(fc.double({ min: -1000, max: 1000, noNaN: true }), { minLength: 2, maxLength: 60 });
   test('properties: p in [0, 1], interval contains the estimate, symmetric in arms, invariant to input order', () => {
     fc.assert(

@@ -23,8 +23,12 @@ export function welchFromMoments(
   const estimate = variant.mean - baseline.mean;
   const se2 = varC + varT;
   const standardError = Math.sqrt(se2);
-  // Welch–Satterthwaite degrees of freedom.
-  const df = se2 > 0 ? (se2 * se2) / ((varC * varC) / (baseline.n - 1) + (varT * varT) / (variant.n - 1)) : baseline.n + variant.n - 2;
+  // Welch–Satterthwaite degrees of freedom, (varC + varT)² / (varC²/(nC − 1) + varT²/(nT − 1)),
+  // computed on each arm's share of se2: the same value, but the squares of tiny variances (below
+  // ≈ 1e-154) no longer underflow to 0 (0/0) nor those of huge ones overflow (∞/∞).
+  const shareC = se2 > 0 ? varC / se2 : 0;
+  const shareT = se2 > 0 ? varT / se2 : 0;
+  const df = se2 > 0 ? 1 / ((shareC * shareC) / (baseline.n - 1) + (shareT * shareT) / (variant.n - 1)) : baseline.n + variant.n - 2;
   const statistic = standardError > 0 ? estimate / standardError : estimate === 0 ? 0 : Math.sign(estimate) * Infinity;
   const pValue = Number.isFinite(statistic) ? Math.min(1, 2 * tCdf(-Math.abs(statistic), df)) : 0;
   const half = tQuantile(0.975, df) * standardError;
