@@ -7,16 +7,20 @@
 --
 -- Input: any relation with columns (source_file VARCHAR, source_line BIGINT, line VARCHAR), one
 -- OTLP JSON document per row (a JSON Lines line, or a whole pretty-printed file). Pass its name
--- to the table macros: `FROM otlp_spans('my_lines')`, `FROM otlp_log_events('my_lines')`.
+-- to the table macros: `FROM otlp_spans('my_lines')`, `FROM otlp_log_records('my_lines')`.
 --
 -- Why an explicit structure (json_transform) instead of read_json's inference: inference truncates
 -- doubles that look like integers, compares mixed int/string values as text and fails on attribute
 -- kinds first seen after its sample. Numbers are read as coalesce(doubleValue, intValue) because
 -- the JavaScript SDK sends whole-number doubles as intValue (and int64 may be a JSON string).
 --
--- A line that is not valid JSON (torn write) or not an OTLP object is never dropped silently: both
--- macros emit one marker row for it with line_status 'invalid', 'metrics' or 'not_otlp' and all
--- data columns NULL; readers filter on line_status IS NULL and report the rest.
+-- A line that is not valid JSON (torn write), not an OTLP object, or a traces/logs line that breaks
+-- the OTLP shape rule of abtel's reader (src/internal/otlp-shape.ts, see below: a list that is not
+-- an array of objects, an id that is not hex of its length, a name that is not a string) is never
+-- dropped silently nor read in part: it is one marker row with line_status 'invalid', 'metrics' or
+-- 'not_otlp' and no data (ids, names, times, values NULL), from both macros, or for a traces/logs
+-- line from the macro of each signal it carries. These are the lines abtel's reader reports, with
+-- the same status; readers filter on line_status IS NULL and report the rest.
 
 CREATE OR REPLACE MACRO otlp_any_value_struct() AS
   '{"stringValue":"VARCHAR","boolValue":"BOOLEAN","intValue":"VARCHAR","doubleValue":"DOUBLE","arrayValue":"JSON","kvlistValue":"JSON","bytesValue":"VARCHAR"}';
@@ -109,13 +113,126 @@ CREATE OR REPLACE MACRO otlp_span_kind(k) AS coalesce(try_cast(k AS INTEGER), CA
 CREATE OR REPLACE MACRO otlp_status_code(c) AS coalesce(try_cast(c AS INTEGER), CASE upper(c)
   WHEN 'STATUS_CODE_UNSET' THEN 0 WHEN 'STATUS_CODE_OK' THEN 1 WHEN 'STATUS_CODE_ERROR' THEN 2 END, 0);
 
--- Why a line carries no rows of its own.
-CREATE OR REPLACE MACRO otlp_line_status(j, line) AS CASE
+-- The OTLP shape rule of abtel's own reader, stated in src/internal/otlp-shape.ts (the one rule both
+-- paths follow): a traces or logs line is read only when its resource, scope and span/log record
+-- lists are arrays of objects (or absent/null), its ids are hex of their length (32 digits for a
+-- trace id, 16 for a span or parent span id; absent, null or empty is read as NULL) and span
+-- names, span event names and log `eventName`s are strings (or absent/null). Any other traces or
+-- logs line is one 'not_otlp' line as a whole, as the collector would have refused it; read
+-- leniently, `{"resourceSpans": 5}` vanished and a span with `"traceId": "zz"` and `"name": 42`
+-- became a span named "42" that no trace could join.
+--
+-- How, at little more than the cost of the reading itself (json_type over each `[*]` path of the
+-- rule parses the line once per path: 22 paths made otlp_spans ≈ 2.8× slower): the reading's
+-- json_transform keeps ids and names as JSON text, so they keep their JSON type (json_transform
+-- writes a value back with only the escapes JSON needs: a hex id is exactly '"' || hex || '"', a
+-- string starts with '"'), and reads an item that is JSON null as NULL. The columns decode them
+-- (otlp_json_id, otlp_json_text). The other signal, kept as JSON text, is read with the same
+-- fields by otlp_spans_shape / otlp_logs_shape when a line carries both. What json_transform cannot
+-- tell apart is left to json_type over the line, only on the lines where it occurs: a list read as
+-- NULL (absent or null, or not an array) and an item with every field read NULL (an object without
+-- them, or not an object). CASE guards each of these, not OR: DuckDB evaluates both sides of an OR.
+CREATE OR REPLACE MACRO otlp_spans_shape(resource_spans_json) AS json_transform(resource_spans_json,
+  '[{"scopeSpans":[{"spans":[{"traceId":"JSON","spanId":"JSON","parentSpanId":"JSON","name":"JSON",'
+  || '"events":[{"name":"JSON","timeUnixNano":"VARCHAR"}]}]}]}]');
+CREATE OR REPLACE MACRO otlp_logs_shape(resource_logs_json) AS json_transform(resource_logs_json,
+  '[{"scopeLogs":[{"logRecords":[{"traceId":"JSON","spanId":"JSON","eventName":"JSON","timeUnixNano":"VARCHAR",'
+  || '"observedTimeUnixNano":"VARCHAR"}]}]}]');
+-- An id or a name read as JSON, as the columns' text (after the rule: an id is "hex", "" or null,
+-- a name a JSON string or null).
+CREATE OR REPLACE MACRO otlp_json_id(x) AS otlp_id(trim(x, '"'));
+CREATE OR REPLACE MACRO otlp_json_text(x) AS json_extract_string(x, '$');
+CREATE OR REPLACE MACRO otlp_all_true(bools) AS coalesce(list_bool_and(bools), true);
+CREATE OR REPLACE MACRO otlp_any_true(bools) AS coalesce(list_bool_or(bools), false);
+CREATE OR REPLACE MACRO otlp_trace_id_ok(x) AS x IS NULL OR regexp_full_match(x, '"([0-9a-fA-F]{32})?"');
+CREATE OR REPLACE MACRO otlp_span_id_ok(x) AS x IS NULL OR regexp_full_match(x, '"([0-9a-fA-F]{16})?"');
+CREATE OR REPLACE MACRO otlp_name_ok(x) AS x IS NULL OR starts_with(x, '"');
+-- json_type over a `[*]` path gives one type per match ([] when nothing matches; a wildcard over
+-- something that is not an array matches nothing, and that level's own check refuses it).
+CREATE OR REPLACE MACRO otlp_all_lists(types) AS otlp_all_true(list_transform(types, t -> t IN ('ARRAY', 'NULL')));
+CREATE OR REPLACE MACRO otlp_all_objects(types) AS otlp_all_true(list_transform(types, t -> t = 'OBJECT'));
+-- No object in the line has a key ending in `tail` (e.g. 'Logs"' for resourceLogs), decided
+-- without parsing: a key is in the text as written unless a \u escape spells one of its letters
+-- (JSON has no other escape for a letter), so a line with neither has none. The tail starts with
+-- a rare character, which the search skips along by (a leading '"' made it ten times slower).
+CREATE OR REPLACE MACRO otlp_key_absent(line, tail) AS NOT contains(line, '\u') AND NOT contains(line, tail);
+-- Whether the line has the top-level key `k` with a value other than null, when the typed reading
+-- read it as NULL (absent or null, or not an array): usually absent, which otlp_key_absent tells.
+CREATE OR REPLACE MACRO otlp_key_present(line, k, tail) AS CASE
+  WHEN otlp_key_absent(line, tail) THEN false
+  ELSE coalesce(json_type(line, '$.' || k), 'NULL') <> 'NULL' END;
+
+-- What the typed reading decides alone: no item is JSON null, ids and names have the right type.
+CREATE OR REPLACE MACRO otlp_traces_items_ok(resource_spans) AS otlp_all_true(list_transform(resource_spans, r ->
+  r IS NOT NULL AND otlp_all_true(list_transform(r.scopeSpans, s ->
+    s IS NOT NULL AND otlp_all_true(list_transform(s.spans, sp ->
+      sp IS NOT NULL AND otlp_trace_id_ok(sp.traceId) AND otlp_span_id_ok(sp.spanId) AND otlp_span_id_ok(sp.parentSpanId)
+      AND otlp_name_ok(sp.name) AND otlp_all_true(list_transform(sp.events, e -> e IS NOT NULL AND otlp_name_ok(e.name)))))))));
+-- What it cannot tell apart: a list read as NULL, an item with every field read NULL (span events
+-- read as NULL apart: otlp_span_events_lists_ok).
+CREATE OR REPLACE MACRO otlp_traces_unsure(resource_spans) AS otlp_any_true(list_transform(resource_spans, r ->
+  r.scopeSpans IS NULL OR otlp_any_true(list_transform(r.scopeSpans, s ->
+    s.spans IS NULL OR otlp_any_true(list_transform(s.spans, sp ->
+      coalesce(sp.traceId, sp.spanId, sp.parentSpanId, sp.name) IS NULL AND sp.events IS NULL
+      OR otlp_any_true(list_transform(sp.events, e -> coalesce(e.name, e.timeUnixNano) IS NULL))))))));
+-- The rule over the line itself (one parse per path), for the lines otlp_traces_unsure names.
+CREATE OR REPLACE MACRO otlp_traces_exact_ok(line) AS
+  otlp_all_objects(json_type(line, '$.resourceSpans[*]'))
+  AND otlp_all_lists(json_type(line, '$.resourceSpans[*].scopeSpans'))
+  AND otlp_all_objects(json_type(line, '$.resourceSpans[*].scopeSpans[*]'))
+  AND otlp_all_lists(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans'))
+  AND otlp_all_objects(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans[*]'))
+  AND otlp_all_lists(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans[*].events'))
+  AND otlp_all_objects(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans[*].events[*]'));
+-- Span events read as NULL: often simply absent (proto3 JSON omits empty lists, as the collector's
+-- file exporter writes them), so only their own level is asked when the line names events at all.
+CREATE OR REPLACE MACRO otlp_span_events_lists_ok(line, resource_spans) AS CASE
+  WHEN NOT otlp_any_true(list_transform(resource_spans, r -> otlp_any_true(list_transform(r.scopeSpans, s ->
+    otlp_any_true(list_transform(s.spans, sp -> sp.events IS NULL)))))) THEN true
+  WHEN otlp_key_absent(line, 'events"') THEN true
+  ELSE otlp_all_lists(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans[*].events')) END;
+CREATE OR REPLACE MACRO otlp_logs_items_ok(resource_logs) AS otlp_all_true(list_transform(resource_logs, r ->
+  r IS NOT NULL AND otlp_all_true(list_transform(r.scopeLogs, s ->
+    s IS NOT NULL AND otlp_all_true(list_transform(s.logRecords, lr ->
+      lr IS NOT NULL AND otlp_trace_id_ok(lr.traceId) AND otlp_span_id_ok(lr.spanId) AND otlp_name_ok(lr.eventName)))))));
+CREATE OR REPLACE MACRO otlp_logs_unsure(resource_logs) AS otlp_any_true(list_transform(resource_logs, r ->
+  r.scopeLogs IS NULL OR otlp_any_true(list_transform(r.scopeLogs, s ->
+    s.logRecords IS NULL OR otlp_any_true(list_transform(s.logRecords, lr ->
+      coalesce(lr.traceId, lr.spanId, lr.eventName, lr.timeUnixNano, lr.observedTimeUnixNano) IS NULL))))));
+CREATE OR REPLACE MACRO otlp_logs_exact_ok(line) AS
+  otlp_all_objects(json_type(line, '$.resourceLogs[*]'))
+  AND otlp_all_lists(json_type(line, '$.resourceLogs[*].scopeLogs'))
+  AND otlp_all_objects(json_type(line, '$.resourceLogs[*].scopeLogs[*]'))
+  AND otlp_all_lists(json_type(line, '$.resourceLogs[*].scopeLogs[*].logRecords'))
+  AND otlp_all_objects(json_type(line, '$.resourceLogs[*].scopeLogs[*].logRecords[*]'));
+
+-- Whether the line's traces / logs follow the rule, from whether the line carries them and their
+-- typed reading (the macro's own signal, or otlp_spans_shape / otlp_logs_shape of the other one;
+-- NULL when not an array).
+CREATE OR REPLACE MACRO otlp_traces_ok(line, present, resource_spans) AS CASE
+  WHEN NOT present THEN true
+  WHEN resource_spans IS NULL OR NOT otlp_traces_items_ok(resource_spans) THEN false
+  WHEN otlp_traces_unsure(resource_spans) THEN otlp_traces_exact_ok(line)
+  ELSE otlp_span_events_lists_ok(line, resource_spans) END;
+CREATE OR REPLACE MACRO otlp_logs_ok(line, present, resource_logs) AS CASE
+  WHEN NOT present THEN true
+  WHEN resource_logs IS NULL OR NOT otlp_logs_items_ok(resource_logs) THEN false
+  WHEN otlp_logs_unsure(resource_logs) THEN otlp_logs_exact_ok(line)
+  ELSE true END;
+
+-- Why a line carries no rows of its own. `has_own`: the line carries the macro's own signal;
+-- `has_spans`, `has_logs`: it carries spans, logs (a top-level list other than absent or null);
+-- `resource_spans`, `resource_logs`: their typed readings. A line that carries only the other
+-- signal is not this macro's (no rows, no marker, as for a good one): the other macro reads or
+-- marks it. One that carries neither is marked by both.
+CREATE OR REPLACE MACRO otlp_line_status(j, line, has_own, has_spans, has_logs, resource_spans, resource_logs) AS CASE
   -- Blank lines carry nothing and are not errors (checked only when the line did not parse).
   WHEN j IS NULL AND (line IS NULL OR trim(line) = '') THEN 'blank'
   WHEN j IS NULL THEN 'invalid'
-  WHEN j.resourceSpans IS NULL AND j.resourceLogs IS NULL AND j.resourceMetrics IS NOT NULL THEN 'metrics'
-  WHEN j.resourceSpans IS NULL AND j.resourceLogs IS NULL THEN 'not_otlp'
+  WHEN NOT has_spans AND NOT has_logs THEN CASE WHEN j.resourceMetrics IS NOT NULL THEN 'metrics' ELSE 'not_otlp' END
+  WHEN NOT has_own THEN NULL
+  -- The whole line, both signals: abtel's reader reads a line as a whole or not at all.
+  WHEN NOT (otlp_traces_ok(line, has_spans, resource_spans) AND otlp_logs_ok(line, has_logs, resource_logs)) THEN 'not_otlp'
 END;
 
 -- One row per span (plus marker rows for lines that carry none, see above).
@@ -125,17 +242,33 @@ WITH parsed AS (
     -- json_valid first: an error inside try() re-evaluates its whole chunk row by row, which
     -- made one torn line cost as much as thousands of good ones.
     CASE WHEN json_valid(line) THEN try(json_transform(line, '{"resourceSpans":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
-      || '"scopeSpans":[{"scope":{"name":"VARCHAR","version":"VARCHAR"},"spans":[{"traceId":"VARCHAR","spanId":"VARCHAR","parentSpanId":"VARCHAR",'
-      || '"name":"VARCHAR","kind":"VARCHAR","startTimeUnixNano":"VARCHAR","endTimeUnixNano":"VARCHAR",'
+      || '"scopeSpans":[{"scope":{"name":"VARCHAR","version":"VARCHAR"},"spans":[{"traceId":"JSON","spanId":"JSON","parentSpanId":"JSON",'
+      || '"name":"JSON","kind":"VARCHAR","startTimeUnixNano":"VARCHAR","endTimeUnixNano":"VARCHAR",'
       || '"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}],'
-      || '"events":[{"timeUnixNano":"VARCHAR","name":"VARCHAR","attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]}],'
+      || '"events":[{"timeUnixNano":"VARCHAR","name":"JSON","attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]}],'
       || '"status":{"code":"VARCHAR","message":"VARCHAR"}}]}]}],"resourceLogs":"JSON","resourceMetrics":"JSON"}')) END AS j
   FROM query_table(lines)
 ),
-resources AS (
-  SELECT source_file, source_line, otlp_line_status(j, line) AS line_status,
-    unnest(CASE WHEN otlp_line_status(j, line) IS NULL THEN j.resourceSpans WHEN otlp_line_status(j, line) = 'blank' THEN [] ELSE [NULL] END) AS rs
+-- The status once per line. Which signals the line carries: logs from their JSON text, spans (read
+-- as NULL when not an array) from the line itself; the logs a traces line also carries are read
+-- for the rule by otlp_logs_shape.
+signals AS (
+  SELECT *,
+    CASE WHEN j IS NULL THEN false WHEN j.resourceSpans IS NOT NULL THEN true
+      ELSE otlp_key_present(line, 'resourceSpans', 'Spans"') END AS has_spans,
+    j.resourceLogs IS NOT NULL AS has_logs,
+    CASE WHEN j.resourceSpans IS NOT NULL AND starts_with(j.resourceLogs, '[') THEN otlp_logs_shape(j.resourceLogs) END AS resource_logs
   FROM parsed
+),
+classified AS (
+  SELECT source_file, source_line, j,
+    otlp_line_status(j, line, has_spans, has_spans, has_logs, j.resourceSpans, resource_logs) AS line_status
+  FROM signals
+),
+resources AS (
+  SELECT source_file, source_line, line_status,
+    unnest(CASE WHEN line_status IS NULL THEN j.resourceSpans WHEN line_status = 'blank' THEN [] ELSE [NULL] END) AS rs
+  FROM classified
 ),
 scopes AS (
   SELECT source_file, source_line, line_status, rs.resource.attributes AS resource_attrs,
@@ -172,10 +305,10 @@ picked AS (
   FROM keyed
 )
 SELECT
-  otlp_id(s.traceId) AS trace_id,
-  otlp_id(s.spanId) AS span_id,
-  otlp_id(s.parentSpanId) AS parent_span_id,
-  s.name AS name,
+  otlp_json_id(s.traceId) AS trace_id,
+  otlp_json_id(s.spanId) AS span_id,
+  otlp_json_id(s.parentSpanId) AS parent_span_id,
+  otlp_json_text(s.name) AS name,
   CASE WHEN line_status IS NULL THEN otlp_span_kind(s.kind) END AS kind,
   otlp_time(s.startTimeUnixNano) AS start_time,
   otlp_time(s.endTimeUnixNano) AS end_time,
@@ -211,7 +344,7 @@ SELECT
   -- Span events stay nested here; otlp_span_event_records + otlp_event_rows flatten them next to
   -- log-record events (the base relation otlp_spans_all does not carry this column).
   list_transform(s.events, e -> {
-    'time': otlp_time(e.timeUnixNano), 'name': e.name, 'attributes': e.attributes
+    'time': otlp_time(e.timeUnixNano), 'name': otlp_json_text(e.name), 'attributes': e.attributes
   }) AS span_events,
   source_file,
   source_line,
@@ -227,14 +360,28 @@ WITH parsed AS (
     -- made one torn line cost as much as thousands of good ones.
     CASE WHEN json_valid(line) THEN try(json_transform(line, '{"resourceLogs":[{"resource":{"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]},'
       || '"scopeLogs":[{"scope":{"name":"VARCHAR"},"logRecords":[{"timeUnixNano":"VARCHAR","observedTimeUnixNano":"VARCHAR",'
-      || '"eventName":"VARCHAR","traceId":"VARCHAR","spanId":"VARCHAR",'
+      || '"eventName":"JSON","traceId":"JSON","spanId":"JSON",'
       || '"attributes":[{"key":"VARCHAR","value":' || otlp_any_value_struct() || '}]}]}]}],"resourceSpans":"JSON","resourceMetrics":"JSON"}')) END AS j
   FROM query_table(lines)
 ),
-resources AS (
-  SELECT source_file, source_line, otlp_line_status(j, line) AS line_status,
-    unnest(CASE WHEN otlp_line_status(j, line) IS NULL THEN j.resourceLogs WHEN otlp_line_status(j, line) = 'blank' THEN [] ELSE [NULL] END) AS rl
+-- The status once per line (see otlp_spans).
+signals AS (
+  SELECT *,
+    j.resourceSpans IS NOT NULL AS has_spans,
+    CASE WHEN j IS NULL THEN false WHEN j.resourceLogs IS NOT NULL THEN true
+      ELSE otlp_key_present(line, 'resourceLogs', 'Logs"') END AS has_logs,
+    CASE WHEN j.resourceLogs IS NOT NULL AND starts_with(j.resourceSpans, '[') THEN otlp_spans_shape(j.resourceSpans) END AS resource_spans
   FROM parsed
+),
+classified AS (
+  SELECT source_file, source_line, j,
+    otlp_line_status(j, line, has_logs, has_spans, has_logs, resource_spans, j.resourceLogs) AS line_status
+  FROM signals
+),
+resources AS (
+  SELECT source_file, source_line, line_status,
+    unnest(CASE WHEN line_status IS NULL THEN j.resourceLogs WHEN line_status = 'blank' THEN [] ELSE [NULL] END) AS rl
+  FROM classified
 ),
 scopes AS (
   SELECT source_file, source_line, line_status, rl.resource.attributes AS resource_attrs,
@@ -247,15 +394,15 @@ records AS (
   FROM scopes
 ),
 named AS (
-  SELECT *, coalesce(nullif(r.eventName, ''), otlp_value_str(otlp_attr(r.attributes, 'event.name'))) AS event_name
+  SELECT *, coalesce(nullif(otlp_json_text(r.eventName), ''), otlp_value_str(otlp_attr(r.attributes, 'event.name'))) AS event_name
   FROM records
 )
 SELECT
   coalesce(otlp_time(r.timeUnixNano), otlp_time(r.observedTimeUnixNano)) AS time,
   event_name,
   'log' AS origin,
-  otlp_id(r.traceId) AS trace_id,
-  otlp_id(r.spanId) AS span_id,
+  otlp_json_id(r.traceId) AS trace_id,
+  otlp_json_id(r.spanId) AS span_id,
   r.attributes AS attribute_list,
   CAST(NULL AS VARCHAR) AS ctx_conversation_id,
   CAST(NULL AS VARCHAR) AS ctx_experiment_key,

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { attachOtlp, detectFormat, linesSql, queryRows } from './index.js';
+import { attachOtlp, detectFormat, LINE_READER_OPTIONS, linesSql, queryRows, sqlString } from './index.js';
 
 const FIXTURES = new URL('../../../../shared/fixtures/otlp/', import.meta.url).pathname;
 const fixture = (name: string): string => join(FIXTURES, name);
@@ -348,4 +349,273 @@ describe('the SQL-only path (sql/otlp.sql, for the duckdb CLI) gives the same ro
     const fromSql = await queryRows(connection, "SELECT * EXCLUDE (source_line) FROM otlp_event_rows('sql_span_event_records') ORDER BY time, event_name");
     expect(fromSql).toEqual(ourEvents);
   });
+});
+
+/** The rows of one file as both paths give them. */
+interface BothReads {
+  library: { spans: Record<string, unknown>[]; events: Record<string, unknown>[]; bad: Record<string, unknown>[] };
+  sql: { spans: Record<string, unknown>[]; events: Record<string, unknown>[]; spanMarkers: Record<string, unknown>[]; logMarkers: Record<string, unknown>[] };
+}
+
+/** Span columns compared between the paths: every column, attributes as typed JSON. */
+const SPAN_COLUMNS = `* EXCLUDE (stripped_attributes, extra_attributes) REPLACE (CAST(resource_attributes AS JSON) AS resource_attributes),
+  otlp_span_attributes(extra_attributes, stripped_attributes, conversation_id, experiment_key, variation, assignment_unit, assignment_id,
+    operation_name, request_model, response_model, response_id, error_type) AS attributes, CAST(extra_attributes AS JSON) AS extra, stripped_attributes`;
+
+/** Event columns compared between the paths (attributes as typed JSON: the paths write 1.0 and 1 alike). */
+const EVENT_COLUMNS = '* REPLACE (CAST(attributes AS JSON) AS attributes)';
+
+/**
+ * Reads `file` with abtel's reader (attachOtlp) and with the SQL-only macros of sql/otlp.sql over
+ * its lines, numbered as apps/analysis/sql/01_sources.sql numbers them for the duckdb CLI.
+ */
+async function readBothWays(db: DuckDBConnection, file: string): Promise<BothReads> {
+  await attachOtlp(db, { inputs: [file] });
+  await db.run(`CREATE OR REPLACE TABLE sql_lines AS
+    SELECT filename AS source_file, row_number() OVER () AS source_line, line FROM read_csv(${sqlString(file)}, ${LINE_READER_OPTIONS}, filename=true)`);
+  await db.run("CREATE OR REPLACE TABLE sql_spans AS FROM otlp_spans('sql_lines')");
+  await db.run("CREATE OR REPLACE TABLE sql_log_records AS FROM otlp_log_records('sql_lines')");
+  await db.run("CREATE OR REPLACE VIEW sql_span_event_records AS FROM otlp_span_event_records('sql_spans')");
+  return {
+    library: {
+      spans: await queryRows(db, `SELECT ${SPAN_COLUMNS} FROM otlp_spans_all ORDER BY ALL`),
+      events: await queryRows(db, `SELECT ${EVENT_COLUMNS} FROM otlp_events_all ORDER BY ALL`),
+      bad: await queryRows(db, 'SELECT source_file, source_line, line_status FROM otlp_bad_lines ORDER BY ALL'),
+    },
+    sql: {
+      spans: await queryRows(db, `SELECT ${SPAN_COLUMNS} FROM (SELECT * EXCLUDE (span_events, line_status) FROM sql_spans WHERE line_status IS NULL) ORDER BY ALL`),
+      events: await queryRows(
+        db,
+        `SELECT ${EVENT_COLUMNS} FROM (FROM otlp_event_rows('sql_log_records') UNION ALL BY NAME FROM otlp_event_rows('sql_span_event_records')) ORDER BY ALL`,
+      ),
+      spanMarkers: await queryRows(db, 'SELECT * FROM sql_spans WHERE line_status IS NOT NULL ORDER BY source_line'),
+      logMarkers: await queryRows(db, 'SELECT * FROM sql_log_records WHERE line_status IS NOT NULL ORDER BY source_line'),
+    },
+  };
+}
+
+/** Marker rows as (file, line, status), the columns otlp_bad_lines has. */
+const markers = (rows: Record<string, unknown>[]) => rows.map((row) => ({ source_file: row.source_file, source_line: row.source_line, line_status: row.line_status }));
+
+describe('the SQL-only path refuses exactly the malformed OTLP lines the library refuses (internal/otlp-shape.ts)', () => {
+  let counter = 0;
+  const TRACE = '0af7651916cd43dd8448eb211c80319c';
+  const SPAN = 'b7ad6b7169203331';
+  const kv = (key: string, value: unknown) => ({ key, value });
+  const span = (fields: Record<string, unknown>) => ({
+    traceId: TRACE,
+    spanId: SPAN,
+    name: 'chat',
+    startTimeUnixNano: '1795000000000000000',
+    endTimeUnixNano: '1795000000500000000',
+    attributes: [kv('gen_ai.conversation.id', { stringValue: 'c1' }), kv('gen_ai.usage.input_tokens', { intValue: '12' })],
+    events: [{ timeUnixNano: '1795000000100000000', name: 'abtel.exposure', attributes: [kv('abtel.experiment.key', { stringValue: 'exp' })] }],
+    ...fields,
+  });
+  const traces = (spans: unknown) => ({ resourceSpans: [{ resource: { attributes: [kv('service.name', { stringValue: 'svc' })] }, scopeSpans: [{ scope: { name: 'lib' }, spans }] }] });
+  const record = (fields: Record<string, unknown>) => ({
+    timeUnixNano: '1795000000200000000',
+    eventName: 'abtel.outcome',
+    traceId: TRACE,
+    attributes: [kv('abtel.outcome.value', { doubleValue: 1 })],
+    ...fields,
+  });
+  const logs = (logRecords: unknown) => ({ resourceLogs: [{ scopeLogs: [{ scope: { name: 'lib' }, logRecords }] }] });
+  /** Row tuples [source_line, …] in line order, then by their text. */
+  const byLine = (rows: unknown[][]) => rows.sort((a, b) => Number(a[0]) - Number(b[0]) || String(a).localeCompare(String(b)));
+  const text = (line: unknown) => (typeof line === 'string' ? line : JSON.stringify(line));
+  /**
+   * The signals a line carries (its resourceSpans / resourceLogs is there and not null): each
+   * macro marks the bad lines that carry its signal, both mark those that carry neither, and a
+   * line that carries only the other signal is not theirs (no rows), as for a good line.
+   */
+  const carries = (line: unknown): { spans: boolean; logs: boolean } => {
+    const root = JSON.parse(text(line)) as Record<string, unknown>;
+    const spans = root.resourceSpans !== undefined && root.resourceSpans !== null;
+    const logs = root.resourceLogs !== undefined && root.resourceLogs !== null;
+    return spans || logs ? { spans, logs } : { spans: true, logs: true };
+  };
+
+  /** A file of `lines` (objects as JSON, strings as they are). */
+  const fileOf = (name: string, lines: unknown[]): string => {
+    const file = join(dir, `${name}.jsonl`);
+    writeFileSync(file, `${lines.map(text).join('\n')}\n`);
+    return file;
+  };
+
+  // Every malformed case of otlp-shape.test.ts and flatten.test.ts, the changeset's, and lines
+  // where the SQL path's own shortcuts could go wrong (json_transform reads 5 as no list and 42
+  // as "42"; a key spelt with a \u escape hides from a text search).
+  const malformed: [string, unknown][] = [
+    ['resourceSpans not an array (the changeset)', { resourceSpans: 5 }],
+    ['resourceSpans an object', { resourceSpans: {} }],
+    ['resourceSpans not an array, next to metrics', { resourceSpans: 5, resourceMetrics: [] }],
+    ['resourceSpans item null', { resourceSpans: [null] }],
+    ['resourceSpans item an array', { resourceSpans: [[{ scopeSpans: [] }]] }],
+    ['scopeSpans not an array', { resourceSpans: [{ scopeSpans: { spans: [] } }] }],
+    ['scopeSpans item a number', { resourceSpans: [{ scopeSpans: [3] }] }],
+    ['spans not an array', { resourceSpans: [{ scopeSpans: [{ spans: 'none' }] }] }],
+    ['span not an object', traces([7])],
+    ['span null', traces([span({}), null])],
+    ['spans nested in an array', traces([[span({})]])],
+    ['traceId not hex', traces([span({ traceId: 'zz' })])],
+    ['traceId of the wrong length', traces([span({ traceId: TRACE.slice(2) })])],
+    ['traceId with a trailing space', traces([span({ traceId: `${TRACE.slice(1)} ` })])],
+    ['spanId not hex', traces([span({ spanId: 'b7ad6b716920333g' })])],
+    ['spanId not a string', traces([span({ spanId: 12 })])],
+    ['spanId a number of 16 digits', traces([span({ spanId: 1234567890123456 })])],
+    ['parentSpanId not hex', traces([span({ parentSpanId: 'parent' })])],
+    ['name not a string', traces([span({ name: 42 })])],
+    ['name an object', traces([span({ name: { text: 'chat' } })])],
+    ['the changeset: traceId "zz" and name 42', traces([span({ traceId: 'zz', name: 42 })])],
+    ['otlp-shape.test: upper-case trace id, name 42', traces([span({ traceId: TRACE.toUpperCase(), name: 42 })])],
+    ['span events not an array', traces([span({ events: {} })])],
+    ['span event not an object', traces([span({ events: ['x'] })])],
+    ['span event name not a string', traces([span({ events: [{ name: 1 }] })])],
+    ['span event name a boolean, after a good event', traces([span({ events: [{ name: 'ok' }, { name: true }] })])],
+    ['a bad span after a good one', traces([span({ spanId: '00f067aa0ba902b7' }), span({ traceId: 'zz' })])],
+    ['good spans, malformed logs on the same line', { ...traces([span({})]), resourceLogs: 5 }],
+    ['good spans, a malformed log record on the same line', { ...traces([span({})]), ...logs([record({ traceId: 'zz' })]) }],
+    ['good spans, a key spelt with a \\u escape', `${text(traces([span({})])).slice(0, -1)},"resource\\u004cogs":5}`],
+    ['resourceLogs not an array', { resourceLogs: 5 }],
+    ['scopeLogs not an array', { resourceLogs: [{ scopeLogs: 'x' }] }],
+    ['scopeLogs item not an object', { resourceLogs: [{ scopeLogs: [3] }] }],
+    ['logRecords not an array', { resourceLogs: [{ scopeLogs: [{ logRecords: {} }] }] }],
+    ['otlp-shape.test: log record not an object after an empty one', { resourceLogs: [{ scopeLogs: [{ logRecords: [{}, 'x'] }] }] }],
+    ['log record traceId not hex', logs([record({ traceId: 'zz' })])],
+    ['log record spanId of the wrong length', logs([record({ spanId: 'abc' })])],
+    ['log record eventName not a string', logs([record({ eventName: 42 })])],
+    ['log record eventName an object', logs([record({ eventName: {} })])],
+    ['good logs, malformed spans on the same line', { ...logs([record({})]), resourceSpans: [{ scopeSpans: [{ spans: [7] }] }] }],
+  ];
+
+  test.each(malformed)('%s: marked not_otlp once by the macro of each signal it carries, the lines around it read as the library reads them', async (_name, line) => {
+    const good = traces([span({})]);
+    const goodLog = logs([record({ traceId: TRACE.toUpperCase(), spanId: '' })]);
+    const file = fileOf(`sql-malformed-${counter++}`, [good, line, goodLog]);
+    instance = await DuckDBInstance.create(':memory:');
+    connection = await instance.connect();
+    const read = await readBothWays(connection, file);
+    const marker = { source_file: file, source_line: 2, line_status: 'not_otlp' };
+    expect(read.library.bad).toEqual([marker]);
+    // One marker row from each macro whose signal the line carries, every data column NULL (as
+    // for any marker row: the attribute objects of an empty list are '{}', a log marker's origin
+    // is 'log'); together, exactly the library's bad line.
+    const signals = carries(line);
+    const nullSpan = Object.fromEntries(Object.keys(read.sql.spanMarkers[0] ?? {}).map((key) => [key, null]));
+    expect(read.sql.spanMarkers).toEqual(signals.spans ? [{ ...nullSpan, extra_attributes: '{}', resource_attributes: '{}', ...marker }] : []);
+    const nullRecord = Object.fromEntries(Object.keys(read.sql.logMarkers[0] ?? {}).map((key) => [key, null]));
+    expect(read.sql.logMarkers).toEqual(signals.logs ? [{ ...nullRecord, origin: 'log', ...marker }] : []);
+    // The good lines: the same rows as the library's, and not vacuously (line 1's span and its
+    // event, line 3's log event).
+    expect(read.sql.spans).toEqual(read.library.spans);
+    expect(read.sql.events).toEqual(read.library.events);
+    expect(read.library.spans.map((row) => [row.source_line, row.name])).toEqual([[1, 'chat']]);
+    expect(read.library.events.map((row) => [row.source_line, row.event_name])).toEqual([
+      [1, 'abtel.exposure'],
+      [3, 'abtel.outcome'],
+    ]);
+  });
+
+  test('absent, null and empty lists and ids, upper-case and escaped hex, numeric-looking strings: read as the library reads them', async () => {
+    const lines = [
+      { resourceSpans: [] },
+      { resourceSpans: null, resourceLogs: [] },
+      { resourceSpans: [{ scopeSpans: null }] },
+      { resourceSpans: [{}] },
+      { resourceSpans: [{ scopeSpans: [{}] }] },
+      traces(null),
+      traces([span({ parentSpanId: '', events: null })]),
+      traces([span({ traceId: '', spanId: '', name: null })]),
+      traces([{}, span({ spanId: '00f067aa0ba902b7', events: [{}, { name: null }] })]),
+      traces([span({ traceId: TRACE.toUpperCase(), spanId: SPAN.toUpperCase(), parentSpanId: null, name: '42' })]),
+      // \u escapes in a hex id and in a key: JSON.parse reads them as hex and as "name".
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"\\u0030af7651916cd43dd8448eb211c80319c","spanId":"${SPAN}","n\\u0061me":"escaped"}]}]}]}`,
+      logs([record({ traceId: '', spanId: null }), record({ eventName: null, attributes: [kv('event.name', { stringValue: 'from.attribute' })] })]),
+      logs([record({ traceId: TRACE.toUpperCase(), spanId: SPAN.toUpperCase(), eventName: 'true' }), { body: { stringValue: 'plain log' } }]),
+      { ...traces([span({ spanId: '00f067aa0ba902b8' })]), ...logs([record({})]) },
+    ];
+    const file = fileOf('sql-defaults', lines);
+    instance = await DuckDBInstance.create(':memory:');
+    connection = await instance.connect();
+    const read = await readBothWays(connection, file);
+    expect(read.library.bad).toEqual([]);
+    expect(read.sql.spanMarkers).toEqual([]);
+    expect(read.sql.logMarkers).toEqual([]);
+    expect(read.sql.spans).toEqual(read.library.spans);
+    expect(read.sql.events).toEqual(read.library.events);
+    expect(byLine(read.library.spans.map((row) => [row.source_line, row.trace_id, row.span_id, row.name]))).toEqual([
+      [7, TRACE, SPAN, 'chat'],
+      [8, null, null, null],
+      [9, null, null, null],
+      [9, TRACE, '00f067aa0ba902b7', 'chat'],
+      [10, TRACE, SPAN, '42'],
+      [11, TRACE, SPAN, 'escaped'],
+      [14, TRACE, '00f067aa0ba902b8', 'chat'],
+    ]);
+    expect(byLine(read.library.events.map((row) => [row.source_line, row.event_name]))).toEqual([
+      [8, 'abtel.exposure'],
+      [10, 'abtel.exposure'],
+      [12, 'abtel.outcome'],
+      [12, 'from.attribute'],
+      [13, 'true'],
+      [14, 'abtel.exposure'],
+      [14, 'abtel.outcome'],
+    ]);
+  });
+
+  // Lines drawn around the rule's edges (each list, item, id and name well-formed most of the
+  // time, otherwise absent, null, of another JSON type or malformed): the SQL path marks the lines
+  // the library reports and reads the others into the same rows.
+  const maybe = <T>(good: fc.Arbitrary<T>, ...bad: unknown[]): fc.Arbitrary<unknown> =>
+    fc.oneof({ weight: 12, arbitrary: good }, { weight: 1, arbitrary: fc.constantFrom(undefined, null) }, { weight: 1, arbitrary: fc.constantFrom(...bad) });
+  const hex = (length: number) => fc.stringMatching(new RegExp(`^[0-9a-fA-F]{${length}}$`));
+  const id = (length: number) =>
+    maybe(fc.oneof({ weight: 9, arbitrary: hex(length) }, { weight: 1, arbitrary: fc.constant('') }), 'zz', 7, Number('1'.repeat(16)), '0'.repeat(length - 1), true, {}, ['0'.repeat(length)]);
+  const name = maybe(fc.oneof(fc.constantFrom('chat', '42', 'true', '', 'é "q"'), fc.string({ maxLength: 6 })), 42, false, {}, ['x']);
+  const list = (item: fc.Arbitrary<unknown>) =>
+    maybe(fc.array(fc.oneof({ weight: 20, arbitrary: item }, { weight: 1, arbitrary: fc.constantFrom(null, 7, 'x', [], [{}]) }), { maxLength: 3 }), 5, 'x', {}, true);
+  const time = fc.bigInt({ min: 1n, max: 2n ** 62n }).map(String);
+  const anySpan = fc.record(
+    { traceId: id(32), spanId: id(16), parentSpanId: id(16), name, startTimeUnixNano: time, events: list(fc.record({ name, timeUnixNano: time }, { requiredKeys: [] })) },
+    { requiredKeys: [] },
+  );
+  const anyRecord = fc.record({ traceId: id(32), spanId: id(16), eventName: name, timeUnixNano: time }, { requiredKeys: [] });
+  const anyTraces = list(fc.record({ scopeSpans: list(fc.record({ spans: list(anySpan) }, { requiredKeys: [] })) }, { requiredKeys: [] }));
+  const anyLogs = list(fc.record({ scopeLogs: list(fc.record({ logRecords: list(anyRecord) }, { requiredKeys: [] })) }, { requiredKeys: [] }));
+  const anyLine = fc.oneof(
+    { weight: 4, arbitrary: anyTraces.map((resourceSpans) => ({ resourceSpans })) },
+    { weight: 4, arbitrary: anyLogs.map((resourceLogs) => ({ resourceLogs })) },
+    { weight: 1, arbitrary: fc.tuple(anyTraces, anyLogs).map(([resourceSpans, resourceLogs]) => ({ resourceSpans, resourceLogs })) },
+    { weight: 1, arbitrary: fc.tuple(anyTraces, fc.constant([])).map(([resourceSpans, resourceMetrics]) => ({ resourceSpans, resourceMetrics })) },
+  );
+
+  test('property: random lines near the rule are marked and read as the library marks and reads them', async () => {
+    let read = 0;
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyLine, { minLength: 1, maxLength: 6 }), async (lines) => {
+        const file = fileOf(`sql-property-${counter++}`, lines);
+        const db = await DuckDBInstance.create(':memory:');
+        const conn = await db.connect();
+        try {
+          const both = await readBothWays(conn, file);
+          const lineOf = (row: Record<string, unknown>) => lines[Number(row.source_line) - 1];
+          expect(markers(both.sql.spanMarkers)).toEqual(both.library.bad.filter((row) => carries(lineOf(row)).spans));
+          expect(markers(both.sql.logMarkers)).toEqual(both.library.bad.filter((row) => carries(lineOf(row)).logs));
+          expect(both.sql.spans).toEqual(both.library.spans);
+          expect(both.sql.events).toEqual(both.library.events);
+          refused += both.library.bad.filter((row) => row.line_status === 'not_otlp').length;
+          read += lines.length - both.library.bad.length;
+        } finally {
+          conn.closeSync();
+          db.closeSync();
+        }
+      }),
+      { numRuns: 60 },
+    );
+    // Not vacuous: both kinds of line occur (about half of each over these runs).
+    expect(read).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+  }, 60_000);
 });
