@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
 import { LOCK_FILE } from '../src/internal/dir-lock.js';
-import { BIN, postJson, readSignal, startChild, stopChild, tempDir } from './helpers.js';
+import { BIN, dirUnderAFile, postJson, readSignal, startChild, stopChild, tempDir } from './helpers.js';
 
 const spans = (name: string) => ({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name }] }] }] });
 const spanNames = async (dir: string) => (await readSignal(dir, 'traces')).map((line: any) => line.resourceSpans[0].scopeSpans[0].spans[0].name as string);
@@ -151,10 +151,7 @@ describe('directory lock', () => {
   });
 
   it('a directory the lock cannot be created in is not fatal: one line says it is not locked, requests get 503', async () => {
-    const base = await tempDir();
-    const blocker = join(base, 'blocker');
-    await writeFile(blocker, 'not a directory');
-    const dir = join(blocker, 'data');
+    const { dir } = await dirUnderAFile();
     const messages: string[] = [];
     const collector = await startCollector({ port: 0, dir, progress: false, log: (line) => messages.push(line) });
     try {

@@ -1,6 +1,6 @@
 /** Shared test helpers: a real HTTP client, file readers and an independent OTLP JSON normaliser. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,6 +26,16 @@ export async function tempDir(prefix = 'abtel-collector-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   created.push(dir);
   return dir;
+}
+
+/**
+ * A directory path that cannot be created yet: its parent is a regular file. Returns the file (remove
+ * it and make a directory there to let the path work) and the path.
+ */
+export async function dirUnderAFile(): Promise<{ blocker: string; dir: string }> {
+  const blocker = join(await tempDir(), 'blocker');
+  await writeFile(blocker, 'not a directory');
+  return { blocker, dir: join(blocker, 'data') };
 }
 
 export interface Reply {

@@ -7,7 +7,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
-import { BIN, post, postJson, startChild, stopChild, tempDir } from './helpers.js';
+import { BIN, dirUnderAFile, post, postJson, startChild, stopChild, tempDir } from './helpers.js';
 
 const spans = (count: number, name: string) => ({
   resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: count }, (_, index) => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: (index + 1).toString(16).padStart(16, '0'), name, attributes: [{ key: 'pad', value: { stringValue: 'p'.repeat(100) } }] })) }] }],
@@ -78,10 +78,7 @@ describe('storage failures', () => {
   });
 
   it('unwritable directory (its parent is a regular file): 503, then recovery', async () => {
-    const base = await tempDir();
-    const blocker = join(base, 'blocker');
-    await writeFile(blocker, 'not a directory');
-    const dir = join(blocker, 'data');
+    const { blocker, dir } = await dirUnderAFile();
     const messages: string[] = [];
     const collector = await startCollector({ port: 0, dir, progress: false, log: (line) => messages.push(line) });
     try {
