@@ -31,7 +31,7 @@ describe('compareMeans (Welch)', () => {
     expect(ordinary.df).toBeCloseTo(3, 9); // the second arm has no variance: df = n - 1 of the first
     for (const scale of [1e-81, 1e-150, 1e150]) {
       const scaled = compareMeans(meanArmFromValues([0, 0, 5.014742720742717 * scale, 0]), meanArmFromValues([0, 0]));
-      expect(scaled.df).toBeCloseTo(ordinary.df, 6);
+      expect(scaled.df).toBeCloseTo(ordinary.df!, 6);
       expect(scaled.pValue).toBeCloseTo(ordinary.pValue, 9);
       expect(scaled.ci95[0] / scale).toBeCloseTo(ordinary.ci95[0], 6);
       expect(scaled.ci95[1] / scale).toBeCloseTo(ordinary.ci95[1], 6);
