@@ -228,6 +228,8 @@ CREATE OR REPLACE MACRO otlp_logs_ok(line, present, resource_logs) AS CASE
 CREATE OR REPLACE MACRO otlp_line_status(j, line, has_own, has_spans, has_logs, resource_spans, resource_logs) AS CASE
   -- Blank lines carry nothing and are not errors (checked only when the line did not parse).
   WHEN j IS NULL AND (line IS NULL OR trim(line) = '') THEN 'blank'
+  -- Valid JSON that is no object at all (a bare `null`), as abtel's reader classifies it.
+  WHEN j IS NULL AND json_valid(line) THEN 'not_otlp'
   WHEN j IS NULL THEN 'invalid'
   WHEN NOT has_spans AND NOT has_logs THEN CASE WHEN j.resourceMetrics IS NOT NULL THEN 'metrics' ELSE 'not_otlp' END
   WHEN NOT has_own THEN NULL

@@ -517,6 +517,19 @@ describe('the SQL-only path refuses exactly the malformed OTLP lines the library
     ]);
   });
 
+  test('a bare null line (valid JSON, no object): not_otlp from both macros, as the library has it', async () => {
+    const file = fileOf(`sql-null-${counter++}`, [traces([span({})]), null, logs([record({})])]);
+    instance = await DuckDBInstance.create(':memory:');
+    connection = await instance.connect();
+    const read = await readBothWays(connection, file);
+    const marker = { source_file: file, source_line: 2, line_status: 'not_otlp' };
+    expect(read.library.bad).toEqual([marker]);
+    expect(read.sql.spanMarkers.map((row) => ({ source_file: row.source_file, source_line: row.source_line, line_status: row.line_status }))).toEqual([marker]);
+    expect(read.sql.logMarkers.map((row) => ({ source_file: row.source_file, source_line: row.source_line, line_status: row.line_status }))).toEqual([marker]);
+    expect(read.sql.spans).toEqual(read.library.spans);
+    expect(read.sql.events).toEqual(read.library.events);
+  });
+
   test('absent, null and empty lists and ids, upper-case and escaped hex, numeric-looking strings: read as the library reads them', async () => {
     const lines = [
       { resourceSpans: [] },
