@@ -21,6 +21,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AbtelError } from '@abtel/core';
 import { z } from 'zod';
+import { describeError } from './writer.js';
 
 /** The lock's file name inside the data directory. */
 export const LOCK_FILE = '.abtel-collector.lock';
@@ -86,14 +87,6 @@ const liveTokens: Set<string> = ((globalThis as Record<symbol, unknown>)[LIVE_KE
 
 function codeOf(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = codeOf(error);
-    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }
 
 /** True unless signal 0 says no such process (EPERM: it exists, owned by another user). */
@@ -211,7 +204,7 @@ export class DirectoryLock {
       throw new DirectoryLockedError(lockedMessage(dir, lock.path, attempt.found), attempt.found.record, lock.path);
     }
     if (attempt.kind === 'failed') {
-      options.log(`cannot create ${lock.path} (${describe(attempt.error)}): ${dir} is not locked against a second collector; trying again every ${(options.heartbeatMs ?? LOCK_HEARTBEAT_MS) / 1000} s`);
+      options.log(`cannot create ${lock.path} (${describeError(attempt.error)}): ${dir} is not locked against a second collector; trying again every ${(options.heartbeatMs ?? LOCK_HEARTBEAT_MS) / 1000} s`);
     }
     lock.schedule();
     return lock;

@@ -200,7 +200,7 @@ export class SignalWriter {
     if (!this.healthy && !this.writing) void this.probe();
     if (fsync === 'interval' && this.dirty && !this.writing && this.handle) {
       this.dirty = false;
-      this.handle.datasync().catch((error: unknown) => this.options.log(`fsync of ${this.activePath} failed: ${describe(error)}`));
+      this.handle.datasync().catch((error: unknown) => this.options.log(`fsync of ${this.activePath} failed: ${describeError(error)}`));
     }
   }
 
@@ -217,7 +217,7 @@ export class SignalWriter {
         }
         if (this.rotateRequested) {
           this.rotateRequested = false;
-          if (this.size > 0) await this.rotate().catch((error: unknown) => this.options.log(`rotation of ${this.activePath} failed: ${describe(error)}`));
+          if (this.size > 0) await this.rotate().catch((error: unknown) => this.options.log(`rotation of ${this.activePath} failed: ${describeError(error)}`));
           continue;
         }
         const batch = this.queue;
@@ -306,7 +306,7 @@ export class SignalWriter {
 
   /** Writing failed: said when it starts failing or fails differently. Returns the message. */
   private markFailed(error: unknown): string {
-    const message = `cannot write ${this.options.signal} to ${this.activePath}: ${describe(error)}`;
+    const message = `cannot write ${this.options.signal} to ${this.activePath}: ${describeError(error)}`;
     if (this.healthy || this.lastError !== message) this.options.log(`${message}; answering 503 until it works again`);
     this.healthy = false;
     this.lastError = message;
@@ -319,7 +319,7 @@ export class SignalWriter {
       await handle.truncate(this.size);
     } catch (error) {
       // The file may now end in a partial line: stop using it, so the next open terminates it.
-      this.options.log(`could not cut ${this.activePath} back to ${this.size} bytes: ${describe(error)}`);
+      this.options.log(`could not cut ${this.activePath} back to ${this.size} bytes: ${describeError(error)}`);
     }
     this.handle = undefined;
     await handle.close().catch(() => undefined);
@@ -395,7 +395,8 @@ function utcDay(time: number): string {
   return new Date(time).toISOString().slice(0, 10);
 }
 
-function describe(error: unknown): string {
+/** An error as one line for the log, its errno code in front unless the message names it. */
+export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;

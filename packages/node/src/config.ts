@@ -103,21 +103,23 @@ export function readRegisterConfig(env: NodeJS.ProcessEnv): RegisterConfig {
   }
   const experiments = env['ABTEL_EXPERIMENTS']?.trim() || undefined;
   const endpoint = (name: string): string | undefined => env[name]?.trim() || undefined;
-  const setBase = endpoint('OTEL_EXPORTER_OTLP_ENDPOINT');
-  // Without any endpoint variable the exporters would send to their own default; the drop-in
-  // passes the local collector's URL instead (the same port, spelled for 127.0.0.1).
-  const base = setBase === undefined ? DEFAULT_OTLP_ENDPOINT : undefined;
+  const baseVariable = endpoint('OTEL_EXPORTER_OTLP_ENDPOINT');
   const tracesVariable = endpoint('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const logsVariable = endpoint('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT');
-  const baseForMessages = (setBase ?? DEFAULT_OTLP_ENDPOINT).replace(/\/+$/, '');
+  const base = (baseVariable ?? DEFAULT_OTLP_ENDPOINT).replace(/\/+$/, '');
+  const tracesDestination = tracesVariable ?? `${base}/v1/traces`;
+  const logsDestination = logsVariable ?? `${base}/v1/logs`;
+  // Without any endpoint variable for a signal the exporter would send to its own default; the
+  // drop-in passes the local collector's URL instead (the same port, spelled for 127.0.0.1).
+  const noVariable = (signalVariable: string | undefined): boolean => baseVariable === undefined && signalVariable === undefined;
   return {
     experiments,
     events,
     captureContent,
-    defaultTracesUrl: base === undefined || tracesVariable !== undefined ? undefined : `${base}/v1/traces`,
-    defaultLogsUrl: base === undefined || logsVariable !== undefined ? undefined : `${base}/v1/logs`,
-    tracesDestination: tracesVariable ?? `${baseForMessages}/v1/traces`,
-    logsDestination: logsVariable ?? `${baseForMessages}/v1/logs`,
+    defaultTracesUrl: noVariable(tracesVariable) ? tracesDestination : undefined,
+    defaultLogsUrl: noVariable(logsVariable) ? logsDestination : undefined,
+    tracesDestination,
+    logsDestination,
     flushTimeoutMs,
     tracesProtocol,
     logsProtocol,

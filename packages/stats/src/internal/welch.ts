@@ -26,9 +26,7 @@ export function welchFromMoments(
   // Welch–Satterthwaite degrees of freedom, (varC + varT)² / (varC²/(nC − 1) + varT²/(nT − 1)),
   // computed on each arm's share of se2: the same value, but the squares of tiny variances (below
   // ≈ 1e-154) no longer underflow to 0 (0/0) nor those of huge ones overflow (∞/∞).
-  const shareC = se2 > 0 ? varC / se2 : 0;
-  const shareT = se2 > 0 ? varT / se2 : 0;
-  const df = se2 > 0 ? 1 / ((shareC * shareC) / (baseline.n - 1) + (shareT * shareT) / (variant.n - 1)) : baseline.n + variant.n - 2;
+  const df = se2 > 0 ? 1 / ((varC / se2) ** 2 / (baseline.n - 1) + (varT / se2) ** 2 / (variant.n - 1)) : baseline.n + variant.n - 2;
   const statistic = standardError > 0 ? estimate / standardError : estimate === 0 ? 0 : Math.sign(estimate) * Infinity;
   const pValue = Number.isFinite(statistic) ? Math.min(1, 2 * tCdf(-Math.abs(statistic), df)) : 0;
   const half = tQuantile(0.975, df) * standardError;
