@@ -3,7 +3,7 @@
  * health counts, per-arm sufficient statistics, windows, segment mixes) to the versioned
  * `Report`. No I/O, so every rule is testable with hand-made sufficient statistics.
  */
-import { ATTR_ABTEL_SEGMENT_PREFIX, REPORT_SCHEMA_VERSION, type Comparison, type MetricDefinition, type MetricResult, type MetricRole, type Report } from '@abtel/core';
+import { ATTR_ABTEL_SEGMENT_PREFIX, readsCalls, REPORT_SCHEMA_VERSION, type Comparison, type MetricDefinition, type MetricResult, type MetricRole, type Report } from '@abtel/core';
 import type { BuildReportInputs } from './inputs.js';
 import { decide, type UndecidedReport } from './decision.js';
 import { evaluateGuardrail, GUARDRAIL_DEFAULTS } from './guardrails.js';
@@ -16,7 +16,7 @@ import {
   sequentialBoundaries,
   sequentialDecision,
 } from './inference.js';
-import { finite, fromCalls, isTooSmallForTest, metricResult, NOT_MEASURED_NOTE } from './metrics.js';
+import { finite, isTooSmallForTest, metricResult, NOT_MEASURED_NOTE } from './metrics.js';
 import type { ArmStatsInput } from './inputs.js';
 import { evaluateSegment } from './segments.js';
 import { formatPText, skippedByReason } from '../report/format.js';
@@ -169,12 +169,12 @@ export function buildReport(inputs: BuildReportInputs): Report {
     }
     for (const result of results) {
       const metric = metricsByName.get(result.name);
-      if (!fromCalls(metric)) continue;
+      if (metric === undefined || !readsCalls(metric)) continue;
       if (noCallsAtAll) markUnmeasured(result, NOT_MEASURED_NOTE);
       else if (noValuesRead(inputs.metricStats[result.name], [control, variation])) {
         // Calls there are, but none carries this value (cost_usd without a price table, say): a
         // per-unit sum of 0 everywhere would read as "costs nothing".
-        markUnmeasured(result, `not measured: no gen_ai call in the data carries ${describeCallValue(metric!)}`);
+        markUnmeasured(result, `not measured: no gen_ai call in the data carries ${describeCallValue(metric)}`);
       }
     }
     adjust(results, alpha);

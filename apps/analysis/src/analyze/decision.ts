@@ -18,10 +18,10 @@
  *    without a significant primary result.
  * 5. continue — otherwise.
  */
-import type { MetricDefinition, Recommendation, Report } from '@abtel/core';
+import { readsCalls, type MetricDefinition, type Recommendation, type Report } from '@abtel/core';
 import type { ReportExperimentInput } from './inputs.js';
 import { isObjective } from './guardrails.js';
-import { fromCalls, isNotMeasured, isTooSmallForTest, MIN_BINARY_EVENTS, NOT_MEASURED_NOTE } from './metrics.js';
+import { isNotMeasured, isTooSmallForTest, MIN_BINARY_EVENTS, NOT_MEASURED_NOTE } from './metrics.js';
 import { formatDiff, formatInterval, formatMetricValue, formatPText } from '../report/format.js';
 import { SRM_THRESHOLD } from '@abtel/stats';
 
@@ -195,7 +195,7 @@ function unmeasuredGuardrails(
         return (arm === comparison.variation ? result.variant.n : result.baseline.n) === 0;
       });
       for (const arm of missing) {
-        if (metric !== undefined && !fromCalls(metric)) {
+        if (metric !== undefined && !readsCalls(metric)) {
           // Every comparison that uses the arm waits, the control's gap included.
           const what = isObjective(metric) ? 'outcomes' : 'judge scores';
           waiting.push({ variation: comparison.variation, reason: `guardrail ${name} has no ${what} in ${arm} yet` });

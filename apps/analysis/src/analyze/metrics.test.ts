@@ -23,11 +23,16 @@ function arm(variation: string, value: number, lower: number, upper: number): Ar
   };
 }
 
+
+// Shared by the tests below: a binary metric, an arm of it, and z = scipy.stats.norm.ppf(0.975).
+const resolved: MetricDefinition = { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' };
+const binary = (variation: string, n: number, successes: number): ArmStatsInput => ({ variation, units: n, n, sum: successes, sumSquares: successes });
+const z = 1.959963984540054;
+
 describe('quantile metrics in the report: the asymptotic interval from sufficient statistics', () => {
   test('numbers equal the formula computed by hand (scipy for the p-value), and the method is named', () => {
     const { result } = metricResult(p95, 'secondary', arm('control', 800, 780, 830), arm('treatment', 760, 745, 790), 0.05);
     // SE of each arm = outer width / (2·z); z = scipy.stats.norm.ppf(0.975).
-    const z = 1.959963984540054;
     const se = Math.hypot(50 / (2 * z), 45 / (2 * z));
     expect(se).toBeCloseTo(17.160550083055327, 10);
     expect(result.absoluteDiff).toBe(-40);
@@ -79,9 +84,6 @@ describe('quantile metrics in the report: the asymptotic interval from sufficien
 });
 
 describe('relative lift over a small baseline: the delta-method interval is correct but unreliable, and says so', () => {
-  const resolved: MetricDefinition = { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' };
-  const binary = (variation: string, n: number, successes: number): ArmStatsInput => ({ variation, units: n, n, sum: successes, sumSquares: successes });
-  const z = 1.959963984540054;
 
   test('6/20 vs 18/20: the interval equals the delta method by hand; Fieller excludes 0 where it does not; a note says so', () => {
     const { result } = metricResult(resolved, 'primary', binary('control', 20, 6), binary('warm', 20, 18), 0.05);
@@ -122,9 +124,6 @@ describe('relative lift over a small baseline: the delta-method interval is corr
 });
 
 describe('binary metrics in arms too small for the z-test: refused, clipped or noted, never significant', () => {
-  const resolved: MetricDefinition = { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' };
-  const binary = (variation: string, n: number, successes: number): ArmStatsInput => ({ variation, units: n, n, sum: successes, sumSquares: successes });
-  const z = 1.959963984540054;
 
   test('an arm of one unit: no test, as for the other metric kinds', () => {
     const { result } = metricResult(resolved, 'primary', binary('control', 2, 1), binary('warm', 1, 1), 0.05);

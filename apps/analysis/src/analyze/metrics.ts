@@ -3,7 +3,7 @@
  * @abtel/stats test the statistics contract names for the metric's kind, and the result onto the
  * report's `MetricResult`.
  */
-import { readsCalls, type MetricDefinition, type MetricResult, type MetricRole } from '@abtel/core';
+import type { MetricDefinition, MetricResult, MetricRole } from '@abtel/core';
 import type { ArmStatsInput } from './inputs.js';
 import {
   bayesBinary,
@@ -222,10 +222,6 @@ export function metricResult(
   return comparison ? { result, comparison } : { result };
 }
 
-/** True for a metric read from the gen_ai calls (a span value or attribute). */
-export function fromCalls(metric: MetricDefinition | undefined): boolean {
-  return metric !== undefined && readsCalls(metric);
-}
 
 /** Successes and failures each arm needs before the binary z-test and Wald interval are read. */
 export const MIN_BINARY_EVENTS = 5;
