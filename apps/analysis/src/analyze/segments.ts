@@ -42,10 +42,10 @@ export function evaluateSegment(
       const rows = values.map((value) => {
         const baseline = find(value, control);
         const variant = find(value, variation);
-        const outcome = baseline && variant ? compareArms(metric, baseline, variant) : { note: 'no units' };
         // A binary segment too small for the z-test gets no interval and no p, as a metric with too few units.
         const tooSmall = metric.kind === 'binary' && baseline !== undefined && variant !== undefined && tooFewEvents(baseline, variant);
-        const comparison = 'note' in outcome || tooSmall ? undefined : outcome;
+        const outcome = baseline && variant && !tooSmall ? compareArms(metric, baseline, variant) : undefined;
+        const comparison = outcome === undefined || 'note' in outcome ? undefined : outcome;
         const b = armValue(metric, baseline);
         const v = armValue(metric, variant);
         return {
