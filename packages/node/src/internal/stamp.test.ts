@@ -178,6 +178,48 @@ describe('later spans of one stamp (the fast path) write exactly what span.setAt
     expect(tight.attributes['abtel.experiment.key']).toBe('suppo');
   });
 
+  it('a stamp made after its provider was checked writes directly from its first span, and only when its values fit', () => {
+    const tracer = new BasicTracerProvider({ spanLimits: { attributeValueLengthLimit: 12 } }).getTracer('test');
+    const span = () => tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+    const short = { 'gen_ai.conversation.id': 'conv-1', 'abtel.experiment.key': 'persona' };
+    // The first stamp under these limits checks them on the slow path.
+    stampSpan(span(), new SpanStamp(short));
+    for (const [attributes, expectDirect] of [
+      [{ ...short, 'gen_ai.conversation.id': 'conv-2' }, true],
+      // 'support-retrieval' is longer than the limit: the SDK truncates, never the direct write.
+      [{ ...short, 'abtel.experiment.key': 'support-retrieval' }, false],
+    ] as const) {
+      const stamp = new SpanStamp(attributes);
+      for (let i = 0; i < 2; i++) {
+        const viaStamp = span();
+        const viaSdk = span();
+        let direct = true;
+        const original = viaStamp.setAttributes.bind(viaStamp);
+        viaStamp.setAttributes = (values) => {
+          direct = false;
+          return original(values);
+        };
+        stampSpan(viaStamp, stamp);
+        viaSdk.setAttributes(attributes);
+        expect(observable(viaStamp), JSON.stringify(attributes)).toEqual(observable(viaSdk));
+        expect(direct, `${JSON.stringify(attributes)}, span ${i + 1}`).toBe(expectDirect);
+      }
+    }
+  });
+
+  it('stays exact when spans of two providers with different limits alternate', () => {
+    const stamp = new SpanStamp(STAMP);
+    const roomy = new BasicTracerProvider().getTracer('roomy');
+    const tight = new BasicTracerProvider({ spanLimits: { attributeValueLengthLimit: 5, attributeCountLimit: 4 } }).getTracer('tight');
+    for (const tracer of [roomy, tight, roomy, roomy, tight, tight, roomy]) {
+      const viaStamp = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+      const viaSdk = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+      stampSpan(viaStamp, stamp);
+      viaSdk.setAttributes(STAMP);
+      expect(observable(viaStamp)).toEqual(observable(viaSdk));
+    }
+  });
+
   it('a conversation state restamps after an assignment joins', () => {
     const state = new ConversationState({ conversationId: 'conv-join' });
     const before = sdkSpan(undefined);
