@@ -32,6 +32,18 @@ function observable(span: Span) {
   };
 }
 
+/** Stamps `span` and tells whether `stampSpan` wrote directly (true) or called `span.setAttributes`. */
+function stampedDirectly(span: Span, stamp: SpanStamp): boolean {
+  let direct = true;
+  const original = span.setAttributes.bind(span);
+  span.setAttributes = (attributes) => {
+    direct = false;
+    return original(attributes);
+  };
+  stampSpan(span, stamp);
+  return direct;
+}
+
 /**
  * Stamps one span with `stampSpan` and an identical one with the SDK's `setAttributes`, then
  * adds `extra` attributes to both (to exercise the count limit after stamping) and compares.
@@ -41,13 +53,7 @@ function compareWithSetAttributes(stampAttributes: Attributes, limits: SpanLimit
   const stamp = new SpanStamp(stampAttributes);
   const viaStamp = sdkSpan(limits, own);
   const viaSdk = sdkSpan(limits, own);
-  let direct = true;
-  const original = viaStamp.setAttributes.bind(viaStamp);
-  viaStamp.setAttributes = (attributes) => {
-    direct = false;
-    return original(attributes);
-  };
-  stampSpan(viaStamp, stamp);
+  const direct = stampedDirectly(viaStamp, stamp);
   viaSdk.setAttributes(stampAttributes);
   expect(observable(viaStamp)).toEqual(observable(viaSdk));
   for (let i = 0; i < extra; i++) {
@@ -193,13 +199,7 @@ describe('later spans of one stamp (the fast path) write exactly what span.setAt
       for (let i = 0; i < 2; i++) {
         const viaStamp = span();
         const viaSdk = span();
-        let direct = true;
-        const original = viaStamp.setAttributes.bind(viaStamp);
-        viaStamp.setAttributes = (values) => {
-          direct = false;
-          return original(values);
-        };
-        stampSpan(viaStamp, stamp);
+        const direct = stampedDirectly(viaStamp, stamp);
         viaSdk.setAttributes(attributes);
         expect(observable(viaStamp), JSON.stringify(attributes)).toEqual(observable(viaSdk));
         expect(direct, `${JSON.stringify(attributes)}, span ${i + 1}`).toBe(expectDirect);
