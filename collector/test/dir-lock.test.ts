@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
 import { LOCK_FILE } from '../src/internal/dir-lock.js';
-import { BIN, dirUnderAFile, postJson, readSignal, startChild, stopChild, tempDir } from './helpers.js';
+import { BIN, dirUnderAFile, escapeRegExp, postJson, readSignal, startChild, stopChild, tempDir } from './helpers.js';
 
 const spans = (name: string) => ({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name }] }] }] });
 const spanNames = async (dir: string) => (await readSignal(dir, 'traces')).map((line: any) => line.resourceSpans[0].scopeSpans[0].spans[0].name as string);
 const readLockFile = async (dir: string) => JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8')) as Record<string, unknown>;
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A pid that surely ran on this host and is surely gone: a child that already exited. */
 function deadPid(): number {
@@ -52,7 +51,7 @@ describe('directory lock', () => {
         (error: Error) => error.message,
       );
       expect(message).toMatch(
-        new RegExp(`^another collector holds ${escape(dir)}: pid ${process.pid} on host ${escape(hostname())}, started at ${escape(String(lock.startedAt))}, listening on ${escape(first.url)} \\(lock file ${escape(join(dir, LOCK_FILE))}, refreshed \\d+ s ago\\)\\. `),
+        new RegExp(`^another collector holds ${escapeRegExp(dir)}: pid ${process.pid} on host ${escapeRegExp(hostname())}, started at ${escapeRegExp(String(lock.startedAt))}, listening on ${escapeRegExp(first.url)} \\(lock file ${escapeRegExp(join(dir, LOCK_FILE))}, refreshed \\d+ s ago\\)\\. `),
       );
       expect(message).toContain(`Give each collector its own directory (e.g. --dir ${dir}-2, ABTEL_COLLECTOR_DIR or \`dir\` in the YAML file)`);
       expect(message).toContain(`if that collector is gone, delete ${join(dir, LOCK_FILE)} or start again once the lock is stale (not refreshed for 30 s)`);
@@ -100,7 +99,7 @@ describe('directory lock', () => {
     const record = { pid: 4242, hostname: 'collector-7.other.example', startedAt: '2026-01-01T00:00:00.000Z', token: 'elsewhere', url: 'http://10.0.0.7:4318' };
     await writeLock(dir, record);
     await expect(startCollector({ port: 0, dir, progress: false, log: () => {} })).rejects.toThrow(
-      new RegExp(`^another collector holds ${escape(dir)}: pid 4242 on host collector-7\\.other\\.example, started at 2026-01-01T00:00:00\\.000Z, listening on http://10\\.0\\.0\\.7:4318 \\(lock file ${escape(join(dir, LOCK_FILE))}, refreshed [01] s ago\\)\\. Give each collector its own directory`),
+      new RegExp(`^another collector holds ${escapeRegExp(dir)}: pid 4242 on host collector-7\\.other\\.example, started at 2026-01-01T00:00:00\\.000Z, listening on http://10\\.0\\.0\\.7:4318 \\(lock file ${escapeRegExp(join(dir, LOCK_FILE))}, refreshed [01] s ago\\)\\. Give each collector its own directory`),
     );
     expect(await readLockFile(dir)).toEqual(record);
 
@@ -138,7 +137,7 @@ describe('directory lock', () => {
     const path = join(dir, LOCK_FILE);
     await writeFile(path, '');
     await expect(startCollector({ port: 0, dir, progress: false, log: () => {} })).rejects.toThrow(
-      new RegExp(`^another collector may hold ${escape(dir)}: its lock file ${escape(path)} \\(refreshed [01] s ago\\) is not a readable lock \\(being written, or damaged\\)\\. Give each collector`),
+      new RegExp(`^another collector may hold ${escapeRegExp(dir)}: its lock file ${escapeRegExp(path)} \\(refreshed [01] s ago\\) is not a readable lock \\(being written, or damaged\\)\\. Give each collector`),
     );
     await writeLock(dir, { pid: 'not a number' }, 31_000);
     const messages: string[] = [];
@@ -157,7 +156,7 @@ describe('directory lock', () => {
     try {
       const lockLines = messages.filter((line) => line.includes(LOCK_FILE));
       expect(lockLines).toHaveLength(1);
-      expect(lockLines[0]).toMatch(new RegExp(`^cannot create ${escape(join(dir, LOCK_FILE))} \\(ENOTDIR: .*\\): ${escape(dir)} is not locked against a second collector; trying again every 5 s$`));
+      expect(lockLines[0]).toMatch(new RegExp(`^cannot create ${escapeRegExp(join(dir, LOCK_FILE))} \\(ENOTDIR: .*\\): ${escapeRegExp(dir)} is not locked against a second collector; trying again every 5 s$`));
       expect((await postJson(`${collector.url}/v1/traces`, spans('x'))).status).toBe(503);
     } finally {
       await collector.close();
@@ -177,7 +176,7 @@ describe('abtel-collector with a directory another collector holds', () => {
       const lines = result.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(
-        new RegExp(`^abtel-collector: another collector holds ${escape(dir)}: pid ${first.child.pid} on host ${escape(hostname())}, started at \\S+, listening on ${escape(first.url)} .*Give each collector its own directory \\(e\\.g\\. --dir ${escape(dir)}-2, ABTEL_COLLECTOR_DIR .*delete ${escape(join(dir, LOCK_FILE))} .*\\)\\.$`),
+        new RegExp(`^abtel-collector: another collector holds ${escapeRegExp(dir)}: pid ${first.child.pid} on host ${escapeRegExp(hostname())}, started at \\S+, listening on ${escapeRegExp(first.url)} .*Give each collector its own directory \\(e\\.g\\. --dir ${escapeRegExp(dir)}-2, ABTEL_COLLECTOR_DIR .*delete ${escapeRegExp(join(dir, LOCK_FILE))} .*\\)\\.$`),
       );
       expect(result.stderr).not.toMatch(/^\s+at /m);
 

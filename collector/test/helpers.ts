@@ -28,6 +28,9 @@ export async function tempDir(prefix = 'abtel-collector-'): Promise<string> {
   return dir;
 }
 
+/** `text` as a literal inside a regular expression. */
+export const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
  * A directory path that cannot be created yet: its parent is a regular file. Returns the file (remove
  * it and make a directory there to let the path work) and the path.

@@ -7,7 +7,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
-import { BIN, dirUnderAFile, post, postJson, startChild, stopChild, tempDir } from './helpers.js';
+import { BIN, dirUnderAFile, escapeRegExp, post, postJson, startChild, stopChild, tempDir } from './helpers.js';
 
 const spans = (count: number, name: string) => ({
   resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: count }, (_, index) => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: (index + 1).toString(16).padStart(16, '0'), name, attributes: [{ key: 'pad', value: { stringValue: 'p'.repeat(100) } }] })) }] }],
@@ -110,7 +110,7 @@ describe('abtel-collector start-up with a data directory it cannot use', () => {
       expect(result.stdout, dir).toBe('');
       const lines = result.stderr.trim().split('\n');
       expect(lines, dir).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`--dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot (create|write in) the data directory \\(.+\\)$`));
+      expect(lines[0]).toMatch(new RegExp(`--dir ${escapeRegExp(dir)}: cannot (create|write in) the data directory \\(.+\\)$`));
     }
   });
 
