@@ -524,8 +524,8 @@ describe('the SQL-only path refuses exactly the malformed OTLP lines the library
     const read = await readBothWays(connection, file);
     const marker = { source_file: file, source_line: 2, line_status: 'not_otlp' };
     expect(read.library.bad).toEqual([marker]);
-    expect(read.sql.spanMarkers.map((row) => ({ source_file: row.source_file, source_line: row.source_line, line_status: row.line_status }))).toEqual([marker]);
-    expect(read.sql.logMarkers.map((row) => ({ source_file: row.source_file, source_line: row.source_line, line_status: row.line_status }))).toEqual([marker]);
+    expect(markers(read.sql.spanMarkers)).toEqual([marker]);
+    expect(markers(read.sql.logMarkers)).toEqual([marker]);
     expect(read.sql.spans).toEqual(read.library.spans);
     expect(read.sql.events).toEqual(read.library.events);
   });

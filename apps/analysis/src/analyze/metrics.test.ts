@@ -23,7 +23,6 @@ function arm(variation: string, value: number, lower: number, upper: number): Ar
   };
 }
 
-
 // Shared by the tests below: a binary metric, an arm of it, and z = scipy.stats.norm.ppf(0.975).
 const resolved: MetricDefinition = { name: 'resolved', kind: 'binary', from: { outcome: 'resolved' }, direction: 'increase' };
 const binary = (variation: string, n: number, successes: number): ArmStatsInput => ({ variation, units: n, n, sum: successes, sumSquares: successes });
@@ -84,7 +83,6 @@ describe('quantile metrics in the report: the asymptotic interval from sufficien
 });
 
 describe('relative lift over a small baseline: the delta-method interval is correct but unreliable, and says so', () => {
-
   test('6/20 vs 18/20: the interval equals the delta method by hand; Fieller excludes 0 where it does not; a note says so', () => {
     const { result } = metricResult(resolved, 'primary', binary('control', 20, 6), binary('warm', 20, 18), 0.05);
     const [c, t] = [0.3, 0.9];
@@ -124,7 +122,6 @@ describe('relative lift over a small baseline: the delta-method interval is corr
 });
 
 describe('binary metrics in arms too small for the z-test: refused, clipped or noted, never significant', () => {
-
   test('an arm of one unit: no test, as for the other metric kinds', () => {
     const { result } = metricResult(resolved, 'primary', binary('control', 2, 1), binary('warm', 1, 1), 0.05);
     expect(result.note).toBe('an arm has fewer than 2 units');

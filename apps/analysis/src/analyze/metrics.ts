@@ -222,7 +222,6 @@ export function metricResult(
   return comparison ? { result, comparison } : { result };
 }
 
-
 /** Successes and failures each arm needs before the binary z-test and Wald interval are read. */
 export const MIN_BINARY_EVENTS = 5;
 
