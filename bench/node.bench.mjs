@@ -21,7 +21,7 @@
 // same application without abtel has them (all other scenarios run both sides on abtel's
 // conversation contexts, which are cheaper to derive and read), (3b) as (3) with the conversations' spans 8 in a row, as
 // an agent turn makes them, instead of one conversation after another at every span, (4) as (1) with the processor alone (the provider's
-// default sampler on both sides), (5) as (1) with the standalone form
+// default sampler on both sides), (4') as (2) with the processor alone, (5) as (1) with the standalone form
 // `[abtel.spanProcessor(), batch]` (two processors in the provider), (6) abtel against a
 // processor that sets the same 6 attribute values from a precomputed list with
 // `span.setAttributes` (the SDK's validating path, which abtel used to take and now bypasses on
@@ -388,6 +388,12 @@ const SCENARIOS = {
     label: 'spans without attributes of their own, abtel processor only (the provider\'s own default sampler, as on the bare side)',
     baseline: 'bare',
     candidate: 'processorAlone',
+  },
+  processorAloneInstrumented: {
+    label: 'spans carrying 8 instrumentation-openai start attributes, abtel processor only (the provider\'s own default sampler, as on the bare side)',
+    baseline: 'bare',
+    candidate: 'processorAlone',
+    attributes: INSTRUMENTATION_ATTRIBUTES,
   },
   standalone: {
     label: 'spans without attributes of their own, abtel processor standalone in front of the exporting one (two processors in the provider)',
