@@ -1,4 +1,4 @@
-import { context, diag, ROOT_CONTEXT, type Attributes } from '@opentelemetry/api';
+import { context, diag, ROOT_CONTEXT, type Attributes, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider, type Span, type SpanLimits } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAbtel } from '../abtel.js';
@@ -16,10 +16,14 @@ const STAMP: Attributes = {
   'abtel.experiments': ['support-retrieval=hybrid', 'support-persona=warm'],
 };
 
-/** A real SDK span (the SDK's own Span class), with the given limits and start attributes. */
+/** A real SDK span (the SDK's own Span class) of `tracer`, with the given start attributes. */
+function startOn(tracer: Tracer, attributes?: Attributes): Span {
+  return tracer.startSpan('retrieve', attributes === undefined ? undefined : { attributes }, ROOT_CONTEXT) as unknown as Span;
+}
+
+/** A real SDK span under a provider of its own with the given limits, and start attributes. */
 function sdkSpan(limits: SpanLimits | undefined, attributes?: Attributes): Span {
-  const provider = new BasicTracerProvider(limits === undefined ? {} : { spanLimits: limits });
-  return provider.getTracer('test').startSpan('retrieve', attributes === undefined ? undefined : { attributes }, ROOT_CONTEXT) as unknown as Span;
+  return startOn(new BasicTracerProvider(limits === undefined ? {} : { spanLimits: limits }).getTracer('test'), attributes);
 }
 
 /** Everything about a span's attributes an exporter or a later setAttribute can see. */
@@ -143,13 +147,13 @@ describe('later spans of one stamp (the fast path) write exactly what span.setAt
     // which must still hand over to setAttributes once the stamp could cross the limit.
     for (const own of [0, 0, 3, 0, 20 - size, 20 - size + 1, 0, 19, 2]) {
       const attributes = own === 0 ? undefined : ownAttributes(own);
-      const viaStamp = tracer.startSpan('retrieve', attributes === undefined ? undefined : { attributes }, ROOT_CONTEXT) as unknown as Span;
-      const viaSdk = tracer.startSpan('retrieve', attributes === undefined ? undefined : { attributes }, ROOT_CONTEXT) as unknown as Span;
+      const viaStamp = startOn(tracer, attributes);
+      const viaSdk = startOn(tracer, attributes);
       stampSpan(viaStamp, stamp);
       viaSdk.setAttributes(STAMP);
       expect(observable(viaStamp), `${own} own attributes`).toEqual(observable(viaSdk));
     }
-    const ended = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+    const ended = startOn(tracer);
     ended.end();
     stampSpan(ended, stamp);
     expect(ended.attributes).toEqual({});
@@ -159,10 +163,10 @@ describe('later spans of one stamp (the fast path) write exactly what span.setAt
     const tracer = new BasicTracerProvider().getTracer('test');
     const stamp = new SpanStamp(STAMP);
     // The first span establishes the limits; the next ones take the fast path.
-    stampSpan(tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span, stamp);
+    stampSpan(startOn(tracer), stamp);
     for (const written of [{ 'abtel.experiment.key': 'x' }, { 'own.direct': 1 }, { 'abtel.assignment.id': 'u', 'gen_ai.conversation.id': 'c' }]) {
-      const viaStamp = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
-      const viaSdk = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+      const viaStamp = startOn(tracer);
+      const viaSdk = startOn(tracer);
       Object.assign(viaStamp.attributes, written);
       Object.assign(viaSdk.attributes, written);
       stampSpan(viaStamp, stamp);
@@ -186,10 +190,9 @@ describe('later spans of one stamp (the fast path) write exactly what span.setAt
 
   it('a stamp made after its provider was checked writes directly from its first span, and only when its values fit', () => {
     const tracer = new BasicTracerProvider({ spanLimits: { attributeValueLengthLimit: 12 } }).getTracer('test');
-    const span = () => tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
     const short = { 'gen_ai.conversation.id': 'conv-1', 'abtel.experiment.key': 'persona' };
     // The first stamp under these limits checks them on the slow path.
-    stampSpan(span(), new SpanStamp(short));
+    stampSpan(startOn(tracer), new SpanStamp(short));
     for (const [attributes, expectDirect] of [
       [{ ...short, 'gen_ai.conversation.id': 'conv-2' }, true],
       // 'support-retrieval' is longer than the limit: the SDK truncates, never the direct write.
@@ -197,8 +200,8 @@ describe('later spans of one stamp (the fast path) write exactly what span.setAt
     ] as const) {
       const stamp = new SpanStamp(attributes);
       for (let i = 0; i < 2; i++) {
-        const viaStamp = span();
-        const viaSdk = span();
+        const viaStamp = startOn(tracer);
+        const viaSdk = startOn(tracer);
         const direct = stampedDirectly(viaStamp, stamp);
         viaSdk.setAttributes(attributes);
         expect(observable(viaStamp), JSON.stringify(attributes)).toEqual(observable(viaSdk));
@@ -212,8 +215,8 @@ describe('later spans of one stamp (the fast path) write exactly what span.setAt
     const roomy = new BasicTracerProvider().getTracer('roomy');
     const tight = new BasicTracerProvider({ spanLimits: { attributeValueLengthLimit: 5, attributeCountLimit: 4 } }).getTracer('tight');
     for (const tracer of [roomy, tight, roomy, roomy, tight, tight, roomy]) {
-      const viaStamp = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
-      const viaSdk = tracer.startSpan('retrieve', undefined, ROOT_CONTEXT) as unknown as Span;
+      const viaStamp = startOn(tracer);
+      const viaSdk = startOn(tracer);
       stampSpan(viaStamp, stamp);
       viaSdk.setAttributes(STAMP);
       expect(observable(viaStamp)).toEqual(observable(viaSdk));
