@@ -189,6 +189,85 @@ describe('compaction', () => {
     expect(read.spans).toHaveLength(15);
   });
 
+  /** Compresses `path` in place as the collector does (`x.jsonl` → `x.jsonl.gz`), optionally with other content; closed (old mtime). */
+  function compressInPlace(path: string, content: string = readFileSync(path, 'utf8')): string {
+    const compressed = `${path}.gz`;
+    writeFileSync(compressed, gzipSync(content));
+    rmSync(path);
+    const old = new Date(Date.now() - 30_000);
+    utimesSync(compressed, old, old);
+    return compressed;
+  }
+
+  test('gzip turned on after compaction: the Parquet of the plain name is removed once the .gz has its own', async () => {
+    const dir = join(root, 'gzip-later');
+    makeData(dir);
+    const before = await snapshot([dir]);
+    expect((await compactDirectory(dir)).compacted).toHaveLength(3);
+    const day = join(dir, '2026-11-22');
+    const plain = join(day, 'traces-2026-11-22T10-00-00.000.jsonl');
+    const oldParquet = readManifestEntry(plain)!.parquet;
+    const compressed = compressInPlace(plain);
+
+    // Too recent to compact: the old Parquet stays until the .gz has its own.
+    const waiting = await compactDirectory(dir, { minAgeMs: 10 * 60_000 });
+    expect(waiting.removed).toEqual([]);
+    expect(existsSync(oldParquet)).toBe(true);
+
+    const result = await compactDirectory(dir);
+    expect(result.compacted).toEqual([compressed]);
+    expect(result.removed).toEqual([
+      { file: oldParquet, reason: 'superseded: the file was compressed (.gz) after it was compacted, and the .gz has Parquet of its own with the same data' },
+    ]);
+    expect(existsSync(oldParquet)).toBe(false);
+    expect(existsSync(manifestPathFor(plain))).toBe(false);
+    expect(readdirSync(join(day, '.abtel')).sort()).toEqual(
+      ['logs-2026-11-22T10-00-00.000.jsonl', 'traces-2026-11-22T10-00-00.000.jsonl.gz', 'traces-2026-11-22T11-00-00.000.jsonl']
+        .flatMap((name) => [`${name}.manifest.json`, `${name}.parquet`])
+        .sort(),
+    );
+    // The same rows as before anything was compacted, the bad line included, now from the .gz.
+    const after = await snapshot([dir]);
+    expect(after.spans.map((row) => row['span_id'])).toEqual(before.spans.map((row) => row['span_id']));
+    expect(after.attached.badLines).toEqual([{ file: compressed, line: 3, reason: expect.stringMatching(/not valid JSON/) }]);
+    // Nothing left to do.
+    expect((await compactDirectory(dir)).removed).toEqual([]);
+  });
+
+  test('a .gz with other data than the compacted plain file: the old Parquet is kept and reported', async () => {
+    const dir = join(root, 'gzip-other');
+    makeData(dir);
+    await compactDirectory(dir);
+    const plain = join(dir, '2026-11-22', 'traces-2026-11-22T11-00-00.000.jsonl');
+    const oldParquet = readManifestEntry(plain)!.parquet;
+    const compressed = compressInPlace(plain, `${readFileSync(plain, 'utf8').split('\n')[0]}\n`);
+    const result = await compactDirectory(dir);
+    expect(result.compacted).toEqual([compressed]);
+    expect(result.removed).toEqual([]);
+    expect(result.skipped).toContainEqual({
+      file: oldParquet,
+      reason:
+        'kept although its source is gone: traces-2026-11-22T11-00-00.000.jsonl.gz holds other data (3 spans, 3 events, 0 bad lines against 6 spans, 6 events, 0 bad lines); delete it by hand when it is not needed',
+    });
+    expect(existsSync(oldParquet)).toBe(true);
+  });
+
+  test('compactFile on a .gz removes the Parquet its plain name left, and says so', async () => {
+    const dir = join(root, 'gzip-file');
+    makeData(dir);
+    await compactDirectory(dir);
+    const plain = join(dir, '2026-11-22', 'logs-2026-11-22T10-00-00.000.jsonl');
+    const oldParquet = readManifestEntry(plain)!.parquet;
+    const compressed = compressInPlace(plain);
+    const result = await compactFile(compressed);
+    expect(result).toMatchObject({ parquetPath: readManifestEntry(compressed)!.parquet, events: 2, removed: oldParquet });
+    expect(existsSync(oldParquet)).toBe(false);
+    // A .gz whose plain name was never compacted removes nothing.
+    const fresh = join(dir, '2026-11-22', 'logs-fresh.jsonl.gz');
+    writeFileSync(fresh, readFileSync(compressed));
+    expect((await compactFile(fresh)).removed).toBeUndefined();
+  });
+
   test('compactDirectory refuses a file, even a traces file, and writes nothing next to it', async () => {
     const root = mkdtempSync(join(tmpdir(), 'abtel-compact-file-'));
     try {

@@ -12,6 +12,7 @@ import {
   parquetPathFor,
   readManifestAt,
   sameSource,
+  upToDateParquet,
   writeManifestEntry,
   type ManifestEntry,
 } from './internal/manifest.js';
@@ -30,6 +31,11 @@ export interface CompactFileResult {
   events: number;
   badLines: number;
   skipped?: string;
+  /**
+   * Parquet removed because this (compressed) file now stands for the same data: that of its
+   * plain name, compacted before it was compressed (see `CompactDirectoryResult.removed`).
+   */
+  removed?: string;
 }
 
 export interface CompactFileOptions {
@@ -87,7 +93,10 @@ export async function compactFile(jsonlPath: string, options: CompactFileOptions
     const work = mkdtempSync(join(tmpdir(), 'abtel-compact-'));
     try {
       const [flattened] = await flattenFiles([file], work, { threads: 1, signal: options.signal });
-      return await writeParquet(connection, flattened!, options.signal);
+      const written = await writeParquet(connection, flattened!, options.signal);
+      const orphan = supersededBy(file.path);
+      const removed = orphan === undefined ? undefined : removeSuperseded(orphan)?.removed;
+      return removed === undefined ? written : { ...written, removed: removed.file };
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -172,6 +181,12 @@ export interface CompactDirectoryOptions {
   memoryLimit?: string;
 }
 
+/** A file and what happened to it, in words. */
+export interface FileReason {
+  file: string;
+  reason: string;
+}
+
 export interface CompactDirectoryResult {
   compacted: string[];
   /**
@@ -182,6 +197,13 @@ export interface CompactDirectoryResult {
   recompacted: { file: string; reason: string }[];
   upToDate: string[];
   skipped: { file: string; reason: string }[];
+  /**
+   * Parquet removed with their manifests because another file now stands for the same data: a
+   * rotated file compressed after it was compacted (`x.jsonl` → `x.jsonl.gz`) leaves the Parquet
+   * of its plain name behind, which no directory read uses any more. Removed only once the `.gz`
+   * has Parquet of its own with the same span, event and bad-line counts.
+   */
+  removed: FileReason[];
   failed: { file: string; error: string }[];
   rows: number;
   badLines: number;
@@ -245,7 +267,7 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   }
   const { files, missing } = expandInputs([dir], compactDirs);
   if (missing.length > 0) throw new AbtelError('not_found', `no such directory: ${dir}`);
-  const result: CompactDirectoryResult = { compacted: [], recompacted: [], upToDate: [], skipped: [], failed: [], rows: 0, badLines: 0, seconds: 0 };
+  const result: CompactDirectoryResult = { compacted: [], recompacted: [], upToDate: [], skipped: [], removed: [], failed: [], rows: 0, badLines: 0, seconds: 0 };
   const candidates = files.filter((path) => !path.toLowerCase().endsWith('.parquet'));
   const minAge = options.minAgeMs ?? 2000;
   let done = 0;
@@ -308,6 +330,8 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
       settle(file, entry.columns);
     }
   }
+  /** Parquet whose source was compressed after compaction: removed below once the `.gz` has its own. */
+  const superseded: Superseded[] = [];
   // Parquet whose JSON source is gone (deleted after compaction) cannot be compacted again. Only
   // those of the current layout number matter: readers use no other.
   for (const compactDir of compactDirs) {
@@ -321,6 +345,11 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
       // The source by where its manifest sits (a copied or moved directory keeps old paths inside).
       const source = join(dirname(compactDir), name.slice(0, -'.manifest.json'.length));
       if (existsSync(source)) continue;
+      const orphan = supersededBy(`${source}.gz`);
+      if (orphan !== undefined) {
+        superseded.push(orphan);
+        continue;
+      }
       const manifest = join(compactDir, name);
       const entry = readManifestAt(manifest);
       if (entry === undefined || entry.format !== PARQUET_FORMAT) continue;
@@ -430,6 +459,68 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
     result.badLines += compacted.badLines;
     report(file.path, 'compacted');
   }
+  for (const orphan of superseded) {
+    const outcome = removeSuperseded(orphan);
+    if (outcome?.removed) result.removed.push(outcome.removed);
+    if (outcome?.kept) result.skipped.push(outcome.kept);
+  }
   result.seconds = (performance.now() - started) / 1000;
   return result;
+}
+
+/** The Parquet of a source that is gone because it was compressed into `compressed` after it was compacted. */
+interface Superseded {
+  manifest: string;
+  parquet: string;
+  entry: ManifestEntry | undefined;
+  compressed: string;
+}
+
+/** Why superseded Parquet is removed (one reason for all, so that a summary groups them). */
+const SUPERSEDED = 'superseded: the file was compressed (.gz) after it was compacted, and the .gz has Parquet of its own with the same data';
+
+/**
+ * The Parquet left by the plain name of `compressed` (`x.jsonl` for `x.jsonl.gz`) when that file
+ * is gone: the collector compresses rotated files in place, so a file compacted before gzip was
+ * turned on leaves Parquet under a name no directory read uses any more.
+ */
+function supersededBy(compressed: string): Superseded | undefined {
+  if (!compressed.endsWith('.gz')) return undefined;
+  const plain = compressed.slice(0, -'.gz'.length);
+  const manifest = manifestPathFor(plain);
+  if (!existsSync(compressed) || existsSync(plain) || !existsSync(manifest)) return undefined;
+  return { manifest, parquet: parquetPathFor(plain), entry: readManifestAt(manifest), compressed };
+}
+
+/**
+ * Removes superseded Parquet (and its manifest) once the compressed file has up-to-date Parquet
+ * with as many spans, events and bad lines (the same data: rotated files are compressed
+ * unchanged). Returns what was removed, or what was kept and why; undefined while the compressed
+ * file has no Parquet yet (failed, too recent, interrupted: a later run decides).
+ */
+function removeSuperseded(orphan: Superseded): { removed?: FileReason; kept?: FileReason } | undefined {
+  const { manifest, parquet, entry, compressed } = orphan;
+  let stats;
+  try {
+    stats = statSync(compressed);
+  } catch {
+    return undefined;
+  }
+  const replacement = upToDateParquet({ path: compressed, size: stats.size, mtimeMs: stats.mtimeMs });
+  if (replacement === undefined) return undefined;
+  // Counts compare within one layout; Parquet of another layout is read by nothing.
+  if (entry !== undefined && entry.format === PARQUET_FORMAT) {
+    if (entry.spans !== replacement.spans || entry.events !== replacement.events || entry.badLines !== replacement.badLines) {
+      const counts = (e: ManifestEntry): string => `${e.spans} spans, ${e.events} events, ${e.badLines} bad lines`;
+      return {
+        kept: {
+          file: parquet,
+          reason: `kept although its source is gone: ${basename(compressed)} holds other data (${counts(replacement)} against ${counts(entry)}); delete it by hand when it is not needed`,
+        },
+      };
+    }
+  }
+  rmSync(parquet, { force: true });
+  rmSync(manifest, { force: true });
+  return { removed: { file: parquet, reason: SUPERSEDED } };
 }

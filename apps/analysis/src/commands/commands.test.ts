@@ -1,6 +1,7 @@
-import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openDataset } from '../data/dataset.js';
@@ -308,5 +309,24 @@ describe('abtel compact', () => {
     const json = capture();
     await compactCommand.run([dir, '--format', 'json'], json.io);
     expect(JSON.parse(json.out())).toMatchObject({ compacted: [], recompacted: [] });
+  });
+
+  test('a rotated file gzipped after compaction: its old Parquet is removed and named, and nothing is counted twice', async () => {
+    const plain = data.files.traces.find((path) => existsSync(`${join(dirname(path), '.abtel', basename(path))}.parquet`))!;
+    const oldParquet = `${join(dirname(plain), '.abtel', basename(plain))}.parquet`;
+    writeFileSync(`${plain}.gz`, gzipSync(readFileSync(plain)));
+    rmSync(plain);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${plain}.gz`, old, old);
+    const text = capture();
+    expect(await compactCommand.run([dir], text.io)).toBe(0);
+    expect(text.out()).toMatch(/^abtel compact: compacted 1 file\(s\)/);
+    expect(text.out()).toContain(
+      `\n  removed ${oldParquet}: superseded: the file was compressed (.gz) after it was compacted, and the .gz has Parquet of its own with the same data\n`,
+    );
+    expect(existsSync(oldParquet)).toBe(false);
+    const sql = capture();
+    await sqlCommand.run([dir, '-c', 'SELECT count(*) AS n FROM spans', '--format', 'json'], sql.io);
+    expect(JSON.parse(sql.out())).toEqual([{ n: data.spans }]);
   });
 });

@@ -17,7 +17,8 @@ DIR/…/.abtel/<file>.parquet and remembered by path, size and modification time
 compacts new or changed files, and files whose Parquet an older abtel wrote without a column of
 the current layout (when their JSON is still there). The live file (traces.jsonl, logs.jsonl) and files modified in
 the last --min-age seconds are skipped. abtel analyze and abtel sql then read the Parquet instead
-of parsing the JSON again; the JSON files are left in place.
+of parsing the JSON again; the JSON files are left in place. Parquet left by a file compressed
+(.gz) after it was compacted is removed once the .gz has its own with the same data.
 
 Flags:
   --include-active   also compact the live files (when the collector is stopped)
@@ -43,6 +44,7 @@ function summary(result: CompactDirectoryResult): string {
   for (const items of recompacted.values()) lines.push(`  recompacted ${items.length} of them, ${skippedByReason(items)[0]!}`);
   // One line per reason (the live file, too recent, metrics), naming the first few files.
   for (const phrase of skippedByReason(result.skipped)) lines.push(`  skipped ${phrase}`);
+  for (const phrase of skippedByReason(result.removed)) lines.push(`  removed ${phrase}`);
   for (const failure of result.failed) lines.push(`  failed: ${failure.file}: ${failure.error}`);
   return `${lines.join('\n')}\n`;
 }
