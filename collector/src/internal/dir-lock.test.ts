@@ -106,4 +106,50 @@ describe('DirectoryLock takeover race', () => {
     // No temporary of either takeover is left behind.
     expect(await readdir(dir)).toEqual([LOCK_FILE]);
   });
+
+  /** A stale lock of another host, not refreshed for a minute. */
+  async function staleLock(dir: string): Promise<string> {
+    const path = join(dir, LOCK_FILE);
+    await writeFile(path, JSON.stringify({ pid: 4242, hostname: 'gone.example', startedAt: '2026-01-01T00:00:00.000Z', token: 'stale' }));
+    const old = new Date(Date.now() - 60_000);
+    await utimes(path, old, old);
+    return path;
+  }
+
+  it('a starter that finds another starter taking the stale lock over waits for it, however long, and is then refused', async () => {
+    const dir = await tempDir();
+    const path = await staleLock(dir);
+    // The other starter found the same lock stale and holds the takeover claim.
+    const claim = `${path}.takeover`;
+    await writeFile(claim, '');
+    const messages: string[] = [];
+    const late = acquire(dir, messages);
+    const outcome = late.then(
+      () => 'taken',
+      (error: unknown) => error,
+    );
+    // Well past the 100 ms in which reading back after a takeover would have caught the race.
+    await sleep(400);
+    await writeFile(path, JSON.stringify({ pid: 4343, hostname: 'winner.example', startedAt: new Date().toISOString(), token: 'winner' }));
+    await unlink(claim);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(DirectoryLockedError);
+    expect((error as DirectoryLockedError).holder?.token).toBe('winner');
+    expect(await tokenIn(dir)).toBe('winner');
+    expect(messages).toEqual([]);
+  });
+
+  it('a takeover claim abandoned by a start that died mid-takeover (over 10 s old) is removed and the stale lock taken', async () => {
+    const dir = await tempDir();
+    const path = await staleLock(dir);
+    const claim = `${path}.takeover`;
+    await writeFile(claim, '');
+    const old = new Date(Date.now() - 11_000);
+    await utimes(claim, old, old);
+    const messages: string[] = [];
+    const lock = await acquire(dir, messages);
+    expect(lock.held).toBe(true);
+    expect(messages).toEqual([expect.stringMatching(/^took over .* from pid 4242 on host gone\.example, .*: not refreshed for 60 s$/)]);
+    expect(await readdir(dir)).toEqual([LOCK_FILE]);
+  });
 });

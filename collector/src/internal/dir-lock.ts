@@ -11,12 +11,15 @@
  * - A lock is live while its mtime is younger than `LOCK_STALE_AFTER_MS` and, when it names this
  *   host, its pid runs and is not this process's own (unless this process holds that very token).
  *   Anything else is stale and is taken over: a crash never needs a person to delete the file.
+ * - One starter at a time replaces a stale lock, and only the very lock it found stale: it holds
+ *   the exclusive takeover claim while it checks and replaces (so two starters that found the same
+ *   stale lock cannot both take it, however far apart they get there).
  * - Only the holder of a token removes the file, and only while it still holds that token.
  * - A file system error never stops the collector: an unwritable directory already gets 503s from
  *   the writers, and the lock is tried again on every heartbeat until it is taken.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { open, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AbtelError } from '@abtel/core';
@@ -30,11 +33,25 @@ export const LOCK_STALE_AFTER_MS = 30_000;
 /** How often the holder refreshes the lock's mtime: several times within the stale window. */
 export const LOCK_HEARTBEAT_MS = 5_000;
 /**
- * After replacing a stale lock, how long to wait before reading it back. Two starters that found
- * the same stale lock rename their own over it within moments of each other; reading back after
- * both renames leaves exactly one of them (the last) seeing its own token.
+ * After replacing a stale lock, how long to wait before reading it back: a second line of defence
+ * behind the claim file (below) for two starters that both hold a claim (one of them removed the
+ * other's as stale); reading back after both renames leaves exactly one seeing its own token.
  */
 const TAKEOVER_SETTLE_MS = 100;
+/**
+ * The claim on a takeover: `<lock>.takeover`, created exclusively by the one starter that replaces
+ * a stale lock and removed right after. A starter that finds it waits and reads the lock again, so
+ * two starters that found the same stale lock never both replace it, however far apart they get
+ * there (reading back after a pause alone only covers starters within that pause of each other).
+ */
+const CLAIM_SUFFIX = '.takeover';
+/**
+ * A claim older than this was left by a starter that stopped mid-takeover (it holds the claim for
+ * a few file operations): it is removed, and the takeover goes on.
+ */
+const CLAIM_STALE_AFTER_MS = 10_000;
+/** How long a starter that finds another's claim waits before reading the lock again. */
+const CLAIM_WAIT_MS = 50;
 
 /** What a lock file holds. */
 export const LockRecord = z.object({
@@ -49,10 +66,16 @@ export const LockRecord = z.object({
 });
 export type LockRecord = z.infer<typeof LockRecord>;
 
-/** A lock file as found: its record (undefined when it is not one, e.g. still empty) and age. */
+/** A lock file as found: its record (undefined when it is not one, e.g. still empty), mtime and age. */
 interface FoundLock {
   readonly record: LockRecord | undefined;
+  readonly mtimeMs: number;
   readonly ageMs: number;
+}
+
+/** Whether two readings are of the same lock, unchanged in between (same holder, not refreshed or replaced). */
+function sameLock(a: FoundLock, b: FoundLock): boolean {
+  return a.record?.token === b.record?.token && a.mtimeMs === b.mtimeMs;
 }
 
 /**
@@ -118,7 +141,7 @@ async function readLock(path: string): Promise<FoundLock | undefined> {
     } catch {
       record = undefined;
     }
-    return { record, ageMs: Date.now() - mtimeMs };
+    return { record, mtimeMs, ageMs: Date.now() - mtimeMs };
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -135,6 +158,18 @@ function staleReason(found: FoundLock): string | undefined {
   if (record.pid === process.pid) return `it names this process's own pid ${record.pid}, so its holder is gone (a restart with the same pid)`;
   if (!pidIsAlive(record.pid)) return `pid ${record.pid} is not running on this host`;
   return undefined;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Removes a takeover claim left by a starter that stopped mid-takeover (older than CLAIM_STALE_AFTER_MS). */
+async function removeIfAbandoned(claim: string): Promise<void> {
+  try {
+    const { mtimeMs } = await stat(claim);
+    if (Date.now() - mtimeMs >= CLAIM_STALE_AFTER_MS) await unlink(claim);
+  } catch {
+    // Gone already (its starter finished), or unreadable: the next round looks again.
+  }
 }
 
 function describeHolder(record: LockRecord): string {
@@ -237,8 +272,9 @@ export class DirectoryLock {
   /** Creates the lock, or takes over a stale one; never throws. */
   private async attempt(): Promise<Attempt> {
     // A few rounds: the file may vanish between a failed create and the read (its holder stopped),
-    // or another starter may win a takeover race (then the next round finds its live lock).
-    for (let round = 0; round < 3; round += 1) {
+    // or another starter may hold the takeover claim or win the takeover (then a later round finds
+    // its live lock).
+    for (let round = 0; round < 5; round += 1) {
       try {
         await this.create();
         return this.taken();
@@ -253,8 +289,8 @@ export class DirectoryLock {
         if (found.record?.token === this.token) return this.taken();
         reason = staleReason(found);
         if (reason === undefined) return { kind: 'live', found };
-        await this.replace();
-        await new Promise((resolve) => setTimeout(resolve, TAKEOVER_SETTLE_MS));
+        if (!(await this.replaceUnderClaim(found))) continue;
+        await sleep(TAKEOVER_SETTLE_MS);
         if ((await readLock(this.path))?.record?.token !== this.token) continue;
       } catch (error) {
         return { kind: 'failed', error };
@@ -287,6 +323,39 @@ export class DirectoryLock {
       throw error;
     }
     await handle.close();
+  }
+
+  /**
+   * Replaces the stale lock `found` with this one while holding the takeover claim, and only if the
+   * lock is still exactly `found` (another starter may have taken it over between our read and our
+   * claim). While another starter holds the claim, waits for it (at most until the claim counts as
+   * abandoned). False when the lock changed meanwhile: the caller reads it again.
+   */
+  private async replaceUnderClaim(found: FoundLock): Promise<boolean> {
+    const claim = `${this.path}${CLAIM_SUFFIX}`;
+    let handle;
+    for (;;) {
+      try {
+        handle = await open(claim, 'wx', 0o644);
+        break;
+      } catch (error) {
+        if (codeOf(error) !== 'EEXIST') throw error;
+      }
+      await removeIfAbandoned(claim);
+      await sleep(CLAIM_WAIT_MS);
+      const now = await readLock(this.path);
+      // The claim's holder took the lock over (or it was removed): the caller decides again.
+      if (now === undefined || !sameLock(now, found)) return false;
+    }
+    try {
+      await handle.close();
+      const now = await readLock(this.path);
+      if (now === undefined || !sameLock(now, found)) return false;
+      await this.replace();
+      return true;
+    } finally {
+      await unlink(claim).catch(() => undefined);
+    }
   }
 
   /** Replaces the lock file whole (a temporary renamed over it), so no reader sees it half written. */
