@@ -2,7 +2,8 @@
  * One collector per data directory: a second start on a directory a live collector holds is
  * refused (in-process and through the CLI), while locks left by a crash are taken over.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ async function writeLock(dir: string, record: Record<string, unknown>, ageMs = 0
     await utimes(path, then, then);
   }
 }
+
+const canUnshare = canUnshareNow();
 
 describe('directory lock', () => {
   it('a second collector on the same directory is refused, naming pid, host and the fix; the first keeps writing', async () => {
@@ -117,9 +120,13 @@ describe('directory lock', () => {
     }
   });
 
-  it("a lock naming this process's own pid (a container restarted as pid 1 again) is taken over", async () => {
+  it("a lock naming this process's own pid in this boot and pid namespace (a restart with the same pid) is taken over", async () => {
     const dir = await tempDir();
-    await writeLock(dir, { pid: process.pid, hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z', token: 'previous-life' });
+    // What this process records on Linux (elsewhere neither).
+    const scope = existsSync('/proc/self/ns/pid')
+      ? { bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pidNamespace: readlinkSync('/proc/self/ns/pid') }
+      : {};
+    await writeLock(dir, { pid: process.pid, hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z', token: 'previous-life', ...scope });
     const messages: string[] = [];
     const collector = await startCollector({ port: 0, dir, progress: false, log: (line) => messages.push(line) });
     try {
@@ -208,4 +215,36 @@ describe('abtel-collector with a directory another collector holds', () => {
       await stopChild(second.child, 'SIGKILL');
     }
   });
+
+  // A container on the host network shares the host name but has pids of its own: the holder's pid
+  // is absent there, which read as "not running on this host" and let the live lock be taken.
+  it.runIf(canUnshare)('a start in another pid namespace (a real one, via unshare) watches the live lock and is refused', async () => {
+    const dir = await tempDir();
+    const first = await startChild(['--port', '0', '--dir', dir, '--quiet']);
+    try {
+      const held = await readLockFile(dir);
+      const second = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, BIN, '--port', '0', '--dir', dir, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      second.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // Refused within one heartbeat of the first (5 s); a start that took the lock over would keep running.
+      const exited = new Promise<number | null>((resolve) => second.once('exit', resolve));
+      const killer = setTimeout(() => second.kill('SIGKILL'), 15_000);
+      const code = await exited.finally(() => clearTimeout(killer));
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        `abtel collector: ${join(dir, LOCK_FILE)} names pid ${first.child.pid} on host ${hostname()}, started at ${String(held.startedAt)}, listening on ${first.url}, but it was written in another pid namespace (${String(held.pidNamespace)}; this process: pid:[`,
+      );
+      expect(stderr).toMatch(/\nabtel-collector: another collector holds /);
+      // The first never lost its lock and still writes.
+      expect(await readLockFile(dir)).toMatchObject({ token: held.token });
+      expect((await postJson(`${first.url}/v1/traces`, spans('after'))).status).toBe(200);
+    } finally {
+      await stopChild(first.child);
+    }
+  });
 });
+
+/** Whether this machine lets us create a pid namespace (root, and no sandbox forbidding it). */
+function canUnshareNow(): boolean {
+  return spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
+}

@@ -3,7 +3,9 @@
  * takeovers at start-up are tested through `startCollector` in test/dir-lock.test.ts.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { hostname, tmpdir, uptime } from 'node:os';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirectoryLock, DirectoryLockedError, LOCK_FILE } from './dir-lock.js';
@@ -151,5 +153,90 @@ describe('DirectoryLock takeover race', () => {
     expect(lock.held).toBe(true);
     expect(messages).toEqual([expect.stringMatching(/^took over .* from pid 4242 on host gone\.example, .*: not refreshed for 60 s$/)]);
     expect(await readdir(dir)).toEqual([LOCK_FILE]);
+  });
+});
+
+// Boot ids and pid namespaces are Linux's; elsewhere locks carry neither and pids compare as before.
+describe.runIf(existsSync('/proc/self/ns/pid'))('DirectoryLock: whose pid a lock names (boot, pid namespace)', () => {
+  const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const pidNamespace = readlinkSync('/proc/self/ns/pid');
+  const OTHER_NAMESPACE = 'pid:[1]';
+
+  /** Writes a lock of this host naming `pid`, with the given boot and namespace, refreshed `ageMs` ago. */
+  async function lockOfThisHost(dir: string, fields: { pid: number; bootId?: string; pidNamespace?: string }, ageMs = 0): Promise<string> {
+    const path = join(dir, LOCK_FILE);
+    await writeFile(path, JSON.stringify({ hostname: hostname(), startedAt: '2026-11-23T00:00:00.000Z', token: 'other', ...fields }));
+    const at = new Date(Date.now() - ageMs);
+    await utimes(path, at, at);
+    return path;
+  }
+
+  it('records the boot and pid namespace of its holder', async () => {
+    const dir = await tempDir();
+    await acquire(dir);
+    expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid, bootId, pidNamespace });
+  });
+
+  it('a lock from another pid namespace naming this very pid, still refreshed: refused after watching, not taken as a restart', async () => {
+    const dir = await tempDir();
+    // Another container on the host network, pid 1 like this one would be: its pid says nothing here.
+    const path = await lockOfThisHost(dir, { pid: process.pid, bootId, pidNamespace: OTHER_NAMESPACE });
+    const refresh = setInterval(() => {
+      const now = new Date();
+      void utimes(path, now, now).catch(() => undefined);
+    }, 100);
+    try {
+      const messages: string[] = [];
+      const error = await DirectoryLock.acquire(dir, { log: (line) => messages.push(line), heartbeatMs: HEARTBEAT_MS, staleAfterMs: 5_000 }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(DirectoryLockedError);
+      expect((error as DirectoryLockedError).holder?.token).toBe('other');
+      expect(messages).toEqual([
+        `${path} names pid ${process.pid} on host ${hostname()}, started at 2026-11-23T00:00:00.000Z, but it was written in another pid namespace (pid:[1]; this process: ${pidNamespace}): waiting up to 5 s for it to be refreshed (its holder runs: this start is refused) or to go stale (taken over)`,
+      ]);
+    } finally {
+      clearInterval(refresh);
+    }
+    expect(await tokenIn(dir)).toBe('other');
+  });
+
+  it('a lock from another pid namespace that is not refreshed (a restarted container\'s): taken over once stale, without a second start', async () => {
+    const dir = await tempDir();
+    await lockOfThisHost(dir, { pid: 1, bootId, pidNamespace: OTHER_NAMESPACE }, 200);
+    const messages: string[] = [];
+    const started = Date.now();
+    const lock = await DirectoryLock.acquire(dir, { log: (line) => messages.push(line), heartbeatMs: HEARTBEAT_MS, staleAfterMs: 1_000 });
+    locks.push(lock);
+    expect(lock.held).toBe(true);
+    // It waited for the rest of the stale interval (800 ms after the lock's last refresh), not less.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    expect(messages[1]).toMatch(/^took over .* from pid 1 on host .*: it was written in another pid namespace \(pid:\[1\]; this process: pid:\[\d+\]\), and not refreshed for 1 s while this start waited$/);
+    expect(await tokenIn(dir)).not.toBe('other');
+  });
+
+  it('another boot: taken over at once when last refreshed before this boot, else (another machine of this name) left to go stale', async () => {
+    const dir = await tempDir();
+    const exited = spawnSync(process.execPath, ['-e', '']).pid;
+    // Refreshed a second ago by a machine with this host name but another boot: its pid, gone here, says nothing.
+    await lockOfThisHost(dir, { pid: exited, bootId: 'another-boot' }, 1_000);
+    await expect(acquire(dir)).rejects.toBeInstanceOf(DirectoryLockedError);
+    // Last refreshed before this host booted (within the stale interval of a long one, as tests need).
+    const bootedAt = Date.now() - uptime() * 1000;
+    const path = await lockOfThisHost(dir, { pid: exited, bootId: 'another-boot' });
+    const before = new Date(bootedAt - 1_000);
+    await utimes(path, before, before);
+    const messages: string[] = [];
+    const lock = await DirectoryLock.acquire(dir, { log: (line) => messages.push(line), heartbeatMs: HEARTBEAT_MS, staleAfterMs: Date.now() - bootedAt + 60_000 });
+    locks.push(lock);
+    expect(lock.held).toBe(true);
+    expect(messages).toEqual([expect.stringMatching(/: it was last refreshed before this host started \(another boot, another-boot\)$/)]);
+  });
+
+  it('a lock written before boot and namespace were recorded: pids compared as before', async () => {
+    const dir = await tempDir();
+    const exited = spawnSync(process.execPath, ['-e', '']).pid;
+    await lockOfThisHost(dir, { pid: exited });
+    const messages: string[] = [];
+    await acquire(dir, messages);
+    expect(messages).toEqual([expect.stringMatching(new RegExp(`: pid ${exited} is not running on this host$`))]);
   });
 });

@@ -9,8 +9,11 @@
  *
  * Invariants:
  * - A lock is live while its mtime is younger than `LOCK_STALE_AFTER_MS` and, when it names this
- *   host, its pid runs and is not this process's own (unless this process holds that very token).
- *   Anything else is stale and is taken over: a crash never needs a person to delete the file.
+ *   host, this boot of it and this pid namespace, its pid runs and is not this process's own
+ *   (unless this process holds that very token). A lock of this host and boot from another pid
+ *   namespace (a restarted container, or another container with this host name) is watched: live
+ *   if it is refreshed, else stale once not refreshed for `LOCK_STALE_AFTER_MS`. Anything else is
+ *   stale and is taken over: a crash never needs a person to delete the file.
  * - One starter at a time replaces a stale lock, and only the very lock it found stale: it holds
  *   the exclusive takeover claim while it checks and replaces (so two starters that found the same
  *   stale lock cannot both take it, however far apart they get there).
@@ -20,7 +23,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
 import { AbtelError } from '@abtel/core';
 import { z } from 'zod';
@@ -63,6 +67,10 @@ export const LockRecord = z.object({
   token: z.string().min(1),
   /** The holder's OTLP/HTTP URL, once it listens. */
   url: z.string().optional(),
+  /** The holder's boot of its host (Linux `boot_id`): a pid means something only in the boot that wrote it. */
+  bootId: z.string().optional(),
+  /** The holder's pid namespace (Linux, e.g. `pid:[4026531836]`): containers sharing a host name have their own pids. */
+  pidNamespace: z.string().optional(),
 });
 export type LockRecord = z.infer<typeof LockRecord>;
 
@@ -147,17 +155,64 @@ async function readLock(path: string): Promise<FoundLock | undefined> {
   }
 }
 
-/** Why a found lock is stale, or undefined while its holder may still be running. */
-function staleReason(found: FoundLock): string | undefined {
+/** Where this process's pid means something: its host, the host's boot, its pid namespace (the last two on Linux only). */
+interface ProcessScope {
+  readonly hostname: string;
+  readonly bootId: string | undefined;
+  readonly pidNamespace: string | undefined;
+  /** When this host booted (this host's clock). */
+  readonly bootedAtMs: number;
+}
+
+/** Reads one identifier; undefined where the system has none (not Linux, no /proc). */
+function identifier(read: () => string): string | undefined {
+  try {
+    return read().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let scope: ProcessScope | undefined;
+function currentScope(): ProcessScope {
+  scope ??= {
+    hostname: hostname(),
+    bootId: identifier(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+    pidNamespace: identifier(() => readlinkSync('/proc/self/ns/pid')),
+    bootedAtMs: Date.now() - uptime() * 1000,
+  };
+  return scope;
+}
+
+/**
+ * What a found lock says of its holder: gone (`stale`, with why), running (`live`), or `unsure`: a
+ * lock of this host and boot written in another pid namespace. Its pid means nothing here, and it
+ * is either a container restarted since (its namespace is gone, the usual case) or another
+ * container sharing this host name (still running); only its heartbeat tells them apart.
+ */
+type Judgement = { readonly kind: 'stale'; readonly reason: string } | { readonly kind: 'live' } | { readonly kind: 'unsure'; readonly why: string };
+
+function judge(found: FoundLock, staleAfterMs: number): Judgement {
   const { record, ageMs } = found;
-  if (record && liveTokens.has(record.token)) return undefined;
-  if (ageMs >= LOCK_STALE_AFTER_MS) return `not refreshed for ${Math.round(ageMs / 1000)} s`;
-  // A pid means something only on the host that wrote it.
-  if (!record || record.hostname !== hostname()) return undefined;
-  // A container restarted with the same pid (often 1) finds its previous life's lock.
-  if (record.pid === process.pid) return `it names this process's own pid ${record.pid}, so its holder is gone (a restart with the same pid)`;
-  if (!pidIsAlive(record.pid)) return `pid ${record.pid} is not running on this host`;
-  return undefined;
+  if (record && liveTokens.has(record.token)) return { kind: 'live' };
+  if (ageMs >= staleAfterMs) return { kind: 'stale', reason: `not refreshed for ${Math.round(ageMs / 1000)} s` };
+  const here = currentScope();
+  // A pid means something only on the host that wrote it...
+  if (!record || record.hostname !== here.hostname) return { kind: 'live' };
+  // ...in the boot that wrote it: another boot id is an earlier boot of this host (gone, if the
+  // lock was last refreshed before this boot) or another machine with the same name.
+  if (record.bootId !== undefined && here.bootId !== undefined && record.bootId !== here.bootId) {
+    if (found.mtimeMs < here.bootedAtMs) return { kind: 'stale', reason: `it was last refreshed before this host started (another boot, ${record.bootId})` };
+    return { kind: 'live' };
+  }
+  // ...and in its pid namespace (locks written before the namespace was recorded are taken as ours).
+  if (record.pidNamespace !== undefined && here.pidNamespace !== undefined && record.pidNamespace !== here.pidNamespace) {
+    return { kind: 'unsure', why: `it was written in another pid namespace (${record.pidNamespace}; this process: ${here.pidNamespace})` };
+  }
+  // A process restarted with the same pid in the same namespace finds its previous life's lock.
+  if (record.pid === process.pid) return { kind: 'stale', reason: `it names this process's own pid ${record.pid}, so its holder is gone (a restart with the same pid)` };
+  if (!pidIsAlive(record.pid)) return { kind: 'stale', reason: `pid ${record.pid} is not running on this host` };
+  return { kind: 'live' };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -177,14 +232,14 @@ function describeHolder(record: LockRecord): string {
 }
 
 /** The refusal: who holds the directory, and the ways out. One line, as the CLI prints one line. */
-function lockedMessage(dir: string, lockPath: string, found: FoundLock): string {
+function lockedMessage(dir: string, lockPath: string, found: FoundLock, staleAfterMs: number): string {
   const refreshed = `refreshed ${Math.max(0, Math.round(found.ageMs / 1000))} s ago`;
   const who = found.record
     ? `another collector holds ${dir}: ${describeHolder(found.record)} (lock file ${lockPath}, ${refreshed})`
     : `another collector may hold ${dir}: its lock file ${lockPath} (${refreshed}) is not a readable lock (being written, or damaged)`;
   return (
     `${who}. Give each collector its own directory (e.g. --dir ${dir}-2, ABTEL_COLLECTOR_DIR or \`dir\` in the YAML file); ` +
-    `if that collector is gone, delete ${lockPath} or start again once the lock is stale (not refreshed for ${LOCK_STALE_AFTER_MS / 1000} s).`
+    `if that collector is gone, delete ${lockPath} or start again once the lock is stale (not refreshed for ${staleAfterMs / 1000} s).`
   );
 }
 
@@ -196,6 +251,8 @@ export interface DirectoryLockOptions {
   readonly log: (message: string) => void;
   /** Heartbeat interval (tests shorten it; default `LOCK_HEARTBEAT_MS`). */
   readonly heartbeatMs?: number;
+  /** When a lock not refreshed counts as stale (tests shorten it; default `LOCK_STALE_AFTER_MS`). */
+  readonly staleAfterMs?: number;
 }
 
 /**
@@ -220,7 +277,15 @@ export class DirectoryLock {
     private readonly options: DirectoryLockOptions,
   ) {
     this.path = join(dir, LOCK_FILE);
-    this.record = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: this.token };
+    const here = currentScope();
+    this.record = {
+      pid: process.pid,
+      hostname: here.hostname,
+      startedAt: new Date().toISOString(),
+      token: this.token,
+      ...(here.bootId !== undefined ? { bootId: here.bootId } : {}),
+      ...(here.pidNamespace !== undefined ? { pidNamespace: here.pidNamespace } : {}),
+    };
     liveTokens.add(this.token);
   }
 
@@ -236,13 +301,18 @@ export class DirectoryLock {
     const attempt = await lock.attempt();
     if (attempt.kind === 'live') {
       liveTokens.delete(lock.token);
-      throw new DirectoryLockedError(lockedMessage(dir, lock.path, attempt.found), attempt.found.record, lock.path);
+      throw new DirectoryLockedError(lockedMessage(dir, lock.path, attempt.found, lock.staleAfterMs), attempt.found.record, lock.path);
     }
     if (attempt.kind === 'failed') {
       options.log(`cannot create ${lock.path} (${describeError(attempt.error)}): ${dir} is not locked against a second collector; trying again every ${(options.heartbeatMs ?? LOCK_HEARTBEAT_MS) / 1000} s`);
     }
     lock.schedule();
     return lock;
+  }
+
+  /** When a lock not refreshed counts as stale. */
+  get staleAfterMs(): number {
+    return this.options.staleAfterMs ?? LOCK_STALE_AFTER_MS;
   }
 
   /** True while this process holds the lock. */
@@ -275,6 +345,7 @@ export class DirectoryLock {
     // or another starter may hold the takeover claim or win the takeover (then a later round finds
     // its live lock).
     for (let round = 0; round < 5; round += 1) {
+      if (this.stopped) return { kind: 'failed', error: new Error('released') };
       try {
         await this.create();
         return this.taken();
@@ -287,8 +358,15 @@ export class DirectoryLock {
         found = await readLock(this.path);
         if (!found) continue;
         if (found.record?.token === this.token) return this.taken();
-        reason = staleReason(found);
-        if (reason === undefined) return { kind: 'live', found };
+        let judgement = judge(found, this.staleAfterMs);
+        if (judgement.kind === 'unsure') {
+          const watched = await this.watch(found, judgement.why);
+          if (watched.kind === 'changed') continue;
+          if (watched.kind === 'refreshed') return { kind: 'live', found: watched.found };
+          judgement = { kind: 'stale', reason: `${judgement.why}, and not refreshed for ${Math.round(this.staleAfterMs / 1000)} s while this start waited` };
+        }
+        if (judgement.kind === 'live') return { kind: 'live', found };
+        reason = judgement.reason;
         if (!(await this.replaceUnderClaim(found))) continue;
         await sleep(TAKEOVER_SETTLE_MS);
         if ((await readLock(this.path))?.record?.token !== this.token) continue;
@@ -323,6 +401,28 @@ export class DirectoryLock {
       throw error;
     }
     await handle.close();
+  }
+
+  /**
+   * Watches a lock whose holder cannot be judged by its pid until it is refreshed (its holder runs),
+   * changes (removed or replaced), or goes stale, which with the heartbeat every few seconds takes
+   * at most the stale interval after its last refresh. Said in one line first: the start waits.
+   */
+  private async watch(found: FoundLock, why: string): Promise<{ kind: 'refreshed'; found: FoundLock } | { kind: 'changed' } | { kind: 'stale' }> {
+    const waitMs = Math.max(0, found.mtimeMs + this.staleAfterMs - Date.now());
+    this.options.log(
+      `${this.path} names ${found.record ? describeHolder(found.record) : 'another holder'}, but ${why}: waiting up to ${Math.ceil(waitMs / 1000)} s for it to be refreshed (its holder runs: this start is refused) or to go stale (taken over)`,
+    );
+    const pollMs = Math.min(500, (this.options.heartbeatMs ?? LOCK_HEARTBEAT_MS) / 2);
+    for (;;) {
+      await sleep(pollMs);
+      // Released meanwhile (a heartbeat's retry at shutdown): the caller stops too.
+      if (this.stopped) return { kind: 'changed' };
+      const now = await readLock(this.path);
+      if (now === undefined || now.record?.token !== found.record?.token) return { kind: 'changed' };
+      if (now.mtimeMs !== found.mtimeMs) return { kind: 'refreshed', found: now };
+      if (now.ageMs >= this.staleAfterMs) return { kind: 'stale' };
+    }
   }
 
   /**
