@@ -83,4 +83,31 @@ describe('background compaction', () => {
       await collector.close();
     }
   });
+
+  it('gzip turned on later: earlier rotated files are compressed and compacted again, and the Parquet of their plain names is removed, saying so', async () => {
+    const dir = await tempDir();
+    const plainRun = await startCollector({ port: 0, dir, compaction: true, progress: false, log: () => undefined });
+    try {
+      expect((await postJson(`${plainRun.url}/v1/traces`, traces(20, 0))).status).toBe(200);
+      await plainRun.rotate();
+      await plainRun.idle();
+      expect(plainRun.stats().background).toMatchObject({ compacted: 1, compactionFailed: 0 });
+    } finally {
+      await plainRun.close();
+    }
+    const rotated = (await readdir(dir)).find((name) => /^traces-.*\.jsonl$/.test(name))!;
+    const oldParquet = join(dir, '.abtel', `${rotated}.parquet`);
+    expect(await readdir(join(dir, '.abtel'))).toContain(`${rotated}.parquet`);
+
+    const messages: string[] = [];
+    const gzipRun = await startCollector({ port: 0, dir, compaction: true, rotation: { gzip: true }, progress: false, log: (line) => messages.push(line) });
+    try {
+      await gzipRun.idle();
+      expect(gzipRun.stats().background).toMatchObject({ gzipped: 1, compacted: 1, compactionFailed: 0, compactedRows: 20 });
+    } finally {
+      await gzipRun.close();
+    }
+    expect(messages).toContain(`compacted ${join(dir, `${rotated}.gz`)}; removed ${oldParquet}, the Parquet of the same file before it was compressed`);
+    expect((await readdir(join(dir, '.abtel'))).sort()).toEqual([`${rotated}.gz.manifest.json`, `${rotated}.gz.parquet`]);
+  });
 });

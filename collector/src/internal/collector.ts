@@ -37,7 +37,10 @@ export interface RunningCollector {
   close(): Promise<void>;
 }
 
-type CompactFile = (jsonlPath: string, options?: { signal?: AbortSignal; threads?: number }) => Promise<{ parquetPath: string | undefined; rows: number; badLines: number }>;
+type CompactFile = (
+  jsonlPath: string,
+  options?: { signal?: AbortSignal; threads?: number },
+) => Promise<{ parquetPath: string | undefined; rows: number; badLines: number; removed?: string }>;
 
 /** Runs background tasks one at a time, off the request path; a failure is logged and counted. */
 class BackgroundQueue {
@@ -123,6 +126,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Ru
           counters.compacted += 1;
           counters.compactedRows += result.rows;
           if (result.badLines > 0) log(`compacted ${path}: ${result.badLines} bad lines kept as bad-line rows`);
+          // Files in the data directory do not disappear without a word.
+          if (result.removed !== undefined) log(`compacted ${path}; removed ${result.removed}, the Parquet of the same file before it was compressed`);
         } catch (error) {
           // Stopped by the shutdown: not a failure, and one line for all of them in close().
           if (aborter.signal.aborted) {
