@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { upToDateParquet, type ManifestEntry } from './internal/manifest.js';
+import { compactedWithoutSource, upToDateParquet, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString, sqlStringList } from './internal/sql.js';
 import { parquetColumnNames, queryRows } from './internal/convert.js';
 import { loadSql, type RowFile } from './internal/columns.js';
@@ -49,6 +49,11 @@ export interface AttachResult {
   files: { raw: number; parquet: number };
   rawFiles: DataFile[];
   parquetFiles: string[];
+  /**
+   * Sources deleted after they were compacted, read from their Parquet (counted in `files.parquet`):
+   * found in the compaction directories of directory inputs (see `compactDirectory`).
+   */
+  sourceless: string[];
 }
 
 const REASONS: Record<string, string> = {
@@ -130,7 +135,9 @@ function holds(file: CompactedFile, kind: 'spans' | 'events' | 'bad'): boolean {
  * console.log(attached.badLineCount, attached.files);
  */
 export async function attachOtlp(connection: DuckDBConnection, options: AttachOptions): Promise<AttachResult> {
-  const { files: paths, missing } = expandInputs(options.inputs);
+  // The compaction directories of directory inputs: where Parquet of deleted sources is found.
+  const compactDirs: string[] = [];
+  const { files: paths, missing } = expandInputs(options.inputs, compactDirs);
   if (missing.length > 0) {
     // Neutral wording: commands take the inputs as a flag (analyze --data) or as arguments (sql).
     const check = missing.length === 1 ? 'check the path' : 'check the paths';
@@ -157,6 +164,9 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     if (compacted) parquet.push({ path: compacted.parquet, manifest: compacted });
     else raw.push(file);
   });
+  // A source deleted after compaction still counts: its Parquet is all that is left of its data.
+  const sourceless = compactedWithoutSource(compactDirs);
+  for (const entry of sourceless) parquet.push({ path: entry.parquet, manifest: entry });
 
   await loadRaw(connection, raw, options);
 
@@ -221,6 +231,7 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     files: { raw: raw.length, parquet: parquet.length },
     rawFiles: raw,
     parquetFiles: parquet.map((file) => file.path),
+    sourceless: sourceless.map((entry) => entry.source),
   };
 }
 

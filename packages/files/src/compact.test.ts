@@ -268,6 +268,42 @@ describe('compaction', () => {
     expect((await compactFile(fresh)).removed).toBeUndefined();
   });
 
+  test('a source deleted after compaction is still read from its Parquet (directory inputs), and said', async () => {
+    const dir = join(root, 'deleted-after');
+    makeData(dir);
+    const before = await snapshot([dir]);
+    await compactDirectory(dir);
+    const deleted = join(dir, '2026-11-22', 'traces-2026-11-22T10-00-00.000.jsonl');
+    rmSync(deleted);
+    const after = await snapshot([dir]);
+    expect(after.attached.sourceless).toEqual([deleted]);
+    expect(after.attached.files).toEqual({ raw: 2, parquet: 3 });
+    expect(after.spans).toEqual(before.spans);
+    expect(after.events).toEqual(before.events);
+    // Its bad line too, under the file it came from.
+    expect(after.attached.badLines).toEqual(before.attached.badLines);
+    // compactDirectory leaves it alone: nothing to do, nothing reported.
+    const again = await compactDirectory(dir);
+    expect([again.compacted, again.removed, again.skipped.filter((item) => item.file.includes('.abtel'))]).toEqual([[], [], []]);
+  });
+
+  test('nothing is read twice: a source compressed or rotated since its compaction is read under its new name only', async () => {
+    const dir = join(root, 'renamed-after');
+    makeData(dir);
+    const before = await snapshot([dir]);
+    // The live files too: they are rotated (renamed) later.
+    await compactDirectory(dir, { includeActive: true, minAgeMs: 0 });
+    const day = join(dir, '2026-11-22');
+    // Compressed in place, not compacted again yet: the .gz is read raw, the old Parquet not at all.
+    compressInPlace(join(day, 'traces-2026-11-22T11-00-00.000.jsonl'));
+    // The live file rotated: its lines now sit under a rotated name (read raw), the live name is gone.
+    renameSync(join(dir, 'traces.jsonl'), join(dir, 'traces-2026-11-22T12-00-00.000.jsonl'));
+    const after = await snapshot([dir]);
+    expect(after.attached.sourceless).toEqual([]);
+    expect(after.spans.map((row) => row['span_id']).sort()).toEqual(before.spans.map((row) => row['span_id']).sort());
+    expect(after.events).toHaveLength(before.events.length);
+  });
+
   test('compactDirectory refuses a file, even a traces file, and writes nothing next to it', async () => {
     const root = mkdtempSync(join(tmpdir(), 'abtel-compact-file-'));
     try {
@@ -456,7 +492,7 @@ describe('compaction of Parquet from an older layout', () => {
     rmSync(gone);
     const expected = {
       file: parquet,
-      reason: 'Parquet of an older layout (without assignment_ids) kept as it is: its JSON source is gone, so it cannot be compacted again (it still reads, more slowly, when given as an input)',
+      reason: 'Parquet of an older layout (without assignment_ids) kept as it is: its JSON source is gone, so it cannot be compacted again (it is still read, more slowly)',
     };
     const result = await compactDirectory(dir);
     expect([result.compacted, result.recompacted, result.failed]).toEqual([[], [], []]);
@@ -466,6 +502,10 @@ describe('compaction of Parquet from an older layout', () => {
     // The footer was read once: the manifest now says which columns the Parquet has.
     expect(JSON.parse(readFileSync(join(dir, '.abtel', 'traces-1.jsonl.manifest.json'), 'utf8')).columns).not.toContain('assignment_ids');
     expect((await snapshot([parquet])).spans).toEqual(raw.spans.slice(0, 4));
+    // Through the directory too: every span, the gone file's from its Parquet.
+    const whole = await snapshot([dir]);
+    expect(whole.attached.sourceless).toEqual([gone]);
+    expect(whole.spans).toEqual(raw.spans);
 
     const again = await compactDirectory(dir);
     expect([again.compacted, again.recompacted, again.skipped]).toEqual([[], [], [expected]]);

@@ -1,13 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, renameSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from './duckdb.js';
 import { AbtelError, makeDirectorySync } from '@abtel/core';
-import { compactDirFor, describeFile, expandInputs, type DataFile } from './internal/discover.js';
+import { compactDirFor, describeFile, expandInputs, isActiveName, type DataFile } from './internal/discover.js';
 import {
   PARQUET_FORMAT,
   manifestPathFor,
+  manifestsWithoutSource,
   missingColumns,
   parquetPathFor,
   readManifestAt,
@@ -210,11 +211,6 @@ export interface CompactDirectoryResult {
   seconds: number;
 }
 
-/** The name the file exporter writes to before rotating: the currently open file. */
-function isActiveName(path: string): boolean {
-  return /^(traces|logs|metrics|otlp|telemetry|data)\.(jsonl|json|ndjson)$/i.test(basename(path));
-}
-
 /** Why a Parquet lacking `missing` (columns of the current layout) is compacted again, or kept. */
 function olderLayout(missing: readonly string[]): string {
   return `Parquet of an older layout (without ${missing.join(', ')})`;
@@ -335,22 +331,12 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   // Parquet whose JSON source is gone (deleted after compaction) cannot be compacted again. Only
   // those of the current layout number matter: readers use no other.
   for (const compactDir of compactDirs) {
-    let names: string[];
-    try {
-      names = readdirSync(compactDir).filter((name) => name.endsWith('.manifest.json'));
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      // The source by where its manifest sits (a copied or moved directory keeps old paths inside).
-      const source = join(dirname(compactDir), name.slice(0, -'.manifest.json'.length));
-      if (existsSync(source)) continue;
+    for (const { source, manifest } of manifestsWithoutSource(compactDir)) {
       const orphan = supersededBy(`${source}.gz`);
       if (orphan !== undefined) {
         superseded.push(orphan);
         continue;
       }
-      const manifest = join(compactDir, name);
       const entry = readManifestAt(manifest);
       if (entry === undefined || entry.format !== PARQUET_FORMAT) continue;
       const parquet = parquetPathFor(source);
@@ -364,7 +350,7 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
     if (missing.length === 0) return;
     result.skipped.push({
       file: entry.parquet,
-      reason: `${olderLayout(missing)} kept as it is: its JSON source is gone, so it cannot be compacted again (it still reads, more slowly, when given as an input)`,
+      reason: `${olderLayout(missing)} kept as it is: its JSON source is gone, so it cannot be compacted again (it is still read, more slowly)`,
     });
   }
   // A pipeline: worker threads parse the next files while DuckDB writes the Parquet of the one

@@ -329,4 +329,13 @@ describe('abtel compact', () => {
     await sqlCommand.run([dir, '-c', 'SELECT count(*) AS n FROM spans', '--format', 'json'], sql.io);
     expect(JSON.parse(sql.out())).toEqual([{ n: data.spans }]);
   });
+
+  test('rotated files deleted once compacted still count: abtel sql reads their Parquet', async () => {
+    const compactedPlain = data.files.traces.filter((path) => existsSync(path) && existsSync(`${join(dirname(path), '.abtel', basename(path))}.parquet`));
+    expect(compactedPlain.length).toBeGreaterThan(1);
+    for (const path of compactedPlain) rmSync(path);
+    const sql = capture();
+    await sqlCommand.run([dir, '-c', 'SELECT count(*) AS n FROM spans', '--format', 'json'], sql.io);
+    expect(JSON.parse(sql.out())).toEqual([{ n: data.spans }]);
+  });
 });

@@ -17,8 +17,9 @@ DIR/…/.abtel/<file>.parquet and remembered by path, size and modification time
 compacts new or changed files, and files whose Parquet an older abtel wrote without a column of
 the current layout (when their JSON is still there). The live file (traces.jsonl, logs.jsonl) and files modified in
 the last --min-age seconds are skipped. abtel analyze and abtel sql then read the Parquet instead
-of parsing the JSON again; the JSON files are left in place. Parquet left by a file compressed
-(.gz) after it was compacted is removed once the .gz has its own with the same data.
+of parsing the JSON again; the JSON files are left in place (delete old ones to save space if you
+like: their Parquet is still read). Parquet left by a file compressed (.gz) after it was compacted
+is removed once the .gz has its own with the same data.
 
 Flags:
   --include-active   also compact the live files (when the collector is stopped)

@@ -202,6 +202,14 @@ export function describeFile(path: string): DataFile {
   return { path, signal: signalOf(path), format: detectFormat(path, gzip), gzip, size: stats.size, mtimeMs: stats.mtimeMs };
 }
 
+/**
+ * Whether `path` has the name an exporter writes to before rotating (`traces.jsonl`, `logs.jsonl`,
+ * …): the currently open file, renamed to a rotated name later.
+ */
+export function isActiveName(path: string): boolean {
+  return /^(traces|logs|metrics|otlp|telemetry|data)\.(jsonl|json|ndjson)$/i.test(basename(path));
+}
+
 /** The compaction directory for a data file: `<dir>/.abtel`. */
 export function compactDirFor(path: string): string {
   return join(dirname(path), COMPACT_DIR);

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { COMPACTED_COLUMNS } from './columns.js';
-import { compactDirFor, type DataFile } from './discover.js';
+import { compactDirFor, isActiveName, type DataFile } from './discover.js';
 
 /**
  * What compaction remembers about one source file. It sits next to the Parquet
@@ -96,4 +96,45 @@ export function writeManifestEntry(entry: ManifestEntry, path = manifestPathFor(
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, `${JSON.stringify(entry, null, 2)}\n`);
   renameSync(temp, path);
+}
+
+const MANIFEST_SUFFIX = '.manifest.json';
+
+/**
+ * The manifests in a compaction directory whose source file is gone, each with the source's path
+ * taken from where the manifest sits (a copied or moved directory keeps old paths inside).
+ */
+export function manifestsWithoutSource(compactDir: string): { source: string; manifest: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(compactDir).filter((name) => name.endsWith(MANIFEST_SUFFIX));
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => ({ source: join(dirname(compactDir), name.slice(0, -MANIFEST_SUFFIX.length)), manifest: join(compactDir, name) }))
+    .filter(({ source }) => !existsSync(source));
+}
+
+/**
+ * Compacted files that stand for data no longer anywhere else: Parquet of the current layout whose
+ * source was deleted after compaction (to save space: the Parquet is a tenth of the JSON). Left out,
+ * so that nothing is read twice: a source whose twin with or without `.gz` is there (the same
+ * file, compressed or decompressed since; that one is read), and the live names (`traces.jsonl`,
+ * …), which are gone only because they were rotated into a file that holds the same lines.
+ */
+export function compactedWithoutSource(compactDirs: readonly string[]): ManifestEntry[] {
+  const found: ManifestEntry[] = [];
+  for (const compactDir of compactDirs) {
+    for (const { source, manifest } of manifestsWithoutSource(compactDir)) {
+      if (isActiveName(source)) continue;
+      const twin = source.endsWith('.gz') ? source.slice(0, -'.gz'.length) : `${source}.gz`;
+      if (existsSync(twin)) continue;
+      const entry = readManifestAt(manifest);
+      if (entry === undefined || entry.format !== PARQUET_FORMAT) continue;
+      const parquet = parquetPathFor(source);
+      if (existsSync(parquet)) found.push({ ...entry, source, parquet });
+    }
+  }
+  return found;
 }
