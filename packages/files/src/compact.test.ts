@@ -302,6 +302,17 @@ describe('compaction', () => {
     expect(after.attached.sourceless).toEqual([]);
     expect(after.spans.map((row) => row['span_id']).sort()).toEqual(before.spans.map((row) => row['span_id']).sort());
     expect(after.events).toHaveLength(before.events.length);
+    // The next compaction clears what nothing reads any more: the live file's Parquet at once, the
+    // plain name's once the .gz has its own.
+    const result = await compactDirectory(dir);
+    expect(result.removed.map((item) => item.file).sort()).toEqual(
+      [join(day, '.abtel', 'traces-2026-11-22T11-00-00.000.jsonl.parquet'), join(dir, '.abtel', 'traces.jsonl.parquet')].sort(),
+    );
+    expect(result.removed.find((item) => item.file.endsWith('traces.jsonl.parquet'))?.reason).toBe(
+      'the live file was rotated since it was compacted: its lines are read from the rotated file, and this Parquet by nothing',
+    );
+    expect(readdirSync(join(dir, '.abtel')).filter((name) => name.startsWith('traces.jsonl'))).toEqual([]);
+    expect((await snapshot([dir])).spans).toHaveLength(before.spans.length);
   });
 
   test('compactDirectory refuses a file, even a traces file, and writes nothing next to it', async () => {

@@ -337,6 +337,14 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
         superseded.push(orphan);
         continue;
       }
+      // A live file compacted with includeActive and rotated since: its lines are in the rotated
+      // file, and its Parquet is read by nothing (a new live file of that name has other content).
+      if (isActiveName(source)) {
+        rmSync(parquetPathFor(source), { force: true });
+        rmSync(manifest, { force: true });
+        result.removed.push({ file: parquetPathFor(source), reason: ROTATED_LIVE });
+        continue;
+      }
       const entry = readManifestAt(manifest);
       if (entry === undefined || entry.format !== PARQUET_FORMAT) continue;
       const parquet = parquetPathFor(source);
@@ -461,6 +469,9 @@ interface Superseded {
   entry: ManifestEntry | undefined;
   compressed: string;
 }
+
+/** Why the Parquet of a live file rotated since it was compacted is removed. */
+const ROTATED_LIVE = 'the live file was rotated since it was compacted: its lines are read from the rotated file, and this Parquet by nothing';
 
 /** Why superseded Parquet is removed (one reason for all, so that a summary groups them). */
 const SUPERSEDED = 'superseded: the file was compressed (.gz) after it was compacted, and the .gz has Parquet of its own with the same data';
