@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -61,6 +61,15 @@ const REASONS: Record<string, string> = {
   not_otlp: 'valid JSON but not a well-formed OTLP TracesData or LogsData object (e.g. a list that is not an array, a span without hex ids); the line was skipped',
 };
 const METRICS_REASON = 'OTLP metrics (resourceMetrics) are not read by the analysis';
+
+/** The path with links resolved (as given when it cannot be resolved). */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
 
 /** A compacted Parquet file, with its manifest entry when abtel compacted it (not for a bare .parquet input). */
 interface CompactedFile {
@@ -165,7 +174,9 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     else raw.push(file);
   });
   // A source deleted after compaction still counts: its Parquet is all that is left of its data.
-  const sourceless = compactedWithoutSource(compactDirs);
+  // (Unless that Parquet is also an input of its own: every file is read once.)
+  const named = new Set(parquet.map((file) => realPath(file.path)));
+  const sourceless = compactedWithoutSource(compactDirs).filter((entry) => !named.has(realPath(entry.parquet)));
   for (const entry of sourceless) parquet.push({ path: entry.parquet, manifest: entry });
 
   await loadRaw(connection, raw, options);

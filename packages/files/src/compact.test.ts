@@ -282,6 +282,14 @@ describe('compaction', () => {
     expect(after.events).toEqual(before.events);
     // Its bad line too, under the file it came from.
     expect(after.attached.badLines).toEqual(before.attached.badLines);
+    // Overlapping inputs (the directory and its day folder) read it once, as they read every file once.
+    const overlapping = await snapshot([dir, join(dir, '2026-11-22')]);
+    expect(overlapping.attached.sourceless).toEqual([deleted]);
+    expect(overlapping.spans).toEqual(before.spans);
+    // So does the directory given with that Parquet named as an input of its own.
+    const named = await snapshot([dir, readManifestEntry(deleted)!.parquet]);
+    expect(named.attached.sourceless).toEqual([]);
+    expect(named.spans).toEqual(before.spans);
     // compactDirectory leaves it alone: nothing to do, nothing reported.
     const again = await compactDirectory(dir);
     expect([again.compacted, again.removed, again.skipped.filter((item) => item.file.includes('.abtel'))]).toEqual([[], [], []]);

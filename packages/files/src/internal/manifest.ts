@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { COMPACTED_COLUMNS } from './columns.js';
 import { compactDirFor, isActiveName, type DataFile } from './discover.js';
@@ -125,7 +125,18 @@ export function manifestsWithoutSource(compactDir: string): { source: string; ma
  */
 export function compactedWithoutSource(compactDirs: readonly string[]): ManifestEntry[] {
   const found: ManifestEntry[] = [];
+  // Overlapping inputs (a directory and one inside it, a link to either) meet a compaction
+  // directory more than once: each is read once.
+  const seen = new Set<string>();
   for (const compactDir of compactDirs) {
+    let real: string;
+    try {
+      real = realpathSync(compactDir);
+    } catch {
+      continue;
+    }
+    if (seen.has(real)) continue;
+    seen.add(real);
     for (const { source, manifest } of manifestsWithoutSource(compactDir)) {
       if (isActiveName(source)) continue;
       const twin = source.endsWith('.gz') ? source.slice(0, -'.gz'.length) : `${source}.gz`;
