@@ -1,10 +1,10 @@
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { compactedWithoutSource, upToDateParquet, type ManifestEntry } from './internal/manifest.js';
+import { compactedWithoutSource, sameSource, upToDateParquet, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString, sqlStringList } from './internal/sql.js';
 import { parquetColumnNames, queryRows } from './internal/convert.js';
 import { loadSql, type RowFile } from './internal/columns.js';
@@ -156,6 +156,8 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
 
   const raw: DataFile[] = [];
   const parquet: CompactedFile[] = [];
+  /** Every data file read (raw or from its Parquet). */
+  const described: DataFile[] = [];
   const skipped: SkippedData[] = [];
   paths.forEach((path, index) => {
     options.onProgress?.({ phase: 'discover', done: index, total: paths.length });
@@ -169,14 +171,17 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
       if (file.size > 0) skipped.push({ file: path, lines: 0, reason: METRICS_REASON });
       return;
     }
+    described.push(file);
     const compacted = upToDateParquet(file);
     if (compacted) parquet.push({ path: compacted.parquet, manifest: compacted });
     else raw.push(file);
   });
   // A source deleted after compaction still counts: its Parquet is all that is left of its data.
-  // (Unless that Parquet is also an input of its own: every file is read once.)
+  // Unless that Parquet is also an input of its own, or its source was only moved (a file read
+  // here with its name, size and mtime, which `mv` keeps): every file is read once.
   const named = new Set(parquet.map((file) => realPath(file.path)));
-  const sourceless = compactedWithoutSource(compactDirs).filter((entry) => !named.has(realPath(entry.parquet)));
+  const moved = (entry: ManifestEntry): boolean => described.some((file) => basename(file.path) === basename(entry.source) && sameSource(entry, file));
+  const sourceless = compactedWithoutSource(compactDirs).filter((entry) => !named.has(realPath(entry.parquet)) && !moved(entry));
   for (const entry of sourceless) parquet.push({ path: entry.parquet, manifest: entry });
 
   await loadRaw(connection, raw, options);

@@ -306,10 +306,14 @@ describe('compaction', () => {
     compressInPlace(join(day, 'traces-2026-11-22T11-00-00.000.jsonl'));
     // The live file rotated: its lines now sit under a rotated name (read raw), the live name is gone.
     renameSync(join(dir, 'traces.jsonl'), join(dir, 'traces-2026-11-22T12-00-00.000.jsonl'));
+    // A compacted file moved into another folder (mv keeps its name, size and mtime): read there, raw.
+    mkdirSync(join(dir, 'archive'));
+    renameSync(join(day, 'logs-2026-11-22T10-00-00.000.jsonl'), join(dir, 'archive', 'logs-2026-11-22T10-00-00.000.jsonl'));
     const after = await snapshot([dir]);
     expect(after.attached.sourceless).toEqual([]);
     expect(after.spans.map((row) => row['span_id']).sort()).toEqual(before.spans.map((row) => row['span_id']).sort());
     expect(after.events).toHaveLength(before.events.length);
+    expect(after.events.filter((row) => row['origin'] === 'log')).toHaveLength(before.events.filter((row) => row['origin'] === 'log').length);
     // The next compaction clears what nothing reads any more: the live file's Parquet at once, the
     // plain name's once the .gz has its own.
     const result = await compactDirectory(dir);
