@@ -199,10 +199,11 @@ export interface CompactDirectoryResult {
   upToDate: string[];
   skipped: { file: string; reason: string }[];
   /**
-   * Parquet removed with their manifests because another file now stands for the same data: a
-   * rotated file compressed after it was compacted (`x.jsonl` → `x.jsonl.gz`) leaves the Parquet
-   * of its plain name behind, which no directory read uses any more. Removed only once the `.gz`
-   * has Parquet of its own with the same span, event and bad-line counts.
+   * Parquet removed with their manifests because another file now stands for the same data, with
+   * why: a rotated file compressed after it was compacted (`x.jsonl` → `x.jsonl.gz`) leaves the
+   * Parquet of its plain name behind (removed only once the `.gz` has Parquet of its own with the
+   * same span, event and bad-line counts); a live file compacted with `includeActive` and rotated
+   * since leaves the Parquet of its live name. No read uses either any more.
    */
   removed: FileReason[];
   failed: { file: string; error: string }[];
