@@ -4,6 +4,7 @@
 -- documents). This path reads the JSON Lines files only: compaction leaves them in place, so a
 -- compacted directory gives the same rows; what `abtel compact` wrote under `.abtel/` (Parquet,
 -- manifests) is never read, nor anything else in a hidden file or directory (as abtel skips them).
+-- JSON deleted after compaction is therefore missing here (abtel reads its Parquet instead).
 --
 -- The one placeholder: __ABTEL_DATA__ (the data directory). Run everything with:
 --   sed 's#__ABTEL_DATA__#/var/lib/abtel/data#g' apps/analysis/sql/*.sql > /tmp/abtel.sql
