@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, uptime } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { AbtelError } from '@abtel/core';
 import { z } from 'zod';
@@ -215,8 +216,6 @@ function judge(found: FoundLock, staleAfterMs: number): Judgement {
   return { kind: 'live' };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Removes a takeover claim left by a starter that stopped mid-takeover (older than CLAIM_STALE_AFTER_MS). */
 async function removeIfAbandoned(claim: string): Promise<void> {
   try {
@@ -358,15 +357,16 @@ export class DirectoryLock {
         found = await readLock(this.path);
         if (!found) continue;
         if (found.record?.token === this.token) return this.taken();
-        let judgement = judge(found, this.staleAfterMs);
-        if (judgement.kind === 'unsure') {
+        const judgement = judge(found, this.staleAfterMs);
+        if (judgement.kind === 'live') return { kind: 'live', found };
+        if (judgement.kind === 'stale') {
+          reason = judgement.reason;
+        } else {
           const watched = await this.watch(found, judgement.why);
           if (watched.kind === 'changed') continue;
           if (watched.kind === 'refreshed') return { kind: 'live', found: watched.found };
-          judgement = { kind: 'stale', reason: `${judgement.why}, and not refreshed for ${Math.round(this.staleAfterMs / 1000)} s while this start waited` };
+          reason = `${judgement.why}, and not refreshed for ${Math.round(this.staleAfterMs / 1000)} s while this start waited`;
         }
-        if (judgement.kind === 'live') return { kind: 'live', found };
-        reason = judgement.reason;
         if (!(await this.replaceUnderClaim(found))) continue;
         await sleep(TAKEOVER_SETTLE_MS);
         if ((await readLock(this.path))?.record?.token !== this.token) continue;

@@ -71,6 +71,26 @@ function realPath(path: string): string {
   }
 }
 
+/**
+ * The Parquet of gone sources that is read by nothing else: neither named as an input itself
+ * (among `parquet`) nor standing for a file moved elsewhere (among `read`: same name, size and
+ * mtime). The lookups are built only when there is such Parquet, once each: a directory of
+ * thousands of files costs no realpath or comparison per file otherwise.
+ */
+function withoutDuplicates(candidates: ManifestEntry[], parquet: readonly CompactedFile[], read: readonly DataFile[]): ManifestEntry[] {
+  if (candidates.length === 0) return candidates;
+  const named = new Set(parquet.map((file) => realPath(file.path)));
+  const byName = new Map<string, DataFile[]>();
+  for (const file of read) {
+    const name = basename(file.path);
+    const same = byName.get(name);
+    if (same === undefined) byName.set(name, [file]);
+    else same.push(file);
+  }
+  const moved = (entry: ManifestEntry): boolean => (byName.get(basename(entry.source)) ?? []).some((file) => sameSource(entry, file));
+  return candidates.filter((entry) => !named.has(realPath(entry.parquet)) && !moved(entry));
+}
+
 /** A compacted Parquet file, with its manifest entry when abtel compacted it (not for a bare .parquet input). */
 interface CompactedFile {
   path: string;
@@ -179,9 +199,7 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
   // A source deleted after compaction still counts: its Parquet is all that is left of its data.
   // Unless that Parquet is also an input of its own, or its source was only moved (a file read
   // here with its name, size and mtime, which `mv` keeps): every file is read once.
-  const named = new Set(parquet.map((file) => realPath(file.path)));
-  const moved = (entry: ManifestEntry): boolean => described.some((file) => basename(file.path) === basename(entry.source) && sameSource(entry, file));
-  const sourceless = compactedWithoutSource(compactDirs).filter((entry) => !named.has(realPath(entry.parquet)) && !moved(entry));
+  const sourceless = withoutDuplicates(compactedWithoutSource(compactDirs), parquet, described);
   for (const entry of sourceless) parquet.push({ path: entry.parquet, manifest: entry });
 
   await loadRaw(connection, raw, options);

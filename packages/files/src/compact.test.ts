@@ -199,6 +199,17 @@ describe('compaction', () => {
     return compressed;
   }
 
+  /** A data directory compacted, then one file of its day folder compressed in place (its content reshaped first, if asked). */
+  async function compactedThenCompressed(name: string, file: string, reshape: (text: string) => string = (text) => text) {
+    const dir = join(root, name);
+    makeData(dir);
+    await compactDirectory(dir);
+    const plain = join(dir, '2026-11-22', file);
+    const oldParquet = readManifestEntry(plain)!.parquet;
+    const compressed = compressInPlace(plain, reshape(readFileSync(plain, 'utf8')));
+    return { dir, oldParquet, compressed };
+  }
+
   test('gzip turned on after compaction: the Parquet of the plain name is removed once the .gz has its own', async () => {
     const dir = join(root, 'gzip-later');
     makeData(dir);
@@ -235,12 +246,7 @@ describe('compaction', () => {
   });
 
   test('a .gz with other data than the compacted plain file: the old Parquet is kept and reported', async () => {
-    const dir = join(root, 'gzip-other');
-    makeData(dir);
-    await compactDirectory(dir);
-    const plain = join(dir, '2026-11-22', 'traces-2026-11-22T11-00-00.000.jsonl');
-    const oldParquet = readManifestEntry(plain)!.parquet;
-    const compressed = compressInPlace(plain, `${readFileSync(plain, 'utf8').split('\n')[0]}\n`);
+    const { dir, oldParquet, compressed } = await compactedThenCompressed('gzip-other', 'traces-2026-11-22T11-00-00.000.jsonl', (text) => `${text.split('\n')[0]}\n`);
     const result = await compactDirectory(dir);
     expect(result.compacted).toEqual([compressed]);
     expect(result.removed).toEqual([]);
@@ -253,12 +259,7 @@ describe('compaction', () => {
   });
 
   test('compactFile on a .gz removes the Parquet its plain name left, and says so', async () => {
-    const dir = join(root, 'gzip-file');
-    makeData(dir);
-    await compactDirectory(dir);
-    const plain = join(dir, '2026-11-22', 'logs-2026-11-22T10-00-00.000.jsonl');
-    const oldParquet = readManifestEntry(plain)!.parquet;
-    const compressed = compressInPlace(plain);
+    const { dir, oldParquet, compressed } = await compactedThenCompressed('gzip-file', 'logs-2026-11-22T10-00-00.000.jsonl');
     const result = await compactFile(compressed);
     expect(result).toMatchObject({ parquetPath: readManifestEntry(compressed)!.parquet, events: 2, removed: oldParquet });
     expect(existsSync(oldParquet)).toBe(false);

@@ -341,9 +341,10 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
       // A live file compacted with includeActive and rotated since: its lines are in the rotated
       // file, and its Parquet is read by nothing (a new live file of that name has other content).
       if (isActiveName(source)) {
-        rmSync(parquetPathFor(source), { force: true });
+        const parquet = parquetPathFor(source);
+        rmSync(parquet, { force: true });
         rmSync(manifest, { force: true });
-        result.removed.push({ file: parquetPathFor(source), reason: ROTATED_LIVE });
+        result.removed.push({ file: parquet, reason: ROTATED_LIVE });
         continue;
       }
       const entry = readManifestAt(manifest);

@@ -257,6 +257,9 @@ describe('the SQL files are plain DuckDB SQL', () => {
   });
 });
 
+/** Where `abtel compact` writes the Parquet of `path`. */
+const compactedAt = (path: string): string => `${join(dirname(path), '.abtel', basename(path))}.parquet`;
+
 describe('abtel compact', () => {
   test('compacts rotated files, then reports them up to date', async () => {
     const first = capture();
@@ -312,8 +315,8 @@ describe('abtel compact', () => {
   });
 
   test('a rotated file gzipped after compaction: its old Parquet is removed and named, and nothing is counted twice', async () => {
-    const plain = data.files.traces.find((path) => existsSync(`${join(dirname(path), '.abtel', basename(path))}.parquet`))!;
-    const oldParquet = `${join(dirname(plain), '.abtel', basename(plain))}.parquet`;
+    const plain = data.files.traces.find((path) => existsSync(compactedAt(path)))!;
+    const oldParquet = compactedAt(plain);
     writeFileSync(`${plain}.gz`, gzipSync(readFileSync(plain)));
     rmSync(plain);
     const old = new Date(Date.now() - 60_000);
@@ -331,7 +334,7 @@ describe('abtel compact', () => {
   });
 
   test('rotated files deleted once compacted still count: abtel sql reads their Parquet', async () => {
-    const compactedPlain = data.files.traces.filter((path) => existsSync(path) && existsSync(`${join(dirname(path), '.abtel', basename(path))}.parquet`));
+    const compactedPlain = data.files.traces.filter((path) => existsSync(path) && existsSync(compactedAt(path)));
     expect(compactedPlain.length).toBeGreaterThan(1);
     for (const path of compactedPlain) rmSync(path);
     const sql = capture();
