@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AbtelError } from '@abtel/core';
 import { describeFile, expandInputs, type DataFile } from './internal/discover.js';
-import { compactedWithoutSource, sameSource, upToDateParquet, type ManifestEntry } from './internal/manifest.js';
+import { compactedWithoutSource, fingerprintOf, sameSource, upToDateParquet, type ManifestEntry } from './internal/manifest.js';
 import { otlpMacrosSql, sqlString, sqlStringList } from './internal/sql.js';
 import { parquetColumnNames, queryRows } from './internal/convert.js';
 import { loadSql, type RowFile } from './internal/columns.js';
@@ -73,22 +73,38 @@ function realPath(path: string): string {
 
 /**
  * The Parquet of gone sources that is read by nothing else: neither named as an input itself
- * (among `parquet`) nor standing for a file moved elsewhere (among `read`: same name, size and
- * mtime). The lookups are built only when there is such Parquet, once each: a directory of
- * thousands of files costs no realpath or comparison per file otherwise.
+ * (among `parquet`) nor standing for a file moved or copied elsewhere (among `read`: same name,
+ * size and mtime, as `mv` and `cp -p` keep them; or, under any name and mtime, same size and
+ * content fingerprint, as a plain `cp` or a sync tool leaves them). The lookups are built only
+ * when there is such Parquet, once each, and a file is fingerprinted only when its size is that of
+ * a gone source: a directory of thousands of files costs no realpath, comparison or read per file
+ * otherwise.
  */
 function withoutDuplicates(candidates: ManifestEntry[], parquet: readonly CompactedFile[], read: readonly DataFile[]): ManifestEntry[] {
   if (candidates.length === 0) return candidates;
   const named = new Set(parquet.map((file) => realPath(file.path)));
-  const byName = new Map<string, DataFile[]>();
-  for (const file of read) {
-    const name = basename(file.path);
-    const same = byName.get(name);
-    if (same === undefined) byName.set(name, [file]);
-    else same.push(file);
-  }
-  const moved = (entry: ManifestEntry): boolean => (byName.get(basename(entry.source)) ?? []).some((file) => sameSource(entry, file));
+  const byName = groupBy(read, (file) => basename(file.path));
+  const bySize = groupBy(read, (file) => file.size);
+  const fingerprints = new Map<string, string | undefined>();
+  const fingerprint = (file: DataFile): string | undefined => {
+    if (!fingerprints.has(file.path)) fingerprints.set(file.path, fingerprintOf(file.path, file.size));
+    return fingerprints.get(file.path);
+  };
+  const moved = (entry: ManifestEntry): boolean =>
+    (byName.get(basename(entry.source)) ?? []).some((file) => sameSource(entry, file)) ||
+    (entry.fingerprint !== undefined && (bySize.get(entry.size) ?? []).some((file) => fingerprint(file) === entry.fingerprint));
   return candidates.filter((entry) => !named.has(realPath(entry.parquet)) && !moved(entry));
+}
+
+/** `items` grouped by `key`, in their order. */
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group === undefined) groups.set(key(item), [item]);
+    else group.push(item);
+  }
+  return groups;
 }
 
 /** A compacted Parquet file, with its manifest entry when abtel compacted it (not for a bare .parquet input). */
@@ -197,8 +213,8 @@ export async function attachOtlp(connection: DuckDBConnection, options: AttachOp
     else raw.push(file);
   });
   // A source deleted after compaction still counts: its Parquet is all that is left of its data.
-  // Unless that Parquet is also an input of its own, or its source was only moved (a file read
-  // here with its name, size and mtime, which `mv` keeps): every file is read once.
+  // Unless that Parquet is also an input of its own, or its source was only moved or copied (a
+  // file read here with its name, size and mtime, or with its size and content): every file is read once.
   const sourceless = withoutDuplicates(compactedWithoutSource(compactDirs), parquet, described);
   for (const entry of sourceless) parquet.push({ path: entry.parquet, manifest: entry });
 

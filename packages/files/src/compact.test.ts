@@ -1,11 +1,11 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { attachOtlp, compactDirectory, compactFile, queryRows, readManifestEntry } from './index.js';
-import { manifestPathFor } from './internal/manifest.js';
+import { fingerprintOf, manifestPathFor } from './internal/manifest.js';
 
 const FIXTURE_TRACES = new URL('../../../../shared/fixtures/otlp/otel-spec-file-exporter-example-traces.jsonl', import.meta.url).pathname;
 
@@ -294,6 +294,67 @@ describe('compaction', () => {
     // compactDirectory leaves it alone: nothing to do, nothing reported.
     const again = await compactDirectory(dir);
     expect([again.compacted, again.removed, again.skipped.filter((item) => item.file.includes('.abtel'))]).toEqual([[], [], []]);
+  });
+
+  test('a source copied without keeping its mtime (under any name), then deleted, is read once: from the copy', async () => {
+    const dir = join(root, 'copied-after');
+    makeData(dir);
+    const before = await snapshot([dir]);
+    await compactDirectory(dir);
+    const source = join(dir, '2026-11-22', 'traces-2026-11-22T10-00-00.000.jsonl');
+    const bytes = readFileSync(source);
+    // As `cp` (no -p) or a sync tool leaves it: same bytes, a new mtime, here also a new name.
+    mkdirSync(join(dir, 'archive'));
+    writeFileSync(join(dir, 'archive', 'traces-archived.jsonl'), bytes);
+    rmSync(source);
+    const after = await snapshot([dir]);
+    expect(after.attached.sourceless).toEqual([]);
+    expect(after.spans.map((row) => row['span_id']).sort()).toEqual(before.spans.map((row) => row['span_id']).sort());
+    expect(after.events).toHaveLength(before.events.length);
+    // Its bad line once, under the copy's name now.
+    expect(after.attached.badLines.map((item) => [basename(item.file), item.line, item.reason])).toEqual(
+      before.attached.badLines.map((item) => [basename(item.file) === basename(source) ? 'traces-archived.jsonl' : basename(item.file), item.line, item.reason]),
+    );
+  });
+
+  test('a different file of the same name and size does not stand for a deleted source: its Parquet is still read', async () => {
+    const dir = join(root, 'same-size-other');
+    makeData(dir);
+    await compactDirectory(dir);
+    const source = join(dir, '2026-11-22', 'traces-2026-11-22T10-00-00.000.jsonl');
+    const before = await snapshot([dir]);
+    // Same length, other content: one letter of every span name.
+    const other = readFileSync(source, 'utf8').replaceAll('"name":"chat"', '"name":"chaT"');
+    expect(other.length).toBe(readFileSync(source, 'utf8').length);
+    mkdirSync(join(dir, 'elsewhere'));
+    writeFileSync(join(dir, 'elsewhere', basename(source)), other);
+    rmSync(source);
+    const after = await snapshot([dir]);
+    expect(after.attached.sourceless).toEqual([source]);
+    // Both read: the deleted file's six spans from its Parquet, the other file's six from its JSON.
+    expect(after.spans).toHaveLength(before.spans.length + 6);
+    expect(after.spans.filter((row) => row['name'] === 'chaT')).toHaveLength(6);
+  });
+
+  test('a manifest written before fingerprints gets one from compactDirectory while its source is there', async () => {
+    const dir = join(root, 'fingerprint-later');
+    makeData(dir);
+    await compactDirectory(dir);
+    const source = join(dir, '2026-11-22', 'traces-2026-11-22T11-00-00.000.jsonl');
+    const { fingerprint, ...older } = readManifestEntry(source)!;
+    expect(fingerprint).toBe(fingerprintOf(source, statSync(source).size));
+    writeFileSync(manifestPathFor(source), JSON.stringify(older));
+    const result = await compactDirectory(dir);
+    expect(result.upToDate).toContain(source);
+    expect(result.compacted).toEqual([]);
+    expect(readManifestEntry(source)).toEqual({ ...older, fingerprint });
+    // So a copy made now and the source deleted are read once.
+    const before = await snapshot([dir]);
+    writeFileSync(join(dir, 'copy-traces.jsonl'), readFileSync(source));
+    rmSync(source);
+    const after = await snapshot([dir]);
+    expect(after.attached.sourceless).toEqual([]);
+    expect(after.spans).toHaveLength(before.spans.length);
   });
 
   test('nothing is read twice: a source compressed or rotated since its compaction is read under its new name only', async () => {

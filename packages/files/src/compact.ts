@@ -7,6 +7,7 @@ import { AbtelError, makeDirectorySync } from '@abtel/core';
 import { compactDirFor, describeFile, expandInputs, isActiveName, type DataFile } from './internal/discover.js';
 import {
   PARQUET_FORMAT,
+  fingerprintOf,
   manifestPathFor,
   manifestsWithoutSource,
   missingColumns,
@@ -124,6 +125,7 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
     // the files are ≈ 1.7× larger (≈ 115 MB per million spans, a tenth of the JSON).
     await connection.run(`COPY (${rows}) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION snappy)`);
     aborted(signal);
+    const fingerprint = fingerprintOf(file.path, file.size);
     // The source may have changed while we read it (still being written): then do not claim it.
     const after = statSync(file.path);
     if (after.size !== file.size || after.mtimeMs !== file.mtimeMs) {
@@ -142,6 +144,7 @@ async function writeParquet(connection: DuckDBConnection, flattened: FlattenedFi
       unreadLines: result.metricsLines,
       format: PARQUET_FORMAT,
       columns: [...COMPACTED_COLUMNS],
+      fingerprint,
       compactedAt: new Date().toISOString(),
     };
     writeManifestEntry(entry);
@@ -316,10 +319,20 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
       continue;
     }
     const manifest = manifestPathFor(path);
-    const entry = readManifestAt(manifest);
+    let entry = readManifestAt(manifest);
     if (entry === undefined || !sameSource(entry, file) || !existsSync(entry.parquet)) {
       pending.push(file);
-    } else if (entry.format !== PARQUET_FORMAT) {
+      continue;
+    }
+    if (entry.fingerprint === undefined && entry.format === PARQUET_FORMAT) {
+      // Compacted before fingerprints were recorded: recorded now, while the source is there to read.
+      const fingerprint = fingerprintOf(path, file.size);
+      if (fingerprint !== undefined) {
+        entry = { ...entry, fingerprint };
+        writeManifestEntry(entry, manifest);
+      }
+    }
+    if (entry.format !== PARQUET_FORMAT) {
       recompact(file, `Parquet of an older layout (${entry.format ?? 'unnumbered'}, now ${PARQUET_FORMAT})`);
     } else if (entry.columns === undefined) {
       unchecked.push({ source: file, entry, manifest });

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { COMPACTED_COLUMNS } from './columns.js';
 import { compactDirFor, isActiveName, type DataFile } from './discover.js';
@@ -32,7 +33,43 @@ export interface ManifestEntry {
    * reads the Parquet's footer once and adds the list.
    */
   columns?: string[];
+  /**
+   * `fingerprintOf` the source when it was compacted: recognises a copy of it made without keeping
+   * its mtime, under any name, once the source is deleted. Absent in entries written before it
+   * was recorded: compactDirectory adds it while the source is there.
+   */
+  fingerprint?: string;
   compactedAt: string;
+}
+
+/** Bytes read from each end of a file for its fingerprint. */
+const FINGERPRINT_END_BYTES = 64 * 1024;
+
+/**
+ * A fingerprint of a file's content: SHA-256 of its size and of its first and last 64 KiB (the
+ * whole file below 128 KiB). Reading only the ends keeps it cheap for a file of a gigabyte; OTLP
+ * files of one size that agree in both ends (ids, timestamps) but not in between do not occur
+ * outside an edit in place, whose result is then read as the same data. Undefined when the file
+ * cannot be read.
+ * @example
+ * fingerprintOf('data/traces-2026-11-22T10-00-00.000.jsonl', 1_048_576); // 'ends64k-sha256:9f86d0…'
+ */
+export function fingerprintOf(path: string, size: number): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const hash = createHash('sha256').update(`${size}\n`);
+    const head = Buffer.alloc(Math.min(size, FINGERPRINT_END_BYTES));
+    hash.update(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
+    const tailStart = Math.max(head.length, size - FINGERPRINT_END_BYTES);
+    const tail = Buffer.alloc(size - tailStart);
+    hash.update(tail.subarray(0, readSync(fd, tail, 0, tail.length, tailStart)));
+    return `ends64k-sha256:${hash.digest('hex')}`;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**
