@@ -100,8 +100,9 @@ function withoutDuplicates(candidates: ManifestEntry[], parquet: readonly Compac
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
   const groups = new Map<K, T[]>();
   for (const item of items) {
-    const group = groups.get(key(item));
-    if (group === undefined) groups.set(key(item), [item]);
+    const itemKey = key(item);
+    const group = groups.get(itemKey);
+    if (group === undefined) groups.set(itemKey, [item]);
     else group.push(item);
   }
   return groups;
