@@ -56,6 +56,15 @@ function snapshot(inputs: string[]) {
   });
 }
 
+/** A fresh data directory `name` under the test root, its rows before compaction, compacted; with its first rotated traces file. */
+async function compactedData(name: string) {
+  const dir = join(root, name);
+  makeData(dir);
+  const before = await snapshot([dir]);
+  await compactDirectory(dir);
+  return { dir, before, firstTraces: join(dir, '2026-11-22', 'traces-2026-11-22T10-00-00.000.jsonl') };
+}
+
 /** One line of two spans, the first with `abtel.assignment.ids` (a list), the second without. */
 function assignmentLine(from: number): string {
   const span = (i: number, ids: string[] | undefined): string =>
@@ -270,11 +279,7 @@ describe('compaction', () => {
   });
 
   test('a source deleted after compaction is still read from its Parquet (directory inputs), and said', async () => {
-    const dir = join(root, 'deleted-after');
-    makeData(dir);
-    const before = await snapshot([dir]);
-    await compactDirectory(dir);
-    const deleted = join(dir, '2026-11-22', 'traces-2026-11-22T10-00-00.000.jsonl');
+    const { dir, before, firstTraces: deleted } = await compactedData('deleted-after');
     rmSync(deleted);
     const after = await snapshot([dir]);
     expect(after.attached.sourceless).toEqual([deleted]);
@@ -297,11 +302,7 @@ describe('compaction', () => {
   });
 
   test('a source copied without keeping its mtime (under any name), then deleted, is read once: from the copy', async () => {
-    const dir = join(root, 'copied-after');
-    makeData(dir);
-    const before = await snapshot([dir]);
-    await compactDirectory(dir);
-    const source = join(dir, '2026-11-22', 'traces-2026-11-22T10-00-00.000.jsonl');
+    const { dir, before, firstTraces: source } = await compactedData('copied-after');
     const bytes = readFileSync(source);
     // As `cp` (no -p) or a sync tool leaves it: same bytes, a new mtime, here also a new name.
     mkdirSync(join(dir, 'archive'));
@@ -318,11 +319,7 @@ describe('compaction', () => {
   });
 
   test('a different file of the same name and size does not stand for a deleted source: its Parquet is still read', async () => {
-    const dir = join(root, 'same-size-other');
-    makeData(dir);
-    await compactDirectory(dir);
-    const source = join(dir, '2026-11-22', 'traces-2026-11-22T10-00-00.000.jsonl');
-    const before = await snapshot([dir]);
+    const { dir, before, firstTraces: source } = await compactedData('same-size-other');
     // Same length, other content: one letter of every span name.
     const other = readFileSync(source, 'utf8').replaceAll('"name":"chat"', '"name":"chaT"');
     expect(other.length).toBe(readFileSync(source, 'utf8').length);

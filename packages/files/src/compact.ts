@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from './duckdb.js';
 import { AbtelError, makeDirectorySync } from '@abtel/core';
-import { compactDirFor, describeFile, expandInputs, isActiveName, type DataFile } from './internal/discover.js';
+import { compactDirFor, describeFile, expandInputs, gzipTwinOf, isActiveName, type DataFile } from './internal/discover.js';
 import {
   PARQUET_FORMAT,
   fingerprintOf,
@@ -346,7 +346,7 @@ export async function compactDirectory(dir: string, options: CompactDirectoryOpt
   // those of the current layout number matter: readers use no other.
   for (const compactDir of compactDirs) {
     for (const { source, manifest } of manifestsWithoutSource(compactDir)) {
-      const orphan = supersededBy(`${source}.gz`);
+      const orphan = supersededBy(gzipTwinOf(source));
       if (orphan !== undefined) {
         superseded.push(orphan);
         continue;
@@ -498,7 +498,7 @@ const SUPERSEDED = 'superseded: the file was compressed (.gz) after it was compa
  */
 function supersededBy(compressed: string): Superseded | undefined {
   if (!compressed.endsWith('.gz')) return undefined;
-  const plain = compressed.slice(0, -'.gz'.length);
+  const plain = gzipTwinOf(compressed);
   const manifest = manifestPathFor(plain);
   if (!existsSync(compressed) || existsSync(plain) || !existsSync(manifest)) return undefined;
   return { manifest, parquet: parquetPathFor(plain), entry: readManifestAt(manifest), compressed };

@@ -210,6 +210,14 @@ export function isActiveName(path: string): boolean {
   return /^(traces|logs|metrics|otlp|telemetry|data)\.(jsonl|json|ndjson)$/i.test(basename(path));
 }
 
+/**
+ * The same file compressed or decompressed: `x.jsonl.gz` for `x.jsonl`, `x.jsonl` for `x.jsonl.gz`
+ * (the collector compresses rotated files in place, under the name plus `.gz`).
+ */
+export function gzipTwinOf(path: string): string {
+  return path.endsWith('.gz') ? path.slice(0, -'.gz'.length) : `${path}.gz`;
+}
+
 /** The compaction directory for a data file: `<dir>/.abtel`. */
 export function compactDirFor(path: string): string {
   return join(dirname(path), COMPACT_DIR);

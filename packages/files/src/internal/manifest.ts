@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { COMPACTED_COLUMNS } from './columns.js';
-import { compactDirFor, isActiveName, type DataFile } from './discover.js';
+import { compactDirFor, gzipTwinOf, isActiveName, type DataFile } from './discover.js';
 
 /**
  * What compaction remembers about one source file. It sits next to the Parquet
@@ -176,8 +176,7 @@ export function compactedWithoutSource(compactDirs: readonly string[]): Manifest
     seen.add(real);
     for (const { source, manifest } of manifestsWithoutSource(compactDir)) {
       if (isActiveName(source)) continue;
-      const twin = source.endsWith('.gz') ? source.slice(0, -'.gz'.length) : `${source}.gz`;
-      if (existsSync(twin)) continue;
+      if (existsSync(gzipTwinOf(source))) continue;
       const entry = readManifestAt(manifest);
       if (entry === undefined || entry.format !== PARQUET_FORMAT) continue;
       const parquet = parquetPathFor(source);
